@@ -1,0 +1,204 @@
+"""Chip specifications: the data every mapping stage reads (no hardware constant lives in code).
+
+This module holds the frozen dataclasses (the contract between the YAML files and the mapper
+stages). Loading and validating YAML is in :mod:`mapper.chipload`.
+
+Geometry
+--------
+A board is a grid of chips ``chip_grid = (cx, cy)``; a chip is a 2-D mesh of tiles
+``tile_grid = (tx, ty)`` (x = east-west, y = north-south); a tile holds ``cores_per_tile``
+cores. Core ``k`` of a board is addressed as ``(chip, x, y, c)`` with global tile coordinates
+``X = chip_x * tx + x``, ``Y = chip_y * ty + y`` so that routing across chips is XY routing on
+one large mesh in which links that cross a chip boundary cost ``hop_chip`` extra.
+
+Units: energies in joules per event, times in seconds per event, power in watts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+__all__ = ["CoreLimits", "NocSpec", "EnergyModel", "TimingModel", "ChipSpec", "CoreAddress"]
+
+
+@dataclass(frozen=True)
+class CoreLimits:
+    """Per-core resource limits.
+
+    Attributes
+    ----------
+    max_compartments : int
+        Neurons (compartments) per core.
+    max_in_axons : int
+        Distinct input axons per core (one per (source neuron, this core) pair with >= 1 synapse).
+    max_out_axons : int
+        Output axons per core: sum over its neurons of the number of distinct destination cores.
+    synapse_mem_bits : int
+        Synapse memory per core, bits.
+    synapse_word_bits : int
+        Memory word; each input axon's synapse list is rounded up to whole words.
+    weight_bits : int
+        Weight precision (bits, including sign) the chip stores.
+    synapse_index_bits : int
+        Bits per synapse for the target-compartment index (sparse format).
+    synapse_row_overhead_bits : int
+        Fixed bits per input-axon synapse list (header: count and format fields).
+    max_plastic_synapses : int or None
+        Plastic synapses per core (None: limited by memory only).
+    plastic_synapse_extra_bits : int
+        Extra bits per plastic synapse (e.g. trace/tag fields).
+    """
+
+    max_compartments: int
+    max_in_axons: int
+    max_out_axons: int
+    synapse_mem_bits: int
+    synapse_word_bits: int = 64
+    weight_bits: int = 8
+    synapse_index_bits: int = 10
+    synapse_row_overhead_bits: int = 10
+    max_plastic_synapses: Optional[int] = None
+    plastic_synapse_extra_bits: int = 0
+
+
+@dataclass(frozen=True)
+class NocSpec:
+    """Mesh network-on-chip and multi-chip board geometry."""
+
+    tile_grid: tuple[int, int]
+    cores_per_tile: int
+    chip_grid: tuple[int, int] = (1, 1)
+    routing: str = "xy"
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """Energy per event, joules. ``None`` in the YAML (unpublished) is stored as 0.0 and listed
+    in :attr:`unpublished`.
+
+    Events: ``syn_op`` (one synapse receiving one spike), ``learn_update`` (one plastic synapse
+    updated), ``neuron_update_active`` / ``neuron_update_inactive`` (one compartment updated for
+    one step; which compartments count as active is :attr:`active_policy`: ``"all_mapped"``
+    charges the active cost to every mapped compartment every step, ``"spiking"`` charges it to
+    compartments that spike that step and the inactive cost to the other mapped ones),
+    ``spike_out`` (one neuron firing), ``packet`` (one spike message sent to one destination
+    core), ``spike_within_tile`` (a message delivered without leaving its tile), ``hop_ew`` /
+    ``hop_ns`` (one mesh link traversal), ``hop_chip`` (one chip-boundary crossing), ``barrier``
+    (per step), and static power ``static_power_w_per_chip`` (W, charged over the run's wall time).
+    """
+
+    syn_op: float
+    neuron_update_active: float
+    neuron_update_inactive: float = 0.0
+    spike_out: float = 0.0
+    packet: float = 0.0
+    spike_within_tile: float = 0.0
+    hop_ew: float = 0.0
+    hop_ns: float = 0.0
+    hop_chip: float = 0.0
+    learn_update: float = 0.0
+    barrier: float = 0.0
+    static_power_w_per_chip: float = 0.0
+    active_policy: str = "all_mapped"
+    unpublished: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimingModel:
+    """Time per event, seconds, for the per-step latency model
+
+    ``T_step = max_c T_core(c) + T_noc + T_barrier(tiles in use)`` with
+    ``T_core = A*neuron_update_active + I*neuron_update_inactive + S*syn_op + L*learn_update
+    + P_out*packet_out + P_in*packet_in`` and ``T_noc`` the longest routed message path.
+    ``barrier_by_tiles`` is a table of (tiles in use, seconds), interpolated linearly;
+    ``barrier_multichip`` of (chips in use, seconds).
+    """
+
+    syn_op: float
+    neuron_update_active: float
+    neuron_update_inactive: float = 0.0
+    spike_out: float = 0.0
+    packet_out: float = 0.0
+    packet_in: float = 0.0
+    spike_within_tile: float = 0.0
+    hop_ew: float = 0.0
+    hop_ns: float = 0.0
+    hop_chip: float = 0.0
+    learn_update: float = 0.0
+    barrier_by_tiles: tuple[tuple[int, float], ...] = ()
+    barrier_multichip: tuple[tuple[int, float], ...] = ()
+    unpublished: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoreAddress:
+    """Where a core sits: board-global core index, chip index and chip-local tile (x, y), and
+    the core's slot within its tile."""
+
+    index: int
+    chip: int
+    x: int
+    y: int
+    slot: int
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """A chip (or board of chips) as the mapper sees it.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``loihi1``).
+    source : str
+        File it was loaded from (or ``"<dict>"``).
+    cost_source : str
+        Citation of the energy/latency table (goes into every report).
+    description : str
+    core, noc, energy, timing
+        The limits, geometry and cost tables.
+    """
+
+    name: str
+    core: CoreLimits
+    noc: NocSpec
+    energy: EnergyModel
+    timing: TimingModel
+    source: str = "<dict>"
+    cost_source: str = ""
+    description: str = ""
+    meta: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def cores_per_chip(self) -> int:
+        tx, ty = self.noc.tile_grid
+        return tx * ty * self.noc.cores_per_tile
+
+    @property
+    def n_chips(self) -> int:
+        cx, cy = self.noc.chip_grid
+        return cx * cy
+
+    @property
+    def n_cores(self) -> int:
+        """Cores on the whole board."""
+        return self.cores_per_chip * self.n_chips
+
+    def address(self, core: int) -> CoreAddress:
+        """Address of board-global core index ``core`` (cores numbered chip by chip, tile by tile
+        in row-major (y, x) order, slot fastest)."""
+        if not 0 <= core < self.n_cores:
+            raise IndexError(f"core {core} outside 0..{self.n_cores - 1}")
+        chip, local = divmod(core, self.cores_per_chip)
+        tile, slot = divmod(local, self.noc.cores_per_tile)
+        tx = self.noc.tile_grid[0]
+        y, x = divmod(tile, tx)
+        return CoreAddress(index=core, chip=chip, x=x, y=y, slot=slot)
+
+    def global_tile(self, core: int) -> tuple[int, int]:
+        """Board-global tile coordinates ``(X, Y)`` of a core (for XY routing across chips)."""
+        a = self.address(core)
+        cx = self.noc.chip_grid[0]
+        chip_y, chip_x = divmod(a.chip, cx)
+        tx, ty = self.noc.tile_grid
+        return chip_x * tx + a.x, chip_y * ty + a.y

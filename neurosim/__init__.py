@@ -1,0 +1,28 @@
+"""neurosim: spiking and analog sparse-coding networks, simulated and costed for many-core chips.
+
+The public entry points:
+
+* :mod:`neurosim.ir` -- the plain-data network description (:class:`Network`, ...);
+* :mod:`neurosim.neurons` -- neuron models (:class:`LIF`, :func:`IF`, :class:`LCANeuron`);
+* :func:`simulate` -- run a network on a backend (``"numpy"`` or ``"brian2"``);
+* :class:`ActivityProfile` -- per-neuron event counts, the mapper's input.
+"""
+from __future__ import annotations
+
+from .activity import ActivityProfile
+from .backends import BACKENDS, simulate
+from .errors import (BackendUnavailableError, CapacityError, ChipSpecError, LocalityError, MappingError,
+                     NetworkError, NeurosimError, SimulationError, UsageError)
+from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
+from .neurons import IF, LIF, LCANeuron
+from .result import SimResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityProfile", "BACKENDS", "simulate", "SimResult",
+    "Network", "Population", "Connection", "ConstantInput", "ArrayInput", "PoissonInput", "Probe", "Gain",
+    "LIF", "IF", "LCANeuron",
+    "NeurosimError", "NetworkError", "LocalityError", "SimulationError", "BackendUnavailableError",
+    "ChipSpecError", "CapacityError", "MappingError", "UsageError",
+]

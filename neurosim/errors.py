@@ -1,0 +1,114 @@
+"""The one exception hierarchy shared by :mod:`neurosim` and :mod:`mapper`.
+
+Every error names the object it is about, what is wrong, what was found and what was
+expected, in the shape ``<kind> '<name>': <what is wrong> (got <value>, expected <constraint>)``.
+Errors mix a domain base with the matching builtin so ``except ValueError`` keeps working.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "NeurosimError",
+    "NetworkError",
+    "LocalityError",
+    "SimulationError",
+    "BackendUnavailableError",
+    "ChipSpecError",
+    "CapacityError",
+    "MappingError",
+    "UsageError",
+    "describe",
+]
+
+
+def describe(kind: str, name: str, what: str, *, got: Any = None, expected: Any = None) -> str:
+    """Format a message as ``<kind> '<name>': <what> (got <got>, expected <expected>)``."""
+    msg = f"{kind} '{name}': {what}"
+    parts = []
+    if got is not None:
+        parts.append(f"got {got}")
+    if expected is not None:
+        parts.append(f"expected {expected}")
+    if parts:
+        msg += " (" + ", ".join(parts) + ")"
+    return msg
+
+
+class NeurosimError(Exception):
+    """Base class of every error raised on purpose by neurosim and the mapper."""
+
+
+class NetworkError(NeurosimError, ValueError):
+    """A network description (population, connection, input, probe) is invalid."""
+
+
+class LocalityError(NeurosimError, PermissionError):
+    """A learning rule asked for a quantity that is not local to its synapse."""
+
+
+class SimulationError(NeurosimError, RuntimeError):
+    """A run failed: non-finite state, overflow, or an impossible run configuration."""
+
+
+class BackendUnavailableError(SimulationError):
+    """A backend was asked for explicitly but cannot run here (never a silent fallback)."""
+
+
+class UsageError(NeurosimError, ValueError):
+    """A command-line argument or input file is unusable (the CLI exits with code 2)."""
+
+
+class ChipSpecError(NeurosimError, ValueError):
+    """A chip specification file is invalid.
+
+    Parameters
+    ----------
+    path
+        The YAML file (or ``"<dict>"`` for in-memory specs).
+    key
+        Dotted key path inside the file, e.g. ``"core.max_in_axons"``.
+    what
+        What is wrong.
+    got, expected
+        The offending value and the constraint it violates.
+    """
+
+    def __init__(self, path: str, key: str, what: str, *, got: Any = None, expected: Any = None):
+        self.path = str(path)
+        self.key = key
+        self.got = got
+        self.expected = expected
+        super().__init__(describe("chip spec", f"{self.path}:{key}", what, got=got, expected=expected))
+
+
+class CapacityError(NeurosimError, ValueError):
+    """A network (or part of it) does not fit a core, chip or board.
+
+    Attributes
+    ----------
+    obj : str
+        What does not fit (a population, a fragment, a core, the network).
+    resource : str
+        The limit that is exceeded, e.g. ``"max_in_axons"``.
+    used, limit : float
+        Demand and capacity of that resource.
+    hint : str
+        What would fit (how many cores or chips it would take, a smaller piece ...).
+    """
+
+    def __init__(self, obj: str, resource: str, used: float, limit: float, hint: str = ""):
+        self.obj = obj
+        self.resource = resource
+        self.used = used
+        self.limit = limit
+        self.hint = hint
+        msg = describe("capacity", obj, f"{resource} exceeded by {used - limit:g}",
+                       got=f"{used:g}", expected=f"<= {limit:g}")
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)
+
+
+class MappingError(NeurosimError, RuntimeError):
+    """A mapping stage failed for a reason other than capacity (bad strategy, bad file ...)."""
