@@ -47,6 +47,12 @@ class CoreLimits:
         Plastic synapses per core (None: limited by memory only).
     plastic_synapse_extra_bits : int
         Extra bits per plastic synapse (e.g. trace/tag fields).
+    weight_storage_bits : int or None
+        Bits of synapse memory each stored weight occupies, when it differs from the weight
+        precision (a TrueNorth crossbar cell stores 1 bit that selects one of four per-neuron
+        9-bit weights). ``None``: :attr:`weight_bits`. See :attr:`stored_weight_bits`.
+    max_out_axons_per_neuron : int or None
+        Destination cores one neuron may target (TrueNorth: 1). ``None``: no per-neuron limit.
     """
 
     max_compartments: int
@@ -59,6 +65,13 @@ class CoreLimits:
     synapse_row_overhead_bits: int = 10
     max_plastic_synapses: Optional[int] = None
     plastic_synapse_extra_bits: int = 0
+    weight_storage_bits: Optional[int] = None
+    max_out_axons_per_neuron: Optional[int] = None
+
+    @property
+    def stored_weight_bits(self) -> int:
+        """Synapse-memory bits per stored weight: ``weight_storage_bits`` or ``weight_bits``."""
+        return self.weight_bits if self.weight_storage_bits is None else self.weight_storage_bits
 
 
 @dataclass(frozen=True)
@@ -110,8 +123,13 @@ class TimingModel:
     ``T_step = max_c T_core(c) + T_noc + T_barrier(tiles in use)`` with
     ``T_core = A*neuron_update_active + I*neuron_update_inactive + S*syn_op + L*learn_update
     + P_out*packet_out + P_in*packet_in`` and ``T_noc`` the longest routed message path.
-    ``barrier_by_tiles`` is a table of (tiles in use, seconds), interpolated linearly;
-    ``barrier_multichip`` of (chips in use, seconds).
+    ``barrier_by_tiles`` is a table of (tiles in use, seconds), ``barrier_multichip`` of
+    (chips in use, seconds); :meth:`barrier_s` looks them up (``barrier_interp``: ``"linear"``
+    interpolates between entries, ``"step"`` takes the entry of the largest key <= n as SANA-FE
+    does; both clamp outside the table). ``min_step_s`` is the shortest possible step (a fixed
+    tick such as TrueNorth's 1 ms; 0 = unthrottled); ``tile_bandwidth_msgs_per_s`` is the
+    cross-sectional message bandwidth per tile for a bandwidth floor on ``T_noc`` (``None``:
+    no floor).
     """
 
     syn_op: float
@@ -128,6 +146,36 @@ class TimingModel:
     barrier_by_tiles: tuple[tuple[int, float], ...] = ()
     barrier_multichip: tuple[tuple[int, float], ...] = ()
     unpublished: tuple[str, ...] = ()
+    barrier_interp: str = "linear"
+    min_step_s: float = 0.0
+    tile_bandwidth_msgs_per_s: Optional[float] = None
+
+    def barrier_s(self, tiles_in_use: int, chips_in_use: int = 1) -> float:
+        """Barrier (time-step synchronisation) time in seconds.
+
+        Uses ``barrier_multichip`` by chips in use when more than one chip is in use and that
+        table is given, else ``barrier_by_tiles`` by tiles in use; 0.0 if the table is empty.
+        """
+        if chips_in_use > 1 and self.barrier_multichip:
+            return _lookup(self.barrier_multichip, chips_in_use, self.barrier_interp)
+        return _lookup(self.barrier_by_tiles, tiles_in_use, self.barrier_interp)
+
+
+def _lookup(table: tuple[tuple[int, float], ...], n: int, interp: str) -> float:
+    """Table lookup at ``n``: linear interpolation or step (largest key <= n); clamps outside."""
+    if not table:
+        return 0.0
+    keys = [k for k, _ in table]
+    vals = [v for _, v in table]
+    if n <= keys[0]:
+        return float(vals[0])
+    if n >= keys[-1]:
+        return float(vals[-1])
+    i = max(j for j, k in enumerate(keys) if k <= n)
+    if interp == "step" or keys[i] == n:
+        return float(vals[i])
+    k0, k1, v0, v1 = keys[i], keys[i + 1], vals[i], vals[i + 1]
+    return float(v0 + (v1 - v0) * (n - k0) / (k1 - k0))
 
 
 @dataclass(frozen=True)
@@ -155,6 +203,12 @@ class ChipSpec:
     cost_source : str
         Citation of the energy/latency table (goes into every report).
     description : str
+    cost_status : str
+        How trustworthy the cost table is: ``"published"`` (a paper's table), ``"calibrated"``
+        (fitted to silicon measurements), ``"placeholder"`` (proxy values: every figure derived
+        from it is a proxy and reports must say so) or ``"test"`` (made-up round numbers).
+    meta : dict
+        Free-form facts from the YAML ``meta:`` section plus its ``sources:`` table.
     core, noc, energy, timing
         The limits, geometry and cost tables.
     """
@@ -168,6 +222,7 @@ class ChipSpec:
     cost_source: str = ""
     description: str = ""
     meta: dict = field(default_factory=dict, compare=False, hash=False)
+    cost_status: str = ""
 
     @property
     def cores_per_chip(self) -> int:

@@ -18,6 +18,7 @@ Conventions
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -331,6 +332,16 @@ class Network:
                                             expected="a unique name (pass name=...)"))
             self.connections.append(obj)
         elif isinstance(obj, (ConstantInput, ArrayInput, PoissonInput)):
+            taken = {i.name for i in self.inputs}
+            if obj.name in taken:
+                prefix = {ConstantInput: "const", ArrayInput: "array", PoissonInput: "poisson"}[type(obj)]
+                if obj.name != f"{prefix}->{obj.target}":
+                    raise NetworkError(describe("input", obj.name, "name already used in network",
+                                                expected="a unique name"))
+                k = 2
+                while f"{obj.name}#{k}" in taken:
+                    k += 1
+                obj = dataclasses.replace(obj, name=f"{obj.name}#{k}")
             self.inputs.append(obj)
         elif isinstance(obj, Probe):
             self.probes.append(obj)
@@ -381,6 +392,10 @@ class Network:
     def _batch(self) -> int:
         pops = self.population_map()
         sizes = {}
+        names = [i.name for i in self.inputs]
+        if len(set(names)) != len(names):
+            raise NetworkError(describe("network", self.name, "duplicate input names",
+                                        got=sorted({n for n in names if names.count(n) > 1}), expected="unique names"))
         for inp in self.inputs:
             if inp.target not in pops:
                 raise NetworkError(describe("input", inp.name, "target population does not exist",

@@ -1,0 +1,291 @@
+"""The numpy engine: one vectorized discrete-time loop over a batch of independent inputs.
+
+Per step ``n`` the engine
+
+1. advances every population (:mod:`neurosim.backends.numpy_populations`) with its drive
+   (bias + constant inputs, precomputed per run) plus the step's array inputs;
+2. finds each population's output events once (flat indices of spikes / non-zero graded
+   outputs), resets the neurons that spiked and counts events per neuron;
+3. delivers the outputs emitted ``delay`` steps ago through every connection
+   (:mod:`neurosim.backends.numpy_delivery`, event-driven or dense per step) and Poisson input
+   spikes into the targets' synaptic input, which the next step integrates.
+
+Memory stays bounded on long runs: only counters, the delay buffers and what probes ask for are
+kept. State is checked for NaN/inf every ``check_every`` steps and at the end; a non-finite
+value stops the run with a :class:`~neurosim.errors.SimulationError` naming the step,
+population and neuron.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any, Optional
+
+import numpy as np
+
+from ..activity import ActivityProfile
+from ..errors import NetworkError, SimulationError, describe
+from ..ir import ArrayInput, ConstantInput, Network, PoissonInput
+from ..result import SimResult
+from .numpy_delivery import compile_connection
+from .numpy_populations import make_state
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Simulator", "run"]
+
+CHECK_EVERY = 32
+
+
+class Simulator:
+    """A stateful numpy simulation of ``network``; :meth:`run` may be called repeatedly.
+
+    State, counters and probes persist across calls (warm start), so a run can be split into
+    phases with different global signals (:meth:`set_signal`), e.g. Lin & Tang's two-phase
+    contrastive procedure. :meth:`reset_window` / :meth:`window` give per-phase statistics:
+    events per neuron and the time integral of each neuron's soma current.
+
+    Parameters
+    ----------
+    network : Network
+    dt_s : float
+        Step, seconds of model time.
+    seed : int
+        Seeds the Poisson inputs.
+    dtype : numpy dtype
+        float64 or float32.
+    initial_state : dict, optional
+        ``{population: {var: (n,) or (batch, n)}}``.
+    signals : dict, optional
+        Initial values of global signals (defaults from ``network.signals``).
+    track_window : bool
+        Keep per-window current integrals (one extra pass per step).
+    check_every : int
+        Steps between NaN/inf checks.
+    """
+
+    def __init__(self, network: Network, *, dt_s: float, seed: int = 0, dtype: Any = np.float64,
+                 initial_state: Optional[dict[str, dict[str, np.ndarray]]] = None,
+                 signals: Optional[dict[str, float]] = None, track_window: bool = False,
+                 check_every: int = CHECK_EVERY, options: Optional[dict[str, Any]] = None):
+        network.validate()
+        self.network = network
+        self.dtype = np.dtype(dtype)
+        self.dt_s = float(dt_s)
+        self.batch = network.batch
+        self.rng = np.random.default_rng(seed)
+        self.check_every = max(1, int(check_every))
+        self.track_window = track_window
+        self.signals = dict(network.signals)
+        unknown = set(signals or {}) - set(self.signals)
+        if unknown:
+            raise NetworkError(describe("run", network.name, "unknown signals", got=sorted(unknown),
+                                        expected=sorted(self.signals) or "no signals (network defines none)"))
+        self.signals.update(signals or {})
+        opts = dict(options or {})
+        event_fraction = opts.pop("event_fraction", None)
+        if opts:
+            raise NetworkError(describe("backend", "numpy", "unknown options", got=sorted(opts), expected=["event_fraction"]))
+
+        self.pops = {p.name: make_state(p, self.batch, self.dt_s, self.dtype) for p in network.populations}
+        self.order = [p.name for p in network.populations]
+        for c in network.connections:
+            if c.learning_rule is not None:
+                log.debug("connection %s has a learning rule; applied between runs, not inside the loop", c.name)
+        self.conns = []
+        for c in network.connections:
+            post = self.pops[c.post]
+            self.conns.append(compile_connection(
+                c, n_pre=self.pops[c.pre].n, n_post=post.n, post_tau=None if post.graded else post.tau_s,
+                dtype=self.dtype, event_fraction=event_fraction))
+        max_delay = {name: 1 for name in self.order}
+        for cc in self.conns:
+            max_delay[cc.pre] = max(max_delay[cc.pre], cc.delay)
+        # ring of (output, flat events) per population, newest last
+        self.history = {name: deque(maxlen=max_delay[name]) for name in self.order}
+        self.const_inputs = [i for i in network.inputs if isinstance(i, ConstantInput)]
+        self.array_inputs = [i for i in network.inputs if isinstance(i, ArrayInput)]
+        self.poisson_inputs = [i for i in network.inputs if isinstance(i, PoissonInput)]
+        for name, vars_ in (initial_state or {}).items():
+            if name not in self.pops:
+                raise NetworkError(describe("initial state", name, "no such population", expected=self.order))
+            for var, value in vars_.items():
+                self.pops[name].set_state(var, value)
+        self.step_count = 0
+        self.counts = {name: np.zeros((self.batch, st.n), dtype=np.int64) for name, st in self.pops.items()}
+        self.reset_window()
+        self.probes = list(network.probes)
+        self._probe_data: dict[str, list[np.ndarray]] = {p.name: [] for p in self.probes}
+        self._probe_counts = {p.name: np.zeros((self.batch, self.pops[p.target].n), dtype=np.int64)
+                              for p in self.probes if p.var == "count"}
+        self.wall_s = 0.0
+
+    # -- signals and windows ---------------------------------------------------------------------
+    def set_signal(self, name: str, value: float) -> None:
+        """Change a global broadcast signal; takes effect at the next step, state is kept."""
+        if name not in self.signals:
+            raise NetworkError(describe("signal", name, "unknown signal", expected=sorted(self.signals)))
+        self.signals[name] = float(value)
+
+    def reset_window(self) -> None:
+        """Start a new statistics window (events and current integrals from zero)."""
+        self.window_steps = 0
+        self.window_counts = {n: np.zeros((self.batch, st.n), dtype=np.int64) for n, st in self.pops.items()}
+        self.window_current = {n: np.zeros((self.batch, st.n), dtype=np.float64) for n, st in self.pops.items()}
+
+    def window(self) -> dict[str, dict[str, np.ndarray]]:
+        """Statistics of the current window per population: ``count`` (events), ``rate`` (events
+        per unit model time), ``mean_current`` (time average of the soma current ``mu`` for
+        spiking neurons, of ``u`` for analog ones; requires ``track_window=True``), ``steps``."""
+        t = max(self.window_steps, 1) * self.dt_s
+        out = {}
+        for name in self.order:
+            c = self.window_counts[name]
+            out[name] = {"count": c.copy(), "rate": c / t, "steps": self.window_steps,
+                         "mean_current": self.window_current[name] / max(self.window_steps, 1)}
+        return out
+
+    @property
+    def state(self) -> dict[str, dict[str, np.ndarray]]:
+        return {name: st.state() for name, st in self.pops.items()}
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def _drives(self) -> None:
+        for st in self.pops.values():
+            st.drive = st.base_drive
+        scale_dt = {name: (self.dtype.type(1.0) if st.graded else st.dt) for name, st in self.pops.items()}
+        for inp in self.const_inputs:
+            g = 1.0 if inp.gain is None else inp.gain.value(self.signals)
+            st = self.pops[inp.target]
+            value = np.asarray(inp.value, dtype=self.dtype)
+            st.drive = st.drive + (scale_dt[inp.target] * g) * value
+
+    def run(self, steps: int, *, progress: bool = False) -> None:
+        """Advance ``steps`` steps."""
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise NetworkError(describe("run", self.network.name, "steps must be a non-negative integer", got=steps))
+        t0 = time.perf_counter()
+        self._drives()
+        gains = [1.0 if cc.gain is None else cc.gain.value(self.signals) for cc in self.conns]
+        array_gains = [1.0 if a.gain is None else a.gain.value(self.signals) for a in self.array_inputs]
+        poisson = [(inp, self.pops[inp.target]) for inp in self.poisson_inputs]
+        poisson_p = [np.minimum(np.asarray(inp.rate_hz, dtype=float) * self.dt_s, 1.0) for inp, _ in poisson]
+        incoming = {name: [] for name in self.order}
+        for k, cc in enumerate(self.conns):
+            incoming[cc.post].append((cc, gains[k]))
+        state_probes = [p for p in self.probes if p.var not in ("count",)]
+        count_probes = [p for p in self.probes if p.var == "count"]
+        bar = _progress(steps, self.network.name) if progress else None
+        chunk = max(1, steps // 100)
+        errstate = np.errstate(over="ignore", invalid="ignore")  # non-finite state raises below
+        errstate.__enter__()
+        try:
+            for k in range(steps):
+                n = self.step_count
+                ext = self._array_ext(n, array_gains)
+                for name in self.order:
+                    st = self.pops[name]
+                    out = st.step(ext.get(name))
+                    flat = np.flatnonzero(out)
+                    st.reset(out, flat)
+                    if flat.size:
+                        self.counts[name].reshape(-1)[flat] += 1
+                        self.window_counts[name].reshape(-1)[flat] += 1
+                    self.history[name].append((out, flat))
+                    if self.track_window:
+                        self.window_current[name] += st.current(ext.get(name))
+                for name in self.order:
+                    target = self.pops[name].input_buffer()
+                    for cc, g in incoming[name]:
+                        hist = self.history[cc.pre]
+                        if len(hist) < cc.delay:
+                            continue
+                        out, flat = hist[-cc.delay]
+                        if flat.size:
+                            cc.deliver(out, flat, target, g)
+                for (inp, st), p in zip(poisson, poisson_p):
+                    spikes = self.rng.random((self.batch, st.n)) < p
+                    if spikes.any():
+                        w = inp.weight if st.graded else inp.weight / st.tau_s
+                        st.receive((spikes * w).astype(self.dtype))
+                for pr in state_probes:
+                    if n % pr.every == 0:
+                        self._probe_data[pr.name].append(self._probe_value(pr))
+                for pr in count_probes:
+                    if n >= pr.start:
+                        flat = self.history[pr.target][-1][1]
+                        if flat.size:
+                            self._probe_counts[pr.name].reshape(-1)[flat] += 1
+                self.step_count += 1
+                self.window_steps += 1
+                if self.step_count % self.check_every == 0:
+                    self._check_finite()
+                if bar is not None and (k + 1) % chunk == 0:
+                    bar.update(chunk)
+            self._check_finite()
+        finally:
+            errstate.__exit__(None, None, None)
+            if bar is not None:
+                bar.close()
+            self.wall_s += time.perf_counter() - t0
+
+    def _array_ext(self, n: int, gains: list[float]) -> dict[str, np.ndarray]:
+        ext: dict[str, np.ndarray] = {}
+        for inp, g in zip(self.array_inputs, gains):
+            if n < inp.values.shape[0]:
+                row = inp.values[n].astype(self.dtype) * g
+                ext[inp.target] = ext[inp.target] + row if inp.target in ext else row
+        return ext
+
+    def _probe_value(self, pr) -> np.ndarray:
+        st = self.pops[pr.target]
+        if pr.var in ("spikes", "output"):
+            return self.history[pr.target][-1][0].copy()
+        return st.arrays()[pr.var].copy()
+
+    def _check_finite(self) -> None:
+        for name in self.order:
+            for var, arr in self.pops[name].arrays().items():
+                if not np.isfinite(arr.sum()):
+                    bad = np.argwhere(~np.isfinite(arr))[0]
+                    raise SimulationError(describe(
+                        "population", name, f"state '{var}' became non-finite by step {self.step_count}",
+                        got=f"{arr[tuple(bad)]} at batch {bad[0]}, neuron {bad[1]}",
+                        expected="finite values (reduce dt_s or weights; check for runaway excitation)"))
+
+    # -- results ------------------------------------------------------------------------------------
+    def result(self) -> SimResult:
+        probes: dict[str, np.ndarray] = {}
+        for pr in self.probes:
+            if pr.var == "count":
+                probes[pr.name] = self._probe_counts[pr.name].copy()
+            else:
+                data = self._probe_data[pr.name]
+                n = self.pops[pr.target].n
+                dt = np.bool_ if pr.var == "spikes" else self.dtype
+                probes[pr.name] = np.stack(data) if data else np.zeros((0, self.batch, n), dtype=dt)
+        counts = {name: c.sum(axis=0) for name, c in self.counts.items()}
+        activity = ActivityProfile.from_counts(self.network, counts, steps=self.step_count, batch=self.batch,
+                                               dt_s=self.dt_s, source="simulated:numpy")
+        return SimResult(network=self.network.name, backend="numpy", steps=self.step_count, batch=self.batch,
+                         dt_s=self.dt_s, probes=probes, activity=activity, final_state=self.state, wall_s=self.wall_s)
+
+
+def _progress(total: int, name: str):
+    from tqdm import tqdm  # imported lazily: only long interactive runs need it
+
+    return tqdm(total=total, desc=f"simulating {name}", unit="step", leave=False, mininterval=0.5)
+
+
+def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
+        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: bool = False,
+        options: Optional[dict] = None) -> SimResult:
+    """Backend entry point used by :func:`neurosim.simulate`."""
+    opts = dict(options or {})
+    track = bool(opts.pop("track_window", False))
+    check_every = int(opts.pop("check_every", CHECK_EVERY))
+    sim = Simulator(network, dt_s=dt_s, seed=seed, dtype=dtype, initial_state=initial_state, signals=signals,
+                    track_window=track, check_every=check_every, options=opts)
+    sim.run(steps, progress=progress)
+    return sim.result()

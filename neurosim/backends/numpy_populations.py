@@ -1,0 +1,235 @@
+"""Population state and update rules of the numpy engine.
+
+Each class holds the state of one population, batched as ``(batch, n)`` arrays, and advances it
+by one step exactly as documented on the neuron models in :mod:`neurosim.neurons`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..errors import NetworkError, describe
+from ..ir import Population
+from ..neurons import LCANeuron, LIF
+
+__all__ = ["LIFState", "LCAState", "make_state"]
+
+
+class LIFState:
+    r"""Batched LIF/IF state. One step (forward Euler, see :class:`neurosim.neurons.LIF`)::
+
+        v <- a_m v + c_m + dt (bias + ext + i)      (a_m = 1 - dt/tau_m, c_m = dt v_rest / tau_m)
+        i <- (1 - dt/tau_s) i
+        s  = v >= v_th ;  v[s] <- v[s] - v_th  or  v_reset
+    followed by synaptic delivery ``i += W s / tau_s`` (done by the engine).
+    """
+
+    graded = False
+    vars = ("v", "i")
+
+    def __init__(self, pop: Population, batch: int, dt: float, dtype: np.dtype):
+        m: LIF = pop.model  # type: ignore[assignment]
+        n = pop.size
+        self.name, self.n, self.batch, self.dtype = pop.name, n, batch, dtype
+        self.v = np.zeros((batch, n), dtype=dtype)
+        self.i = np.zeros((batch, n), dtype=dtype)
+        self._tmp = np.empty((batch, n), dtype=dtype)
+        tau_s = m.param("tau_s", n)
+        if np.any(dt > tau_s):
+            raise NetworkError(describe("population", pop.name, "dt_s larger than tau_s makes the Euler current decay negative",
+                                        got=f"dt_s={dt:g}, min tau_s={tau_s.min():g}", expected="dt_s <= tau_s"))
+        self.tau_s = tau_s
+        self.i_decay = (1.0 - dt / tau_s).astype(dtype)
+        self.uniform_i_decay = bool(np.all(self.i_decay == self.i_decay[0]))
+        tau_m = m.param("tau_m_s", n)
+        self.leaky = bool(np.any(np.isfinite(tau_m)))
+        v_rest = m.param("v_rest", n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_tau_m = np.where(np.isfinite(tau_m), 1.0 / tau_m, 0.0)
+        if np.any(dt * inv_tau_m > 1.0):
+            raise NetworkError(describe("population", pop.name, "dt_s larger than tau_m_s makes the Euler leak unstable",
+                                        got=f"dt_s={dt:g}", expected="dt_s <= tau_m_s"))
+        self.v_decay = (1.0 - dt * inv_tau_m).astype(dtype)
+        self.dt = dtype.type(dt)
+        self.leak_drive = (dt * v_rest * inv_tau_m).astype(dtype)  # dt * v_rest / tau_m
+        self.base_drive = (dt * m.param("bias", n)).astype(dtype)  # dt * bias
+        self.v_th = m.param("v_th", n).astype(dtype)
+        self.uniform_th = bool(np.all(self.v_th == self.v_th[0]))
+        self.subtract = m.reset == "subtract"
+        self.v_reset = m.param("v_reset", n).astype(dtype)
+        self.refractory = int(m.refractory_steps)
+        self._ref_ring: list[tuple[np.ndarray, np.ndarray]] = []
+        self.drive: np.ndarray = self.base_drive  # dt * (bias + constant inputs), set by the engine
+
+    def set_state(self, var: str, value: np.ndarray) -> None:
+        if var not in self.vars:
+            raise NetworkError(describe("initial state", self.name, "unknown variable", got=repr(var), expected=self.vars))
+        arr = np.asarray(value, dtype=self.dtype)
+        try:
+            getattr(self, var)[...] = np.broadcast_to(arr, (self.batch, self.n))
+        except ValueError as exc:
+            raise NetworkError(describe("initial state", f"{self.name}.{var}", "wrong shape", got=arr.shape,
+                                        expected=f"({self.n},) or ({self.batch}, {self.n})")) from exc
+
+    def current(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
+        """Soma current ``mu = bias + ext + i`` (for window statistics), shape (batch, n)."""
+        mu = self.i + self.drive / self.dt
+        if ext_step is not None:
+            mu = mu + ext_step
+        return mu
+
+    def step(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
+        """Advance one step; return the boolean spike array (batch, n)."""
+        v, i = self.v, self.i
+        if self.refractory:
+            frozen = self._ref_ring
+            held = [(idx, v.ravel()[idx].copy()) for idx, _ in frozen]
+        if self.leaky:
+            v *= self.v_decay
+            v += self.leak_drive
+        v += self.drive
+        if ext_step is not None:
+            v += self.dt * ext_step
+        np.multiply(i, self.dt, out=self._tmp)
+        v += self._tmp
+        if self.refractory and frozen:
+            flat = v.reshape(-1)
+            for idx, val in held:
+                flat[idx] = val
+        if self.uniform_i_decay:
+            i *= self.i_decay[0]
+        else:
+            i *= self.i_decay
+        s = v >= (self.v_th[0] if self.uniform_th else self.v_th)
+        if self.refractory and frozen:
+            sflat = s.reshape(-1)
+            for idx, _ in held:
+                sflat[idx] = False
+        return s
+
+    def reset(self, s: np.ndarray, flat: np.ndarray) -> None:
+        """Reset the neurons that spiked (flat indices into (batch, n))."""
+        if flat.size == 0:
+            if self.refractory:
+                self._ref_ring.append((flat, flat))
+                if len(self._ref_ring) > self.refractory:
+                    self._ref_ring.pop(0)
+            return
+        vflat = self.v.reshape(-1)
+        col = flat % self.n
+        if self.subtract:
+            vflat[flat] -= self.v_th[col]
+        else:
+            vflat[flat] = self.v_reset[col]
+        if self.refractory:
+            self._ref_ring.append((flat, flat))
+            if len(self._ref_ring) > self.refractory:
+                self._ref_ring.pop(0)
+
+    def receive(self, acc: np.ndarray) -> None:
+        self.i += acc
+
+    def input_buffer(self) -> np.ndarray:
+        """Array that synaptic deliveries accumulate into (the current ``i``)."""
+        return self.i
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"v": self.v.copy(), "i": self.i.copy()}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"v": self.v, "i": self.i}
+
+
+class LCAState:
+    r"""Batched analog LCA state. One step (see :class:`neurosim.neurons.LCANeuron`)::
+
+        u <- u + (dt/tau) (bias + ext + in - u) ;  a = T(u) / gain
+    where ``in`` is the graded input delivered at the end of the previous step.
+    """
+
+    graded = True
+    vars = ("u", "a")
+
+    def __init__(self, pop: Population, batch: int, dt: float, dtype: np.dtype):
+        m: LCANeuron = pop.model  # type: ignore[assignment]
+        n = pop.size
+        self.name, self.n, self.batch, self.dtype = pop.name, n, batch, dtype
+        tau = m.param("tau_s", n)
+        if np.any(dt > tau):
+            raise NetworkError(describe("population", pop.name, "dt_s larger than tau_s makes analog LCA unstable",
+                                        got=f"dt_s={dt:g}, min tau_s={tau.min():g}", expected="dt_s <= tau_s"))
+        self.tau_s = tau
+        self.k = (dt / tau).astype(dtype)
+        self.dt = dtype.type(dt)
+        self.u = np.zeros((batch, n), dtype=dtype)
+        self.a = np.zeros((batch, n), dtype=dtype)
+        self.inp = np.zeros((batch, n), dtype=dtype)
+        self.lam = m.param("lam", n).astype(dtype)
+        self.inv_gain = (1.0 / m.param("gain", n)).astype(dtype)
+        self.unit_gain = bool(np.all(self.inv_gain == 1.0))
+        self.kind = m.threshold
+        self.base_drive = m.param("bias", n).astype(dtype)
+        self.drive: np.ndarray = self.base_drive  # bias + constant inputs, set by the engine
+
+    def set_state(self, var: str, value: np.ndarray) -> None:
+        if var != "u":
+            raise NetworkError(describe("initial state", self.name, "only 'u' can be set for LCANeuron (a = T(u))",
+                                        got=repr(var), expected="'u'"))
+        arr = np.asarray(value, dtype=self.dtype)
+        try:
+            self.u[...] = np.broadcast_to(arr, (self.batch, self.n))
+        except ValueError as exc:
+            raise NetworkError(describe("initial state", f"{self.name}.u", "wrong shape", got=arr.shape,
+                                        expected=f"({self.n},) or ({self.batch}, {self.n})")) from exc
+        self.a[...] = self.activation(self.u)
+
+    def activation(self, u: np.ndarray) -> np.ndarray:
+        lam = self.lam
+        if self.kind == "soft":
+            a = np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
+        elif self.kind == "nonneg":
+            a = np.maximum(u - lam, 0.0)
+        else:
+            a = np.where(np.abs(u) > lam, u, 0.0)
+        if not self.unit_gain:
+            a *= self.inv_gain
+        return a.astype(self.dtype, copy=False)
+
+    def current(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
+        return self.u
+
+    def step(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
+        drive = self.drive + self.inp
+        if ext_step is not None:
+            drive = drive + ext_step
+        self.u += self.k * (drive - self.u)
+        self.inp.fill(0.0)
+        self.a = self.activation(self.u)
+        return self.a
+
+    def reset(self, s: np.ndarray, flat: np.ndarray) -> None:
+        return None
+
+    def receive(self, acc: np.ndarray) -> None:
+        self.inp += acc
+
+    def input_buffer(self) -> np.ndarray:
+        """Array that synaptic deliveries accumulate into (next step's graded input)."""
+        return self.inp
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"u": self.u.copy(), "a": self.a.copy()}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"u": self.u, "a": self.a}
+
+
+def make_state(pop: Population, batch: int, dt: float, dtype: np.dtype):
+    """Build the state object for ``pop`` (dispatch by neuron model type)."""
+    builders = {LIF: LIFState, LCANeuron: LCAState}
+    for cls, builder in builders.items():
+        if isinstance(pop.model, cls):
+            return builder(pop, batch, dt, dtype)
+    raise NetworkError(describe("population", pop.name, "the numpy engine has no rule for this neuron model",
+                                got=type(pop.model).__name__, expected=[c.__name__ for c in builders]))

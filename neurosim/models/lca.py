@@ -1,0 +1,317 @@
+r"""The LCA family: spiking LCA (non-negative and signed LASSO) and analog LCA.
+
+Every builder turns a dictionary ``D`` (``M x N``, atoms in columns), inputs ``X``
+(``batch x M``) and a penalty ``lam`` into a :class:`neurosim.ir.Network`, which any backend
+runs and the mapper can place; a ``decode`` helper turns the run's result into codes
+``(batch, N)``. :func:`analog_lca` is a direct batched numpy solver of the same analog
+equations, for speed and as the engine's check.
+
+Spiking LCA (Tang, Lin & Davies 2017, "Form A" of ``shared/reference/algorithms.md`` 2(a)),
+one non-leaky IF neuron per atom, ``tau_s`` the synaptic time constant (1 in the papers)::
+
+    dv_i/dt       = b_i + I_i,      b_i = d_i^T x - lam_i          (ConstantInput, per input)
+    tau_s dI_i/dt = -I_i + tau_s sum_{j != i} W_ij sigma_j(t),     W = -(D^T D - diag(D^T D))
+    v_i >= theta_i -> spike, v_i <- v_i - theta_i  (reset by subtraction), theta_i = ||d_i||^2
+
+Why ``theta_i = ||d_i||^2``: the synaptic kernel has unit area, so the time average of ``I_i``
+is ``sum_j W_ij a_j`` with ``a`` the firing rates. A neuron that keeps firing has
+``theta_i a_i = b_i + sum_j W_ij a_j`` on average, i.e. ``d_i^T (x - D a) = lam_i``; a silent
+neuron has ``b_i + sum_j W_ij a_j <= 0``, i.e. ``d_i^T (x - D a) <= lam_i``: the KKT conditions of
+the non-negative LASSO (Theorem 1 of Tang et al.). For unit-norm atoms ``theta_i = 1``.
+Rates are decoded as ``a_i = count_i / ((steps - start) dt_s)``, counting spikes from step
+``start`` on to skip the start-up transient. The signed LASSO runs the same network on the
+sign-split dictionary ``[D, -D]`` (``2N`` neurons) and decodes ``a = a^+ - a^-``.
+
+Analog LCA (Rozell et al. 2008), one :class:`~neurosim.neurons.LCANeuron` per atom::
+
+    u <- u + (dt/tau) (b - u - G a),   b = D^T x,   G = D^T D - I,   a = T_lam(u)
+
+with ``T`` the soft (LASSO), one-sided (non-negative LASSO) or hard threshold. Its fixed
+points satisfy the LASSO KKT conditions for any atom norms.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from ..backends import simulate
+from ..errors import NetworkError, describe
+from ..ir import Connection, ConstantInput, Network, Population, Probe
+from ..lasso import check_dictionary, check_inputs, check_lam
+from ..neurons import IF, THRESHOLDS, LCANeuron
+from ..result import SimResult
+
+__all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split",
+           "analog_lca", "build_analog_lca", "run_analog_lca", "lca_gram", "threshold_function"]
+
+log = logging.getLogger(__name__)
+
+Lam = Union[float, np.ndarray]
+
+
+def _problem(D, X, lam):
+    D = check_dictionary(D)
+    X, single = check_inputs(X, D.shape[0])
+    return D, X, check_lam(lam, D.shape[1]), single
+
+
+def _steps(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise NetworkError(describe("parameter", name, f"must be an integer >= {minimum}", got=value,
+                                    expected=f">= {minimum}"))
+    return int(value)
+
+
+def _positive(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise NetworkError(describe("parameter", name, "must be a positive number", got=value, expected="> 0"))
+    return v
+
+
+def sign_split(D: np.ndarray) -> np.ndarray:
+    """The sign-split dictionary ``[D, -D]`` (``M x 2N``): signed LASSO as a non-negative one."""
+    return np.concatenate([D, -D], axis=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# spiking LCA
+def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca", tau_s: float = 1.0,
+                      start: int = 0, probes: Sequence[str] = ("count",), probe_every: int = 1) -> Network:
+    r"""Spiking LCA network for the (non-negative) LASSO of every row of ``X``.
+
+    One population ``name`` of IF neurons (:func:`neurosim.neurons.IF`, reset by subtraction,
+    thresholds ``||d_i||^2``), one lateral connection ``"<name>.lateral"`` with weights
+    ``W = -(D'^T D' - diag)`` (zero diagonal), one :class:`~neurosim.ir.ConstantInput`
+    ``"<name>.drive"`` of value ``X D' - lam`` shaped ``(batch, n)`` and probes
+    ``"<name>.<var>"``; ``D' = D`` (``n = N``) when ``nonneg`` and ``[D, -D]`` (``n = 2N``,
+    ``lam`` repeated) otherwise. See the module docstring for the equations.
+
+    Parameters
+    ----------
+    D : ndarray (M, N)
+        Dictionary, atoms in columns.
+    X : ndarray (batch, M) or (M,)
+        Inputs.
+    lam : float or ndarray (N,)
+        Penalty, ``>= 0``.
+    nonneg : bool
+        Non-negative LASSO (``N`` neurons); otherwise signed LASSO by sign split (``2N``).
+    name : str
+        Population name (prefix of the other objects' names).
+    tau_s : float, seconds
+        Synaptic time constant (> 0).
+    start : int
+        First step counted by the ``count`` probe (skips the transient).
+    probes : sequence of str
+        Variables to probe: ``"count"``, ``"spikes"``, ``"v"``, ``"i"``.
+    probe_every : int
+        Recording period (steps) of the non-count probes.
+    """
+    D, X, lam, _ = _problem(D, X, lam)
+    tau_s = _positive("tau_s", tau_s)
+    start = _steps("start", start, minimum=0)
+    Dn = D if nonneg else sign_split(D)
+    lam_n = lam if nonneg else np.concatenate([lam, lam])
+    G = Dn.T @ Dn
+    theta = np.diag(G).copy()
+    W = -G
+    np.fill_diagonal(W, 0.0)
+    n = Dn.shape[1]
+    net = Network(name=name)
+    net.add(Population(name, n, IF(tau_s=tau_s, v_th=theta, reset="subtract")))
+    net.add(Connection(name, name, W, delay_steps=1, name=f"{name}.lateral"))
+    net.add(ConstantInput(name, X @ Dn - lam_n, name=f"{name}.drive"))
+    for var in probes:
+        net.add(Probe(name, var, every=1 if var == "count" else probe_every, start=start if var == "count" else 0,
+                      name=f"{name}.{var}"))
+    return net.validate()
+
+
+def decode_spiking_lca(result: SimResult, *, n_atoms: int, nonneg: bool, name: str = "slca",
+                       start: int = 0) -> np.ndarray:
+    """Codes ``(batch, n_atoms)`` from the ``"<name>.count"`` probe of a spiking-LCA run.
+
+    ``a_i = count_i / ((steps - start) dt_s)``; signed: ``a = a^+ - a^-`` (first and second
+    halves of the sign-split population).
+    """
+    counts = np.asarray(result[f"{name}.count"], dtype=np.float64)
+    window = result.steps - start
+    if window <= 0:
+        raise NetworkError(describe("decode", name, "counting window is empty", got=f"steps={result.steps}, start={start}",
+                                    expected="start < steps"))
+    rates = counts / (window * result.dt_s)
+    want = n_atoms if nonneg else 2 * n_atoms
+    if rates.shape[-1] != want:
+        raise NetworkError(describe("decode", name, "count probe does not match the dictionary",
+                                    got=rates.shape, expected=f"(batch, {want})"))
+    return rates if nonneg else rates[:, :n_atoms] - rates[:, n_atoms:]
+
+
+def spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, steps: int = 10000, dt_s: float = 0.1,
+                backend: str = "numpy", seed: int = 0, transient: Optional[int] = None, tau_s: float = 1.0,
+                name: str = "slca", progress: bool = False, dtype: Any = np.float64,
+                options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
+    """Solve the (non-negative) LASSO of every row of ``X`` with a spiking LCA run.
+
+    Builds :func:`build_spiking_lca`, runs it with :func:`neurosim.simulate` and decodes the
+    rates counted after ``transient`` steps (default ``steps // 10``).
+
+    Parameters
+    ----------
+    steps : int
+        Time steps; model time ``steps * dt_s`` (in units of ``tau_s``; 1000 by default).
+    dt_s : float
+        Time step. With reset by subtraction ``dt_s = 0.1`` reaches objective gaps ~1e-5 in
+        10,000 steps (``shared/reference/peers.md``).
+    transient : int, optional
+        Steps skipped before counting.
+    Other parameters are those of :func:`build_spiking_lca` and :func:`neurosim.simulate`.
+
+    Returns
+    -------
+    codes : ndarray (batch, N), or (N,) for a single input vector
+    result : SimResult
+        The run (activity: spikes and synaptic events).
+    """
+    D, X, lam, single = _problem(D, X, lam)
+    steps = _steps("steps", steps)
+    transient = steps // 10 if transient is None else _steps("transient", transient, minimum=0)
+    if transient >= steps:
+        raise NetworkError(describe("parameter", "transient", "leaves no steps to count", got=transient,
+                                    expected=f"< steps = {steps}"))
+    net = build_spiking_lca(D, X, lam, nonneg=nonneg, name=name, tau_s=tau_s, start=transient)
+    res = simulate(net, steps=steps, dt_s=_positive("dt_s", dt_s), backend=backend, seed=seed, dtype=dtype,
+                   progress=progress, options=options)
+    codes = decode_spiking_lca(res, n_atoms=D.shape[1], nonneg=nonneg, name=name, start=transient)
+    return (codes[0] if single else codes), res
+
+
+# ---------------------------------------------------------------------------------------------
+# analog LCA
+def lca_gram(D: np.ndarray) -> np.ndarray:
+    """``G = D^T D - I`` with diagonal entries below ``1e-12`` in magnitude set to exactly zero
+    (unit-norm atoms then have no self-connection)."""
+    G = D.T @ D
+    d = np.diag(G) - 1.0
+    d[np.abs(d) < 1e-12] = 0.0
+    np.fill_diagonal(G, d)
+    return G
+
+
+def threshold_function(U: np.ndarray, lam: np.ndarray, threshold: str) -> np.ndarray:
+    """``T_lam(u)``: ``"soft"`` sign(u) max(|u|-lam, 0); ``"nonneg"`` max(u-lam, 0); ``"hard"`` u 1[|u|>lam]."""
+    if threshold == "soft":
+        return np.sign(U) * np.maximum(np.abs(U) - lam, 0.0)
+    if threshold == "nonneg":
+        return np.maximum(U - lam, 0.0)
+    if threshold == "hard":
+        return np.where(np.abs(U) > lam, U, 0.0)
+    raise NetworkError(describe("parameter", "threshold", "unknown threshold", got=repr(threshold),
+                                expected=" or ".join(THRESHOLDS)))
+
+
+def analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
+               u0: Optional[np.ndarray] = None, tol: Optional[float] = None, return_history: bool = False,
+               history_every: int = 1):
+    r"""Analog LCA by direct batched Euler integration (no network objects).
+
+    For all rows at once (``U``, ``A`` shaped ``(batch, N)``, ``B = X D``, ``r = dt/tau``)::
+
+        A = T_lam(U);   U <- U + r (B - U - A G),   G = D^T D - I (:func:`lca_gram`)
+
+    repeated ``steps`` times from ``U = u0`` (default 0); the codes are ``T_lam(U)`` at the end.
+    The product ``A G`` only uses the atoms active in some row. This is exactly what the engine
+    computes for :func:`build_analog_lca` when ``u0 = 0``.
+
+    Parameters
+    ----------
+    threshold : {"soft", "nonneg", "hard"}
+        Signed LASSO, non-negative LASSO, or the hard (l0-type) threshold.
+    steps : int
+        Euler steps.
+    dt_over_tau : float
+        ``dt / tau`` in ``(0, 2 / ||D||_2^2)`` for stability (0.1 for unit-norm atoms).
+    u0 : ndarray (batch, N), optional
+        Initial internal state (warm start).
+    tol : float, optional
+        Stop early once ``max |U_new - U| <= tol * dt_over_tau`` over the whole batch.
+    return_history : bool
+        Also return the codes every ``history_every`` steps, ``(records, batch, N)``.
+
+    Returns
+    -------
+    codes : ndarray (batch, N) (or (N,) for one input vector), and the history if requested.
+    """
+    D, X, lam, single = _problem(D, X, lam)
+    threshold_function(np.zeros(1), lam[:1], threshold)  # validates the name
+    steps = _steps("steps", steps)
+    r = _positive("dt_over_tau", dt_over_tau)
+    every = _steps("history_every", history_every)
+    G = lca_gram(D)
+    B = X @ D
+    U = np.zeros_like(B) if u0 is None else np.array(np.broadcast_to(np.asarray(u0, dtype=float), B.shape))
+    history = []
+    for k in range(steps):
+        A = threshold_function(U, lam, threshold)
+        if return_history and k % every == 0:
+            history.append(A)
+        active = np.flatnonzero(A.any(axis=0))
+        AG = A[:, active] @ G[active] if active.size < 0.8 * A.shape[1] else A @ G
+        dU = r * (B - U - AG)
+        U += dU
+        if not np.all(np.isfinite(U)):
+            raise NetworkError(describe("parameter", "dt_over_tau", f"analog LCA diverged at step {k + 1}",
+                                        got=r, expected=f"< 2 / ||D||_2^2 = {2 / np.linalg.norm(D, 2) ** 2:.3g}"))
+        if tol is not None and np.max(np.abs(dU)) <= tol * r:
+            log.debug("analog_lca: converged after %d steps", k + 1)
+            break
+    A = threshold_function(U, lam, threshold)
+    codes = A[0] if single else A
+    if return_history:
+        history.append(A)
+        return codes, np.stack(history)
+    return codes
+
+
+def build_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", name: str = "lca", tau_s: float = 1.0,
+                     probes: Sequence[str] = (), probe_every: int = 1) -> Network:
+    """Analog LCA as a network: one :class:`~neurosim.neurons.LCANeuron` population ``name``
+    (``lam``, ``threshold``, gain 1), a lateral connection ``"<name>.lateral"`` with weights
+    ``-(D^T D - I)`` (:func:`lca_gram`) and a constant input ``"<name>.drive"`` ``= X D``.
+
+    Run with ``dt_s = dt_over_tau * tau_s``; the codes are ``final_state[name]["a"]``
+    (:func:`run_analog_lca`). ``probes`` may name ``"count"``, ``"output"``, ``"u"``, ``"a"``.
+    """
+    D, X, lam, _ = _problem(D, X, lam)
+    threshold_function(np.zeros(1), lam[:1], threshold)
+    tau_s = _positive("tau_s", tau_s)
+    net = Network(name=name)
+    N = D.shape[1]
+    net.add(Population(name, N, LCANeuron(tau_s=tau_s, lam=lam, threshold=threshold)))
+    net.add(Connection(name, name, -lca_gram(D), delay_steps=1, name=f"{name}.lateral"))
+    net.add(ConstantInput(name, X @ D, name=f"{name}.drive"))
+    for var in probes:
+        net.add(Probe(name, var, every=1 if var == "count" else probe_every, name=f"{name}.{var}"))
+    return net.validate()
+
+
+def run_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
+                   backend: str = "numpy", seed: int = 0, name: str = "lca", progress: bool = False,
+                   dtype: Any = np.float64, options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
+    """Analog LCA run through a backend (:func:`build_analog_lca` + :func:`neurosim.simulate`).
+
+    ``tau_s = 1`` and ``dt_s = dt_over_tau``. Returns the codes ``(batch, N)`` (or ``(N,)``) and
+    the :class:`~neurosim.result.SimResult` (graded output events and synaptic events).
+    """
+    D, X, lam, single = _problem(D, X, lam)
+    net = build_analog_lca(D, X, lam, threshold=threshold, name=name, probes=("count",))
+    res = simulate(net, steps=_steps("steps", steps), dt_s=_positive("dt_over_tau", dt_over_tau), backend=backend,
+                   seed=seed, dtype=dtype, progress=progress, options=options)
+    codes = np.asarray(res.final_state[name]["a"], dtype=np.float64)
+    return (codes[0] if single else codes), res
