@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .activity import ActivityProfile
 from .backends import BACKENDS, simulate
+from .conv import ConvWeights
 from .errors import (BackendUnavailableError, CapacityError, ChipSpecError, LocalityError, MappingError,
                      NetworkError, NeurosimError, SimulationError, UsageError)
 from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActivityProfile", "BACKENDS", "simulate", "SimResult",
     "Network", "Population", "Connection", "ConstantInput", "ArrayInput", "PoissonInput", "Probe", "Gain",
-    "LIF", "IF", "LCANeuron",
+    "LIF", "IF", "LCANeuron", "ConvWeights",
     "NeurosimError", "NetworkError", "LocalityError", "SimulationError", "BackendUnavailableError",
     "ChipSpecError", "CapacityError", "MappingError", "UsageError",
 ]

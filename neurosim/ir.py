@@ -26,6 +26,7 @@ from typing import Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
+from .conv import ConvWeights
 from .errors import NetworkError, describe
 from .neurons import NeuronModel
 
@@ -34,7 +35,7 @@ __all__ = ["Population", "Gain", "Connection", "ConstantInput", "ArrayInput", "P
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
-Weights = Union[np.ndarray, sp.spmatrix, sp.sparray]
+Weights = Union[np.ndarray, sp.spmatrix, sp.sparray, ConvWeights]
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -99,9 +100,9 @@ class Connection:
     ----------
     pre, post : str
         Population names.
-    weights : ndarray or scipy.sparse matrix, shape (n_post, n_pre)
-        Synaptic weights; a zero entry of a dense matrix is still a stored synapse for the
-        mapper only if ``dense_storage`` is true (default false: zeros are no synapse).
+    weights : ndarray, scipy.sparse matrix or ConvWeights, shape (n_post, n_pre)
+        Synaptic weights; zero entries are no synapse. :class:`~neurosim.conv.ConvWeights`
+        keeps a convolution compact (expanded only by consumers that need explicit synapses).
     delay_steps : int
         Delay in steps (>= 1).
     gain : Gain, optional
@@ -124,6 +125,11 @@ class Connection:
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}")
         w = self.weights
+        if isinstance(w, ConvWeights):
+            if isinstance(self.delay_steps, bool) or not isinstance(self.delay_steps, (int, np.integer)) or self.delay_steps < 1:
+                raise NetworkError(describe("connection", self.name, "delay_steps must be an integer >= 1",
+                                            got=self.delay_steps, expected="int >= 1"))
+            return
         if sp.issparse(w):
             w = sp.csr_matrix(w, dtype=float)
             w.sum_duplicates()
@@ -156,10 +162,17 @@ class Connection:
 
     @property
     def is_sparse(self) -> bool:
-        return sp.issparse(self.weights)
+        """True for scipy.sparse and convolutional weights (both are delivered as sparse)."""
+        return sp.issparse(self.weights) or self.is_conv
+
+    @property
+    def is_conv(self) -> bool:
+        return isinstance(self.weights, ConvWeights)
 
     def csr(self) -> sp.csr_matrix:
-        """The weights as a CSR matrix (explicit zeros dropped)."""
+        """The weights as a CSR matrix (explicit zeros dropped; convolutions expanded)."""
+        if self.is_conv:
+            return self.weights.to_csr()
         if self.is_sparse:
             return self.weights  # type: ignore[return-value]
         m = sp.csr_matrix(self.weights)
@@ -174,7 +187,7 @@ class Connection:
     def fan_out(self) -> np.ndarray:
         """Non-zero synapses per pre-synaptic neuron, shape ``(n_pre,)``."""
         if self.is_sparse:
-            return np.bincount(self.weights.indices, minlength=self.shape[1]).astype(np.int64)
+            return np.bincount(self.csr().indices, minlength=self.shape[1]).astype(np.int64)
         return np.count_nonzero(self.weights, axis=0).astype(np.int64)
 
     @property

@@ -248,3 +248,28 @@ def test_probe_every_and_start():
     r = ns.simulate(net, steps=100, dt_s=0.2)
     assert r["p.v"].shape == (10, 1, 1)
     assert int(r["late"][0, 0]) == 5  # 0.1 per step from step 50: 5 spikes in 50 steps
+
+
+def test_set_weights_param_input_and_reset_state():
+    net = ns.Network("mut")
+    net.add(ns.Population("a", 2, ns.IF(bias=np.array([0.5, 0.0]))))
+    net.add(ns.Population("b", 2, ns.IF(v_th=1e9)))
+    net.add(ns.Connection("a", "b", np.zeros((2, 2))))
+    net.add(ns.ConstantInput("a", np.zeros(2), name="x"))
+    sim = Simulator(net, dt_s=0.5)
+    sim.set_weights("a->b", np.array([[1.0, 0.0], [0.0, 2.0]]))
+    sim.set_input("x", np.array([0.0, 1.0]))
+    sim.set_param("a", "v_th", np.array([1.0, 2.0]))
+    sim.run(400)
+    # a0 fires 0.5*200/1 = 100 times, a1 1.0*200/2 = 100 times; b integrates w per spike
+    np.testing.assert_array_equal(sim.result().activity.counts["a"], [100, 100])
+    np.testing.assert_allclose(sim.state["b"]["v"][0], [100.0, 200.0], rtol=2e-2)
+    np.testing.assert_array_equal(sim.weights("a->b"), [[1.0, 0.0], [0.0, 2.0]])
+    sim.reset_state()
+    assert not sim.state["b"]["v"].any()
+    with pytest.raises(ns.NetworkError, match="must keep the shape"):
+        sim.set_weights("a->b", np.zeros((3, 2)))
+    with pytest.raises(ns.NetworkError, match="cannot be changed"):
+        sim.set_param("a", "tau_s", 1.0)
+    with pytest.raises(ns.NetworkError, match="no such constant input"):
+        sim.set_input("y", np.zeros(2))

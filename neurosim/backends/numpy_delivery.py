@@ -147,7 +147,7 @@ def compile_connection(conn, *, n_pre: int, n_post: int, post_tau: Optional[np.n
     """
     scale = None if post_tau is None else (1.0 / post_tau)
     if conn.is_sparse:
-        w = conn.weights.tocsr().astype(dtype)
+        w = conn.csr().astype(dtype)
         if scale is not None:
             w = sp.csr_matrix(sp.diags(scale.astype(dtype)) @ w)
         w.sort_indices()

@@ -17,12 +17,14 @@ population and neuron.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import deque
 from typing import Any, Optional
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..activity import ActivityProfile
 from ..errors import NetworkError, SimulationError, describe
@@ -93,6 +95,9 @@ class Simulator:
         for c in network.connections:
             if c.learning_rule is not None:
                 log.debug("connection %s has a learning rule; applied between runs, not inside the loop", c.name)
+        self._event_fraction = event_fraction
+        self._weights: list = [None] * len(network.connections)
+        self._input_values: dict[str, np.ndarray] = {}
         self.conns = []
         for c in network.connections:
             post = self.pops[c.post]
@@ -120,6 +125,67 @@ class Simulator:
         self._probe_counts = {p.name: np.zeros((self.batch, self.pops[p.target].n), dtype=np.int64)
                               for p in self.probes if p.var == "count"}
         self.wall_s = 0.0
+
+    # -- mutable parameters (learning, new inputs) ---------------------------------------------
+    def _conn_index(self, name: str) -> int:
+        for k, c in enumerate(self.network.connections):
+            if c.name == name:
+                return k
+        raise NetworkError(describe("connection", name, "no such connection",
+                                    expected=[c.name for c in self.network.connections]))
+
+    def weights(self, name: str):
+        """Current weights of connection ``name``, shape ``(n_post, n_pre)`` (a copy)."""
+        k = self._conn_index(name)
+        if self._weights[k] is None:
+            w = self.network.connections[k].weights
+            return w.copy()
+        return self._weights[k].copy()
+
+    def set_weights(self, name: str, weights) -> None:
+        """Replace the weights of connection ``name`` (same shape; dense or sparse as built)."""
+        k = self._conn_index(name)
+        conn = self.network.connections[k]
+        w = weights
+        if sp.issparse(w) != conn.is_sparse or tuple(w.shape) != conn.shape:
+            raise NetworkError(describe("connection", name, "new weights must keep the shape and storage",
+                                        got=f"{type(w).__name__} {tuple(w.shape)}",
+                                        expected=f"{'sparse' if conn.is_sparse else 'dense'} {conn.shape}"))
+        if not np.all(np.isfinite(w.data if sp.issparse(w) else w)):
+            raise NetworkError(describe("connection", name, "new weights contain NaN or inf", expected="finite"))
+        self._weights[k] = w.copy()
+        post = self.pops[conn.post]
+        new = dataclasses.replace(conn, weights=w)
+        self.conns[k] = compile_connection(new, n_pre=self.pops[conn.pre].n, n_post=post.n,
+                                           post_tau=None if post.graded else post.tau_s, dtype=self.dtype,
+                                           event_fraction=self._event_fraction)
+
+    def set_param(self, population: str, name: str, values) -> None:
+        """Change a per-neuron parameter during a simulation (``v_th`` or ``bias`` of LIF;
+        ``lam``, ``gain`` or ``bias`` of LCANeuron)."""
+        if population not in self.pops:
+            raise NetworkError(describe("population", population, "no such population", expected=self.order))
+        self.pops[population].set_param(name, values)
+
+    def set_input(self, name: str, value) -> None:
+        """Replace the value of ConstantInput ``name`` (same shape rules), e.g. the next sample."""
+        for inp in self.const_inputs:
+            if inp.name == name:
+                n = self.pops[inp.target].n
+                arr = np.asarray(value, dtype=float)
+                if arr.shape[-1:] != (n,) or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] not in (1, self.batch)):
+                    raise NetworkError(describe("input", name, "new value has the wrong shape", got=arr.shape,
+                                                expected=f"({n},) or ({self.batch}, {n})"))
+                self._input_values[name] = arr
+                return
+        raise NetworkError(describe("input", name, "no such constant input", expected=[i.name for i in self.const_inputs]))
+
+    def reset_state(self) -> None:
+        """Zero all neuron state and delay buffers (weights, parameters and counters are kept)."""
+        for st in self.pops.values():
+            st.zero()
+        for h in self.history.values():
+            h.clear()
 
     # -- signals and windows ---------------------------------------------------------------------
     def set_signal(self, name: str, value: float) -> None:
@@ -158,7 +224,7 @@ class Simulator:
         for inp in self.const_inputs:
             g = 1.0 if inp.gain is None else inp.gain.value(self.signals)
             st = self.pops[inp.target]
-            value = np.asarray(inp.value, dtype=self.dtype)
+            value = np.asarray(self._input_values.get(inp.name, inp.value), dtype=self.dtype)
             st.drive = st.drive + (scale_dt[inp.target] * g) * value
 
     def run(self, steps: int, *, progress: bool = False) -> None:

@@ -72,6 +72,24 @@ class LIFState:
             raise NetworkError(describe("initial state", f"{self.name}.{var}", "wrong shape", got=arr.shape,
                                         expected=f"({self.n},) or ({self.batch}, {self.n})")) from exc
 
+    def set_param(self, name: str, values) -> None:
+        arr = _param_array(self.name, name, values, self.n, self.dtype)
+        if name == "v_th":
+            if not np.all(arr > 0):
+                raise NetworkError(describe("population", self.name, "v_th must be positive", expected="> 0"))
+            self.v_th = arr
+            self.uniform_th = bool(np.all(arr == arr[0]))
+        elif name == "bias":
+            self.base_drive = (self.dt * arr).astype(self.dtype)
+        else:
+            raise NetworkError(describe("population", self.name, "parameter cannot be changed during a run",
+                                        got=repr(name), expected="'v_th' or 'bias'"))
+
+    def zero(self) -> None:
+        self.v.fill(0.0)
+        self.i.fill(0.0)
+        self._ref_ring.clear()
+
     def current(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
         """Soma current ``mu = bias + ext + i`` (for window statistics), shape (batch, n)."""
         mu = self.i + self.drive / self.dt
@@ -184,6 +202,27 @@ class LCAState:
                                         expected=f"({self.n},) or ({self.batch}, {self.n})")) from exc
         self.a[...] = self.activation(self.u)
 
+    def set_param(self, name: str, values) -> None:
+        arr = _param_array(self.name, name, values, self.n, self.dtype)
+        if name == "lam":
+            self.lam = arr
+        elif name == "gain":
+            if not np.all(arr > 0):
+                raise NetworkError(describe("population", self.name, "gain must be positive", expected="> 0"))
+            self.inv_gain = (1.0 / arr).astype(self.dtype)
+            self.unit_gain = bool(np.all(self.inv_gain == 1.0))
+        elif name == "bias":
+            self.base_drive = arr
+        else:
+            raise NetworkError(describe("population", self.name, "parameter cannot be changed during a run",
+                                        got=repr(name), expected="'lam', 'gain' or 'bias'"))
+        self.a = self.activation(self.u)
+
+    def zero(self) -> None:
+        self.u.fill(0.0)
+        self.inp.fill(0.0)
+        self.a = self.activation(self.u)
+
     def activation(self, u: np.ndarray) -> np.ndarray:
         lam = self.lam
         if self.kind == "soft":
@@ -223,6 +262,14 @@ class LCAState:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"u": self.u, "a": self.a}
+
+
+def _param_array(pop: str, name: str, values, n: int, dtype: np.dtype) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != n) or not np.all(np.isfinite(arr)):
+        raise NetworkError(describe("population", pop, f"new {name} must be finite, a scalar or shape ({n},)",
+                                    got=arr.shape))
+    return np.broadcast_to(arr, (n,)).astype(dtype)
 
 
 def make_state(pop: Population, batch: int, dt: float, dtype: np.dtype):
