@@ -2,8 +2,8 @@
 
 A compiled connection turns the pre-synaptic outputs of one step, ``out`` of shape
 ``(batch, n_pre)`` (booleans for spikes, floats for graded outputs), into the post-synaptic
-contribution ``out @ W.T`` of shape ``(batch, n_post)``, already divided by the post neurons'
-``tau_s`` for spiking targets (a spike of weight ``w`` adds ``w / tau_s`` to the current).
+contribution ``out @ W.T`` of shape ``(batch, n_post)``, each row already multiplied by the post
+population's input scale (``dt / tau_s`` for spiking targets, whose engine state is ``dt * i``).
 
 Two strategies, chosen per step from the number of events ``k`` (non-zero outputs):
 
@@ -23,10 +23,12 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-try:  # the C kernel behind scipy's sparse @ dense; stable for many releases but private
+try:  # C kernels behind scipy.sparse products and row indexing; private but stable for many releases
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
     from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+    from scipy.sparse._sparsetools import csr_row_index as _csr_row_index
 except ImportError:  # pragma: no cover - depends on scipy internals
-    _csr_matvecs = None
+    _csr_matvecs = _csc_matvec = _csr_row_index = None
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +112,30 @@ class CompiledConnection:
             ub, starts = np.unique(b, return_index=True)
             acc[ub] += scale * np.add.reduceat(rows, starts, axis=0)
             return
-        # sparse weights: gather the CSR rows of the sources that fired
+        # sparse weights: gather the CSR rows of the sources that fired, then scatter-add them
         m = self.wt_csr
-        lo = m.indptr[j]
-        lengths = m.indptr[j + 1] - lo
+        lengths = m.indptr[j + 1] - m.indptr[j]
+        if _csr_row_index is not None and m.data.dtype == acc.dtype:
+            ptr = np.empty(j.size + 1, dtype=m.indptr.dtype)
+            ptr[0] = 0
+            np.cumsum(lengths, out=ptr[1:])
+            total = int(ptr[-1])
+            if total == 0:
+                return
+            cols = np.empty(total, dtype=m.indices.dtype)
+            w = np.empty(total, dtype=m.data.dtype)
+            _csr_row_index(j.size, j.astype(m.indices.dtype), m.indptr, m.indices, m.data, cols, w)
+            if batch > 1:
+                cols = cols.astype(np.int64) + np.repeat(b * self.n_post, lengths)
+                ptr = ptr.astype(np.int64)
+            x = vals * scale if graded else np.full(j.size, scale, dtype=acc.dtype)
+            # column-compressed scatter: acc[cols[t]] += w[t] * x[source of t]
+            _csc_matvec(batch * self.n_post, j.size, ptr, cols, w, x.astype(acc.dtype, copy=False), acc.reshape(-1))
+            return
         total = int(lengths.sum())
         if total == 0:
             return
+        lo = m.indptr[j]
         offsets = np.cumsum(lengths) - lengths
         pos = np.repeat(lo - offsets, lengths) + np.arange(total)
         targets = np.repeat(b * self.n_post, lengths) + m.indices[pos]
@@ -138,14 +157,15 @@ class CompiledConnection:
         acc += contrib
 
 
-def compile_connection(conn, *, n_pre: int, n_post: int, post_tau: Optional[np.ndarray], dtype: np.dtype,
+def compile_connection(conn, *, n_pre: int, n_post: int, post_scale: Optional[np.ndarray], dtype: np.dtype,
                        event_fraction: Optional[float] = None) -> CompiledConnection:
     """Prepare ``conn`` (a :class:`neurosim.ir.Connection`) for delivery.
 
-    ``post_tau`` is the post population's ``tau_s`` (``(n_post,)``) when the post neurons are
-    spiking (their current integrates ``w / tau_s`` per spike), or ``None`` for graded targets.
+    ``post_scale`` (``(n_post,)``) multiplies each row of the weights: ``dt / tau_s`` for
+    spiking targets (the engine keeps ``dt * i``, and a spike adds ``w / tau_s`` to ``i``), or
+    ``None`` for graded targets (input delivered unscaled).
     """
-    scale = None if post_tau is None else (1.0 / post_tau)
+    scale = post_scale
     if conn.is_sparse:
         w = conn.csr().astype(dtype)
         if scale is not None:

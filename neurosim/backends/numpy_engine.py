@@ -102,7 +102,7 @@ class Simulator:
         for c in network.connections:
             post = self.pops[c.post]
             self.conns.append(compile_connection(
-                c, n_pre=self.pops[c.pre].n, n_post=post.n, post_tau=None if post.graded else post.tau_s,
+                c, n_pre=self.pops[c.pre].n, n_post=post.n, post_scale=post.input_scale,
                 dtype=self.dtype, event_fraction=event_fraction))
         max_delay = {name: 1 for name in self.order}
         for cc in self.conns:
@@ -157,7 +157,7 @@ class Simulator:
         post = self.pops[conn.post]
         new = dataclasses.replace(conn, weights=w)
         self.conns[k] = compile_connection(new, n_pre=self.pops[conn.pre].n, n_post=post.n,
-                                           post_tau=None if post.graded else post.tau_s, dtype=self.dtype,
+                                           post_scale=post.input_scale, dtype=self.dtype,
                                            event_fraction=self._event_fraction)
 
     def set_param(self, population: str, name: str, values) -> None:
@@ -273,7 +273,7 @@ class Simulator:
                 for (inp, st), p in zip(poisson, poisson_p):
                     spikes = self.rng.random((self.batch, st.n)) < p
                     if spikes.any():
-                        w = inp.weight if st.graded else inp.weight / st.tau_s
+                        w = inp.weight if st.input_scale is None else inp.weight * st.input_scale
                         st.receive((spikes * w).astype(self.dtype))
                 for pr in state_probes:
                     if n % pr.every == 0:

@@ -33,8 +33,7 @@ class LIFState:
         n = pop.size
         self.name, self.n, self.batch, self.dtype = pop.name, n, batch, dtype
         self.v = np.zeros((batch, n), dtype=dtype)
-        self.i = np.zeros((batch, n), dtype=dtype)
-        self._tmp = np.empty((batch, n), dtype=dtype)
+        self.idt = np.zeros((batch, n), dtype=dtype)  # dt * i: saves one pass per step
         tau_s = m.param("tau_s", n)
         if np.any(dt > tau_s):
             raise NetworkError(describe("population", pop.name, "dt_s larger than tau_s makes the Euler current decay negative",
@@ -59,15 +58,27 @@ class LIFState:
         self.subtract = m.reset == "subtract"
         self.v_reset = m.param("v_reset", n).astype(dtype)
         self.refractory = int(m.refractory_steps)
-        self._ref_ring: list[tuple[np.ndarray, np.ndarray]] = []
-        self.drive: np.ndarray = self.base_drive  # dt * (bias + constant inputs), set by the engine
+        self._ref_ring: list[np.ndarray] = []
+        #: synaptic deliveries are scaled by dt / tau_s (a spike of weight w adds w / tau_s to i)
+        self.input_scale = (dt / tau_s).astype(dtype)
+        self.drive = self.base_drive  # dt * (bias + constant inputs), set by the engine
+
+    @property
+    def drive(self) -> np.ndarray:
+        return self._drive
+
+    @drive.setter
+    def drive(self, value: np.ndarray) -> None:
+        self._drive = value
+        self._drive_total = value + self.leak_drive if self.leaky else value
 
     def set_state(self, var: str, value: np.ndarray) -> None:
         if var not in self.vars:
             raise NetworkError(describe("initial state", self.name, "unknown variable", got=repr(var), expected=self.vars))
         arr = np.asarray(value, dtype=self.dtype)
         try:
-            getattr(self, var)[...] = np.broadcast_to(arr, (self.batch, self.n))
+            target, factor = (self.v, 1.0) if var == "v" else (self.idt, self.dt)
+            target[...] = np.broadcast_to(arr, (self.batch, self.n)) * factor
         except ValueError as exc:
             raise NetworkError(describe("initial state", f"{self.name}.{var}", "wrong shape", got=arr.shape,
                                         expected=f"({self.n},) or ({self.batch}, {self.n})")) from exc
@@ -87,50 +98,45 @@ class LIFState:
 
     def zero(self) -> None:
         self.v.fill(0.0)
-        self.i.fill(0.0)
+        self.idt.fill(0.0)
         self._ref_ring.clear()
 
     def current(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
         """Soma current ``mu = bias + ext + i`` (for window statistics), shape (batch, n)."""
-        mu = self.i + self.drive / self.dt
+        mu = (self.idt + self.drive) / self.dt
         if ext_step is not None:
             mu = mu + ext_step
         return mu
 
     def step(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
         """Advance one step; return the boolean spike array (batch, n)."""
-        v, i = self.v, self.i
-        if self.refractory:
-            frozen = self._ref_ring
-            held = [(idx, v.ravel()[idx].copy()) for idx, _ in frozen]
+        v, idt = self.v, self.idt
+        frozen = None
+        if self.refractory and self._ref_ring:
+            frozen = np.concatenate(self._ref_ring)
+            held = v.reshape(-1)[frozen]
         if self.leaky:
             v *= self.v_decay
-            v += self.leak_drive
-        v += self.drive
+        v += self._drive_total
         if ext_step is not None:
             v += self.dt * ext_step
-        np.multiply(i, self.dt, out=self._tmp)
-        v += self._tmp
-        if self.refractory and frozen:
-            flat = v.reshape(-1)
-            for idx, val in held:
-                flat[idx] = val
+        v += idt
+        if frozen is not None:
+            v.reshape(-1)[frozen] = held
         if self.uniform_i_decay:
-            i *= self.i_decay[0]
+            idt *= self.i_decay[0]
         else:
-            i *= self.i_decay
+            idt *= self.i_decay
         s = v >= (self.v_th[0] if self.uniform_th else self.v_th)
-        if self.refractory and frozen:
-            sflat = s.reshape(-1)
-            for idx, _ in held:
-                sflat[idx] = False
+        if frozen is not None:
+            s.reshape(-1)[frozen] = False
         return s
 
     def reset(self, s: np.ndarray, flat: np.ndarray) -> None:
         """Reset the neurons that spiked (flat indices into (batch, n))."""
         if flat.size == 0:
             if self.refractory:
-                self._ref_ring.append((flat, flat))
+                self._ref_ring.append(flat)
                 if len(self._ref_ring) > self.refractory:
                     self._ref_ring.pop(0)
             return
@@ -141,22 +147,23 @@ class LIFState:
         else:
             vflat[flat] = self.v_reset[col]
         if self.refractory:
-            self._ref_ring.append((flat, flat))
+            self._ref_ring.append(flat)
             if len(self._ref_ring) > self.refractory:
                 self._ref_ring.pop(0)
 
     def receive(self, acc: np.ndarray) -> None:
-        self.i += acc
+        """Add pre-scaled input (``dt * w / tau_s`` per spike) to the current."""
+        self.idt += acc
 
     def input_buffer(self) -> np.ndarray:
-        """Array that synaptic deliveries accumulate into (the current ``i``)."""
-        return self.i
+        """Array that synaptic deliveries accumulate into (``dt * i``)."""
+        return self.idt
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"v": self.v.copy(), "i": self.i.copy()}
+        return {"v": self.v.copy(), "i": self.idt / self.dt}
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"v": self.v, "i": self.i}
+        return {"v": self.v, "i": self.idt / self.dt}
 
 
 class LCAState:
@@ -187,6 +194,7 @@ class LCAState:
         self.inv_gain = (1.0 / m.param("gain", n)).astype(dtype)
         self.unit_gain = bool(np.all(self.inv_gain == 1.0))
         self.kind = m.threshold
+        self.input_scale = None  # graded input is delivered unscaled
         self.base_drive = m.param("bias", n).astype(dtype)
         self.drive: np.ndarray = self.base_drive  # bias + constant inputs, set by the engine
 
