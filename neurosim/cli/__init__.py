@@ -23,6 +23,7 @@ __all__ = ["main", "COMMANDS"]
 #: subcommand -> module defining ``register(subparsers)``
 COMMANDS: dict[str, str] = {
     "lca": "neurosim.cli.lca_cmd",
+    "chips": "neurosim.cli.chips_cmd",
 }
 
 

@@ -1,0 +1,185 @@
+"""The chip YAML schema (version 1): every key, its type, range, unit and meaning.
+
+:mod:`mapper.chipload` validates files against :data:`SCHEMA`; :func:`schema_markdown` renders
+it as the README's reference table, so documentation and validation cannot drift apart.
+
+Conventions: energies are joules per event, times seconds per event, power watts, memory bits.
+``null`` in ``energy:``, ``timing:`` or ``board:`` means *not published*: the model uses 0 and
+lists the key in ``EnergyModel.unpublished`` / ``TimingModel.unpublished`` so reports can say so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+__all__ = ["Key", "SCHEMA", "SCHEMA_VERSION", "schema_markdown"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Key:
+    """One schema entry.
+
+    ``kind`` is ``int``, ``float``, ``str``, ``choice`` (one of ``choices``), ``grid`` (two whole
+    numbers >= 1), ``table`` (``{count: seconds}``, count >= 1), ``mapping`` or ``strmap``
+    (text -> text). Numbers must lie in ``[minimum, maximum]``.
+    """
+
+    kind: str
+    doc: str = ""
+    unit: str = ""
+    required: bool = True
+    nullable: bool = False
+    minimum: float = 0
+    maximum: Optional[float] = None
+    choices: tuple[str, ...] = ()
+    default: Any = None
+
+    def expected(self) -> str:
+        """The constraint as text, for error messages."""
+        if self.kind == "int":
+            base = f"a whole number >= {self.minimum:g}" + (f" and <= {self.maximum:g}" if self.maximum is not None else "")
+        elif self.kind == "float":
+            base = f"a number >= {self.minimum:g}" + (f" and <= {self.maximum:g}" if self.maximum is not None else "")
+        elif self.kind == "choice":
+            base = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.kind == "grid":
+            base = "[x, y], whole numbers >= 1"
+        elif self.kind == "table":
+            base = "{count: seconds, ...}, count >= 1, seconds >= 0"
+        elif self.kind == "strmap":
+            base = "a mapping of text to text"
+        elif self.kind == "mapping":
+            base = "a mapping"
+        else:
+            base = "a non-empty string"
+        if self.unit:
+            base += f" ({self.unit})"
+        if self.nullable:
+            base += " or null"
+        return base
+
+
+def _i(doc: str, *, minimum: int = 0, maximum: Optional[int] = None, unit: str = "", required: bool = True,
+       nullable: bool = False, default: Any = None) -> Key:
+    return Key("int", doc, unit, required, nullable, minimum, maximum, default=default)
+
+
+def _e(doc: str) -> Key:
+    return Key("float", doc, "J", nullable=True)
+
+
+def _t(doc: str) -> Key:
+    return Key("float", doc, "s", nullable=True)
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "": {
+        "schema_version": _i("file format version; must be 1", minimum=1),
+        "name": Key("str", "short name; must equal the file name without .yaml"),
+        "description": Key("str", "one line shown by `neurosim chips list`"),
+        "cost_source": Key("str", "citation of the energy/latency table, copied into every report"),
+        "cost_status": Key("choice", "published (a paper's table), calibrated (fitted to silicon), "
+                           "placeholder (proxy values; results are proxies), test (made up)",
+                           choices=("published", "calibrated", "placeholder", "test")),
+        "sources": Key("strmap", "source key -> full citation, for the per-number comments",
+                       required=False, nullable=True),
+        "core": Key("mapping", "per-core limits"),
+        "noc": Key("mapping", "mesh geometry of one chip"),
+        "board": Key("mapping", "chips per board and chip-crossing costs", required=False),
+        "energy": Key("mapping", "energy per event"),
+        "timing": Key("mapping", "time per event and barrier tables"),
+        "meta": Key("mapping", "free-form facts (not used by the mapper)", required=False, nullable=True),
+    },
+    "core": {
+        "max_compartments": _i("neurons (compartments) per core", minimum=1),
+        "max_in_axons": _i("distinct input axons per core (one per source neuron with a synapse here)", minimum=1),
+        "max_out_axons": _i("output axons per core: sum over its neurons of distinct destination cores", minimum=1),
+        "synapse_mem_bits": _i("synapse memory per core", minimum=1, unit="bits"),
+        "synapse_word_bits": _i("memory word; each input axon's synapse list is rounded up to whole words",
+                                minimum=1, unit="bits"),
+        "weight_bits": _i("weight precision including sign (quantisation: integers in +-(2^(b-1)-1))",
+                          minimum=1, maximum=32, unit="bits"),
+        "synapse_index_bits": _i("target-compartment index per synapse (0 for a dense crossbar)", unit="bits"),
+        "synapse_row_overhead_bits": _i("fixed header per input-axon synapse list", unit="bits"),
+        "max_plastic_synapses": _i("plastic synapses per core; null = limited by memory only",
+                                   required=False, nullable=True),
+        "plastic_synapse_extra_bits": _i("extra memory per plastic synapse (tag/trace fields)", unit="bits",
+                                         required=False, default=0),
+        "weight_storage_bits": _i("memory per stored weight when it differs from weight_bits; null = weight_bits",
+                                  minimum=1, unit="bits", required=False, nullable=True),
+        "max_out_axons_per_neuron": _i("destination cores one neuron may target; null = no limit",
+                                       minimum=1, required=False, nullable=True),
+    },
+    "noc": {
+        "tile_grid": Key("grid", "tiles per chip: [x (east-west), y (north-south)]"),
+        "cores_per_tile": _i("cores sharing one router", minimum=1),
+        "routing": Key("choice", "message routing: dimension order, x first", required=False,
+                       choices=("xy",), default="xy"),
+    },
+    "board": {
+        "chip_grid": Key("grid", "chips per board [cx, cy]; default [1, 1]", required=False, default=(1, 1)),
+        "hop_chip_energy_j": Key("float", "extra energy per chip-boundary crossing; null = unpublished (0)",
+                                 "J", required=False, nullable=True),
+        "hop_chip_latency_s": Key("float", "extra latency per chip-boundary crossing; null = unpublished (0)",
+                                  "s", required=False, nullable=True),
+        "barrier_by_chips_s": Key("table", "barrier time by chips in use (used when > 1 chip is in use)",
+                                  "s", required=False, nullable=True),
+    },
+    "energy": {
+        "syn_op": _e("one synapse receiving one spike"),
+        "neuron_update_active": _e("one compartment updated for one step, counted as active"),
+        "neuron_update_inactive": _e("one compartment updated for one step, counted as inactive"),
+        "spike_out": _e("one neuron firing"),
+        "packet": _e("one spike message sent to one destination core"),
+        "spike_within_tile": _e("a message delivered without leaving its tile"),
+        "hop_ew": _e("one east-west mesh link traversal"),
+        "hop_ns": _e("one north-south mesh link traversal"),
+        "learn_update": _e("one plastic synapse updated"),
+        "barrier": _e("time-step synchronisation, per step"),
+        "static_power_w_per_chip": Key("float", "static (leakage) power per chip, charged over wall time",
+                                       "W", nullable=True),
+        "active_policy": Key("choice", "all_mapped: active cost for every mapped compartment every step; "
+                             "spiking: active for compartments that spike, inactive for the other mapped ones",
+                             choices=("all_mapped", "spiking")),
+    },
+    "timing": {
+        "syn_op": _t("one synapse receiving one spike"),
+        "neuron_update_active": _t("one active compartment update"),
+        "neuron_update_inactive": _t("one inactive compartment update"),
+        "spike_out": _t("one neuron firing"),
+        "packet_out": _t("sending one message (per destination core)"),
+        "packet_in": _t("receiving one message"),
+        "spike_within_tile": _t("a message delivered without leaving its tile"),
+        "hop_ew": _t("one east-west link traversal"),
+        "hop_ns": _t("one north-south link traversal"),
+        "learn_update": _t("one plastic synapse updated"),
+        "barrier_by_tiles": Key("table", "barrier time by tiles in use; null = unpublished", "s", nullable=True),
+        "barrier_interp": Key("choice", "table lookup: linear interpolation, or step (largest key <= n, as "
+                              "SANA-FE); both clamp outside the table", required=False,
+                              choices=("linear", "step"), default="linear"),
+        "min_step_s": Key("float", "shortest possible step (fixed tick); 0 = unthrottled", "s",
+                          required=False, default=0.0),
+        "tile_bandwidth_msgs_per_s": Key("float", "message bandwidth per tile (floor on network time); "
+                                         "null = no floor", "messages/s", required=False, nullable=True,
+                                         minimum=1e-300),
+    },
+}
+
+
+def schema_markdown() -> str:
+    """The schema as Markdown tables (one per section), for the README."""
+    out = []
+    for section, keys in SCHEMA.items():
+        out.append(f"**`{section or 'top level'}`**\n")
+        out.append("| key | type | unit | required | meaning |")
+        out.append("|---|---|---|---|---|")
+        for k, spec in keys.items():
+            typ = spec.kind if spec.kind != "choice" else " \\| ".join(spec.choices)
+            if spec.nullable:
+                typ += " or null"
+            req = "yes" if spec.required else f"no (default {spec.default!r})" if spec.default is not None else "no"
+            out.append(f"| `{k}` | {typ} | {spec.unit} | {req} | {spec.doc} |")
+        out.append("")
+    return "\n".join(out)

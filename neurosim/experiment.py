@@ -1,0 +1,303 @@
+"""Experiments: a YAML description of a network to build and simulate (and, in the CLI, to map).
+
+An experiment file has three sections; every key is checked and an error names the file, the
+key path, what was expected and what was found::
+
+    name: slca-patches                 # used in output names
+    network:
+      builder: spiking_lca             # spiking_lca | analog_lca   (registry BUILDERS)
+      dictionary: {kind: default, patch: 8, atoms: 128}    # or {file: D.npy}, path relative to the YAML
+      inputs: {kind: patches, patch: 8, n: 16, seed: 0}    # or {kind: random, ...} or {file: X.npy}
+      lam: 0.1                         # LASSO penalty (>= 0)
+      nonneg: false                    # non-negative (N neurons) or signed (2N, sign split)
+    simulation:
+      steps: 2000
+      dt_s: 0.1
+      backend: numpy                   # numpy | brian2
+      seed: 0
+      transient: 200                   # steps skipped before rates are counted
+    mapping:                           # read by `neurosim run` (the mapper), ignored here
+      partitioner: metis
+      placer: anneal
+      seed: 0
+
+:data:`DEFAULT_EXPERIMENT` is the built-in experiment (spiking LCA on patches of scikit-learn's
+bundled sample images with a fixed overcomplete DCT dictionary): it needs no file and no download.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import yaml
+
+from .data import default_dictionary, image_patches, random_lasso_problem
+from .errors import NeurosimError, UsageError
+from .ir import Network
+from .lasso import fista, lasso_objective
+from .models.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca
+from .result import SimResult
+
+__all__ = ["Experiment", "DEFAULT_EXPERIMENT", "load_experiment", "experiment_from_dict", "BUILDERS",
+           "ExperimentRun", "run_experiment"]
+
+DEFAULT_EXPERIMENT: dict[str, Any] = {
+    "name": "slca-patches",
+    "network": {
+        "builder": "spiking_lca",
+        "dictionary": {"kind": "default", "patch": 8, "atoms": 128},
+        "inputs": {"kind": "patches", "patch": 8, "n": 16, "seed": 0},
+        "lam": 0.1,
+        "nonneg": False,
+    },
+    "simulation": {"steps": 2000, "dt_s": 0.1, "backend": "numpy", "seed": 0, "transient": 200},
+    "mapping": {"partitioner": "metis", "placer": "anneal", "seed": 0},
+}
+
+# section -> key -> (type check, description, default)
+_SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
+    "network": {
+        "builder": (lambda v: isinstance(v, str), "a builder name", "spiking_lca"),
+        "dictionary": (lambda v: isinstance(v, dict), "a mapping {kind: default, ...} or {file: ...}", None),
+        "inputs": (lambda v: isinstance(v, dict), "a mapping {kind: patches|random, ...} or {file: ...}", None),
+        "lam": (lambda v: _num(v) and v >= 0, "a number >= 0", 0.1),
+        "nonneg": (lambda v: isinstance(v, bool), "true or false", False),
+        "threshold": (lambda v: v in ("soft", "nonneg", "hard"), "soft, nonneg or hard", None),
+    },
+    "simulation": {
+        "steps": (lambda v: _int(v) and v >= 1, "an integer >= 1", 2000),
+        "dt_s": (lambda v: _num(v) and v > 0, "a number > 0", 0.1),
+        "backend": (lambda v: isinstance(v, str), "numpy or brian2", "numpy"),
+        "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0", 0),
+        "transient": (lambda v: _int(v) and v >= 0, "an integer >= 0", None),
+    },
+    "mapping": {
+        "partitioner": (lambda v: isinstance(v, str), "a partitioner name", "metis"),
+        "placer": (lambda v: isinstance(v, str), "a placer name", "anneal"),
+        "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0", 0),
+        "time_budget_s": (lambda v: _num(v) and v > 0, "a number > 0", None),
+    },
+}
+_TOP = {"name", "network", "simulation", "mapping"}
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment. ``base_dir`` resolves relative file paths."""
+
+    name: str
+    network: dict[str, Any]
+    simulation: dict[str, Any]
+    mapping: dict[str, Any]
+    source: str = "<built-in>"
+    base_dir: Path = Path(".")
+
+
+def _err(source: str, key: str, what: str, got: Any = None, expected: Any = None) -> UsageError:
+    msg = f"experiment '{source}': key '{key}': {what}"
+    if got is not None or expected is not None:
+        msg += f" (got {got!r}, expected {expected})"
+    return UsageError(msg)
+
+
+def experiment_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(".")) -> Experiment:
+    """Validate ``data`` (as loaded from YAML) and fill defaults."""
+    if not isinstance(data, dict):
+        raise _err(source, "<top>", "must be a mapping", got=type(data).__name__, expected="name/network/simulation/mapping")
+    for key in data:
+        if key not in _TOP:
+            close = difflib.get_close_matches(str(key), sorted(_TOP), n=1)
+            raise _err(source, str(key), "unknown key", expected=f"one of {sorted(_TOP)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+    name = data.get("name", Path(source).stem if source.endswith((".yaml", ".yml")) else "experiment")
+    if not isinstance(name, str) or not name:
+        raise _err(source, "name", "must be a non-empty string", got=name)
+    sections = {}
+    for section, schema in _SCHEMA.items():
+        raw = data.get(section, {}) or {}
+        if not isinstance(raw, dict):
+            raise _err(source, section, "must be a mapping", got=type(raw).__name__)
+        out = {}
+        for key, value in raw.items():
+            if key not in schema:
+                close = difflib.get_close_matches(str(key), sorted(schema), n=1)
+                raise _err(source, f"{section}.{key}", "unknown key",
+                           expected=f"one of {sorted(schema)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+            check, desc, _ = schema[key]
+            if not check(value):
+                raise _err(source, f"{section}.{key}", "invalid value", got=value, expected=desc)
+            out[key] = value
+        for key, (_, _, default) in schema.items():
+            out.setdefault(key, default)
+        sections[section] = out
+    net = sections["network"]
+    if net["builder"] not in BUILDERS:
+        raise _err(source, "network.builder", "unknown builder", got=net["builder"], expected=sorted(BUILDERS))
+    for key in ("dictionary", "inputs"):
+        if net[key] is None:
+            raise _err(source, f"network.{key}", "is required", expected=_SCHEMA["network"][key][1])
+    return Experiment(name=name, network=net, simulation=sections["simulation"], mapping=sections["mapping"],
+                      source=source, base_dir=base_dir)
+
+
+def load_experiment(path: Optional[str] = None) -> Experiment:
+    """Load an experiment YAML file (``yaml.safe_load``), or the built-in default when ``path`` is None."""
+    if path is None:
+        return experiment_from_dict(copy.deepcopy(DEFAULT_EXPERIMENT), source="<built-in>")
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"experiment '{p}': file not found (expected a YAML experiment file)")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UsageError(f"experiment '{p}': not valid YAML{where} ({getattr(exc, 'problem', exc)})") from exc
+    return experiment_from_dict(data, source=str(p), base_dir=p.parent)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def _load_array(exp: Experiment, key: str, spec: dict) -> np.ndarray:
+    path = exp.base_dir / str(spec["file"])
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise _err(exp.source, f"network.{key}.file", "cannot be read as a .npy array", got=str(path)) from exc
+
+
+def _spec(exp: Experiment, key: str, spec: dict, allowed: dict[str, Callable[[Any], bool]]) -> dict:
+    for k, v in spec.items():
+        if k not in allowed:
+            raise _err(exp.source, f"network.{key}.{k}", "unknown key", expected=sorted(allowed))
+        if not allowed[k](v):
+            raise _err(exp.source, f"network.{key}.{k}", "invalid value", got=v)
+    return spec
+
+
+def experiment_data(exp: Experiment) -> tuple[np.ndarray, np.ndarray]:
+    """The dictionary ``D`` (M, N) and inputs ``X`` (batch, M) an experiment describes."""
+    net = exp.network
+    dspec, xspec = net["dictionary"], net["inputs"]
+    pos = lambda v: _int(v) and v >= 1  # noqa: E731
+    if "file" in dspec:
+        _spec(exp, "dictionary", dspec, {"file": lambda v: isinstance(v, str)})
+        D = _load_array(exp, "dictionary", dspec)
+    else:
+        _spec(exp, "dictionary", dspec, {"kind": lambda v: v == "default", "patch": pos, "atoms": pos})
+        D = default_dictionary(dspec.get("patch", 8), dspec.get("atoms", 128))
+    if "file" in xspec:
+        _spec(exp, "inputs", xspec, {"file": lambda v: isinstance(v, str)})
+        X = _load_array(exp, "inputs", xspec)
+    else:
+        kind = xspec.get("kind", "patches")
+        if kind == "patches":
+            _spec(exp, "inputs", xspec, {"kind": lambda v: True, "patch": pos, "n": pos, "seed": lambda v: _int(v) and v >= 0})
+            X = image_patches(xspec.get("patch", 8), xspec.get("n", 16), seed=xspec.get("seed", 0))
+        elif kind == "random":
+            _spec(exp, "inputs", xspec, {"kind": lambda v: True, "n": pos, "k": pos, "seed": lambda v: _int(v) and v >= 0})
+            rng = np.random.default_rng(xspec.get("seed", 0))
+            Z = np.zeros((xspec.get("n", 16), D.shape[1]))
+            for row in Z:
+                idx = rng.choice(D.shape[1], min(xspec.get("k", 5), D.shape[1]), replace=False)
+                row[idx] = rng.uniform(0.5, 1.5, idx.size)
+            X = Z @ D.T
+        else:
+            raise _err(exp.source, "network.inputs.kind", "unknown input kind", got=kind, expected="patches, random or file")
+    if D.ndim != 2:
+        raise _err(exp.source, "network.dictionary", "must be 2-D (M, N)", got=D.shape)
+    X = np.atleast_2d(X)
+    if X.ndim != 2 or X.shape[1] != D.shape[0]:
+        raise _err(exp.source, "network.inputs", "shape does not match the dictionary", got=X.shape,
+                   expected=f"(batch, {D.shape[0]})")
+    return np.asarray(D, dtype=float), np.asarray(X, dtype=float)
+
+
+# -- builders -----------------------------------------------------------------------------------
+def _build_spiking(exp: Experiment, D: np.ndarray, X: np.ndarray) -> tuple[Network, Callable[[SimResult], np.ndarray]]:
+    net_cfg, sim = exp.network, exp.simulation
+    transient = sim["transient"] if sim["transient"] is not None else sim["steps"] // 10
+    if transient >= sim["steps"]:
+        raise _err(exp.source, "simulation.transient", "leaves no steps to count", got=transient,
+                   expected=f"< steps = {sim['steps']}")
+    scale = auto_scale(D, X, dt_s=sim["dt_s"])
+    network = build_spiking_lca(D, X, net_cfg["lam"], nonneg=net_cfg["nonneg"], name="slca", start=transient, scale=scale)
+
+    def decode(res: SimResult) -> np.ndarray:
+        return decode_spiking_lca(res, n_atoms=D.shape[1], nonneg=net_cfg["nonneg"], name="slca", start=transient,
+                                  scale=scale)
+
+    return network, decode
+
+
+def _build_analog(exp: Experiment, D: np.ndarray, X: np.ndarray) -> tuple[Network, Callable[[SimResult], np.ndarray]]:
+    net_cfg = exp.network
+    threshold = net_cfg["threshold"] or ("nonneg" if net_cfg["nonneg"] else "soft")
+    network = build_analog_lca(D, X, net_cfg["lam"], threshold=threshold, name="lca")
+
+    def decode(res: SimResult) -> np.ndarray:
+        return res.final_state["lca"]["a"]
+
+    return network, decode
+
+
+#: builder name -> function(experiment, D, X) -> (network, decode(result) -> codes)
+BUILDERS: dict[str, Callable[..., tuple[Network, Callable[[SimResult], np.ndarray]]]] = {
+    "spiking_lca": _build_spiking,
+    "analog_lca": _build_analog,
+}
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """What :func:`run_experiment` produced: the network, the run, the codes and their quality."""
+
+    experiment: Experiment
+    network: Network
+    result: SimResult
+    codes: np.ndarray
+    objective: float
+    optimum: float
+
+    @property
+    def relative_gap(self) -> float:
+        return (self.objective - self.optimum) / max(abs(self.optimum), 1e-300)
+
+
+def build_experiment(exp: Experiment) -> tuple[Network, Callable[[SimResult], np.ndarray], np.ndarray, np.ndarray]:
+    """Build the network of ``exp``; returns (network, decode, D, X)."""
+    D, X = experiment_data(exp)
+    try:
+        network, decode = BUILDERS[exp.network["builder"]](exp, D, X)
+    except NeurosimError as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise _err(exp.source, "network", str(exc)) from exc
+    return network, decode, D, X
+
+
+def run_experiment(exp: Experiment, *, progress: bool = False) -> ExperimentRun:
+    """Build and simulate ``exp``; measure the codes' LASSO objective against FISTA's optimum."""
+    from .backends import simulate
+
+    network, decode, D, X = build_experiment(exp)
+    sim = exp.simulation
+    res = simulate(network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
+                   progress=progress)
+    codes = decode(res)
+    nonneg = bool(exp.network["nonneg"])
+    lam = exp.network["lam"]
+    obj = float(np.mean(lasso_objective(D, X, codes, lam, nonneg=nonneg)))
+    ref = fista(D, X, lam, nonneg=nonneg)
+    opt = float(np.mean(lasso_objective(D, X, ref, lam, nonneg=nonneg)))
+    return ExperimentRun(experiment=exp, network=network, result=res, codes=codes, objective=obj, optimum=opt)
