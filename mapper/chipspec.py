@@ -76,12 +76,18 @@ class CoreLimits:
 
 @dataclass(frozen=True)
 class NocSpec:
-    """Mesh network-on-chip and multi-chip board geometry."""
+    """Mesh network-on-chip and multi-chip board geometry.
+
+    ``multicast``: ``True`` charges a spike's XY multicast tree (the union of the XY paths to its
+    destination tiles, shared links once); ``False`` routes every packet (one per destination
+    core) on its own XY path, as Loihi 1 and SANA-FE do (see :mod:`mapper.route`).
+    """
 
     tile_grid: tuple[int, int]
     cores_per_tile: int
     chip_grid: tuple[int, int] = (1, 1)
     routing: str = "xy"
+    multicast: bool = True
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ DEFAULT_TARGET = "cython"
 INSTALL_HINT = "install it with: pip install 'brian2>=2.7,<3' 'numpy<2.4'"
 _OPTIONS = ("target",)
 _cython_ok: Optional[tuple[bool, str]] = None
+_quieted = False
 
 
 # -- importing Brian2 without letting it take over the process -----------------------------------
@@ -65,20 +66,27 @@ def import_brian2():
     BackendUnavailableError
         If brian2 cannot be imported, with the reason and the install hint.
     """
-    already = "brian2" in sys.modules and sys.modules["brian2"] is not None
-    hook, capturing = sys.excepthook, logging._warnings_showwarning is not None  # type: ignore[attr-defined]
+    global _quieted
+    first = sys.modules.get("brian2") is None
+    hook, capturing = sys.excepthook, getattr(logging, "_warnings_showwarning", None) is not None
     try:
-        b2 = importlib.import_module("brian2")
+        with _captured_warnings():
+            b2 = importlib.import_module("brian2")
     except Exception as exc:  # ImportError, or e.g. AttributeError from an incompatible numpy
         raise BackendUnavailableError(describe("backend", "brian2", "brian2 cannot be imported",
                                                got=f"{type(exc).__name__}: {exc}", expected=INSTALL_HINT)) from exc
-    if not already:
-        sys.excepthook = hook
-        _quiet_brian2_logging(capturing)
+    from brian2.utils.logger import brian_excepthook
+
+    if sys.excepthook is brian_excepthook:
+        sys.excepthook = hook if hook is not brian_excepthook else sys.__excepthook__
+    if not _quieted:
+        _quiet_brian2_logging(restore_warnings=first and not capturing)
+        _quieted = True
     return b2
 
 
-def _quiet_brian2_logging(capturing_before: bool) -> None:
+def _quiet_brian2_logging(*, restore_warnings: bool) -> None:
+    """Detach Brian2's console and file handlers; let its records propagate to the application."""
     from brian2.utils.logger import BrianLogger
 
     logger = logging.getLogger("brian2")
@@ -95,7 +103,7 @@ def _quiet_brian2_logging(capturing_before: bool) -> None:
     BrianLogger.file_handler = None
     logger.setLevel(logging.NOTSET)  # effective level from the application's configuration
     logger.propagate = True
-    if not capturing_before:
+    if restore_warnings:
         logging.captureWarnings(False)
 
 
@@ -158,9 +166,10 @@ def _brian2_session(b2, target: str, dtype: np.dtype, seed: int) -> Iterator[Opt
         yield directory
     finally:
         if target == "cpp_standalone":
-            b2.device.reinit()
-            b2.device.activate()
-            b2.reset_device()
+            from brian2.devices.device import device, reset_device
+
+            device.reinit()  # forget this build, then return to the device used before
+            reset_device()
             if directory is not None:
                 shutil.rmtree(directory, ignore_errors=True)
         for k, v in saved.items():
@@ -179,8 +188,8 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
     BackendUnavailableError
         brian2 cannot be imported, or the requested target cannot run here.
     SimulationError
-        The network uses something Brian2 cannot express here (a learning rule, graded outputs
-        into spiking neurons), the standalone build fails, or the state becomes non-finite.
+        The network uses something this backend cannot express (graded outputs into spiking
+        neurons), the standalone build fails, or the state becomes non-finite.
     """
     opts = dict(options or {})
     target = opts.pop("target", DEFAULT_TARGET)
@@ -207,8 +216,8 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
             try:
                 b2.device.build(directory=directory, compile=True, run=True, with_output=False)
             except Exception as exc:  # brian2 raises RuntimeError with the compiler's complaint
-                raise SimulationError(describe("backend", "brian2", "cpp_standalone build or run failed",
-                                               got=str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__,
+                last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                raise SimulationError(describe("backend", "brian2", "cpp_standalone build or run failed", got=last,
                                                expected="a working g++/make toolchain")) from exc
         result = _collect(network, built, steps=steps, dt_s=dt_s, batch=batch, target=target, dtype=np.dtype(dtype))
     result.wall_s = time.perf_counter() - t0

@@ -26,10 +26,13 @@ LCANeuron (``a`` is a state variable, ``in`` the graded input of the previous st
     synapses     spk_in += W  (spikes from spiking populations, delay (d-1) dt)
 
 Graded outputs driving spiking (LIF) neurons are not supported here (no model needs them);
-such a connection raises :class:`~neurosim.errors.SimulationError`.
+such a connection raises :class:`~neurosim.errors.SimulationError`. A connection's learning rule
+does not act inside a run (rules are applied between runs by :mod:`neurosim.learning`, as with
+the numpy engine): a run uses the connection's current weights.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -38,6 +41,8 @@ import numpy as np
 from ..errors import NetworkError, SimulationError, describe
 from ..ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
 from ..neurons import LCANeuron, LIF
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Built", "build_network", "STATE_NAMES"]
 
@@ -88,7 +93,8 @@ def _tile(value: Any, n: int, batch: int, what: str) -> np.ndarray:
     """A scalar, ``(n,)`` or ``(batch, n)`` value as a flat ``(batch * n,)`` array."""
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 2 and arr.shape[0] != batch:
-        raise NetworkError(describe("input", what, "batch size does not match the network", got=arr.shape[0], expected=batch))
+        raise NetworkError(describe("input", what, "batch size does not match the network",
+                                    got=arr.shape[0], expected=batch))
     return np.broadcast_to(arr, (batch, n)).reshape(-1).copy()
 
 
@@ -187,15 +193,16 @@ def _synapse_indices(conn: Connection, batch: int, n_pre: int, n_post: int) -> t
     return ((off * n_pre + cols).ravel(), (off * n_post + rows).ravel(), np.tile(data, batch))
 
 
-def plan_connection(conn: Connection, k: int, plans: dict[str, GroupPlan], gain: float) -> None:
+def plan_connection(conn: Connection, k: int, plans: dict[str, GroupPlan]) -> None:
     """Record what connection ``k`` needs from its pre and post groups."""
-    if conn.learning_rule is not None:
-        raise SimulationError(describe("connection", conn.name, "has a learning rule, which the brian2 backend cannot run",
-                                       got=type(conn.learning_rule).__name__, expected="no learning_rule (use backend 'numpy')"))
+    if conn.learning_rule is not None:  # as in the numpy engine: rules act between runs, not in the loop
+        log.debug("connection %s has a learning rule; applied between runs (neurosim.learning), not inside the loop",
+                  conn.name)
     pre, post = plans[conn.pre], plans[conn.post]
     if pre.graded and not post.graded:
-        raise SimulationError(describe("connection", conn.name, "graded outputs driving spiking neurons are not supported by "
-                                       "the brian2 backend", got="LCANeuron -> LIF", expected="spikes -> LIF or any -> LCANeuron"))
+        raise SimulationError(describe("connection", conn.name,
+                                       "graded outputs driving spiking neurons are not supported by the brian2 backend",
+                                       got="LCANeuron -> LIF", expected="spikes -> LIF or any -> LCANeuron"))
     if pre.graded:
         post.extra_vars.append(f"g{k} : 1")
         post.drive_terms.append(f"g{k}")
@@ -204,7 +211,8 @@ def plan_connection(conn: Connection, k: int, plans: dict[str, GroupPlan], gain:
         post.spk_in = True
 
 
-def make_synapses(b2, conn: Connection, k: int, plans: dict[str, GroupPlan], groups: dict, gain: float, clock) -> Optional[Any]:
+def make_synapses(b2, conn: Connection, k: int, plans: dict[str, GroupPlan], groups: dict, gain: float,
+                  clock) -> Optional[Any]:
     """The ``Synapses`` object of connection ``k`` (``None`` if it has no synapse)."""
     pre, post = plans[conn.pre], plans[conn.post]
     src, dst, w = _synapse_indices(conn, pre.batch, pre.pop.size, post.pop.size)
@@ -278,7 +286,7 @@ def build_network(b2, network: Network, *, dt: float, batch: int, signals: dict[
         plans[pop.name] = planner(pop, f"pop{idx}", batch, dt)
     gains = [1.0 if c.gain is None else c.gain.value(signals) for c in network.connections]
     for k, conn in enumerate(network.connections):
-        plan_connection(conn, k, plans, gains[k])
+        plan_connection(conn, k, plans)
     for k, inp in enumerate(network.inputs):
         INPUT_BUILDERS[type(inp)](b2, inp, k, plans[inp.target], signals, dt)
     for pr in network.probes:

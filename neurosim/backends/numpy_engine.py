@@ -252,6 +252,8 @@ class Simulator:
                 ext = self._array_ext(n, array_gains)
                 for name in self.order:
                     st = self.pops[name]
+                    if self.track_window and not st.graded:  # the current v integrates in this step
+                        self.window_current[name] += st.current(ext.get(name))
                     out = st.step(ext.get(name))
                     flat = np.flatnonzero(out)
                     st.reset(out, flat)
@@ -259,7 +261,7 @@ class Simulator:
                         self.counts[name].reshape(-1)[flat] += 1
                         self.window_counts[name].reshape(-1)[flat] += 1
                     self.history[name].append((out, flat))
-                    if self.track_window:
+                    if self.track_window and st.graded:
                         self.window_current[name] += st.current(ext.get(name))
                 for name in self.order:
                     target = self.pops[name].input_buffer()

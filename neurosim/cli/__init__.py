@@ -24,6 +24,10 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS: dict[str, str] = {
     "lca": "neurosim.cli.lca_cmd",
     "chips": "neurosim.cli.chips_cmd",
+    "map": "neurosim.cli.map_cmd",
+    "learn": "neurosim.cli.learn_cmd",
+    "pudle": "neurosim.cli.pudle_cmd",
+    "relu": "neurosim.cli.relu_cmd",
 }
 
 

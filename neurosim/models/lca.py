@@ -19,8 +19,19 @@ is ``sum_j W_ij a_j`` with ``a`` the firing rates. A neuron that keeps firing ha
 neuron has ``b_i + sum_j W_ij a_j <= 0``, i.e. ``d_i^T (x - D a) <= lam_i``: the KKT conditions of
 the non-negative LASSO (Theorem 1 of Tang et al.). For unit-norm atoms ``theta_i = 1``.
 Rates are decoded as ``a_i = count_i / ((steps - start) dt_s)``, counting spikes from step
-``start`` on to skip the start-up transient. The signed LASSO runs the same network on the
-sign-split dictionary ``[D, -D]`` (``2N`` neurons) and decodes ``a = a^+ - a^-``.
+``start`` on to skip the start-up transient.
+
+A neuron fires at most once per step, so a rate cannot exceed ``1/dt_s``; a neuron whose drive
+per step ``dt_s (b_i + I_i)`` exceeds ``theta_i`` loses spikes and its code saturates (large
+inputs, e.g. high-contrast image patches, hit this at ``dt_s = 0.1``). Each input row ``b`` may
+therefore be run at a scale ``s_b > 0``: its drive is ``(D^T x - lam) / s_b``, which by linearity
+has the code ``a / s_b``, and the decoded rates are multiplied back by ``s_b``.
+:func:`spiking_lca`'s ``scale="auto"`` picks
+``s_b = max(1, dt_s max_i (|d_i^T x| / theta_i) / rho)`` with ``rho = 0.5``: the fastest
+neuron would, on its own drive, spike on at most half the steps.
+
+The signed LASSO runs the same network on the sign-split dictionary ``[D, -D]`` (``2N``
+neurons) and decodes ``a = a^+ - a^-``.
 
 Analog LCA (Rozell et al. 2008), one :class:`~neurosim.neurons.LCANeuron` per atom::
 
@@ -43,7 +54,7 @@ from ..lasso import check_dictionary, check_inputs, check_lam
 from ..neurons import IF, THRESHOLDS, LCANeuron
 from ..result import SimResult
 
-__all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split",
+__all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split", "auto_scale",
            "analog_lca", "build_analog_lca", "run_analog_lca", "lca_gram", "threshold_function"]
 
 log = logging.getLogger(__name__)
@@ -82,13 +93,14 @@ def sign_split(D: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # spiking LCA
 def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca", tau_s: float = 1.0,
-                      start: int = 0, probes: Sequence[str] = ("count",), probe_every: int = 1) -> Network:
+                      start: int = 0, scale: Optional[np.ndarray] = None, probes: Sequence[str] = ("count",),
+                      probe_every: int = 1) -> Network:
     r"""Spiking LCA network for the (non-negative) LASSO of every row of ``X``.
 
     One population ``name`` of IF neurons (:func:`neurosim.neurons.IF`, reset by subtraction,
     thresholds ``||d_i||^2``), one lateral connection ``"<name>.lateral"`` with weights
     ``W = -(D'^T D' - diag)`` (zero diagonal), one :class:`~neurosim.ir.ConstantInput`
-    ``"<name>.drive"`` of value ``X D' - lam`` shaped ``(batch, n)`` and probes
+    ``"<name>.drive"`` of value ``(X D' - lam) / s`` shaped ``(batch, n)`` and probes
     ``"<name>.<var>"``; ``D' = D`` (``n = N``) when ``nonneg`` and ``[D, -D]`` (``n = 2N``,
     ``lam`` repeated) otherwise. See the module docstring for the equations.
 
@@ -108,6 +120,8 @@ def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca"
         Synaptic time constant (> 0).
     start : int
         First step counted by the ``count`` probe (skips the transient).
+    scale : float or ndarray (batch,), optional
+        Per-input scale ``s_b > 0`` dividing the drive (default 1); decode with the same scale.
     probes : sequence of str
         Variables to probe: ``"count"``, ``"spikes"``, ``"v"``, ``"i"``.
     probe_every : int
@@ -126,7 +140,8 @@ def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca"
     net = Network(name=name)
     net.add(Population(name, n, IF(tau_s=tau_s, v_th=theta, reset="subtract")))
     net.add(Connection(name, name, W, delay_steps=1, name=f"{name}.lateral"))
-    net.add(ConstantInput(name, X @ Dn - lam_n, name=f"{name}.drive"))
+    s = _scale(scale, X.shape[0])
+    net.add(ConstantInput(name, (X @ Dn - lam_n) / s[:, None], name=f"{name}.drive"))
     for var in probes:
         net.add(Probe(name, var, every=1 if var == "count" else probe_every, start=start if var == "count" else 0,
                       name=f"{name}.{var}"))
@@ -134,18 +149,18 @@ def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca"
 
 
 def decode_spiking_lca(result: SimResult, *, n_atoms: int, nonneg: bool, name: str = "slca",
-                       start: int = 0) -> np.ndarray:
+                       start: int = 0, scale: Optional[np.ndarray] = None) -> np.ndarray:
     """Codes ``(batch, n_atoms)`` from the ``"<name>.count"`` probe of a spiking-LCA run.
 
-    ``a_i = count_i / ((steps - start) dt_s)``; signed: ``a = a^+ - a^-`` (first and second
-    halves of the sign-split population).
+    ``a_i = s_b count_i / ((steps - start) dt_s)``; signed: ``a = a^+ - a^-`` (first and second
+    halves of the sign-split population); ``s_b`` the input's scale (default 1).
     """
     counts = np.asarray(result[f"{name}.count"], dtype=np.float64)
     window = result.steps - start
     if window <= 0:
         raise NetworkError(describe("decode", name, "counting window is empty", got=f"steps={result.steps}, start={start}",
                                     expected="start < steps"))
-    rates = counts / (window * result.dt_s)
+    rates = counts / (window * result.dt_s) * _scale(scale, counts.shape[0])[:, None]
     want = n_atoms if nonneg else 2 * n_atoms
     if rates.shape[-1] != want:
         raise NetworkError(describe("decode", name, "count probe does not match the dictionary",
@@ -155,6 +170,7 @@ def decode_spiking_lca(result: SimResult, *, n_atoms: int, nonneg: bool, name: s
 
 def spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, steps: int = 10000, dt_s: float = 0.1,
                 backend: str = "numpy", seed: int = 0, transient: Optional[int] = None, tau_s: float = 1.0,
+                scale: Union[str, float, np.ndarray, None] = "auto",
                 name: str = "slca", progress: bool = False, dtype: Any = np.float64,
                 options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
     """Solve the (non-negative) LASSO of every row of ``X`` with a spiking LCA run.
@@ -171,6 +187,9 @@ def spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, steps: int = 10000, dt_s
         10,000 steps (``shared/reference/peers.md``).
     transient : int, optional
         Steps skipped before counting.
+    scale : "auto", float, ndarray (batch,) or None
+        Per-input drive scale (module docstring); ``"auto"`` avoids rate saturation, ``None``
+        means 1 (rates are the codes).
     Other parameters are those of :func:`build_spiking_lca` and :func:`neurosim.simulate`.
 
     Returns
@@ -185,11 +204,39 @@ def spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, steps: int = 10000, dt_s
     if transient >= steps:
         raise NetworkError(describe("parameter", "transient", "leaves no steps to count", got=transient,
                                     expected=f"< steps = {steps}"))
-    net = build_spiking_lca(D, X, lam, nonneg=nonneg, name=name, tau_s=tau_s, start=transient)
-    res = simulate(net, steps=steps, dt_s=_positive("dt_s", dt_s), backend=backend, seed=seed, dtype=dtype,
+    dt_s = _positive("dt_s", dt_s)
+    if isinstance(scale, str):
+        if scale != "auto":
+            raise NetworkError(describe("parameter", "scale", "unknown scale", got=repr(scale),
+                                        expected="'auto', a positive number or array (batch,), or None"))
+        scale = auto_scale(D, X, dt_s=dt_s)
+    s = _scale(scale, X.shape[0])
+    net = build_spiking_lca(D, X, lam, nonneg=nonneg, name=name, tau_s=tau_s, start=transient, scale=s)
+    res = simulate(net, steps=steps, dt_s=dt_s, backend=backend, seed=seed, dtype=dtype,
                    progress=progress, options=options)
-    codes = decode_spiking_lca(res, n_atoms=D.shape[1], nonneg=nonneg, name=name, start=transient)
+    codes = decode_spiking_lca(res, n_atoms=D.shape[1], nonneg=nonneg, name=name, start=transient, scale=s)
     return (codes[0] if single else codes), res
+
+
+def auto_scale(D, X, *, dt_s: float, rho: float = 0.5) -> np.ndarray:
+    """Per-input scale ``s_b = max(1, dt_s max_i (|d_i^T x_b| / ||d_i||^2) / rho)``, shape ``(batch,)``."""
+    D = check_dictionary(D)
+    X, _ = check_inputs(X, D.shape[0])
+    single = np.abs(X @ D) / np.sum(D * D, axis=0)
+    return np.maximum(1.0, _positive("dt_s", dt_s) * single.max(axis=1) / _positive("rho", rho))
+
+
+def _scale(scale, batch: int) -> np.ndarray:
+    if scale is None:
+        return np.ones(batch)
+    try:
+        s = np.asarray(scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        s = np.array(np.nan)
+    if s.ndim > 1 or (s.ndim == 1 and s.shape[0] != batch) or not np.all(np.isfinite(s)) or not np.all(s > 0):
+        raise NetworkError(describe("parameter", "scale", "must be positive and finite, a scalar or one per input",
+                                    got=scale if s.ndim == 0 else f"shape {s.shape}", expected=f"> 0, () or ({batch},)"))
+    return np.broadcast_to(s, (batch,)).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,9 +309,10 @@ def analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt
         if return_history and k % every == 0:
             history.append(A)
         active = np.flatnonzero(A.any(axis=0))
-        AG = A[:, active] @ G[active] if active.size < 0.8 * A.shape[1] else A @ G
-        dU = r * (B - U - AG)
-        U += dU
+        with np.errstate(over="ignore", invalid="ignore"):
+            AG = A[:, active] @ G[active] if active.size < 0.8 * A.shape[1] else A @ G
+            dU = r * (B - U - AG)
+            U += dU
         if not np.all(np.isfinite(U)):
             raise NetworkError(describe("parameter", "dt_over_tau", f"analog LCA diverged at step {k + 1}",
                                         got=r, expected=f"< 2 / ||D||_2^2 = {2 / np.linalg.norm(D, 2) ** 2:.3g}"))

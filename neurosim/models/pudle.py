@@ -8,8 +8,8 @@ Planted problem (reference section 4(a), read from the authors' code)::
 
     D*  : i.i.d. N(0, 1) entries, columns normalised to unit l2 norm      (m x p)
     z*  : exactly s non-zeros per sample at uniformly random positions,
-          magnitudes U[c_min, c_max] = U[1, 2] times a random sign        (p x n)
-    x   = D* z*   (noiseless)
+          magnitudes U[c_min, c_max] = U[1, 2] times a random sign        (p per sample)
+    x   = D* z*   (noiseless; stored one sample per row, X is n x m)
     D_0 = normalise(D* + init_noise N(0, 1))                              (initialisation)
 
 The authors' code draws **one** +-1 sign per sample (``sign="per_sample"``, the default here);
@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -64,10 +64,10 @@ class PlantedProblem:
     ----------
     D_true : ndarray (m, p)
         Unit-norm ground-truth dictionary.
-    Z_true : ndarray (p, n)
-        s-sparse codes.
-    X : ndarray (m, n)
-        Noiseless data, one sample per column.
+    Z_true : ndarray (n, p)
+        s-sparse codes, one per row.
+    X : ndarray (n, m)
+        Noiseless data ``Z_true D_true^T``, one sample per row.
     D_init : ndarray (m, p)
         ``normalise(D_true + init_noise N(0, 1))``.
     """
@@ -103,10 +103,9 @@ def make_planted(m: int = 50, p: int = 100, s: int = 5, n: int = 10_000, *, c_mi
         signs = rng.choice([-1.0, 1.0], size=(n, s))
     Z = np.zeros((n, p))
     np.put_along_axis(Z, support, mags * signs, axis=1)
-    Z_true = np.ascontiguousarray(Z.T)
-    X = D_true @ Z_true
+    X = Z @ D_true.T
     D_init = init_dictionary(D_true, init_noise, rng)
-    return PlantedProblem(D_true=D_true, Z_true=Z_true, X=X, D_init=D_init)
+    return PlantedProblem(D_true=D_true, Z_true=Z, X=X, D_init=D_init)
 
 
 def relative_error(D_hat: np.ndarray, D_true: np.ndarray) -> float:
@@ -218,7 +217,8 @@ class PUDLE:
     estimator
         ``"g_dec"``, ``"g_ae-ls"``, ``"g_ae-lasso"`` or ``"g_noodl"``.
     optimizer, lr, adam_eps
-        ``"adam"`` (default) or ``"sgd"``; learning rate; Adam's epsilon.
+        ``"adam"`` (default, the paper's optimiser) or ``"sgd"`` (plain step: NOODL's update, use
+        it with ``estimator="g_noodl"``); learning rate; Adam's epsilon.
     epochs, batch_size, shuffle
         Passes over the data; mini-batch size (``None`` = full batch); reshuffle each epoch.
     lam_decay, decay_every, decay_drop
@@ -313,13 +313,13 @@ class PUDLE:
                                           got=D.shape, expected=(m, self.n_components)))
             D = normalize_columns(D)
         self.components_ = np.ascontiguousarray(D.T)
-        Xc = np.ascontiguousarray(X.T)  # (m, n): one sample per column
         bs = n if self.batch_size is None else min(int(self.batch_size), n)
         opt = Adam(self.lr, eps=self.adam_eps) if self.optimizer == "adam" else SGD(self.lr)
         self.loss_curve_: list[float] = []
         self.n_steps_ = 0
         self.lam_factor_ = 1.0
         g0: Optional[float] = None
+        workspace: dict = {}
         t_start = time.perf_counter()
         if self.callback is not None:
             self.callback(0, self, {"epoch": 0, "loss_ls": np.nan, "loss_lasso": np.nan, "grad_norm": np.nan,
@@ -329,14 +329,14 @@ class PUDLE:
             order = rng.permutation(n) if (self.shuffle and bs < n) else np.arange(n)
             for start in range(0, n, bs):
                 idx = order[start:start + bs]
-                Xb = Xc if bs == n else np.ascontiguousarray(Xc[:, idx])
+                Xb = X if bs == n else X[idx]
                 factor = lam_decay_factor(self.n_steps_, every=self.decay_every, drop=self.decay_drop) \
                     if self.lam_decay else 1.0
                 D = self.components_.T
                 res = unrolled_gradient(D, Xb, estimator=self.estimator, lam=self.lam, alpha=self.alpha, T=self.T,
                                         threshold=self.threshold, hard_threshold=self.hard_threshold,
                                         lam_scale=factor, memory_limit_bytes=self.memory_limit_bytes,
-                                        on_unstable=self.on_unstable)
+                                        on_unstable=self.on_unstable, workspace=workspace)
                 gnorm = float(np.linalg.norm(res.grad))
                 if g0 is None:
                     g0 = max(gnorm, np.finfo(float).tiny)
@@ -371,9 +371,8 @@ class PUDLE:
         if not hasattr(self, "components_"):
             raise UsageError(describe("PUDLE", "transform", "estimator is not fitted", expected="call fit first"))
         X = self._check_X(X)
-        Z = encode(self.dictionary_, X.T, lam=self.lam, alpha=self.alpha, T=self.T, threshold=self.threshold,
-                   hard_threshold=self.hard_threshold, lam_scale=self.lam_factor_)
-        return Z.T
+        return encode(self.dictionary_, X, lam=self.lam, alpha=self.alpha, T=self.T, threshold=self.threshold,
+                      hard_threshold=self.hard_threshold, lam_scale=self.lam_factor_)
 
     def fit_transform(self, X: Any, y: Any = None, **kw: Any) -> np.ndarray:
         return self.fit(X, y, **kw).transform(X)

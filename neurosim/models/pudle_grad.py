@@ -1,13 +1,15 @@
 r"""Unrolled ISTA encoder with tied weights and its hand-written backward pass (PUDLE).
 
 Forward pass (Tolooshams & Ba 2022, "PUDLE"; reference section 4(a)), for a dictionary
-``D`` (``m x p``) and a batch of inputs ``X`` (``m x n``, one sample per column)::
+``D`` (``m x p``, atoms in columns) and a batch of ``n`` inputs. The public functions take inputs
+and return codes one per **row**, like :func:`neurosim.lasso.fista` (``X`` is ``(n, m)``, codes
+``(n, p)``); the equations below are written with one sample per column (``X^T``)::
 
-    b   = alpha D^T X                          (p x n)
+    b   = alpha D^T X^T                        (p x n)
     W   = I - alpha D^T D                      (p x p, symmetric)
     z_0 = 0
     c_t = W z_t + b,   z_{t+1} = T_theta(c_t),  t = 0 .. T-1
-    X_hat = D z_T
+    X_hat^T = D z_T
 
 with the threshold ``T_theta`` chosen by ``threshold`` (names as in
 :class:`neurosim.neurons.LCANeuron`):
@@ -18,21 +20,21 @@ with the threshold ``T_theta`` chosen by ``threshold`` (names as in
 
 Gradient estimators (all averaged over the batch, loss ``(1/n) sum_j``):
 
-* ``g_dec``      ``(1/n) (D z_T - X) z_T^T``: gradient of ``1/2||x - D z_T||^2 + lam||z_T||_1``
+* ``g_dec``      ``(1/n) (D z_T - X^T) z_T^T``: gradient of ``1/2||x - D z_T||^2 + lam||z_T||_1``
   with ``z_T`` held constant (classical alternating minimisation);
 * ``g_ae-ls``    total derivative of ``(1/2n) sum ||x - D z_T(D)||^2`` through all ``T`` layers;
 * ``g_ae-lasso`` total derivative of ``(1/n) sum (1/2||x - D z_T(D)||^2 + lam_loss ||z_T(D)||_1)``;
-* ``g_noodl``    ``(1/n) (D z_T - X) sign(z_T)^T`` (NOODL's update direction; not a gradient).
+* ``g_noodl``    ``(1/n) (D z_T - X^T) sign(z_T)^T`` (NOODL's update direction; not a gradient).
 
 Backward pass (reverse-mode, derived by hand; ``T'`` is the threshold's derivative, 1 where
 ``z_{t+1} != 0`` and 0 elsewhere, for all three thresholds)::
 
-    r       = D z_T - X
+    r       = D z_T - X^T
     delta_T = D^T r / n  (+ lam_loss sign(z_T) / n for g_ae-lasso)
     for t = T-1 .. 0:
         gamma_t  = delta_{t+1} * T'(c_t)
         G_W     += gamma_t z_t^T ;  G_b += gamma_t ;  delta_t = W gamma_t
-    dL/dD = r z_T^T / n  -  alpha D (G_W + G_W^T)  +  alpha X G_b^T
+    dL/dD = r z_T^T / n  -  alpha D (G_W + G_W^T)  +  alpha X^T G_b^T
 
 The iterates ``z_1 .. z_T`` are stored when they fit in ``memory_limit_bytes``; otherwise only
 every ``k``-th is stored (``k ~ sqrt(T)``) and each segment is recomputed during the backward pass
@@ -50,7 +52,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -144,13 +146,21 @@ def check_step(D: np.ndarray, alpha: float, *, on_unstable: str = "raise") -> fl
     return ratio
 
 
-def _prepare(D: np.ndarray, X: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    if D.ndim != 2 or X.ndim != 2 or X.shape[0] != D.shape[0]:
-        raise UsageError(describe("unrolled ISTA", "X", "inputs must be (m, n) with m = D.shape[0]",
-                                  got=f"D {D.shape}, X {X.shape}", expected="D (m, p), X (m, n)"))
+def _check(D: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``D`` (m, p) and ``X`` (n, m); return them as float arrays."""
+    D = np.asarray(D, dtype=float)
+    X = np.asarray(X, dtype=float)
+    if D.ndim != 2 or X.ndim != 2 or X.shape[1] != D.shape[0]:
+        raise UsageError(describe("unrolled ISTA", "X", "inputs must be (n, m) rows with m = D.shape[0]",
+                                  got=f"D {D.shape}, X {X.shape}", expected="D (m, p), X (n, m)"))
+    return D, X
+
+
+def _prepare(D: np.ndarray, Xc: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """``W = I - alpha D^T D`` and ``b = alpha D^T Xc`` for column-layout inputs ``Xc`` (m, n)."""
     W = -alpha * (D.T @ D)
     W[np.diag_indices_from(W)] += 1.0
-    b = alpha * (D.T @ X)
+    b = alpha * (D.T @ Xc)
     return W, b
 
 
@@ -173,18 +183,17 @@ def _run(W: np.ndarray, b: np.ndarray, z: Optional[np.ndarray], steps: int, thet
 
 def encode(D: np.ndarray, X: np.ndarray, *, lam: ArrayOrFloat = 0.2, alpha: float = 0.2, T: int = 100,
            threshold: str = "soft", hard_threshold: Optional[float] = None, lam_scale: float = 1.0) -> np.ndarray:
-    """Forward pass of the unrolled encoder: return ``z_T`` (``p x n``) for inputs ``X`` (``m x n``).
+    """Forward pass of the unrolled encoder: codes ``z_T`` as rows ``(n, p)`` for inputs ``X`` ``(n, m)``.
 
     ``theta = alpha lam lam_scale`` (or ``hard_threshold lam_scale`` for ``threshold="hard"``);
     see the module docstring for the recursion. No stability check is made here.
     """
-    D = np.asarray(D, dtype=float)
-    X = np.asarray(X, dtype=float)
+    D, X = _check(D, X)
     if int(T) < 0:
         raise UsageError(describe("parameter", "T", "number of layers must be >= 0", got=T, expected=">= 0"))
     theta = _theta(threshold, lam=lam, alpha=alpha, hard_threshold=hard_threshold, scale=lam_scale, p=D.shape[1])
-    W, b = _prepare(D, X, alpha)
-    return _run(W, b, None, int(T), theta, threshold)
+    W, b = _prepare(D, X.T, alpha)
+    return _run(W, b, None, int(T), theta, threshold).T
 
 
 def pudle_loss(D: np.ndarray, X: np.ndarray, *, loss: str = "ls", lam: ArrayOrFloat = 0.2, alpha: float = 0.2,
@@ -193,20 +202,20 @@ def pudle_loss(D: np.ndarray, X: np.ndarray, *, loss: str = "ls", lam: ArrayOrFl
                Z: Optional[np.ndarray] = None) -> float:
     """Batch-averaged loss ``(1/n) sum_j [1/2||x_j - D z_j||^2 (+ lam_loss ||z_j||_1 for loss="lasso")]``.
 
-    ``z_j`` is the encoder output for ``D`` unless ``Z`` is given (then it is held fixed: the loss
-    whose partial derivative is ``g_dec``). ``loss_lam`` defaults to ``lam``.
+    ``X`` is ``(n, m)``; ``z_j`` is the encoder output for ``D`` unless codes ``Z`` ``(n, p)`` are
+    given (then they are held fixed: the loss whose partial derivative is ``g_dec``).
+    ``loss_lam`` defaults to ``lam``.
     """
-    X = np.asarray(X, dtype=float)
+    D, X = _check(D, X)
     if Z is None:
         Z = encode(D, X, lam=lam, alpha=alpha, T=T, threshold=threshold, hard_threshold=hard_threshold,
                    lam_scale=lam_scale)
-    n = X.shape[1]
-    r = D @ Z - X
+    n = X.shape[0]
+    r = Z @ D.T - X
     val = 0.5 * float(np.sum(r * r)) / n
     if loss == "lasso":
         ll = np.asarray(lam if loss_lam is None else loss_lam, dtype=float)
-        w = ll[:, None] if ll.ndim == 1 else ll
-        val += float(np.sum(w * np.abs(Z))) / n
+        val += float(np.sum(ll * np.abs(Z))) / n
     elif loss != "ls":
         raise UsageError(describe("parameter", "loss", "unknown loss", got=loss, expected="'ls' or 'lasso'"))
     return val
@@ -220,8 +229,8 @@ class GradientResult:
     ----------
     grad : ndarray (m, p)
         The estimator's direction (a gradient for all but ``g_noodl``).
-    z : ndarray (p, n)
-        Encoder output ``z_T``.
+    z : ndarray (n, p)
+        Encoder output ``z_T``, one code per row.
     loss_ls, loss_lasso : float
         Batch-averaged ``1/2||x - D z_T||^2`` and that plus ``lam_loss ||z_T||_1``.
     step_ratio : float
@@ -233,6 +242,16 @@ class GradientResult:
     loss_ls: float
     loss_lasso: float
     step_ratio: float
+
+
+def _buffer(workspace: Optional[dict], key: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """An uninitialised array, reused from ``workspace`` across calls when shapes match."""
+    if workspace is None:
+        return np.empty(shape, dtype=dtype)
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = workspace[key] = np.empty(shape, dtype=dtype)
+    return buf
 
 
 def _segment_length(T: int, p: int, n: int, itemsize: int, memory_limit_bytes: float) -> int:
@@ -249,15 +268,15 @@ def unrolled_gradient(D: np.ndarray, X: np.ndarray, *, estimator: str = "g_ae-ls
                       alpha: float = 0.2, T: int = 100, threshold: str = "soft",
                       hard_threshold: Optional[float] = None, lam_scale: float = 1.0,
                       loss_lam: Optional[ArrayOrFloat] = None, memory_limit_bytes: float = 1.0e9,
-                      on_unstable: str = "raise") -> GradientResult:
+                      on_unstable: str = "raise", workspace: Optional[dict] = None) -> GradientResult:
     """Evaluate one PUDLE gradient estimator on a batch (equations in the module docstring).
 
     Parameters
     ----------
     D : ndarray (m, p)
         Dictionary (columns are atoms; not renormalised here).
-    X : ndarray (m, n)
-        Inputs, one per column.
+    X : ndarray (n, m)
+        Inputs, one per row.
     estimator
         ``"g_dec"``, ``"g_ae-ls"``, ``"g_ae-lasso"`` or ``"g_noodl"``.
     lam, alpha, T, threshold, hard_threshold, lam_scale
@@ -269,27 +288,30 @@ def unrolled_gradient(D: np.ndarray, X: np.ndarray, *, estimator: str = "g_ae-ls
     on_unstable
         ``"raise"``, ``"warn"`` or ``"off"`` for the step condition ``alpha ||D||^2 < 2``.
         Non-finite codes or gradients raise :class:`SimulationError` unless ``"off"``.
+    workspace
+        A dict kept by the caller between calls; large scratch arrays are reused from it (saves
+        allocating and faulting in up to ``memory_limit_bytes`` at every training step).
     """
     if estimator not in ESTIMATORS:
         raise UsageError(describe("parameter", "estimator", "unknown gradient estimator", got=estimator,
                                   expected=" or ".join(ESTIMATORS)))
-    D = np.asarray(D, dtype=float)
-    X = np.asarray(X, dtype=float)
+    D, X = _check(D, X)
     T = int(T)
     if T < 1:
         raise UsageError(describe("parameter", "T", "number of layers must be >= 1", got=T, expected=">= 1"))
     ratio = check_step(D, alpha, on_unstable=on_unstable)
-    p, n = D.shape[1], X.shape[1]
+    p, n = D.shape[1], X.shape[0]
+    Xc = X.T  # (m, n) view: one sample per column
     theta = _theta(threshold, lam=lam, alpha=alpha, hard_threshold=hard_threshold, scale=lam_scale, p=p)
     ll = np.asarray(lam if loss_lam is None else loss_lam, dtype=float)
     ll_col = ll[:, None] if ll.ndim == 1 else ll
-    W, b = _prepare(D, X, alpha)
+    W, b = _prepare(D, Xc, alpha)
     tmp = np.empty_like(b)
     backprop = estimator in ("g_ae-ls", "g_ae-lasso")
 
     k = _segment_length(T, p, n, b.itemsize, memory_limit_bytes) if backprop else T
     if backprop and k >= T:
-        Zs = np.empty((T, p, n), dtype=b.dtype)  # Zs[t-1] = z_t
+        Zs = _buffer(workspace, "iterates", (T, p, n), b.dtype)  # Zs[t-1] = z_t
         zT = _run(W, b, None, T, theta, threshold, store=Zs, tmp=tmp)
         checkpoints = None
     elif backprop:
@@ -300,11 +322,11 @@ def unrolled_gradient(D: np.ndarray, X: np.ndarray, *, estimator: str = "g_ae-ls
             checkpoints[s] = cur
             cur = _run(W, b, cur, min(k, T - s), theta, threshold, tmp=tmp)
         zT = cur
-        Zs = np.empty((k, p, n), dtype=b.dtype)
+        Zs = _buffer(workspace, "iterates", (k, p, n), b.dtype)
     else:
         zT = _run(W, b, None, T, theta, threshold, tmp=tmp)
 
-    r = D @ zT - X
+    r = D @ zT - Xc
     loss_ls = 0.5 * float(np.sum(r * r)) / n
     loss_lasso = loss_ls + float(np.sum(ll_col * np.abs(zT))) / n
     if estimator == "g_noodl":
@@ -334,9 +356,9 @@ def unrolled_gradient(D: np.ndarray, X: np.ndarray, *, estimator: str = "g_ae-ls
                     G_W += gamma @ z_t.T
                 if t > 0:
                     np.matmul(W, gamma, out=delta)  # delta_t = W gamma_t (W symmetric)
-        grad += alpha * ((X @ G_b.T) - D @ (G_W + G_W.T))
+        grad += alpha * ((Xc @ G_b.T) - D @ (G_W + G_W.T))
 
     if on_unstable != "off" and not (np.all(np.isfinite(grad)) and np.all(np.isfinite(zT))):
         raise SimulationError(describe("unrolled ISTA", estimator, "non-finite code or gradient (blow-up)",
                                        got=f"alpha*||D||^2 = {ratio:.4g}, T = {T}", expected="finite values"))
-    return GradientResult(grad=grad, z=zT, loss_ls=loss_ls, loss_lasso=loss_lasso, step_ratio=ratio)
+    return GradientResult(grad=grad, z=zT.T, loss_ls=loss_ls, loss_lasso=loss_lasso, step_ratio=ratio)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Mapping quality: rate-weighted XY multicast link traversals and busiest-link load.
+
+Networks (``benchmarks/mapping_nets.py``): the locally connected sheet of mapping.md §6 (256 x 256
+= 65,536 neurons, 10 % of targets uniformly random), a 4-layer 3x3-patch feed-forward stack
+(4 x 128 x 128), a spiking-LCA-like all-to-all network (2,048 neurons, 4.2 M synapses) and, to
+separate locality from the random long-range traffic no placement can shorten, the same sheet
+without random targets; synthetic seeded activity. Chip: ``loihi1``
+(all per-core limits enforced: 1024 compartments, 4096 in/out axons, 1 Mbit synapse memory).
+
+Methods, all under the same limits and the same activity:
+
+* ``sequential+identity`` — sequential fill (nengo-loihi / SANA-FE default), part i on core i;
+* ``metis+identity``      — pymetis k-way + repair, part i on core i;
+* ``metis+hilbert``       — the same parts, spectral order along a Hilbert curve;
+* ``ours``                — pymetis + repair, Hilbert start + annealing (``placer="anneal"``).
+
+Figures per step: ``links`` = sum over spiking neurons (rate-weighted) of the links of their XY
+multicast tree; ``max`` = the busiest directed link. Targets (issue 4): ours <= 0.6x sequential on
+links, <= 0.7x on the busiest link, and better than metis+identity on both.
+
+Run: ``python benchmarks/bench_mapping_quality.py [--budget S] [--small] [--no-append]``.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+from mapping_nets import append_results, layered, lca_like, sheet  # noqa: E402
+
+from mapper.chipload import load_chip  # noqa: E402
+from mapper.graph import build_graph  # noqa: E402
+from mapper.partition import partition, traffic_graph  # noqa: E402
+from mapper.place import place, placement_cost  # noqa: E402
+from mapper.route import build_nets  # noqa: E402
+HEADING = "## Mapper quality: XY multicast link traversals and busiest link (bench_mapping_quality.py)"
+
+
+def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None) -> list[dict]:
+    g = build_graph(net, act)
+    sym = traffic_graph(g)
+    rows = []
+    parts = {}
+    for strat in ("sequential", "metis"):
+        t = time.perf_counter()
+        parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym), time.perf_counter() - t)
+    for label, strat, placer in (("sequential+identity", "sequential", "identity"),
+                                 ("metis+identity", "metis", "identity"),
+                                 ("metis+hilbert", "metis", "hilbert"),
+                                 ("ours (metis+anneal)", "metis", "anneal")):
+        p, t_part = parts[strat]
+        nets = build_nets(g, p.part, p.rows)
+        t = time.perf_counter()
+        opts = {"lam": lam} if (placer == "anneal" and lam is not None) else {}
+        pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=budget, **opts)
+        t_place = time.perf_counter() - t
+        c = placement_cost(nets, chip, pl.core, multicast=True)
+        e_net = np.repeat(np.arange(nets.n_nets), nets.sizes)
+        km1 = float((nets.rate[e_net] * (nets.dst != nets.src[e_net])).sum())  # inter-core packets/step
+        rows.append({"net": name, "method": label, "cores": p.n_parts, "links": c["links"],
+                     "max": c["max_link_load"], "remote_packets": km1, "t_part": t_part, "t_place": t_place})
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--budget", type=float, default=0.0,
+                    help="annealing time budget per network, seconds (0: the default fixed number of moves, "
+                         "reproducible whatever the machine load)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lam", type=float, default=None,
+                    help="busiest-link weight of the annealer (default: tiles in use); 0 minimises links only")
+    ap.add_argument("--small", action="store_true", help="quick check on smaller networks")
+    ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    chip = load_chip("loihi1")
+    if args.small:
+        nets = [("sheet 128x128", *sheet(128)), ("layered 4x64x64", *layered(64)), ("lca 512", *lca_like(512))]
+    else:
+        nets = [("sheet 256x256", *sheet(256)), ("layered 4x128x128", *layered(128)), ("lca 2048", *lca_like(2048)),
+                ("sheet 256x256, no random targets", *sheet(256, p_rand=0.0))]
+    rows = []
+    for name, net, act in nets:
+        print(f"{name}: {net.n_neurons} neurons, {net.n_synapses} synapses", flush=True)
+        rows += evaluate(name, net, act, chip, args.budget, args.seed, args.lam)
+    lines = ["| network | method | cores | inter-core packets/step | XY multicast links/step | x seq | "
+             "busiest link/step | x seq | partition s | place s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        base = next(b for b in rows if b["net"] == r["net"] and b["method"].startswith("sequential"))
+        lines.append(f"| {r['net']} | {r['method']} | {r['cores']} | {r['remote_packets']:.1f} | {r['links']:.1f} | {r['links'] / base['links']:.2f} "
+                     f"| {r['max']:.2f} | {r['max'] / base['max']:.2f} | {r['t_part']:.1f} | {r['t_place']:.1f} |")
+    summary = []
+    for name, _, _ in nets:
+        seq = next(r for r in rows if r["net"] == name and r["method"].startswith("sequential"))
+        met = next(r for r in rows if r["net"] == name and r["method"] == "metis+identity")
+        ours = next(r for r in rows if r["net"] == name and r["method"].startswith("ours"))
+        summary.append(f"- {name}: ours / sequential = {ours['links'] / seq['links']:.2f} (links, target <= 0.6), "
+                       f"{ours['max'] / seq['max']:.2f} (busiest, target <= 0.7); ours / metis+identity = "
+                       f"{ours['links'] / met['links']:.2f} (links), {ours['max'] / met['max']:.2f} (busiest)")
+    table = "\n".join(lines + [""] + summary)
+    print(table)
+    if not args.no_append:
+        append_results(HEADING, "bench_mapping_quality.py",
+                       f"chip loihi1, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
+                       f"lam {'default (tiles in use)' if args.lam is None else args.lam}\n\n{table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+#!/usr/bin/env python
+"""neurosim's mapper vs SANA-FE (``sanafe`` 2.x, GPL, benchmark-only peer) on a spiking LCA.
+
+A. **Energy cross-check.** A spiking LCA (``neurosim.models.lca.build_spiking_lca``: N IF neurons,
+   all-to-all lateral weights ``-(D^T D - diag)``) is mapped by neurosim onto
+   ``loihi1-calibrated`` (SANA-FE's own Loihi costs) with unicast hops (``noc.multicast =
+   False``, as SANA-FE routes every message on its own). SANA-FE then simulates the *same* network
+   on its bundled Loihi architecture with the *same* placement (neuron -> core ``T.C`` with
+   ``T = x * height + y``) and reports its spikes per neuron; neurosim estimates the energy of that
+   placement from those spike counts (:func:`mapper.api.evaluate_placement`). Compared: SANA-FE's
+   synapse, soma and network energy vs neurosim's ``syn_op``, ``neuron_update`` + ``spike_out``
+   and ``packet`` + hops. Target: dynamic energy within 1 %.
+B. **Speed and memory.** The whole cost estimate of a 2048-neuron spiking LCA over 1000 steps:
+   neurosim = simulate (numpy engine) + partition (sequential fill) + place (identity) + route +
+   estimate; SANA-FE = build the network + load + simulate (``timing_model="simple"``), with the
+   same placement (computed once by the parent process and handed to SANA-FE's side). Each side
+   runs in its own subprocess; wall time and peak RSS (``resource.getrusage``) are measured inside
+   it. Targets: >= 20x faster, <= 1/5 the memory.
+
+Run: ``python benchmarks/bench_sanafe.py [--n-check 512] [--n-speed 2048] [--steps 1000] [--no-append]``.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mapping_nets import append_results  # noqa: E402
+
+HEADING = "## Mapper vs SANA-FE: energy cross-check and cost-estimate speed (bench_sanafe.py)"
+DT_S = 0.1
+LAM = 0.1
+
+
+def lca_network(n: int, seed: int = 0):
+    """A non-negative spiking LCA with ``n`` unit-norm atoms of dimension ``n // 4``."""
+    from neurosim.models.lca import build_spiking_lca
+
+    rng = np.random.default_rng(seed)
+    m = max(8, n // 4)
+    D = rng.normal(size=(m, n))
+    D /= np.linalg.norm(D, axis=0)
+    code = np.zeros(n)
+    code[rng.choice(n, max(1, n // 50), replace=False)] = rng.uniform(0.5, 1.5, max(1, n // 50))
+    x = D @ code
+    return build_spiking_lca(D, x[None, :], LAM, nonneg=True, name="lca")
+
+
+def chip_for_sanafe():
+    from mapper.chipload import load_chip
+
+    chip = load_chip("loihi1-calibrated")
+    return dataclasses.replace(chip, noc=dataclasses.replace(chip.noc, multicast=False))
+
+
+def sanafe_run(net, part, part_core, chip, steps: int, *, trace: bool):
+    """Build ``net`` in SANA-FE with the given placement and simulate it; returns (result, counts)."""
+    import sanafe
+
+    arch = sanafe.load_loihi()
+    cores = arch.cores()
+    pop = net.populations[0]
+    model = pop.model
+    drive = np.asarray(net.inputs[0].value, dtype=float).reshape(-1)
+    theta = np.broadcast_to(np.asarray(model.v_th, dtype=float), (pop.size,))
+    snn = sanafe.Network()
+    g = snn.create_neuron_group(pop.name, pop.size, model_attributes={"reset_mode": "soft", "leak_decay": 1.0,
+                                                                      "force_update": True}, log_spikes=bool(trace))
+    for i, nrn in enumerate(g.neurons):
+        nrn.set_attributes(model_attributes={"threshold": float(theta[i]), "bias": float(drive[i] * DT_S)})
+    w = net.connections[0].csr().tocoo()
+    g.connect_neurons_sparse(g, {"weight": (w.data * DT_S).tolist()}, list(zip(w.col.tolist(), w.row.tolist())))
+    ty, cpt = chip.noc.tile_grid[1], chip.noc.cores_per_tile
+    for i, nrn in enumerate(g.neurons):
+        a = chip.address(int(part_core[part[i]]))
+        nrn.map_to_core(cores[(a.x * ty + a.y) * cpt + a.slot])
+    hw = sanafe.SpikingChip(arch)
+    hw.load(snn)
+    res = hw.sim(steps, timing_model="simple", spike_trace=bool(trace))
+    counts = None
+    if trace:
+        counts = np.zeros(pop.size, dtype=np.int64)
+        for step in res["spike_trace"]:
+            for addr in step:
+                counts[addr.neuron_offset] += 1
+    return res, counts
+
+
+def energy_check(n: int, steps: int) -> dict:
+    from mapper.api import evaluate_placement, map_network
+    from neurosim.activity import ActivityProfile
+
+    net = lca_network(n)
+    chip = chip_for_sanafe()
+    placed = map_network(net, chip, None, partitioner="metis", placer="anneal", time_budget_s=5, assumed_rate=0.02)
+    part, core = placed.partition.part, placed.placement.core
+    res, counts = sanafe_run(net, part, core, chip, steps, trace=True)
+    act = ActivityProfile.from_counts(net, {"lca": counts}, steps=steps, batch=1, dt_s=DT_S, source="simulated:sanafe")
+    ours = evaluate_placement(net, chip, act, part=part, part_core=core, label="neurosim metis+anneal")
+    e = ours.estimate.energy_j
+    mine = {"synapse": e["syn_op"], "soma": e["neuron_update_active"] + e["neuron_update_inactive"] + e["spike_out"],
+            "network": e["packet"] + e["spike_within_tile"] + e["hop_ew"] + e["hop_ns"] + e["hop_chip"]}
+    mine["total"] = sum(mine.values())
+    theirs = {k: float(res["energy"][k]) for k in ("synapse", "soma", "network")}
+    theirs["total"] = float(res["energy"]["total"])
+    return {"n": n, "steps": steps, "cores": int(part.max()) + 1, "tiles": ours.routing.tiles_used,
+            "spikes": int(counts.sum()), "syn_events_sanafe": int(res["spikes"]), "syn_events_ours": ours.estimate.counts["syn_op"],
+            "packets_sanafe": int(res["packets_sent"]), "packets_ours": ours.estimate.counts["packet"],
+            "ours": mine, "sanafe": theirs, "latency_step_ours": ours.estimate.step_s,
+            "latency_step_sanafe": float(res["sim_time"]) / steps}
+
+
+def side(which: str, n: int, steps: int, placement: str = "") -> dict:
+    """One side of the speed benchmark (run in its own process)."""
+    t0 = time.perf_counter()
+    net = lca_network(n)
+    chip = chip_for_sanafe()
+    if which == "ours":
+        from mapper.api import map_network
+        from neurosim.backends import simulate
+        t = time.perf_counter()
+        sim = simulate(net, steps=steps, dt_s=DT_S)
+        t_sim = time.perf_counter() - t
+        res = map_network(net, chip, sim.activity, partitioner="sequential", placer="identity")
+        out = {"energy_j": res.estimate.dynamic_j, "step_s": res.estimate.step_s, "spikes": int(sim.activity.total_events),
+               "t_sim": t_sim, "cores": res.partition.n_parts}
+    else:
+        with np.load(placement) as z:  # the same placement, computed by the parent process
+            part, core = z["part"], z["core"]
+        t_build = time.perf_counter()
+        res, _ = sanafe_run(net, part, core, chip, steps, trace=False)
+        out = {"energy_j": float(res["energy"]["total"]), "step_s": float(res["sim_time"]) / steps,
+               "spikes": int(res["neurons_fired"]), "t_sim": time.perf_counter() - t_build,
+               "cores": int(core.size)}
+    out["wall_s"] = time.perf_counter() - t0
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n-check", type=int, default=512)
+    ap.add_argument("--check-steps", type=int, default=500)
+    ap.add_argument("--n-speed", type=int, default=2048)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--side", choices=["ours", "sanafe"], help=argparse.SUPPRESS)
+    ap.add_argument("--placement", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+    if args.side:
+        print(json.dumps(side(args.side, args.n_speed, args.steps, args.placement)))
+        return 0
+    chk = energy_check(args.n_check, args.check_steps)
+    lines = [f"A. energy cross-check: spiking LCA N={chk['n']}, {chk['steps']} steps, neurosim placement on "
+             f"{chk['cores']} cores / {chk['tiles']} tiles, {chk['spikes']} spikes (SANA-FE's own run)", "",
+             "| energy (J) | SANA-FE | neurosim | ratio |", "|---|---|---|---|"]
+    for k in ("synapse", "soma", "network", "total"):
+        a, b = chk["sanafe"][k], chk["ours"][k]
+        lines.append(f"| {k} | {a:.6g} | {b:.6g} | {b / a if a else float('nan'):.4f} |")
+    lines.append(f"| synaptic events | {chk['syn_events_sanafe']} | {chk['syn_events_ours']:.0f} | |")
+    lines.append(f"| packets | {chk['packets_sanafe']} | {chk['packets_ours']:.0f} | |")
+    lines.append(f"| latency per step (s) | {chk['latency_step_sanafe']:.4g} | {chk['latency_step_ours']:.4g} | "
+                 f"{chk['latency_step_ours'] / chk['latency_step_sanafe']:.3f} |")
+    print("\n".join(lines), flush=True)
+    import tempfile
+    from mapper.api import map_network
+    placed = map_network(lca_network(args.n_speed), chip_for_sanafe(), None, partitioner="sequential", placer="identity")
+    tmp = Path(tempfile.mkdtemp()) / "placement.npz"
+    np.savez(tmp, part=placed.partition.part, core=placed.placement.core)
+    runs = {}
+    for which in ("ours", "sanafe"):
+        cmd = [sys.executable, __file__, "--side", which, "--n-speed", str(args.n_speed), "--steps", str(args.steps),
+               "--placement", str(tmp)]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        if out.returncode:
+            print(out.stderr, file=sys.stderr)
+            return 1
+        runs[which] = json.loads(out.stdout.strip().splitlines()[-1])
+    o, s = runs["ours"], runs["sanafe"]
+    lines2 = ["", f"B. whole cost estimate, spiking LCA N={args.n_speed}, {args.steps} steps (each side in its own process)",
+              "", "| | neurosim (simulate + map + estimate) | SANA-FE (build + load + simulate) | ratio |",
+              "|---|---|---|---|",
+              f"| wall time (s) | {o['wall_s']:.2f} (simulate {o['t_sim']:.2f}) | {s['wall_s']:.2f} (load+sim {s['t_sim']:.2f}) "
+              f"| {s['wall_s'] / o['wall_s']:.1f}x faster |",
+              f"| peak RSS (MiB) | {o['peak_rss_mib']:.0f} | {s['peak_rss_mib']:.0f} | {o['peak_rss_mib'] / s['peak_rss_mib']:.2f} |",
+              f"| cores | {o['cores']} | {s['cores']} | |",
+              f"| dynamic energy (J) | {o['energy_j']:.4g} | {s['energy_j']:.4g} | (different spike trains) |",
+              f"| spikes | {o['spikes']} | {s['spikes']} | |"]
+    print("\n".join(lines2))
+    if not args.no_append:
+        append_results(HEADING, "bench_sanafe.py", "\n".join(lines + lines2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""Simulated-annealing refinement of a placement (used by the ``"anneal"`` placer).
+
+Two phases, each a seeded annealing run over moves "put part ``p`` on core ``c``" (swapping with
+the part already there, if any):
+
+1. **Pairwise phase** (cheap, many moves): the quadratic-assignment surrogate
+   ``sum_{p<q} T_pq * d(core_p, core_q)`` with ``T`` the symmetric part-to-part traffic (packets per
+   step) and ``d`` the XY hop distance plus ``chip_weight`` per chip boundary crossed. A move's
+   change is ``O(degree)``.
+2. **Exact phase** (the real objective): rate-weighted link traversals of the routed nets
+   (multicast trees or unicast XY paths) plus ``lam`` times the busiest link,
+   ``C = sum_l w_l load_l + lam * max_l load_l``. A move's change is computed from the nets that
+   touch the two parts only (difference arrays on the link grid, :class:`LinkCost`).
+
+Moves are proposed near the part's current tile (a window of the size of the used region) or near
+the traffic-weighted centroid of its partners (the force-directed idea of Jin et al.). The
+temperature falls geometrically from the mean positive change of 100 sampled moves to 1e-3 of
+it. Each phase keeps the best placement it saw; the result is never worse than the start under the
+exact objective. The number of moves is fixed by the sizes (reproducible for a seed); it is
+reduced up front if a sample of moves says the time budget would be exceeded (logged).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .chipspec import ChipSpec
+from .place import quotient
+from .repair import gather_ranges
+from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, runs, segments, tile_coords
+
+__all__ = ["LinkCost", "PairCost", "refine"]
+
+log = logging.getLogger(__name__)
+
+
+class LinkCost:
+    """Exact objective of a placement with incremental updates for moves."""
+
+    def __init__(self, nets: Nets, chip: ChipSpec, core: np.ndarray, *, multicast: bool, lam: float,
+                 chip_weight: float):
+        keep = np.flatnonzero(nets.rate > 0)
+        self.nets = nets
+        self.X, self.Y = tile_coords(chip)
+        self.gx = int(self.X.max()) + 1
+        self.shape = grid_shape(chip)
+        self.multicast = multicast
+        self.lam = lam
+        masks = boundary_masks(chip)
+        self.lw = {d: 1.0 + chip_weight * masks[d] for d in DIRS}
+        self.core = np.asarray(core, dtype=np.int64).copy()
+        m = max(nets.n_nets, 1)
+        e_net = np.repeat(np.arange(nets.n_nets), nets.sizes)
+        act = nets.rate[e_net] > 0
+        key = np.unique(np.concatenate([nets.src[keep] * m + keep, nets.dst[act] * m + e_net[act]]))
+        p, j = key // m, key % m
+        self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(p, minlength=nets.n_parts))]).astype(np.int64)
+        self.inc = j
+        self._stamp = np.zeros(nets.n_nets, dtype=np.int64)
+        self._tick = 0
+        self.loads = link_loads(segments(nets, self.X[self.core], self.Y[self.core], multicast=multicast, sel=keep),
+                                self.shape)
+        self.total = self._weighted(self.loads)
+
+    def _weighted(self, loads: dict) -> float:
+        return float(sum((loads[d] * self.lw[d]).sum() for d in DIRS))
+
+    def peak(self) -> float:
+        return float(max(self.loads[d].max(initial=0.0) for d in DIRS))
+
+    def value(self) -> float:
+        return self.total + self.lam * self.peak()
+
+    def summary(self) -> dict:
+        return {"links": float(sum(self.loads[d].sum() for d in DIRS)), "max_link_load": self.peak(),
+                "objective": self.value()}
+
+    def _nets_of(self, p: int, q: int) -> np.ndarray:
+        a = self.inc[self.inc_ptr[p]:self.inc_ptr[p + 1]]
+        if q < 0:
+            return a
+        b = self.inc[self.inc_ptr[q]:self.inc_ptr[q + 1]]
+        self._tick += 1
+        self._stamp[a] = self._tick
+        return np.concatenate([a, b[self._stamp[b] != self._tick]])
+
+    def delta(self, p: int, q: int, cp: int, cq: int):
+        """Change of the objective when part ``p`` goes to core ``cq`` and part ``q`` (-1: none) to ``cp``."""
+        sel = self._nets_of(p, q)
+        if sel.size == 0:
+            return 0.0, None
+        nets = self.nets
+        new = self.core.copy()
+        new[p] = cq
+        if q >= 0:
+            new[q] = cp
+        lens = nets.ptr[sel + 1] - nets.ptr[sel]
+        e = gather_ranges(nets.ptr, sel)
+        src, dst = nets.src[sel], nets.dst[e]
+        co, X, Y = self.core, self.X, self.Y
+        w = nets.rate[sel]
+        segs = runs(np.concatenate([X[co[src]], X[new[src]]]), np.concatenate([Y[co[src]], Y[new[src]]]),
+                    dx=np.concatenate([X[co[dst]], X[new[dst]]]), dy=np.concatenate([Y[co[dst]], Y[new[dst]]]),
+                    lens=np.concatenate([lens, lens]), w_net=np.concatenate([-w, w]), multicast=self.multicast,
+                    gx=self.gx)
+        d = link_loads(segs, self.shape)
+        dtot = self._weighted(d)
+        new_peak = float(max((self.loads[dd] + d[dd]).max() for dd in DIRS))
+        return dtot + self.lam * (new_peak - self.peak()), (d, dtot)
+
+    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
+        self.core[p] = cq
+        if q >= 0:
+            self.core[q] = cp
+        if info is not None:
+            d, dtot = info
+            for dd in DIRS:
+                self.loads[dd] += d[dd]
+            self.total += dtot
+
+
+class PairCost:
+    """Quadratic-assignment surrogate ``sum_{p<q} T_pq d(core_p, core_q)`` with O(degree) moves."""
+
+    def __init__(self, traffic: sp.csr_matrix, chip: ChipSpec, core: np.ndarray, *, chip_weight: float):
+        self.T = traffic
+        self.X, self.Y = tile_coords(chip)
+        self.tx, self.ty = chip.noc.tile_grid
+        self.cw = float(chip_weight)
+        self.core = np.asarray(core, dtype=np.int64).copy()
+
+    def dist(self, c, cs: np.ndarray) -> np.ndarray:
+        X, Y = self.X, self.Y
+        d = np.abs(X[c] - X[cs]) + np.abs(Y[c] - Y[cs])
+        if self.cw:
+            d = d + self.cw * (np.abs(X[c] // self.tx - X[cs] // self.tx) + np.abs(Y[c] // self.ty - Y[cs] // self.ty))
+        return d
+
+    def value(self) -> float:
+        t = self.T.tocoo()
+        return 0.5 * float(np.sum(t.data * self.dist(self.core[t.row], self.core[t.col])))
+
+    def _side(self, p: int, other: int, c_old: int, c_new: int) -> float:
+        lo, hi = self.T.indptr[p], self.T.indptr[p + 1]
+        idx, w = self.T.indices[lo:hi], self.T.data[lo:hi]
+        if other >= 0:
+            keep = idx != other
+            idx, w = idx[keep], w[keep]
+        cr = self.core[idx]
+        return float(np.dot(w, self.dist(c_new, cr) - self.dist(c_old, cr)))
+
+    def delta(self, p: int, q: int, cp: int, cq: int):
+        d = self._side(p, q, cp, cq)
+        if q >= 0:
+            d += self._side(q, p, cq, cp)
+        return d, None
+
+    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
+        self.core[p] = cq
+        if q >= 0:
+            self.core[q] = cp
+
+
+def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Generator, budget_s: float,
+            t_scale: float = 1.0) -> tuple[np.ndarray, int, int]:
+    """Seeded annealing loop over ``cost``; returns the best placement seen, moves tried and accepted."""
+    samples = []
+    t_s = time.perf_counter()
+    n_sample = min(100, moves)
+    for _ in range(n_sample):
+        p, cq = propose()
+        q = int(owner[cq])
+        if q == p:
+            continue
+        dv, _ = cost.delta(p, q, int(cost.core[p]), cq)
+        if dv > 0:
+            samples.append(dv)
+    per_move = (time.perf_counter() - t_s) / max(1, n_sample)
+    if budget_s and moves * per_move > budget_s:
+        fit = max(100, int(budget_s / max(per_move, 1e-9)))
+        log.info("anneal: %d moves would take %.1f s; running %d within the %.1f s budget",
+                 moves, moves * per_move, fit, budget_s)
+        moves = min(moves, fit)
+    t0 = (float(np.mean(samples)) if samples else 1.0) * t_scale
+    alpha = 1e-3 ** (1.0 / max(moves, 1))
+    temp = t0
+    cur = 0.0
+    best, best_core = 0.0, cost.core.copy()
+    tried = accepted = 0
+    start = time.perf_counter()
+    for i in range(moves):
+        if (i & 255) == 0 and budget_s and time.perf_counter() - start > 2.0 * budget_s:
+            log.warning("anneal: time budget %.1f s exceeded after %d of %d moves", budget_s, i, moves)
+            break
+        temp *= alpha
+        p, cq = propose()
+        q = int(owner[cq])
+        if q == p:
+            continue
+        cp = int(cost.core[p])
+        tried += 1
+        dv, info = cost.delta(p, q, cp, cq)
+        if dv <= 0 or rng.random() < math.exp(-dv / max(temp, 1e-300)):
+            cost.apply(p, q, cp, cq, info)
+            owner[cq], owner[cp] = p, q
+            accepted += 1
+            cur += dv
+            if cur < best - 1e-12 * max(1.0, abs(best)):
+                best, best_core = cur, cost.core.copy()
+    return best_core, tried, accepted
+
+
+def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
+           pair_moves: int = None, exact_moves: int = None, lam: float = None, chip_weight: float = 1.0,
+           multicast: bool = True, stats: dict = None, **_) -> np.ndarray:
+    """Refine placement ``start`` (core of every part) in the two phases of the module doc.
+
+    Parameters
+    ----------
+    pair_moves, exact_moves : int, optional
+        Moves of each phase; defaults ``min(2000 k, 400000)`` and ``min(100 k, 40000)`` for ``k`` parts.
+    lam : float, optional
+        Weight of the busiest link; default the number of tiles in use.
+    chip_weight : float
+        Extra cost of a link that crosses a chip boundary (in link traversals).
+    time_budget_s : float
+        Shared by the phases (30 % pairwise, 70 % exact).
+    """
+    k = nets.n_parts
+    core = np.asarray(start, dtype=np.int64).copy()
+    X, Y = tile_coords(chip)
+    if lam is None:
+        lam = float(np.unique(Y[core] * (X.max() + 1) + X[core]).size)
+    exact = LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight)
+    if stats is not None:
+        stats.update(initial=exact.summary(), lam=lam, tried=0, accepted=0)
+    if k <= 1 or not (nets.rate > 0).any():
+        return core
+    rng = np.random.default_rng(seed)
+    traffic = quotient(nets)
+    gy, gx = grid_shape(chip)
+    radius = max(1, int(math.ceil(math.sqrt(k / max(chip.noc.cores_per_tile, 1)) / 2)))
+    tile_cores: dict[tuple[int, int], list[int]] = {}
+    for c in range(chip.n_cores):
+        tile_cores.setdefault((int(X[c]), int(Y[c])), []).append(c)
+    tiles = {t: np.asarray(v) for t, v in tile_cores.items()}
+
+    def make_proposer(cost):
+        def propose() -> tuple[int, int]:
+            p = int(rng.integers(k))
+            cp = int(cost.core[p])
+            lo, hi = traffic.indptr[p], traffic.indptr[p + 1]
+            if hi > lo and rng.random() < 0.5:  # toward the partners' centroid
+                w = traffic.data[lo:hi]
+                cs = cost.core[traffic.indices[lo:hi]]
+                cx, cy = float(np.dot(w, X[cs]) / w.sum()), float(np.dot(w, Y[cs]) / w.sum())
+                x = int(np.clip(round(cx) + rng.integers(-1, 2), 0, gx - 1))
+                y = int(np.clip(round(cy) + rng.integers(-1, 2), 0, gy - 1))
+            else:
+                x = int(np.clip(X[cp] + rng.integers(-radius, radius + 1), 0, gx - 1))
+                y = int(np.clip(Y[cp] + rng.integers(-radius, radius + 1), 0, gy - 1))
+            c = tiles[(x, y)]
+            return p, int(c[rng.integers(c.size)])
+        return propose
+
+    def owners(core_):
+        o = np.full(chip.n_cores, -1, dtype=np.int64)
+        o[core_] = np.arange(k)
+        return o
+
+    budget = float(time_budget_s or 0.0)
+    pair_moves = int(min(2000 * k, 400_000)) if pair_moves is None else int(pair_moves)
+    exact_moves = int(min(100 * k, 40_000)) if exact_moves is None else int(exact_moves)
+    tried = accepted = 0
+    # phase 1: pairwise surrogate
+    if pair_moves > 0:
+        pc = PairCost(traffic, chip, core, chip_weight=chip_weight)
+        cand, t1, a1 = _anneal(pc, make_proposer(pc), owners(pc.core), moves=pair_moves, rng=rng, budget_s=0.3 * budget)
+        tried, accepted = tried + t1, accepted + a1
+        trial = LinkCost(nets, chip, cand, multicast=multicast, lam=lam, chip_weight=chip_weight)
+        if trial.value() < exact.value():
+            exact = trial
+    # phase 2: exact objective, cooler start
+    if exact_moves > 0:
+        cand, t2, a2 = _anneal(exact, make_proposer(exact), owners(exact.core), moves=exact_moves, rng=rng,
+                               budget_s=0.7 * budget, t_scale=0.1)
+        tried, accepted = tried + t2, accepted + a2
+        core = cand
+    else:
+        core = exact.core.copy()
+    if stats is not None:
+        stats.update(tried=tried, accepted=accepted,
+                     final=LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight).summary())
+    return core

@@ -1,0 +1,293 @@
+"""One call from a network and a chip to a mapping, its costs and a report.
+
+``map_network`` runs the pure stages in order — :func:`mapper.graph.build_graph`,
+:func:`mapper.partition.partition`, :func:`mapper.route.build_nets`, :func:`mapper.place.place`,
+:func:`mapper.route.route`, :func:`mapper.estimate.estimate` — and collects their results in a frozen
+:class:`MappingResult` with a JSON-ready :class:`Report`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+from neurosim.activity import ActivityProfile
+from neurosim.errors import CapacityError, MappingError
+from neurosim.ir import Network
+
+from .chipspec import ChipSpec
+from .estimate import EVENTS, Estimate, estimate
+from .graph import NetGraph, build_graph
+from .partition import Partition, partition
+from .place import Placement, place
+from .resources import RESOURCES
+from .route import Routing, build_nets, route
+
+__all__ = ["map_network", "evaluate_placement", "MappingResult", "Report", "REPORT_FORMAT", "REPORT_VERSION"]
+
+log = logging.getLogger(__name__)
+
+REPORT_FORMAT = "neurosim-mapping-report"
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """The mapping report: plain JSON-ready data (see :meth:`to_dict` for the keys)."""
+
+    data: dict
+
+    def to_dict(self) -> dict:
+        """A deep copy of the report.
+
+        Keys: ``format``, ``version``, ``network``, ``chip`` (name, file, ``cost_source``),
+        ``activity`` (source, assumed?, steps, batch), ``partition``, ``placement``, ``cores`` (per
+        core: address and ``resources`` ``{name: [used, limit]}``), ``utilisation``, ``totals``
+        (run totals of neuron spikes, synaptic events, packets, hops ...), ``routing`` (per step),
+        ``energy_j`` (``by_event``, ``dynamic``, ``static``, ``total``, ``per_step``, ``per_input``),
+        ``latency_s`` (``per_step`` and its terms, ``time_to_solution``, ``wall``), ``edp_js``,
+        ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed), ``notes``.
+        """
+        import copy
+
+        return copy.deepcopy(self.data)
+
+    def summary_text(self) -> str:
+        """A short human-readable summary."""
+        d = self.data
+        e, lat, tot = d["energy_j"], d["latency_s"], d["totals"]
+        lines = [
+            f"network '{d['network']['name']}': {d['network']['neurons']} neurons, {d['network']['synapses']} synapses",
+            f"chip '{d['chip']['name']}' ({d['chip']['file']}); costs: {d['chip']['cost_source'] or 'n/a'}",
+            f"activity: {d['activity']['source']}" + (" (ASSUMED rates, not measured)" if d['activity']['assumed'] else "")
+            + f", {d['activity']['steps']} steps x {d['activity']['batch']} input(s)",
+            f"partition '{d['partition']['strategy']}': {d['partition']['cores_used']} cores "
+            f"(lower bound {d['partition']['k_min']}, binding {d['partition']['binding_resource']}), "
+            f"placement '{d['placement']['strategy']}' on {d['routing']['tiles_used']} tiles / {d['routing']['chips_used']} chip(s)",
+            "max utilisation: " + ", ".join(f"{r} {u['max']:.1%}" for r, u in d["utilisation"].items() if u["max"] is not None),
+            f"totals: {tot['neuron_spikes']:.6g} spikes, {tot['synaptic_events']:.6g} synaptic events, "
+            f"{tot['packets']:.6g} packets, {tot['hops_ew']:.6g} E-W + {tot['hops_ns']:.6g} N-S hops",
+            f"busiest link: {d['routing']['busiest_link']['load']:.4g} packets/step",
+            f"energy: total {e['total']:.4g} J (dynamic {e['dynamic']:.4g}, static {e['static']:.4g}); "
+            f"per input {e['per_input']:.4g} J",
+            "  " + ", ".join(f"{k} {v:.3g}" for k, v in e["by_event"].items() if v),
+            f"latency: {lat['per_step']:.4g} s/step (core {lat['slowest_core']:.3g} + network {lat['network']:.3g} "
+            f"+ barrier {lat['barrier']:.3g}); time to solution {lat['time_to_solution']:.4g} s; EDP {d['edp_js']:.4g} J s",
+            "mapper wall time: " + ", ".join(f"{k} {v:.2f} s" for k, v in d["mapper"]["wall_s"].items()),
+        ]
+        lines += [f"note: {n}" for n in d["notes"]]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, eq=False)
+class MappingResult:
+    """Everything a mapping produced (all stages' frozen outputs and the report)."""
+
+    chip: ChipSpec
+    graph: NetGraph
+    partition: Partition
+    placement: Placement
+    routing: Routing
+    estimate: Estimate
+    report: Report
+    activity: ActivityProfile = field(repr=False, default=None)
+
+
+def _peak_rss_mib():
+    """Peak resident memory of this process so far (MiB), or ``None`` where unavailable."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _resolve_chip(chip: Union[ChipSpec, str]) -> ChipSpec:
+    if isinstance(chip, ChipSpec):
+        return chip
+    try:
+        from .chipload import load_chip
+    except ImportError as exc:  # pragma: no cover - chipload ships with the package
+        raise MappingError(f"chip '{chip}': mapper.chipload is not available ({exc})") from exc
+    return load_chip(chip)
+
+
+def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,
+                partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
+                assumed_rate: float = 0.01, place_options: Optional[dict] = None) -> MappingResult:
+    """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
+
+    Parameters
+    ----------
+    network : Network
+    chip : ChipSpec or str
+        A spec, or a chip name / YAML path for :func:`mapper.chipload.load_chip`.
+    activity : ActivityProfile, optional
+        Measured output events per neuron. Without it every neuron is assumed to emit
+        ``assumed_rate`` events per step over 1000 steps, and the report says so.
+    partitioner, placer : str
+        Keys of :data:`mapper.partition.STRATEGIES` and :data:`mapper.place.PLACERS`.
+    seed : int
+    time_budget_s : float
+        Budget of the placement refinement in seconds (the other stages are not optional work);
+        0 runs the refinement's default fixed number of moves, reproducible on any machine.
+    place_options : dict, optional
+        Extra options for the placer (e.g. ``lam``, ``chip_weight``, ``pair_moves``).
+
+    Raises
+    ------
+    CapacityError
+        The network, or one of its neurons, does not fit.
+    MappingError
+        Unknown strategy name.
+    NetworkError
+        Invalid network or an activity profile that does not match it.
+    """
+    t_all = time.perf_counter()
+    chip = _resolve_chip(chip)
+    wall = {}
+    if activity is None:
+        activity = ActivityProfile.assumed(network, assumed_rate)
+    t = time.perf_counter()
+    graph = build_graph(network, activity)
+    wall["graph"] = time.perf_counter() - t
+    t = time.perf_counter()
+    part = partition(graph, chip, strategy=partitioner, seed=seed)
+    wall["partition"] = time.perf_counter() - t
+    t = time.perf_counter()
+    nets = build_nets(graph, part.part, part.rows)
+    wall["nets"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **(place_options or {}))
+    wall["place"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rt = route(graph, chip, part.part, rows=part.rows, part_core=pl.core, nets=nets)
+    wall["route"] = time.perf_counter() - t
+    t = time.perf_counter()
+    est = estimate(graph, chip, partition=part, routing=rt)
+    wall["estimate"] = time.perf_counter() - t
+    wall["total"] = time.perf_counter() - t_all
+    report = Report(_build_report(network, chip, graph=graph, part=part, pl=pl, rt=rt, est=est, wall=wall, seed=seed,
+                                 partitioner=partitioner, placer=placer))
+    log.info("mapped %s onto %s: %d cores, %.3g J, %.3g s/step in %.2f s", network.name, chip.name, part.n_parts,
+             est.total_j, est.step_s, wall["total"])
+    return MappingResult(chip=chip, graph=graph, partition=part, placement=pl, routing=rt, estimate=est,
+                         report=report, activity=activity)
+
+
+def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile], *,
+                       part: np.ndarray, part_core: np.ndarray, assumed_rate: float = 0.01,
+                       label: str = "given") -> MappingResult:
+    """Route and estimate a *given* placement (no partitioning or placement search).
+
+    ``part[g]`` is the part of neuron ``g`` (parts ``0..K-1``) and ``part_core[i]`` the board core
+    of part ``i`` (e.g. from :func:`mapper.export.read_placement`). Every limit is re-checked.
+
+    Raises
+    ------
+    CapacityError
+        A part exceeds a per-core limit.
+    MappingError
+        Malformed ``part`` / ``part_core``.
+    """
+    from .graph import core_rows
+    from .resources import LIMIT_FIELD, core_usage
+
+    t_all = time.perf_counter()
+    chip = _resolve_chip(chip)
+    if activity is None:
+        activity = ActivityProfile.assumed(network, assumed_rate)
+    graph = build_graph(network, activity)
+    part = np.asarray(part, dtype=np.int64)
+    core = np.asarray(part_core, dtype=np.int64)
+    k = core.size
+    if part.shape != (graph.n,) or (part.size and (part.min() < 0 or part.max() >= k)) \
+            or np.unique(core).size != k or (k and (core.min() < 0 or core.max() >= chip.n_cores)):
+        raise MappingError(f"placement '{label}': every neuron needs a part 0..{k - 1} and every part its own core "
+                           f"0..{chip.n_cores - 1}")
+    rows = core_rows(graph, part, k)
+    usage = core_usage(graph, chip, part, n_parts=k, rows=rows)
+    for c, r, used, lim in usage.violations():
+        raise CapacityError(f"part {c} (core {int(core[c])})", LIMIT_FIELD[r], used, lim, hint=f"placement '{label}'")
+    from .resources import min_cores
+    k_min, binding = min_cores(graph, chip)
+    prt = Partition(part=part, n_parts=k, strategy=label, usage=usage, rows=rows, k_min=k_min, binding=binding,
+                    k_initial=k, repair_moves=0, new_cores=0, attempts=0)
+    nets = build_nets(graph, part, rows)
+    pl = Placement(core=core, strategy=label, cost={}, initial_cost={}, moves_tried=0, moves_accepted=0, wall_s=0.0)
+    rt = route(graph, chip, part, rows=rows, part_core=core, nets=nets)
+    est = estimate(graph, chip, partition=prt, routing=rt)
+    wall = {"total": time.perf_counter() - t_all}
+    report = Report(_build_report(network, chip, graph=graph, part=prt, pl=pl, rt=rt, est=est, wall=wall, seed=0,
+                                  partitioner=label,
+                                 placer=label))
+    return MappingResult(chip=chip, graph=graph, partition=prt, placement=pl, routing=rt, estimate=est,
+                         report=report, activity=activity)
+
+
+def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Partition, pl: Placement,
+                  rt: Routing, est: Estimate, wall: dict, seed: int, partitioner: str, placer: str) -> dict:
+    """The JSON-ready report dictionary (see :meth:`Report.to_dict`)."""
+    runs = float(graph.steps * graph.batch)
+    usage = part.usage
+    cores = []
+    for i in range(part.n_parts):
+        a = chip.address(int(pl.core[i]))
+        cores.append({"part": i, "core": a.index, "chip": a.chip, "x": a.x, "y": a.y, "slot": a.slot,
+                      "resources": {r: [int(usage.used[r][i]), usage.limits[r]] for r in RESOURCES},
+                      "time_per_step_s": float(est.core_time_s[i])})
+    util = {}
+    for r in RESOURCES:
+        lim = usage.limits[r]
+        u = usage.used[r] / lim if lim else None
+        util[r] = {"max": float(u.max()) if u is not None and u.size else None,
+                   "mean": float(u.mean()) if u is not None and u.size else None, "limit": lim}
+    assumed = graph.activity_source == "assumed"
+    notes = []
+    if assumed:
+        notes.append("activity was ASSUMED (uniform rates), not measured: traffic, energy and latency are estimates "
+                     "of that assumption")
+    if chip.energy.unpublished:
+        notes.append("unpublished energy costs counted as 0: " + ", ".join(chip.energy.unpublished))
+    if chip.timing.unpublished:
+        notes.append("unpublished latency costs counted as 0: " + ", ".join(chip.timing.unpublished))
+    notes.append("hops are " + ("multicast-tree link traversals" if rt.multicast else "unicast XY hops per packet"))
+    return {
+        "format": REPORT_FORMAT, "version": REPORT_VERSION,
+        "network": {"name": network.name, "neurons": graph.n, "synapses": graph.n_synapses,
+                    "populations": {p.name: p.size for p in network.populations},
+                    "plastic_connections": list(graph.plastic_connections)},
+        "chip": {"name": chip.name, "file": chip.source, "cost_source": chip.cost_source,
+                 "cores_available": chip.n_cores, "chips_available": chip.n_chips,
+                 "energy_active_policy": chip.energy.active_policy},
+        "activity": {"source": graph.activity_source, "assumed": assumed, "steps": graph.steps, "batch": graph.batch,
+                     "dt_s": graph.dt_s},
+        "partition": {"strategy": partitioner, "cores_used": part.n_parts, "k_min": part.k_min,
+                      "binding_resource": part.binding, "k_requested": part.k_initial, "attempts": part.attempts,
+                      "repair_moves": part.repair_moves, "cores_added_by_repair": part.new_cores},
+        "placement": {"strategy": placer, "objective": pl.cost, "initial_objective": pl.initial_cost,
+                      "moves_tried": pl.moves_tried, "moves_accepted": pl.moves_accepted, "seed": seed},
+        "cores": cores,
+        "utilisation": util,
+        "totals": {"neuron_spikes": est.counts["spike_out"], "synaptic_events": est.counts["syn_op"],
+                   "packets": est.counts["packet"], "packets_within_tile": est.counts["spike_within_tile"],
+                   "hops_ew": est.counts["hop_ew"], "hops_ns": est.counts["hop_ns"],
+                   "chip_crossings": est.counts["hop_chip"], "learn_updates": est.counts["learn_update"],
+                   "neuron_updates_active": est.counts["neuron_update_active"],
+                   "neuron_updates_inactive": est.counts["neuron_update_inactive"], "steps_executed": runs},
+        "routing": rt.summary(),
+        "energy_j": {"by_event": {k: est.energy_j[k] for k in EVENTS}, "dynamic": est.dynamic_j,
+                     "static": est.static_j, "total": est.total_j, "per_step": est.per_step_j,
+                     "per_input": est.per_input_j},
+        "latency_s": {"per_step": est.step_s, "slowest_core": est.core_s, "slowest_core_part": est.slowest_core,
+                      "network": est.noc_s, "barrier": est.barrier_s, "time_to_solution": est.time_to_solution_s,
+                      "wall": est.wall_s},
+        "edp_js": est.edp_js,
+        "neurobench": est.neurobench,
+        "mapper": {"wall_s": {k: float(v) for k, v in wall.items()}, "seed": seed,
+                   "peak_rss_mib": _peak_rss_mib()},
+        "notes": notes,
+    }

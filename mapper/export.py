@@ -1,0 +1,320 @@
+"""Export: the placement file (``placement.json``) and a SANA-FE network file, written atomically.
+
+placement.json (``"format": "neurosim-placement"``, ``"version": 1``)
+-------------------------------------------------------------------
+::
+
+    {
+      "format": "neurosim-placement", "version": 1,
+      "chip": {"name", "source", "cores", "tile_grid": [tx, ty], "cores_per_tile", "chip_grid": [cx, cy]},
+      "network": {"name", "neurons", "populations": [{"name", "size"}, ...]},
+      "strategies": {"partitioner", "placer", "seed"},
+      "cores": [
+        {"core": 5, "chip": 0, "x": 1, "y": 0, "slot": 1,
+         "neurons": [{"population": "A", "ranges": [[0, 4], [7, 9]]}],
+         "resources": {"compartments": [6, 1024], "in_axons": [...], "out_axons": [...],
+                       "synapse_bits": [...], "plastic_synapses": [used, limit or null]}},
+        ...
+      ],
+      "routing": {... per-step routing summary of mapper.route.Routing.summary() ...}
+    }
+
+``core`` is the board-global core index (:meth:`ChipSpec.address`), ``x``/``y`` the chip-local
+tile, ``slot`` the core within its tile; neuron ``ranges`` are half-open ``[start, stop)`` local
+indices of the population. Every neuron appears in exactly one core.
+
+:func:`read_placement` reads a file back and re-validates it against a chip (and optionally a
+network): structure, addresses, each neuron placed once, and every resource within the chip's
+limits (recomputed exactly when the network is given). Errors name the file and the key.
+
+SANA-FE (``network:`` + ``mappings:``, SANA-FE 2.x YAML)
+---------------------------------------------------------
+One group per population, one edge line per synapse (``a.0 -> b.1: {weight: w}``), and
+mappings ``a.0..3: {core: T.C}`` where ``T = x * ty + y`` is SANA-FE's tile number (it numbers
+tiles column by column: ``x = T // height``, ``y = T % height``) and ``C`` the slot. Neuron
+parameters are translated approximately (LIF: ``threshold = v_th``, ``reset = v_reset``,
+``reset_mode`` soft/hard, ``leak_decay = 1 - dt/tau_m``, ``bias = bias * dt``; graded LCA neurons
+as LIF with ``threshold = lam``), so SANA-FE's own spike counts may differ from ours: compare
+energy with the same activity. Only single-chip mappings can be exported.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from neurosim.errors import MappingError, UsageError
+from neurosim.io import atomic_write_json, atomic_write_text
+from neurosim.ir import Network
+from neurosim.neurons import LCANeuron, LIF
+
+from .chipspec import ChipSpec
+from .resources import RESOURCES, core_usage, limits_of
+
+__all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement",
+           "read_placement", "PlacementRecord", "write_sanafe", "sanafe_dict_text"]
+
+PLACEMENT_FORMAT = "neurosim-placement"
+PLACEMENT_VERSION = 1
+
+
+def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names, pop_offsets) -> list[list[dict]]:
+    """For every part: ``[{"population": name, "ranges": [[start, stop), ...]}, ...]`` (local indices)."""
+    part = np.asarray(part, dtype=np.int64)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+    pop_of = np.searchsorted(pop_offsets, np.arange(part.size), side="right") - 1
+    out = []
+    for i in range(n_parts):
+        g = order[bounds[i]:bounds[i + 1]]
+        entries: list[dict] = []
+        if g.size:
+            p = pop_of[g]
+            brk = np.flatnonzero((np.diff(g) != 1) | (np.diff(p) != 0)) + 1
+            starts = np.concatenate([[0], brk])
+            stops = np.concatenate([brk, [g.size]])
+            for s, e in zip(starts, stops):
+                name = pop_names[p[s]]
+                lo = int(g[s] - pop_offsets[p[s]])
+                rng = [lo, lo + int(e - s)]
+                if entries and entries[-1]["population"] == name:
+                    entries[-1]["ranges"].append(rng)
+                else:
+                    entries.append({"population": name, "ranges": [rng]})
+        out.append(entries)
+    return out
+
+
+def placement_dict(result, *, partitioner: str = "", placer: str = "", seed: int = 0) -> dict:
+    """The placement document of a :class:`mapper.api.MappingResult`."""
+    chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
+    ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
+    cores = []
+    for i in np.argsort(pl.core, kind="stable"):
+        a = chip.address(int(pl.core[i]))
+        cores.append({"core": a.index, "chip": a.chip, "x": a.x, "y": a.y, "slot": a.slot, "neurons": ranges[i],
+                      "resources": {r: [int(part.usage.used[r][i]), part.usage.limits[r]] for r in RESOURCES}})
+    return {
+        "format": PLACEMENT_FORMAT, "version": PLACEMENT_VERSION,
+        "chip": {"name": chip.name, "source": chip.source, "cores": chip.n_cores,
+                 "tile_grid": list(chip.noc.tile_grid), "cores_per_tile": chip.noc.cores_per_tile,
+                 "chip_grid": list(chip.noc.chip_grid)},
+        "network": {"name": g.name, "neurons": g.n,
+                    "populations": [{"name": n, "size": int(g.pop_offsets[i + 1] - g.pop_offsets[i])}
+                                    for i, n in enumerate(g.pop_names)]},
+        "strategies": {"partitioner": partitioner or part.strategy, "placer": placer or pl.strategy, "seed": seed},
+        "cores": cores,
+        "routing": result.routing.summary(),
+    }
+
+
+def write_placement(result, path: Union[str, Path], **kw) -> Path:
+    """Write ``placement.json`` atomically (see the module doc for the format)."""
+    return atomic_write_json(path, placement_dict(result, **kw))
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PlacementRecord:
+    """A placement file read back: ``part[g]`` is the index (in ``core``) of neuron ``g``'s core."""
+
+    path: str
+    chip_name: str
+    network_name: str
+    populations: tuple[tuple[str, int], ...]
+    part: np.ndarray
+    core: np.ndarray
+    resources: list[dict]
+    routing: dict
+
+
+def _err(path, key: str, what: str, *, got=None, expected=None) -> UsageError:
+    msg = f"placement file '{path}': {key}: {what}"
+    parts = []
+    if got is not None:
+        parts.append(f"got {got!r}")
+    if expected is not None:
+        parts.append(f"expected {expected}")
+    return UsageError(msg + (f" ({', '.join(parts)})" if parts else ""))
+
+
+def _need(d: dict, key: str, typ, path, where: str):
+    if not isinstance(d, dict) or key not in d:
+        raise _err(path, f"{where}{key}", "missing")
+    v = d[key]
+    if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
+        raise _err(path, f"{where}{key}", "wrong type", got=v, expected="an integer")
+    if typ is not int and not isinstance(v, typ):
+        raise _err(path, f"{where}{key}", "wrong type", got=type(v).__name__, expected=typ.__name__)
+    return v
+
+
+def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[Network] = None) -> PlacementRecord:
+    """Read ``placement.json`` and re-validate it against ``chip`` (and ``network`` if given).
+
+    Raises
+    ------
+    UsageError
+        Unreadable file, wrong format or version, bad structure, a core that the chip does not
+        have or whose address disagrees with the chip, a neuron placed twice or not at all, or a
+        resource above the chip's limit. The message names the file and the key.
+    """
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise _err(path, "<file>", f"cannot be read as JSON ({exc})") from None
+    if _need(doc, "format", str, path, "") != PLACEMENT_FORMAT:
+        raise _err(path, "format", "not a placement file", got=doc["format"], expected=repr(PLACEMENT_FORMAT))
+    if _need(doc, "version", int, path, "") != PLACEMENT_VERSION:
+        raise _err(path, "version", "unsupported version", got=doc["version"], expected=PLACEMENT_VERSION)
+    net = _need(doc, "network", dict, path, "")
+    pops = _need(net, "populations", list, path, "network.")
+    sizes = {}
+    for i, p in enumerate(pops):
+        sizes[_need(p, "name", str, path, f"network.populations[{i}].")] = _need(p, "size", int, path,
+                                                                                 f"network.populations[{i}].")
+    names = list(sizes)
+    offsets = np.concatenate([[0], np.cumsum([sizes[n] for n in names])]).astype(np.int64)
+    n = int(offsets[-1])
+    if network is not None:
+        want = [(p.name, p.size) for p in network.populations]
+        if want != [(k, sizes[k]) for k in names]:
+            raise _err(path, "network.populations", "does not match the network", got=[(k, sizes[k]) for k in names],
+                       expected=want)
+    cores = _need(doc, "cores", list, path, "")
+    part = np.full(n, -1, dtype=np.int64)
+    core_idx = np.zeros(len(cores), dtype=np.int64)
+    lims = limits_of(chip.core)
+    for i, c in enumerate(cores):
+        where = f"cores[{i}]."
+        k = _need(c, "core", int, path, where)
+        if not 0 <= k < chip.n_cores:
+            raise _err(path, where + "core", f"chip '{chip.name}' has no such core", got=k,
+                       expected=f"0..{chip.n_cores - 1}")
+        a = chip.address(k)
+        for key in ("chip", "x", "y", "slot"):
+            if _need(c, key, int, path, where) != getattr(a, key):
+                raise _err(path, where + key, f"disagrees with core {k}'s address on chip '{chip.name}'",
+                           got=c[key], expected=getattr(a, key))
+        if k in core_idx[:i]:
+            raise _err(path, where + "core", "core used twice", got=k)
+        core_idx[i] = k
+        for j, e in enumerate(_need(c, "neurons", list, path, where)):
+            w2 = f"{where}neurons[{j}]."
+            pop = _need(e, "population", str, path, w2)
+            if pop not in sizes:
+                raise _err(path, w2 + "population", "unknown population", got=pop, expected=names)
+            off = offsets[names.index(pop)]
+            for r_i, r in enumerate(_need(e, "ranges", list, path, w2)):
+                if not (isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) for x in r)
+                        and 0 <= r[0] < r[1] <= sizes[pop]):
+                    raise _err(path, f"{w2}ranges[{r_i}]", "invalid range", got=r,
+                               expected=f"[start, stop) with 0 <= start < stop <= {sizes[pop]}")
+                seg = part[off + r[0]:off + r[1]]
+                if (seg >= 0).any():
+                    raise _err(path, f"{w2}ranges[{r_i}]", "neuron placed twice",
+                               got=f"{pop}[{r[0] + int(np.argmax(seg >= 0))}]")
+                seg[:] = i
+        res = _need(c, "resources", dict, path, where)
+        for r in RESOURCES:
+            u = _need(res, r, list, path, where + "resources.")
+            lim = lims[r]
+            if not u or not isinstance(u[0], int):
+                raise _err(path, f"{where}resources.{r}", "expected [used, limit]", got=u)
+            if lim is not None and u[0] > lim:
+                raise _err(path, f"{where}resources.{r}", f"exceeds the limit of chip '{chip.name}'", got=u[0],
+                           expected=f"<= {lim}")
+    if (part < 0).any():
+        g = int(np.flatnonzero(part < 0)[0])
+        p = int(np.searchsorted(offsets, g, side="right") - 1)
+        raise _err(path, "cores", "neuron not placed", got=f"{names[p]}[{g - offsets[p]}]")
+    if network is not None:
+        from neurosim.activity import ActivityProfile
+        from .graph import build_graph
+        g = build_graph(network, ActivityProfile.assumed(network, 0.0, steps=1))
+        usage = core_usage(g, chip, part, n_parts=len(cores))
+        for c, r, used, lim in usage.violations():
+            raise _err(path, f"cores[{c}].resources.{r}", f"recomputed from the network, exceeds chip '{chip.name}'",
+                       got=used, expected=f"<= {lim}")
+    chip_doc = doc.get("chip", {})
+    return PlacementRecord(path=str(path), chip_name=str(chip_doc.get("name", "")), network_name=str(net.get("name", "")),
+                           populations=tuple((k, sizes[k]) for k in names), part=part, core=core_idx,
+                           resources=[c["resources"] for c in cores], routing=doc.get("routing", {}))
+
+
+# ---------------------------------------------------------------------------------------------
+def _scalar(v) -> Optional[float]:
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return float(a)
+    return float(a[0]) if np.all(a == a[0]) else None
+
+
+def _group_attrs(pop, dt_s: float) -> tuple[dict, dict]:
+    """(group attributes, per-neuron attribute arrays) for a population, translated approximately."""
+    m = pop.model
+    per: dict = {}
+    if isinstance(m, LIF):
+        tau_m = np.asarray(m.tau_m_s, dtype=float)
+        vals = {"threshold": m.v_th, "reset": m.v_reset,
+                "leak_decay": np.where(np.isfinite(tau_m), 1.0 - dt_s / np.where(np.isfinite(tau_m), tau_m, 1.0), 1.0),
+                "bias": np.asarray(m.bias, dtype=float) * dt_s}
+        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft" if m.reset == "subtract" else "hard"}
+    elif isinstance(m, LCANeuron):
+        vals = {"threshold": m.lam, "bias": np.asarray(m.bias, dtype=float) * dt_s}
+        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft"}
+    else:  # pragma: no cover - every model of neurosim.neurons is handled above
+        vals, attrs = {}, {}
+    for k, v in vals.items():
+        s = _scalar(v)
+        if s is not None:
+            attrs[k] = s
+        else:
+            per[k] = np.broadcast_to(np.asarray(v, dtype=float), (pop.size,))
+    attrs["force_update"] = True
+    return attrs, per
+
+
+def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
+    """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc)."""
+    chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
+    if chip.n_chips > 1:
+        raise MappingError(f"SANA-FE export: chip '{chip.name}' has {chip.n_chips} chips; SANA-FE models one mesh")
+    ty = chip.noc.tile_grid[1]
+    lines = ["# SANA-FE network exported by neurosim (mapper.export); neuron parameters are approximate,",
+             f"# core T.C: T = x * {ty} + y (SANA-FE numbers tiles column by column), C = slot in the tile",
+             "network:", f"  name: {json.dumps(network.name)}", "  groups:"]
+    for p in network.populations:
+        attrs, per = _group_attrs(p, dt_s)
+        lines.append(f"    - name: {p.name}")
+        lines.append("      attributes: " + json.dumps(attrs))
+        lines.append("      neurons:")
+        if per:
+            for i in range(p.size):
+                lines.append(f"        - {i}: " + json.dumps({k: float(v[i]) for k, v in per.items()}))
+        else:
+            lines.append(f"        - 0..{p.size - 1}: {{}}")
+    lines.append("  edges:")
+    for c in network.connections:
+        m = c.csr().tocoo()
+        order = np.lexsort((m.row, m.col))
+        for r, q, w in zip(m.row[order], m.col[order], m.data[order]):
+            lines.append(f"    - {c.pre}.{int(q)} -> {c.post}.{int(r)}: {{weight: {float(w)!r}}}")
+    lines.append("mappings:")
+    ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
+    for i in range(part.n_parts):
+        a = chip.address(int(pl.core[i]))
+        tc = f"{a.x * ty + a.y}.{a.slot}"
+        for e in ranges[i]:
+            for lo, hi in e["ranges"]:
+                sel = f"{e['population']}.{lo}" if hi - lo == 1 else f"{e['population']}.{lo}..{hi - 1}"
+                lines.append(f"  - {sel}: {{core: {tc}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3) -> Path:
+    """Write the SANA-FE network file atomically."""
+    return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s))

@@ -1,0 +1,214 @@
+"""The global synapse graph every mapping stage reads, built once from a :class:`~neurosim.ir.Network`.
+
+Populations are concatenated in :meth:`Network.offsets` order, so neuron ``g`` of the network is
+neuron ``g - offsets[pop]`` of population ``pop``. Connections (weights ``(n_post, n_pre)``) become
+one square ``n x n`` matrix in two CSR layouts:
+
+* ``out`` (pre-major): row ``s`` lists the targets of source neuron ``s``;
+* ``inn`` (post-major): row ``t`` lists the sources of target neuron ``t``.
+
+An entry is a (pre, post) *pair*; ``nsyn`` counts the synapses of that pair (more than one when
+two connections join the same neurons) and ``nplastic`` how many of them belong to a connection
+with a learning rule. Zero weights of a dense matrix are not synapses.
+
+Rates
+-----
+``rate[g]`` is the mean number of output events of neuron ``g`` per step and per input,
+``counts[g] / (steps * batch)`` of the :class:`~neurosim.activity.ActivityProfile`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.activity import ActivityProfile
+from neurosim.errors import NetworkError, describe
+from neurosim.ir import Network
+
+__all__ = ["NetGraph", "build_graph", "CoreRows", "core_rows"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class NetGraph:
+    """Global adjacency of a network (read-only arrays).
+
+    Attributes
+    ----------
+    name : str
+        Network name.
+    n : int
+        Neurons.
+    pop_names : tuple of str
+    pop_offsets : ndarray, shape (P + 1,)
+        Population ``p`` holds global neurons ``pop_offsets[p] : pop_offsets[p + 1]``.
+    out_ptr, out_idx : ndarray
+        Pre-major CSR: targets of source ``s`` are ``out_idx[out_ptr[s]:out_ptr[s + 1]]`` (sorted).
+    out_nsyn, out_nplastic : ndarray of int32, aligned with ``out_idx``
+        Synapses (and plastic synapses) of each (pre, post) pair.
+    in_ptr, in_idx, in_nsyn, in_nplastic : ndarray
+        The same pairs in post-major order.
+    rate : ndarray of float64, shape (n,)
+        Output events per neuron per step per input.
+    counts : ndarray of float64, shape (n,)
+        Output events per neuron over the whole run (``rate * steps * batch``).
+    steps, batch : int
+    dt_s : float
+    activity_source : str
+        ``"simulated:..."`` or ``"assumed"``.
+    n_synapses : int
+    plastic_connections : tuple of str
+    dense_weights : int
+        Sum over connections of ``n_post * n_pre`` (for connection sparsity).
+    graded : ndarray of bool, shape (n,)
+        Neurons whose model emits graded outputs (an event = a non-zero output).
+    """
+
+    name: str
+    n: int
+    pop_names: tuple[str, ...]
+    pop_offsets: np.ndarray
+    out_ptr: np.ndarray
+    out_idx: np.ndarray
+    out_nsyn: np.ndarray
+    out_nplastic: np.ndarray
+    in_ptr: np.ndarray
+    in_idx: np.ndarray
+    in_nsyn: np.ndarray
+    in_nplastic: np.ndarray
+    rate: np.ndarray
+    counts: np.ndarray
+    steps: int
+    batch: int
+    dt_s: float
+    activity_source: str
+    n_synapses: int
+    plastic_connections: tuple[str, ...]
+    dense_weights: int
+    graded: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.out_idx.size)
+
+    @property
+    def out_src(self) -> np.ndarray:
+        """Source neuron of every pre-major pair (expanded row index)."""
+        return np.repeat(np.arange(self.n, dtype=self.out_idx.dtype), np.diff(self.out_ptr))
+
+    def population_of(self, g: int) -> tuple[str, int]:
+        """``(population name, local index)`` of global neuron ``g``."""
+        p = int(np.searchsorted(self.pop_offsets, g, side="right") - 1)
+        return self.pop_names[p], int(g - self.pop_offsets[p])
+
+    def pop_index(self) -> np.ndarray:
+        """Population index of every neuron, shape (n,)."""
+        return np.repeat(np.arange(len(self.pop_names)), np.diff(self.pop_offsets))
+
+
+def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
+    """Concatenate the network's connections into one global pair graph with per-neuron rates.
+
+    Parameters
+    ----------
+    network : Network
+        Validated here.
+    activity : ActivityProfile
+        Must match the network (one count per neuron of every population).
+
+    Returns
+    -------
+    NetGraph
+    """
+    network.validate()
+    activity.check_matches(network)
+    offsets = network.offsets()
+    n = network.n_neurons
+    idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
+    blocks = []
+    plastic_names = []
+    dense = 0
+    n_syn = 0
+    for c in network.connections:
+        dense += int(c.shape[0]) * int(c.shape[1])
+        m = c.csr()  # (n_post, n_pre): already post-major
+        n_syn += int(m.nnz)
+        # one code per synapse: low 32 bits count synapses of a pair, high bits count plastic ones
+        code = np.full(m.nnz, 1 + (int(bool(c.plastic)) << 32), dtype=np.int64)
+        rows = np.repeat(np.arange(m.shape[0], dtype=idx_dtype), np.diff(m.indptr)) + idx_dtype(offsets[c.post])
+        blocks.append((code, rows, m.indices.astype(idx_dtype, copy=False) + idx_dtype(offsets[c.pre])))
+        if c.plastic:
+            plastic_names.append(c.name)
+    if len(blocks) == 1:
+        code, post, pre = blocks[0]
+    elif blocks:
+        code, post, pre = (np.concatenate([b[i] for b in blocks]) for i in range(3))
+    else:
+        code, post, pre = np.zeros(0, np.int64), np.zeros(0, idx_dtype), np.zeros(0, idx_dtype)
+    del blocks
+    inn = sp.csr_matrix((code, (post, pre)), shape=(n, n))  # post-major; duplicates summed below
+    del code, post, pre
+    inn.sum_duplicates()
+    out = inn.tocsc()  # the CSC arrays of the post-major matrix are the pre-major CSR (sorted)
+    in_code, out_code = inn.data, out.data
+    counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \
+        if network.populations else np.zeros(0)
+    denom = float(activity.steps * activity.batch)
+    if denom <= 0:
+        raise NetworkError(describe("activity", network.name, "steps * batch must be positive",
+                                    got=denom, expected="> 0"))
+    pop_offsets = np.array([offsets[p.name] for p in network.populations] + [n], dtype=np.int64)
+    g = NetGraph(
+        name=network.name, n=n, pop_names=tuple(p.name for p in network.populations), pop_offsets=pop_offsets,
+        out_ptr=out.indptr.astype(np.int64), out_idx=out.indices.astype(idx_dtype, copy=False),
+        out_nsyn=(out_code & 0xFFFFFFFF).astype(np.int32), out_nplastic=(out_code >> 32).astype(np.int32),
+        in_ptr=inn.indptr.astype(np.int64), in_idx=inn.indices.astype(idx_dtype, copy=False),
+        in_nsyn=(in_code & 0xFFFFFFFF).astype(np.int32), in_nplastic=(in_code >> 32).astype(np.int32),
+        rate=counts / denom, counts=counts, steps=int(activity.steps), batch=int(activity.batch),
+        dt_s=float(activity.dt_s), activity_source=str(activity.source), n_synapses=n_syn,
+        plastic_connections=tuple(plastic_names), dense_weights=dense,
+        graded=np.repeat([bool(p.model.graded) for p in network.populations], [p.size for p in network.populations])
+        .astype(bool))
+    for name in ("pop_offsets", "out_ptr", "out_idx", "out_nsyn", "out_nplastic", "in_ptr", "in_idx", "in_nsyn",
+                 "in_nplastic", "rate", "counts", "graded"):
+        getattr(g, name).setflags(write=False)  # frozen data: stages must not modify the graph
+    log.debug("graph %s: %d neurons, %d synapses, %d pairs", network.name, n, n_syn, g.n_pairs)
+    return g
+
+
+@dataclass(frozen=True, eq=False)
+class CoreRows:
+    """Input-axon rows of a partition: one row per (source neuron, destination part) pair.
+
+    Rows are sorted by ``src`` then ``part``. ``nsyn`` / ``nplastic`` count the synapses from
+    ``src`` into neurons of ``part``.
+    """
+
+    src: np.ndarray
+    part: np.ndarray
+    nsyn: np.ndarray
+    nplastic: np.ndarray
+    n_parts: int
+
+    def ptr(self, n: int) -> np.ndarray:
+        """CSR pointer over source neurons: rows of ``s`` are ``ptr[s]:ptr[s + 1]``."""
+        return np.concatenate([[0], np.cumsum(np.bincount(self.src, minlength=n))]).astype(np.int64)
+
+
+def core_rows(graph: NetGraph, part: np.ndarray, n_parts: int) -> CoreRows:
+    """Group the pairs of ``graph`` by (source neuron, part of the target).
+
+    One sparse (source x part) matrix with duplicates summed; serves the resource table, the
+    routing and the estimate.
+    """
+    part = np.asarray(part, dtype=np.int64)
+    code = graph.out_nsyn.astype(np.int64) + (graph.out_nplastic.astype(np.int64) << 32)
+    m = sp.csr_matrix((code, part[graph.out_idx], graph.out_ptr.copy()), shape=(graph.n, int(n_parts)))
+    m.sum_duplicates()  # sorts each source's parts and merges repeats: O(pairs) plus short per-row sorts
+    src = np.repeat(np.arange(graph.n, dtype=np.int64), np.diff(m.indptr))
+    return CoreRows(src=src, part=m.indices.astype(np.int64), nsyn=m.data & 0xFFFFFFFF, nplastic=m.data >> 32,
+                    n_parts=int(n_parts))

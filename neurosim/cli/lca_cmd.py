@@ -1,0 +1,184 @@
+"""``neurosim lca``: sparse-code inputs over a dictionary with FISTA, analog LCA or spiking LCA.
+
+    neurosim lca --dictionary D.npy --inputs X.npy --lam LAM [--nonneg]
+                 [--method fista|lca|slca] [--steps N] [--dt DT] [--backend numpy|brian2]
+                 [--seed S] --out CODES.npy [--activity ACTIVITY.npz] [--force]
+
+``D.npy`` holds the dictionary ``(M, N)`` (atoms in columns), ``X.npy`` the inputs ``(batch, M)``
+or one input ``(M,)``. The codes ``(batch, N)`` are written atomically to ``--out``; the run's
+activity profile (spikes / graded events per neuron, synaptic events per connection) to
+``--activity``. Without ``--dictionary``/``--inputs`` the built-in example runs: 100 random
+8x8 patches of scikit-learn's bundled sample images over the fixed overcomplete DCT dictionary
+(64 x 256), ``lam = 1``. Nothing is written, and no existing file is replaced without
+``--force``, unless every argument and input file is valid.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import UsageError, describe
+from ..io import atomic_save_npy, check_writable
+from ..lasso import check_dictionary, check_inputs, fista, lasso_objective
+from ..models.lca import run_analog_lca, spiking_lca
+
+log = logging.getLogger(__name__)
+
+METHODS = ("fista", "lca", "slca")
+BACKENDS = ("numpy", "brian2")
+#: default steps (FISTA: iteration budget) and time step per method
+DEFAULT_STEPS = {"fista": 20000, "lca": 2000, "slca": 10000}
+DEFAULT_DT = {"lca": 0.1, "slca": 0.1}
+#: built-in example
+EXAMPLE_PATCHES = 100
+EXAMPLE_LAM = 1.0
+#: runs with at least this many steps show a progress bar (stderr)
+PROGRESS_STEPS = 2000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "lca", help="sparse-code inputs over a dictionary (FISTA, analog LCA or spiking LCA)",
+        description="Solve min_a 1/2||x - D a||^2 + lam ||a||_1 (a >= 0 with --nonneg) for every input row. "
+                    "Without --dictionary/--inputs: the built-in example (patches of scikit-learn's sample "
+                    "images, overcomplete DCT dictionary, lam 1).")
+    p.add_argument("--dictionary", metavar="D.npy", help="dictionary (M, N), atoms in columns")
+    p.add_argument("--inputs", metavar="X.npy", help="inputs (batch, M) or one input (M,)")
+    p.add_argument("--lam", type=float, metavar="LAM", help="penalty >= 0 (built-in example: 1.0)")
+    p.add_argument("--nonneg", action="store_true", help="non-negative LASSO (codes >= 0)")
+    p.add_argument("--method", choices=METHODS, default="slca", help="solver (default: slca, spiking LCA)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="time steps for lca/slca, iteration budget for fista "
+                        f"(defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_STEPS.items())})")
+    p.add_argument("--dt", type=float, metavar="DT", help="time step in units of tau for lca/slca (default 0.1)")
+    p.add_argument("--backend", choices=BACKENDS, default=None, help="simulator for lca/slca (default numpy)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the run (and of the built-in patch sample)")
+    p.add_argument("--out", required=True, metavar="CODES.npy", help="where to write the codes (batch, N)")
+    p.add_argument("--activity", metavar="ACTIVITY.npz", help="also write the activity profile (lca/slca)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=run)
+
+
+# ---------------------------------------------------------------------------------------------
+def _load(path: str, what: str) -> np.ndarray:
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(describe(f"{what} file", path, "not found", expected="an existing .npy file"))
+    if p.is_dir():
+        raise UsageError(describe(f"{what} file", path, "is a directory", expected="a .npy file"))
+    try:
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise UsageError(describe(f"{what} file", path, "cannot be opened", got=exc.strerror or type(exc).__name__,
+                                  expected="a readable .npy file")) from exc
+    if magic[:2] == b"PK":
+        raise UsageError(describe(f"{what} file", path, "holds several arrays (.npz)", expected="a single-array .npy file"))
+    if magic != b"\x93NUMPY":
+        raise UsageError(describe(f"{what} file", path, "is not a .npy file (no numpy header)",
+                                  expected="a .npy file written by numpy.save"))
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise UsageError(describe(f"{what} file", path, "cannot be read as a numpy array",
+                                  got=str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__,
+                                  expected="a .npy file written by numpy.save")) from exc
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool):
+        raise UsageError(describe(f"{what} file", path, "is not real numeric", got=f"dtype {arr.dtype}",
+                                  expected="integer or floating point values"))
+    return arr
+
+
+def _number(flag: str, value: Optional[float], *, minimum: float, strict: bool) -> None:
+    if value is None:
+        return
+    ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
+    if not ok:
+        raise UsageError(describe("argument", flag, "out of range", got=value,
+                                  expected=f"a finite number {'>' if strict else '>='} {minimum:g}"))
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if (args.dictionary is None) != (args.inputs is None):
+        given, missing = ("--dictionary", "--inputs") if args.inputs is None else ("--inputs", "--dictionary")
+        raise UsageError(describe("argument", missing, f"is required with {given}",
+                                  expected="both --dictionary and --inputs, or neither for the built-in example"))
+    if args.dictionary is not None and args.lam is None:
+        raise UsageError(describe("argument", "--lam", "is required with --dictionary/--inputs", expected="a number >= 0"))
+    _number("--lam", args.lam, minimum=0.0, strict=False)
+    _number("--dt", args.dt, minimum=0.0, strict=True)
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(describe("argument", "--steps", "must be positive", got=args.steps, expected="an integer >= 1"))
+    if args.method == "fista":
+        for flag, value in (("--backend", args.backend), ("--dt", args.dt), ("--activity", args.activity)):
+            if value is not None:
+                raise UsageError(describe("argument", flag, "only applies to --method lca or slca",
+                                          got="--method fista", expected=f"no {flag} with fista"))
+    if args.activity is not None and Path(args.activity).resolve() == Path(args.out).resolve():
+        raise UsageError(describe("argument", "--activity", "is the same file as --out", got=args.activity,
+                                  expected="two different paths"))
+    check_writable(args.out, overwrite=args.force)
+    if args.activity is not None:
+        check_writable(args.activity, overwrite=args.force)
+
+
+def _problem(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, str]:
+    if args.dictionary is None:
+        from ..data import default_dictionary, image_patches
+
+        D = default_dictionary()
+        X = image_patches(8, EXAMPLE_PATCHES, seed=args.seed)
+        lam = EXAMPLE_LAM if args.lam is None else args.lam
+        return D, X, lam, f"built-in example: {EXAMPLE_PATCHES} 8x8 image patches, overcomplete DCT dictionary"
+    D = check_dictionary(_load(args.dictionary, "dictionary"), name=args.dictionary)
+    X, _ = check_inputs(_load(args.inputs, "inputs"), D.shape[0], name=args.inputs)
+    return D, X, float(args.lam), f"{args.inputs} over {args.dictionary}"
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    D, X, lam, source = _problem(args)
+    method, nonneg = args.method, bool(args.nonneg)
+    steps = DEFAULT_STEPS[method] if args.steps is None else int(args.steps)
+    backend = args.backend or "numpy"
+    batch, N = X.shape[0], D.shape[1]
+    print(f"{source}: {batch} input(s) x {N} atoms (M = {D.shape[0]}), lam {lam:g}, "
+          f"{'non-negative' if nonneg else 'signed'} LASSO")
+    result = None
+    if method == "fista":
+        codes, info = fista(D, X, lam, nonneg=nonneg, max_iter=steps, return_info=True)
+        print(f"method fista: {int(info['iterations'].max())} iterations, max KKT residual {info['kkt'].max():.3g}")
+    else:
+        dt = DEFAULT_DT[method] if args.dt is None else float(args.dt)
+        progress = steps >= PROGRESS_STEPS
+        if method == "slca":
+            codes, result = spiking_lca(D, X, lam, nonneg=nonneg, steps=steps, dt_s=dt, backend=backend,
+                                        seed=args.seed, progress=progress)
+        else:
+            codes, result = run_analog_lca(D, X, lam, threshold="nonneg" if nonneg else "soft", steps=steps,
+                                           dt_over_tau=dt, backend=backend, seed=args.seed, progress=progress)
+        print(f"method {method} ({result.backend}): {steps} steps of dt {dt:g} tau, {result.wall_s:.2f} s")
+    obj = lasso_objective(D, X, codes, lam, nonneg=nonneg)
+    line = f"objective (mean): {obj.mean():.6g}"
+    if method != "fista":
+        ref = lasso_objective(D, X, fista(D, X, lam, nonneg=nonneg), lam, nonneg=nonneg)
+        gap = (obj.sum() - ref.sum()) / ref.sum() if ref.sum() > 0 else obj.sum() - ref.sum()
+        line += f"; FISTA optimum {ref.mean():.6g}, relative gap {gap:.3g}"
+    print(line)
+    nnz = np.count_nonzero(codes, axis=1)
+    print(f"sparsity: {nnz.mean():.2f} non-zeros per code of {N} ({100.0 * (1 - nnz.mean() / N):.1f}% zeros)")
+    if result is not None:
+        kind = "spikes" if method == "slca" else "graded output events"
+        act = result.activity
+        print(f"{kind}: {act.total_events}, synaptic events: {act.total_syn_events}")
+    atomic_save_npy(args.out, codes)
+    print(f"wrote {args.out} ({batch}, {N})")
+    if args.activity is not None:
+        result.activity.save(args.activity)
+        print(f"wrote {args.activity} (activity profile)")
+    return 0

@@ -1,0 +1,87 @@
+"""``neurosim map``: map a saved network onto a chip and write the report, placement and plots.
+
+::
+
+    neurosim map --network NET.npz [--activity ACT.npz] --chip NAME|FILE --out DIR
+                 [--partitioner metis|sequential] [--placer anneal|hilbert|identity]
+                 [--seed N] [--time-budget S] [--assumed-rate R] [--sanafe] [--force]
+
+Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
+``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and ``DIR/sanafe_network.yaml`` with
+``--sanafe``); prints the summary. Existing files are kept unless ``--force``. Without
+``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
+says so.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mapper.api import map_network
+from mapper.chipload import load_chip
+from mapper.export import write_placement, write_sanafe
+from mapper.partition import STRATEGIES
+from mapper.place import PLACERS
+from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
+from neurosim.activity import ActivityProfile
+from neurosim.errors import UsageError
+from neurosim.io import atomic_write_json, atomic_write_text, check_writable
+from neurosim.netio import load_network
+
+__all__ = ["register", "cmd_map", "OUTPUTS"]
+
+OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("map", help="map a saved network onto a chip: report, placement, plots",
+                              description="Partition, place and route a saved network on a chip and estimate "
+                                          "traffic, energy and latency.")
+    p.add_argument("--network", required=True, metavar="NET.npz", help="network saved by neurosim.netio.save_network")
+    p.add_argument("--activity", metavar="ACT.npz", help="activity profile (ActivityProfile.save); default: assumed rates")
+    p.add_argument("--chip", required=True, metavar="NAME|FILE", help="chip name (see 'neurosim chips list') or YAML file")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--partitioner", default="metis", choices=sorted(STRATEGIES))
+    p.add_argument("--placer", default="anneal", choices=sorted(PLACERS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-budget", type=float, default=30.0, metavar="S", help="placement refinement budget, seconds")
+    p.add_argument("--assumed-rate", type=float, default=0.01, metavar="R",
+                   help="events per neuron per step when no --activity is given")
+    p.add_argument("--sanafe", action="store_true", help="also write DIR/sanafe_network.yaml (SANA-FE 2.x format)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_map)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output '{out}': is not a directory (expected a directory path)")
+    names = list(OUTPUTS) + (["sanafe_network.yaml"] if args.sanafe else [])
+    for name in names:
+        check_writable(out / name, overwrite=args.force)
+    if args.time_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
+        raise UsageError(f"options: --time-budget must be >= 0 and --assumed-rate in [0, 1] "
+                         f"(got {args.time_budget}, {args.assumed_rate})")
+    if not Path(args.network).is_file():
+        raise UsageError(f"network file '{args.network}': not found")
+    network = load_network(args.network)
+    activity = None
+    if args.activity:
+        if not Path(args.activity).is_file():
+            raise UsageError(f"activity file '{args.activity}': not found")
+        activity = ActivityProfile.load(args.activity)
+    chip = load_chip(args.chip)
+    result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
+                         time_budget_s=args.time_budget, assumed_rate=args.assumed_rate)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "report.json", result.report.to_dict())
+    write_placement(result, out / "placement.json", partitioner=args.partitioner, placer=args.placer, seed=args.seed)
+    text = result.report.summary_text()
+    atomic_write_text(out / "summary.txt", text)
+    save_figure(utilisation_figure(result), out / "core_utilisation.png")
+    save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    if args.sanafe:
+        write_sanafe(network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
+    print(text, end="")
+    print(f"wrote {', '.join(str(out / n) for n in names)}")
+    return 0

@@ -1,0 +1,73 @@
+"""map_network: the report's contents and reproducibility."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_chip, make_tiny_network
+from mapper.api import map_network
+from neurosim.errors import CapacityError, MappingError
+
+
+def test_report_has_the_promised_keys_and_is_json():
+    net, act = make_tiny_network()
+    rep = map_network(net, "tiny", act, partitioner="sequential", placer="identity").report
+    d = rep.to_dict()
+    json.dumps(d)  # JSON-ready
+    assert d["format"] == "neurosim-mapping-report" and d["version"] == 1
+    assert d["chip"]["name"] == "tiny" and d["chip"]["cost_source"]
+    for core in d["cores"]:
+        assert set(core["resources"]) == {"compartments", "in_axons", "out_axons", "synapse_bits", "plastic_synapses"}
+        assert all(len(v) == 2 for v in core["resources"].values())
+    assert {"neuron_spikes", "synaptic_events", "packets", "hops_ew", "hops_ns"} <= set(d["totals"])
+    assert set(d["energy_j"]["by_event"]) >= {"syn_op", "neuron_update_active", "packet", "hop_ew", "hop_ns",
+                                              "learn_update", "barrier"}
+    assert d["energy_j"]["total"] == pytest.approx(d["energy_j"]["dynamic"] + d["energy_j"]["static"])
+    assert d["energy_j"]["dynamic"] == pytest.approx(sum(d["energy_j"]["by_event"].values()))
+    assert d["latency_s"]["per_step"] > 0 and d["latency_s"]["time_to_solution"] == pytest.approx(
+        10 * d["latency_s"]["per_step"])
+    assert set(d["mapper"]["wall_s"]) == {"graph", "partition", "nets", "place", "route", "estimate", "total"}
+    assert "tiny" in rep.summary_text() and "energy" in rep.summary_text()
+    d["totals"]["packets"] = -1
+    assert rep.to_dict()["totals"]["packets"] != -1  # to_dict returns a copy
+
+
+def test_seeded_runs_are_reproducible():
+    net, act = make_tiny_network()
+    a = map_network(net, make_tiny_chip(), act, seed=4, time_budget_s=0)
+    b = map_network(net, make_tiny_chip(), act, seed=4, time_budget_s=0)
+    assert np.array_equal(a.partition.part, b.partition.part) and np.array_equal(a.placement.core, b.placement.core)
+    assert a.estimate.total_j == b.estimate.total_j
+
+
+def test_unknown_names_and_mismatched_activity():
+    net, act = make_tiny_network()
+    with pytest.raises(MappingError):
+        map_network(net, make_tiny_chip(), act, placer="quantum")
+    from neurosim.errors import NetworkError
+    from neurosim.ir import Population
+    from neurosim.neurons import LIF
+    net.add(Population("E", 2, LIF()))
+    with pytest.raises(NetworkError):
+        map_network(net, make_tiny_chip(), act)
+
+
+def test_capacity_error_for_board():
+    net, act = make_tiny_network()
+    with pytest.raises(CapacityError, match="max_compartments"):
+        map_network(net, make_tiny_chip(max_compartments=2), act)
+
+
+def test_evaluate_placement_reproduces_a_mapping_and_checks_limits(tmp_path):
+    from mapper.api import evaluate_placement
+    from mapper.export import read_placement, write_placement
+    net, act = make_tiny_network()
+    res = map_network(net, make_tiny_chip(), act, seed=1, time_budget_s=0)
+    rec = read_placement(write_placement(res, tmp_path / "p.json"), res.chip, network=net)
+    again = evaluate_placement(net, res.chip, act, part=rec.part, part_core=rec.core)
+    assert again.estimate.total_j == pytest.approx(res.estimate.total_j)
+    assert again.routing.hops_ew == pytest.approx(res.routing.hops_ew)
+    with pytest.raises(CapacityError):
+        evaluate_placement(net, make_tiny_chip(), act, part=np.zeros(13, dtype=int), part_core=np.array([0]))
+    with pytest.raises(MappingError):
+        evaluate_placement(net, make_tiny_chip(), act, part=np.zeros(13, dtype=int), part_core=np.array([0, 0]))

@@ -1,0 +1,72 @@
+"""``neurosim map`` end to end, and its one-line errors (exit code 2)."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_network
+from neurosim.cli import main
+from neurosim.netio import save_network
+
+
+@pytest.fixture
+def files(tmp_path):
+    net, act = make_tiny_network()
+    net.connections[-1] = type(net.connections[-1])(net.connections[-1].pre, net.connections[-1].post,
+                                                    net.connections[-1].weights, name="B->C")  # drop the stand-in rule
+    save_network(net, tmp_path / "net.npz")
+    act.save(tmp_path / "act.npz")
+    return tmp_path
+
+
+def test_map_writes_everything(files, capsys):
+    out = files / "out"
+    rc = main(["map", "--network", str(files / "net.npz"), "--activity", str(files / "act.npz"), "--chip", "tiny",
+               "--out", str(out), "--partitioner", "sequential", "--placer", "identity", "--sanafe"])
+    assert rc == 0
+    for name in ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png",
+                 "sanafe_network.yaml"):
+        assert (out / name).stat().st_size > 0, name
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["chip"]["name"] == "tiny" and rep["totals"]["neuron_spikes"] == 10
+    assert rep["totals"]["packets"] == pytest.approx(16) and rep["activity"]["assumed"] is False
+    assert {"by_event", "total", "dynamic", "static"} <= set(rep["energy_j"])
+    assert {"per_step", "time_to_solution"} <= set(rep["latency_s"])
+    assert rep["cores"][0]["resources"]["compartments"] == [4, 4]
+    assert set(rep["mapper"]["wall_s"]) >= {"partition", "place", "route", "estimate", "total"}
+    assert "energy" in capsys.readouterr().out
+    # existing outputs are kept without --force
+    rc = main(["map", "--network", str(files / "net.npz"), "--chip", "tiny", "--out", str(out)])
+    assert rc == 2
+
+
+def one_line_error(capsys, argv):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.count("\n") == 0 and err
+    return err
+
+
+def test_errors_exit_2_with_one_line(files, capsys):
+    base = ["map", "--network", str(files / "net.npz"), "--chip", "tiny", "--out", str(files / "o")]
+    assert "not found" in one_line_error(capsys, ["map", "--network", str(files / "nope.npz"), "--chip", "tiny",
+                                                  "--out", str(files / "o")])
+    assert "no-such-chip" in one_line_error(capsys, base[:3] + ["--chip", "no-such-chip"] + base[5:])
+    bad = files / "bad.npz"
+    np.savez(bad, x=np.zeros(1))
+    assert "bad.npz" in one_line_error(capsys, ["map", "--network", str(bad), "--chip", "tiny", "--out", str(files / "o")])
+    assert "activity" in one_line_error(capsys, base + ["--activity", str(files / "missing.npz")])
+    with pytest.raises(SystemExit) as e:
+        main(base + ["--partitioner", "magic"])
+    assert e.value.code == 2
+
+
+def test_network_too_big_is_a_one_line_capacity_error(files, capsys, tmp_path):
+    from neurosim.ir import Network, Population
+    from neurosim.neurons import LIF
+    net = Network(name="big")
+    net.add(Population("P", 100, LIF()))   # tiny has 4 cores x 4 compartments
+    save_network(net, tmp_path / "big.npz")
+    err = one_line_error(capsys, ["map", "--network", str(tmp_path / "big.npz"), "--chip", "tiny",
+                                  "--out", str(tmp_path / "o2")])
+    assert "max_compartments" in err and "cores" in err
