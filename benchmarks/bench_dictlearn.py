@@ -91,8 +91,10 @@ def run_all(args, X, Xt, D_true=None):
         est.fit(X)
         wall = time.perf_counter() - t
         D = est.components_.T
-        extra = f"eta_D {est.eta_d_:.3g}, lambda2 {est.lambda2_:.3g}, consistency {consistency(est.params_):.3f}" if hasattr(est, "params_") \
-            else f"eta {est.eta_:.3g}"
+        if hasattr(est, "params_"):
+            extra = f"eta_D {est.eta_d_:.3g}, lambda2 {est.lambda2_:.3g}, consistency {consistency(est.params_):.3f}"
+        else:
+            extra = f"eta {est.eta_:.3g}"
         rows.append({"name": name, "wall": wall, "D": D, "extra": extra})
         print(f"{name}: {wall:.1f} s ({extra})", flush=True)
     D, wall = sklearn_fit(X, D0, lam=args.lam, batch=args.batch, epochs=int(np.ceil(args.epochs)), seed=args.seed)
@@ -122,7 +124,8 @@ def identity_curve(Ts=(25, 50, 100, 200, 400, 800, 1600, 3200), eps_list=(0.1, 0
 
     kappa, lam = 0.7, 0.1
     pl = planted_nonneg(16, 32, 1, seed=0, density=0.3, k=(3, 3))
-    lines = ["| eps | T | steps/phase | rel. err g_D | rel. err g_H | rel. err a_kappa | wall s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| eps | T | steps/phase | rel. err g_D | rel. err g_H | rel. err a_kappa | wall s |",
+             "|---|---|---|---|---|---|---|"]
     for eps in eps_list:
         p = DictNetParams.from_dictionary(pl.D)
         p.H = p.H + eps * np.random.default_rng(1).random(p.H.shape) * (p.H > 0)

@@ -14,10 +14,12 @@ B. **Speed and memory.** The whole cost estimate of a 2048-neuron spiking LCA ov
    neurosim = simulate (numpy engine) + partition (sequential fill) + place (identity) + route +
    estimate; SANA-FE = build the network + load + simulate (``timing_model="simple"``), with the
    same placement (computed once by the parent process and handed to SANA-FE's side). Each side
-   runs in its own subprocess; wall time and peak RSS (``resource.getrusage``) are measured inside
-   it. Targets: >= 20x faster, <= 1/5 the memory.
+   runs in its own subprocess (started before the parent grows); wall time, CPU time (user +
+   system, all threads, including imports) and peak memory (``VmHWM`` of /proc/self/status) are
+   measured inside it. Targets: >= 20x faster, <= 1/5 the memory. On a shared machine the CPU
+   time is the fairer figure (SANA-FE runs several threads, neurosim one).
 
-Run: ``python benchmarks/bench_sanafe.py [--n-check 512] [--n-speed 2048] [--steps 1000] [--no-append]``.
+Run: ``python benchmarks/bench_sanafe.py [--n-check 1024] [--n-speed 2048] [--steps 1000] [--repeat 2] [--no-append]``.
 """
 from __future__ import annotations
 
@@ -148,23 +150,56 @@ def side(which: str, n: int, steps: int, placement: str = "") -> dict:
                "spikes": int(res["neurons_fired"]), "t_sim": time.perf_counter() - t_build,
                "cores": int(core.size)}
     out["wall_s"] = time.perf_counter() - t0
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = ru.ru_utime + ru.ru_stime  # all threads, whole process (robust to a shared machine)
+    out["peak_rss_mib"] = peak_rss_mib()
     return out
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. Linux keeps ``ru_maxrss`` across fork + exec (a child
+    reports its parent's peak if that was larger), so read ``VmHWM`` of the current address space."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n-check", type=int, default=512)
+    ap.add_argument("--n-check", type=int, default=1024)
     ap.add_argument("--check-steps", type=int, default=500)
     ap.add_argument("--n-speed", type=int, default=2048)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--side", choices=["ours", "sanafe"], help=argparse.SUPPRESS)
     ap.add_argument("--placement", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=2, help="runs per side; the fastest is kept")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     if args.side:
         print(json.dumps(side(args.side, args.n_speed, args.steps, args.placement)))
         return 0
+    import tempfile
+    from mapper.api import map_network
+    placed = map_network(lca_network(args.n_speed), chip_for_sanafe(), None, partitioner="sequential", placer="identity")
+    tmp = Path(tempfile.mkdtemp()) / "placement.npz"
+    np.savez(tmp, part=placed.partition.part, core=placed.placement.core)
+    runs = {}
+    for which in ("ours", "sanafe"):
+        cmd = [sys.executable, __file__, "--side", which, "--n-speed", str(args.n_speed), "--steps", str(args.steps),
+               "--placement", str(tmp)]
+        for _ in range(max(1, args.repeat)):  # keep the fastest run (the machine is shared)
+            out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            if out.returncode:
+                print(out.stderr, file=sys.stderr)
+                return 1
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if which not in runs or r["wall_s"] < runs[which]["wall_s"]:
+                runs[which] = r
+        print(which, runs[which], flush=True)
     chk = energy_check(args.n_check, args.check_steps)
     lines = [f"A. energy cross-check: spiking LCA N={chk['n']}, {chk['steps']} steps, neurosim placement on "
              f"{chk['cores']} cores / {chk['tiles']} tiles, {chk['spikes']} spikes (SANA-FE's own run)", "",
@@ -177,27 +212,16 @@ def main() -> int:
     lines.append(f"| latency per step (s) | {chk['latency_step_sanafe']:.4g} | {chk['latency_step_ours']:.4g} | "
                  f"{chk['latency_step_ours'] / chk['latency_step_sanafe']:.3f} |")
     print("\n".join(lines), flush=True)
-    import tempfile
-    from mapper.api import map_network
-    placed = map_network(lca_network(args.n_speed), chip_for_sanafe(), None, partitioner="sequential", placer="identity")
-    tmp = Path(tempfile.mkdtemp()) / "placement.npz"
-    np.savez(tmp, part=placed.partition.part, core=placed.placement.core)
-    runs = {}
-    for which in ("ours", "sanafe"):
-        cmd = [sys.executable, __file__, "--side", which, "--n-speed", str(args.n_speed), "--steps", str(args.steps),
-               "--placement", str(tmp)]
-        out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        if out.returncode:
-            print(out.stderr, file=sys.stderr)
-            return 1
-        runs[which] = json.loads(out.stdout.strip().splitlines()[-1])
     o, s = runs["ours"], runs["sanafe"]
-    lines2 = ["", f"B. whole cost estimate, spiking LCA N={args.n_speed}, {args.steps} steps (each side in its own process)",
+    lines2 = ["", f"B. whole cost estimate, spiking LCA N={args.n_speed}, {args.steps} steps (each side in its own process, "
+              f"fastest of {max(1, args.repeat)} runs)",
               "", "| | neurosim (simulate + map + estimate) | SANA-FE (build + load + simulate) | ratio |",
               "|---|---|---|---|",
               f"| wall time (s) | {o['wall_s']:.2f} (simulate {o['t_sim']:.2f}) | {s['wall_s']:.2f} (load+sim {s['t_sim']:.2f}) "
               f"| {s['wall_s'] / o['wall_s']:.1f}x faster |",
-              f"| peak RSS (MiB) | {o['peak_rss_mib']:.0f} | {s['peak_rss_mib']:.0f} | {o['peak_rss_mib'] / s['peak_rss_mib']:.2f} |",
+              f"| CPU time, all threads, whole process (s) | {o['cpu_s']:.2f} | {s['cpu_s']:.2f} | "
+              f"{s['cpu_s'] / o['cpu_s']:.1f}x less |",
+              f"| peak memory (VmHWM, MiB) | {o['peak_rss_mib']:.0f} | {s['peak_rss_mib']:.0f} | {o['peak_rss_mib'] / s['peak_rss_mib']:.2f} |",
               f"| cores | {o['cores']} | {s['cores']} | |",
               f"| dynamic energy (J) | {o['energy_j']:.4g} | {s['energy_j']:.4g} | (different spike trains) |",
               f"| spikes | {o['spikes']} | {s['spikes']} | |"]

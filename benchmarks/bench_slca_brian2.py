@@ -29,23 +29,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # two BLAS threads are slowe
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import platform  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from neurosim.backends.brian2_backend import import_brian2  # noqa: E402
 from neurosim.data import random_lasso_problem  # noqa: E402
-from neurosim.io import atomic_write_text  # noqa: E402
 from neurosim.lasso import fista, lasso_objective  # noqa: E402
 from neurosim.models.lca import build_spiking_lca, spiking_lca  # noqa: E402
+from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Spiking LCA 256x512 signed vs Brian2 (bench_slca_brian2.py)"
 
 
@@ -144,14 +140,6 @@ def run_cpp(p, steps: int, dt: float) -> dict:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def machine() -> str:
-    mem = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.splitlines()
-    total = mem[1].split()[1] if len(mem) > 1 else "?"
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return (f"nproc {nproc}, {total} GiB RAM, {platform.processor() or platform.machine()}, Python "
-            f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end (shared machine)")
-
-
 def _fmt(r: dict) -> str:
     gap = f"  max gap {r['gap']:.1e}" if "gap" in r else ""
     return (f"{r['name']:44s} build {r['build_s']:7.2f} s  loop {r['loop_s']:7.3f} s  total {r['total_s']:7.2f} s  "
@@ -223,16 +211,7 @@ def _append(args, rows: list[dict], notes: list[str]) -> None:
         out.append(f"| {r['name']} | {r['inputs']} | {r['build_s']:.2f} | {r['loop_s']:.3f} | {r['total_s']:.2f} | "
                    f"{r['inputs'] / r['loop_s']:.1f} | {r['spikes']} | {gap} |")
     out += [""] + [f"- {n}" for n in notes] + [""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\nSee the docstring of `benchmarks/bench_slca_brian2.py`.\n"
-        text += "\n".join(out)
-    else:  # append at the end of our own section
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(out) + text[end:]
-    atomic_write_text(RESULTS, text)
+    append_run(HEADING, "See the docstring of `benchmarks/bench_slca_brian2.py`.", out)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ internally).
 The optimum ``F*`` of every patch comes from neurosim's FISTA run to a KKT residual of 1e-9
 (not timed; checked against scikit-learn's own solution). The gap of a run is
 ``(sum F(a) - sum F*) / sum F*`` over the 10,000 patches; each solver runs with its cheapest
-setting that reaches a gap <= 1e-3 (the fastest row of each within the gap is compared, and
-neurosim is also compared with scikit-learn's default), timed as the best of ``--repeat`` runs
-(the machine is shared; CPU time of this process is reported too: every solver here runs on one core, so
-it is less disturbed by other jobs than wall time). Rows:
+setting that reaches a gap <= 1e-3 (the row of each with the least CPU time within the gap is
+compared, and neurosim is also compared with scikit-learn's default), timed as the best of
+``--repeat`` runs. Wall and CPU time of this process are both reported; the verdict uses CPU
+time because every solver here runs on one core and the machine is shared with other jobs,
+which inflates wall times unevenly. Rows:
 
 * scikit-learn ``sparse_encode``, lasso_cd, default ``max_iter=1000`` (what a user runs) and
   ``max_iter`` 100 and 50 (tuned down: fewer coordinate-descent sweeps for the hard patches);
@@ -35,21 +36,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # two BLAS threads are slowe
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from neurosim.data import default_dictionary, image_patches  # noqa: E402
-from neurosim.io import atomic_write_text  # noqa: E402
 from neurosim.lasso import fista, lasso_objective  # noqa: E402
 from neurosim.models.lca import analog_lca  # noqa: E402
+from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Batched sparse coding of image patches vs scikit-learn sparse_encode (bench_sparse_encode.py)"
 TARGET_GAP = 1e-3
 
@@ -71,14 +68,6 @@ def sklearn_encode(X, D, lam, max_iter):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # per-patch warnings at max_iter
         return sparse_encode(X, D.T, algorithm="lasso_cd", alpha=lam, max_iter=max_iter, n_jobs=1)
-
-
-def machine() -> str:
-    mem = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.splitlines()
-    total = mem[1].split()[1] if len(mem) > 1 else "?"
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return (f"nproc {nproc}, {total} GiB RAM, {platform.processor() or platform.machine()}, Python "
-            f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the end (shared machine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def fastest(prefix):
         ok = [r for r in rows if r["name"].startswith(prefix) and r["gap"] <= TARGET_GAP]
-        return min(ok, key=lambda r: r["s"]) if ok else None
+        return min(ok, key=lambda r: r["cpu"]) if ok else None  # CPU time: less disturbed by other jobs
 
     ours, sk_best = fastest("neurosim fista"), fastest("scikit-learn")
     notes = []
@@ -139,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             if r is None or r["gap"] > TARGET_GAP:
                 continue
             ratio, cpu_ratio = ours["s"] / r["s"], ours["cpu"] / r["cpu"]
-            notes.append(f"fastest neurosim within 1e-3 ({ours['name']}) / {label} ({r['name']}): wall-time ratio "
-                         f"{ratio:.2f} (target <= 0.5: {'met' if ratio <= 0.5 else 'MISSED'}), CPU-time ratio "
-                         f"{cpu_ratio:.2f}")
+            notes.append(f"fastest neurosim within 1e-3 ({ours['name']}) / {label} ({r['name']}): CPU-time ratio "
+                         f"{cpu_ratio:.2f} (target <= 0.5: {'met' if cpu_ratio <= 0.5 else 'MISSED'}), wall-time "
+                         f"ratio {ratio:.2f} ({'met' if ratio <= 0.5 else 'MISSED'})")
     lca = [r for r in rows if "LCA" in r["name"]]
     if lca:
         notes.append(f"analog LCA / scikit-learn default: wall-time ratio {lca[0]['s'] / sk_default['s']:.2f} "
@@ -160,16 +149,7 @@ def _append(args, rows: list[dict], notes: list[str]) -> None:
            "", "| solver | wall s | CPU s | relative objective gap |", "|---|---|---|---|"]
     out += [f"| {r['name']} | {r['s']:.3f} | {r['cpu']:.3f} | {r['gap']:.2e} |" for r in rows]
     out += [""] + [f"- {n}" for n in notes] + [""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\nSee the docstring of `benchmarks/bench_sparse_encode.py`.\n"
-        text += "\n".join(out)
-    else:
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(out) + text[end:]
-    atomic_write_text(RESULTS, text)
+    append_run(HEADING, "See the docstring of `benchmarks/bench_sparse_encode.py`.", out)
 
 
 if __name__ == "__main__":

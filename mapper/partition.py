@@ -254,12 +254,13 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage)
             if frac > worst:
                 worst, worst_c, worst_r = frac, c, r
     chips = -(-k // chip.cores_per_chip)
-    if over:
-        what = f"no feasible move left for part {worst_c} with {k} cores in use"
-    else:
-        what = f"a feasible partition uses {k} cores ({chips} chip(s) of {chip.cores_per_chip})"
+    board = f"'{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)"
+    if not over:
+        return CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
+                             hint=f"the feasible partition uses {k} cores ({chips} chip(s) of {chip.cores_per_chip}), "
+                                  f"bound by {LIMIT_FIELD[worst_r]}; {board}")
     return CapacityError(f"network '{graph.name}'", LIMIT_FIELD[worst_r], used[worst_r][worst_c], lim[worst_r],
-                         hint=f"{what}; '{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)")
+                         hint=f"no feasible move left for part {worst_c} with {k} cores in use; {board}")
 
 
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,

@@ -17,11 +17,12 @@ from .errors import (BackendUnavailableError, CapacityError, ChipSpecError, Loca
 from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from .neurons import IF, LIF, LCANeuron
 from .result import SimResult
+from .sparse_coder import SparseCoder
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActivityProfile", "BACKENDS", "simulate", "SimResult",
+    "ActivityProfile", "BACKENDS", "simulate", "SimResult", "SparseCoder",
     "Network", "Population", "Connection", "ConstantInput", "ArrayInput", "PoissonInput", "Probe", "Gain",
     "LIF", "IF", "LCANeuron", "ConvWeights",
     "NeurosimError", "NetworkError", "LocalityError", "SimulationError", "BackendUnavailableError",

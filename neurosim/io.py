@@ -43,6 +43,7 @@ def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) ->
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -51,6 +52,12 @@ def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) ->
             pass
         raise
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:

@@ -329,7 +329,8 @@ def _stat(stats: Mapping[str, Mapping[str, np.ndarray]], phase: Optional[str], s
     key = list(stats)[-1] if phase is None else phase
     if key not in stats or stat not in stats[key]:
         raise LocalityError(describe("rule", rule.name, f"'{quantity}' was not recorded",
-                                     got={p: sorted(s) for p, s in stats.items()}, expected=f"{side} phase '{key}' with '{stat}'"))
+                                     got={p: sorted(s) for p, s in stats.items()},
+                                     expected=f"{side} phase '{key}' with '{stat}'"))
     return np.asarray(stats[key][stat], dtype=np.float64)
 
 
@@ -375,7 +376,8 @@ def apply_rule(rule: LearningRule, *, weights: np.ndarray, post_stats: Mapping[s
             values[q] = float(signals[stat])
         elif stat == "threshold":
             if not post_params or "threshold" not in post_params:
-                raise LocalityError(describe("rule", rule.name, f"'{q}' was not provided", expected="post_params['threshold']"))
+                raise LocalityError(describe("rule", rule.name, f"'{q}' was not provided",
+                                             expected="post_params['threshold']"))
             values[q] = np.asarray(post_params["threshold"], dtype=np.float64).reshape(1, n_post, 1)
         else:
             arr = _stat(post_stats if side == "post" else pre_stats, phase, stat, side, rule, q)

@@ -273,3 +273,33 @@ def test_set_weights_param_input_and_reset_state():
         sim.set_param("a", "tau_s", 1.0)
     with pytest.raises(ns.NetworkError, match="no such constant input"):
         sim.set_input("y", np.zeros(2))
+
+
+def test_analog_initial_state_equals_euler_from_u0():
+    rng = np.random.default_rng(5)
+    D = rng.standard_normal((6, 10))
+    D /= np.linalg.norm(D, axis=0)
+    x = rng.standard_normal(6)
+    G = D.T @ D - np.eye(10)
+    u0 = rng.standard_normal(10)
+    net = ns.Network("warm")
+    net.add(ns.Population("u", 10, ns.LCANeuron(lam=0.3, threshold="hard")))
+    net.add(ns.Connection("u", "u", -G))
+    net.add(ns.ConstantInput("u", D.T @ x))
+    r = ns.simulate(net, steps=30, dt_s=0.1, initial_state={"u": {"u": u0}})
+    u = u0.copy()
+    for _ in range(30):
+        a = np.where(np.abs(u) > 0.3, u, 0.0)
+        u = u + 0.1 * (D.T @ x - u - G @ a)
+    np.testing.assert_allclose(r.final_state["u"]["u"][0], u, rtol=1e-12, atol=1e-12)
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    import os
+
+    from neurosim.io import atomic_write_text
+
+    p = atomic_write_text(tmp_path / "f.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)

@@ -80,7 +80,7 @@ def test_barrier_interpolates_by_tiles_in_use():
     net.add(Population("Q", 4, LIF()))
     e = map_network(net, make_tiny_chip(), ActivityProfile.assumed(net, 0.0), partitioner="sequential",
                     placer="identity").estimate
-    assert e.barrier_s == pytest.approx(2e-6)   # 2 tiles: halfway... linear 1 us + (2-1) x 1 us
+    assert e.barrier_s == pytest.approx(2e-6)   # 2 tiles in use: linear between 1 us (1 tile) and 4 us (4)
     assert e.noc_s == 0.0 and e.counts["packet"] == 0
 
 
@@ -108,3 +108,11 @@ def test_report_states_assumed_activity():
                       assumed_rate=0.02).report.to_dict()
     assert rep["activity"]["assumed"] is True and rep["activity"]["source"] == "assumed"
     assert any("ASSUMED" in n for n in rep["notes"])
+
+
+def test_throttled_chip_step_is_at_least_min_step():
+    chip = make_tiny_chip()
+    chip = dataclasses.replace(chip, timing=dataclasses.replace(chip.timing, min_step_s=1e-3))
+    e = run(chip).estimate
+    assert e.step_s == pytest.approx(1e-3) and e.time_to_solution_s == pytest.approx(10e-3)
+    assert e.static_j == pytest.approx(1e-3 * 10e-3)   # static power over the throttled wall time

@@ -195,3 +195,15 @@ def test_analog_lca_divergence_is_reported():
     p = random_lasso_problem(16, 64, 2, seed=17)
     with pytest.raises(NetworkError, match="diverged"):
         analog_lca(p.D, p.X, 0.0, steps=2000, dt_over_tau=5.0)
+
+
+@pytest.mark.parametrize("nonneg", [True, False])
+def test_spiking_lca_on_brian2_gives_the_same_codes(nonneg):
+    pytest.importorskip("brian2")
+    p = random_lasso_problem(8, 12, 2, batch=2, nonneg=nonneg, seed=18)
+    ours, res = spiking_lca(p.D, p.X, p.lam, nonneg=nonneg, steps=1500, dt_s=0.1)
+    theirs, res_b2 = spiking_lca(p.D, p.X, p.lam, nonneg=nonneg, steps=1500, dt_s=0.1, backend="brian2",
+                                 options={"target": "numpy"})
+    assert res_b2.backend.startswith("brian2")
+    np.testing.assert_array_equal(res_b2["slca.count"], res["slca.count"])
+    np.testing.assert_array_equal(theirs, ours)

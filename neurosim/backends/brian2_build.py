@@ -23,6 +23,7 @@ LCANeuron (``a`` is a state variable, ``in`` the graded input of the previous st
     groups - 1   g_c = W_c a^pre_{n-d_c}  (summed variables, one per graded connection)
     groups       u += dt (bias + ext + sum_c g_c + spk_in - u) / tau
     after_groups a = T(u) / gain ; spk_in = 0
+    (an initial state u0 sets a = T(u0)/gain too: the initial output counts as emitted at step -1)
     synapses     spk_in += W  (spikes from spiking populations, delay (d-1) dt)
 
 Graded outputs driving spiking (LIF) neurons are not supported here (no model needs them);
@@ -339,3 +340,18 @@ def _set_initial_state(groups: dict, plans: dict[str, GroupPlan], initial_state:
                 groups[name].isyn_ = flat
             else:
                 setattr(groups[name], target, flat)
+            if plan.graded and var == "u":
+                # the initial output T(u0)/gain counts as emitted at step -1 (as in the numpy engine)
+                groups[name].a = _initial_output(plan.pop.model, flat.reshape(plan.batch, plan.pop.size)).reshape(-1)
+
+
+def _initial_output(model: LCANeuron, u: np.ndarray) -> np.ndarray:
+    n = u.shape[-1]
+    lam, gain = model.param("lam", n), model.param("gain", n)
+    if model.threshold == "soft":
+        a = np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
+    elif model.threshold == "nonneg":
+        a = np.maximum(u - lam, 0.0)
+    else:
+        a = np.where(np.abs(u) > lam, u, 0.0)
+    return a / gain

@@ -117,6 +117,7 @@ class Simulator:
                 raise NetworkError(describe("initial state", name, "no such population", expected=self.order))
             for var, value in vars_.items():
                 self.pops[name].set_state(var, value)
+        self._prime_graded_outputs()
         self.step_count = 0
         self.counts = {name: np.zeros((self.batch, st.n), dtype=np.int64) for name, st in self.pops.items()}
         self.reset_window()
@@ -125,6 +126,26 @@ class Simulator:
         self._probe_counts = {p.name: np.zeros((self.batch, self.pops[p.target].n), dtype=np.int64)
                               for p in self.probes if p.var == "count"}
         self.wall_s = 0.0
+
+    def _prime_graded_outputs(self) -> None:
+        """Treat the initial outputs ``a = T(u0)`` of graded populations as emitted at step -1.
+
+        The analog LCA iteration ``u_1 = u_0 + dt/tau (b - u_0 - G T(u_0))`` uses the initial
+        output in its first step; so does the engine: outputs are pushed into the delay buffers
+        and delivered through the delay-1 connections before step 0.
+        """
+        primed = set()
+        for name, st in self.pops.items():
+            if st.graded:
+                flat = np.flatnonzero(st.a)
+                if flat.size:
+                    self.history[name].append((st.a.copy(), flat))
+                    primed.add(name)
+        for cc in self.conns:
+            if cc.pre in primed and cc.delay == 1:
+                out, flat = self.history[cc.pre][-1]
+                g = 1.0 if cc.gain is None else cc.gain.value(self.signals)
+                cc.deliver(out, flat, self.pops[cc.post].input_buffer(), g)
 
     # -- mutable parameters (learning, new inputs) ---------------------------------------------
     def _conn_index(self, name: str) -> int:

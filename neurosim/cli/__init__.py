@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "learn": "neurosim.cli.learn_cmd",
     "pudle": "neurosim.cli.pudle_cmd",
     "relu": "neurosim.cli.relu_cmd",
+    "warp": "neurosim.cli.warp_cmd",
+    "denoise": "neurosim.cli.denoise_cmd",
 }
 
 

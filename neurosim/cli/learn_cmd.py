@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lambda2", type=float, metavar="L2",
                    help="weight decay of the local rule (default: lam x mean initial code, keeps atom norms near 1)")
     p.add_argument("--kappa", type=float, default=0.7, help="feedback strength of phase 2 (default 0.7)")
-    p.add_argument("--eta-h-ratio", type=float, default=5.0, metavar="R", help="eta_H / eta_D (default 5)")
+    p.add_argument("--eta-h-ratio", type=float, default=8.0, metavar="R",
+                   help="eta_H / eta_D (default 8; the paper uses 15 online: higher keeps H closer to FB, lower learns faster)")
     p.add_argument("--init", choices=("random", "data", "asymmetric"), default="random", help="initial weights")
     p.add_argument("--train", type=int, metavar="N", help="training set size (default per data)")
     p.add_argument("--test", type=int, metavar="N", help="held-out set size (default per data)")

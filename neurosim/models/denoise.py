@@ -40,7 +40,7 @@ from .warp import WarpLCA
 
 __all__ = ["sample_image", "add_noise", "psnr", "extract_patches", "merge_patches", "learn_dictionary",
            "PatchDenoiser", "prepare_patch_denoiser", "denoise_patches", "MethodResult", "compare_patch_methods",
-           "METHODS", "TEST_BOX", "TRAIN_BOX"]
+           "denoise_figure", "METHODS", "TEST_BOX", "TRAIN_BOX"]
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +159,11 @@ class PatchDenoiser:
 def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int = 8, n_atoms: int = 128,
                            n_train: int = 20000, kappa_hard: float = 2.5, kappa_soft: float = 1.0,
                            predictor: str = "lista", predictor_options: Optional[dict] = None,
-                           dictionary: Optional[np.ndarray] = None, dl_iter: int = 5, seed: int = 0) -> PatchDenoiser:
-    """Learn the dictionary (unless given) and train the WARP predictor on ``train_image``."""
+                           dictionary: Optional[np.ndarray] = None, dl_iter: int = 5, n_dict: int = 10000,
+                           warp_options: Optional[dict] = None, seed: int = 0) -> PatchDenoiser:
+    """Learn the dictionary (unless given; on ``n_dict`` clean patches, ``dl_iter`` passes) and
+    train the WARP predictor on ``n_train`` noisy patches of ``train_image`` (``warp_options``:
+    further :class:`~neurosim.models.warp.WarpLCA` settings, e.g. ``target_steps``)."""
     if not (np.isfinite(sigma) and sigma > 0):
         raise UsageError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
     P = extract_patches(train_image, size, 1)
@@ -168,7 +171,7 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
     scale = float(P.std())
     rng = np.random.default_rng(seed)
     if dictionary is None:
-        sel = rng.choice(P.shape[0], min(P.shape[0], 10000), replace=False)
+        sel = rng.choice(P.shape[0], min(P.shape[0], n_dict), replace=False)
         dictionary = learn_dictionary(P[sel] / scale, n_atoms, seed=seed, max_iter=dl_iter)
     lam_h = kappa_hard * sigma / scale
     lam_s = kappa_soft * sigma / scale
@@ -176,7 +179,8 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
     Pn = extract_patches(noisy, size, 1)
     Pn = Pn[rng.choice(Pn.shape[0], min(Pn.shape[0], n_train), replace=False)]
     Pn = (Pn - Pn.mean(axis=1, keepdims=True)) / scale
-    warp = WarpLCA(dictionary, lam_h, predictor=predictor, predictor_options=predictor_options).fit(Pn)
+    warp = WarpLCA(dictionary, lam_h, predictor=predictor, predictor_options=predictor_options,
+                   **(warp_options or {})).fit(Pn)
     return PatchDenoiser(dictionary=dictionary, scale=scale, size=size, sigma=float(sigma), lam_hard=lam_h,
                          lam_soft=lam_s, warp=warp)
 
@@ -236,3 +240,24 @@ def compare_patch_methods(clean: np.ndarray, noisy: np.ndarray, den: PatchDenois
         out.append(MethodResult(m, img, psnr(clean, img), float((A != 0).sum(axis=1).mean()), steps))
         log.info("patch denoising %s: PSNR %.2f dB", m, out[-1].psnr)
     return out
+
+
+def denoise_figure(clean: np.ndarray, noisy: np.ndarray, rows: dict[str, Sequence[MethodResult]]):
+    """A matplotlib ``Figure`` (no pyplot state): clean and noisy images, then one row of
+    denoised images per entry of ``rows`` (title: method and PSNR)."""
+    from matplotlib.figure import Figure
+
+    ncol = max(2, max((len(r) for r in rows.values()), default=0))
+    fig = Figure(figsize=(3.0 * ncol, 3.1 * (1 + len(rows))), layout="constrained")
+    axes = fig.subplots(1 + len(rows), ncol, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    axes[0, 0].imshow(clean, cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].set_title("clean")
+    axes[0, 1].imshow(noisy, cmap="gray", vmin=0, vmax=1)
+    axes[0, 1].set_title(f"noisy ({psnr(clean, noisy):.2f} dB)")
+    for i, (label, results) in enumerate(rows.items(), start=1):
+        for j, r in enumerate(results):
+            axes[i, j].imshow(np.clip(r.image, 0, 1), cmap="gray", vmin=0, vmax=1)
+            axes[i, j].set_title(f"{label} {r.method}: {r.psnr:.2f} dB ({r.steps} steps)", fontsize=9)
+    return fig

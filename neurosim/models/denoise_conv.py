@@ -81,7 +81,7 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
                           lowpass: float = 2.0, kappa_hard: float = 2.0, kappa_soft: float = 0.8, margin: int = 2,
                           n_train: int = 20000, predictor: str = "lista", predictor_options: Optional[dict] = None,
                           target_steps: int = 300, soft_ratio: float = 0.3, filters: Optional[np.ndarray] = None,
-                          seed: int = 0) -> ConvDenoiser:
+                          n_dict: int = 10000, seed: int = 0) -> ConvDenoiser:
     """Learn filters (unless given) and train the convolutional WARP predictor on ``train_image``."""
     if not (np.isfinite(sigma) and sigma > 0):
         raise UsageError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
@@ -90,7 +90,7 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
     rng = np.random.default_rng(seed)
     if filters is None:
         P = extract_patches(detail / scale, size, 2)
-        P = P[rng.choice(P.shape[0], min(P.shape[0], 10000), replace=False)]
+        P = P[rng.choice(P.shape[0], min(P.shape[0], n_dict), replace=False)]
         filters = learn_dictionary(P - P.mean(axis=1, keepdims=True), n_filters, seed=seed).T.reshape(-1, 1, size, size)
     filters = np.asarray(filters, dtype=np.float64)
     k = filters.shape[-1]

@@ -66,7 +66,8 @@ def planted_nonneg(M: int = 64, N: int = 128, n: int = 20000, *, k: tuple[int, i
             raise NetworkError(describe("parameter", name, "must be a positive integer", got=v, expected=">= 1"))
     k_lo, k_hi = int(k[0]), int(k[1])
     if not 1 <= k_lo <= k_hi <= N:
-        raise NetworkError(describe("parameter", "k", "must be a range within [1, N]", got=k, expected=f"1 <= lo <= hi <= {N}"))
+        raise NetworkError(describe("parameter", "k", "must be a range within [1, N]", got=k,
+                                    expected=f"1 <= lo <= hi <= {N}"))
     if not 0.0 < density <= 1.0:
         raise NetworkError(describe("parameter", "density", "must lie in (0, 1]", got=density))
     rng = np.random.default_rng(seed)
@@ -80,7 +81,8 @@ def planted_nonneg(M: int = 64, N: int = 128, n: int = 20000, *, k: tuple[int, i
     else:
         D = np.asarray(D, dtype=np.float64)
         if D.shape != (M, N) or np.any(D < 0):
-            raise NetworkError(describe("parameter", "D", "must be a non-negative (M, N) array", got=D.shape, expected=(M, N)))
+            raise NetworkError(describe("parameter", "D", "must be a non-negative (M, N) array", got=D.shape,
+                                        expected=(M, N)))
     Z = np.zeros((n, N))
     ks = rng.integers(k_lo, k_hi + 1, size=n)
     lo, hi = amplitude

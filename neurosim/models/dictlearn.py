@@ -33,12 +33,13 @@ from .dictnet import CODING, INPUT, DictNetParams, DictNetRunner, consistency, i
 from .dictnet_rate import rate_fixed_point, rate_phase_stats
 from .dictrules import lin_tang_rules
 
-__all__ = ["TrainState", "train_loop", "code_step_scale", "proxy_codes", "lin_tang_update", "LocalDictionaryLearning", "HISTORY_KEYS"]
+__all__ = ["TrainState", "train_loop", "code_step_scale", "proxy_codes", "lin_tang_update", "LocalDictionaryLearning",
+           "HISTORY_KEYS"]
 
 log = logging.getLogger(__name__)
 
 #: eta_d="auto": eta_H * lambda_max(C0) (stability needs < 2 and C grows while learning)
-AUTO_ETA_H = 0.4
+AUTO_ETA_H = 0.25
 
 HISTORY_KEYS = ("samples", "test_objective", "consistency", "symmetry", "mean_norm")
 
@@ -191,7 +192,7 @@ class LocalDictionaryLearning:
     project : bool
         Non-negativity projection (eqs. 11-12); off only for tests.
     dt_s, phase_time, settle_fraction : float, optional
-        Network simulation (defaults: rate 0.05 / 100; spiking 1/32 / 20 / 0.25).
+        Network simulation (defaults: rate 0.05 / 300; spiking 1/32 / 20 (the paper's) / 0.25).
     tol : float
         Fixed-point solver tolerance.
     eval_every : int, optional
@@ -200,7 +201,8 @@ class LocalDictionaryLearning:
     """
 
     def __init__(self, n_components: int, *, model: str = "rate", solver: str = "fixed_point", lam: float = 0.1,
-                 kappa: float = 0.7, eta_d: Union[float, str] = 0.01, eta_h_ratio: float = 15.0, lambda2: Union[float, str] = 0.0,
+                 kappa: float = 0.7, eta_d: Union[float, str] = "auto", eta_h_ratio: float = 15.0,
+                 lambda2: Union[float, str] = "auto",
                  batch_size: int = 1, n_epochs: float = 1.0, n_samples: Optional[int] = None, init: str = "random",
                  project: bool = True, dt_s: Optional[float] = None, phase_time: Optional[float] = None,
                  settle_fraction: float = 0.25, tol: float = 1e-6, eval_every: Optional[int] = None, seed: int = 0):
@@ -214,7 +216,8 @@ class LocalDictionaryLearning:
     # -- set-up -------------------------------------------------------------------------------
     def _check(self) -> None:
         if self.model not in ("rate", "spiking"):
-            raise NetworkError(describe("parameter", "model", "unknown", got=repr(self.model), expected="'rate' or 'spiking'"))
+            raise NetworkError(describe("parameter", "model", "unknown", got=repr(self.model),
+                                        expected="'rate' or 'spiking'"))
         if self.solver not in ("fixed_point", "network"):
             raise NetworkError(describe("parameter", "solver", "unknown", got=repr(self.solver),
                                         expected="'fixed_point' or 'network'"))
@@ -235,8 +238,8 @@ class LocalDictionaryLearning:
         ``eta_d="auto"`` picks ``eta_H = AUTO_ETA_H * code_step_scale(A0, batch_size)`` and
         ``eta_D = eta_H / eta_h_ratio``, ``A0`` = :func:`proxy_codes` (codes over a dictionary of
         training samples, a stand-in for a learned dictionary: codes over the random initial
-        dictionary are several times smaller than later ones). The H update is a (stochastic) gradient step on
-        ``1/2 ||(H - F B) a||^2`` and diverges once ``eta_H`` exceeds about ``2 / (lambda_max(C) +
+        dictionary are several times smaller than later ones). The H update is a (stochastic)
+        gradient step on ``1/2 ||(H - F B) a||^2`` and diverges once ``eta_H`` exceeds about ``2 / (lambda_max(C) +
         tr(C)/batch)``; ``C`` grows during learning, hence the margin.
         ``lambda2="auto"`` is ``lam * mean(A0)``: an atom's norm is stationary when its mean code
         equals ``lambda2 / lam`` (with ``s = diag H = ||d||^2``), so this keeps norms near 1.
@@ -254,7 +257,7 @@ class LocalDictionaryLearning:
     def _defaults(self) -> tuple[float, float]:
         if self.model == "spiking":
             return self.dt_s or 1.0 / 32, self.phase_time or 20.0
-        return self.dt_s or 0.05, self.phase_time or 100.0
+        return self.dt_s or 0.05, self.phase_time or 300.0
 
     def initial_state(self, X: np.ndarray) -> TrainState:
         """A fresh :class:`TrainState` (initial weights from ``seed``)."""

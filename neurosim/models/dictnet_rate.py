@@ -59,30 +59,60 @@ def _violation(A: np.ndarray, E: np.ndarray) -> np.ndarray:
     return np.where(A > 0, np.abs(E), np.maximum(E, 0.0)).max(axis=1)
 
 
-def _polish(M: np.ndarray, q: np.ndarray, a: np.ndarray, e: np.ndarray, *, tol: float, pivots: int = 8
-            ) -> Optional[np.ndarray]:
-    """Exact solution by block principal pivoting started from the support of ``a``.
+def _solve_supports(M: np.ndarray, Q: np.ndarray, S: np.ndarray) -> Optional[np.ndarray]:
+    """For every row ``r``: ``a_S = M_SS^{-1} q_S`` on the support ``S[r]``, zero elsewhere.
 
-    Each round solves ``M_SS a_S = q_S`` on the guessed support ``S``, then drops the entries
-    that came out negative and adds the entries whose slack ``e_i = q_i - (M a)_i`` is positive;
-    returns the code when no entry moves (or ``None`` after ``pivots`` rounds).
+    One batched solve: the principal submatrices are gathered into ``(batch, k, k)`` arrays
+    (``k`` the largest support), padded with identity rows/columns. ``None`` if one is singular.
     """
-    S = a > 0
+    batch, N = S.shape
+    k = S.sum(axis=1)
+    kmax = int(k.max())
+    out = np.zeros_like(Q)
+    if kmax == 0:
+        return out
+    idx = np.argsort(~S, axis=1, kind="stable")[:, :kmax]  # support entries first
+    valid = np.arange(kmax)[None, :] < k[:, None]
+    sub = M[idx[:, :, None], idx[:, None, :]]
+    both = valid[:, :, None] & valid[:, None, :]
+    sub = np.where(both, sub, np.eye(kmax)[None])
+    rhs = np.where(valid, np.take_along_axis(Q, idx, axis=1), 0.0)
+    try:
+        sol = np.linalg.solve(sub, rhs[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return None
+    rows = np.broadcast_to(np.arange(batch)[:, None], idx.shape)
+    out[rows[valid], idx[valid]] = sol[valid]
+    return out
+
+
+def _polish(M: np.ndarray, Q: np.ndarray, A: np.ndarray, *, tol: np.ndarray, pivots: int = 8
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact solutions by block principal pivoting started from the supports of ``A`` (batched).
+
+    Each round solves ``M_SS a_S = q_S`` on the guessed supports ``S``, then drops the entries
+    that came out negative and adds those whose slack ``e_i = q_i - (M a)_i`` exceeds ``tol``.
+    Returns ``(A_new, E_new, found)``: rows where no entry moved within ``pivots`` rounds (or a
+    singular submatrix) are not ``found``.
+    """
+    S = A > 0
+    A_out, E_out = A.copy(), np.zeros_like(A)
+    found = np.zeros(len(A), dtype=bool)
+    todo = np.arange(len(A))
     for _ in range(pivots):
-        idx = np.flatnonzero(S)
-        out = np.zeros_like(a)
-        if idx.size:
-            try:
-                out[idx] = np.linalg.solve(M[np.ix_(idx, idx)], q[idx])
-            except np.linalg.LinAlgError:
-                return None
-        e = q - M @ out
-        neg = S & (out < 0)
-        pos = ~S & (e > tol)
-        if not neg.any() and not pos.any():
-            return out
-        S = (S & ~neg) | pos
-    return None
+        sol = _solve_supports(M, Q[todo], S)
+        if sol is None:
+            break
+        e = Q[todo] - sol @ M.T
+        neg = S & (sol < 0)
+        pos = ~S & (e > tol[todo, None])
+        ok = ~(neg.any(axis=1) | pos.any(axis=1))
+        A_out[todo[ok]], E_out[todo[ok]], found[todo[ok]] = sol[ok], e[ok], True
+        S = ((S & ~neg) | pos)[~ok]
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+    return A_out, E_out, found
 
 
 def solve_lcp(M: np.ndarray, Q: np.ndarray, *, A0: Optional[np.ndarray] = None, tol: float = 1e-8,
@@ -132,12 +162,12 @@ def solve_lcp(M: np.ndarray, Q: np.ndarray, *, A0: Optional[np.ndarray] = None, 
                     got=f"|a| > {blowup:.3g} after {it} iterations",
                     expected="H close to a positive definite matrix (lower the learning rates eta_d or eta_h_ratio)"))
         if polish_every and (it % polish_every == 0 if it else A0 is not None):
-            for r in np.flatnonzero(~done):
-                cand = _polish(M, Qk[r], A[r], E[r], tol=scale[r])
-                if cand is not None:
-                    e = Qk[r] - cand @ Mt
-                    if _violation(cand[None], e[None])[0] <= scale[r]:
-                        A[r], E[r], done[r] = cand, e, True
+            rows_left = np.flatnonzero(~done)
+            if rows_left.size:
+                cand, e, found = _polish(M, Qk[rows_left], A[rows_left], tol=scale[rows_left])
+                good = found & (_violation(cand, e) <= scale[rows_left])
+                r = rows_left[good]
+                A[r], E[r], done[r] = cand[good], e[good], True
         if it == max_iter and not done.all():
             log.warning("solve_lcp: %d of %d rows did not converge in %d iterations", int((~done).sum()), batch, it)
             done[:] = True

@@ -47,7 +47,8 @@ class _Hyper:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.kappa < 1.0:
-            raise NetworkError(describe("parameter", "kappa", "must lie in (0, 1)", got=self.kappa, expected="0 < kappa < 1"))
+            raise NetworkError(describe("parameter", "kappa", "must lie in (0, 1)", got=self.kappa,
+                                        expected="0 < kappa < 1"))
         for name in ("eta_d", "eta_h_ratio", "lambda2"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -112,7 +113,8 @@ class LateralRule(_Hyper, LearningRule):
         hebb = ctx.batch_mean_product(g_h, ctx["pre.phase.kappa.rate"])
         w = w + eta_h * hebb / self.kappa - 2.0 * self.eta_d * self.lambda2 * w
         d_theta = ctx.batch_mean(g_h * ctx["post.phase.kappa.rate"])
-        theta = ctx.batch_mean(theta) - eta_h * d_theta / self.kappa - 2.0 * self.eta_d * self.lambda2 * ctx.batch_mean(theta)
+        theta = ctx.batch_mean(theta)
+        theta = theta - eta_h * d_theta / self.kappa - 2.0 * self.eta_d * self.lambda2 * theta
         if self.project:
             w = np.minimum(w, 0.0)
             theta = np.maximum(theta, THETA_MIN)

@@ -1,0 +1,154 @@
+"""``neurosim warp``: train a WARP-LCA initial-state predictor for a dictionary, and evaluate it.
+
+    neurosim warp train [--dictionary D.npy] [--atoms N] [--lam LAM] [--predictor lista|mlp|linear|zero]
+                        [--target code|state] [--n-train N] [--epochs E] [--seed S] --out MODEL.npz [--force]
+    neurosim warp eval MODEL.npz [--n-test N] [--steps K] [--seed S] [--json OUT.json] [--force]
+
+``train`` samples patches of scikit-learn's bundled images (``neurosim.data.image_patches``),
+computes converged hard-threshold LCA states and fits the predictor; the model (dictionary,
+``lam``, settings, predictor) goes to one ``.npz``, written atomically. Without ``--dictionary``
+a dictionary of ``--atoms`` atoms is learned first (scikit-learn ``MiniBatchDictionaryLearning``).
+``eval`` runs cold (``u = 0``) and warm (predicted ``u``) hard-threshold LCA on held-out
+patches (seed ``S + 1``) for ``K`` steps and prints the final energy, l0 and the steps each start
+needs to reach the cold start's final energy.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..data import image_patches
+from ..errors import UsageError
+from ..io import atomic_write_json, check_writable
+from ..models.denoise import learn_dictionary
+from ..models.warp import WarpLCA, steps_to_energy
+from ..models.warp_predictors import PREDICTORS
+
+__all__ = ["register", "cmd_train", "cmd_eval"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("warp", help="train / evaluate a WARP-LCA initial-state predictor",
+                              description="WARP-LCA: hard-threshold LCA warm-started by a learned predictor.")
+    sub = p.add_subparsers(dest="warp_command", metavar="ACTION")
+    sub.required = True
+    t = sub.add_parser("train", help="train a predictor on image patches and save the model (.npz)")
+    t.add_argument("--dictionary", metavar="D.npy", help="dictionary (size^2, N), atoms in columns (default: learn one)")
+    t.add_argument("--atoms", type=int, default=128, help="atoms of the learned dictionary (default 128)")
+    t.add_argument("--size", type=int, default=8, help="patch side when learning a dictionary (default 8)")
+    t.add_argument("--lam", type=float, default=1.0, help="hard threshold lam > 0 (default 1.0)")
+    t.add_argument("--predictor", choices=sorted(PREDICTORS), default="lista", help="predictor (default lista)")
+    t.add_argument("--target", choices=("code", "state"), default="code", help="regress codes or states (default code)")
+    t.add_argument("--n-train", type=int, default=20000, help="training patches (default 20000)")
+    t.add_argument("--epochs", type=int, default=None, help="training epochs of mlp/lista (defaults: mlp 30, lista 40)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the patch sample and training")
+    t.add_argument("--out", required=True, metavar="MODEL.npz", help="where to write the model")
+    t.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("eval", help="steps-to-energy of warm vs cold starts on held-out patches")
+    e.add_argument("model", metavar="MODEL.npz", help="a model written by 'neurosim warp train'")
+    e.add_argument("--n-test", type=int, default=300, help="held-out patches (default 300)")
+    e.add_argument("--steps", type=int, default=1000, help="LCA steps of both runs (default 1000)")
+    e.add_argument("--seed", type=int, default=0, help="training seed; held-out patches use seed + 1")
+    e.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
+    e.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+    e.set_defaults(func=cmd_eval)
+
+
+def _positive(name: str, value, kind=int) -> None:
+    if value is None:
+        return
+    ok = (kind is int and isinstance(value, int) and value >= 1) or \
+         (kind is float and math.isfinite(value) and value > 0)
+    if not ok:
+        raise UsageError(f"argument --{name}: must be a positive {'integer' if kind is int else 'number'} "
+                         f"(got {value!r}, expected > 0)")
+
+
+def _load_dictionary(path: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"dictionary file '{path}': not found (got a missing path, expected an existing .npy file)")
+    try:
+        D = np.load(p, allow_pickle=False)
+    except Exception as exc:
+        raise UsageError(f"dictionary file '{path}': cannot be read ({exc}) (expected a .npy array)") from exc
+    if not isinstance(D, np.ndarray) or D.ndim != 2 or not np.issubdtype(D.dtype, np.number):
+        raise UsageError(f"dictionary file '{path}': not a 2-D numeric array (got {getattr(D, 'shape', type(D))}, "
+                         "expected (size^2, N))")
+    size = int(round(math.sqrt(D.shape[0])))
+    if size * size != D.shape[0]:
+        raise UsageError(f"dictionary file '{path}': rows are not a square patch (got {D.shape[0]} rows, "
+                         "expected size^2)")
+    return D.astype(np.float64)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    for name in ("atoms", "size", "n_train", "epochs"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    _positive("lam", args.lam, float)
+    out = check_writable(args.out, overwrite=args.force)
+    if args.dictionary:
+        D = _load_dictionary(args.dictionary)
+        size = int(round(math.sqrt(D.shape[0])))
+    else:
+        size = args.size
+        print(f"learning a {args.atoms}-atom dictionary for {size}x{size} patches ...", flush=True)
+        D = learn_dictionary(image_patches(size, 10000, seed=args.seed + 7), args.atoms, seed=args.seed)
+    opts = {"seed": args.seed} if args.predictor in ("mlp", "lista") else {}
+    if args.epochs is not None and args.predictor in ("mlp", "lista"):
+        opts["epochs"] = args.epochs
+    model = WarpLCA(D, args.lam, predictor=args.predictor, predictor_options=opts, target=args.target)
+    X = image_patches(size, args.n_train, seed=args.seed)
+    print(f"training predictor '{args.predictor}' on {args.n_train} patches ...", flush=True)
+    model.fit(X)
+    model.save(out, overwrite=args.force)
+    te = "n/a" if model.train_energy_ is None else f"{model.train_energy_:.4g}"
+    print(f"wrote {out}: dictionary {D.shape[0]}x{D.shape[1]}, lam {args.lam:g}, predictor {args.predictor} "
+          f"({model.predictor_.macs()} MACs per input), mean target energy {te}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    _positive("n-test", args.n_test)
+    _positive("steps", args.steps)
+    json_out = check_writable(args.json, overwrite=args.force) if args.json else None
+    model = WarpLCA.load(args.model)
+    size = int(round(math.sqrt(model.dictionary.shape[0])))
+    if size * size != model.dictionary.shape[0]:
+        raise UsageError(f"WARP model '{args.model}': dictionary rows are not a square patch "
+                         f"(got {model.dictionary.shape[0]}, expected size^2)")
+    X = image_patches(size, args.n_test, seed=args.seed + 1)
+    cold, a_cold = model.trace(X, warm=False, steps=args.steps)
+    warm, a_warm = model.trace(X, steps=args.steps)
+    target = float(cold[-1])
+    k_cold, k_warm = steps_to_energy(cold, target), steps_to_energy(warm, target)
+    step_macs = model.dictionary.shape[1] ** 2
+    pred_steps = model.predictor_.macs() / step_macs
+    rows = {"cold": (cold, a_cold, k_cold), "warm": (warm, a_warm, k_warm)}
+    print(f"{args.n_test} held-out {size}x{size} patches, {args.steps} steps, lam {float(model.lam.mean()):g}, "
+          f"predictor {model.predictor_.kind} (= {pred_steps:.2f} LCA steps of multiply-adds)")
+    print(f"{'start':6s} {'final energy':>13s} {'l0':>7s} {'steps to cold final':>20s}")
+    result = {"n_test": args.n_test, "steps": args.steps, "predictor": model.predictor_.kind,
+              "predictor_step_equivalents": pred_steps, "target_energy": target}
+    for name, (trace, codes, k) in rows.items():
+        l0 = float((codes != 0).sum(axis=1).mean())
+        print(f"{name:6s} {trace[-1]:13.5f} {l0:7.3f} {('never' if k is None else str(k)):>20s}")
+        result[name] = {"final_energy": float(trace[-1]), "l0": l0, "steps_to_target": k}
+    if k_warm:
+        factor = (k_cold or args.steps) / k_warm
+        factor_cost = (k_cold or args.steps) / (k_warm + pred_steps)
+        print(f"factor {factor:.1f}x fewer steps ({factor_cost:.1f}x counting the predictor)")
+        result.update(factor=factor, factor_with_predictor=factor_cost)
+    elif k_warm == 0:
+        print("the warm start is at or below the cold start's final energy from step 0")
+        result.update(factor=None, warm_at_step0=True)
+    if json_out is not None:
+        atomic_write_json(json_out, result)
+    return 0
