@@ -97,7 +97,8 @@ def main() -> int:
              "busiest link/step | x seq | partition s | place s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         base = next(b for b in rows if b["net"] == r["net"] and b["method"].startswith("sequential"))
-        lines.append(f"| {r['net']} | {r['method']} | {r['cores']} | {r['remote_packets']:.1f} | {r['links']:.1f} | {r['links'] / base['links']:.2f} "
+        lines.append(f"| {r['net']} | {r['method']} | {r['cores']} | {r['remote_packets']:.1f} | {r['links']:.1f} "
+                     f"| {r['links'] / base['links']:.2f} "
                      f"| {r['max']:.2f} | {r['max'] / base['max']:.2f} | {r['t_part']:.1f} | {r['t_place']:.1f} |")
     summary = []
     for name, _, _ in nets:

@@ -51,7 +51,8 @@ def main() -> int:
     t_gen = time.perf_counter() - t
     chip = load_chip("loihi1", chip_grid=(cx, cy))
     rows, notes = [], []
-    for label, part, placer in (("ours (metis+anneal)", "metis", "anneal"), ("sequential+identity", "sequential", "identity")):
+    for label, part, placer in (("ours (metis+anneal)", "metis", "anneal"),
+                                ("sequential+identity", "sequential", "identity")):
         t = time.perf_counter()
         try:
             res = map_network(net, chip, act, partitioner=part, placer=placer, time_budget_s=args.budget)

@@ -66,8 +66,10 @@ class Report:
             + f", {d['activity']['steps']} steps x {d['activity']['batch']} input(s)",
             f"partition '{d['partition']['strategy']}': {d['partition']['cores_used']} cores "
             f"(lower bound {d['partition']['k_min']}, binding {d['partition']['binding_resource']}), "
-            f"placement '{d['placement']['strategy']}' on {d['routing']['tiles_used']} tiles / {d['routing']['chips_used']} chip(s)",
-            "max utilisation: " + ", ".join(f"{r} {u['max']:.1%}" for r, u in d["utilisation"].items() if u["max"] is not None),
+            f"placement '{d['placement']['strategy']}' on {d['routing']['tiles_used']} tiles / "
+            f"{d['routing']['chips_used']} chip(s)",
+            "max utilisation: " + ", ".join(f"{r} {u['max']:.1%}" for r, u in d["utilisation"].items()
+                                            if u["max"] is not None),
             f"totals: {tot['neuron_spikes']:.6g} spikes, {tot['synaptic_events']:.6g} synaptic events, "
             f"{tot['packets']:.6g} packets, {tot['hops_ew']:.6g} E-W + {tot['hops_ns']:.6g} N-S hops",
             f"busiest link: {d['routing']['busiest_link']['load']:.4g} packets/step",
@@ -250,6 +252,9 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
     if assumed:
         notes.append("activity was ASSUMED (uniform rates), not measured: traffic, energy and latency are estimates "
                      "of that assumption")
+    if chip.cost_status == "placeholder":
+        notes.append(f"PROXY: chip '{chip.name}' has placeholder costs (no published per-event values); every energy "
+                     "and latency figure here is a proxy, not an estimate of that chip")
     if chip.energy.unpublished:
         notes.append("unpublished energy costs counted as 0: " + ", ".join(chip.energy.unpublished))
     if chip.timing.unpublished:
@@ -261,6 +266,7 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
                     "populations": {p.name: p.size for p in network.populations},
                     "plastic_connections": list(graph.plastic_connections)},
         "chip": {"name": chip.name, "file": chip.source, "cost_source": chip.cost_source,
+                 "cost_status": chip.cost_status,
                  "cores_available": chip.n_cores, "chips_available": chip.n_chips,
                  "energy_active_policy": chip.energy.active_policy},
         "activity": {"source": graph.activity_source, "assumed": assumed, "steps": graph.steps, "batch": graph.batch,

@@ -117,6 +117,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "cores_per_tile": _i("cores sharing one router", minimum=1),
         "routing": Key("choice", "message routing: dimension order, x first", required=False,
                        choices=("xy",), default="xy"),
+        "packets": Key("choice", "how a spike reaches several destination cores: 'unicast' (one packet per "
+                       "destination core, each routed on its own XY path, as Loihi's out-axons) or 'multicast' "
+                       "(one tree, shared links counted once)", required=False,
+                       choices=("unicast", "multicast"), default="multicast"),
     },
     "board": {
         "chip_grid": Key("grid", "chips per board [cx, cy]; default [1, 1]", required=False, default=(1, 1)),

@@ -110,6 +110,17 @@ class NetGraph:
         return np.repeat(np.arange(len(self.pop_names)), np.diff(self.pop_offsets))
 
 
+def _structure(c, idx_dtype) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(indptr, indices)`` of a connection's non-zero weights (new arrays, never the IR's)."""
+    if not c.is_sparse:  # dense: np.nonzero is row-major, i.e. already sorted CSR order
+        rows, cols = np.nonzero(c.weights)
+        indptr = np.zeros(c.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=c.shape[0]), out=indptr[1:])
+        return indptr, cols.astype(idx_dtype)
+    m = c.csr()
+    return m.indptr.astype(np.int64), m.indices.astype(idx_dtype)
+
+
 def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     """Concatenate the network's connections into one global pair graph with per-neuron rates.
 
@@ -129,30 +140,37 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     offsets = network.offsets()
     n = network.n_neurons
     idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
-    blocks = []
     plastic_names = []
     dense = 0
     n_syn = 0
+    blocks: dict[tuple[str, str], sp.csr_matrix] = {}
     for c in network.connections:
         dense += int(c.shape[0]) * int(c.shape[1])
-        m = c.csr()  # (n_post, n_pre): already post-major
-        n_syn += int(m.nnz)
+        indptr, indices = _structure(c, idx_dtype)  # (n_post, n_pre): post-major
+        n_syn += int(indices.size)
         # one code per synapse: low 32 bits count synapses of a pair, high bits count plastic ones
-        code = np.full(m.nnz, 1 + (int(bool(c.plastic)) << 32), dtype=np.int64)
-        rows = np.repeat(np.arange(m.shape[0], dtype=idx_dtype), np.diff(m.indptr)) + idx_dtype(offsets[c.post])
-        blocks.append((code, rows, m.indices.astype(idx_dtype, copy=False) + idx_dtype(offsets[c.pre])))
+        code = sp.csr_matrix((np.full(indices.size, 1 + (int(bool(c.plastic)) << 32), dtype=np.int64),
+                              indices, indptr), shape=c.shape)
+        key = (c.post, c.pre)
+        blocks[key] = code if key not in blocks else (blocks[key] + code).tocsr()
         if c.plastic:
             plastic_names.append(c.name)
-    if len(blocks) == 1:
-        code, post, pre = blocks[0]
-    elif blocks:
-        code, post, pre = (np.concatenate([b[i] for b in blocks]) for i in range(3))
-    else:
-        code, post, pre = np.zeros(0, np.int64), np.zeros(0, idx_dtype), np.zeros(0, idx_dtype)
+    # block matrix, rows = post populations, columns = pre populations (no global sort needed)
+    pops = network.populations
+    rows = []
+    for post in pops:
+        row = [blocks.get((post.name, pre.name)) for pre in pops]
+        if all(b is None for b in row):
+            rows.append(sp.csr_matrix((post.size, n), dtype=np.int64))
+        else:
+            row = [b if b is not None else sp.csr_matrix((post.size, pre.size), dtype=np.int64)
+                   for b, pre in zip(row, pops)]
+            rows.append(row[0] if len(row) == 1 else sp.hstack(row, format="csr"))
     del blocks
-    inn = sp.csr_matrix((code, (post, pre)), shape=(n, n))  # post-major; duplicates summed below
-    del code, post, pre
-    inn.sum_duplicates()
+    inn = rows[0] if len(rows) == 1 else sp.vstack(rows, format="csr")
+    del rows
+    inn = sp.csr_matrix(inn)
+    inn.sum_duplicates()  # canonical already unless two connections shared a block (summed above)
     out = inn.tocsc()  # the CSC arrays of the post-major matrix are the pre-major CSR (sorted)
     in_code, out_code = inn.data, out.data
     counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \

@@ -156,7 +156,7 @@ def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int]) -> 
             w = min(cap, 2 * w)
         m = max(1, m)  # a single neuron fits (checked before)
         part[a:a + m] = c
-        window = max(8, 2 * m)
+        window = max(8, m + m // 4 + 2)  # the next core is usually about as large
         a, c = a + m, c + 1
     return part
 
@@ -165,7 +165,8 @@ def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, ma
     """Fill cores in neuron order, each with the longest run of neurons that fits every limit.
 
     The input-side demand of a run only grows with its length; :func:`_prefix_fit` finds the
-    longest run in one vectorised pass over its fan-in (``O(pairs log pairs)`` per fill). Output axons depend on where the targets land, so
+    longest run in one vectorised pass over its fan-in (``O(pairs log pairs)`` per fill). Output
+    axons depend on where the targets land, so
     after a fill every core whose output axons overflow gets a neuron cap (the longest prefix of
     its neurons whose destination cores fit) and the fill is repeated until no core overflows
     (or ``max_iter`` fills; the repair pass handles any rest).

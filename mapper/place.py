@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from neurosim.errors import CapacityError, MappingError
 
 from .chipspec import ChipSpec
-from .route import Nets, tile_coords
+from .route import Nets
 
 __all__ = ["Placement", "PLACERS", "place", "placement_cost", "hilbert_d2xy", "spectral_order"]
 

@@ -112,16 +112,24 @@ def core_usage(graph: NetGraph, chip: ChipSpec, part: np.ndarray, *, n_parts: in
     return CoreUsage(used=used, limits=limits_of(core))
 
 
+def _row_sums(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values[ptr[i]:ptr[i+1]]`` for every row ``i`` (0 for empty rows)."""
+    n = ptr.size - 1
+    if values.size == 0:
+        return np.zeros(n, dtype=np.int64)
+    sums = np.add.reduceat(values, np.minimum(ptr[:-1], values.size - 1))
+    return np.where(np.diff(ptr) > 0, sums, 0).astype(np.int64)
+
+
 def neuron_alone(graph: NetGraph, chip: ChipSpec) -> dict[str, np.ndarray]:
     """Input-side resources each neuron needs on a core of its own, shape (n,) per resource."""
     core = chip.core
-    tgt = np.repeat(np.arange(graph.n), np.diff(graph.in_ptr))
     bits = row_bits(core, payload_bits(core, graph.in_nsyn.astype(np.int64), graph.in_nplastic.astype(np.int64)))
     return {
         "compartments": np.ones(graph.n, dtype=np.int64),
         "in_axons": np.diff(graph.in_ptr).astype(np.int64),
-        "synapse_bits": np.bincount(tgt, weights=bits, minlength=graph.n).astype(np.int64),
-        "plastic_synapses": np.bincount(tgt, weights=graph.in_nplastic, minlength=graph.n).astype(np.int64),
+        "synapse_bits": _row_sums(graph.in_ptr, bits),
+        "plastic_synapses": _row_sums(graph.in_ptr, graph.in_nplastic.astype(np.int64)),
         # at least ceil(distinct targets / compartments per core) destination cores
         "out_axons": -(-np.diff(graph.out_ptr) // int(core.max_compartments)),
     }

@@ -80,7 +80,8 @@ def build_nets(graph: NetGraph, part: np.ndarray, rows: CoreRows) -> Nets:
     sp_ = np.asarray(part, dtype=np.int64)[nz]
     order = np.lexsort((h, lens[nz], sp_))
     s_sorted = nz[order]
-    same = (sp_[order][1:] == sp_[order][:-1]) & (lens[s_sorted][1:] == lens[s_sorted][:-1]) & (h[order][1:] == h[order][:-1])
+    sp_o, len_o, h_o = sp_[order], lens[s_sorted], h[order]
+    same = (sp_o[1:] == sp_o[:-1]) & (len_o[1:] == len_o[:-1]) & (h_o[1:] == h_o[:-1])
     pos = np.flatnonzero(same)
     if pos.size:
         cur, prev = s_sorted[pos + 1], s_sorted[pos]

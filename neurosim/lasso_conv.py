@@ -35,7 +35,7 @@ import scipy.fft as sfft
 from .conv import ConvWeights
 from .errors import NetworkError, describe
 
-__all__ = ["ConvDictionary", "conv_lasso_objective", "conv_kkt_residual", "conv_fista", "conv_threshold"]
+__all__ = ["ConvDictionary", "conv_lasso_objective", "conv_kkt_residual", "conv_fista", "conv_threshold", "conv_lam"]
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,8 @@ class ConvDictionary:
         return ConvWeights(g, self.code_shape, stride=1, padding=k - 1)
 
 
-def _lam(cd: ConvDictionary, lam) -> np.ndarray:
+def conv_lam(cd: ConvDictionary, lam) -> np.ndarray:
+    """The penalty as an array ``(1, K, 1, 1)`` (a scalar or one value per filter, ``>= 0``)."""
     arr = np.asarray(lam, dtype=np.float64)
     if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != cd.n_filters) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise NetworkError(describe("parameter", "lam", "must be >= 0, a scalar or one value per filter",
@@ -204,7 +205,7 @@ def conv_lasso_objective(cd: ConvDictionary, X, A, lam, *, nonneg: bool = False)
     """``F(a)`` of every image, shape ``(B,)`` (``inf`` for negative codes when ``nonneg``)."""
     X, _ = cd.images(X)
     A = cd.codes(A)
-    lam = _lam(cd, lam)
+    lam = conv_lam(cd, lam)
     R = X - cd.synthesize(A)
     obj = 0.5 * np.sum(R * R, axis=(1, 2, 3)) + np.sum(np.abs(A) * lam, axis=(1, 2, 3))
     if nonneg:
@@ -226,7 +227,7 @@ def conv_kkt_residual(cd: ConvDictionary, X, A, lam, *, nonneg: bool = False) ->
     X, _ = cd.images(X)
     A = cd.codes(A)
     grad = cd.gram_apply(A) - cd.analyze(X)
-    return _kkt(A, grad, _lam(cd, lam), nonneg)
+    return _kkt(A, grad, conv_lam(cd, lam), nonneg)
 
 
 def conv_fista(cd: ConvDictionary, X, lam, *, nonneg: bool = False, max_iter: int = 5000, tol: float = 1e-6,
@@ -243,7 +244,7 @@ def conv_fista(cd: ConvDictionary, X, lam, *, nonneg: bool = False, max_iter: in
     ``{"iterations": int, "kkt": (B,)}``.
     """
     Xb, single = cd.images(X)
-    lamv = _lam(cd, lam)
+    lamv = conv_lam(cd, lam)
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise NetworkError(describe("parameter", "max_iter", "must be a positive integer", got=max_iter, expected=">= 1"))
     L = cd.lipschitz()

@@ -411,7 +411,7 @@ def apply_rule(rule: LearningRule, *, weights: np.ndarray, post_stats: Mapping[s
 
 
 def connection_stats(phase_windows: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]], *, pre: str, post: str,
-                     weights: np.ndarray, gain: Optional[Mapping[str, float]] = None
+                     weights: np.ndarray, gain: Optional[Mapping[str, float]] = None, received: bool = True
                      ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, dict[str, np.ndarray]]]:
     """Per-phase statistics of one connection's two ends (engine side, trusted).
 
@@ -425,6 +425,8 @@ def connection_stats(phase_windows: Mapping[str, Mapping[str, Mapping[str, np.nd
     weights : ndarray (n_post, n_pre)
     gain : dict, optional
         ``{phase: g}``: the connection's gain in each phase (default 1).
+    received : bool
+        Compute ``received`` (skip it when no rule reads it: it costs a matrix product).
 
     Returns
     -------
@@ -438,7 +440,8 @@ def connection_stats(phase_windows: Mapping[str, Mapping[str, Mapping[str, np.nd
     for phase, win in phase_windows.items():
         g = 1.0 if gain is None else float(gain.get(phase, 1.0))
         ps = {k: np.asarray(v) for k, v in win[post].items() if k in POST_STATS}
-        ps["received"] = g * (np.asarray(win[pre]["rate"], dtype=np.float64) @ W.T)
+        if received:
+            ps["received"] = g * (np.asarray(win[pre]["rate"], dtype=np.float64) @ W.T)
         post_stats[phase] = ps
         pre_stats[phase] = {k: np.asarray(v) for k, v in win[pre].items() if k in PRE_STATS}
     return post_stats, pre_stats

@@ -34,7 +34,7 @@ from .conv import ConvWeights
 from .errors import NetworkError, UsageError
 from .io import atomic_save_npz
 from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
-from .neurons import LCANeuron, LIF, NeuronModel
+from .neurons import LCANeuron, LIF
 
 __all__ = ["save_network", "load_network", "MODELS", "FORMAT", "VERSION"]
 

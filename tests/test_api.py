@@ -71,3 +71,13 @@ def test_evaluate_placement_reproduces_a_mapping_and_checks_limits(tmp_path):
         evaluate_placement(net, make_tiny_chip(), act, part=np.zeros(13, dtype=int), part_core=np.array([0]))
     with pytest.raises(MappingError):
         evaluate_placement(net, make_tiny_chip(), act, part=np.zeros(13, dtype=int), part_core=np.array([0, 0]))
+
+
+def test_placeholder_chip_costs_are_labelled_proxy():
+    net, act = make_tiny_network()
+    d = map_network(net, "loihi2", act, partitioner="sequential", placer="identity").report.to_dict()
+    assert d["chip"]["cost_status"] == "placeholder"
+    assert any(n.startswith("PROXY") for n in d["notes"])
+    d1 = map_network(net, "loihi1", act, partitioner="sequential", placer="identity").report.to_dict()
+    assert not any(n.startswith("PROXY") for n in d1["notes"])
+    assert "unicast" in " ".join(d1["notes"])  # loihi1 sends one packet per destination core

@@ -62,6 +62,22 @@ def test_update_from_ideal_weights_moves_toward_reconstruction():
     np.testing.assert_allclose(new.s, np.diag(new.H))
 
 
+def test_minibatch_update_is_the_mean_of_online_updates():
+    """Averaging per synapse over a batch: a batch of copies of one input gives the online update,
+    and a batch of two inputs gives the mean of their two online increments."""
+    pl = planted_nonneg(12, 16, 2, seed=13, density=0.4)
+    p = init_params(12, 16, rng=np.random.default_rng(1))
+    p.H = p.H + 0.05  # H != FB so every term of the rule is exercised
+    rules = lin_tang_rules(kappa=0.7, eta_d=0.05, lambda2=0.01, project=False)
+    upd = {}
+    for key, X in {"x0": pl.X[:1], "x1": pl.X[1:], "copies": np.repeat(pl.X[:1], 3, axis=0), "both": pl.X}.items():
+        upd[key] = lin_tang_update(p, rate_phase_stats(p, X, lam=0.1, kappa=0.7, tol=1e-11), rules, kappa=0.7)
+    for name in ("F", "B", "H"):
+        np.testing.assert_allclose(getattr(upd["copies"], name), getattr(upd["x0"], name), atol=1e-12)
+        mean = (getattr(upd["x0"], name) + getattr(upd["x1"], name)) / 2
+        np.testing.assert_allclose(getattr(upd["both"], name), mean, atol=1e-12)
+
+
 def test_thresholds_follow_the_rule_and_consistency_stays_high():
     pl = planted_nonneg(16, 24, 400, seed=5, density=0.3)
     est = LocalDictionaryLearning(24, lam=0.1, eta_d=0.02, lambda2=0.002, batch_size=8, n_samples=400, seed=0)

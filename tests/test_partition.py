@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from conftest import make_tiny_chip
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.graph import build_graph
 from mapper.partition import STRATEGIES, partition, sequential, traffic_graph
@@ -171,7 +170,8 @@ def test_prefix_fit_is_the_longest_feasible_run(seed):
     net.add(Connection("P", "P", w, learning_rule=object() if seed % 2 else None))
     g = build_graph(net, ActivityProfile.assumed(net, 0.1))
     chip = chip_with(max_compartments=40, max_in_axons=int(rng.integers(12, 40)), synapse_mem_bits=int(rng.integers(200, 900)),
-                     max_plastic_synapses=int(rng.integers(10, 60)), plastic_synapse_extra_bits=3)
+                     max_plastic_synapses=int(rng.integers(10, 60)),
+                     plastic_synapse_extra_bits=3)
     lims = limits_of(chip.core)
     for a in (0, 7, 20):
         m = _prefix_fit(g, chip, lims, a, n)

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from conftest import make_tiny_chip
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.place import PLACERS, core_order, hilbert_d2xy, place, placement_cost, spectral_order
 from mapper.route import Nets, tile_coords

@@ -4,15 +4,13 @@ Placement (sequential + identity): A core 0 = tile (0,0), B core 1 = (1,0), C co
 D core 3 = (1,1). Rates per step: A0 0.3, A1 0.2, A2 0.1, B0 0.4.
 A0 -> cores {1, 2, 3}; A1 -> {1}; A2 -> {0} (own core); B0 -> {2}.
 """
-import dataclasses
-
 import numpy as np
 import pytest
 
 from conftest import make_tiny_chip, make_tiny_network
 from mapper.api import map_network
 from mapper.graph import build_graph, core_rows
-from mapper.route import build_nets, link_loads, route, segments, tile_coords
+from mapper.route import build_nets, link_loads, segments, tile_coords
 
 
 def run(**chip_kw):

@@ -28,13 +28,12 @@ import logging
 from typing import Any, Optional, Sequence
 
 import numpy as np
-import scipy.fft as sfft
 
 from ..backends import simulate
 from ..conv import ConvWeights
 from ..errors import NetworkError, describe
 from ..ir import Connection, ConstantInput, Network, Population, Probe
-from ..lasso_conv import ConvDictionary, _lam, conv_threshold
+from ..lasso_conv import ConvDictionary, conv_lam, conv_threshold
 from ..neurons import IF, LCANeuron
 from ..result import SimResult
 
@@ -93,29 +92,19 @@ def conv_lca(cd: ConvDictionary, X, lam, *, threshold: str = "soft", steps: int 
     codes (B, K, h, w) (or (K, h, w) for one image), and the history if requested.
     """
     Xb, single = cd.images(X)
-    lamv = _lam(cd, lam)
+    lamv = conv_lam(cd, lam)
     conv_threshold(np.zeros(1), 0.0, threshold)
     steps = _positive_int("steps", steps)
     every = _positive_int("history_every", history_every)
     r = _rate(dt_over_tau, cd.lipschitz())
     B = cd.analyze(Xb)
     U = np.zeros_like(B) if u0 is None else np.array(np.broadcast_to(cd.codes(u0), B.shape))
-    H, W = cd.image_shape[1:]
-    _, h, w = cd.code_shape
-    fh = cd._fhat.reshape(*cd._fhat.shape[:2], -1)
-    gram_hat = np.einsum("kcf,jcf->kjf", np.conj(fh), fh)  # sum_c conj(phi_k) phi_j per frequency
-    use_gram = cd.n_filters <= 2 * cd.n_channels
     history = []
     for k in range(steps):
         A = conv_threshold(U, lamv, threshold)
         if return_history and k % every == 0:
             history.append(A)
-        Ahat = sfft.rfft2(A, s=(H, W)).reshape(A.shape[0], A.shape[1], -1)
-        if use_gram:
-            Chat = np.einsum("kjf,bjf->bkf", gram_hat, Ahat)
-        else:
-            Chat = np.einsum("kcf,bcf->bkf", np.conj(fh), np.einsum("kcf,bkf->bcf", fh, Ahat))
-        GA = sfft.irfft2(Chat.reshape(Chat.shape[:2] + cd._fhat.shape[2:]), s=(H, W))[:, :, :h, :w] - A
+        GA = cd.gram_apply(A) - A
         dU = r * (B - U - GA)
         U += dU
         if not np.all(np.isfinite(U)):
@@ -143,7 +132,7 @@ def build_conv_lca(cd: ConvDictionary, X, lam, *, threshold: str = "soft", name:
     ``final_state[name]["a"]`` reshaped with ``cd.codes``.
     """
     Xb, _ = cd.images(X)
-    lam_n = np.repeat(_lam(cd, lam).ravel(), cd.code_shape[1] * cd.code_shape[2])
+    lam_n = np.repeat(conv_lam(cd, lam).ravel(), cd.code_shape[1] * cd.code_shape[2])
     conv_threshold(np.zeros(1), 0.0, threshold)
     net = Network(name=name)
     net.add(Population(name, cd.n_code, LCANeuron(tau_s=tau_s, lam=lam_n, threshold=threshold)))
@@ -187,7 +176,7 @@ def build_spiking_conv_lca(cd: ConvDictionary, X, lam, *, nonneg: bool = True, n
     """
     Xb, _ = cd.images(X)
     _, h, w = cd.code_shape
-    lamv = _lam(cd, lam)
+    lamv = conv_lam(cd, lam)
     B = cd.analyze(Xb)
     norms2 = np.sum(cd.filters ** 2, axis=(1, 2, 3))
     if nonneg:

@@ -38,7 +38,7 @@ from ..backends import simulate
 from ..errors import NetworkError, describe
 from ..ir import Connection, ConstantInput, Network, Population, Probe
 from ..lasso import check_dictionary, check_lam, fista
-from ..lasso_conv import ConvDictionary, _lam, conv_fista, conv_threshold
+from ..lasso_conv import ConvDictionary, conv_fista, conv_lam
 from ..neurons import LCANeuron
 from .conv_lca import conv_lca
 from .lca import analog_lca, lca_gram, threshold_function
@@ -87,7 +87,7 @@ class DSCLayer:
         """The penalty per output neuron, ``(n_out,)``."""
         if self.conv:
             cd = self.dictionary
-            return np.repeat(_lam(cd, self.lam).ravel(), cd.code_shape[1] * cd.code_shape[2])
+            return np.repeat(conv_lam(cd, self.lam).ravel(), cd.code_shape[1] * cd.code_shape[2])
         return check_lam(self.lam, self.dictionary.shape[1])
 
     # flat operators

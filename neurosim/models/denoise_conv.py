@@ -17,7 +17,9 @@ the detail image around a code position (the atom's support plus a margin ``m``)
 codes at that position, i.e. a fully convolutional network. Trained on the training image's
 noisy detail image, regressing the codes of a converged hard-threshold convolutional LCA started
 from the soft LASSO solution at ``soft_ratio * lam`` (as :func:`neurosim.models.warp.converged_states`).
-The filters are the atoms of a patch dictionary learned on the training image.
+The filters are the atoms of a patch dictionary learned on the training image (not a
+convolutional dictionary learning; their shifted copies are coherent, so ``L`` is large and the
+LCA step is ``dt/tau = 1/L``). Penalties use the same conventional ``kappa`` as the patch pipeline.
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def _detail(image: np.ndarray, lowpass: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: int = 24, size: int = 8,
-                          lowpass: float = 2.0, kappa_hard: float = 2.0, kappa_soft: float = 0.8, margin: int = 2,
+                          lowpass: float = 2.0, kappa_hard: float = 2.5, kappa_soft: float = 1.0, margin: int = 2,
                           n_train: int = 20000, predictor: str = "lista", predictor_options: Optional[dict] = None,
                           target_steps: int = 300, soft_ratio: float = 0.3, filters: Optional[np.ndarray] = None,
                           n_dict: int = 10000, seed: int = 0) -> ConvDenoiser:

@@ -27,7 +27,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ..errors import NetworkError, SimulationError, describe
-from ..learning import apply_rule, connection_stats
+from ..learning import apply_rule, connection_stats, parse_quantity
 from .dictdata import test_objective
 from .dictnet import CODING, INPUT, DictNetParams, DictNetRunner, consistency, init_dictionary, init_params, symmetry
 from .dictnet_rate import rate_fixed_point, rate_phase_stats
@@ -79,7 +79,9 @@ def lin_tang_update(params: DictNetParams, stats: dict, rules: dict, *, kappa: f
     out = {}
     for name, (pre, post, gain) in _CONNS.items():
         g = None if gain is None else {"0": 0.0, "kappa": kappa}
-        post_stats, pre_stats = connection_stats(stats, pre=pre, post=post, weights=weights[name], gain=g)
+        reads_received = any(parse_quantity(q)[2] == "received" for q in rules[name].reads)
+        post_stats, pre_stats = connection_stats(stats, pre=pre, post=post, weights=weights[name], gain=g,
+                                                 received=reads_received)
         out[name] = apply_rule(rules[name], weights=weights[name], post_stats=post_stats, pre_stats=pre_stats,
                                post_params={"threshold": thresholds[post]},
                                mask=~np.eye(N, dtype=bool) if name == "H" else None)
