@@ -23,7 +23,7 @@ from .estimate import EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
 from .place import Placement, place
-from .resources import RESOURCES
+from .resources import RESOURCES, check_board_fits, check_neurons_fit
 from .route import Routing, build_nets, route
 
 __all__ = ["map_network", "evaluate_placement", "MappingResult", "Report", "REPORT_FORMAT", "REPORT_VERSION"]
@@ -115,6 +115,19 @@ def _resolve_chip(chip: Union[ChipSpec, str]) -> ChipSpec:
     except ImportError as exc:  # pragma: no cover - chipload ships with the package
         raise MappingError(f"chip '{chip}': mapper.chipload is not available ({exc})") from exc
     return load_chip(chip)
+
+
+def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
+    """Fail early: raise :class:`CapacityError` if a neuron cannot fit a core on its own or the
+    whole network cannot fit the board, before anything is simulated.
+
+    Cheap (connectivity only, no partitioning). Returns ``(k, resource)``: the fewest cores the
+    demand lower bounds allow and the binding resource.
+    """
+    chip = _resolve_chip(chip)
+    graph = build_graph(network, ActivityProfile.assumed(network, 0.0))
+    check_neurons_fit(graph, chip)
+    return check_board_fits(graph, chip)
 
 
 def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,

@@ -8,14 +8,14 @@ key path, what was expected and what was found::
       builder: spiking_lca             # spiking_lca | analog_lca   (registry BUILDERS)
       dictionary: {kind: default, patch: 8, atoms: 128}    # or {file: D.npy}, path relative to the YAML
       inputs: {kind: patches, patch: 8, n: 16, seed: 0}    # or {kind: random, ...} or {file: X.npy}
-      lam: 0.1                         # LASSO penalty (>= 0)
+      lam: 1.0                         # LASSO penalty (>= 0)
       nonneg: false                    # non-negative (N neurons) or signed (2N, sign split)
     simulation:
-      steps: 2000
+      steps: 5000
       dt_s: 0.1
       backend: numpy                   # numpy | brian2
       seed: 0
-      transient: 200                   # steps skipped before rates are counted
+      transient: 500                   # steps skipped before rates are counted
     mapping:                           # read by `neurosim run` (the mapper), ignored here
       partitioner: metis
       placer: anneal
@@ -51,10 +51,10 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
         "builder": "spiking_lca",
         "dictionary": {"kind": "default", "patch": 8, "atoms": 128},
         "inputs": {"kind": "patches", "patch": 8, "n": 16, "seed": 0},
-        "lam": 0.1,
+        "lam": 1.0,
         "nonneg": False,
     },
-    "simulation": {"steps": 2000, "dt_s": 0.1, "backend": "numpy", "seed": 0, "transient": 200},
+    "simulation": {"steps": 5000, "dt_s": 0.1, "backend": "numpy", "seed": 0, "transient": 500},
     "mapping": {"partitioner": "metis", "placer": "anneal", "seed": 0},
 }
 

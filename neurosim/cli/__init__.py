@@ -22,6 +22,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: subcommand -> module defining ``register(subparsers)``
 COMMANDS: dict[str, str] = {
+    "run": "neurosim.cli.run_cmd",
     "lca": "neurosim.cli.lca_cmd",
     "chips": "neurosim.cli.chips_cmd",
     "map": "neurosim.cli.map_cmd",

@@ -1,0 +1,148 @@
+"""``neurosim run``: build an experiment's network, simulate it, map it onto a chip, report.
+
+::
+
+    neurosim run [EXPERIMENT.yaml] --chip NAME|FILE --out DIR [--partitioner P] [--placer P]
+                 [--time-budget S] [--no-quantize] [--force]
+
+Without ``EXPERIMENT.yaml`` the built-in experiment runs (spiking LCA on patches of
+scikit-learn's bundled sample images, :data:`neurosim.experiment.DEFAULT_EXPERIMENT`).
+
+Writes to ``DIR``: ``report.json`` (the mapper's report plus ``solution_quality``: the LASSO
+objective of the decoded codes, FISTA's optimum and, unless ``--no-quantize``, the objective after
+quantising the weights to the chip's precision and re-simulating), ``placement.json``,
+``summary.txt``, ``core_utilisation.png``, ``link_traffic.png``, ``codes.npy``,
+``activity.npz`` and ``network.npz``. Existing files are kept unless ``--force``.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from mapper.api import check_fits, map_network
+from mapper.chipload import load_chip
+from mapper.export import write_placement
+from mapper.partition import STRATEGIES
+from mapper.place import PLACERS
+from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
+from mapper.quantize import quantize_network
+
+from ..backends import simulate
+from ..errors import UsageError
+from ..experiment import build_experiment, load_experiment
+from ..io import atomic_save_npy, atomic_write_json, atomic_write_text, check_writable
+from ..lasso import fista, lasso_objective
+from ..netio import save_network
+
+__all__ = ["register", "cmd_run", "OUTPUTS"]
+
+log = logging.getLogger(__name__)
+
+OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png",
+           "codes.npy", "activity.npz", "network.npz")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="simulate an experiment and map it onto a chip (the main job)",
+                              description="Build the network an experiment YAML describes (or the built-in one), "
+                                          "simulate it, map it onto a chip and report traffic, energy, latency "
+                                          "and solution quality.")
+    p.add_argument("experiment", nargs="?", metavar="EXPERIMENT.yaml", help="experiment file (default: built-in)")
+    p.add_argument("--chip", required=True, metavar="NAME|FILE", help="chip name (see 'neurosim chips list') or YAML")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--partitioner", choices=sorted(STRATEGIES), help="override the experiment's mapping.partitioner")
+    p.add_argument("--placer", choices=sorted(PLACERS), help="override the experiment's mapping.placer")
+    p.add_argument("--time-budget", type=float, metavar="S", help="placement refinement budget, seconds (default 20)")
+    p.add_argument("--no-quantize", action="store_true", help="skip the quantised re-simulation")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_run)
+
+
+def _objective(D: np.ndarray, X: np.ndarray, codes: np.ndarray, lam: float, nonneg: bool) -> float:
+    return float(np.mean(lasso_objective(D, X, codes, lam, nonneg=nonneg)))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output '{out}': is not a directory (expected a directory path)")
+    for name in OUTPUTS:
+        check_writable(out / name, overwrite=args.force)
+    if args.time_budget is not None and args.time_budget < 0:
+        raise UsageError(f"option --time-budget: must be >= 0 (got {args.time_budget})")
+    exp = load_experiment(args.experiment)
+    chip = load_chip(args.chip)
+    mapping = dict(exp.mapping)
+    partitioner = args.partitioner or mapping["partitioner"]
+    placer = args.placer or mapping["placer"]
+    if partitioner not in STRATEGIES:
+        raise UsageError(f"experiment '{exp.source}': key 'mapping.partitioner': unknown (got {partitioner!r}, "
+                         f"expected one of {sorted(STRATEGIES)})")
+    if placer not in PLACERS:
+        raise UsageError(f"experiment '{exp.source}': key 'mapping.placer': unknown (got {placer!r}, "
+                         f"expected one of {sorted(PLACERS)})")
+    budget = args.time_budget if args.time_budget is not None else (mapping["time_budget_s"] or 20.0)
+    sim = exp.simulation
+
+    network, decode, D, X = build_experiment(exp)
+    check_fits(network, chip)  # fail before simulating if it cannot fit the chip
+    print(f"experiment '{exp.name}' ({exp.source}): {network.n_neurons} neurons, {network.n_synapses} synapses, "
+          f"{network.batch} inputs, {sim['steps']} steps of {sim['dt_s']} on {sim['backend']}")
+    t0 = time.perf_counter()
+    res = simulate(network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
+                   progress=True)
+    t_sim = time.perf_counter() - t0
+    codes = decode(res)
+    lam, nonneg = float(exp.network["lam"]), bool(exp.network["nonneg"])
+    objective = _objective(D, X, codes, lam, nonneg)
+    optimum = _objective(D, X, fista(D, X, lam, nonneg=nonneg), lam, nonneg)
+    quality = {"problem": "non-negative LASSO" if nonneg else "LASSO", "lam": lam, "inputs": int(X.shape[0]),
+               "objective": objective, "optimum_fista": optimum,
+               "relative_gap": (objective - optimum) / max(abs(optimum), 1e-300),
+               "mean_nonzeros": float(np.mean(np.count_nonzero(np.abs(codes) > 1e-9, axis=1))),
+               "simulation_wall_s": t_sim}
+    if not args.no_quantize:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            qnet, qrep = quantize_network(network, chip)
+        qres = simulate(qnet, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"])
+        qobj = _objective(D, X, decode(qres), lam, nonneg)
+        quality["quantized"] = {"weight_bits": chip.core.weight_bits, "objective": qobj,
+                                "relative_gap": (qobj - optimum) / max(abs(optimum), 1e-300),
+                                "weights": qrep.to_dict(), "warnings": [str(w.message) for w in caught]}
+
+    result = map_network(network, chip, res.activity, partitioner=partitioner, placer=placer, seed=mapping["seed"],
+                         time_budget_s=budget)
+    report = result.report.to_dict()
+    report["experiment"] = {"name": exp.name, "source": exp.source, "simulation": sim}
+    report["solution_quality"] = quality
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "report.json", report)
+    write_placement(result, out / "placement.json", partitioner=partitioner, placer=placer, seed=mapping["seed"])
+    text = result.report.summary_text() + _quality_text(quality)
+    atomic_write_text(out / "summary.txt", text)
+    save_figure(utilisation_figure(result), out / "core_utilisation.png")
+    save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    atomic_save_npy(out / "codes.npy", codes)
+    res.activity.save(out / "activity.npz")
+    save_network(network, out / "network.npz")
+    print(text, end="")
+    print(f"wrote {len(OUTPUTS)} files to {out}/: {', '.join(OUTPUTS)}")
+    return 0
+
+
+def _quality_text(q: dict) -> str:
+    lines = [f"solution quality ({q['problem']}, lam {q['lam']:g}, {q['inputs']} inputs):",
+             f"  objective {q['objective']:.6g}  optimum (FISTA) {q['optimum_fista']:.6g}  "
+             f"relative gap {q['relative_gap']:.3g}  mean non-zeros {q['mean_nonzeros']:.1f}"]
+    if "quantized" in q:
+        z = q["quantized"]
+        lines.append(f"  with {z['weight_bits']}-bit weights: objective {z['objective']:.6g}  "
+                     f"relative gap {z['relative_gap']:.3g}")
+    return "\n".join(lines) + "\n"
