@@ -61,8 +61,8 @@ def main(argv=None) -> int:
     t_targets = time.perf_counter() - t
     configs = [("cold (zero)", "zero", "code", {}), ("linear ridge", "linear", "state", {}),
                ("MLP 256", "mlp", "state", {"hidden": 256, "epochs": 10 if q else 30}),
-               ("LISTA-2 state", "lista", "state", {"epochs": 10 if q else 40}),
-               ("LISTA-2 code", "lista", "code", {"epochs": 10 if q else 40}),
+               ("LISTA-2 state", "lista", "state", {"layers": 2, "epochs": 10 if q else 40}),
+               ("LISTA-2 code", "lista", "code", {"layers": 2, "epochs": 10 if q else 40}),
                ("LISTA-3 code", "lista", "code", {"layers": 3, "epochs": 10 if q else 40})]
     rows, cold = [], None
     for label, kind, target, opts in configs:

@@ -304,13 +304,13 @@ def build_warp_lca(D, X, lam, u0, *, mode: str = "state", threshold: str = "hard
     r"""Analog LCA network (:func:`~neurosim.models.lca.build_analog_lca`) started from ``u0``.
 
     Returns ``(network, initial_state)`` for ``simulate(network, ..., initial_state=...)`` with
-    ``dt_s = dt_over_tau * tau_s``. The engine delivers a step's lateral input at the next step,
-    so its first step would miss ``-G T(u0)``; a one-step :class:`~neurosim.ir.ArrayInput`
-    ``"<name>.warm"`` adds it. Then the run follows :func:`~neurosim.models.lca.analog_lca` with
-    ``u0``. ``mode="state"`` writes ``u(0) = u0`` (a per-neuron state write on a chip);
-    ``mode="pulse"`` starts from ``u = 0`` and injects the one-step pulse
-    ``u0/r - u0 - G T(u0)`` (``r = dt/tau``), which gives the same ``u(1)``. A zero ``u0`` adds
-    nothing: the network is plain analog LCA.
+    ``dt_s = dt_over_tau * tau_s``; the run follows :func:`~neurosim.models.lca.analog_lca` with
+    ``u0``. ``mode="state"`` writes ``u(0) = u0`` (a per-neuron state write on a chip); backends
+    treat the initial output ``T(u0)`` as emitted at step -1, so the first step already sees the
+    lateral input ``-G T(u0)``. ``mode="pulse"`` starts from ``u = 0`` and injects the one-step
+    pulse ``u0/r - u0 - G T(u0)`` (``r = dt/tau``) through an :class:`~neurosim.ir.ArrayInput`
+    ``"<name>.warm"``, which gives the same ``u(1)``. A zero ``u0`` adds nothing: the network is
+    plain analog LCA.
     """
     D = check_dictionary(D)
     X, _ = check_inputs(X, D.shape[0])
@@ -322,10 +322,9 @@ def build_warp_lca(D, X, lam, u0, *, mode: str = "state", threshold: str = "hard
     U0 = np.array(np.broadcast_to(np.asarray(u0, dtype=np.float64), (X.shape[0], D.shape[1])))
     if not np.any(U0):
         return net, {}
-    lateral0 = -(threshold_function(U0, lam, threshold) @ lca_gram(D))
     if mode == "state":
-        net.add(ArrayInput(name, lateral0[None], name=f"{name}.warm"))
         return net.validate(), {name: {"u": U0}}
+    lateral0 = -(threshold_function(U0, lam, threshold) @ lca_gram(D))
     r = float(dt_over_tau)
     net.add(ArrayInput(name, (U0 / r - U0 + lateral0)[None], name=f"{name}.warm"))
     return net.validate(), {}

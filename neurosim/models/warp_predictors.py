@@ -289,7 +289,7 @@ class LISTAPredictor(Predictor):
     kind = "lista"
     hyper = ("layers", "lam_init", "epochs", "batch_size", "lr", "lr_final", "seed")
 
-    def __init__(self, layers: int = 2, *, lam_init: float = 0.3, epochs: int = 40, batch_size: int = 128,
+    def __init__(self, layers: int = 3, *, lam_init: float = 0.3, epochs: int = 40, batch_size: int = 128,
                  lr: float = 1e-3, lr_final: float = 1.0, seed: int = 0) -> None:
         super().__init__()
         _check_training("lista", epochs, batch_size, lr, lr_final)
