@@ -139,6 +139,7 @@ def main(argv=None) -> int:
     ap.add_argument("--full", action="store_true", help="the paper's n = 10,000 (about 50 min)")
     ap.add_argument("--quick", action="store_true", help="smoke run: n 500, 60 epochs, T 25")
     ap.add_argument("--variants", action="store_true", help="also g_ae-ls with lambda decay and hard threshold")
+    ap.add_argument("--plot", default=str(PLOT), help=f"where to save the curves (default benchmarks/{PLOT.name})")
     ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
     if args.full:
@@ -173,8 +174,8 @@ def main(argv=None) -> int:
             print(f"T={Tv:>3d} {r['name']:<22s} final {r['final']:.4f} floor {r['floor']:.4f} "
                   f"max sine {r['max_sine']:.4f} {r['wall_s']:.1f} s", flush=True)
     total = time.perf_counter() - t_all
-    plot(rows_by_T, peer, PLOT)
-    print(f"wrote {PLOT}")
+    plot(rows_by_T, peer, args.plot)
+    print(f"wrote {args.plot}")
 
     ratio_lines = []
     for T, (dec, ae, sgd, ae_sgd) in rows_by_T.items():
@@ -190,7 +191,7 @@ def main(argv=None) -> int:
     lines = [f"\n### {datetime.date.today().isoformat()} — n={args.n}, {args.epochs} Adam epochs, T in {Ts}",
              f"- machine: {machine()}",
              f"- command: `python benchmarks/bench_pudle.py {' '.join(sys.argv[1:] if argv is None else argv)}`".rstrip(),
-             f"- total wall time {total:.0f} s; curves: `benchmarks/{PLOT.name}`",
+             f"- total wall time {total:.0f} s; curves: `{os.path.relpath(args.plot, HERE.parent)}`",
              "", "| T | run | final rel. error | floor (min) | max sine | steps | wall s |", "|---|---|---|---|---|---|---|"]
     for T, rows in rows_by_T.items():
         for r in rows:

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from .conv import ConvWeights
+from .neurons import threshold_function
 from .errors import NetworkError, describe
 
 __all__ = ["ConvDictionary", "conv_lasso_objective", "conv_kkt_residual", "conv_fista", "conv_threshold", "conv_lam"]
@@ -190,15 +191,8 @@ def conv_lam(cd: ConvDictionary, lam) -> np.ndarray:
 
 
 def conv_threshold(U: np.ndarray, lam: np.ndarray, threshold: str) -> np.ndarray:
-    """``T_lam(u)`` on code maps: ``soft``, ``nonneg`` (one-sided) or ``hard``."""
-    if threshold == "soft":
-        return np.sign(U) * np.maximum(np.abs(U) - lam, 0.0)
-    if threshold == "nonneg":
-        return np.maximum(U - lam, 0.0)
-    if threshold == "hard":
-        return np.where(np.abs(U) > lam, U, 0.0)
-    raise NetworkError(describe("parameter", "threshold", "unknown threshold", got=repr(threshold),
-                                expected="'soft', 'nonneg' or 'hard'"))
+    """``T_lam(u)`` on code maps (:func:`neurosim.neurons.threshold_function`)."""
+    return threshold_function(U, lam, threshold)
 
 
 def conv_lasso_objective(cd: ConvDictionary, X, A, lam, *, nonneg: bool = False) -> np.ndarray:

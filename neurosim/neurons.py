@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import NetworkError, describe
 
-__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param"]
+__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function"]
 
 #: A per-neuron parameter: one value for all neurons or one value per neuron.
 Param = Union[float, np.ndarray]
@@ -198,3 +198,19 @@ class LCANeuron(NeuronModel):
             raise NetworkError(describe("population", pop_name, "LCANeuron.lam must be non-negative", got=self.lam, expected=">= 0"))
         if not np.all(np.asarray(self.gain, dtype=float) > 0):
             raise NetworkError(describe("population", pop_name, "LCANeuron.gain must be positive", got=self.gain, expected="> 0"))
+
+
+def threshold_function(u: np.ndarray, lam: Param, threshold: str) -> np.ndarray:
+    """The LCA threshold ``T_lam(u)`` (:class:`LCANeuron`), elementwise.
+
+    ``"soft"`` ``sign(u) max(|u| - lam, 0)``; ``"nonneg"`` ``max(u - lam, 0)``;
+    ``"hard"`` ``u 1[|u| > lam]``. ``lam`` broadcasts against ``u``.
+    """
+    if threshold == "soft":
+        return np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
+    if threshold == "nonneg":
+        return np.maximum(u - lam, 0.0)
+    if threshold == "hard":
+        return np.where(np.abs(u) > lam, u, 0.0)
+    raise NetworkError(describe("parameter", "threshold", "unknown threshold", got=repr(threshold),
+                                expected=" or ".join(THRESHOLDS)))

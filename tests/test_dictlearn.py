@@ -89,19 +89,20 @@ def test_thresholds_follow_the_rule_and_consistency_stays_high():
     assert p.F.min() >= 0 and p.B.min() >= 0 and p.H.min() >= 0
 
 
-@pytest.mark.parametrize("model", ["rate", "spiking"])
-def test_estimator_api_and_history(model):
+@pytest.mark.parametrize("model,solver", [("rate", "fixed_point"), ("rate", "network"), ("spiking", "network")])
+def test_estimator_api_and_history(model, solver):
     pl = planted_nonneg(12, 16, 60, seed=6, density=0.4)
     te = planted_nonneg(12, 16, 20, seed=7, D=pl.D)
-    kw = dict(phase_time=10.0, dt_s=1 / 16) if model == "spiking" else {}
-    est = LocalDictionaryLearning(16, model=model, lam=0.1, eta_d=0.02, batch_size=6, n_samples=60, eval_every=30,
-                                  lambda2=0.001, seed=0, **kw)
+    kw = dict(phase_time=10.0, dt_s=1 / 16) if model == "spiking" else dict(phase_time=60.0, dt_s=0.1)
+    est = LocalDictionaryLearning(16, model=model, solver=solver, lam=0.1, eta_d=0.02, batch_size=6, n_samples=60,
+                                  eval_every=30, lambda2=0.001, seed=0, **kw)
     assert est.fit(pl.X, X_test=te.X) is est
     assert est.components_.shape == (16, 12)
     assert est.history_["samples"] == [0.0, 30.0, 60.0]
     assert all(len(v) == 3 for v in est.history_.values())
     codes = est.transform(te.X)
     assert codes.shape == (20, 16) and codes.min() >= 0
+    assert est.history_["test_objective"][-1] < est.history_["test_objective"][0]
 
 
 def test_estimator_rejects_bad_input():
@@ -188,7 +189,7 @@ def test_test_objective_matches_direct_lasso():
 def test_planted_recovery_rate_model():
     """M=64, N=128, 3-5-sparse non-negative codes, 20k samples x 3 epochs, mini-batch 16."""
     pl = planted_nonneg(64, 128, 20000, seed=0)
-    est = LocalDictionaryLearning(128, lam=0.1, eta_d="auto", lambda2="auto", batch_size=16, n_epochs=3, tol=1e-4)
+    est = LocalDictionaryLearning(128, lam=0.1, eta_d=0.15, lambda2="auto", batch_size=16, n_epochs=3, tol=1e-4)
     est.fit(pl.X)
     assert recovery(pl.D, est.components_.T, threshold=0.99) >= 0.95
 
@@ -197,7 +198,7 @@ def test_planted_recovery_rate_model():
 def test_planted_recovery_spiking_model():
     """Same problem with the spiking network (T = 20 per phase, dt 1/32), mini-batch 16."""
     pl = planted_nonneg(64, 128, 20000, seed=0)
-    est = LocalDictionaryLearning(128, model="spiking", lam=0.1, eta_d="auto", lambda2="auto", batch_size=16,
+    est = LocalDictionaryLearning(128, model="spiking", lam=0.1, eta_d=0.15, lambda2="auto", batch_size=16,
                                   n_epochs=3, phase_time=20.0, dt_s=1 / 32)
     est.fit(pl.X)
     assert recovery(pl.D, est.components_.T, threshold=0.95) >= 0.90

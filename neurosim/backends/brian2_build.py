@@ -41,7 +41,7 @@ import numpy as np
 
 from ..errors import NetworkError, SimulationError, describe
 from ..ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
-from ..neurons import LCANeuron, LIF
+from ..neurons import LCANeuron, LIF, threshold_function
 
 log = logging.getLogger(__name__)
 
@@ -347,11 +347,4 @@ def _set_initial_state(groups: dict, plans: dict[str, GroupPlan], initial_state:
 
 def _initial_output(model: LCANeuron, u: np.ndarray) -> np.ndarray:
     n = u.shape[-1]
-    lam, gain = model.param("lam", n), model.param("gain", n)
-    if model.threshold == "soft":
-        a = np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
-    elif model.threshold == "nonneg":
-        a = np.maximum(u - lam, 0.0)
-    else:
-        a = np.where(np.abs(u) > lam, u, 0.0)
-    return a / gain
+    return threshold_function(u, model.param("lam", n), model.threshold) / model.param("gain", n)

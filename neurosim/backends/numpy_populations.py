@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import NetworkError, describe
 from ..ir import Population
-from ..neurons import LCANeuron, LIF
+from ..neurons import LCANeuron, LIF, threshold_function
 
 __all__ = ["LIFState", "LCAState", "make_state"]
 
@@ -232,13 +232,7 @@ class LCAState:
         self.a = self.activation(self.u)
 
     def activation(self, u: np.ndarray) -> np.ndarray:
-        lam = self.lam
-        if self.kind == "soft":
-            a = np.sign(u) * np.maximum(np.abs(u) - lam, 0.0)
-        elif self.kind == "nonneg":
-            a = np.maximum(u - lam, 0.0)
-        else:
-            a = np.where(np.abs(u) > lam, u, 0.0)
+        a = threshold_function(u, self.lam, self.kind)
         if not self.unit_gain:
             a *= self.inv_gain
         return a.astype(self.dtype, copy=False)

@@ -67,9 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=16, metavar="B", help="inputs per update (default 16; 1 = online)")
     p.add_argument("--lam", type=float, metavar="LAM", help="sparsity penalty (default per data)")
     p.add_argument("--eta", type=float, metavar="ETA",
-                   help="learning rate (eta_D of the local rule; default: derived from the data, see docs)")
+                   help="learning rate (eta_D of the local rule); default 'auto': from the size of typical codes, "
+                        "see LocalDictionaryLearning.resolve_rates")
     p.add_argument("--lambda2", type=float, metavar="L2",
-                   help="weight decay of the local rule (default: lam x mean initial code, keeps atom norms near 1)")
+                   help="weight decay of the local rule (default 'auto': lam x mean typical code, keeps atom norms "
+                        "near 1)")
     p.add_argument("--kappa", type=float, default=0.7, help="feedback strength of phase 2 (default 0.7)")
     p.add_argument("--eta-h-ratio", type=float, default=8.0, metavar="R",
                    help="eta_H / eta_D (default 8; the paper uses 15 online: higher keeps H closer to FB, lower learns faster)")

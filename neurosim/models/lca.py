@@ -51,7 +51,7 @@ from ..backends import simulate
 from ..errors import NetworkError, describe
 from ..ir import Connection, ConstantInput, Network, Population, Probe
 from ..lasso import check_dictionary, check_inputs, check_lam
-from ..neurons import IF, THRESHOLDS, LCANeuron
+from ..neurons import IF, THRESHOLDS, LCANeuron, threshold_function
 from ..result import SimResult
 
 __all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split", "auto_scale",
@@ -249,18 +249,6 @@ def lca_gram(D: np.ndarray) -> np.ndarray:
     d[np.abs(d) < 1e-12] = 0.0
     np.fill_diagonal(G, d)
     return G
-
-
-def threshold_function(U: np.ndarray, lam: np.ndarray, threshold: str) -> np.ndarray:
-    """``T_lam(u)``: ``"soft"`` sign(u) max(|u|-lam, 0); ``"nonneg"`` max(u-lam, 0); ``"hard"`` u 1[|u|>lam]."""
-    if threshold == "soft":
-        return np.sign(U) * np.maximum(np.abs(U) - lam, 0.0)
-    if threshold == "nonneg":
-        return np.maximum(U - lam, 0.0)
-    if threshold == "hard":
-        return np.where(np.abs(U) > lam, U, 0.0)
-    raise NetworkError(describe("parameter", "threshold", "unknown threshold", got=repr(threshold),
-                                expected=" or ".join(THRESHOLDS)))
 
 
 def analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
