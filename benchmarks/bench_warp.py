@@ -15,8 +15,9 @@ Protocol (``shared/reference/algorithms.md`` 3(c), CPU-reproducible analogue, no
 * peer: scikit-learn's OMP (``orthogonal_mp``, full path up to 32 atoms), keeping per patch the
   path length of least energy under the same objective (a greedy l0 solver with the same
   least-squares codes on its support as a hard-threshold LCA fixed point);
-* denoising: the patch pipeline of :mod:`neurosim.models.denoise` (china crop, flower training),
-  PSNR of cold / WARP / FISTA at equal budgets.
+* denoising: the patch pipeline of :mod:`neurosim.models.denoise` and the convolutional one of
+  :mod:`neurosim.models.denoise_conv` (china crop, flower training), PSNR of cold / WARP / FISTA
+  at equal budgets.
 
 Results are appended to ``benchmarks/RESULTS.md``. ``--quick`` shrinks everything (smoke run).
 """
@@ -36,6 +37,7 @@ from sklearn.linear_model import orthogonal_mp  # noqa: E402
 from neurosim.data import image_patches  # noqa: E402
 from neurosim.models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods,  # noqa: E402
                                      learn_dictionary, prepare_patch_denoiser, psnr, sample_image)
+from neurosim.models.denoise_conv import compare_conv_methods, prepare_conv_denoiser  # noqa: E402
 from neurosim.models.warp import WarpLCA, converged_states, hard_energy, steps_to_energy  # noqa: E402
 
 from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
@@ -43,7 +45,8 @@ from results_log import append_run, machine  # noqa: E402  (the script's folder 
 HEADING = "## WARP-LCA steps-to-energy and denoising (bench_warp.py)"
 INTRO = ("Hard-threshold LCA on 8x8 natural-image patches (learned 128-atom dictionary, lam 1, dt/tau 0.1): "
          "steps a warm start (learned initial state) needs to reach the cold start's final energy; peer: "
-         "scikit-learn OMP at the same l0. See the script's docstring for the protocol.")
+         "scikit-learn OMP (full path, best length per patch under the same energy). See the script's "
+         "docstring for the protocol.")
 
 
 def main(argv=None) -> int:
@@ -101,7 +104,10 @@ def main(argv=None) -> int:
     train = sample_image(TRAIN_BOX[0], box=TRAIN_BOX[1:])
     noisy = add_noise(clean, 0.1, seed=0)
     den = prepare_patch_denoiser(train, sigma=0.1, n_train=3000 if q else 20000, n_dict=2000 if q else 10000)
-    den_rows = {s: compare_patch_methods(clean, noisy, den, steps=s) for s in ((10, 30) if q else (10, 30, 100))}
+    budgets = (10, 30) if q else (10, 30, 100)
+    den_rows = {("patch", s): compare_patch_methods(clean, noisy, den, steps=s) for s in budgets}
+    cden = prepare_conv_denoiser(train, sigma=0.1, n_train=3000 if q else 20000, n_dict=2000 if q else 10000)
+    den_rows.update({("conv", s): compare_conv_methods(clean, noisy, cden, steps=s) for s in budgets})
     total_s = time.perf_counter() - t0
 
     def fmt(k):
@@ -123,10 +129,10 @@ def main(argv=None) -> int:
                  "| - | - | - | - | - |")
     lines += ["", f"- denoising (china crop {clean.shape[0]}x{clean.shape[1]}, sigma 0.1, noisy "
                   f"{psnr(clean, noisy):.2f} dB), PSNR dB at equal step budgets:", "",
-              "| steps | cold LCA | WARP (LISTA) | FISTA |", "|---|---|---|---|"]
-    for s, res in den_rows.items():
+              "| pipeline | steps | cold LCA | WARP (LISTA) | FISTA |", "|---|---|---|---|---|"]
+    for (pipeline, s), res in den_rows.items():
         r = {x.method: x.psnr for x in res}
-        lines.append(f"| {s} | {r['cold']:.2f} | {r['warp']:.2f} | {r['fista']:.2f} |")
+        lines.append(f"| {pipeline} | {s} | {r['cold']:.2f} | {r['warp']:.2f} | {r['fista']:.2f} |")
     ratio = None if best["k"] is None else (kc / best["k"] if best["k"] else float("inf"))
     shown = "never reached" if ratio is None else f"{ratio:.1f}x fewer steps than cold"
     lines.append(f"\n- best warm start: {best['label']}, {shown} to the cold final energy "

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+# One BLAS thread for the whole suite: on the 2-core CI machine, BLAS threads competing with each
+# other (and with pytest) made small matrix products up to 70x slower.
+_BLAS_LIMIT = threadpool_limits(limits=1)
 
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from neurosim.activity import ActivityProfile
