@@ -22,7 +22,7 @@ The "floor" of a run is the minimum of its relative-error curve. Prints a table 
 the curves to ``benchmarks/pudle_T_curves.png`` and appends the figures to
 ``benchmarks/RESULTS.md`` (``--no-append`` to skip).
 
-Budget: the full protocol (n = 10,000, 600 epochs, T = 25, 50, 100) costs about 50 min on one
+Budget: the full protocol (n = 10,000, 600 epochs, T = 25, 50, 100) costs about 55 min on one
 core here (the cost is BLAS-bound, ~3 (p x p)(p x n) products per layer for g_ae-ls), so the
 default uses ``--n 1000`` (``--n 2000`` or ``--full`` for more); ``--quick`` is a smoke run.
 A run that trips the stability guard is reported as unstable instead of aborting the benchmark.
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-epochs", type=int, default=20, help="epochs of the scikit-learn peer")
     ap.add_argument("--T", default="25,50,100", help="unrolled layers, comma separated")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--full", action="store_true", help="the paper's n = 10,000 (about 50 min)")
+    ap.add_argument("--full", action="store_true", help="the paper's n = 10,000 (about 55 min for three T)")
     ap.add_argument("--quick", action="store_true", help="smoke run: n 500, 60 epochs, T 25")
     ap.add_argument("--variants", action="store_true", help="also g_ae-ls with lambda decay and hard threshold")
     ap.add_argument("--plot", default=str(PLOT), help=f"where to save the curves (default benchmarks/{PLOT.name})")

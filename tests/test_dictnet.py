@@ -176,3 +176,15 @@ def test_metrics_and_init():
     q = init_params(8, 12, rng=rng, init="asymmetric")
     assert symmetry(q) < 0.95 and consistency(q) < 0.9
     np.testing.assert_array_equal(np.diag(q.H), 1.5)
+
+
+def test_mapper_counts_the_plastic_synapses():
+    """The learned network's F, B and lateral H synapses reach the mapper as plastic synapses."""
+    from mapper.graph import build_graph
+    from neurosim.activity import ActivityProfile
+
+    p = init_params(16, 24, rng=np.random.default_rng(0))
+    net = build_dictnet(p, np.zeros(16), lam=LAM, model="spiking", rules=lin_tang_rules())
+    graph = build_graph(net, ActivityProfile.assumed(net, 0.05))
+    assert set(graph.plastic_connections) == {"F", "B", "H"}
+    assert int(graph.out_nplastic.sum()) == 2 * 16 * 24 + 24 * 23 == net.n_synapses
