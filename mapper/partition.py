@@ -186,9 +186,7 @@ def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, ma
         over = np.flatnonzero(out > lims["out_axons"])
         if over.size == 0:
             break
-        starts = np.searchsorted(part, np.arange(k_now))
         for c in over:
-            a = int(starts[c])
             cum = np.cumsum(ndest[part == c])
             keep = int(np.searchsorted(cum, lims["out_axons"], side="right"))
             caps[int(c)] = max(1, min(caps.get(int(c), lims["compartments"]), keep) - 1)

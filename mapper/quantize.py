@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import scipy.sparse as sp
 
 from neurosim.conv import ConvWeights
 from neurosim.errors import ChipSpecError, NetworkError, describe

@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import yaml
 
-from .data import default_dictionary, image_patches, random_lasso_problem
+from .data import default_dictionary, image_patches
 from .errors import NeurosimError, UsageError
 from .ir import Network
 from .lasso import fista, lasso_objective

@@ -356,7 +356,6 @@ def fista(D, X, lam: Lam, *, nonneg: bool = False, max_iter: int = 20000, tol: f
     xx = np.einsum("bm,bm->b", X, X).astype(dt)
     L = float(np.linalg.norm(D, 2) ** 2)
     lam_t = lam.astype(dt)
-    thr = (lam / L).astype(dt)
     if A0 is None:
         A = np.zeros((batch, N), dtype=dt)
     else:

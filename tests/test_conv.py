@@ -40,12 +40,12 @@ def test_conv_connection_in_engine_matches_dense():
     cw = ns.ConvWeights(kernel, (2, 5, 5), padding=1)
     dense = cw.to_csr().toarray()
     counts = []
+    bias = rng.uniform(0.2, 0.8, 50)
     for w in (cw, dense):
         net = ns.Network("conv")
         net.add(ns.Population("p", 50, ns.IF()))
         net.add(ns.Connection("p", "p", w))
-        net.add(ns.ConstantInput("p", rng.uniform(0.2, 0.8, 50) if not counts else bias))
-        bias = net.inputs[0].value
+        net.add(ns.ConstantInput("p", bias))
         net.add(ns.Probe("p", "count"))
         counts.append(ns.simulate(net, steps=500, dt_s=0.1)["p.count"])
     np.testing.assert_array_equal(counts[0], counts[1])

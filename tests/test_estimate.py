@@ -102,7 +102,6 @@ def test_neurobench_counts():
 
 
 def test_report_states_assumed_activity():
-    from neurosim.activity import ActivityProfile
     net, _ = make_tiny_network()
     rep = map_network(net, make_tiny_chip(), None, partitioner="sequential", placer="identity",
                       assumed_rate=0.02).report.to_dict()

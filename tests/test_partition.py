@@ -5,7 +5,7 @@ import scipy.sparse as sp
 
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.graph import build_graph
-from mapper.partition import STRATEGIES, partition, sequential, traffic_graph
+from mapper.partition import STRATEGIES, partition, traffic_graph
 from mapper.repair import RepairState
 from mapper.resources import core_usage
 from neurosim.activity import ActivityProfile

@@ -161,7 +161,6 @@ def test_multicast_tree_equals_union_of_xy_paths(seed):
         loads = link_loads(segments(nets, px, py, multicast=multicast), (gy, gx))
         brute = {d: np.zeros((gy, gx)) for d in DIRS}
         for j, s in enumerate(srcs):
-            links = [] if multicast else None
             per = [_xy_path_links((px[s], py[s]), (px[d], py[d])) for d in dst[ptr[j]:ptr[j + 1]]]
             used = set(l for p in per for l in p) if multicast else [l for p in per for l in p]
             for (a, b) in used:

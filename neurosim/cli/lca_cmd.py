@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import UsageError, describe
 from ..io import atomic_save_npy, check_writable
+from .common import load_npy
 from ..lasso import check_dictionary, check_inputs, fista, lasso_objective
 from ..models.lca import run_analog_lca, spiking_lca
 
@@ -65,35 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-def _load(path: str, what: str) -> np.ndarray:
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(describe(f"{what} file", path, "not found", expected="an existing .npy file"))
-    if p.is_dir():
-        raise UsageError(describe(f"{what} file", path, "is a directory", expected="a .npy file"))
-    try:
-        with open(p, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as exc:
-        raise UsageError(describe(f"{what} file", path, "cannot be opened", got=exc.strerror or type(exc).__name__,
-                                  expected="a readable .npy file")) from exc
-    if magic[:2] == b"PK":
-        raise UsageError(describe(f"{what} file", path, "holds several arrays (.npz)", expected="a single-array .npy file"))
-    if magic != b"\x93NUMPY":
-        raise UsageError(describe(f"{what} file", path, "is not a .npy file (no numpy header)",
-                                  expected="a .npy file written by numpy.save"))
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise UsageError(describe(f"{what} file", path, "cannot be read as a numpy array",
-                                  got=str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__,
-                                  expected="a .npy file written by numpy.save")) from exc
-    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool):
-        raise UsageError(describe(f"{what} file", path, "is not real numeric", got=f"dtype {arr.dtype}",
-                                  expected="integer or floating point values"))
-    return arr
-
-
 def _number(flag: str, value: Optional[float], *, minimum: float, strict: bool) -> None:
     if value is None:
         return
@@ -135,8 +107,8 @@ def _problem(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, s
         X = image_patches(8, EXAMPLE_PATCHES, seed=args.seed)
         lam = EXAMPLE_LAM if args.lam is None else args.lam
         return D, X, lam, f"built-in example: {EXAMPLE_PATCHES} 8x8 image patches, overcomplete DCT dictionary"
-    D = check_dictionary(_load(args.dictionary, "dictionary"), name=args.dictionary)
-    X, _ = check_inputs(_load(args.inputs, "inputs"), D.shape[0], name=args.inputs)
+    D = check_dictionary(load_npy(args.dictionary, "dictionary"), name=args.dictionary)
+    X, _ = check_inputs(load_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
     return D, X, float(args.lam), f"{args.inputs} over {args.dictionary}"
 
 

@@ -20,7 +20,7 @@ from ..errors import UsageError, describe
 from ..io import atomic_write_json, check_writable
 from ..lasso import check_dictionary, check_inputs
 from ..models.relu import OneStepComparison, compare_one_step_vs_iterated
-from .lca_cmd import _load
+from .common import load_npy
 
 EXAMPLE_PATCHES = 100
 EXAMPLE_LAM = 1.0
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"built-in example: {EXAMPLE_PATCHES} 8x8 image patches, lam {lam:g}, "
               f"{'non-negative' if nonneg else 'signed'} LASSO")
     else:
-        D = check_dictionary(_load(args.dictionary, "dictionary"), name=args.dictionary)
-        X, _ = check_inputs(_load(args.inputs, "inputs"), D.shape[0], name=args.inputs)
+        D = check_dictionary(load_npy(args.dictionary, "dictionary"), name=args.dictionary)
+        X, _ = check_inputs(load_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
         cases.append((args.dictionary, D))
         print(f"{args.inputs} ({X.shape[0]} inputs) over {args.dictionary} {D.shape}, lam {lam:g}, "
               f"{'non-negative' if nonneg else 'signed'} LASSO")

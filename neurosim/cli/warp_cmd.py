@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from ..io import atomic_write_json, check_writable
 from ..models.denoise import learn_dictionary
 from ..models.warp import WarpLCA, steps_to_energy
 from ..models.warp_predictors import PREDICTORS
+from .common import load_npy
 
 __all__ = ["register", "cmd_train", "cmd_eval"]
 
@@ -72,13 +72,7 @@ def _positive(name: str, value, kind=int) -> None:
 
 
 def _load_dictionary(path: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"dictionary file '{path}': not found (got a missing path, expected an existing .npy file)")
-    try:
-        D = np.load(p, allow_pickle=False)
-    except Exception as exc:
-        raise UsageError(f"dictionary file '{path}': cannot be read ({exc}) (expected a .npy array)") from exc
+    D = load_npy(path, "dictionary")
     if not isinstance(D, np.ndarray) or D.ndim != 2 or not np.issubdtype(D.dtype, np.number):
         raise UsageError(f"dictionary file '{path}': not a 2-D numeric array (got {getattr(D, 'shape', type(D))}, "
                          "expected (size^2, N))")

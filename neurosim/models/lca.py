@@ -51,7 +51,7 @@ from ..backends import simulate
 from ..errors import NetworkError, describe
 from ..ir import Connection, ConstantInput, Network, Population, Probe
 from ..lasso import check_dictionary, check_inputs, check_lam
-from ..neurons import IF, THRESHOLDS, LCANeuron, threshold_function
+from ..neurons import IF, LCANeuron, threshold_function
 from ..result import SimResult
 
 __all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split", "auto_scale",
