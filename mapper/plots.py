@@ -54,11 +54,12 @@ def utilisation_figure(result):
     for y in range(gy):
         for x in range(gx):
             if cores[y, x]:
-                ax.text(x, y, f"{grid[y, x]:.0%}\n{cores[y, x]}c", ha="center", va="center", fontsize=7, color="w")
+                ax.text(x, y, f"{grid[y, x]:.0%}\n{cores[y, x]}c", ha="center", va="center", fontsize=7,
+                        color="k" if grid[y, x] > 0.6 else "w")  # readable on viridis' light end
     _chip_lines(ax, chip)
     ax.set_xlabel("tile X (east-west)")
     ax.set_ylabel("tile Y (north-south)")
-    ax.set_title(f"{chip.name}: highest core utilisation per tile ({part.n_parts} cores used)")
+    ax.set_title(f"{chip.name}: highest core utilisation per tile ({part.n_parts} cores used)", fontsize=10)
     fig.colorbar(im, ax=ax, label="used / limit (max over resources)")
     fig.tight_layout()
     return fig
@@ -92,6 +93,7 @@ def link_traffic_figure(result):
     fig, ax = plt.subplots(figsize=(max(4, gx * 0.7 + 2), max(3, gy * 0.7 + 1)))
     vals = np.asarray(vals, dtype=float)
     lc = LineCollection(segs, array=vals, cmap="inferno_r", linewidths=3)
+    lc.set_clim(0.0, float(vals.max()) if vals.size and vals.max() > 0 else 1.0)  # no traffic: all links light
     ax.add_collection(lc)
     ax.scatter(*np.meshgrid(np.arange(gx), np.arange(gy)), s=30, c="0.6", zorder=3)
     _chip_lines(ax, chip)
@@ -99,7 +101,7 @@ def link_traffic_figure(result):
     ax.set_ylim(-0.5, gy - 0.5)
     ax.set_aspect("equal")
     b = rt.busiest
-    ax.set_title(f"link load (packets/step); busiest {b['dir']} at ({b['x']},{b['y']}): {b['load']:.3g}")
+    ax.set_title(f"link load (packets/step); busiest {b['dir']} at ({b['x']},{b['y']}): {b['load']:.3g}", fontsize=10)
     ax.set_xlabel("tile X (east-west)")
     ax.set_ylabel("tile Y (north-south)")
     fig.colorbar(lc, ax=ax, label="packets per step")
@@ -110,6 +112,6 @@ def link_traffic_figure(result):
 def save_figure(fig, path: Union[str, Path]) -> Path:
     """Save a figure as PNG atomically and close it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)
     return atomic_write_bytes(path, buf.getvalue())

@@ -6,7 +6,7 @@ key path, what was expected and what was found::
     name: slca-patches                 # used in output names
     network:
       builder: spiking_lca             # spiking_lca | analog_lca   (registry BUILDERS)
-      dictionary: {kind: default, patch: 8, atoms: 128}    # or {file: D.npy}, path relative to the YAML
+      dictionary: {kind: default, patch: 8, atoms: 256}    # or {file: D.npy}, path relative to the YAML
       inputs: {kind: patches, patch: 8, n: 16, seed: 0}    # or {kind: random, ...} or {file: X.npy}
       lam: 1.0                         # LASSO penalty (>= 0)
       nonneg: false                    # non-negative (N neurons) or signed (2N, sign split)
@@ -49,7 +49,7 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
     "name": "slca-patches",
     "network": {
         "builder": "spiking_lca",
-        "dictionary": {"kind": "default", "patch": 8, "atoms": 128},
+        "dictionary": {"kind": "default", "patch": 8, "atoms": 256},
         "inputs": {"kind": "patches", "patch": 8, "n": 16, "seed": 0},
         "lam": 1.0,
         "nonneg": False,
