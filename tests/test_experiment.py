@@ -18,7 +18,7 @@ def small(**net):
 
 def test_default_experiment_solves_lasso():
     run = run_experiment(experiment_from_dict(small()))
-    assert run.codes.shape == (4, 128)
+    assert run.codes.shape == (4, 256)
     assert 0 <= run.relative_gap < 2e-3
     assert run.result.activity.total_events > 0
 
