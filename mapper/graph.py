@@ -111,9 +111,10 @@ class NetGraph:
 
 
 def _structure(c, idx_dtype) -> tuple[np.ndarray, np.ndarray]:
-    """CSR ``(indptr, indices)`` of a connection's non-zero weights (new arrays, never the IR's)."""
+    """CSR ``(indptr, indices)`` of a connection's stored synapses (:meth:`Connection.structure`;
+    new arrays, never the IR's)."""
     if not c.is_sparse:  # dense: np.nonzero is row-major, i.e. already sorted CSR order
-        rows, cols = np.nonzero(c.weights)
+        rows, cols = np.nonzero(c.structure())
         indptr = np.zeros(c.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=c.shape[0]), out=indptr[1:])
         return indptr, cols.astype(idx_dtype)

@@ -109,6 +109,10 @@ class Connection:
         Global signal scaling the weights at run time.
     learning_rule : LearningRule, optional
         Local plasticity (see :mod:`neurosim.learning`).
+    synapses : ndarray of bool (n_post, n_pre), optional
+        Which entries of dense weights are stored synapses (default: the non-zero weights). A
+        plastic connection whose weights may pass through zero sets it so the mapper counts the
+        synapses the hardware keeps.
     name : str, optional
         Defaults to ``"<pre>-><post>"``.
     """
@@ -120,10 +124,20 @@ class Connection:
     gain: Optional[Gain] = None
     learning_rule: Optional[object] = None
     name: str = ""
+    synapses: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}")
+        if self.synapses is not None:
+            mask = np.asarray(self.synapses, dtype=bool)
+            if sp.issparse(self.weights) or isinstance(self.weights, ConvWeights) or mask.shape != np.shape(self.weights):
+                raise NetworkError(describe("connection", self.name, "synapses mask must match dense weights",
+                                            got=mask.shape, expected=f"a boolean mask shaped like the dense weights"))
+            if np.any(np.asarray(self.weights)[~mask] != 0):
+                raise NetworkError(describe("connection", self.name, "non-zero weight outside the synapses mask",
+                                            expected="weights zero wherever synapses is False"))
+            object.__setattr__(self, "synapses", mask)
         w = self.weights
         if isinstance(w, ConvWeights):
             if isinstance(self.delay_steps, bool) or not isinstance(self.delay_steps, (int, np.integer)) or self.delay_steps < 1:
@@ -179,16 +193,24 @@ class Connection:
         m.eliminate_zeros()
         return m
 
+    def structure(self) -> np.ndarray:
+        """Boolean mask ``(n_post, n_pre)`` of the stored synapses of a dense connection:
+        :attr:`synapses` when given (a plastic weight that is zero now is still a synapse the
+        hardware keeps), else the non-zero weights."""
+        if self.is_sparse:
+            raise NetworkError(describe("connection", self.name, "structure() is for dense weights; use csr()"))
+        return self.weights != 0 if self.synapses is None else self.synapses
+
     @property
     def n_synapses(self) -> int:
-        """Number of stored (non-zero) synapses."""
-        return int(self.weights.nnz if self.is_sparse else np.count_nonzero(self.weights))
+        """Number of stored synapses (see :meth:`structure`)."""
+        return int(self.weights.nnz if self.is_sparse else np.count_nonzero(self.structure()))
 
     def fan_out(self) -> np.ndarray:
-        """Non-zero synapses per pre-synaptic neuron, shape ``(n_pre,)``."""
+        """Stored synapses per pre-synaptic neuron, shape ``(n_pre,)``."""
         if self.is_sparse:
             return np.bincount(self.csr().indices, minlength=self.shape[1]).astype(np.int64)
-        return np.count_nonzero(self.weights, axis=0).astype(np.int64)
+        return np.count_nonzero(self.structure(), axis=0).astype(np.int64)
 
     @property
     def plastic(self) -> bool:

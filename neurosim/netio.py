@@ -116,6 +116,8 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
                                                              for k in ("data", "indices", "indptr")})
         else:
             d.update(kind="dense", arrays={"weights": w.value(f"conn/{i}/weights", c.weights)})
+            if c.synapses is not None:
+                d["arrays"]["synapses"] = w.value(f"conn/{i}/synapses", c.synapses)
         conns.append(d)
     inputs = []
     for i, inp in enumerate(network.inputs):
@@ -245,7 +247,7 @@ def load_network(path: Union[str, Path]) -> Network:
                                    delay_steps=int(r.need(c, "delay_steps", where, int)),
                                    gain=_gain_of(r, c.get("gain"), where + "gain"),
                                    learning_rule=_rule_of(r, c.get("learning_rule"), where + "learning_rule"),
-                                   name=r.need(c, "name", where, str)))
+                                   name=r.need(c, "name", where, str), synapses=arrays.get("synapses")))
             for i, d in enumerate(r.need(meta, "inputs", "", list)):
                 where = f"inputs[{i}]."
                 arrays = {k: r.value(v, f"{where}arrays.{k}") for k, v in r.need(d, "arrays", where, dict).items()}

@@ -119,3 +119,16 @@ def test_network_queries():
     assert net.n_neurons == 5
     with pytest.raises(ns.NetworkError, match="no such population"):
         net.population("c")
+
+
+def test_synapses_mask_counts_zero_weights_as_stored():
+    w = np.array([[0.0, 0.5, 0.0], [0.2, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    assert ns.Connection("a", "a", w).n_synapses == 2
+    mask = ~np.eye(3, dtype=bool)
+    c = ns.Connection("a", "a", w, synapses=mask)
+    assert c.n_synapses == 6
+    np.testing.assert_array_equal(c.fan_out(), [2, 2, 2])
+    with pytest.raises(ns.NetworkError, match="non-zero weight outside the synapses mask"):
+        ns.Connection("a", "a", w, synapses=np.zeros((3, 3), dtype=bool))
+    with pytest.raises(ns.NetworkError, match="synapses mask must match"):
+        ns.Connection("a", "a", w, synapses=np.ones((2, 3), dtype=bool))

@@ -83,3 +83,18 @@ def test_not_a_network_file(tmp_path):
         load_network(p)
     with pytest.raises(UsageError, match="cannot be read"):
         load_network(tmp_path / "missing.npz")
+
+
+def test_synapses_mask_round_trips(tmp_path):
+    import numpy as np
+
+    from neurosim import IF, Connection, Network, Population
+    from neurosim.netio import load_network, save_network
+
+    net = Network("m")
+    net.add(Population("a", 3, IF()))
+    mask = ~np.eye(3, dtype=bool)
+    net.add(Connection("a", "a", np.array([[0, 1.0, 0], [0, 0, 0], [0, 0, 0]]), synapses=mask))
+    back = load_network(save_network(net, tmp_path / "n.npz"))
+    np.testing.assert_array_equal(back.connections[0].synapses, mask)
+    assert back.connections[0].n_synapses == 6

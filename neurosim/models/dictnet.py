@@ -198,9 +198,15 @@ def build_dictnet(params: DictNetParams, X: np.ndarray, *, lam: float, model: st
     net.add(Population(CODING, N, cod))
     net.add(ConstantInput(INPUT, X, gain=one_minus, name="x"))
     net.add(ConstantInput(CODING, -lam * params.s, gain=one_minus, name="lam_s"))
-    net.add(Connection(INPUT, CODING, params.F, name="F", learning_rule=rules.get("F")))
-    net.add(Connection(CODING, INPUT, params.B, gain=Gain("gamma"), name="B", learning_rule=rules.get("B")))
-    net.add(Connection(CODING, CODING, params.lateral, name="H", learning_rule=rules.get("H")))
+    # every entry of F, B and the off-diagonal of H is a synapse the hardware keeps, even when the
+    # non-negativity projection has set its weight to zero (the diagonal of H is the threshold)
+    off_diagonal = ~np.eye(N, dtype=bool)
+    net.add(Connection(INPUT, CODING, params.F, name="F", learning_rule=rules.get("F"),
+                       synapses=np.ones((N, M), dtype=bool)))
+    net.add(Connection(CODING, INPUT, params.B, gain=Gain("gamma"), name="B", learning_rule=rules.get("B"),
+                       synapses=np.ones((M, N), dtype=bool)))
+    net.add(Connection(CODING, CODING, params.lateral, name="H", learning_rule=rules.get("H"),
+                       synapses=off_diagonal))
     return net.validate()
 
 
