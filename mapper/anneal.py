@@ -50,6 +50,7 @@ class LinkCost:
         self.shape = grid_shape(chip)
         self.multicast = multicast
         self.lam = lam
+        self.cap = math.inf  # busiest-link ceiling: moves that raise the busiest link above it are refused
         masks = boundary_masks(chip)
         self.lw = {d: 1.0 + chip_weight * masks[d] for d in DIRS}
         self.core = np.asarray(core, dtype=np.int64).copy()
@@ -110,6 +111,8 @@ class LinkCost:
         d = link_loads(segs, self.shape)
         dtot = self._weighted(d)
         new_peak = float(max((self.loads[dd] + d[dd]).max() for dd in DIRS))
+        if new_peak > self.cap:
+            return math.inf, None
         return dtot + self.lam * (new_peak - self.peak()), (d, dtot)
 
     def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
@@ -177,7 +180,7 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
         if q == p:
             continue
         dv, _ = cost.delta(p, q, int(cost.core[p]), cq)
-        if dv > 0:
+        if 0 < dv < math.inf:
             samples.append(dv)
     per_move = (time.perf_counter() - t_s) / max(1, n_sample)
     if budget_s and moves * per_move > budget_s:
@@ -215,7 +218,7 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
 
 
 def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
-           pair_moves: int = None, exact_moves: int = None, lam: float = None, chip_weight: float = 1.0,
+           pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, lam: float = None, chip_weight: float = 1.0,
            multicast: bool = True, stats: dict = None, **_) -> np.ndarray:
     """Refine placement ``start`` (core of every part) in the two phases of the module doc.
 
@@ -292,6 +295,14 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
         core = cand
     else:
         core = exact.core.copy()
+    # phase 3: links only, the busiest link capped at the level phase 2 reached
+    polish_moves = exact_moves // 2 if polish_moves is None else int(polish_moves)
+    if polish_moves > 0 and lam > 0:
+        pol = LinkCost(nets, chip, core, multicast=multicast, lam=0.0, chip_weight=chip_weight)
+        pol.cap = pol.peak() * (1.0 + 1e-9)
+        core, t3, a3 = _anneal(pol, make_proposer(pol), owners(pol.core), moves=polish_moves, rng=rng,
+                               budget_s=0.3 * budget, t_scale=0.1)
+        tried, accepted = tried + t3, accepted + a3
     if stats is not None:
         stats.update(tried=tried, accepted=accepted,
                      final=LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight).summary())

@@ -32,7 +32,7 @@ def test_run_writes_report_placement_and_quality(exp_file, tmp_path, capsys):
         if isinstance(placement["cores"][0]["neurons"], dict) else None
     assert held in (None, 256)
     assert np.load(out / "codes.npy").shape == (4, 128)
-    for name in ("summary.txt", "core_utilisation.png", "link_traffic.png", "network.npz"):
+    for name in ("summary.txt", "core_utilisation.png", "link_traffic.png", "activity.png", "network.npz"):
         assert (out / name).stat().st_size > 0
     assert "solution quality" in capsys.readouterr().out
 

@@ -36,15 +36,18 @@ from ..backends import simulate
 from ..errors import UsageError
 from ..experiment import build_experiment, load_experiment
 from ..io import atomic_save_npy, atomic_write_json, atomic_write_text, check_writable
+from ..ir import Network, Probe
 from ..lasso import fista, lasso_objective
 from ..netio import save_network
+from ..plots import activity_figure, save_png
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 
 log = logging.getLogger(__name__)
 
 OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png",
-           "codes.npy", "activity.npz", "network.npz")
+           "activity.png", "codes.npy", "activity.npz", "network.npz")
+RASTER_STEPS = 1000  # steps shown in activity.png
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,7 +103,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     codes = decode(res)
     lam, nonneg = float(exp.network["lam"]), bool(exp.network["nonneg"])
     objective = _objective(D, X, codes, lam, nonneg)
-    optimum = _objective(D, X, fista(D, X, lam, nonneg=nonneg), lam, nonneg)
+    reference = fista(D, X, lam, nonneg=nonneg)
+    optimum = _objective(D, X, reference, lam, nonneg)
     quality = {"problem": "non-negative LASSO" if nonneg else "LASSO", "lam": lam, "inputs": int(X.shape[0]),
                "objective": objective, "optimum_fista": optimum,
                "relative_gap": (objective - optimum) / max(abs(optimum), 1e-300),
@@ -129,12 +133,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     atomic_write_text(out / "summary.txt", text)
     save_figure(utilisation_figure(result), out / "core_utilisation.png")
     save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    save_png(_raster(network, sim, exp.name, codes[0], reference[0]), out / "activity.png")
     atomic_save_npy(out / "codes.npy", codes)
     res.activity.save(out / "activity.npz")
     save_network(network, out / "network.npz")
     print(text, end="")
     print(f"wrote {len(OUTPUTS)} files to {out}/: {', '.join(OUTPUTS)}")
     return 0
+
+
+def _raster(network: Network, sim: dict, name: str, code: np.ndarray, reference: np.ndarray):
+    """Re-run the first RASTER_STEPS steps with a raster probe and plot input 0."""
+    pop = network.populations[0]
+    var = "output" if pop.model.graded else "spikes"
+    probed = Network(network.name, list(network.populations), list(network.connections), list(network.inputs),
+                     [Probe(pop.name, var, name="raster")], dict(network.signals))
+    steps = min(int(sim["steps"]), RASTER_STEPS)
+    rec = simulate(probed, steps=steps, dt_s=sim["dt_s"], seed=sim["seed"])["raster"][:, 0, :]
+    return activity_figure(rec, dt_s=sim["dt_s"], graded=pop.model.graded, codes=code, reference=reference,
+                           title=f"{name}: population '{pop.name}', input 0, first {steps} steps")
 
 
 def _quality_text(q: dict) -> str:
