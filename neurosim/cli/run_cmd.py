@@ -11,7 +11,7 @@ scikit-learn's bundled sample images, :data:`neurosim.experiment.DEFAULT_EXPERIM
 Writes to ``DIR``: ``report.json`` (the mapper's report plus ``solution_quality``: the LASSO
 objective of the decoded codes, FISTA's optimum and, unless ``--no-quantize``, the objective after
 quantising the weights to the chip's precision and re-simulating), ``placement.json``,
-``summary.txt``, ``core_utilisation.png``, ``link_traffic.png``, ``codes.npy``,
+``summary.txt``, ``core_utilisation.png``, ``link_traffic.png``, ``activity.png`` (raster), ``codes.npy``,
 ``activity.npz`` and ``network.npz``. Existing files are kept unless ``--force``.
 """
 from __future__ import annotations
