@@ -1,6 +1,6 @@
 """Simulated-annealing refinement of a placement (used by the ``"anneal"`` placer).
 
-Two phases, each a seeded annealing run over moves "put part ``p`` on core ``c``" (swapping with
+Three phases, each a seeded annealing run over moves "put part ``p`` on core ``c``" (swapping with
 the part already there, if any):
 
 1. **Pairwise phase** (cheap, many moves): the quadratic-assignment surrogate
@@ -10,7 +10,11 @@ the part already there, if any):
 2. **Exact phase** (the real objective): rate-weighted link traversals of the routed nets
    (multicast trees or unicast XY paths) plus ``lam`` times the busiest link,
    ``C = sum_l w_l load_l + lam * max_l load_l``. A move's change is computed from the nets that
-   touch the two parts only (difference arrays on the link grid, :class:`LinkCost`).
+   touch the two parts only (difference arrays on the link grid, :class:`LinkCost`). With
+   ``links_slack`` set, moves that would take ``sum_l w_l load_l`` above ``(1 + links_slack)`` times
+   its value at the start of the phase are refused (links first, then the busiest link).
+3. **Polish phase** (lexicographic): ``sum_l w_l load_l`` alone, moves that would raise the busiest
+   link above the level phase 2 reached refused; so neither figure gets worse.
 
 Moves are proposed near the part's current tile (a window of the size of the used region) or near
 the traffic-weighted centroid of its partners (the force-directed idea of Jin et al.). The
@@ -51,6 +55,7 @@ class LinkCost:
         self.multicast = multicast
         self.lam = lam
         self.cap = math.inf  # busiest-link ceiling: moves that raise the busiest link above it are refused
+        self.total_cap = math.inf  # ceiling of the weighted link traversals, likewise
         masks = boundary_masks(chip)
         self.lw = {d: 1.0 + chip_weight * masks[d] for d in DIRS}
         self.core = np.asarray(core, dtype=np.int64).copy()
@@ -110,8 +115,10 @@ class LinkCost:
                     gx=self.gx)
         d = link_loads(segs, self.shape)
         dtot = self._weighted(d)
+        if self.total + dtot > self.total_cap + 1e-9 * abs(self.total_cap):
+            return math.inf, None
         new_peak = float(max((self.loads[dd] + d[dd]).max() for dd in DIRS))
-        if new_peak > self.cap:
+        if new_peak > self.cap + 1e-9 * abs(self.cap):
             return math.inf, None
         return dtot + self.lam * (new_peak - self.peak()), (d, dtot)
 
@@ -218,20 +225,25 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
 
 
 def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
-           pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, lam: float = None, chip_weight: float = 1.0,
-           multicast: bool = True, stats: dict = None, **_) -> np.ndarray:
-    """Refine placement ``start`` (core of every part) in the two phases of the module doc.
+           pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, links_slack: float = None,
+           lam: float = None, chip_weight: float = 1.0, multicast: bool = True, stats: dict = None,
+           **_) -> np.ndarray:
+    """Refine placement ``start`` (core of every part) in the three phases of the module doc.
 
     Parameters
     ----------
-    pair_moves, exact_moves : int, optional
-        Moves of each phase; defaults ``min(2000 k, 400000)`` and ``min(100 k, 40000)`` for ``k`` parts.
+    pair_moves, exact_moves, polish_moves : int, optional
+        Moves of each phase; defaults ``min(2000 k, 400000)``, ``min(100 k, 40000)`` and half the
+        exact moves, for ``k`` parts. The polish phase runs only when ``lam > 0``.
+    links_slack : float, optional
+        Cap the weighted link traversals of the exact phase at ``(1 + links_slack)`` times their
+        value at its start (default: no cap); 0 puts links first and the busiest link second.
     lam : float, optional
         Weight of the busiest link; default the number of tiles in use.
     chip_weight : float
         Extra cost of a link that crosses a chip boundary (in link traversals).
     time_budget_s : float
-        Shared by the phases (30 % pairwise, 70 % exact).
+        Shared by the phases (25 % pairwise, 50 % exact, 25 % polish).
     """
     k = nets.n_parts
     core = np.asarray(start, dtype=np.int64).copy()
@@ -282,15 +294,18 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
     # phase 1: pairwise surrogate
     if pair_moves > 0:
         pc = PairCost(traffic, chip, core, chip_weight=chip_weight)
-        cand, t1, a1 = _anneal(pc, make_proposer(pc), owners(pc.core), moves=pair_moves, rng=rng, budget_s=0.3 * budget)
+        cand, t1, a1 = _anneal(pc, make_proposer(pc), owners(pc.core), moves=pair_moves, rng=rng,
+                               budget_s=0.25 * budget)
         tried, accepted = tried + t1, accepted + a1
         trial = LinkCost(nets, chip, cand, multicast=multicast, lam=lam, chip_weight=chip_weight)
         if trial.value() < exact.value():
             exact = trial
-    # phase 2: exact objective, cooler start
+    # phase 2: exact objective, cooler start; link traversals kept within links_slack of the start's
     if exact_moves > 0:
+        if links_slack is not None:
+            exact.total_cap = exact.total * (1.0 + links_slack)
         cand, t2, a2 = _anneal(exact, make_proposer(exact), owners(exact.core), moves=exact_moves, rng=rng,
-                               budget_s=0.7 * budget, t_scale=0.1)
+                               budget_s=0.5 * budget, t_scale=0.1)
         tried, accepted = tried + t2, accepted + a2
         core = cand
     else:
@@ -299,9 +314,9 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
     polish_moves = exact_moves // 2 if polish_moves is None else int(polish_moves)
     if polish_moves > 0 and lam > 0:
         pol = LinkCost(nets, chip, core, multicast=multicast, lam=0.0, chip_weight=chip_weight)
-        pol.cap = pol.peak() * (1.0 + 1e-9)
+        pol.cap = pol.peak()
         core, t3, a3 = _anneal(pol, make_proposer(pol), owners(pol.core), moves=polish_moves, rng=rng,
-                               budget_s=0.3 * budget, t_scale=0.1)
+                               budget_s=0.25 * budget, t_scale=0.1)
         tried, accepted = tried + t3, accepted + a3
     if stats is not None:
         stats.update(tried=tried, accepted=accepted,

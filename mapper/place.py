@@ -169,7 +169,7 @@ def place(nets: Nets, chip: ChipSpec, *, strategy: str = "anneal", seed: int = 0
 
     ``time_budget_s`` bounds the ``"anneal"`` refinement (0: its default fixed number of moves);
     ``options`` go to the placer (``lam``, ``chip_weight``, ``pair_moves``, ``exact_moves``,
-    ``multicast`` — by default the chip's routing model).
+    ``polish_moves``, ``links_slack``, ``multicast`` — by default the chip's routing model).
 
     Raises
     ------
