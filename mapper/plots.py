@@ -5,13 +5,12 @@ boundaries dashed). Files are written atomically through :mod:`neurosim.io`.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 
-from neurosim.io import atomic_write_bytes
+from neurosim.plots import save_png
 
 from .resources import RESOURCES
 from .route import DIRS, grid_shape, tile_coords
@@ -110,8 +109,5 @@ def link_traffic_figure(result):
 
 
 def save_figure(fig, path: Union[str, Path]) -> Path:
-    """Save a figure as PNG atomically and close it."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return atomic_write_bytes(path, buf.getvalue())
+    """Save a figure as PNG atomically and close it (:func:`neurosim.plots.save_png`)."""
+    return save_png(fig, path)
