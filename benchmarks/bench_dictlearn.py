@@ -37,18 +37,16 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from neurosim.data import image_patches  # noqa: E402
-from neurosim.io import atomic_write_text  # noqa: E402
 from neurosim.models.dictdata import channel_split, planted_nonneg, recovery, test_objective  # noqa: E402
 from neurosim.models.dictlearn import LocalDictionaryLearning  # noqa: E402
 from neurosim.models.dictnet import consistency  # noqa: E402
 from neurosim.models.sgd_dict import SGDDictionaryLearning  # noqa: E402
+from results_log import append_run  # noqa: E402  (the script's folder is on sys.path)
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Dictionary learning: Lin & Tang local network vs SGD vs scikit-learn"
 
 
@@ -220,15 +218,7 @@ def main() -> int:
 def append(title: str, lines: list[str], notes: list[str]) -> None:
     block = [f"\n### {datetime.date.today().isoformat()} — {title}", f"- machine: {machine()}",
              f"- command: `python benchmarks/bench_dictlearn.py {' '.join(sys.argv[1:])}`", "", *lines, "", *notes, ""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n" + "\n".join(block)
-    else:  # at the end of our own section
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(block) + text[end:]
-    atomic_write_text(RESULTS, text)
+    append_run(HEADING, "See the docstring of `benchmarks/bench_dictlearn.py`.", block)
 
 
 if __name__ == "__main__":

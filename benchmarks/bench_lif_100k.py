@@ -43,7 +43,6 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
@@ -51,14 +50,13 @@ import scipy.sparse as sp  # noqa: E402
 from neurosim import LIF, Connection, Network, Population  # noqa: E402
 from neurosim.backends.brian2_backend import import_brian2  # noqa: E402
 from neurosim.backends.numpy_engine import Simulator  # noqa: E402
-from neurosim.io import atomic_write_text  # noqa: E402
+from results_log import append_run  # noqa: E402  (the script's folder is on sys.path)
 
 TAUM_MS, TAUE_MS, TAUI_MS = 20.0, 5.0, 10.0
 EL_MV, VT_MV, VR_MV = -49.0, -50.0, -60.0
 REFRACTORY_MS = 5.0
 WE_MV, WI_MV = 1.62, -9.0
 EXC_FRACTION = 0.8
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Generic 100k-LIF / 10M-synapse CUBA network (bench_lif_100k.py)"
 
 
@@ -211,17 +209,8 @@ def _append(args, steps: int, n_syn: int, rows: list[dict], ratios: str) -> None
         lines.append(f"| {r['name']} | {r['build_s']:.2f} | {r['run_s']:.2f} | {r['spikes']} | {r['events']} | "
                      f"{r['events'] / r['run_s'] / 1e6:.1f} |")
     lines += ["", f"- {ratios}", ""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\nSee the docstring of `benchmarks/bench_lif_100k.py` for how " \
-               "the two-current CUBA model is expressed with one synaptic current per neuron.\n"
-        text += "\n".join(lines)
-    else:  # insert at the end of our own section (before the next '## ' heading, if any)
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(lines) + text[end:]
-    atomic_write_text(RESULTS, text)
+    append_run(HEADING, "See the docstring of `benchmarks/bench_lif_100k.py` for how the two-current CUBA model "
+               "is expressed with one synaptic current per neuron.", lines)
 
 
 if __name__ == "__main__":

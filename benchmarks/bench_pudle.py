@@ -46,11 +46,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurosim.errors import SimulationError  # noqa: E402
-from neurosim.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from neurosim.io import atomic_write_bytes  # noqa: E402
 from neurosim.models.pudle import PUDLE, RecoveryCurve, make_planted, max_sine_distance, relative_error  # noqa: E402
+from results_log import append_run  # noqa: E402  (the script's folder is on sys.path)
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 PLOT = HERE / "pudle_T_curves.png"
 HEADING = "## PUDLE dictionary recovery (bench_pudle.py)"
 
@@ -203,17 +203,8 @@ def main(argv=None) -> int:
     lines.append(f"| - | {peer['name']} | {peer['final']:.4f} | - | {peer['max_sine']:.4f} | {peer['steps']} | "
                  f"{peer['wall_s']:.1f} |")
     lines += [""] + [f"- {line}" for line in ratio_lines] + [""]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\nSee the docstring of `benchmarks/bench_pudle.py` for the " \
-               "protocol, the baselines and why the default uses n = 1000.\n"
-        text += "\n".join(lines)
-    else:  # append at the end of our own section
-        start = text.index(HEADING)
-        nxt = text.find("\n## ", start + len(HEADING))
-        end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(lines) + text[end:]
-    atomic_write_text(RESULTS, text)
+    append_run(HEADING, "See the docstring of `benchmarks/bench_pudle.py` for the protocol, the baselines and "
+               "why the default uses n = 1000.", lines)
     return 0
 
 

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     cy_cold, cy_warm, cpp = rows[3], rows[4], rows[5]
     same = {r["name"]: int(np.sum(r["counts"] != ours1["counts"][: r["counts"].size])) for r in (cy_warm, cpp)}
     lines = [
-        f"spike counts, neurons differing from neurosim (batch 1): " + ", ".join(f"{k}: {v}" for k, v in same.items()),
+        "spike counts, neurons differing from neurosim (batch 1): " + ", ".join(f"{k}: {v}" for k, v in same.items()),
         f"vs Brian2 cython, warm, end to end: {cy_warm['total_s'] / ours1['total_s']:.1f}x faster "
         f"(target >= 30x: {'met' if cy_warm['total_s'] >= 30 * ours1['total_s'] else 'MISSED'}); "
         f"cold (compile included): {cy_cold['total_s'] / ours1['total_s']:.1f}x; "

@@ -18,7 +18,6 @@ import datetime
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +27,6 @@ from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
 
 STEPS = 1000
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def machine() -> str:
@@ -40,15 +38,12 @@ def machine() -> str:
 
 
 def append_results(heading: str, script: str, body: str) -> None:
-    """Append a dated entry under ``heading`` to ``benchmarks/RESULTS.md`` (atomically)."""
-    from neurosim.io import atomic_write_text
+    """Append a dated entry at the end of section ``heading`` of ``benchmarks/RESULTS.md`` (atomically)."""
+    from results_log import append_run
 
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if heading not in text:
-        text += f"\n{heading}\n"
     cmd = f"python benchmarks/{script} " + " ".join(sys.argv[1:])
-    text += f"\n### {datetime.date.today().isoformat()} — {machine()}\n\n`{cmd}`\n\n{body}\n"
-    atomic_write_text(RESULTS, text)
+    append_run(heading, f"See the docstring of `benchmarks/{script}`.",
+               [f"\n### {datetime.date.today().isoformat()} — {machine()}", "", f"`{cmd}`", "", body, ""])
 
 
 def sheet(side: int, *, k: int = 10, sigma: float = 3.0, p_rand: float = 0.1, rate: float = 0.05,

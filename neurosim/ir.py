@@ -133,7 +133,7 @@ class Connection:
             mask = np.asarray(self.synapses, dtype=bool)
             if sp.issparse(self.weights) or isinstance(self.weights, ConvWeights) or mask.shape != np.shape(self.weights):
                 raise NetworkError(describe("connection", self.name, "synapses mask must match dense weights",
-                                            got=mask.shape, expected=f"a boolean mask shaped like the dense weights"))
+                                            got=mask.shape, expected="a boolean mask shaped like the dense weights"))
             if np.any(np.asarray(self.weights)[~mask] != 0):
                 raise NetworkError(describe("connection", self.name, "non-zero weight outside the synapses mask",
                                             expected="weights zero wherever synapses is False"))

@@ -133,6 +133,17 @@ class LIF(NeuronModel):
             raise NetworkError(describe("population", pop_name, "LIF.refractory_steps must be a non-negative integer",
                                         got=self.refractory_steps, expected="int >= 0"))
 
+    def check_dt(self, pop_name: str, n: int, dt: float) -> None:
+        """Raise :class:`NetworkError` if the Euler step ``dt`` (seconds) is unstable for these
+        time constants: ``dt <= tau_s`` (non-negative current decay) and ``dt <= tau_m_s``."""
+        tau_s = self.param("tau_s", n)
+        if np.any(dt > tau_s):
+            raise NetworkError(describe("population", pop_name, "dt_s larger than tau_s makes the Euler current decay negative",
+                                        got=f"dt_s={dt:g}, min tau_s={tau_s.min():g}", expected="dt_s <= tau_s"))
+        if np.any(dt > self.param("tau_m_s", n)):
+            raise NetworkError(describe("population", pop_name, "dt_s larger than tau_m_s makes the Euler leak unstable",
+                                        got=f"dt_s={dt:g}", expected="dt_s <= tau_m_s"))
+
     @property
     def leaky(self) -> bool:
         return bool(np.any(np.isfinite(np.asarray(self.tau_m_s, dtype=float))))
@@ -186,6 +197,13 @@ class LCANeuron(NeuronModel):
     state_vars: ClassVar[tuple[str, ...]] = ("u", "a")
     graded: ClassVar[bool] = True
     per_neuron: ClassVar[tuple[str, ...]] = ("tau_s", "lam", "gain", "bias")
+
+    def check_dt(self, pop_name: str, n: int, dt: float) -> None:
+        """Raise :class:`NetworkError` if the Euler step ``dt`` exceeds ``tau_s`` (unstable)."""
+        tau = self.param("tau_s", n)
+        if np.any(dt > tau):
+            raise NetworkError(describe("population", pop_name, "dt_s larger than tau_s makes analog LCA unstable",
+                                        got=f"dt_s={dt:g}, min tau_s={tau.min():g}", expected="dt_s <= tau_s"))
 
     def check(self, pop_name: str, n: int) -> None:
         super().check(pop_name, n)

@@ -104,19 +104,12 @@ def plan_lif(pop: Population, gname: str, batch: int, dt: float) -> GroupPlan:
     m: LIF = pop.model  # type: ignore[assignment]
     plan = GroupPlan(pop, gname, batch, graded=False)
     n = pop.size
-    tau_s = m.param("tau_s", n)
-    if np.any(dt > tau_s):
-        raise NetworkError(describe("population", pop.name, "dt_s larger than tau_s makes the Euler current decay negative",
-                                    got=f"dt_s={dt:g}, min tau_s={tau_s.min():g}", expected="dt_s <= tau_s"))
+    m.check_dt(pop.name, n, dt)
     for name, unit in (("tau_s", "second"), ("v_th", "1"), ("bias", "Hz"), ("v_reset", "1")):
         plan.params[name] = (np.tile(m.param(name, n), batch), unit)
     plan.params["ext"] = (np.zeros(n * batch), "Hz")
     if m.leaky:
-        tau_m = m.param("tau_m_s", n)
-        if np.any(dt > tau_m):
-            raise NetworkError(describe("population", pop.name, "dt_s larger than tau_m_s makes the Euler leak unstable",
-                                        got=f"dt_s={dt:g}", expected="dt_s <= tau_m_s"))
-        plan.params["tau_m"] = (np.tile(tau_m, batch), "second")
+        plan.params["tau_m"] = (np.tile(m.param("tau_m_s", n), batch), "second")
         plan.params["v_rest"] = (np.tile(m.param("v_rest", n), batch), "1")
     return plan
 
@@ -125,10 +118,7 @@ def plan_lca(pop: Population, gname: str, batch: int, dt: float) -> GroupPlan:
     m: LCANeuron = pop.model  # type: ignore[assignment]
     plan = GroupPlan(pop, gname, batch, graded=True)
     n = pop.size
-    tau = m.param("tau_s", n)
-    if np.any(dt > tau):
-        raise NetworkError(describe("population", pop.name, "dt_s larger than tau_s makes analog LCA unstable",
-                                    got=f"dt_s={dt:g}, min tau_s={tau.min():g}", expected="dt_s <= tau_s"))
+    m.check_dt(pop.name, n, dt)
     for name, unit in (("tau_s", "second"), ("lam", "1"), ("gain", "1"), ("bias", "1")):
         plan.params[name] = (np.tile(m.param(name, n), batch), unit)
     plan.params["ext"] = (np.zeros(n * batch), "1")
