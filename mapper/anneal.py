@@ -37,7 +37,7 @@ from .place import quotient
 from .repair import gather_ranges
 from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, runs, segments, tile_coords
 
-__all__ = ["LinkCost", "PairCost", "refine"]
+__all__ = ["LinkCost", "PairCost", "refine", "default_lam"]
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,13 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
     return best_core, tried, accepted
 
 
+def default_lam(chip: ChipSpec, core: np.ndarray) -> float:
+    """Default busiest-link weight: the number of tiles in use by the placement ``core``."""
+    X, Y = tile_coords(chip)
+    core = np.asarray(core, dtype=np.int64)
+    return float(np.unique(Y[core] * (X.max() + 1) + X[core]).size)
+
+
 def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
            pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, links_slack: float = None,
            lam: float = None, chip_weight: float = 1.0, multicast: bool = True, stats: dict = None,
@@ -249,7 +256,7 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
     core = np.asarray(start, dtype=np.int64).copy()
     X, Y = tile_coords(chip)
     if lam is None:
-        lam = float(np.unique(Y[core] * (X.max() + 1) + X[core]).size)
+        lam = default_lam(chip, core)
     exact = LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight)
     if stats is not None:
         stats.update(initial=exact.summary(), lam=lam, tried=0, accepted=0)

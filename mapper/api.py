@@ -22,9 +22,11 @@ from .chipspec import ChipSpec
 from .estimate import EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
-from .place import Placement, place
+from .place import Placement
 from .resources import RESOURCES, check_board_fits, check_neurons_fit
 from .route import Routing, build_nets, route
+from .splitters import Splitters, insert_splitters, partition_chip
+from .twins import place_refined
 
 __all__ = ["map_network", "evaluate_placement", "MappingResult", "Report", "REPORT_FORMAT", "REPORT_VERSION"]
 
@@ -43,13 +45,16 @@ class Report:
     def to_dict(self) -> dict:
         """A deep copy of the report.
 
-        Keys: ``format``, ``version``, ``network``, ``chip`` (name, file, ``cost_source``),
+        Keys: ``format``, ``version``, ``network`` (with ``plastic_connections``: per plastic
+        connection ``{"name", "learning_model": "epoch" | "event", "epochs": int or None}``, how
+        its ``learn_update`` events were counted, see :mod:`mapper.estimate`), ``chip`` (name, file, ``cost_source``),
         ``activity`` (source, assumed?, steps, batch), ``partition``, ``placement``, ``cores`` (per
         core: address and ``resources`` ``{name: [used, limit]}``), ``utilisation``, ``totals``
         (run totals of neuron spikes, synaptic events, packets, hops ...), ``routing`` (per step),
         ``energy_j`` (``by_event``, ``dynamic``, ``static``, ``total``, ``per_step``, ``per_input``),
         ``latency_s`` (``per_step`` and its terms, ``time_to_solution``, ``wall``), ``edp_js``,
-        ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed), ``notes``.
+        ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed), ``notes``, ``splitters``
+        (relay neurons, their cores and the latency steps they add; :mod:`mapper.splitters`).
         """
         import copy
 
@@ -96,6 +101,9 @@ class MappingResult:
     estimate: Estimate
     report: Report
     activity: ActivityProfile = field(repr=False, default=None)
+    #: the network that was mapped: the input, or with splitter relays (:mod:`mapper.splitters`)
+    network: Optional[Network] = field(repr=False, default=None)
+    splitters: Optional[Splitters] = field(repr=False, default=None)
 
 
 def _peak_rss_mib():
@@ -132,7 +140,8 @@ def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
 
 def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,
                 partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
-                assumed_rate: float = 0.01, place_options: Optional[dict] = None) -> MappingResult:
+                assumed_rate: float = 0.01, place_options: Optional[dict] = None,
+                splitters: Union[str, bool] = "auto") -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -151,17 +160,26 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         0 runs the refinement's default fixed number of moves, reproducible on any machine.
     place_options : dict, optional
         Extra options for the placer (e.g. ``lam``, ``chip_weight``, ``pair_moves``).
+    splitters : {"auto", False}
+        ``"auto"`` (or ``True``): on a chip with ``core.max_out_axons_per_neuron = L``, every
+        neuron whose targets the partition spreads over more than ``L`` cores gets relay
+        ("splitter") neurons on new cores (:func:`mapper.splitters.insert_splitters`), and place,
+        route and estimate run on the augmented network; ``report["splitters"]`` counts them.
+        ``False``: such a neuron raises :class:`CapacityError`.
 
     Raises
     ------
     CapacityError
-        The network, or one of its neurons, does not fit.
+        The network, or one of its neurons, does not fit (with splitters: the splitter cores do not
+        fit the board either).
     MappingError
-        Unknown strategy name.
+        Unknown strategy name or ``splitters`` value.
     NetworkError
         Invalid network or an activity profile that does not match it.
     """
     t_all = time.perf_counter()
+    if splitters not in ("auto", True, False):
+        raise MappingError(f"option 'splitters': unknown value (got {splitters!r}, expected 'auto' or False)")
     chip = _resolve_chip(chip)
     wall = {}
     if activity is None:
@@ -170,13 +188,23 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     graph = build_graph(network, activity)
     wall["graph"] = time.perf_counter() - t
     t = time.perf_counter()
-    part = partition(graph, chip, strategy=partitioner, seed=seed)
+    use_spl = splitters is not False and chip.core.max_out_axons_per_neuron is not None
+    part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
+                     enforce_dest_limit=not use_spl)
     wall["partition"] = time.perf_counter() - t
+    spl, mapped = None, network
+    if use_spl:
+        t = time.perf_counter()
+        spl = _with_splitters(network, activity, graph, chip, part, partitioner=partitioner, seed=seed)
+        part = spl.partition
+        if spl.relays:
+            mapped, activity, graph = spl.network, spl.activity, spl.graph
+        else:
+            spl = None
+        wall["splitters"] = time.perf_counter() - t
     t = time.perf_counter()
-    nets = build_nets(graph, part.part, part.rows)
-    wall["nets"] = time.perf_counter() - t
-    t = time.perf_counter()
-    pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **(place_options or {}))
+    part, nets, pl, twin_info = place_refined(graph, chip, part, placer=placer, seed=seed,
+                                              time_budget_s=time_budget_s, **(place_options or {}))
     wall["place"] = time.perf_counter() - t
     t = time.perf_counter()
     rt = route(graph, chip, part.part, rows=part.rows, part_core=pl.core, nets=nets)
@@ -185,12 +213,55 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     est = estimate(graph, chip, partition=part, routing=rt)
     wall["estimate"] = time.perf_counter() - t
     wall["total"] = time.perf_counter() - t_all
-    report = Report(_build_report(network, chip, graph=graph, part=part, pl=pl, rt=rt, est=est, wall=wall, seed=seed,
-                                 partitioner=partitioner, placer=placer))
+    data = _build_report(mapped, chip, graph=graph, part=part, pl=pl, rt=rt, est=est, wall=wall, seed=seed,
+                         partitioner=partitioner, placer=placer)
+    data["splitters"] = _splitter_entry(spl, enabled=use_spl)
+    data["placement"]["twins"] = twin_info
+    if spl is not None:
+        data["notes"].append(
+            f"{spl.relays} splitter relay neuron(s) on {spl.cores} extra core(s) carry the spikes of "
+            f"{spl.split_neurons} neuron(s) whose targets span more than {spl.dest_limit} core(s); "
+            f"+{spl.levels} step(s) of latency on those paths (population '{data['splitters']['population']}')")
+        if spl.graded_sources:
+            data["notes"].append(f"{spl.graded_sources} split neuron(s) are graded: their relays are costed as events")
+    report = Report(data)
     log.info("mapped %s onto %s: %d cores, %.3g J, %.3g s/step in %.2f s", network.name, chip.name, part.n_parts,
              est.total_j, est.step_s, wall["total"])
     return MappingResult(chip=chip, graph=graph, partition=part, placement=pl, routing=rt, estimate=est,
-                         report=report, activity=activity)
+                         report=report, activity=activity, network=mapped, splitters=spl)
+
+
+def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
+                    *, partitioner: str, seed: int) -> Splitters:
+    """:func:`insert_splitters` on ``part``; if that needs relays and a graph partitioner's slack
+    alone raised its parts above the lower bound (first attempt feasible, no repair cores), also on
+    the re-partition from the fewest cores (``slack=0``: the slack's extra part is what splits the
+    neurons of a network that fills whole cores), keeping the result with fewer cores in total,
+    then fewer relays. The re-partition costs about what the first did."""
+    best = insert_splitters(network, activity, graph, chip, part)
+    if not best.relays or partitioner == "sequential" or part.attempts != 1 or part.new_cores \
+            or part.k_initial <= part.k_min:
+        return best
+    try:
+        alt_part = partition(graph, partition_chip(chip), strategy=partitioner, seed=seed, slack=0.0,
+                             enforce_dest_limit=False)
+        alt = insert_splitters(network, activity, graph, chip, alt_part)
+    except CapacityError as exc:
+        log.info("splitters: the slack-0 re-partition does not fit (%s); keeping the first", exc)
+        return best
+    if (alt.partition.n_parts, alt.relays) < (best.partition.n_parts, best.relays):
+        log.info("splitters: slack-0 re-partition uses %d cores and %d relays (instead of %d and %d)",
+                 alt.partition.n_parts, alt.relays, best.partition.n_parts, best.relays)
+        return alt
+    return best
+
+
+def _splitter_entry(spl: Optional[Splitters], *, enabled: bool) -> dict:
+    """``report["splitters"]``: relay neurons, cores and latency steps added (zeros without relays)."""
+    if spl is None:
+        return {"enabled": bool(enabled), "population": None, "split_neurons": 0, "relays": 0, "cores_added": 0,
+                "added_latency_steps": 0}
+    return {"enabled": True, **spl.summary()}
 
 
 def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile], *,
@@ -236,11 +307,11 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
     rt = route(graph, chip, part, rows=rows, part_core=core, nets=nets)
     est = estimate(graph, chip, partition=prt, routing=rt)
     wall = {"total": time.perf_counter() - t_all}
-    report = Report(_build_report(network, chip, graph=graph, part=prt, pl=pl, rt=rt, est=est, wall=wall, seed=0,
-                                  partitioner=label,
-                                 placer=label))
+    data = _build_report(network, chip, graph=graph, part=prt, pl=pl, rt=rt, est=est, wall=wall, seed=0,
+                         partitioner=label, placer=label)
+    data["splitters"] = _splitter_entry(None, enabled=False)  # a given placement is taken as it is
     return MappingResult(chip=chip, graph=graph, partition=prt, placement=pl, routing=rt, estimate=est,
-                         report=report, activity=activity)
+                         report=Report(data), activity=activity, network=network)
 
 
 def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Partition, pl: Placement,
@@ -277,7 +348,9 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
         "format": REPORT_FORMAT, "version": REPORT_VERSION,
         "network": {"name": network.name, "neurons": graph.n, "synapses": graph.n_synapses,
                     "populations": {p.name: p.size for p in network.populations},
-                    "plastic_connections": list(graph.plastic_connections)},
+                    "plastic_connections": [
+                        {"name": c, "learning_model": "epoch" if c in graph.learn_epochs else "event",
+                         "epochs": graph.learn_epochs.get(c)} for c in graph.plastic_connections]},
         "chip": {"name": chip.name, "file": chip.source, "cost_source": chip.cost_source,
                  "cost_status": chip.cost_status,
                  "cores_available": chip.n_cores, "chips_available": chip.n_chips,

@@ -53,6 +53,8 @@ class CoreLimits:
         9-bit weights). ``None``: :attr:`weight_bits`. See :attr:`stored_weight_bits`.
     max_out_axons_per_neuron : int or None
         Destination cores one neuron may target (TrueNorth: 1). ``None``: no per-neuron limit.
+        Beyond it the mapper relays a neuron's spikes through splitter neurons
+        (:mod:`mapper.splitters`).
     """
 
     max_compartments: int

@@ -16,9 +16,22 @@ event                      count                                                
 ``spike_within_tile``      packets whose destination core is on the source tile           ``spike_within_tile``
 ``hop_ew`` / ``hop_ns``    link traversals charged by the routing model                   ``hop_ew`` / ``hop_ns``
 ``hop_chip``               charged traversals of chip-boundary links                      ``hop_chip``
-``learn_update``           events arriving at plastic synapses                            ``learn_update``
+``learn_update``           plastic-synapse updates ``sum_c U_c`` (see below)              ``learn_update``
 ``barrier``                ``R``                                                          ``barrier``
 =========================  =============================================================  =====================
+
+Learning updates ``U_c`` of plastic connection ``c`` follow one of two models
+(:mod:`mapper.graph`, ``learn_rate``):
+
+* epoch model, ``c`` in ``ActivityProfile.learn_epochs`` (rules applied between runs, as
+  :mod:`neurosim.learning` and Loihi's learning epochs: every plastic synapse once per epoch):
+  ``U_c = |P_c| * epochs_c``, ``|P_c|`` the plastic synapses of ``c``;
+* event model, otherwise (STDP-like rules): one update per event arriving at a plastic synapse,
+  ``U_c = sum_j count_j * fan_out_c[j]``.
+
+On core ``c`` the per-step mean ``L_c`` (latency below) counts the updates of the plastic synapses
+whose post-synaptic neuron it holds: ``L_c = sum_conn |P_conn(c)| * epochs_conn / R`` under
+the epoch model, ``sum_{(i, j) plastic, i on c} rate_j`` under the event model.
 
 ``E_dynamic = sum_event count * unit``; ``E_static = P_static * chips_used * T_wall`` with
 ``T_wall = R * T_step`` (unthrottled).

@@ -15,18 +15,33 @@ Rates
 -----
 ``rate[g]`` is the mean number of output events of neuron ``g`` per step and per input,
 ``counts[g] / (steps * batch)`` of the :class:`~neurosim.activity.ActivityProfile`.
+
+Learning updates
+----------------
+``learn_rate[t]`` is the mean number of plastic-synapse updates per step and per input charged to
+the core of neuron ``t`` (the post-synaptic neuron owns its synapses). Summed over the plastic
+connections ``c`` into ``t``, with ``P_c(t)`` the synapses of ``c`` into ``t``:
+
+* **event model** (``c`` not in ``activity.learn_epochs``; STDP-like rules): one update per event
+  arriving at a plastic synapse, ``sum_{j in P_c(t)} rate[j]``;
+* **epoch model** (``c`` in ``learn_epochs``; rules applied between runs, as neurosim's
+  :mod:`neurosim.learning` and Loihi's learning epochs): every plastic synapse once per epoch,
+  ``|P_c(t)| * learn_epochs[c] / (steps * batch)``.
+
+Either way ``learn_rate * steps * batch`` summed over neurons is the exact count of the run.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
 from neurosim.errors import NetworkError, describe
-from neurosim.ir import Network
+from neurosim.ir import Connection, Network
 
 __all__ = ["NetGraph", "build_graph", "CoreRows", "core_rows"]
 
@@ -66,6 +81,12 @@ class NetGraph:
         Sum over connections of ``n_post * n_pre`` (for connection sparsity).
     graded : ndarray of bool, shape (n,)
         Neurons whose model emits graded outputs (an event = a non-zero output).
+    learn_rate : ndarray of float64, shape (n,)
+        Plastic-synapse updates per step per input owned by each (post-synaptic) neuron (see
+        the module docstring).
+    learn_epochs : dict[str, int]
+        Plastic connections costed by the epoch model and their epochs; the other plastic
+        connections are event-driven.
     """
 
     name: str
@@ -90,6 +111,8 @@ class NetGraph:
     plastic_connections: tuple[str, ...]
     dense_weights: int
     graded: np.ndarray
+    learn_rate: np.ndarray
+    learn_epochs: dict
 
     @property
     def n_pairs(self) -> int:
@@ -122,6 +145,18 @@ def _structure(c, idx_dtype) -> tuple[np.ndarray, np.ndarray]:
     return m.indptr.astype(np.int64), m.indices.astype(idx_dtype)
 
 
+def _learn_rate(c: Connection, indptr: np.ndarray, indices: np.ndarray, pre_rate: np.ndarray,
+                epochs: Optional[int], denom: float) -> np.ndarray:
+    """Learning updates per step per input of plastic connection ``c`` per post neuron, from its
+    post-major CSR structure: ``|P_c(t)| * epochs / denom`` (epoch model) or
+    ``sum_{j in P_c(t)} pre_rate[j]`` (event model, ``epochs is None``)."""
+    per_post = np.diff(indptr).astype(np.float64)
+    if epochs is not None:
+        return per_post * (float(epochs) / denom)
+    m = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=c.shape)
+    return np.asarray(m @ pre_rate, dtype=np.float64).reshape(-1)
+
+
 def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     """Concatenate the network's connections into one global pair graph with per-neuron rates.
 
@@ -140,6 +175,14 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     activity.check_matches(network)
     offsets = network.offsets()
     n = network.n_neurons
+    counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \
+        if network.populations else np.zeros(0)
+    denom = float(activity.steps * activity.batch)
+    if denom <= 0:
+        raise NetworkError(describe("activity", network.name, "steps * batch must be positive",
+                                    got=denom, expected="> 0"))
+    rate = counts / denom
+    learn_rate = np.zeros(n, dtype=np.float64)
     idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
     plastic_names = []
     dense = 0
@@ -156,6 +199,9 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
         blocks[key] = code if key not in blocks else (blocks[key] + code).tocsr()
         if c.plastic:
             plastic_names.append(c.name)
+            lo, pre_lo = offsets[c.post], offsets[c.pre]
+            learn_rate[lo:lo + c.shape[0]] += _learn_rate(c, indptr, indices, rate[pre_lo:pre_lo + c.shape[1]],
+                                                          activity.learn_epochs.get(c.name), denom)
     # block matrix, rows = post populations, columns = pre populations (no global sort needed)
     pops = network.populations
     rows = []
@@ -174,12 +220,6 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     inn.sum_duplicates()  # canonical already unless two connections shared a block (summed above)
     out = inn.tocsc()  # the CSC arrays of the post-major matrix are the pre-major CSR (sorted)
     in_code, out_code = inn.data, out.data
-    counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \
-        if network.populations else np.zeros(0)
-    denom = float(activity.steps * activity.batch)
-    if denom <= 0:
-        raise NetworkError(describe("activity", network.name, "steps * batch must be positive",
-                                    got=denom, expected="> 0"))
     pop_offsets = np.array([offsets[p.name] for p in network.populations] + [n], dtype=np.int64)
     g = NetGraph(
         name=network.name, n=n, pop_names=tuple(p.name for p in network.populations), pop_offsets=pop_offsets,
@@ -187,13 +227,13 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
         out_nsyn=(out_code & 0xFFFFFFFF).astype(np.int32), out_nplastic=(out_code >> 32).astype(np.int32),
         in_ptr=inn.indptr.astype(np.int64), in_idx=inn.indices.astype(idx_dtype, copy=False),
         in_nsyn=(in_code & 0xFFFFFFFF).astype(np.int32), in_nplastic=(in_code >> 32).astype(np.int32),
-        rate=counts / denom, counts=counts, steps=int(activity.steps), batch=int(activity.batch),
+        rate=rate, counts=counts, steps=int(activity.steps), batch=int(activity.batch),
         dt_s=float(activity.dt_s), activity_source=str(activity.source), n_synapses=n_syn,
         plastic_connections=tuple(plastic_names), dense_weights=dense,
         graded=np.repeat([bool(p.model.graded) for p in network.populations], [p.size for p in network.populations])
-        .astype(bool))
+        .astype(bool), learn_rate=learn_rate, learn_epochs=dict(activity.learn_epochs))
     for name in ("pop_offsets", "out_ptr", "out_idx", "out_nsyn", "out_nplastic", "in_ptr", "in_idx", "in_nsyn",
-                 "in_nplastic", "rate", "counts", "graded"):
+                 "in_nplastic", "rate", "counts", "graded", "learn_rate"):
         getattr(g, name).setflags(write=False)  # frozen data: stages must not modify the graph
     log.debug("graph %s: %d neurons, %d synapses, %d pairs", network.name, n, n_syn, g.n_pairs)
     return g

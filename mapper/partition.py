@@ -263,7 +263,8 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage)
 
 
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
-              slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None) -> Partition:
+              slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
+              enforce_dest_limit: bool = True) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
     Parameters
@@ -280,11 +281,16 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         Re-partitions with more parts before spilling into new cores.
     sym : scipy.sparse.csr_matrix, optional
         A precomputed :func:`traffic_graph`.
+    enforce_dest_limit : bool
+        Raise when a neuron's targets span more cores than ``CoreLimits.max_out_axons_per_neuron``
+        (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
+        :func:`mapper.splitters.insert_splitters`.
 
     Raises
     ------
     CapacityError
-        A neuron alone exceeds a core, or the network exceeds the board.
+        A neuron alone exceeds a core, the network exceeds the board, or (``enforce_dest_limit``)
+        a neuron targets too many cores.
     MappingError
         Unknown strategy.
     """
@@ -339,7 +345,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             break
     if not feasible or n_parts > chip.n_cores:
         raise _too_big(graph, chip, st, usage)
-    check_dest_cores(graph, chip, rows)
+    if enforce_dest_limit:
+        check_dest_cores(graph, chip, rows)
     viol = usage.violations()
     if viol:  # pragma: no cover - the repair checks exactly; this guards the bookkeeping
         c, r, u, lim = viol[0]

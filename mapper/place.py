@@ -11,7 +11,8 @@ chosen by name from :data:`PLACERS`:
 ``"identity"``  part ``i`` on core ``i`` (what sequential tool chains do);
 ``"hilbert"``   parts in spectral order (Fiedler vector of the quotient traffic graph) laid along
                 a Hilbert curve over each chip's tiles, chip after chip (Jin et al., ASPLOS 2023);
-``"anneal"``    ``"hilbert"`` refined by simulated annealing over swaps of two parts (or moves to a
+``"block"``     parts in spectral order, row by row over the most compact rectangle of tiles;
+``"anneal"``    the better start (``"hilbert"`` or ``"block"``) refined by simulated annealing over swaps of two parts (or moves to a
                 free core), with the cost change computed incrementally from the nets that touch
                 the two parts (difference arrays on the link grid). Seeded and reproducible: the
                 number of moves is fixed; ``time_budget_s`` only cuts a run short (logged).
@@ -32,7 +33,8 @@ from neurosim.errors import CapacityError, MappingError
 from .chipspec import ChipSpec
 from .route import Nets
 
-__all__ = ["Placement", "PLACERS", "place", "placement_cost", "hilbert_d2xy", "spectral_order"]
+__all__ = ["Placement", "PLACERS", "place", "placement_cost", "hilbert_d2xy", "spectral_order", "best_start",
+           "block_shape"]
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +146,79 @@ def hilbert(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float =
     return out
 
 
+def block_shape(n_tiles: int, grid: tuple[int, int]) -> tuple[int, int]:
+    """``(w, h)`` of the most compact rectangle of at least ``n_tiles`` tiles on a ``(gx, gy)`` grid.
+
+    Minimises ``w + h`` (the mean XY distance between two tiles of a ``w x h`` block is
+    ``(w^2 - 1) / (3 w) + (h^2 - 1) / (3 h)``, increasing in both), then the spare tiles ``w h - n``.
+    """
+    gx, gy = grid
+    best = None
+    for h in range(1, gy + 1):
+        w = -(-n_tiles // h)
+        if w > gx:
+            continue
+        key = (w + h, w * h - n_tiles, -w)
+        if best is None or key < best[0]:
+            best = (key, (w, h))
+    return best[1] if best else (gx, gy)
+
+
+def block(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float = 0.0, **_) -> np.ndarray:
+    """Spectral order of the parts, row by row (boustrophedon) over the most compact block of tiles.
+
+    The block is the :func:`block_shape` rectangle at the board's origin; tiles are filled in snake
+    order, ``cores_per_tile`` consecutive parts per tile. Falls back to :func:`hilbert` when the
+    parts do not fit one block of the board-global grid.
+    """
+    from .route import grid_shape, tile_coords
+
+    k = nets.n_parts
+    cpt = chip.noc.cores_per_tile
+    gy, gx = grid_shape(chip)
+    n_tiles = -(-k // cpt)
+    w, h = block_shape(n_tiles, (gx, gy))
+    if w * h < n_tiles:
+        return hilbert(nets, chip)
+    X, Y = tile_coords(chip)
+    snake = np.where(Y % 2 == 0, X, w - 1 - X)
+    inside = np.flatnonzero((X < w) & (Y < h))
+    cores = inside[np.lexsort((inside, snake[inside], Y[inside]))][:k]
+    out = np.empty(k, dtype=np.int64)
+    out[spectral_order(nets)] = cores
+    return out
+
+
+def best_start(nets: Nets, chip: ChipSpec, *, multicast: bool = True, lam: float = None,
+               chip_weight: float = 1.0) -> np.ndarray:
+    """The better of the :func:`hilbert` and :func:`block` placements under the exact objective
+    (``lam`` default: tiles in use by each start)."""
+    from .anneal import LinkCost, default_lam
+
+    starts = [hilbert(nets, chip), block(nets, chip)]
+    if nets.n_parts < 2:
+        return starts[0]
+
+    def value(core: np.ndarray) -> float:
+        lm = default_lam(chip, core) if lam is None else float(lam)
+        return LinkCost(nets, chip, core, multicast=multicast, lam=lm, chip_weight=chip_weight).value()
+
+    return min(starts, key=value)
+
+
 def anneal(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float = 10.0, **options) -> np.ndarray:
-    """:func:`hilbert` start refined by :func:`mapper.anneal.refine` (see there)."""
+    """:func:`mapper.anneal.refine` (see there) from :func:`best_start`, or from ``options["start"]``."""
     from .anneal import refine
 
-    return refine(nets, chip, hilbert(nets, chip), seed=seed, time_budget_s=time_budget_s, **options)
+    start = options.pop("start", None)
+    if start is None:
+        start = best_start(nets, chip, multicast=bool(options.get("multicast", True)), lam=options.get("lam"),
+                           chip_weight=float(options.get("chip_weight", 1.0)))
+    return refine(nets, chip, np.asarray(start, dtype=np.int64), seed=seed, time_budget_s=time_budget_s, **options)
 
 
-PLACERS: dict[str, Callable[..., np.ndarray]] = {"identity": identity, "hilbert": hilbert, "anneal": anneal}
+PLACERS: dict[str, Callable[..., np.ndarray]] = {"identity": identity, "hilbert": hilbert, "block": block,
+                                                 "anneal": anneal}
 
 
 def placement_cost(nets: Nets, chip: ChipSpec, core: np.ndarray, *, multicast: bool = True,

@@ -198,7 +198,8 @@ def check_dest_cores(graph: NetGraph, chip: ChipSpec, rows: CoreRows) -> None:
         pop, i = graph.population_of(g)
         raise CapacityError(f"{pop}[{i}]", "max_out_axons_per_neuron", int(ndest[g]), int(lim),
                             hint=f"its targets are spread over {int(ndest[g])} cores ({bad.size} neuron(s) affected); "
-                                 f"this partitioner does not group each neuron's targets on {lim} core(s)")
+                                 f"relay its spikes through splitter neurons, one per destination core: "
+                                 f"map_network(..., splitters='auto'), the default unless --no-splitters")
 
 
 def check_board_fits(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:

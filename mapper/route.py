@@ -321,7 +321,7 @@ def route(graph: NetGraph, chip: ChipSpec, part: np.ndarray, *, rows: CoreRows, 
     packets_in = np.bincount(dst_e, weights=we, minlength=k)
     r_src = graph.rate[rows.src]
     syn_ops = np.bincount(rows.part, weights=r_src * rows.nsyn, minlength=k)
-    learn = np.bincount(rows.part, weights=r_src * rows.nplastic, minlength=k)
+    learn = np.bincount(in_part, weights=graph.learn_rate, minlength=k)  # event or epoch model (graph.py)
     through = loads["E"] + loads["N"]
     through[:, 1:] += loads["W"][:, :-1]
     through[1:, :] += loads["S"][:-1, :]

@@ -7,12 +7,29 @@ per connection follow exactly from the counts and the connectivity:
     syn_events[c] = sum_j count[pre(c)]_j * fan_out_c[j]
 
 so they are derived here rather than accumulated inside the time loop.
+
+Learning epochs
+---------------
+neurosim's learning rules (:mod:`neurosim.learning`) act *between* runs, like Loihi's learning
+epochs: one application of a connection's rule updates **every** plastic synapse of that
+connection, whether or not events arrived. ``learn_epochs[c]`` counts those applications over the
+profiled run (all inputs included), so the plastic-synapse updates of connection ``c`` are exactly
+
+    learn_updates[c] = n_plastic_synapses[c] * learn_epochs[c]
+
+A plastic connection not listed is costed by the mapper as event-driven (one update per event
+arriving at a plastic synapse, the STDP-like model). Producers: the numpy
+:class:`~neurosim.backends.numpy_engine.Simulator` records what its caller reports through
+``Simulator.record_learning_epoch`` (its own time loop never applies a rule), and
+:class:`~neurosim.models.dictlearn.LocalDictionaryLearning` does so for every local update it
+makes on a simulated network (its ``activity_``). A plain :func:`neurosim.simulate` run applies no
+rule and leaves ``learn_epochs`` empty; so does the brian2 backend.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Mapping, Optional, Union
 
 import numpy as np
 
@@ -43,6 +60,10 @@ class ActivityProfile:
         Synaptic events per connection (an event = one synapse receiving one output event).
     source : str
         ``"simulated:<backend>"`` or ``"assumed"`` (rates were assumed, not measured).
+    learn_epochs : dict[str, int]
+        Connection name -> number of times its learning rule updated all its plastic synapses
+        over the run (all inputs included; see the module docstring). Empty (the default): every
+        plastic connection is costed as event-driven.
     """
 
     steps: int
@@ -51,12 +72,20 @@ class ActivityProfile:
     counts: dict[str, np.ndarray]
     syn_events: dict[str, int] = field(default_factory=dict)
     source: str = "simulated"
+    learn_epochs: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "learn_epochs", _check_epoch_values(self.learn_epochs))
 
     # ------------------------------------------------------------------------------------
     @classmethod
     def from_counts(cls, network: Network, counts: dict[str, np.ndarray], *, steps: int, batch: int,
-                    dt_s: float, source: str) -> "ActivityProfile":
-        """Build a profile from per-neuron counts, deriving synaptic events from connectivity."""
+                    dt_s: float, source: str, learn_epochs: Optional[Mapping[str, int]] = None) -> "ActivityProfile":
+        """Build a profile from per-neuron counts, deriving synaptic events from connectivity.
+
+        ``learn_epochs`` (connection -> rule applications over the run) must name plastic
+        connections of ``network``; see the module docstring.
+        """
         counts = {k: np.asarray(v, dtype=np.int64).reshape(-1) for k, v in counts.items()}
         for p in network.populations:
             if p.name not in counts:
@@ -65,12 +94,18 @@ class ActivityProfile:
                 raise NetworkError(describe("activity", p.name, "counts have the wrong shape",
                                             got=counts[p.name].shape, expected=(p.size,)))
         syn = {c.name: int(counts[c.pre] @ c.fan_out()) for c in network.connections}
-        return cls(steps=int(steps), batch=int(batch), dt_s=float(dt_s), counts=counts, syn_events=syn, source=source)
+        epochs = _check_epoch_values(learn_epochs or {})
+        _check_epoch_connections(network, epochs)
+        return cls(steps=int(steps), batch=int(batch), dt_s=float(dt_s), counts=counts, syn_events=syn, source=source,
+                   learn_epochs=epochs)
 
     @classmethod
     def assumed(cls, network: Network, rate_per_step: Union[float, dict[str, float]], *, steps: int = 1000,
-                dt_s: float = 1e-3) -> "ActivityProfile":
-        """A profile from assumed event rates (events per neuron per step), for mapping without a run."""
+                dt_s: float = 1e-3, learn_epochs: Optional[Mapping[str, int]] = None) -> "ActivityProfile":
+        """A profile from assumed event rates (events per neuron per step), for mapping without a run.
+
+        ``learn_epochs`` (connection -> rule applications over the ``steps``) as in :meth:`from_counts`.
+        """
         counts = {}
         for p in network.populations:
             r = rate_per_step[p.name] if isinstance(rate_per_step, dict) else rate_per_step
@@ -78,7 +113,51 @@ class ActivityProfile:
                 raise NetworkError(describe("activity", p.name, "assumed spike rate per step out of range",
                                             got=r, expected="0 <= rate <= 1"))
             counts[p.name] = np.full(p.size, int(round(float(r) * steps)), dtype=np.int64)
-        return cls.from_counts(network, counts, steps=steps, batch=1, dt_s=dt_s, source="assumed")
+        return cls.from_counts(network, counts, steps=steps, batch=1, dt_s=dt_s, source="assumed",
+                               learn_epochs=learn_epochs)
+
+    @classmethod
+    def combine(cls, profiles: "list[ActivityProfile]") -> "ActivityProfile":
+        """One profile of consecutive runs of the same network (e.g. several simulators of one
+        network, each with its own batch size).
+
+        Counts, synaptic events and learning epochs are summed. With one common batch size ``B``,
+        ``steps = sum_k steps_k`` and ``batch = B``; otherwise ``steps = sum_k steps_k * batch_k``
+        and ``batch = 1`` (input-steps), so rates per step per input and every run total stay
+        exact. ``source`` is kept when all agree, else ``"combined"``.
+
+        Raises
+        ------
+        NetworkError
+            No profiles, different time steps or different populations.
+        """
+        profiles = list(profiles)
+        if not profiles:
+            raise NetworkError(describe("activity", "combine", "nothing to combine", got=0, expected=">= 1 profile"))
+        first = profiles[0]
+        for p in profiles[1:]:
+            if p.dt_s != first.dt_s:
+                raise NetworkError(describe("activity", "combine", "profiles have different time steps",
+                                            got=p.dt_s, expected=first.dt_s))
+            if {k: v.shape for k, v in p.counts.items()} != {k: v.shape for k, v in first.counts.items()}:
+                raise NetworkError(describe("activity", "combine", "profiles are of different networks",
+                                            got=sorted(p.counts), expected=sorted(first.counts)))
+        batches = {p.batch for p in profiles}
+        if len(batches) == 1:
+            steps, batch = sum(p.steps for p in profiles), first.batch
+        else:
+            steps, batch = sum(p.steps * p.batch for p in profiles), 1
+        counts = {k: np.sum([p.counts[k] for p in profiles], axis=0).astype(np.int64) for k in first.counts}
+        syn: dict[str, int] = {}
+        learn: dict[str, int] = {}
+        for p in profiles:
+            for k, v in p.syn_events.items():
+                syn[k] = syn.get(k, 0) + int(v)
+            for k, v in p.learn_epochs.items():
+                learn[k] = learn.get(k, 0) + int(v)
+        sources = {p.source for p in profiles}
+        return cls(steps=int(steps), batch=int(batch), dt_s=first.dt_s, counts=counts, syn_events=syn,
+                   source=first.source if len(sources) == 1 else "combined", learn_epochs=learn)
 
     # ------------------------------------------------------------------------------------
     def rate_per_step(self, population: str) -> np.ndarray:
@@ -94,18 +173,21 @@ class ActivityProfile:
         return int(sum(self.syn_events.values()))
 
     def check_matches(self, network: Network) -> None:
-        """Raise :class:`NetworkError` unless every population of ``network`` has counts of its size."""
+        """Raise :class:`NetworkError` unless every population of ``network`` has counts of its size
+        and every connection in :attr:`learn_epochs` is a plastic connection of ``network``."""
         for p in network.populations:
             c = self.counts.get(p.name)
             if c is None or c.shape != (p.size,):
                 raise NetworkError(describe("activity", p.name, "does not match the network",
                                             got=None if c is None else c.shape, expected=(p.size,)))
+        _check_epoch_connections(network, self.learn_epochs)
 
     # ------------------------------------------------------------------------------------
     def save(self, path: Union[str, Path]) -> Path:
         """Save as ``.npz`` (atomically)."""
         arrays = {f"counts/{k}": v for k, v in self.counts.items()}
         arrays.update({f"syn/{k}": np.array(v, dtype=np.int64) for k, v in self.syn_events.items()})
+        arrays.update({f"learn/{k}": np.array(v, dtype=np.int64) for k, v in self.learn_epochs.items()})
         arrays["meta"] = np.array([FORMAT_VERSION, self.steps, self.batch], dtype=np.int64)
         arrays["dt_s"] = np.array(self.dt_s)
         arrays["source"] = np.array(self.source)
@@ -113,7 +195,10 @@ class ActivityProfile:
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "ActivityProfile":
-        """Load a profile written by :meth:`save`; raises :class:`UsageError` on a bad file."""
+        """Load a profile written by :meth:`save`; raises :class:`UsageError` on a bad file.
+
+        Files written before ``learn_epochs`` existed load with it empty (event-driven learning).
+        """
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = z["meta"]
@@ -121,9 +206,44 @@ class ActivityProfile:
                     raise UsageError(f"activity file '{path}': unsupported version (got {int(meta[0])}, expected {FORMAT_VERSION})")
                 counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
                 syn = {k[len("syn/"):]: int(z[k]) for k in z.files if k.startswith("syn/")}
+                learn = {k[len("learn/"):]: int(z[k]) for k in z.files if k.startswith("learn/")}
                 return cls(steps=int(meta[1]), batch=int(meta[2]), dt_s=float(z["dt_s"]), counts=counts,
-                           syn_events=syn, source=str(z["source"]))
+                           syn_events=syn, source=str(z["source"]), learn_epochs=learn)
         except UsageError:
             raise
+        except NetworkError as exc:
+            raise UsageError(f"activity file '{path}': invalid content ({exc})") from exc
         except (OSError, KeyError, ValueError) as exc:
             raise UsageError(f"activity file '{path}': cannot be read as an activity profile ({exc})") from exc
+
+
+def _check_epoch_values(learn_epochs: Mapping[str, int]) -> dict[str, int]:
+    """A copy of ``learn_epochs`` as ``{str: int}``; :class:`NetworkError` unless every value is an
+    integer >= 0 (cheap checks, no network needed)."""
+    if not isinstance(learn_epochs, Mapping):
+        raise NetworkError(describe("activity", "learn_epochs", "must be a mapping connection -> epochs",
+                                    got=type(learn_epochs).__name__, expected="dict[str, int]"))
+    out = {}
+    for name, v in learn_epochs.items():
+        if not isinstance(name, str):
+            raise NetworkError(describe("activity", "learn_epochs", "connection names must be strings",
+                                        got=repr(name), expected="str"))
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise NetworkError(describe("learn_epochs", name, "must be a non-negative integer",
+                                        got=repr(v), expected="int >= 0"))
+        out[name] = int(v)
+    return out
+
+
+def _check_epoch_connections(network: Network, learn_epochs: Mapping[str, int]) -> None:
+    """:class:`NetworkError` unless every key of ``learn_epochs`` is a plastic connection of ``network``."""
+    conns = {c.name: c for c in network.connections}
+    for name in learn_epochs:
+        c = conns.get(name)
+        if c is None:
+            raise NetworkError(describe("learn_epochs", name, f"no such connection in network '{network.name}'",
+                                        expected=sorted(conns) or "no connections"))
+        if not c.plastic:
+            raise NetworkError(describe("learn_epochs", name, "connection is not plastic (no learning_rule)",
+                                        expected=sorted(k for k, cc in conns.items() if cc.plastic)
+                                        or "no plastic connections"))

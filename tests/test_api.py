@@ -26,7 +26,7 @@ def test_report_has_the_promised_keys_and_is_json():
     assert d["energy_j"]["dynamic"] == pytest.approx(sum(d["energy_j"]["by_event"].values()))
     assert d["latency_s"]["per_step"] > 0 and d["latency_s"]["time_to_solution"] == pytest.approx(
         10 * d["latency_s"]["per_step"])
-    assert set(d["mapper"]["wall_s"]) == {"graph", "partition", "nets", "place", "route", "estimate", "total"}
+    assert set(d["mapper"]["wall_s"]) == {"graph", "partition", "place", "route", "estimate", "total"}
     assert "tiny" in rep.summary_text() and "energy" in rep.summary_text()
     d["totals"]["packets"] = -1
     assert rep.to_dict()["totals"]["packets"] != -1  # to_dict returns a copy

@@ -95,7 +95,7 @@ def test_identity_and_errors():
         place(nets, chip, strategy="nope")
     with pytest.raises(CapacityError):
         place(chain_nets(5), chip, strategy="identity")
-    assert set(PLACERS) == {"identity", "hilbert", "anneal"}
+    assert set(PLACERS) == {"identity", "hilbert", "block", "anneal"}
 
 
 def random_nets(k=20, n=60, seed=5):

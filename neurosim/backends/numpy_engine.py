@@ -120,6 +120,7 @@ class Simulator:
         self._prime_graded_outputs()
         self.step_count = 0
         self.counts = {name: np.zeros((self.batch, st.n), dtype=np.int64) for name, st in self.pops.items()}
+        self.learn_epochs: dict[str, int] = {}
         self.reset_window()
         self.probes = list(network.probes)
         self._probe_data: dict[str, list[np.ndarray]] = {p.name: [] for p in self.probes}
@@ -180,6 +181,29 @@ class Simulator:
         self.conns[k] = compile_connection(new, n_pre=self.pops[conn.pre].n, n_post=post.n,
                                            post_scale=post.input_scale, dtype=self.dtype,
                                            event_fraction=self._event_fraction)
+
+    def record_learning_epoch(self, connection: str, epochs: int = 1) -> None:
+        """Record that ``connection``'s learning rule updated all its plastic synapses ``epochs``
+        more times (between runs, by the caller: the time loop itself never applies a rule).
+
+        The totals go into ``result().activity.learn_epochs``, so the mapper charges exactly
+        ``n_plastic_synapses * epochs`` learning updates for the connection (see
+        :mod:`neurosim.activity`).
+
+        Raises
+        ------
+        NetworkError
+            ``connection`` does not exist or has no learning rule, or ``epochs`` is not an integer >= 0.
+        """
+        conn = self.network.connections[self._conn_index(connection)]
+        if not conn.plastic:
+            raise NetworkError(describe("connection", connection, "has no learning rule, so no learning epoch",
+                                        expected=[c.name for c in self.network.connections if c.plastic]
+                                        or "no plastic connections"))
+        if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise NetworkError(describe("connection", connection, "learning epochs must be an integer >= 0",
+                                        got=repr(epochs), expected="int >= 0"))
+        self.learn_epochs[connection] = self.learn_epochs.get(connection, 0) + int(epochs)
 
     def set_param(self, population: str, name: str, values) -> None:
         """Change a per-neuron parameter during a simulation (``v_th`` or ``bias`` of LIF;
@@ -356,7 +380,8 @@ class Simulator:
                 probes[pr.name] = np.stack(data) if data else np.zeros((0, self.batch, n), dtype=dt)
         counts = {name: c.sum(axis=0) for name, c in self.counts.items()}
         activity = ActivityProfile.from_counts(self.network, counts, steps=self.step_count, batch=self.batch,
-                                               dt_s=self.dt_s, source="simulated:numpy")
+                                               dt_s=self.dt_s, source="simulated:numpy",
+                                               learn_epochs=self.learn_epochs)
         return SimResult(network=self.network.name, backend="numpy", steps=self.step_count, batch=self.batch,
                          dt_s=self.dt_s, probes=probes, activity=activity, final_state=self.state, wall_s=self.wall_s)
 

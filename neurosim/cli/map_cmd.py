@@ -4,13 +4,14 @@
 
     neurosim map --network NET.npz [--activity ACT.npz] --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential] [--placer anneal|hilbert|identity]
-                 [--seed N] [--time-budget S] [--assumed-rate R] [--sanafe] [--force]
+                 [--seed N] [--time-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--force]
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and ``DIR/sanafe_network.yaml`` with
 ``--sanafe``); prints the summary. Existing files are kept unless ``--force``. Without
 ``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
-says so.
+says so. On a chip with a per-neuron destination-core limit (TrueNorth) neurons whose targets
+span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
 """
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, default=30.0, metavar="S", help="placement refinement budget, seconds")
     p.add_argument("--assumed-rate", type=float, default=0.01, metavar="R",
                    help="events per neuron per step when no --activity is given")
+    p.add_argument("--no-splitters", action="store_true",
+                   help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
     p.add_argument("--sanafe", action="store_true", help="also write DIR/sanafe_network.yaml (SANA-FE 2.x format)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_map)
@@ -72,7 +75,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         activity = ActivityProfile.load(args.activity)
     chip = load_chip(args.chip)
     result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
-                         time_budget_s=args.time_budget, assumed_rate=args.assumed_rate)
+                         time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
+                         splitters=False if args.no_splitters else "auto")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "report.json", result.report.to_dict())
     write_placement(result, out / "placement.json", partitioner=args.partitioner, placer=args.placer, seed=args.seed)
@@ -81,7 +85,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     save_figure(utilisation_figure(result), out / "core_utilisation.png")
     save_figure(link_traffic_figure(result), out / "link_traffic.png")
     if args.sanafe:
-        write_sanafe(network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
+        write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
     print(text, end="")
     print(f"wrote {', '.join(str(out / n) for n in names)}")
     return 0

@@ -3,7 +3,7 @@
 ::
 
     neurosim run [EXPERIMENT.yaml] --chip NAME|FILE --out DIR [--partitioner P] [--placer P]
-                 [--time-budget S] [--no-quantize] [--force]
+                 [--time-budget S] [--no-quantize] [--no-splitters] [--force]
 
 Without ``EXPERIMENT.yaml`` the built-in experiment runs (spiking LCA on patches of
 scikit-learn's bundled sample images, :data:`neurosim.experiment.DEFAULT_EXPERIMENT`).
@@ -62,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--placer", choices=sorted(PLACERS), help="override the experiment's mapping.placer")
     p.add_argument("--time-budget", type=float, metavar="S", help="placement refinement budget, seconds (default 20)")
     p.add_argument("--no-quantize", action="store_true", help="skip the quantised re-simulation")
+    p.add_argument("--no-splitters", action="store_true",
+                   help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_run)
 
@@ -121,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 "weights": qrep.to_dict(), "warnings": [str(w.message) for w in caught]}
 
     result = map_network(network, chip, res.activity, partitioner=partitioner, placer=placer, seed=mapping["seed"],
-                         time_budget_s=budget)
+                         time_budget_s=budget, splitters=False if args.no_splitters else "auto")
     report = result.report.to_dict()
     report["experiment"] = {"name": exp.name, "source": exp.source, "simulation": sim}
     report["solution_quality"] = quality

@@ -26,6 +26,7 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 
+from ..activity import ActivityProfile
 from ..errors import NetworkError, SimulationError, describe
 from ..learning import apply_rule, connection_stats, parse_quantity
 from .dictdata import test_objective
@@ -200,6 +201,18 @@ class LocalDictionaryLearning:
     eval_every : int, optional
         Record the history every this many samples (needs ``X_test`` in :meth:`fit`).
     seed : int
+
+    Attributes
+    ----------
+    activity_ : ActivityProfile or None
+        After :meth:`fit` with a simulated network (``solver="network"`` or ``model="spiking"``):
+        the events of every phase simulated by this call of :meth:`fit` (both phases of every
+        mini-batch, settling included), with ``learn_epochs`` = the number of local updates (each
+        updates every plastic synapse of ``F``, ``B`` and ``H`` once), so a mapping of
+        :func:`~neurosim.models.dictnet.build_dictnet` charges learning exactly. Mini-batches of
+        different sizes run on different simulators; their profiles are joined by
+        :meth:`ActivityProfile.combine`. ``None`` for the fixed-point solver (no network is
+        simulated, so there are no events to profile).
     """
 
     def __init__(self, n_components: int, *, model: str = "rate", solver: str = "fixed_point", lam: float = 0.1,
@@ -303,6 +316,9 @@ class LocalDictionaryLearning:
 
         def step(st: TrainState, Xb: np.ndarray) -> None:
             st.params = lin_tang_update(st.params, self.phase_stats(st.params, Xb), rules, kappa=self.kappa)
+            runner = self._runners.get(len(Xb))
+            if runner is not None:  # the update just applied F's, B's and H's rules once each
+                runner.record_update(tuple(_CONNS))
             if not (np.all(np.isfinite(st.params.H)) and np.all(np.isfinite(st.params.B))):
                 raise SimulationError(describe("dictionary learning", "lin_tang", "weights became non-finite",
                                                got=f"after {st.samples_seen} samples",
@@ -311,6 +327,8 @@ class LocalDictionaryLearning:
         record = (lambda st: self._record(st, X_test)) if X_test is not None else None
         train_loop(state, X, total=self.total_samples(len(X)), batch_size=self.batch_size, step=step, record=record,
                    eval_every=self.eval_every, callback=callback)
+        self.activity_ = (ActivityProfile.combine([r.sim.result().activity for r in self._runners.values()])
+                          if self._runners else None)
         self.state_ = state
         self.params_ = state.params
         self.components_ = state.params.B.T.copy()

@@ -257,6 +257,12 @@ class DictNetRunner:
         sim.set_input("lam_s", -self.lam * params.s)
         self.params = params
 
+    def record_update(self, connections: tuple[str, ...] = ("F", "B", "H")) -> None:
+        """Record one learning epoch (one rule application updating all plastic synapses) of each
+        of ``connections`` in the simulator's activity profile (``learn_epochs``)."""
+        for name in connections:
+            self.sim.record_learning_epoch(name)
+
     def _stats(self) -> dict[str, dict[str, np.ndarray]]:
         if self.model == "rate":
             st = self.sim.state

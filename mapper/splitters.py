@@ -1,0 +1,435 @@
+"""Splitters: relay neurons that give every neuron at most ``L`` destination cores (TrueNorth).
+
+A chip with ``CoreLimits.max_out_axons_per_neuron = L`` lets a neuron target axons on at most
+``L`` cores (TrueNorth: ``L = 1``, one target axon per neuron; Merolla et al. 2014 sec. S4).
+After partitioning, a neuron ``v`` whose targets lie on ``m > L`` cores ``p_1 < ... < p_m`` is
+given ``ceil(m / L)`` *relay* ("splitter") neurons, the ``k``-th of which targets the cores
+``p_{kL+1} .. p_{(k+1)L}`` with ``v``'s original synapses there (weights, delay, gain and learning
+rule of each original connection). ``v`` itself then targets only the relays, with weight 1 and
+delay 1, all of them on *one* splitter core, so it has a single destination core.
+
+A relay fires once per input event, one step later, so every relay level adds one step of
+latency and each relay emits exactly as many events as ``v``:
+
+    count(relay of v) = count(v),    syn_ops += count(v) * (relays fed by v).
+
+Relay neurons are :class:`~neurosim.neurons.LIF` neurons with ``tau_s = dt_s`` (the synaptic
+current of a weight-1 input moves ``v`` by 1 within one step), ``v_th = 0.5`` and reset to zero,
+so a simulated augmented network relays every binary spike exactly once, one step late. Relays
+of graded neurons are costed as events; their graded values are not reproduced.
+
+Packing
+-------
+Relays live on new *splitter cores* under all per-core limits: one core holds at most
+``cap = min(max_compartments, floor(max_out_axons / L), n_mem)`` relays fed by one source, with
+``n_mem`` the most synapses one input row may hold in the synapse memory
+(:func:`mapper.resources.row_bits`). If ``ceil(m / L) <= cap`` the relays of ``v`` form one
+*item* fed by ``v`` (one level). Otherwise they form ``g = ceil(ceil(m / L) / cap)`` items of at
+most ``cap`` relays, each fed by one of ``g`` first-level relays (an item of its own fed by ``v``):
+a two-level tree, two steps of latency. Items are packed first-fit decreasing onto new cores; an
+item adds its relays (compartments), one input axon (its feeder), its relays' destination cores
+(output axons) and one row of ``n`` synapses (synapse memory) to its core.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.activity import ActivityProfile
+from neurosim.errors import CapacityError, MappingError
+from neurosim.ir import Connection, Network, Population
+from neurosim.neurons import LIF
+
+from .chipspec import ChipSpec
+from .graph import CoreRows, NetGraph, build_graph, core_rows
+from .partition import Partition
+from .resources import check_dest_cores, core_usage, limits_of, payload_bits, row_bits
+
+__all__ = ["SPLITTER_POPULATION", "Splitters", "needs_splitters", "relays_per_core", "partition_chip",
+           "insert_splitters"]
+
+log = logging.getLogger(__name__)
+
+#: name of the population that holds every relay neuron of an augmented network
+SPLITTER_POPULATION = "__splitters__"
+
+
+@dataclass(frozen=True, eq=False)
+class Splitters:
+    """A network augmented with relay neurons, and its fixed partition.
+
+    Attributes
+    ----------
+    network : Network
+        The original populations and connections (split neurons' synapses moved to the relays),
+        plus the population :data:`SPLITTER_POPULATION` and its connections.
+    activity : ActivityProfile
+        The original counts plus ``count(relay) = count(origin)``.
+    graph : NetGraph
+        :func:`mapper.graph.build_graph` of the two.
+    partition : Partition
+        Original neurons keep their parts; relays occupy parts ``n_parts_before ..``.
+    split_neurons : int
+        Neurons whose targets spanned more than ``dest_limit`` cores.
+    relays : int
+        Relay neurons added (both levels).
+    cores : int
+        Splitter cores added.
+    levels : int
+        Most relay levels between a neuron and its targets (1 or 2): the added latency in steps.
+    two_level : int
+        Split neurons that needed a two-level tree.
+    dest_limit : int
+        ``CoreLimits.max_out_axons_per_neuron``.
+    relays_per_core : int
+        Most relays one source can feed on one core (:func:`relays_per_core`).
+    graded_sources : int
+        Split neurons with graded outputs (relayed as events, values not reproduced).
+    """
+
+    network: Network
+    activity: ActivityProfile
+    graph: NetGraph
+    partition: Partition
+    split_neurons: int
+    relays: int
+    cores: int
+    levels: int
+    two_level: int
+    dest_limit: int
+    relays_per_core: int
+    graded_sources: int
+
+    def summary(self) -> dict:
+        """JSON-ready counts for the report."""
+        return {"population": SPLITTER_POPULATION, "split_neurons": self.split_neurons, "relays": self.relays,
+                "cores_added": self.cores, "added_latency_steps": self.levels, "two_level_trees": self.two_level,
+                "dest_limit": self.dest_limit, "relays_per_core": self.relays_per_core,
+                "graded_sources": self.graded_sources}
+
+
+def needs_splitters(graph: NetGraph, chip: ChipSpec, rows: CoreRows) -> np.ndarray:
+    """Neurons whose targets lie on more than ``CoreLimits.max_out_axons_per_neuron`` cores
+    (sorted global indices; empty when the chip has no such limit)."""
+    lim = chip.core.max_out_axons_per_neuron
+    if lim is None:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.bincount(rows.src, minlength=graph.n) > int(lim)).astype(np.int64)
+
+
+def relays_per_core(chip: ChipSpec) -> int:
+    """Most relays one source can feed on one empty core of ``chip``.
+
+    ``min(max_compartments, floor(max_out_axons / L), n_mem)`` where a row of ``n`` synapses
+    fits the synapse memory ``M`` (word ``W``, header ``h``, ``b`` bits per synapse) iff
+    ``n b + h <= W floor(M / W)``, so ``n_mem = floor((W floor(M / W) - h) / b)``.
+
+    Raises
+    ------
+    CapacityError
+        Not even one relay fits a core.
+    """
+    core = chip.core
+    lim = int(core.max_out_axons_per_neuron or 1)
+    cap = min(int(core.max_compartments), int(core.max_out_axons) // lim)
+    b = int(payload_bits(core, 1, 0))
+    if b > 0:
+        w = int(core.synapse_word_bits)
+        cap = min(cap, (w * (int(core.synapse_mem_bits) // w) - int(core.synapse_row_overhead_bits)) // b)
+    if cap < 1 or int(core.max_in_axons) < 1:
+        raise CapacityError(f"chip '{chip.name}'", "relays_per_core", 0, 1,
+                            hint="a splitter core cannot hold a single relay neuron (check max_compartments, "
+                                 "max_in_axons, max_out_axons and synapse_mem_bits)")
+    return int(cap)
+
+
+def partition_chip(chip: ChipSpec) -> ChipSpec:
+    """The chip a partitioner should see when splitters will follow.
+
+    After insertion a neuron uses ``min(m, L)`` output axons if it targets ``m <= L`` cores and
+    one (its splitter core) otherwise, so a core of ``C`` neurons uses at most ``C L`` output
+    axons. When ``max_out_axons >= C L`` (TrueNorth: 256 >= 256 x 1) that limit cannot bind and
+    is lifted for partitioning (``max_out_axons = C * max(fan-out)`` is not needed: ``2**62``);
+    otherwise the chip is returned unchanged (the pre-split count ``m`` is an upper bound of the
+    post-split one, so the partition stays feasible, only conservative).
+    """
+    core = chip.core
+    lim = core.max_out_axons_per_neuron
+    if lim is None or int(core.max_out_axons) < int(core.max_compartments) * int(lim):
+        return chip
+    return dataclasses.replace(chip, core=dataclasses.replace(core, max_out_axons=1 << 62))
+
+
+# ---------------------------------------------------------------------------------------------
+def _items(m: np.ndarray, leaves: np.ndarray, groups: np.ndarray, cap: int, L: int):
+    """Packing items of the split neurons (``m`` destination cores, ``leaves = ceil(m / L)`` leaf
+    relays, ``groups`` leaf items each).
+
+    A one-level neuron has one item of ``leaves`` relays fed by itself; a tree neuron has a
+    first-level item of ``groups`` relays, then ``groups`` leaf items of at most ``cap`` relays,
+    in that order. Returns ``(n_items, first_item, leaf_item, leaf_cap, item_rel, item_out)``
+    per neuron (items, index of its first item, of its first leaf item, leaf relays per leaf
+    item) and per item (relays, output axons).
+    """
+    tree = groups > 1
+    n_items = np.where(tree, groups + 1, 1)
+    first_item = np.concatenate([[0], np.cumsum(n_items)[:-1]]).astype(np.int64)
+    total = int(n_items.sum())
+    item_rel = np.empty(total, dtype=np.int64)
+    item_out = np.empty(total, dtype=np.int64)
+    item_rel[first_item[~tree]] = leaves[~tree]
+    item_out[first_item[~tree]] = m[~tree]
+    leaf_item = np.where(tree, first_item + 1, first_item)
+    leaf_cap = np.where(tree, cap, np.maximum(leaves, 1))
+    for s in np.flatnonzero(tree):  # few: only neurons with more than cap * L destination cores
+        f, g = int(first_item[s]), int(groups[s])
+        item_rel[f] = item_out[f] = g  # each first-level relay targets one leaf item's core
+        sizes = np.full(g, cap, dtype=np.int64)
+        sizes[-1] = int(leaves[s]) - cap * (g - 1)
+        item_rel[f + 1:f + 1 + g] = sizes
+        chunk_dests = np.minimum(L, int(m[s]) - L * np.arange(int(leaves[s])))  # cores of each leaf relay
+        item_out[f + 1:f + 1 + g] = np.add.reduceat(chunk_dests, np.arange(g) * cap)
+    return n_items, first_item, leaf_item, leaf_cap, item_rel, item_out
+
+
+def _pack(n_rel: np.ndarray, n_out: np.ndarray, chip: ChipSpec) -> tuple[np.ndarray, int]:
+    """First-fit decreasing of items (``n_rel`` relays, ``n_out`` output axons, one input axon and
+    one row of ``n_rel`` synapses each) onto new cores; returns ``(core of every item, cores)``."""
+    lims = limits_of(chip.core)
+    bits = row_bits(chip.core, payload_bits(chip.core, n_rel.astype(np.int64), 0)).astype(np.int64)
+    m = n_rel.size
+    comp = np.zeros(m, dtype=np.int64)
+    inax = np.zeros(m, dtype=np.int64)
+    outax = np.zeros(m, dtype=np.int64)
+    mem = np.zeros(m, dtype=np.int64)
+    core_of = np.empty(m, dtype=np.int64)
+    small = (int(n_rel.min()), int(n_out.min()), int(bits.min())) if m else (0, 0, 0)
+    k = lo = 0  # cores lo..k-1 are open; cores before lo cannot take even the smallest item
+    for i in np.argsort(-n_rel, kind="stable"):
+        n, o, b = int(n_rel[i]), int(n_out[i]), int(bits[i])
+        fits = np.flatnonzero((comp[lo:k] + n <= lims["compartments"]) & (inax[lo:k] < lims["in_axons"])
+                              & (outax[lo:k] + o <= lims["out_axons"]) & (mem[lo:k] + b <= lims["synapse_bits"]))
+        c = lo + int(fits[0]) if fits.size else k
+        k = max(k, c + 1)
+        comp[c] += n
+        inax[c] += 1
+        outax[c] += o
+        mem[c] += b
+        core_of[i] = c
+        while lo < k and (comp[lo] + small[0] > lims["compartments"] or inax[lo] >= lims["in_axons"]
+                          or outax[lo] + small[1] > lims["out_axons"] or mem[lo] + small[2] > lims["synapse_bits"]):
+            lo += 1
+    return core_of, k
+
+
+def _entries(c: Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(post, pre, weight)`` of every stored synapse of ``c`` (zero-weight masked synapses too)."""
+    if c.is_sparse:
+        m = c.csr().tocoo()
+        return m.row.astype(np.int64), m.col.astype(np.int64), m.data.astype(float)
+    t, u = np.nonzero(c.structure())
+    return t.astype(np.int64), u.astype(np.int64), np.asarray(c.weights, dtype=float)[t, u]
+
+
+def _without_columns(c: Connection, drop: np.ndarray) -> Connection:
+    """``c`` with the synapses of pre-synaptic neurons ``drop`` (bool, shape (n_pre,)) removed."""
+    if not c.is_sparse:
+        w = np.array(c.weights, dtype=float, copy=True)
+        w[:, drop] = 0.0
+        mask = None
+        if c.synapses is not None:
+            mask = np.array(c.synapses, dtype=bool, copy=True)
+            mask[:, drop] = False
+        return dataclasses.replace(c, weights=w, synapses=mask)
+    keep = sp.diags((~drop).astype(float), format="csr")
+    w = (c.csr() @ keep).tocsr()
+    w.eliminate_zeros()
+    return dataclasses.replace(c, weights=w)
+
+
+def _relay_weights(c: Connection, t: np.ndarray, j: np.ndarray, w: np.ndarray, n_relays: int):
+    """Weights ``(n_post, n_relays)`` of the relay connection taking over synapses ``(t, j, w)`` of
+    ``c``; dense with a synapse mask when ``c`` has one (zero-weight synapses are kept)."""
+    shape = (c.shape[0], int(n_relays))
+    if c.synapses is not None:
+        dense = np.zeros(shape)
+        mask = np.zeros(shape, dtype=bool)
+        dense[t, j] = w
+        mask[t, j] = True
+        return dense, mask
+    return sp.csr_matrix((w, (t, j)), shape=shape), None
+
+
+def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec,
+                     part: Partition) -> Splitters:
+    """Add relay neurons so that no neuron targets more than ``L`` cores (see the module doc).
+
+    Parameters
+    ----------
+    network, activity : Network, ActivityProfile
+        What ``graph`` was built from (:func:`mapper.graph.build_graph`).
+    graph : NetGraph
+    chip : ChipSpec
+        Its ``core.max_out_axons_per_neuron`` is ``L`` (must not be ``None``).
+    part : Partition
+        A partition of ``graph`` feasible on :func:`partition_chip` of ``chip``; its parts are
+        kept, relays get new parts.
+
+    Returns
+    -------
+    Splitters
+        With ``relays == 0`` and the inputs unchanged (usage re-checked on ``chip``) when no
+        neuron needs relays.
+
+    Raises
+    ------
+    CapacityError
+        The partition plus the splitter cores exceed the board, or a neuron needs a relay tree
+        deeper than two levels.
+    MappingError
+        The chip has no per-neuron destination limit, the network already has a population named
+        :data:`SPLITTER_POPULATION`, or (internal) the augmented partition breaks a limit.
+    """
+    lim = chip.core.max_out_axons_per_neuron
+    if lim is None:
+        raise MappingError(f"chip '{chip.name}': no core.max_out_axons_per_neuron limit, so no splitters are needed")
+    if SPLITTER_POPULATION in network.population_map():
+        raise MappingError(f"network '{network.name}': population name '{SPLITTER_POPULATION}' is reserved for "
+                           "splitter relays (got a population of that name, expected none)")
+    L = int(lim)
+    rows, K = part.rows, part.n_parts
+    split = needs_splitters(graph, chip, rows)
+    cap = relays_per_core(chip)
+    if split.size == 0:  # usage re-checked against the real chip (the partition may have seen partition_chip)
+        prt = _fixed_partition(graph, chip, part.part, K, part)
+        return Splitters(network=network, activity=activity, graph=graph, partition=prt, split_neurons=0, relays=0,
+                         cores=0, levels=0, two_level=0, dest_limit=L, relays_per_core=cap, graded_sources=0)
+    ptr = rows.ptr(graph.n)
+    m = (ptr[split + 1] - ptr[split]).astype(np.int64)  # destination cores of each split neuron
+    leaves = -(-m // L)  # leaf relays of each split neuron
+    groups = np.where(leaves <= cap, 1, -(-leaves // cap))
+    deep = np.flatnonzero(groups > cap)
+    if deep.size:
+        pop, i = graph.population_of(int(split[deep[0]]))
+        raise CapacityError(f"{pop}[{i}]", "max_out_axons_per_neuron", int(m[deep[0]]), L * cap * cap,
+                            hint=f"a two-level splitter tree reaches at most {L * cap * cap} cores "
+                                 f"({cap} relays per core); deeper trees are not built")
+    tree = groups > 1
+    n_items, first_item, leaf_item, leaf_cap, item_rel, item_out = _items(m, leaves, groups, cap, L)
+    total = int(n_items.sum())
+    item_core, n_new = _pack(item_rel, item_out, chip)
+    if K + n_new > chip.n_cores:
+        raise CapacityError(f"network '{graph.name}'", "cores", K + n_new, chip.n_cores,
+                            hint=f"the partition uses {K} cores and {int(item_rel.sum())} splitter relays for "
+                                 f"{split.size} neuron(s) need {n_new} more; '{chip.name}' has {chip.n_cores} core(s) "
+                                 f"on {chip.n_chips} chip(s)")
+    # relay ids: items ordered by core, so every splitter core holds a contiguous range of relays
+    order = np.lexsort((np.arange(total), item_core))
+    base = np.empty(total, dtype=np.int64)
+    base[order] = np.concatenate([[0], np.cumsum(item_rel[order])[:-1]])
+    R = int(item_rel.sum())
+    item_owner = np.repeat(np.arange(split.size), n_items)  # split neuron of every item
+    relay_item = np.repeat(np.arange(total), item_rel)
+    # relay index of every relay in item order: its item's base plus its slot in the item
+    relay_id = np.repeat(base, item_rel) + (np.arange(R) - np.repeat(np.cumsum(item_rel) - item_rel, item_rel))
+    relay_core = np.empty(R, dtype=np.int64)
+    relay_core[relay_id] = item_core[relay_item]
+    relay_origin = np.empty(R, dtype=np.int64)
+    relay_origin[relay_id] = split[item_owner[relay_item]]
+    # feeder of every relay: the split neuron, or (leaf items of a tree) the first-level relay
+    n = graph.n
+    relay_feeder = relay_origin.copy()
+    for s in np.flatnonzero(tree):
+        f = int(first_item[s])
+        for gi in range(int(groups[s])):
+            leaf = f + 1 + gi
+            relay_feeder[base[leaf]:base[leaf] + item_rel[leaf]] = n + base[f] + gi
+    # leaf relay of every row (split neuron, destination part): chunk k = position // L
+    srow = np.repeat(np.arange(split.size), m)
+    pos = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
+    k = pos // L
+    row_relay = base[leaf_item[srow] + k // leaf_cap[srow]] + k % leaf_cap[srow]
+    row_key = np.repeat(split, m) * K + rows.part[np.repeat(ptr[split], m) + pos]  # sorted: rows are by (src, part)
+    net = _augment(network, graph, part.part, split, row_key, row_relay, relay_feeder, R, K, activity.dt_s)
+    counts = dict(activity.counts)
+    flat = np.concatenate([np.asarray(counts[p.name], dtype=np.int64) for p in network.populations])
+    counts[SPLITTER_POPULATION] = flat[relay_origin]
+    kw = {}
+    epochs = dict(getattr(activity, "learn_epochs", None) or {})
+    if epochs:  # the relay connection of an epoch-costed plastic connection is costed the same way
+        names = {c.name for c in net.connections}
+        kw["learn_epochs"] = {**epochs, **{f"{SPLITTER_POPULATION}:{c}": e for c, e in epochs.items()
+                                           if f"{SPLITTER_POPULATION}:{c}" in names}}
+    act = ActivityProfile.from_counts(net, counts, steps=activity.steps, batch=activity.batch, dt_s=activity.dt_s,
+                                      source=activity.source, **kw)
+    g2 = build_graph(net, act)
+    new_part = np.concatenate([part.part, K + relay_core])
+    prt = _fixed_partition(g2, chip, new_part, K + n_new, part)
+    levels = 2 if tree.any() else 1
+    log.info("splitters: %d relays on %d new cores for %d neurons (%d two-level trees)", R, n_new, split.size,
+             int(tree.sum()))
+    return Splitters(network=net, activity=act, graph=g2, partition=prt, split_neurons=int(split.size), relays=R,
+                     cores=int(n_new), levels=levels, two_level=int(tree.sum()), dest_limit=L, relays_per_core=cap,
+                     graded_sources=int(np.count_nonzero(graph.graded[split])))
+
+
+def _augment(network: Network, graph: NetGraph, part: np.ndarray, split: np.ndarray, row_key: np.ndarray,
+             row_relay: np.ndarray, relay_feeder: np.ndarray, n_relays: int, n_parts: int, dt_s: float) -> Network:
+    """The network with the relay population, the split neurons' synapses moved onto their leaf
+    relays (one relay connection per original connection) and the feeder connections."""
+    offsets = network.offsets()
+    is_split = np.zeros(graph.n, dtype=bool)
+    is_split[split] = True
+    conns: list[Connection] = []
+    relay_conns: list[Connection] = []
+    for c in network.connections:
+        o_pre, o_post = offsets[c.pre], offsets[c.post]
+        drop = is_split[o_pre:o_pre + c.shape[1]]
+        if not drop.any():
+            conns.append(c)
+            continue
+        t, u, w = _entries(c)
+        sel = drop[u]
+        key = (o_pre + u[sel]) * n_parts + part[o_post + t[sel]]
+        j = row_relay[np.searchsorted(row_key, key)]
+        weights, mask = _relay_weights(c, t[sel], j, w[sel], n_relays)
+        conns.append(_without_columns(c, drop))
+        relay_conns.append(Connection(SPLITTER_POPULATION, c.post, weights, delay_steps=c.delay_steps, gain=c.gain,
+                                      learning_rule=c.learning_rule, synapses=mask,
+                                      name=f"{SPLITTER_POPULATION}:{c.name}"))
+    feeds: list[Connection] = []
+    n = graph.n
+    pop_of = graph.pop_index()
+    from_relay = relay_feeder >= n
+    for pi, p in enumerate(network.populations):
+        sel = np.flatnonzero(~from_relay & (pop_of[np.minimum(relay_feeder, n - 1)] == pi))
+        if sel.size:
+            w = sp.csr_matrix((np.ones(sel.size), (sel, relay_feeder[sel] - offsets[p.name])), shape=(n_relays, p.size))
+            feeds.append(Connection(p.name, SPLITTER_POPULATION, w, delay_steps=1,
+                                    name=f"{p.name}->{SPLITTER_POPULATION}"))
+    sel = np.flatnonzero(from_relay)
+    if sel.size:
+        w = sp.csr_matrix((np.ones(sel.size), (sel, relay_feeder[sel] - n)), shape=(n_relays, n_relays))
+        feeds.append(Connection(SPLITTER_POPULATION, SPLITTER_POPULATION, w, delay_steps=1,
+                                name=f"{SPLITTER_POPULATION}->{SPLITTER_POPULATION}"))
+    relays = Population(SPLITTER_POPULATION, int(n_relays), LIF(tau_s=float(dt_s), v_th=0.5, reset="zero"))
+    return Network(network.name, list(network.populations) + [relays], conns + feeds + relay_conns,
+                   list(network.inputs), list(network.probes), dict(network.signals))
+
+
+def _fixed_partition(graph: NetGraph, chip: ChipSpec, part: np.ndarray, n_parts: int, before: Partition) -> Partition:
+    """The :class:`Partition` of the augmented graph (every limit re-checked)."""
+    rows = core_rows(graph, part, n_parts)
+    usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
+    viol = usage.violations()
+    if viol:  # pragma: no cover - the packing checks exactly; this guards the bookkeeping
+        c, r, u, lim = viol[0]
+        raise MappingError(f"splitters: internal bookkeeping error, part {c} exceeds {r} ({u} > {lim})")
+    check_dest_cores(graph, chip, rows)
+    return Partition(part=part, n_parts=int(n_parts), strategy=before.strategy, usage=usage, rows=rows,
+                     k_min=before.k_min, binding=before.binding, k_initial=before.k_initial,
+                     repair_moves=before.repair_moves, new_cores=before.new_cores, attempts=before.attempts)
