@@ -222,6 +222,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
             f"{spl.relays} splitter relay neuron(s) on {spl.cores} extra core(s) carry the spikes of "
             f"{spl.split_neurons} neuron(s) whose targets span more than {spl.dest_limit} core(s); "
             f"+{spl.levels} step(s) of latency on those paths (population '{data['splitters']['population']}')")
+        if spl.partition.strategy != partitioner:
+            data["notes"].append(f"partition: '{spl.partition.strategy}' kept instead of '{partitioner}' (fewer cores "
+                                 f"in total once relays are counted)")
         if spl.graded_sources:
             data["notes"].append(f"{spl.graded_sources} split neuron(s) are graded: their relays are costed as events")
     report = Report(data)
@@ -233,26 +236,33 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
 
 def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
                     *, partitioner: str, seed: int) -> Splitters:
-    """:func:`insert_splitters` on ``part``; if that needs relays and a graph partitioner's slack
-    alone raised its parts above the lower bound (first attempt feasible, no repair cores), also on
-    the re-partition from the fewest cores (``slack=0``: the slack's extra part is what splits the
-    neurons of a network that fills whole cores), keeping the result with fewer cores in total,
-    then fewer relays. The re-partition costs about what the first did."""
+    """:func:`insert_splitters` on ``part`` and, when that needs relays, on alternative partitions,
+    keeping the result with the fewest cores in total, then the fewest relays.
+
+    A graph partitioner minimises synapses cut, but on a chip with a per-neuron destination limit
+    what costs is every neuron whose targets span several cores (each needs relays). Alternatives:
+    the re-partition from the fewest cores (``slack=0``, when the slack alone raised the parts above
+    the lower bound: its extra part is what splits the neurons of a network that fills whole cores)
+    and sequential fill (contiguous index ranges keep the targets of layered and locally connected
+    networks together, as TrueNorth corelets do). Each costs about one more partition."""
     best = insert_splitters(network, activity, graph, chip, part)
-    if not best.relays or partitioner == "sequential" or part.attempts != 1 or part.new_cores \
-            or part.k_initial <= part.k_min:
+    if not best.relays or partitioner == "sequential":
         return best
-    try:
-        alt_part = partition(graph, partition_chip(chip), strategy=partitioner, seed=seed, slack=0.0,
-                             enforce_dest_limit=False)
-        alt = insert_splitters(network, activity, graph, chip, alt_part)
-    except CapacityError as exc:
-        log.info("splitters: the slack-0 re-partition does not fit (%s); keeping the first", exc)
-        return best
-    if (alt.partition.n_parts, alt.relays) < (best.partition.n_parts, best.relays):
-        log.info("splitters: slack-0 re-partition uses %d cores and %d relays (instead of %d and %d)",
-                 alt.partition.n_parts, alt.relays, best.partition.n_parts, best.relays)
-        return alt
+    alts = []
+    if part.attempts == 1 and not part.new_cores and part.k_initial > part.k_min:
+        alts.append(("slack-0 re-partition", {"strategy": partitioner, "slack": 0.0}))
+    alts.append(("sequential fill", {"strategy": "sequential"}))
+    for label, kw in alts:
+        try:
+            alt_part = partition(graph, partition_chip(chip), seed=seed, enforce_dest_limit=False, **kw)
+            alt = insert_splitters(network, activity, graph, chip, alt_part)
+        except CapacityError as exc:
+            log.info("splitters: the %s does not fit (%s)", label, exc)
+            continue
+        if (alt.partition.n_parts, alt.relays) < (best.partition.n_parts, best.relays):
+            log.info("splitters: %s uses %d cores and %d relays (instead of %d and %d)", label,
+                     alt.partition.n_parts, alt.relays, best.partition.n_parts, best.relays)
+            best = alt
     return best
 
 

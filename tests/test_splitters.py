@@ -280,3 +280,29 @@ def test_splitters_keep_every_limit_and_every_synapse(chip, na):
     flat = np.concatenate([act.counts[p.name] for p in net.populations])
     relay_counts = res.activity.counts[SPLITTER_POPULATION]
     assert all(relay_counts[j] == flat[v] for j, v in feeder.items())
+
+
+def test_metis_request_keeps_the_partition_with_fewest_cores_after_relays():
+    """Layered net with 1-D local windows on the TrueNorth spec: a graph partitioner cuts synapses,
+    not split neurons, so the mapper also tries sequential fill and keeps the one needing fewer cores
+    once relays are counted; the report says which partition it kept."""
+    from neurosim.activity import ActivityProfile
+    from neurosim.ir import Connection, Network, Population
+    from neurosim.neurons import LIF
+
+    n = 512
+    net = Network(name="ff1d")
+    for layer in range(3):
+        net.add(Population(f"L{layer}", n, LIF()))
+    r = np.repeat(np.arange(n), 32)
+    c = (r + np.tile(np.arange(-16, 16), n)) % n
+    for layer in range(2):
+        net.add(Connection(f"L{layer}", f"L{layer + 1}", sp.csr_matrix((np.ones(r.size), (c, r)), shape=(n, n))))
+    act = ActivityProfile.assumed(net, 0.05)
+    seq = map_network(net, "truenorth", act, partitioner="sequential", time_budget_s=0)
+    met = map_network(net, "truenorth", act, partitioner="metis", time_budget_s=0)
+    assert met.partition.n_parts <= seq.partition.n_parts
+    rep = met.report.to_dict()
+    if met.partition.strategy != "metis":
+        assert any("kept instead of 'metis'" in note for note in rep["notes"])
+    assert not met.partition.usage.violations()
