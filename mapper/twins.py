@@ -180,7 +180,7 @@ def _net_vectors(nets: Nets, chip: ChipSpec, core: np.ndarray, sel: np.ndarray, 
 
 def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, core: np.ndarray, *,
                  multicast: bool, lam: float, chip_weight: float = 1.0, seed: int = 0, batch: int = 256,
-                 patience: int = 30, max_rounds: int = 20_000) -> TwinResult:
+                 patience: int = 30, max_rounds: int = 20_000, label: np.ndarray = None) -> TwinResult:
     """Exchange twins between parts while the placement objective falls (module doc).
 
     Parameters
@@ -194,14 +194,18 @@ def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, 
     seed : int
     batch, patience, max_rounds : int
         Candidate pairs scored per round; rounds without improvement before stopping; cap.
+    label : ndarray, optional
+        :func:`twin_classes` of ``graph``, if already computed.
     """
     part = np.asarray(part, dtype=np.int64).copy()
     core = np.asarray(core, dtype=np.int64)
     masks = boundary_masks(chip)
     w = np.concatenate([(1.0 + chip_weight * masks[d]).ravel() for d in DIRS])
     nn = nets.neuron_net
-    cand = np.flatnonzero(nn >= 0)
-    label = twin_classes(graph, candidates=cand) if cand.size else np.full(graph.n, -1, dtype=np.int64)
+    if label is None:
+        cand = np.flatnonzero(nn >= 0)
+        label = twin_classes(graph, candidates=cand) if cand.size else np.full(graph.n, -1, dtype=np.int64)
+    label = np.where(nn >= 0, label, -1)
     tw = np.flatnonzero(label >= 0)
     # keep classes whose members span at least two nets and carry some traffic
     if tw.size:
@@ -286,7 +290,9 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part, *, placer: str = "annea
     the busy neurons of an all-to-all layer gathered on the block's edge rows, which halves the
     busiest link at no extra link cost).
 
-    Returns ``(partition, nets, placement, info)``; ``partition`` is a new
+    With twins, the plain annealing and the two refinements of the twin path each get a third of
+    ``time_budget_s`` (0: each runs its fixed number of moves, so placement costs about three
+    times as long). Returns ``(partition, nets, placement, info)``; ``partition`` is a new
     :class:`~mapper.partition.Partition` when twins were exchanged (its resources re-checked), and
     ``info`` holds ``{"twins", "swaps"}`` (neurons with a twin; exchanges kept).
     """
@@ -299,13 +305,16 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part, *, placer: str = "annea
     from .route import build_nets
 
     nets = build_nets(graph, part.part, part.rows)
-    pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **dict(options))
     info = {"twins": 0, "swaps": 0}
-    if placer != "anneal" or not twins or part.n_parts < 2:
-        return part, nets, pl, info
-    label = twin_classes(graph, candidates=np.flatnonzero(nets.neuron_net >= 0))
-    info["twins"] = int((label >= 0).sum())
-    if info["twins"] == 0:
+    try_twins = placer == "anneal" and twins and part.n_parts >= 2
+    if try_twins:
+        label = twin_classes(graph, candidates=np.flatnonzero(nets.neuron_net >= 0))
+        info["twins"] = int((label >= 0).sum())
+        try_twins = info["twins"] > 0
+    if try_twins and time_budget_s:
+        time_budget_s = time_budget_s / 3.0  # three refinements share the budget (plain, then two with twins)
+    pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **dict(options))
+    if not try_twins:
         return part, nets, pl, info
     multicast = bool(options.get("multicast", getattr(chip.noc, "multicast", True)))
     cw = float(options.get("chip_weight", 1.0))
@@ -315,7 +324,7 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part, *, placer: str = "annea
     for start in (hilbert(nets, chip), block(nets, chip)):  # exchange at both starts, keep the better
         lm = default_lam(chip, start) if lam_opt is None else float(lam_opt)
         res = refine_twins(graph, nets, chip, part.part, start, multicast=multicast, lam=lm, chip_weight=cw,
-                           seed=seed)
+                           seed=seed, label=label)
         if best is None or res.objective_after < best[0].objective_after:
             best = (res, start, lm)
     res, core, lam = best
@@ -327,7 +336,7 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part, *, placer: str = "annea
         if i == 1:
             break
         res = refine_twins(graph, cur_nets, chip, cur_part, core, multicast=multicast, lam=lam, chip_weight=cw,
-                           seed=seed)
+                           seed=seed, label=label)
         if res.swaps == 0:
             break
         swaps += res.swaps

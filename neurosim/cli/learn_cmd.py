@@ -6,6 +6,7 @@
                    [--train N] [--test N] [--eval-every N] [--seed S] --out DICT.npz [--force]
                    [--checkpoint CK.npz] [--checkpoint-every N] [--resume] [--stop-after N]
                    [--plots DIR] [--no-progress]
+                   [--chip NAME|FILE [--map-out DIR] [--activity-out ACT.npz] [--time-budget S]]
 
 Data (all non-negative, nothing downloaded): random 8x8 / 16x16 patches of scikit-learn's sample
 images (mean removed, one global scale, split into positive and negative channels), scikit-learn's
@@ -17,6 +18,13 @@ consistency, symmetry, mean atom norm, per ``--eval-every`` samples) and the run
 Checkpoints are written atomically every ``--checkpoint-every`` samples; ``--resume`` continues
 from ``--checkpoint`` and reaches the same dictionary as an uninterrupted run with the same
 arguments (the checkpoint stores the random generator's state and the epoch order).
+
+With ``--chip`` (local methods) the learning network is checked against the chip before training
+and, after it, mapped with the training run's activity: ``report.json``, ``placement.json``,
+``summary.txt``, plots and ``network.npz`` in ``--map-out`` (default ``<out stem>_map``), and a
+short cost summary (energy, learning-update share, latency per step, cores). The activity is
+simulated for ``local-spiking`` and modelled from fixed points for ``local-rate``, and covers the
+samples of this invocation only (:mod:`neurosim.cli.learn_map`).
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ from ..io import atomic_save_npz, check_writable
 from ..models.dictdata import channel_split, planted_nonneg
 from ..models.dictlearn import LocalDictionaryLearning, TrainState
 from ..models.sgd_dict import SGDDictionaryLearning
+from . import learn_map
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stop once N samples are done, leaving the checkpoint (like an interrupted run)")
     p.add_argument("--plots", metavar="DIR", help="write atoms.png and training.png into DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    learn_map.add_options(p)
     p.set_defaults(func=run)
 
 
@@ -180,9 +190,13 @@ def run(args: argparse.Namespace) -> int:
         check_writable(ck, overwrite=args.force)
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(describe("option", "--plots", "is not a directory", got=args.plots))
+    plan = learn_map.plan_mapping(args, s, out)
     X, Xt, meta = load_data(s["data"], train=s["train"], test=s["test"], atoms=s["atoms"], seed=s["seed"])
     learner = make_learner(s)
     state = _load_checkpoint(ck, s) if args.resume else learner.initial_state(X)
+    if plan is not None:  # fail before training if the network cannot fit the chip
+        learn_map.check_before_training(plan, learner, state, total=s["total"])
+    first_sample = state.samples_seen
     settings_json = json.dumps(s)
     bar = None
     if not args.no_progress:
@@ -220,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
     if stopped[0]:
         print(f"stopped after {st.samples_seen} of {s['total']} samples; checkpoint {ck}"
               + ("" if ck else " (none: pass --checkpoint to resume)"))
+        if plan is not None:
+            print("not mapped: the run stopped early; a resumed run maps the samples it processes")
         return 0
     save_checkpoint(st)
     arrays = st.to_arrays()
@@ -243,4 +259,6 @@ def run(args: argparse.Namespace) -> int:
         for path in (plot_atoms(D, d / "atoms.png", shape=meta["shape"], split=meta["split"], force=args.force),
                      plot_history(h, d / "training.png", title=f"{s['method']} on {s['data']}", force=args.force)):
             print(f"wrote {path}")
+    if plan is not None:
+        learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s)
     return 0

@@ -20,18 +20,18 @@ from pathlib import Path
 
 from mapper.api import map_network
 from mapper.chipload import load_chip
-from mapper.export import write_placement, write_sanafe
+from mapper.export import write_sanafe
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
-from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
 from neurosim.activity import ActivityProfile
 from neurosim.errors import UsageError
-from neurosim.io import atomic_write_json, atomic_write_text, check_writable
 from neurosim.netio import load_network
+
+from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 
-OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
+OUTPUTS = MAP_OUTPUTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,12 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output '{out}': is not a directory (expected a directory path)")
     names = list(OUTPUTS) + (["sanafe_network.yaml"] if args.sanafe else [])
-    for name in names:
-        check_writable(out / name, overwrite=args.force)
+    out = check_out_dir(args.out, names, force=args.force)
     if args.time_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
         raise UsageError(f"options: --time-budget must be >= 0 and --assumed-rate in [0, 1] "
                          f"(got {args.time_budget}, {args.assumed_rate})")
@@ -77,13 +73,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                          time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
                          splitters=False if args.no_splitters else "auto")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "report.json", result.report.to_dict())
-    write_placement(result, out / "placement.json", partitioner=args.partitioner, placer=args.placer, seed=args.seed)
-    text = result.report.summary_text()
-    atomic_write_text(out / "summary.txt", text)
-    save_figure(utilisation_figure(result), out / "core_utilisation.png")
-    save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    text = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed)
     if args.sanafe:
         write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
     print(text, end="")

@@ -20,33 +20,30 @@ import argparse
 import logging
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from mapper.api import check_fits, map_network
 from mapper.chipload import load_chip
-from mapper.export import write_placement
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
-from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
 from mapper.quantize import quantize_network
 
 from ..backends import simulate
 from ..errors import UsageError
 from ..experiment import build_experiment, load_experiment
-from ..io import atomic_save_npy, atomic_write_json, atomic_write_text, check_writable
+from ..io import atomic_save_npy
 from ..ir import Network, Probe
 from ..lasso import fista, lasso_objective
 from ..netio import save_network
 from ..plots import activity_figure, save_png
+from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 
 log = logging.getLogger(__name__)
 
-OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png",
-           "activity.png", "codes.npy", "activity.npz", "network.npz")
+OUTPUTS = MAP_OUTPUTS + ("activity.png", "codes.npy", "activity.npz", "network.npz")
 RASTER_STEPS = 1000  # steps shown in activity.png
 
 
@@ -73,11 +70,7 @@ def _objective(D: np.ndarray, X: np.ndarray, codes: np.ndarray, lam: float, nonn
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output '{out}': is not a directory (expected a directory path)")
-    for name in OUTPUTS:
-        check_writable(out / name, overwrite=args.force)
+    out = check_out_dir(args.out, OUTPUTS, force=args.force)
     if args.time_budget is not None and args.time_budget < 0:
         raise UsageError(f"option --time-budget: must be >= 0 (got {args.time_budget})")
     exp = load_experiment(args.experiment)
@@ -128,13 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     report["experiment"] = {"name": exp.name, "source": exp.source, "simulation": sim}
     report["solution_quality"] = quality
 
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "report.json", report)
-    write_placement(result, out / "placement.json", partitioner=partitioner, placer=placer, seed=mapping["seed"])
-    text = result.report.summary_text() + _quality_text(quality)
-    atomic_write_text(out / "summary.txt", text)
-    save_figure(utilisation_figure(result), out / "core_utilisation.png")
-    save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    text = write_mapping(result, out, partitioner=partitioner, placer=placer, seed=mapping["seed"], report=report,
+                         extra_text=_quality_text(quality))
     save_png(_raster(network, sim, exp.name, codes[0], reference[0]), out / "activity.png")
     atomic_save_npy(out / "codes.npy", codes)
     res.activity.save(out / "activity.npz")

@@ -28,9 +28,11 @@ import numpy as np
 
 from ..activity import ActivityProfile
 from ..errors import NetworkError, SimulationError, describe
+from ..ir import Network
 from ..learning import apply_rule, connection_stats, parse_quantity
 from .dictdata import test_objective
-from .dictnet import CODING, INPUT, DictNetParams, DictNetRunner, consistency, init_dictionary, init_params, symmetry
+from .dictnet import (CODING, INPUT, PHASES, DictNetParams, DictNetRunner, build_dictnet, consistency, init_dictionary,
+                      init_params, symmetry)
 from .dictnet_rate import rate_fixed_point, rate_phase_stats
 from .dictrules import lin_tang_rules
 
@@ -212,7 +214,13 @@ class LocalDictionaryLearning:
         :func:`~neurosim.models.dictnet.build_dictnet` charges learning exactly. Mini-batches of
         different sizes run on different simulators; their profiles are joined by
         :meth:`ActivityProfile.combine`. ``None`` for the fixed-point solver (no network is
-        simulated, so there are no events to profile).
+        simulated, so there are no events to profile), or when this call made no update.
+    fixed_point_activity_ : ActivityProfile or None
+        After :meth:`fit` with the fixed-point solver: the profile the rate network would produce
+        if it sat at each phase's fixed point for the whole phase (``source="fixed-point:rates"``,
+        :meth:`fixed_point_profile`): a *model* of the events, not a measurement (the transient
+        from rest to the fixed point is not seen). ``None`` for simulated runs (see
+        ``activity_``) or when this call made no update.
     """
 
     def __init__(self, n_components: int, *, model: str = "rate", solver: str = "fixed_point", lam: float = 0.1,
@@ -274,6 +282,11 @@ class LocalDictionaryLearning:
             return self.dt_s or 1.0 / 32, self.phase_time or 20.0
         return self.dt_s or 0.05, self.phase_time or 300.0
 
+    def steps_per_phase(self) -> int:
+        """Time steps of each phase of the simulated network, ``round(phase_time / dt_s)``."""
+        dt, T = self._defaults()
+        return int(round(T / dt))
+
     def initial_state(self, X: np.ndarray) -> TrainState:
         """A fresh :class:`TrainState` (initial weights from ``seed``)."""
         self._check()
@@ -313,9 +326,19 @@ class LocalDictionaryLearning:
         state = state if state is not None else self.initial_state(X)
         rules = self._rules()
         self._runners: dict[int, DictNetRunner] = {}
+        fixed = self.model == "rate" and self.solver == "fixed_point"
+        M, N = state.params.shape
+        active = {INPUT: np.zeros(M, dtype=np.int64), CODING: np.zeros(N, dtype=np.int64)}
+        updates: dict[int, int] = {}  # mini-batch size -> updates made with it (fixed-point solver)
 
         def step(st: TrainState, Xb: np.ndarray) -> None:
-            st.params = lin_tang_update(st.params, self.phase_stats(st.params, Xb), rules, kappa=self.kappa)
+            stats = self.phase_stats(st.params, Xb)
+            if fixed:  # neurons with a non-zero output at each phase's fixed point, summed over the batch
+                for phase in PHASES:
+                    for pop, n_active in active.items():
+                        n_active += np.count_nonzero(stats[phase][pop]["rate"] > 0, axis=0)
+                updates[len(Xb)] = updates.get(len(Xb), 0) + 1
+            st.params = lin_tang_update(st.params, stats, rules, kappa=self.kappa)
             runner = self._runners.get(len(Xb))
             if runner is not None:  # the update just applied F's, B's and H's rules once each
                 runner.record_update(tuple(_CONNS))
@@ -330,10 +353,69 @@ class LocalDictionaryLearning:
         self.activity_ = (ActivityProfile.combine([r.sim.result().activity for r in self._runners.values()])
                           if self._runners else None)
         self.state_ = state
+        self.fixed_point_activity_ = (self.fixed_point_profile(active, updates, params=state.params)
+                                      if fixed and updates else None)
         self.params_ = state.params
         self.components_ = state.params.B.T.copy()
         self.history_ = state.history
         return self
+
+    # -- the network and its activity, for a mapping -------------------------------------------
+    def network(self, params: Optional[DictNetParams] = None, *, batch: int = 1) -> Network:
+        """The network this learner trains, as a chip would hold it.
+
+        :func:`~neurosim.models.dictnet.build_dictnet` of ``params`` (default: the learned
+        ``params_``) for ``batch`` inputs (zero until set), with the ``F``, ``B`` and ``H``
+        learning rules attached (every synapse of ``F`` and ``B`` and every off-diagonal synapse
+        of ``H`` is plastic). Before :meth:`fit` the rules carry the given (or default) rates,
+        not the ones ``"auto"`` resolves to: enough for capacity checks, which read only which
+        synapses are plastic.
+        """
+        self._check()
+        if params is None:
+            if not hasattr(self, "params_"):
+                raise NetworkError(describe("LocalDictionaryLearning", "network", "no weights yet",
+                                            expected="params, or a call after fit"))
+            params = self.params_
+        M, _ = params.shape
+        if hasattr(self, "eta_d_"):
+            rules = self._rules()
+        else:
+            rules = lin_tang_rules(kappa=self.kappa, eta_h_ratio=self.eta_h_ratio, project=self.project,
+                                   **{k: float(v) for k, v in (("eta_d", self.eta_d), ("lambda2", self.lambda2))
+                                      if v != "auto"})
+        return build_dictnet(params, np.zeros((batch, M)) if batch > 1 else np.zeros(M), lam=self.lam,
+                             model=self.model, rules=rules)
+
+    def fixed_point_profile(self, active: dict[str, np.ndarray], updates: dict[int, int], *,
+                            params: DictNetParams) -> ActivityProfile:
+        r"""The rate network's events modelled from fixed points (``source="fixed-point:rates"``).
+
+        A graded neuron emits one event per step while its output is non-zero. If every phase of
+        a mini-batch held its fixed point for all its ``S = round(phase_time / dt_s)`` steps,
+        neuron ``i`` would emit
+
+        .. math:: \mathrm{count}_i = S \sum_{\text{updates}} \sum_{\text{phases}} \sum_{b}
+                  [a_{i,b} > 0]
+
+        events. ``active[pop]`` holds the inner sums (per neuron), ``updates`` maps each
+        mini-batch size to the number of updates made with it. Steps and batch follow
+        :meth:`ActivityProfile.combine` (``2 S`` steps per update; one common batch size ``B``
+        gives ``batch = B``, several give input-steps with ``batch = 1``); ``learn_epochs`` is the
+        number of updates for each of ``F``, ``B``, ``H``.
+        """
+        dt, _ = self._defaults()
+        S = self.steps_per_phase()
+        n_updates = int(sum(updates.values()))
+        if len(updates) == 1:
+            (batch,) = updates
+            steps = 2 * S * n_updates
+        else:
+            batch, steps = 1, 2 * S * sum(b * n for b, n in updates.items())
+        counts = {pop: S * np.asarray(v, dtype=np.int64) for pop, v in active.items()}
+        return ActivityProfile.from_counts(self.network(params, batch=batch), counts, steps=steps, batch=batch,
+                                           dt_s=dt, source="fixed-point:rates",
+                                           learn_epochs={name: n_updates for name in _CONNS})
 
     def _record(self, state: TrainState, X_test: np.ndarray) -> None:
         p = state.params

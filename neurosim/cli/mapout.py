@@ -1,0 +1,76 @@
+"""The files of a mapping, shared by ``neurosim run``, ``neurosim map`` and ``neurosim learn``.
+
+Every mapping writes into one directory: ``report.json`` (the mapper's report, possibly extended
+by the command), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
+lines) and the plots ``core_utilisation.png`` and ``link_traffic.png``. Files are written
+atomically (:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without
+``--force`` *before* the command does any work.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from mapper.api import MappingResult, Report
+from mapper.export import write_placement
+from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
+
+from ..errors import UsageError, describe
+from ..io import atomic_write_json, atomic_write_text, check_writable
+
+__all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
+
+#: the files :func:`write_mapping` writes, in this order
+MAP_OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
+
+
+def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, option: str = "output") -> Path:
+    """``out`` as a Path, after checking it can take the files ``names``.
+
+    Raises
+    ------
+    UsageError
+        ``out`` exists and is not a directory, or one of ``out/name`` exists and ``force`` is
+        false (or is a directory).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(describe(option, str(out), "is not a directory", expected="a directory path"))
+    for name in names:
+        check_writable(out / name, overwrite=force)
+    return out
+
+
+def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer: str, seed: int,
+                  report: Optional[dict] = None, extra_text: str = "") -> str:
+    """Write the :data:`MAP_OUTPUTS` of ``result`` into ``out`` (created if needed).
+
+    Parameters
+    ----------
+    result : MappingResult
+    out : Path
+        Output directory (checked beforehand with :func:`check_out_dir`).
+    partitioner, placer : str
+        Strategy names, recorded in ``placement.json``.
+    seed : int
+        Mapping seed, recorded in ``placement.json``.
+    report : dict, optional
+        The report to write, when the command extended ``result.report.to_dict()`` (extra keys,
+        notes); its notes then appear in the summary too.
+    extra_text : str
+        Lines appended to the summary (newline-terminated).
+
+    Returns
+    -------
+    str
+        The summary text written to ``summary.txt``.
+    """
+    data = result.report.to_dict() if report is None else report
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "report.json", data)
+    write_placement(result, out / "placement.json", partitioner=partitioner, placer=placer, seed=seed)
+    text = Report(data).summary_text() + extra_text
+    atomic_write_text(out / "summary.txt", text)
+    save_figure(utilisation_figure(result), out / "core_utilisation.png")
+    save_figure(link_traffic_figure(result), out / "link_traffic.png")
+    return text
