@@ -29,7 +29,11 @@ Figures per step: ``links`` = sum over spiking neurons (rate-weighted) of the li
 multicast tree; ``max`` = the busiest directed link. Targets (issue 4): ours <= 0.6x sequential on
 links, <= 0.7x on the busiest link, and better than metis+identity on both.
 
-Run: ``python benchmarks/bench_mapping_quality.py [--budget S] [--lam L] [--links-slack F] [--small]
+With ``--unicast`` every packet is routed on its own (``loihi1``'s model: links = packets x XY
+hops), and ``bound`` sums, per spiking neuron, the distances to the ``C`` nearest core slots of the
+best source tile, ``C`` being the fewest cores its targets fit on.
+
+Run: ``python benchmarks/bench_mapping_quality.py [--budget S] [--lam L] [--links-slack F] [--unicast] [--small]
 [--no-append]``.
 """
 from __future__ import annotations
@@ -54,29 +58,38 @@ from mapper.graph import build_graph  # noqa: E402
 from mapper.partition import partition, traffic_graph  # noqa: E402
 from mapper.place import placement_cost  # noqa: E402
 from mapper.resources import payload_bits  # noqa: E402
+from mapper.route import tile_coords  # noqa: E402
 from mapper.twins import place_refined  # noqa: E402
 
 
-def links_lower_bound(g, chip) -> float:
-    """Rate-weighted multicast-link lower bound of any feasible mapping (module doc)."""
+def links_lower_bound(g, chip, multicast: bool = True) -> float:
+    """Rate-weighted link lower bound of any feasible mapping (module doc)."""
     core = chip.core
     bits_in = np.asarray(payload_bits(core, g.in_nsyn.astype(np.int64), g.in_nplastic.astype(np.int64)))
     per_neuron_bits = np.bincount(np.repeat(np.arange(g.n), np.diff(g.in_ptr)), weights=bits_in, minlength=g.n)
     cpt = chip.noc.cores_per_tile
-    src = g.out_src
-    n_set = np.diff(g.out_ptr) + 1  # the neuron and its targets (an upper count if it targets itself)
-    bits_set = np.bincount(src, weights=per_neuron_bits[g.out_idx], minlength=g.n) + per_neuron_bits
-    tiles = np.maximum(np.ceil(n_set / (cpt * core.max_compartments)), np.ceil(bits_set / (cpt * core.synapse_mem_bits)))
-    has = np.diff(g.out_ptr) > 0
-    return float((g.rate[has] * np.maximum(tiles[has] - 1, 0)).sum())
+    n_tg = np.diff(g.out_ptr)
+    bits_tg = np.bincount(g.out_src, weights=per_neuron_bits[g.out_idx], minlength=g.n)
+    has = n_tg > 0
+    if multicast:  # the tree spans the tiles of the neuron and its targets
+        tiles = np.maximum(np.ceil((n_tg + 1) / (cpt * core.max_compartments)),
+                           np.ceil((bits_tg + per_neuron_bits) / (cpt * core.synapse_mem_bits)))
+        return float((g.rate[has] * np.maximum(tiles[has] - 1, 0)).sum())
+    # unicast: one packet per core holding targets, each at least as far as the nearest free slots
+    cores = np.maximum(np.ceil(n_tg / core.max_compartments), np.ceil(bits_tg / core.synapse_mem_bits)).astype(int)
+    X, Y = tile_coords(chip)
+    d = np.sort(np.abs(X[::cpt, None] - X[None, :]) + np.abs(Y[::cpt, None] - Y[None, :]), axis=1)
+    best = np.concatenate([[0.0], np.cumsum(d, axis=1).min(axis=0)])  # best[c]: c nearest slots
+    return float((g.rate[has] * best[np.minimum(cores[has], chip.n_cores)]).sum())
 
 
 HEADING = "## Mapper quality: XY multicast link traversals and busiest link (bench_mapping_quality.py)"
 
 
-def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, links_slack=None) -> list[dict]:
+def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, links_slack=None,
+             multicast: bool = True) -> list[dict]:
     g = build_graph(net, act)
-    bound = links_lower_bound(g, chip)
+    bound = links_lower_bound(g, chip, multicast)
     sym = traffic_graph(g)
     rows = []
     parts = {}
@@ -89,12 +102,12 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
                                  ("ours (metis+anneal)", "metis", "anneal")):
         p, t_part = parts[strat]
         t = time.perf_counter()
-        opts = {"multicast": True}  # the annealer optimises the routing model measured here (loihi1 is unicast)
+        opts = {"multicast": multicast}  # the annealer optimises the routing model measured here
         if placer == "anneal":
             opts.update({k: v for k, v in (("lam", lam), ("links_slack", links_slack)) if v is not None})
         p, nets, pl, info = place_refined(g, chip, p, placer=placer, seed=seed, time_budget_s=budget, **opts)
         t_place = time.perf_counter() - t
-        c = placement_cost(nets, chip, pl.core, multicast=True)
+        c = placement_cost(nets, chip, pl.core, multicast=multicast)
         e_net = np.repeat(np.arange(nets.n_nets), nets.sizes)
         km1 = float((nets.rate[e_net] * (nets.dst != nets.src[e_net])).sum())  # inter-core packets/step
         rows.append({"net": name, "method": label, "cores": p.n_parts, "links": c["links"],
@@ -113,6 +126,8 @@ def main() -> int:
                     help="busiest-link weight of the annealer (default: tiles in use); 0 minimises links only")
     ap.add_argument("--links-slack", type=float, default=None,
                     help="cap the annealer's link traversals at (1 + this) x its start's (default: no cap)")
+    ap.add_argument("--unicast", action="store_true",
+                    help="route and optimise every packet on its own (loihi1's own model) instead of multicast trees")
     ap.add_argument("--small", action="store_true", help="quick check on smaller networks")
     ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args()
@@ -125,8 +140,10 @@ def main() -> int:
     rows = []
     for name, net, act in nets:
         print(f"{name}: {net.n_neurons} neurons, {net.n_synapses} synapses", flush=True)
-        rows += evaluate(name, net, act, chip, args.budget, args.seed, args.lam, args.links_slack)
-    lines = ["| network | method | cores | inter-core packets/step | XY multicast links/step | x seq | "
+        rows += evaluate(name, net, act, chip, args.budget, args.seed, args.lam, args.links_slack,
+                         multicast=not args.unicast)
+    model = "unicast" if args.unicast else "multicast"
+    lines = [f"| network | method | cores | inter-core packets/step | XY {model} links/step | x seq | "
              "busiest link/step | x seq | partition s | place s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         base = next(b for b in rows if b["net"] == r["net"] and b["method"].startswith("sequential"))
@@ -150,7 +167,7 @@ def main() -> int:
                        f"chip loihi1, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
                        f"lam {'default (tiles in use)' if args.lam is None else args.lam}, "
                        f"links slack {'none' if args.links_slack is None else args.links_slack}, "
-                       f"annealer optimises XY multicast\n\n{table}")
+                       f"annealer optimises XY {model}\n\n{table}")
     return 0
 
 

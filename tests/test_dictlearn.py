@@ -202,3 +202,26 @@ def test_planted_recovery_spiking_model():
                                   n_epochs=3, phase_time=20.0, dt_s=1 / 32)
     est.fit(pl.X)
     assert recovery(pl.D, est.components_.T, threshold=0.95) >= 0.90
+
+
+def test_fixed_point_profile_models_the_simulated_rate_network():
+    """The fixed-point solver's modelled profile (each phase held at its fixed point) against the
+    rate network simulated on the numpy engine with the same weights: same steps, batch and
+    learning epochs (mini-batches 4, 4, 3: mixed sizes count input-steps), events within the
+    transient's share (input neurons are active from the first step, coding neurons ramp up)."""
+    pl = planted_nonneg(64, 8, 11, seed=1)
+    kw = dict(model="rate", batch_size=4, n_samples=11, lam=0.1, eta_d=0.001, lambda2=0.0, dt_s=0.05,
+              phase_time=40.0, seed=0)
+    fixed = LocalDictionaryLearning(8, solver="fixed_point", **kw).fit(pl.X)
+    sim = LocalDictionaryLearning(8, solver="network", **kw).fit(pl.X)
+    fa, sa = fixed.fixed_point_activity_, sim.activity_
+    assert fixed.activity_ is None and sim.fixed_point_activity_ is None
+    assert fa.source == "fixed-point:rates" and fixed.steps_per_phase() == 800
+    assert (fa.steps, fa.batch) == (sa.steps, sa.batch) == (2 * 800 * 11, 1)
+    assert fa.learn_epochs == sa.learn_epochs == {"F": 3, "B": 3, "H": 3}
+    assert np.all(fa.counts["coding"] % 800 == 0)  # whole phases only
+    assert fa.counts["input"].sum() == pytest.approx(sa.counts["input"].sum(), rel=1e-2)
+    assert fa.counts["coding"].sum() == pytest.approx(sa.counts["coding"].sum(), rel=0.1)
+    net = fixed.network(batch=fa.batch)
+    fa.check_matches(net)
+    assert [c.name for c in net.connections if c.plastic] == ["F", "B", "H"]

@@ -217,10 +217,11 @@ class LocalDictionaryLearning:
         simulated, so there are no events to profile), or when this call made no update.
     fixed_point_activity_ : ActivityProfile or None
         After :meth:`fit` with the fixed-point solver: the profile the rate network would produce
-        if it sat at each phase's fixed point for the whole phase (``source="fixed-point:rates"``,
-        :meth:`fixed_point_profile`): a *model* of the events, not a measurement (the transient
-        from rest to the fixed point is not seen). ``None`` for simulated runs (see
-        ``activity_``) or when this call made no update.
+        if it sat at each phase's fixed point for the whole phase (``source="fixed-point:rates"``;
+        neuron ``i`` emits ``steps_per_phase()`` events per phase and input in which its output
+        is non-zero), with ``learn_epochs`` as ``activity_``: a *model* of the events, not a
+        measurement (the transient from rest to the fixed point is not seen). ``None`` for
+        simulated runs (see ``activity_``) or when this call made no update.
     """
 
     def __init__(self, n_components: int, *, model: str = "rate", solver: str = "fixed_point", lam: float = 0.1,
@@ -353,7 +354,7 @@ class LocalDictionaryLearning:
         self.activity_ = (ActivityProfile.combine([r.sim.result().activity for r in self._runners.values()])
                           if self._runners else None)
         self.state_ = state
-        self.fixed_point_activity_ = (self.fixed_point_profile(active, updates, params=state.params)
+        self.fixed_point_activity_ = (self._fixed_point_profile(active, updates, params=state.params)
                                       if fixed and updates else None)
         self.params_ = state.params
         self.components_ = state.params.B.T.copy()
@@ -387,7 +388,7 @@ class LocalDictionaryLearning:
         return build_dictnet(params, np.zeros((batch, M)) if batch > 1 else np.zeros(M), lam=self.lam,
                              model=self.model, rules=rules)
 
-    def fixed_point_profile(self, active: dict[str, np.ndarray], updates: dict[int, int], *,
+    def _fixed_point_profile(self, active: dict[str, np.ndarray], updates: dict[int, int], *,
                             params: DictNetParams) -> ActivityProfile:
         r"""The rate network's events modelled from fixed points (``source="fixed-point:rates"``).
 
