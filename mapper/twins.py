@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,7 +41,11 @@ from .chipspec import ChipSpec
 from .graph import NetGraph
 from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, segments, tile_coords
 
-__all__ = ["twin_classes", "refine_twins", "TwinResult"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .partition import Partition
+    from .place import Placement
+
+__all__ = ["twin_classes", "refine_twins", "TwinResult", "place_refined"]
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +286,9 @@ def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, 
     return TwinResult(part=part, swaps=swaps, twins=int(tw.size), objective_before=before, objective_after=cur)
 
 
-def place_refined(graph: NetGraph, chip: ChipSpec, part, *, placer: str = "anneal", seed: int = 0,
-                  time_budget_s: float = 10.0, twins: bool = True, **options):
+def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer: str = "anneal", seed: int = 0,
+                  time_budget_s: float = 10.0, twins: bool = True,
+                  **options) -> tuple["Partition", Nets, "Placement", dict]:
     """Place ``part`` (a :class:`mapper.partition.Partition`) with ``placer``; for ``"anneal"`` on a
     network with twins, also try exchanging twins at the start placement (:func:`refine_twins`,
     then :func:`mapper.anneal.refine`, then twins again) and keep whichever result has the lower

@@ -51,7 +51,7 @@ def networks(draw):
         net.add(Population(f"p{i}", n, LIF()))
     for j in range(draw(st.integers(0, 4))):
         a, b = rng.integers(len(sizes)), rng.integers(len(sizes))
-        dens = draw(st.floats(0.0, 0.6))
+        dens = draw(st.floats(0.0, 1.0))  # 1.0: a dense block (all-to-all, twins for the twin exchange)
         w = (rng.random((sizes[b], sizes[a])) < dens) * rng.normal(size=(sizes[b], sizes[a]))
         net.add(Connection(f"p{a}", f"p{b}", sp.csr_matrix(w), name=f"c{j}",
                            learning_rule=_Rule() if rng.random() < 0.3 else None))
@@ -98,7 +98,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 @SETTINGS
 @given(net_act=networks(), chip=chips(), partitioner=st.sampled_from(["sequential", "metis"]),
-       placer=st.sampled_from(["identity", "hilbert", "anneal"]))
+       placer=st.sampled_from(["identity", "hilbert", "block", "anneal"]))
 def test_mapping_respects_every_limit_or_raises_capacity_error(net_act, chip, partitioner, placer):
     net, act = net_act
     try:
