@@ -25,6 +25,9 @@ and its targets' neurons need (compartments, and synapse memory without row head
 holds ``cores_per_tile`` cores' worth. It is loose for local networks and tight for all-to-all ones
 (for the spiking LCA it shows that no mapping can reach 0.6x sequential fill).
 
+* ``ours, km1``           — the same with the Mt-KaHyPar connectivity (km1) partitioner
+  (``partitioner="hypergraph"``, extra ``neurosim[hypergraph]``), when installed.
+
 Figures per step: ``links`` = sum over spiking neurons (rate-weighted) of the links of their XY
 multicast tree; ``max`` = the busiest directed link. Targets (issue 4): ours <= 0.6x sequential on
 links, <= 0.7x on the busiest link, and better than metis+identity on both.
@@ -43,6 +46,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -83,6 +87,8 @@ def links_lower_bound(g, chip, multicast: bool = True) -> float:
     return float((g.rate[has] * best[np.minimum(cores[has], chip.n_cores)]).sum())
 
 
+HAVE_MTK = importlib.util.find_spec("mtkahypar") is not None  # the optional extra neurosim[hypergraph]
+
 HEADING = "## Mapper quality: XY multicast link traversals and busiest link (bench_mapping_quality.py)"
 
 
@@ -93,13 +99,15 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
     sym = traffic_graph(g)
     rows = []
     parts = {}
-    for strat in ("sequential", "metis"):
+    strategies = ["sequential", "metis"] + (["hypergraph"] if HAVE_MTK else [])
+    for strat in strategies:
         t = time.perf_counter()
         parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym), time.perf_counter() - t)
-    for label, strat, placer in (("sequential+identity", "sequential", "identity"),
-                                 ("metis+identity", "metis", "identity"),
-                                 ("metis+hilbert", "metis", "hilbert"),
-                                 ("ours (metis+anneal)", "metis", "anneal")):
+    methods = [("sequential+identity", "sequential", "identity"), ("metis+identity", "metis", "identity"),
+               ("metis+hilbert", "metis", "hilbert"), ("ours (metis+anneal)", "metis", "anneal")]
+    if HAVE_MTK:
+        methods.append(("ours, km1 (hypergraph+anneal)", "hypergraph", "anneal"))
+    for label, strat, placer in methods:
         p, t_part = parts[strat]
         t = time.perf_counter()
         opts = {"multicast": multicast}  # the annealer optimises the routing model measured here
@@ -154,7 +162,7 @@ def main() -> int:
     for name, _, _ in nets:
         seq = next(r for r in rows if r["net"] == name and r["method"].startswith("sequential"))
         met = next(r for r in rows if r["net"] == name and r["method"] == "metis+identity")
-        ours = next(r for r in rows if r["net"] == name and r["method"].startswith("ours"))
+        ours = next(r for r in rows if r["net"] == name and r["method"].startswith("ours ("))
         summary.append(f"- {name}: ours / sequential = {ours['links'] / seq['links']:.2f} (links, target <= 0.6; "
                        f"no mapping can go below {ours['bound'] / seq['links']:.2f}), "
                        f"{ours['max'] / seq['max']:.2f} (busiest, target <= 0.7); ours / metis+identity = "

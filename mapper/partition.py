@@ -11,6 +11,10 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
     pymetis k-way partitioning of the symmetrised, rate-weighted graph
     ``w(u, v) = r_u n(u->v) + r_v n(v->u)`` (``r`` = events per step, ``n`` = synapses), vertex
     weights = each neuron's demand of the binding resource.
+``"hypergraph"``
+    Mt-KaHyPar (optional extra ``neurosim[hypergraph]``) on the spike hypergraph, one net per
+    neuron and its targets, connectivity objective = inter-core packets under multicast, hard
+    per-core capacity (:func:`hypergraph`). Slower than ``"metis"``, fewer packets.
 
 :func:`partition` runs a strategy and then :class:`mapper.repair.RepairState` (an imbalance
 factor is not a capacity): it starts from the fewest cores the demand lower bounds allow (plus a
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -33,12 +38,12 @@ from neurosim.errors import CapacityError, MappingError
 
 from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, core_rows
-from .repair import RepairState
+from .repair import RepairState, gather_ranges
 from .resources import (LIMIT_FIELD, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
                         demand_lower_bounds, limits_of,
                         neuron_alone, payload_bits, row_bits)
 
-__all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "traffic_graph"]
+__all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +230,106 @@ def metis(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: st
     return np.asarray(parts, dtype=np.int64)
 
 
-STRATEGIES: dict[str, Strategy] = {"sequential": sequential, "metis": metis}
+_MTK: dict = {}
+
+
+def _mtkahypar():
+    """The Mt-KaHyPar module and its process-wide initializer (created once)."""
+    try:
+        import mtkahypar
+    except ImportError as exc:
+        raise MappingError("partitioner 'hypergraph' needs Mt-KaHyPar: pip install 'neurosim[hypergraph]' "
+                           "(or use 'metis')") from exc
+    if "init" not in _MTK:
+        _MTK["init"] = mtkahypar.initialize(max(1, min(os.cpu_count() or 1, 4)), False)
+    return mtkahypar, _MTK["init"]
+
+
+def _spike_nets(graph: NetGraph, srcs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct spike nets ``{v} + targets(v)`` of the sources ``srcs`` (single-pin nets dropped),
+    identical pin sets merged with their rates summed: ``(pins, ptr, rate)`` in CSR form.
+
+    Merging is exact (pin lists compared after a 64-bit hash groups candidates); it turns an
+    all-to-all layer's ``n`` nets of ``n`` pins into one net, which km1 counts identically.
+    """
+    lens = np.diff(graph.out_ptr)[srcs]
+    idx = gather_ranges(graph.out_ptr, srcs)
+    tg = graph.out_idx[idx].astype(np.int64)
+    owner = np.repeat(np.arange(srcs.size), lens)
+    keep = tg != srcs[owner]
+    tg, owner = tg[keep], owner[keep]
+    # pins: the source first, then its targets (sorted within the source's row already)
+    allp = np.concatenate([srcs, tg])
+    allo = np.concatenate([np.arange(srcs.size), owner])
+    order = np.lexsort((allp, allo))
+    allp, allo = allp[order], allo[order]
+    size = np.bincount(allo, minlength=srcs.size)
+    ptr = np.concatenate([[0], np.cumsum(size)])
+    ok = size > 1
+    rnd = np.random.default_rng(0x4E7).integers(1, 2**62, size=graph.n, dtype=np.uint64)
+    h = np.zeros(srcs.size, dtype=np.uint64)
+    nz = np.flatnonzero(size > 0)
+    h[nz] = np.add.reduceat(rnd[allp], ptr[nz])
+    cand = np.flatnonzero(ok)
+    cand = cand[np.lexsort((h[cand], size[cand]))]
+    rate = graph.rate[srcs]
+    rep_of = np.arange(srcs.size)
+    for a, b in zip(cand[:-1].tolist(), cand[1:].tolist()):
+        if size[a] == size[b] and h[a] == h[b]:
+            ra = rep_of[a]
+            if np.array_equal(allp[ptr[ra]:ptr[ra + 1]], allp[ptr[b]:ptr[b + 1]]):
+                rep_of[b] = ra
+    reps = np.unique(rep_of[cand])
+    w = np.bincount(rep_of[cand], weights=rate[cand], minlength=srcs.size)[reps]
+    out_ptr = np.concatenate([[0], np.cumsum(size[reps])]).astype(np.int64)
+    return allp[gather_ranges(ptr, reps)], out_ptr, w
+
+
+def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
+               sym: sp.csr_matrix = None, epsilon: float = 0.03) -> np.ndarray:
+    """Mt-KaHyPar (deterministic preset) km1 partition of the spike hypergraph into ``k`` parts.
+
+    One net per neuron ``v`` with targets, pins ``{v} + targets(v)``, weight ``~ r_v`` (events per
+    step, scaled to integers; silent neurons weigh 1/1000 of the busiest so their structure still
+    counts). The connectivity objective ``sum_nets w (lambda - 1)`` (``lambda``: parts a net
+    touches) is exactly the rate-weighted count of inter-core spike packets under per-core
+    multicast (Ronzani & Silvano 2026; mapping.md §1.10). Vertex weights are each neuron's demand
+    of the binding resource (as for ``"metis"``) and every part gets the hard maximum weight of
+    one core (``set_individual_target_block_weights``), raised only if the total cannot fit ``k``
+    parts; the repair then settles the non-additive limits.
+    """
+    if k <= 1 or graph.n <= 1:
+        return np.zeros(graph.n, dtype=np.int64)
+    k = min(int(k), graph.n)
+    mtk_mod, mtk = _mtkahypar()
+    deg = np.diff(graph.out_ptr)
+    srcs = np.flatnonzero(deg > 0)
+    if srcs.size == 0:
+        return (np.arange(graph.n) * k // graph.n).astype(np.int64)
+    pins, ptr, w = _spike_nets(graph, srcs)
+    if ptr.size < 2:
+        return (np.arange(graph.n) * k // graph.n).astype(np.int64)
+    wmax = float(w.max())
+    ew = np.maximum(1, np.round(w / wmax * 1000.0)).astype(np.int64) if wmax > 0 else np.ones(w.size, np.int64)
+    nets = [pins[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.size - 1)]
+    vw = _vertex_weights(graph, chip, binding)
+    lim = limits_of(chip.core)[binding]
+    if binding in ("synapse_bits", "plastic_synapses") and vw.max() > 1:
+        d = neuron_alone(graph, chip)[binding].astype(np.float64)
+        cap = int(lim / d.max() * 1000) if lim else int(vw.sum())
+    else:
+        cap = int(lim) if lim else int(vw.sum())
+    cap = max(cap, int(vw.max()), -(-int(vw.sum()) // k))
+    mtk_mod.set_seed(int(seed))
+    ctx = mtk.context_from_preset(mtk_mod.PresetType.DETERMINISTIC)
+    ctx.set_partitioning_parameters(k, float(epsilon), mtk_mod.Objective.KM1)
+    ctx.set_individual_target_block_weights([cap] * k)
+    ctx.logging = False
+    hg = mtk.create_hypergraph(ctx, graph.n, len(nets), nets, vw.tolist(), ew.tolist())
+    return np.asarray(hg.partition(ctx).get_partition(), dtype=np.int64)
+
+
+STRATEGIES: dict[str, Strategy] = {"sequential": sequential, "metis": metis, "hypergraph": hypergraph}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,6 +429,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     moves = new_cores = 0
     for i, k in enumerate(plan):
         kwargs = {"binding": binding, "sym": get_sym()} if fn is metis else {}
+        if fn is hypergraph:
+            kwargs = {"binding": binding}
         raw = fn(graph, chip, k=k, seed=seed, **kwargs)
         part, n_parts = _compact(np.asarray(raw, dtype=np.int64))
         rows = core_rows(graph, part, n_parts)

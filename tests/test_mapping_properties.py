@@ -97,7 +97,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 @SETTINGS
-@given(net_act=networks(), chip=chips(), partitioner=st.sampled_from(["sequential", "metis"]),
+@given(net_act=networks(), chip=chips(), partitioner=st.sampled_from(["sequential", "metis", "hypergraph"]),
        placer=st.sampled_from(["identity", "hilbert", "block", "anneal"]))
 def test_mapping_respects_every_limit_or_raises_capacity_error(net_act, chip, partitioner, placer):
     net, act = net_act
