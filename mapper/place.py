@@ -192,15 +192,16 @@ def block(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float = 0
 def best_start(nets: Nets, chip: ChipSpec, *, multicast: bool = True, lam: float = None,
                chip_weight: float = 1.0) -> np.ndarray:
     """The better of the :func:`hilbert` and :func:`block` placements under the exact objective
-    (``lam`` default: tiles in use by each start)."""
+    (``lam`` default: tiles in use by the Hilbert start)."""
     from .anneal import LinkCost, default_lam
 
     starts = [hilbert(nets, chip), block(nets, chip)]
     if nets.n_parts < 2:
         return starts[0]
 
+    lm = default_lam(chip, starts[0]) if lam is None else float(lam)  # one weight for both starts
+
     def value(core: np.ndarray) -> float:
-        lm = default_lam(chip, core) if lam is None else float(lam)
         return LinkCost(nets, chip, core, multicast=multicast, lam=lm, chip_weight=chip_weight).value()
 
     return min(starts, key=value)

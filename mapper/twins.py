@@ -327,8 +327,9 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
     lam_opt = options.get("lam")
     opts = {k: v for k, v in options.items() if k not in ("multicast", "lam", "chip_weight", "start")}
     best = None
-    for start in (hilbert(nets, chip), block(nets, chip)):  # exchange at both starts, keep the better
-        lm = default_lam(chip, start) if lam_opt is None else float(lam_opt)
+    starts = (hilbert(nets, chip), block(nets, chip))
+    lm = default_lam(chip, starts[0]) if lam_opt is None else float(lam_opt)  # one weight for both starts
+    for start in starts:  # exchange at both starts, keep the better
         res = refine_twins(graph, nets, chip, part.part, start, multicast=multicast, lam=lm, chip_weight=cw,
                            seed=seed, label=label)
         if best is None or res.objective_after < best[0].objective_after:
