@@ -2,9 +2,17 @@
 
 ::
 
-    neurosim map --network NET.npz [--activity ACT.npz] --chip NAME|FILE --out DIR
+    neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
+                 [--input-rate R]) --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential] [--placer anneal|hilbert|identity]
                  [--seed N] [--time-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--force]
+
+``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
+:func:`neurosim.nir_io.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
+``nir`` section (populations, folded connections, approximations per node) and the summary lists
+the approximations. With ``--simulate STEPS`` the network runs on the numpy backend with Poisson
+spikes into its inputs (``--input-rate`` events per step per input neuron, seed ``--seed``) and
+the measured activity is mapped instead of assumed rates.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and ``DIR/sanafe_network.yaml`` with
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Optional
 
 from mapper.api import map_network
 from mapper.chipload import load_chip
@@ -24,8 +33,11 @@ from mapper.export import write_sanafe
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 from neurosim.activity import ActivityProfile
+from neurosim.backends import simulate
 from neurosim.errors import UsageError
+from neurosim.ir import Network
 from neurosim.netio import load_network
+from neurosim.nir_io import add_poisson_input, read_nir
 
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
@@ -38,8 +50,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("map", help="map a saved network onto a chip: report, placement, plots",
                               description="Partition, place and route a saved network on a chip and estimate "
                                           "traffic, energy and latency.")
-    p.add_argument("--network", required=True, metavar="NET.npz", help="network saved by neurosim.netio.save_network")
+    p.add_argument("--network", metavar="NET.npz", help="network saved by neurosim.netio.save_network")
     p.add_argument("--activity", metavar="ACT.npz", help="activity profile (ActivityProfile.save); default: assumed rates")
+    p.add_argument("--nir", metavar="FILE.nir", help="a NIR graph instead of --network (needs --dt; pip install 'neurosim[nir]')")
+    p.add_argument("--dt", type=float, metavar="S", help="time step in seconds used to discretise the NIR graph")
+    p.add_argument("--simulate", type=int, metavar="STEPS",
+                   help="with --nir: simulate STEPS steps with Poisson input and map the measured activity")
+    p.add_argument("--input-rate", type=float, default=0.1, metavar="R",
+                   help="with --simulate: input events per step per input neuron (default 0.1)")
     p.add_argument("--chip", required=True, metavar="NAME|FILE", help="chip name (see 'neurosim chips list') or YAML file")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--partitioner", default="metis", choices=sorted(STRATEGIES))
@@ -61,21 +79,67 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.time_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
         raise UsageError(f"options: --time-budget must be >= 0 and --assumed-rate in [0, 1] "
                          f"(got {args.time_budget}, {args.assumed_rate})")
-    if not Path(args.network).is_file():
-        raise UsageError(f"network file '{args.network}': not found")
-    network = load_network(args.network)
-    activity = None
-    if args.activity:
-        if not Path(args.activity).is_file():
-            raise UsageError(f"activity file '{args.activity}': not found")
-        activity = ActivityProfile.load(args.activity)
+    if (args.network is None) == (args.nir is None):
+        raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
+    report, extra = None, ""
+    if args.nir is not None:
+        network, activity, info = _read_nir(args)
+    else:
+        for opt in ("dt", "simulate"):
+            if getattr(args, opt) is not None:
+                raise UsageError(f"option --{opt}: only with --nir")
+        if not Path(args.network).is_file():
+            raise UsageError(f"network file '{args.network}': not found")
+        network = load_network(args.network)
+        activity = None
+        if args.activity:
+            if not Path(args.activity).is_file():
+                raise UsageError(f"activity file '{args.activity}': not found")
+            activity = ActivityProfile.load(args.activity)
     chip = load_chip(args.chip)
     result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                          time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
                          splitters=False if args.no_splitters else "auto")
-    text = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed)
+    if args.nir is not None:
+        report = result.report.to_dict()
+        report["nir"] = info
+        extra = _nir_text(info)
+    text = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
+                         report=report, extra_text=extra)
     if args.sanafe:
         write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
     print(text, end="")
     print(f"wrote {', '.join(str(out / n) for n in names)}")
     return 0
+
+
+def _read_nir(args: argparse.Namespace) -> tuple[Network, Optional[ActivityProfile], dict]:
+    """The network of ``--nir`` and, with ``--simulate``, its measured activity."""
+    if args.activity:
+        raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")
+    if args.dt is None:
+        raise UsageError("option --dt: required with --nir (time step in seconds, e.g. --dt 1e-3)")
+    network, info = read_nir(args.nir, dt_s=args.dt)
+    if args.simulate is None:
+        return network, None, info
+    if args.simulate < 1:
+        raise UsageError(f"option --simulate: must be a positive number of steps (got {args.simulate})")
+    driven = add_poisson_input(network, info, rate_per_step=args.input_rate, dt_s=args.dt)
+    res = simulate(driven, steps=args.simulate, dt_s=args.dt, backend="numpy", seed=args.seed)
+    info["simulation"] = {"steps": args.simulate, "backend": "numpy", "input": "poisson",
+                          "input_rate_per_step": args.input_rate, "seed": args.seed}
+    return network, res.activity, info
+
+
+def _nir_text(info: dict) -> str:
+    """Summary lines: what was read and the approximations made, per NIR node."""
+    lines = [f"NIR graph {info['source']}: {len(info['populations'])} populations, "
+             f"{len(info['connections'])} connections at dt {info['dt_s']:g} s",
+             f"  convention: {info['convention']}"]
+    if "simulation" in info:
+        sim = info["simulation"]
+        lines.append(f"  activity simulated: {sim['steps']} steps, Poisson input {sim['input_rate_per_step']:g} "
+                     f"events/step per input neuron")
+    for node, notes in info["approximations"].items():
+        lines += [f"  approximation, node '{node}': {note}" for note in notes]
+    return "\n".join(lines) + "\n"
