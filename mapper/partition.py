@@ -39,7 +39,7 @@ from neurosim.errors import CapacityError, MappingError
 from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, core_rows
 from .repair import RepairState, gather_ranges
-from .resources import (LIMIT_FIELD, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
+from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
                         demand_lower_bounds, limits_of,
                         neuron_alone, payload_bits, row_bits)
 
@@ -366,6 +366,28 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage)
                          hint=f"no feasible move left for part {worst_c} with {k} cores in use; {board}")
 
 
+def _next_k(tried: list[tuple[int, float]], *, slack: float, cap: int) -> int:
+    """Parts for the next attempt after infeasible ones.
+
+    ``tried`` holds ``(k, f)``: parts and the mean use of the fullest resource per part, relative
+    to its limit. The first retry adds 3 % (enough when the partitioner's imbalance was the
+    problem); after that, while the parts are still over-full on average, ``f`` is extrapolated
+    to ``1 - slack`` along the secant of the last two attempts (per-part overheads — a row header
+    and word rounding per input axon of every part — make the total demand grow with ``k``, so
+    ``f`` falls more slowly than ``1/k``), capped by ``k f / (1 - slack)``; at least 3 % more
+    parts, at most ``cap``.
+    """
+    k, f = tried[-1]
+    target = 1.0 - slack
+    step = max(1, math.ceil(0.03 * k))
+    want = k + step
+    if len(tried) >= 2:
+        (k0, f0), (k1, f1) = tried[-2], tried[-1]
+        if k1 != k0 and f1 < f0 and f1 > target:
+            want = min(k * f / target, k1 + (f1 - target) * (k1 - k0) / (f0 - f1))
+    return int(min(cap, max(k + step, math.ceil(want))))
+
+
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
               enforce_dest_limit: bool = True) -> Partition:
@@ -411,23 +433,22 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         return cache["sym"]
 
     fn = STRATEGIES[strategy]
+    lims = limits_of(chip.core)
     if strategy == "sequential":
-        plan = [k_min]
+        k0, n_attempts = k_min, 1
     else:
         if n_parts is None:
             demand = demand_lower_bounds(graph, chip)[binding]
-            k0 = max(k_min, math.ceil(demand / (limits_of(chip.core)[binding] * (1.0 - slack))))
+            k0 = max(k_min, math.ceil(demand / (lims[binding] * (1.0 - slack))))
         else:
             k0 = max(k_min, int(n_parts))
         k0 = min(chip.n_cores, graph.n, k0)
-        plan, k = [], k0
-        for _ in range(max(1, attempts)):
-            plan.append(k)
-            k = min(chip.n_cores, graph.n, k + max(1, math.ceil(0.03 * k)))
+        n_attempts = max(1, attempts)
     st = None
     feasible = False
     moves = new_cores = 0
-    for i, k in enumerate(plan):
+    k, tried = k0, []  # tried: (k, mean use / limit of the fullest resource)
+    for i in range(n_attempts):
         kwargs = {"binding": binding, "sym": get_sym()} if fn is metis else {}
         if fn is hypergraph:
             kwargs = {"binding": binding}
@@ -439,16 +460,23 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             feasible = True
             break
         st = RepairState(graph, chip, part, n_parts=n_parts, sym=get_sym(), rows=rows, usage=usage)
-        last = i == len(plan) - 1
-        feasible = st.run(allow_new=last)
-        log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)",
-                 strategy, k, st.k, feasible, st.moves, st.new_cores)
-        if feasible:
-            moves, new_cores = st.moves, st.new_cores
-            part, n_parts = _compact(st.part)
-            rows = core_rows(graph, part, n_parts)
-            usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
-            break
+        last = i == n_attempts - 1
+        fill = max(float(usage.used[r].sum()) / (n_parts * lims[r]) for r in RESOURCES if lims[r])
+        if not last and fill > 1.0:
+            log.info("partition %s k=%d: the parts hold %.0f%% of a core's %s on average; re-partitioning",
+                     strategy, k, 100 * fill, binding)
+        else:
+            feasible = st.run(allow_new=last)
+            log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)",
+                     strategy, k, st.k, feasible, st.moves, st.new_cores)
+            if feasible:
+                moves, new_cores = st.moves, st.new_cores
+                part, n_parts = _compact(st.part)
+                rows = core_rows(graph, part, n_parts)
+                usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
+                break
+        tried.append((k, fill))
+        k = _next_k(tried, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
         raise _too_big(graph, chip, st, usage)
     if enforce_dest_limit:
@@ -459,5 +487,5 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         raise MappingError(f"partition '{strategy}': internal bookkeeping error, part {c} exceeds {r} ({u} > {lim})")
     log.info("partition %s: %d parts in %.2f s", strategy, n_parts, time.perf_counter() - t0)
     return Partition(part=part, n_parts=n_parts, strategy=strategy, usage=usage, rows=rows, k_min=k_min,
-                     binding=binding, k_initial=int(plan[min(i, len(plan) - 1)]), repair_moves=moves,
+                     binding=binding, k_initial=int(k), repair_moves=moves,
                      new_cores=new_cores, attempts=i + 1)

@@ -185,3 +185,16 @@ def test_prefix_fit_is_the_longest_feasible_run(seed):
         assert fits(m)
         if a + m < n:
             assert not fits(m + 1)
+
+
+def test_next_k_adds_three_percent_then_follows_the_secant():
+    from mapper.partition import _next_k
+
+    assert _next_k([(100, 1.2)], slack=0.01, cap=1000) == 103
+    # secant through (100, 1.2) and (103, 1.1) reaches 0.99 at 106.3 -> 107 (also >= 103 + 4)
+    assert _next_k([(100, 1.2), (103, 1.1)], slack=0.01, cap=1000) == 107
+    # steep fall: the secant wants less than +3 %, the step wins
+    assert _next_k([(100, 1.5), (103, 1.0)], slack=0.01, cap=1000) == 107
+    # never more than the scaled estimate, never beyond the board
+    assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=1000) == 124
+    assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=110) == 110

@@ -77,3 +77,4 @@ def test_missing_module_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(mp, "_MTK", {})
     with pytest.raises(MappingError, match="neurosim\\[hypergraph\\]"):
         hypergraph(g, chip(4), k=2)
+
