@@ -31,7 +31,6 @@ such a pair.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -225,10 +224,9 @@ def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, 
             if np.unique(nn[m]).size >= 2 and graph.rate[m].max() > graph.rate[m].min():
                 keep.append(m)
         tw = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int64)
-    rate_net = nets.rate.astype(np.float64).copy()
-    sel_all = np.flatnonzero(rate_net > 0)
-    base = link_loads(segments(nets, tile_coords(chip)[0][core], tile_coords(chip)[1][core], multicast=multicast,
-                               sel=sel_all), grid_shape(chip))
+    X, Y = tile_coords(chip)
+    base = link_loads(segments(nets, X[core], Y[core], multicast=multicast, sel=np.flatnonzero(nets.rate > 0)),
+                      grid_shape(chip))
     L = np.concatenate([base[d].ravel() for d in DIRS])
     before = float(L @ w + lam * L.max(initial=0.0))
     if tw.size < 2:
@@ -280,9 +278,6 @@ def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, 
             stale += 1
             if stale >= patience:
                 break
-    if not math.isfinite(cur):  # pragma: no cover - defensive
-        return TwinResult(part=np.asarray(part), swaps=0, twins=int(tw.size), objective_before=before,
-                          objective_after=before)
     return TwinResult(part=part, swaps=swaps, twins=int(tw.size), objective_before=before, objective_after=cur)
 
 
@@ -348,7 +343,6 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
             break
         swaps += res.swaps
         cur_part = res.part
-    cur_nets = build_nets(graph, cur_part, core_rows(graph, cur_part, part.n_parts))
     plain = LinkCost(nets, chip, pl.core, multicast=multicast, lam=lam, chip_weight=cw).value()
     mine = LinkCost(cur_nets, chip, core, multicast=multicast, lam=lam, chip_weight=cw).value()
     if swaps == 0 or mine >= plain:
