@@ -3,9 +3,11 @@
 
 Networks (``benchmarks/mapping_nets.py``): the locally connected sheet of mapping.md §6 (256 x 256
 = 65,536 neurons, 10 % of targets uniformly random), a 4-layer 3x3-patch feed-forward stack
-(4 x 128 x 128), a spiking-LCA-like all-to-all network (2,048 neurons, 4.2 M synapses) and, to
-separate locality from the random long-range traffic no placement can shorten, the same sheet
-without random targets; synthetic seeded activity. Chip: ``loihi1``
+(4 x 128 x 128), a spiking-LCA-like all-to-all network (2,048 neurons, 4.2 M synapses), a spiking
+*convolutional* LCA on a 64 x 64 crop of a sample image (4 DCT filters 4 x 4, 14,884 neurons,
+1.1 M synapses, inhibition between overlapping receptive fields; activity from a real 1000-step
+simulation) and, to separate locality from the random long-range traffic no placement can shorten,
+the same sheet without random targets; synthetic seeded activity except for the conv LCA. Chip: ``loihi1``
 (all per-core limits enforced: 1024 compartments, 4096 in/out axons, 1 Mbit synapse memory).
 
 Methods, all under the same limits and the same activity:
@@ -55,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-from mapping_nets import append_results, layered, lca_like, sheet  # noqa: E402
+from mapping_nets import append_results, conv_lca, layered, lca_like, sheet  # noqa: E402
 
 from mapper.chipload import load_chip  # noqa: E402
 from mapper.graph import build_graph  # noqa: E402
@@ -141,9 +143,11 @@ def main() -> int:
     args = ap.parse_args()
     chip = load_chip("loihi1")
     if args.small:
-        nets = [("sheet 128x128", *sheet(128)), ("layered 4x64x64", *layered(64)), ("lca 512", *lca_like(512))]
+        nets = [("sheet 128x128", *sheet(128)), ("layered 4x64x64", *layered(64)), ("lca 512", *lca_like(512)),
+                ("spiking conv-LCA 4x32x32", *conv_lca(32))]
     else:
         nets = [("sheet 256x256", *sheet(256)), ("layered 4x128x128", *layered(128)), ("lca 2048", *lca_like(2048)),
+                ("spiking conv-LCA 4x64x64", *conv_lca(64)),
                 ("sheet 256x256, no random targets", *sheet(256, p_rand=0.0))]
     rows = []
     for name, net, act in nets:

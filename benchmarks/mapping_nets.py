@@ -8,8 +8,13 @@
   layer ``l + 1`` receives a ``3 x 3`` patch of layer ``l`` (zero padding); rates fall with depth.
 * :func:`lca_like` — a spiking-LCA-like network: ``N`` neurons, all-to-all lateral inhibition
   (``N (N - 1)`` synapses); a sparse code (a few percent of neurons active) sets the rates.
+* :func:`conv_lca` — a spiking *convolutional* LCA (:mod:`neurosim.models.conv_lca`, non-negative,
+  ``K`` DCT filters ``k x k``) on a ``side x side`` crop of scikit-learn's bundled sample image,
+  with the activity of a real simulation: lateral inhibition only between overlapping receptive
+  fields (``K (2k - 1)^2`` taps), the LCA of whole images.
 
-Each returns ``(Network, ActivityProfile)``; activity is a synthetic but fixed (seeded) profile.
+Each returns ``(Network, ActivityProfile)``; activity is a synthetic but fixed (seeded) profile,
+except for :func:`conv_lca` (simulated).
 :func:`machine` and :func:`append_results` are the shared bookkeeping of the mapper benchmarks.
 """
 from __future__ import annotations
@@ -103,3 +108,21 @@ def lca_like(n: int = 2048, *, active: float = 0.05, seed: int = 0):
     counts = rng.poisson(rate * STEPS)
     return net, ActivityProfile.from_counts(net, {"lca": counts}, steps=STEPS, batch=1, dt_s=1e-3,
                                             source="synthetic:sparse-code")
+
+
+def conv_lca(side: int = 64, *, k: int = 4, K: int = 4, lam: float = 0.5, steps: int = STEPS,
+             dt_s: float = 0.1) -> tuple[Network, ActivityProfile]:
+    from neurosim.backends import simulate
+    from neurosim.data import _gray_images, overcomplete_dct
+    from neurosim.lasso_conv import ConvDictionary
+    from neurosim.models.conv_lca import build_spiking_conv_lca
+
+    img = _gray_images()[0]
+    x = img[100:100 + side, 200:200 + side].astype(np.float64)
+    x = (x - x.mean()) / x.std()
+    filters = overcomplete_dct(k, K).T.reshape(K, k, k)
+    cd = ConvDictionary(filters, (side, side))
+    net = build_spiking_conv_lca(cd, x[None], lam, nonneg=True, name="clca")
+    net.name = f"conv-lca{K}x{side}"
+    res = simulate(net, steps=steps, dt_s=dt_s, backend="numpy", seed=0)
+    return net, res.activity

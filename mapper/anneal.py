@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,7 +38,10 @@ from .place import quotient
 from .repair import gather_ranges
 from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, runs, segments, tile_coords
 
-__all__ = ["LinkCost", "PairCost", "refine", "default_lam"]
+__all__ = ["LinkCost", "PairCost", "refine", "default_lam", "Progress"]
+
+#: progress callback of long mapping stages: ``progress(stage, done, total)``
+Progress = Callable[[str, int, int], None]
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +180,11 @@ class PairCost:
 
 
 def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Generator, budget_s: float,
-            t_scale: float = 1.0) -> tuple[np.ndarray, int, int]:
-    """Seeded annealing loop over ``cost``; returns the best placement seen, moves tried and accepted."""
+            t_scale: float = 1.0, progress: Optional[Progress] = None, label: str = "") -> tuple[np.ndarray, int, int]:
+    """Seeded annealing loop over ``cost``; returns the best placement seen, moves tried and accepted.
+
+    ``progress(label, done, total)`` (if given) is called every 1024 moves and once at the end.
+    """
     samples = []
     t_s = time.perf_counter()
     n_sample = min(100, moves)
@@ -203,9 +210,12 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
     tried = accepted = 0
     start = time.perf_counter()
     for i in range(moves):
-        if (i & 255) == 0 and budget_s and time.perf_counter() - start > 2.0 * budget_s:
-            log.warning("anneal: time budget %.1f s exceeded after %d of %d moves", budget_s, i, moves)
-            break
+        if (i & 255) == 0:
+            if budget_s and time.perf_counter() - start > 2.0 * budget_s:
+                log.warning("anneal: time budget %.1f s exceeded after %d of %d moves", budget_s, i, moves)
+                break
+            if progress is not None and (i & 1023) == 0:
+                progress(label, i, moves)
         temp *= alpha
         p, cq = propose()
         q = int(owner[cq])
@@ -221,6 +231,8 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
             cur += dv
             if cur < best - 1e-12 * max(1.0, abs(best)):
                 best, best_core = cur, cost.core.copy()
+    if progress is not None:
+        progress(label, moves, moves)
     return best_core, tried, accepted
 
 
@@ -234,7 +246,7 @@ def default_lam(chip: ChipSpec, core: np.ndarray) -> float:
 def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
            pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, links_slack: float = None,
            lam: float = None, chip_weight: float = 1.0, multicast: bool = True, stats: dict = None,
-           **_) -> np.ndarray:
+           progress: Optional[Progress] = None, **_) -> np.ndarray:
     """Refine placement ``start`` (core of every part) in the three phases of the module doc.
 
     Parameters
@@ -251,6 +263,9 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
         Extra cost of a link that crosses a chip boundary (in link traversals).
     time_budget_s : float
         Shared by the phases (25 % pairwise, 50 % exact, 25 % polish).
+    progress : callable, optional
+        ``progress(phase, moves_done, moves_total)``, called as each phase runs (phases
+        ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``).
     """
     k = nets.n_parts
     core = np.asarray(start, dtype=np.int64).copy()
@@ -302,7 +317,7 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
     if pair_moves > 0:
         pc = PairCost(traffic, chip, core, chip_weight=chip_weight)
         cand, t1, a1 = _anneal(pc, make_proposer(pc), owners(pc.core), moves=pair_moves, rng=rng,
-                               budget_s=0.25 * budget)
+                               budget_s=0.25 * budget, progress=progress, label="place: pairwise")
         tried, accepted = tried + t1, accepted + a1
         trial = LinkCost(nets, chip, cand, multicast=multicast, lam=lam, chip_weight=chip_weight)
         if trial.value() < exact.value():
@@ -312,7 +327,7 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
         if links_slack is not None:
             exact.total_cap = exact.total * (1.0 + links_slack)
         cand, t2, a2 = _anneal(exact, make_proposer(exact), owners(exact.core), moves=exact_moves, rng=rng,
-                               budget_s=0.5 * budget, t_scale=0.1)
+                               budget_s=0.5 * budget, t_scale=0.1, progress=progress, label="place: exact")
         tried, accepted = tried + t2, accepted + a2
         core = cand
     else:
@@ -323,7 +338,7 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time
         pol = LinkCost(nets, chip, core, multicast=multicast, lam=0.0, chip_weight=chip_weight)
         pol.cap = pol.peak()
         core, t3, a3 = _anneal(pol, make_proposer(pol), owners(pol.core), moves=polish_moves, rng=rng,
-                               budget_s=0.25 * budget, t_scale=0.1)
+                               budget_s=0.25 * budget, t_scale=0.1, progress=progress, label="place: polish")
         tried, accepted = tried + t3, accepted + a3
     if stats is not None:
         stats.update(tried=tried, accepted=accepted,

@@ -18,11 +18,13 @@ from neurosim.activity import ActivityProfile
 from neurosim.errors import CapacityError, MappingError
 from neurosim.ir import Network
 
+from .anneal import Progress
 from .chipspec import ChipSpec
 from .estimate import EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
 from .place import Placement
+from .relays import SPLITTER_POPULATION, relay_activity
 from .resources import RESOURCES, check_board_fits, check_neurons_fit
 from .route import Routing, build_nets, route
 from .splitters import Splitters, insert_splitters, partition_chip
@@ -141,7 +143,7 @@ def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
 def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,
                 partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
                 assumed_rate: float = 0.01, place_options: Optional[dict] = None,
-                splitters: Union[str, bool] = "auto") -> MappingResult:
+                splitters: Union[str, bool] = "auto", progress: Optional[Progress] = None) -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -160,12 +162,18 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         0 runs the refinement's default fixed number of moves, reproducible on any machine.
     place_options : dict, optional
         Extra options for the placer (e.g. ``lam``, ``chip_weight``, ``pair_moves``).
-    splitters : {"auto", False}
+    splitters : {"auto", "new-cores", False}
         ``"auto"`` (or ``True``): on a chip with ``core.max_out_axons_per_neuron = L``, every
         neuron whose targets the partition spreads over more than ``L`` cores gets relay
-        ("splitter") neurons on new cores (:func:`mapper.splitters.insert_splitters`), and place,
-        route and estimate run on the augmented network; ``report["splitters"]`` counts them.
-        ``False``: such a neuron raises :class:`CapacityError`.
+        ("splitter") neurons on cores with room, else on new cores
+        (:func:`mapper.splitters.insert_splitters`), and place, route and estimate run on the
+        augmented network; ``report["splitters"]`` counts them. ``"new-cores"``: the same with
+        every relay on a new splitter core. ``False``: such a neuron raises :class:`CapacityError`.
+    progress : callable, optional
+        ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): each
+        stage reports ``(0, 1)`` when it starts and ``(1, 1)`` when it ends; the annealer reports
+        its moves (stages ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``,
+        ``"place: twin exchange"``). For progress bars; it never changes the result.
 
     Raises
     ------
@@ -178,10 +186,16 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         Invalid network or an activity profile that does not match it.
     """
     t_all = time.perf_counter()
-    if splitters not in ("auto", True, False):
-        raise MappingError(f"option 'splitters': unknown value (got {splitters!r}, expected 'auto' or False)")
+    if splitters not in ("auto", True, "new-cores", False):
+        raise MappingError(f"option 'splitters': unknown value (got {splitters!r}, expected 'auto', 'new-cores' "
+                           "or False)")
     chip = _resolve_chip(chip)
     wall = {}
+
+    def stage(name: str, done: int) -> None:
+        if progress is not None:
+            progress(name, done, 1)
+
     if activity is None:
         activity = ActivityProfile.assumed(network, assumed_rate)
     t = time.perf_counter()
@@ -189,26 +203,36 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     wall["graph"] = time.perf_counter() - t
     t = time.perf_counter()
     use_spl = splitters is not False and chip.core.max_out_axons_per_neuron is not None
+    stage("partition", 0)
     part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
                      enforce_dest_limit=not use_spl)
     wall["partition"] = time.perf_counter() - t
+    stage("partition", 1)
     spl, mapped = None, network
     if use_spl:
         t = time.perf_counter()
-        spl = _with_splitters(network, activity, graph, chip, part, partitioner=partitioner, seed=seed)
+        stage("splitters", 0)
+        spl = _with_splitters(network, activity, graph, chip, part, partitioner=partitioner, seed=seed,
+                              reuse_cores=splitters != "new-cores")
         part = spl.partition
         if spl.relays:
             mapped, activity, graph = spl.network, spl.activity, spl.graph
         else:
             spl = None
         wall["splitters"] = time.perf_counter() - t
+        stage("splitters", 1)
     t = time.perf_counter()
+    popts = dict(place_options or {})
+    if progress is not None:
+        popts.setdefault("progress", progress)
     part, nets, pl, twin_info = place_refined(graph, chip, part, placer=placer, seed=seed,
-                                              time_budget_s=time_budget_s, **(place_options or {}))
+                                              time_budget_s=time_budget_s, **popts)
     wall["place"] = time.perf_counter() - t
     t = time.perf_counter()
+    stage("route", 0)
     rt = route(graph, chip, part.part, rows=part.rows, part_core=pl.core, nets=nets)
     wall["route"] = time.perf_counter() - t
+    stage("route", 1)
     t = time.perf_counter()
     est = estimate(graph, chip, partition=part, routing=rt)
     wall["estimate"] = time.perf_counter() - t
@@ -219,7 +243,8 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     data["placement"]["twins"] = twin_info
     if spl is not None:
         data["notes"].append(
-            f"{spl.relays} splitter relay neuron(s) on {spl.cores} extra core(s) carry the spikes of "
+            f"{spl.relays} splitter relay neuron(s) ({spl.relays_on_existing} on cores of the partition, the others "
+            f"on {spl.cores} extra core(s)) carry the spikes of "
             f"{spl.split_neurons} neuron(s) whose targets span more than {spl.dest_limit} core(s); "
             f"+{spl.levels} step(s) of latency on those paths (population '{data['splitters']['population']}')")
         if spl.partition.strategy != partitioner:
@@ -235,7 +260,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
 
 
 def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
-                    *, partitioner: str, seed: int) -> Splitters:
+                    *, partitioner: str, seed: int, reuse_cores: bool = True) -> Splitters:
     """:func:`insert_splitters` on ``part`` and, when that needs relays, on alternative partitions,
     keeping the result with the fewest cores in total, then the fewest relays.
 
@@ -245,7 +270,7 @@ def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph
     the lower bound: its extra part is what splits the neurons of a network that fills whole cores)
     and sequential fill (contiguous index ranges keep the targets of layered and locally connected
     networks together, as TrueNorth corelets do). Each costs about one more partition."""
-    best = insert_splitters(network, activity, graph, chip, part)
+    best = insert_splitters(network, activity, graph, chip, part, reuse_cores=reuse_cores)
     if not best.relays or partitioner == "sequential":
         return best
     alts = []
@@ -255,7 +280,7 @@ def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph
     for label, kw in alts:
         try:
             alt_part = partition(graph, partition_chip(chip), seed=seed, enforce_dest_limit=False, **kw)
-            alt = insert_splitters(network, activity, graph, chip, alt_part)
+            alt = insert_splitters(network, activity, graph, chip, alt_part, reuse_cores=reuse_cores)
         except CapacityError as exc:
             log.info("splitters: the %s does not fit (%s)", label, exc)
             continue
@@ -281,21 +306,29 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
 
     ``part[g]`` is the part of neuron ``g`` (parts ``0..K-1``) and ``part_core[i]`` the board core
     of part ``i`` (e.g. from :func:`mapper.export.read_placement`). Every limit is re-checked.
+    A ``network`` with splitter relays (:attr:`MappingResult.network`,
+    :attr:`mapper.export.PlacementRecord.network`) may come with the ``activity`` of the original
+    populations: the relays then repeat their origins' counts (:func:`mapper.relays.relay_activity`).
 
     Raises
     ------
     CapacityError
-        A part exceeds a per-core limit.
+        A part exceeds a per-core limit, or a neuron's targets lie on more cores than
+        ``core.max_out_axons_per_neuron`` allows (:func:`mapper.resources.check_dest_cores`; the
+        placement of a network mapped with splitters must include the relays, see
+        :attr:`MappingResult.network` and :func:`mapper.export.read_placement`).
     MappingError
         Malformed ``part`` / ``part_core``.
     """
     from .graph import core_rows
-    from .resources import LIMIT_FIELD, core_usage
+    from .resources import LIMIT_FIELD, check_dest_cores, core_usage
 
     t_all = time.perf_counter()
     chip = _resolve_chip(chip)
     if activity is None:
         activity = ActivityProfile.assumed(network, assumed_rate)
+    elif SPLITTER_POPULATION in network.population_map() and SPLITTER_POPULATION not in activity.counts:
+        activity = relay_activity(network, activity)
     graph = build_graph(network, activity)
     part = np.asarray(part, dtype=np.int64)
     core = np.asarray(part_core, dtype=np.int64)
@@ -308,6 +341,7 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
     usage = core_usage(graph, chip, part, n_parts=k, rows=rows)
     for c, r, used, lim in usage.violations():
         raise CapacityError(f"part {c} (core {int(core[c])})", LIMIT_FIELD[r], used, lim, hint=f"placement '{label}'")
+    check_dest_cores(graph, chip, rows, part_core=core, where=f"placement '{label}'")
     from .resources import min_cores
     k_min, binding = min_cores(graph, chip)
     prt = Partition(part=part, n_parts=k, strategy=label, usage=usage, rows=rows, k_min=k_min, binding=binding,
@@ -320,6 +354,8 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
     data = _build_report(network, chip, graph=graph, part=prt, pl=pl, rt=rt, est=est, wall=wall, seed=0,
                          partitioner=label, placer=label)
     data["splitters"] = _splitter_entry(None, enabled=False)  # a given placement is taken as it is
+    if SPLITTER_POPULATION in network.population_map():
+        data["splitters"].update(population=SPLITTER_POPULATION, relays=network.population(SPLITTER_POPULATION).size)
     return MappingResult(chip=chip, graph=graph, partition=prt, placement=pl, routing=rt, estimate=est,
                          report=Report(data), activity=activity, network=network)
 

@@ -16,7 +16,9 @@ placement.json (``"format": "neurosim-placement"``, ``"version": 1``)
                        "synapse_bits": [...], "plastic_synapses": [used, limit or null]}},
         ...
       ],
-      "routing": {... per-step routing summary of mapper.route.Routing.summary() ...}
+      "routing": {... per-step routing summary of mapper.route.Routing.summary() ...},
+      "splitters": {"population": "__splitters__", "dt_s": 0.001,
+                    "feeder": [g, ...], "dest_cores": [[core, ...], ...]}   (only with relays)
     }
 
 ``core`` is the board-global core index (:meth:`ChipSpec.address`), ``x``/``y`` the chip-local
@@ -25,7 +27,15 @@ indices of the population. Every neuron appears in exactly one core.
 
 :func:`read_placement` reads a file back and re-validates it against a chip (and optionally a
 network): structure, addresses, each neuron placed once, and every resource within the chip's
-limits (recomputed exactly when the network is given). Errors name the file and the key.
+limits (recomputed exactly when the network is given, with the per-neuron destination-core limit
+``core.max_out_axons_per_neuron``). Errors name the file and the key.
+
+A mapping with splitter relays (:mod:`mapper.splitters`) places the network *with* its relays
+(the last population). ``"splitters"`` records their wiring (:mod:`mapper.relays`): the global
+index of every relay's feeder in the file's neuron order and the board cores of its targets.
+Given the user's original network, :func:`read_placement` rebuilds the relays from it
+(:attr:`PlacementRecord.network`), so the placement can be evaluated again
+(:func:`mapper.api.evaluate_placement` accepts the original network's activity for it).
 
 SANA-FE (``network:`` + ``mappings:``, SANA-FE 2.x YAML)
 ---------------------------------------------------------
@@ -46,13 +56,14 @@ from typing import Optional, Union
 
 import numpy as np
 
-from neurosim.errors import MappingError, UsageError
+from neurosim.errors import MappingError, UsageError, describe
 from neurosim.io import atomic_write_json, atomic_write_text
 from neurosim.ir import Network
 from neurosim.neurons import LCANeuron, LIF
 
 from .chipspec import ChipSpec
-from .resources import RESOURCES, core_usage, limits_of
+from .relays import SPLITTER_POPULATION, rebuild_relays, relay_wiring
+from .resources import RESOURCES, check_dest_cores, core_usage, limits_of
 
 __all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement",
            "read_placement", "PlacementRecord", "write_sanafe", "sanafe_dict_text"]
@@ -108,7 +119,16 @@ def placement_dict(result, *, partitioner: str = "", placer: str = "", seed: int
         "strategies": {"partitioner": partitioner or part.strategy, "placer": placer or pl.strategy, "seed": seed},
         "cores": cores,
         "routing": result.routing.summary(),
+        **({"splitters": _splitter_section(result)} if SPLITTER_POPULATION in g.pop_names else {}),
     }
+
+
+def _splitter_section(result) -> dict:
+    """``"splitters"`` of the placement document: the relay wiring (:mod:`mapper.relays`) with board cores."""
+    feeder, dest = relay_wiring(result.graph, result.partition.part)
+    core = np.asarray(result.placement.core, dtype=np.int64)
+    return {"population": SPLITTER_POPULATION, "dt_s": float(result.graph.dt_s), "feeder": feeder.tolist(),
+            "dest_cores": [sorted(core[d].tolist()) for d in dest]}
 
 
 def write_placement(result, path: Union[str, Path], **kw) -> Path:
@@ -129,16 +149,15 @@ class PlacementRecord:
     core: np.ndarray
     resources: list[dict]
     routing: dict
+    #: the network this placement is of: the one given to :func:`read_placement`, or that network
+    #: with its splitter relays rebuilt from the file (``None`` when no network was given)
+    network: Optional[Network] = None
 
 
 def _err(path, key: str, what: str, *, got=None, expected=None) -> UsageError:
-    msg = f"placement file '{path}': {key}: {what}"
-    parts = []
-    if got is not None:
-        parts.append(f"got {got!r}")
-    if expected is not None:
-        parts.append(f"expected {expected}")
-    return UsageError(msg + (f" ({', '.join(parts)})" if parts else ""))
+    """``placement file '<path>': <key>: <what> (got <got!r>, expected <expected>)``."""
+    return UsageError(describe("placement file", str(path), f"{key}: {what}",
+                               got=None if got is None else repr(got), expected=expected))
 
 
 def _need(d: dict, key: str, typ, path, where: str):
@@ -155,12 +174,19 @@ def _need(d: dict, key: str, typ, path, where: str):
 def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[Network] = None) -> PlacementRecord:
     """Read ``placement.json`` and re-validate it against ``chip`` (and ``network`` if given).
 
+    ``network`` is the network the file places, or the original network of a mapping with
+    splitters: its relays are then rebuilt from the file's ``"splitters"`` section, and the record's
+    ``network`` is the network with relays (pass it to :func:`mapper.api.evaluate_placement`).
+
     Raises
     ------
     UsageError
         Unreadable file, wrong format or version, bad structure, a core that the chip does not
-        have or whose address disagrees with the chip, a neuron placed twice or not at all, or a
-        resource above the chip's limit. The message names the file and the key.
+        have or whose address disagrees with the chip, a neuron placed twice or not at all, a
+        resource above the chip's limit, or relays without (or with an unusable) recorded wiring.
+        The message names the file and the key.
+    CapacityError
+        With ``network``: a neuron targets more cores than ``core.max_out_axons_per_neuron``.
     """
     try:
         doc = json.loads(Path(path).read_text())
@@ -179,11 +205,12 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
     names = list(sizes)
     offsets = np.concatenate([[0], np.cumsum([sizes[n] for n in names])]).astype(np.int64)
     n = int(offsets[-1])
+    relays = False
     if network is not None:
-        want = [(p.name, p.size) for p in network.populations]
-        if want != [(k, sizes[k]) for k in names]:
-            raise _err(path, "network.populations", "does not match the network", got=[(k, sizes[k]) for k in names],
-                       expected=want)
+        want, have = [(p.name, p.size) for p in network.populations], [(k, sizes[k]) for k in names]
+        relays = names[-1:] == [SPLITTER_POPULATION] and have[:-1] == want
+        if want != have and not relays:
+            raise _err(path, "network.populations", "does not match the network", got=have, expected=want)
     cores = _need(doc, "cores", list, path, "")
     part = np.full(n, -1, dtype=np.int64)
     core_idx = np.zeros(len(cores), dtype=np.int64)
@@ -231,18 +258,50 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
         g = int(np.flatnonzero(part < 0)[0])
         p = int(np.searchsorted(offsets, g, side="right") - 1)
         raise _err(path, "cores", "neuron not placed", got=f"{names[p]}[{g - offsets[p]}]")
+    if relays:
+        network = _rebuild(doc, path, network, part, core_idx)
     if network is not None:
         from neurosim.activity import ActivityProfile
-        from .graph import build_graph
+        from .graph import build_graph, core_rows
         g = build_graph(network, ActivityProfile.assumed(network, 0.0, steps=1))
         usage = core_usage(g, chip, part, n_parts=len(cores))
         for c, r, used, lim in usage.violations():
             raise _err(path, f"cores[{c}].resources.{r}", f"recomputed from the network, exceeds chip '{chip.name}'",
                        got=used, expected=f"<= {lim}")
+        check_dest_cores(g, chip, core_rows(g, part, len(cores)), part_core=core_idx, where=f"placement file '{path}'")
     chip_doc = doc.get("chip", {})
     return PlacementRecord(path=str(path), chip_name=str(chip_doc.get("name", "")), network_name=str(net.get("name", "")),
                            populations=tuple((k, sizes[k]) for k in names), part=part, core=core_idx,
-                           resources=[c["resources"] for c in cores], routing=doc.get("routing", {}))
+                           resources=[c["resources"] for c in cores], routing=doc.get("routing", {}), network=network)
+
+
+def _rebuild(doc: dict, path, network: Network, part: np.ndarray, core_idx: np.ndarray) -> Network:
+    """``network`` with the splitter relays the file places, rebuilt from its ``"splitters"`` wiring."""
+    if "splitters" not in doc:
+        raise _err(path, "splitters", f"missing: the file places '{SPLITTER_POPULATION}' relays but does not record "
+                                      "their wiring", expected="a file written by this version, or network= the "
+                                                               "mapped network with its relays (MappingResult.network)")
+    spl = _need(doc, "splitters", dict, path, "")
+    feeder = _need(spl, "feeder", list, path, "splitters.")
+    dests = _need(spl, "dest_cores", list, path, "splitters.")
+    dt_s = _need(spl, "dt_s", float, path, "splitters.")
+    n_relays = int(part.size - sum(p.size for p in network.populations))
+    for key, v in (("feeder", feeder), ("dest_cores", dests)):
+        if len(v) != n_relays:
+            raise _err(path, f"splitters.{key}", "one entry per relay expected", got=len(v), expected=n_relays)
+    part_of = {int(k): i for i, k in enumerate(core_idx)}
+    dest_parts = []
+    for j, d in enumerate(dests):
+        if not (isinstance(d, list) and all(isinstance(k, int) and k in part_of for k in d)):
+            raise _err(path, f"splitters.dest_cores[{j}]", "not a list of cores of this placement", got=d)
+        dest_parts.append(np.array([part_of[k] for k in d], dtype=np.int64))
+    if not all(isinstance(f, int) and not isinstance(f, bool) for f in feeder):
+        raise _err(path, "splitters.feeder", "wrong type", expected="a list of integers")
+    try:
+        return rebuild_relays(network, part, n_parts=len(core_idx), feeder=np.array(feeder, dtype=np.int64),
+                              dest_parts=dest_parts, dt_s=dt_s)
+    except MappingError as exc:
+        raise _err(path, "splitters", f"the relay wiring does not fit the network ({exc})") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
 
 ``"sequential"``
     Fill cores in neuron order, each as far as *all* limits allow (compartments, input axons,
-    synapse memory, plastic synapses; output axons by re-filling with caps) — the default of
-    nengo-loihi's block splitter and of SANA-FE's converters; ``k`` is ignored.
+    synapse memory, plastic synapses; output axons through per-neuron destination-core costs,
+    per-core caps and re-fills, :func:`sequential`) — the default of nengo-loihi's block splitter
+    and of SANA-FE's converters; ``k`` (the core-count lower bound) only sets the starting costs.
 ``"metis"``
     pymetis k-way partitioning of the symmetrised, rate-weighted graph
     ``w(u, v) = r_u n(u->v) + r_v n(v->u)`` (``r`` = events per step, ``n`` = synapses), vertex
@@ -17,7 +18,8 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
     per-core capacity (:func:`hypergraph`). Slower than ``"metis"``, fewer packets.
 
 :func:`partition` runs a strategy and then :class:`mapper.repair.RepairState` (an imbalance
-factor is not a capacity): it starts from the fewest cores the demand lower bounds allow (plus a
+factor is not a capacity): it starts from the fewest cores the lower bounds allow
+(:func:`mapper.resources.min_cores`: total demands and the output-axon fixed point, plus a
 small slack), re-partitions with more parts if the repair cannot fit every part, and finally
 spills into new cores. Networks too large for the board, and single neurons too large for a core,
 raise :class:`~neurosim.errors.CapacityError`.
@@ -40,7 +42,7 @@ from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, core_rows
 from .repair import RepairState, gather_ranges
 from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
-                        demand_lower_bounds, limits_of,
+                        demand_lower_bounds, fanout_bound, limits_of, min_cores,
                         neuron_alone, payload_bits, row_bits)
 
 __all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
@@ -65,7 +67,8 @@ class Partition:
     rows : CoreRows
         (source neuron, destination part) rows with their synapse counts.
     k_min : int
-        Fewest cores the demand lower bounds allow; ``binding`` names the resource.
+        Fewest cores the lower bounds allow (:func:`mapper.resources.min_cores`: total demands
+        and the output-axon fixed point); ``binding`` names the resource.
     binding : str
     k_initial : int
         Parts requested from the strategy in the accepted attempt.
@@ -110,8 +113,9 @@ def traffic_graph(graph: NetGraph) -> sp.csr_matrix:
     return s
 
 
-def _prefix_fit(graph: NetGraph, chip: ChipSpec, lims: dict, a: int, hi: int) -> int:
-    """How many neurons ``a, a+1, ...`` (at most ``hi - a``) fit one core on the input-side limits.
+def _prefix_fit(graph: NetGraph, chip: ChipSpec, lims: dict, a: int, hi: int, cost: np.ndarray = None) -> int:
+    """How many neurons ``a, a+1, ...`` (at most ``hi - a``) fit one core on the input-side limits
+    (and, given per-neuron output-axon costs ``cost``, ``sum cost <= max_out_axons``).
 
     One vectorised pass: the fan-in entries of ``a .. hi-1`` are grouped by source (stable, so in
     neuron order); the ``c``-th synapse from a source adds ``row_bits(P_after) - row_bits(P_before)``
@@ -120,7 +124,11 @@ def _prefix_fit(graph: NetGraph, chip: ChipSpec, lims: dict, a: int, hi: int) ->
     """
     lo_e, hi_e = int(graph.in_ptr[a]), int(graph.in_ptr[hi])
     m = hi - a
-    if hi_e == lo_e:
+    if cost is not None:
+        m = min(m, int(np.searchsorted(np.cumsum(cost[a:hi]), lims["out_axons"], side="right")))
+        hi = a + m
+        hi_e = int(graph.in_ptr[hi])
+    if hi_e == lo_e or m == 0:
         return m
     src = graph.in_idx[lo_e:hi_e]
     pay = payload_bits(chip.core, graph.in_nsyn[lo_e:hi_e].astype(np.int64), graph.in_nplastic[lo_e:hi_e].astype(np.int64))
@@ -146,7 +154,9 @@ def _prefix_fit(graph: NetGraph, chip: ChipSpec, lims: dict, a: int, hi: int) ->
     return m if fits.all() else int(np.argmin(fits))
 
 
-def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int]) -> np.ndarray:
+def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int], cost: np.ndarray = None) -> np.ndarray:
+    """Cores filled in neuron order, each with the longest run :func:`_prefix_fit` allows (core
+    ``c`` at most ``caps[c]`` neurons)."""
     n = graph.n
     part = np.empty(n, dtype=np.int64)
     a, c = 0, 0
@@ -155,7 +165,7 @@ def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int]) -> 
         cap = min(lims["compartments"], caps.get(c, n), n - a)
         w = min(cap, window)
         while True:  # gallop: look at a window of neurons, widen it while all of them fit
-            m = _prefix_fit(graph, chip, lims, a, a + w)
+            m = _prefix_fit(graph, chip, lims, a, a + w, cost)
             if m < w or w == cap:
                 break
             w = min(cap, 2 * w)
@@ -166,37 +176,87 @@ def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int]) -> 
     return part
 
 
-def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, max_iter: int = 20) -> np.ndarray:
-    """Fill cores in neuron order, each with the longest run of neurons that fits every limit.
+def _safe_fill(graph: NetGraph, chip: ChipSpec, lims: dict, k: int, *, max_iter: int = 64) -> np.ndarray:
+    """A fill whose output axons fit by construction: costs ``min(t_v, K)``, ``K`` iterated.
+
+    A neuron with ``t_v`` targets reaches at most ``min(t_v, K)`` of ``K`` cores, so a fill with
+    those costs that uses at most ``K`` cores fits every output-axon limit. Using more cores
+    (``K' > K``) the fill is repeated with ``K'``; the core count only grows, so from a lower
+    bound ``k`` this stops at the first self-consistent ``K`` (at most ``max_iter`` fills).
+    """
+    fan = np.diff(graph.out_ptr).astype(np.int64)
+    big = max(1, int(k))
+    for _ in range(max_iter):
+        part = _fill(graph, chip, lims, {}, np.minimum(fan, big))
+        used = int(part[-1]) + 1
+        if used <= big:
+            break
+        big = used
+    return part
+
+
+def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, max_iter: int = 20,
+               stall: int = 6, safe_ratio: float = 1.25) -> np.ndarray:
+    r"""Fill cores in neuron order, each with the longest run of neurons that fits every limit.
 
     The input-side demand of a run only grows with its length; :func:`_prefix_fit` finds the
     longest run in one vectorised pass over its fan-in (``O(pairs log pairs)`` per fill). Output
-    axons depend on where the targets land, so
-    after a fill every core whose output axons overflow gets a neuron cap (the longest prefix of
-    its neurons whose destination cores fit) and the fill is repeated until no core overflows
-    (or ``max_iter`` fills; the repair pass handles any rest).
+    axons depend on where the targets land; every neuron ``v`` carries a cost ``c_v`` (destination
+    cores it is assumed to reach) and a run must also keep ``sum c_v <= max_out_axons``:
+
+    1. The costs start at the lower bound ``d_v(k)`` of :class:`mapper.resources.FanoutBound`
+       for the ``k`` parts requested (``k``: :func:`mapper.resources.min_cores` when 0), which
+       no feasible partition with at least ``k`` cores undercuts; on an all-to-all layer they
+       are exact and one fill suffices.
+    2. While a core's output axons overflow (at most ``max_iter`` refills, and until ``stall``
+       refills in a row fail to reduce the overflowing cores below their fewest so far) the
+       core gets a neuron cap, the longest prefix of its neurons whose destination cores fit,
+       minus one (enough for local networks, where a refill moves few destinations).
+    3. If cores still overflow (dense networks: every refill changes every neuron's
+       destinations), the costs become the safe ``min(t_v, K)`` (:func:`_safe_fill`): a fill of
+       at most ``K`` cores with them fits by construction, and ``K`` is iterated up from ``k``.
+       That fill is taken if it uses at most ``safe_ratio`` times the cores of the last capped
+       fill (on sparse networks ``t_v`` overstates the destinations many times over); otherwise
+       the capped fill is returned and :func:`partition`'s repair settles the overflow.
     """
     lims = limits_of(chip.core)
+    n = graph.n
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    k_req = max(1, int(k) if k and k > 0 else min_cores(graph, chip)[0])
+    cost = fanout_bound(graph, chip).dest_lower(k_req).astype(np.int64)
     caps: dict[int, int] = {}
-    part = _fill(graph, chip, lims, caps)
     fan = np.diff(graph.out_ptr)
-    for _ in range(max_iter):
-        k_now = int(part[-1]) + 1 if part.size else 0
+    part = _fill(graph, chip, lims, caps, cost)
+    best = (n + 1, 0)  # fewest overflowing cores so far, and when
+    for it in range(max_iter + 1):
+        k_now = int(part[-1]) + 1
         bound = np.bincount(part, weights=np.minimum(fan, k_now), minlength=k_now)
         if bound.max(initial=0) <= lims["out_axons"]:
-            break  # even if every target sat on a different core, no core could overflow
+            return part  # even if every target sat on a different core, no core could overflow
         rows = core_rows(graph, part, k_now)
-        ndest = np.bincount(rows.src, minlength=graph.n)
+        ndest = np.bincount(rows.src, minlength=n)
         out = np.bincount(part, weights=ndest, minlength=k_now)
         over = np.flatnonzero(out > lims["out_axons"])
         if over.size == 0:
+            return part
+        if over.size < best[0]:
+            best = (over.size, it)
+        if it == max_iter or it - best[1] >= stall:
             break
+        log.info("sequential refill %d: %d cores, %d over max_out_axons; capping them", it + 1, k_now, over.size)
         for c in over:
             cum = np.cumsum(ndest[part == c])
             keep = int(np.searchsorted(cum, lims["out_axons"], side="right"))
             caps[int(c)] = max(1, min(caps.get(int(c), lims["compartments"]), keep) - 1)
-        part = _fill(graph, chip, lims, caps)
-    return part
+        part = _fill(graph, chip, lims, caps, cost)
+    safe = _safe_fill(graph, chip, lims, k_req)
+    k_safe = int(safe[-1]) + 1
+    use_safe = k_safe <= safe_ratio * k_now
+    log.info("sequential: %d of %d cores still over max_out_axons after %d refills; the safe costs "
+             "min(targets, cores) fill %d cores: %s", over.size, k_now, it, k_safe,
+             "taking them" if use_safe else "leaving the overflow to the repair")
+    return safe if use_safe else part
 
 
 def _vertex_weights(graph: NetGraph, chip: ChipSpec, binding: str) -> np.ndarray:
@@ -285,6 +345,38 @@ def _spike_nets(graph: NetGraph, srcs: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return allp[gather_ranges(ptr, reps)], out_ptr, w
 
 
+def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -> tuple[np.ndarray, int]:
+    """Vertex weights and the hard per-part capacity for :func:`hypergraph`.
+
+    The capacity must be a real one, so the weights must be additive. For synapse memory a
+    neuron weighs its synapses' payload ``p_v`` (weights + index + plastic tag bits; scaled to
+    integers <= 1000); a core holding the set ``S`` needs ``sum_{v in S} p_v`` plus one row
+    header and word rounding per input axon, which the weights cannot see, so the capacity is
+    ``limit x P / D`` with ``P`` the total payload and ``D`` the lower bound of the total demand
+    including one header per source (:func:`mapper.resources.demand_lower_bounds`). (A neuron's
+    demand *alone on a core*, every synapse its own row, over-states a shared core's need several
+    times on dense or convolutional layers, and a capacity derived from it is no capacity.) The
+    repair settles the rest.
+    """
+    lim = limits_of(chip.core)[binding]
+    if binding == "synapse_bits" and lim:
+        pay = payload_bits(chip.core, graph.in_nsyn.astype(np.int64), graph.in_nplastic.astype(np.int64))
+        d = np.bincount(np.repeat(np.arange(graph.n), np.diff(graph.in_ptr)), weights=pay,
+                        minlength=graph.n).astype(np.float64)
+        if d.max() > 0:
+            vw = np.maximum(1, np.round(d / d.max() * 1000)).astype(np.int64)
+            frac = float(d.sum()) / max(1.0, float(demand_lower_bounds(graph, chip)["synapse_bits"]))
+            cap = int(lim * frac / d.max() * 1000)
+            return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
+    vw = _vertex_weights(graph, chip, binding)
+    if binding == "plastic_synapses" and lim and vw.max() > 1:
+        d = neuron_alone(graph, chip)[binding].astype(np.float64)  # additive: one count per synapse
+        cap = int(lim / d.max() * 1000)
+    else:
+        cap = int(lim) if lim else int(vw.sum())
+    return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
+
+
 def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
                sym: sp.csr_matrix = None, epsilon: float = 0.03) -> np.ndarray:
     """Mt-KaHyPar (deterministic preset) km1 partition of the spike hypergraph into ``k`` parts.
@@ -312,14 +404,7 @@ def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, bindin
     wmax = float(w.max())
     ew = np.maximum(1, np.round(w / wmax * 1000.0)).astype(np.int64) if wmax > 0 else np.ones(w.size, np.int64)
     nets = [pins[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.size - 1)]
-    vw = _vertex_weights(graph, chip, binding)
-    lim = limits_of(chip.core)[binding]
-    if binding in ("synapse_bits", "plastic_synapses") and vw.max() > 1:
-        d = neuron_alone(graph, chip)[binding].astype(np.float64)
-        cap = int(lim / d.max() * 1000) if lim else int(vw.sum())
-    else:
-        cap = int(lim) if lim else int(vw.sum())
-    cap = max(cap, int(vw.max()), -(-int(vw.sum()) // k))
+    vw, cap = _hypergraph_weights(graph, chip, binding, k)
     mtk_mod.set_seed(int(seed))
     ctx = mtk.context_from_preset(mtk_mod.PresetType.DETERMINISTIC)
     ctx.set_partitioning_parameters(k, float(epsilon), mtk_mod.Objective.KM1)

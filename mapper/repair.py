@@ -22,6 +22,7 @@ changes the rows ``(s, a)`` and ``(s, b)`` of its sources ``s`` only.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Optional
 
 import numpy as np
@@ -129,13 +130,29 @@ class RepairState:
         if self.used["compartments"][b] + 1 > self.lim["compartments"]:
             return None  # cheap early exit: no room for one more neuron in b
         lo, hi = int(g.in_ptr[v]), int(g.in_ptr[v + 1])
+        part = self.part
+        olo, ohi = int(g.out_ptr[v]), int(g.out_ptr[v + 1])
+        if ohi > olo:
+            tg = g.out_idx[olo:ohi]
+            dests = set(part[tg].tolist())
+            if v in tg:  # a self-synapse moves with v
+                dests = set(part[tg[tg != v]].tolist()) | {b}
+            nd_new = len(dests)
+        else:
+            nd_new = 0
+        # cheap exact pre-check: b's output axons grow by nd_new, less at most one for each of
+        # v's sources on b (a source can lose its row into a)
+        used_out_b = self.used["out_axons"][b]
+        if used_out_b <= self.lim["out_axons"]:
+            low = nd_new - int(np.count_nonzero(part[g.in_idx[lo:hi]] == b))
+            if low > 0 and used_out_b + low > self.lim["out_axons"]:
+                return None
         srcs = g.in_idx[lo:hi].tolist()
         pays = self._pay_in[lo:hi].tolist()
         ra, rb = self.rows(a), self.rows(b)
         din_a = din_b = dbits_a = dbits_b = 0
         outd: dict[int, int] = {}
         changes = []
-        part = self.part
         wc = self._wc
         for s, p in zip(srcs, pays):
             old = ra[s]
@@ -150,15 +167,6 @@ class RepairState:
                 cs = int(part[s])
                 outd[cs] = outd.get(cs, 0) + (gain - lose)
             changes.append((s, p, gain - lose))
-        olo, ohi = int(g.out_ptr[v]), int(g.out_ptr[v + 1])
-        if ohi > olo:
-            tg = g.out_idx[olo:ohi]
-            dests = set(part[tg].tolist())
-            if v in tg:  # a self-synapse moves with v
-                dests = set(part[tg[tg != v]].tolist()) | {b}
-            nd_new = len(dests)
-        else:
-            nd_new = 0
         outd[a] = outd.get(a, 0) - int(self.ndest[v])
         outd[b] = outd.get(b, 0) + nd_new
         npl = int(g.in_nplastic[lo:hi].sum())
@@ -321,19 +329,29 @@ class RepairState:
             self.used["plastic_synapses"][c] = int(g.in_nplastic[gather_ranges(g.in_ptr, mem)].sum())
         self.moves += int(vs.size)
 
-    def run(self, *, allow_new: bool, max_rounds: int = 50) -> bool:
-        """Repair every over-full part. Returns whether the partition is feasible."""
-        for _ in range(max_rounds):
+    def run(self, *, allow_new: bool, max_rounds: int = 50, log_every_s: float = 10.0) -> bool:
+        """Repair every over-full part. Returns whether the partition is feasible.
+
+        A long repair logs its progress (``INFO``, at most every ``log_every_s`` seconds): the
+        round, the over-full parts left in it, the moves and new cores so far.
+        """
+        t0 = last = time.perf_counter()
+        for rnd in range(max_rounds):
             over = self.over()
             if not over:
                 return True
             progress = False
-            for a in sorted(over, key=self.score, reverse=True):
+            for i, a in enumerate(sorted(over, key=self.score, reverse=True)):
                 before = self.moves
                 ok = self.fix(a, allow_new=allow_new)
                 progress |= self.moves > before
                 if not ok and not allow_new:
                     return False
+                now = time.perf_counter()
+                if now - last >= log_every_s:
+                    log.info("repair round %d: %d of %d over-full parts left, %d moves, %d new cores, %.0f s",
+                             rnd + 1, len(over) - i - 1, len(over), self.moves, self.new_cores, now - t0)
+                    last = now
             if not progress:
                 return not self.over()
         return not self.over()

@@ -30,7 +30,8 @@ from .chipspec import ChipSpec, CoreLimits
 from .graph import CoreRows, NetGraph, core_rows
 
 __all__ = ["RESOURCES", "limits_of", "row_bits", "CoreUsage", "core_usage", "neuron_alone",
-           "check_neurons_fit", "demand_lower_bounds", "min_cores", "check_board_fits", "check_dest_cores", "payload_bits",
+           "check_neurons_fit", "demand_lower_bounds", "min_cores", "FanoutBound", "fanout_bound",
+           "out_axon_lower_bound", "check_board_fits", "check_dest_cores", "payload_bits",
            "LIMIT_FIELD"]
 
 RESOURCES = ("compartments", "in_axons", "out_axons", "synapse_bits", "plastic_synapses")
@@ -171,8 +172,8 @@ def demand_lower_bounds(graph: NetGraph, chip: ChipSpec) -> dict[str, int]:
             "plastic_synapses": int(graph.out_nplastic.sum())}
 
 
-def min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
-    """``(k, resource)``: the fewest cores the demand lower bounds allow, and the binding resource."""
+def _demand_min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
+    """``(k, resource)`` from the total demands alone: ``max_r ceil(demand_r / limit_r)``."""
     lb = demand_lower_bounds(graph, chip)
     lims = limits_of(chip.core)
     best, res = 1, "compartments"
@@ -185,9 +186,173 @@ def min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
     return best, res
 
 
-def check_dest_cores(graph: NetGraph, chip: ChipSpec, rows: CoreRows) -> None:
+@dataclass(frozen=True, eq=False)
+class FanoutBound:
+    """Per-neuron quantities behind the output-axon lower bound (:func:`out_axon_lower_bound`).
+
+    Attributes
+    ----------
+    targets : ndarray of int64, shape (n,)
+        ``t_v``: distinct targets of every neuron (itself included if it has a self-synapse).
+    others : ndarray of int64, shape (n,)
+        ``m_v = n - 1 - |targets(v) \\ {v}|``: the neurons other than ``v`` it does not target.
+    k_in : int
+        Most neurons any core can hold on the input side (compartments, synapse memory with row
+        headers, plastic synapses); see :func:`out_axon_lower_bound`.
+    """
+
+    targets: np.ndarray
+    others: np.ndarray
+    k_in: int
+
+    def dest_lower(self, k: int, *, shared: bool = True) -> np.ndarray:
+        """Lower bound of every neuron's destination cores in any feasible ``k``-part partition.
+
+        ``max(ceil(t_v / k_in), k - m_v)`` if the neuron shares its core with another neuron
+        (``shared``), ``max(ceil(t_v / k_in), k - 1 - m_v)`` otherwise; at most ``min(t_v, k)``.
+        """
+        spread = -(-self.targets // self.k_in)
+        full = np.int64(k) - self.others - (0 if shared else 1)
+        return np.minimum(np.maximum(spread, full), np.minimum(self.targets, k))
+
+
+def fanout_bound(graph: NetGraph, chip: ChipSpec) -> FanoutBound:
+    """The per-neuron data of :func:`out_axon_lower_bound` (one pass over the pairs)."""
+    n = graph.n
+    core = chip.core
+    lims = limits_of(core)
+    deg = np.diff(graph.out_ptr).astype(np.int64)
+    self_pair = graph.out_src == graph.out_idx
+    has_self = np.bincount(graph.out_src[self_pair], minlength=n).astype(np.int64) if self_pair.any() \
+        else np.zeros(n, dtype=np.int64)
+    others = n - 1 - (deg - has_self)
+    k_in = min(int(core.max_compartments), n) if n else 1
+    if n:
+        pay = _row_sums(graph.in_ptr, payload_bits(core, graph.in_nsyn.astype(np.int64),
+                                                   graph.in_nplastic.astype(np.int64)))
+        indeg = np.diff(graph.in_ptr).astype(np.int64)
+        nsyn = np.sort(_row_sums(graph.in_ptr, graph.in_nsyn.astype(np.int64)))[:k_in]
+        size = np.arange(1, k_in + 1)
+        # a core of s neurons has at least max(indeg) rows: bits >= sum payload + h rows, and
+        # a row of c synapses takes at least row_bits(c (w + i)) >= c rho(c_max) bits
+        by_payload = np.cumsum(np.sort(pay)[:k_in]) + int(core.synapse_row_overhead_bits) * int(indeg.min())
+        per_pair = max(1, int(graph.in_nsyn.max(initial=1)))  # synapses of one (pre, post) pair
+        by_words = np.cumsum(nsyn) * _row_bits_per_synapse(core, k_in * per_pair)[size * per_pair - 1]
+        ok = (by_payload <= lims["synapse_bits"]) & (by_words <= lims["synapse_bits"])
+        k_in = int(size[ok].max()) if ok.any() else 1
+        if lims["plastic_synapses"] is not None:
+            npl = np.sort(_row_sums(graph.in_ptr, graph.in_nplastic.astype(np.int64)))[:k_in]
+            k_in = min(k_in, max(1, int(np.searchsorted(np.cumsum(npl), lims["plastic_synapses"], side="right"))))
+    return FanoutBound(targets=deg, others=others, k_in=int(k_in))
+
+
+def _row_bits_per_synapse(core: CoreLimits, c_max: int) -> np.ndarray:
+    """``rho(s) = min_{1 <= c <= s} row_bits(c (w + i)) / c`` for ``s = 1 .. c_max``: the fewest
+    synapse-memory bits per synapse of a row of at most ``s`` synapses (header and words included)."""
+    c = np.arange(1, c_max + 1, dtype=np.int64)
+    per = row_bits(core, c * (core.stored_weight_bits + core.synapse_index_bits)) / c
+    return np.minimum.accumulate(per)
+
+
+def _max_core_size(fb: FanoutBound, k: int, out_limit: int) -> int:
+    """Most neurons one core of a feasible ``k``-part partition can hold (at least 1)."""
+    lb = fb.dest_lower(k)
+    top = min(fb.k_in, lb.size)
+    if top <= 1:
+        return 1
+    smallest = np.sort(np.partition(lb, top - 1)[:top]) if top < lb.size else np.sort(lb)
+    m = int(np.searchsorted(np.cumsum(smallest), out_limit, side="right"))
+    return max(1, min(top, m))
+
+
+def out_axon_lower_bound(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, fb: Optional[FanoutBound] = None,
+                         max_iter: int = 1000) -> tuple[int, FanoutBound]:
+    r"""Fewest cores any feasible partition can have, counting output axons (a fixed point).
+
+    In a partition into ``k`` parts a neuron ``v`` with ``t_v`` targets reaches at least
+
+    .. math::
+
+        d_v(k) = \max\left(\lceil t_v / k_{in} \rceil,\; k - m_v\right)
+
+    destination cores: every core holds at most ``k_in`` neurons; at most ``m_v`` of the other
+    ``k - 1`` parts can be free of its targets (each holds one of the ``m_v`` neurons it does not
+    target), and when its own part holds a second neuron, either that neuron is a target (its own
+    part is a destination) or it is one of the ``m_v`` (one fewer target-free part elsewhere), so
+    ``d_v >= k - m_v``; ``d^{(1)}_v = d_v - 1`` covers a part of one neuron. Both are at most
+    ``min(t_v, k)``. ``k_in`` is the most neurons a core holds on the input side: at most
+    ``max_compartments`` and, taking the neurons with the smallest demands, synapse memory
+    ``sum payload + h * min(indegree) <= synapse_mem_bits`` (every row has a header ``h``) and
+    ``sum synapses * rho <= synapse_mem_bits`` (``rho``: the fewest bits per synapse of any row
+    of at most ``s`` pairs, header and word rounding included), and the plastic-synapse limit.
+    A core of ``s >= 2`` neurons needs ``sum_{v in core} d_v(k) <= max_out_axons``, so no core
+    holds more than ``s_max(k)`` neurons (the longest run of the smallest ``d_v(k)`` within the
+    limit), and
+
+    .. math::
+
+        n \le k\, s_{max}(k), \qquad \sum_v d^{(1)}_v(k) \le k \cdot \text{max\_out\_axons}.
+
+    ``s_max`` falls and ``sum d`` grows with ``k``, so from any lower bound ``k`` the next
+    candidate is ``max(ceil(n / s_max(k)), ceil(sum d / max_out_axons))`` until ``k`` passes
+    both (the fixed point): every ``k`` skipped admits no feasible partition, so the result is
+    a lower bound for every network. For an all-to-all layer of ``n`` neurons (``m_v = 0``)
+    it is the smallest ``k`` (from the start) with ``k * min(k_in, floor(max_out / k)) >= n``;
+    for sparse networks (``m_v`` close to ``n``) it reduces to ``ceil(t_v / k_in)``.
+
+    Returns
+    -------
+    (k, FanoutBound)
+    """
+    if fb is None:
+        fb = fanout_bound(graph, chip)
+    n = graph.n
+    k = max(1, int(k_start))
+    if n == 0:
+        return k, fb
+    out_limit = int(chip.core.max_out_axons)
+    for _ in range(max_iter):
+        s_max = _max_core_size(fb, k, out_limit)
+        total = int(fb.dest_lower(k, shared=False).sum())
+        nxt = max(-(-n // s_max), -(-total // out_limit) if out_limit > 0 else k)
+        if nxt <= k:
+            return k, fb
+        if nxt >= n:
+            return n, fb  # even one neuron per part: nothing further to learn from the bound
+        k = nxt
+    return k, fb
+
+
+def min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
+    """``(k, resource)``: the fewest cores the lower bounds allow, and the binding resource.
+
+    The larger of the total-demand bound (:func:`demand_lower_bounds`) and the output-axon fixed
+    point :func:`out_axon_lower_bound` started from it; ``resource`` is ``"out_axons"`` when the
+    latter raises the count.
+    """
+    k, res = _demand_min_cores(graph, chip)
+    k_out, _ = out_axon_lower_bound(graph, chip, k)
+    if k_out > k:
+        return int(k_out), "out_axons"
+    return k, res
+
+
+def check_dest_cores(graph: NetGraph, chip: ChipSpec, rows: CoreRows, *, part_core: Optional[np.ndarray] = None,
+                     where: str = "") -> None:
     """Raise :class:`CapacityError` if a neuron targets more cores than
-    ``CoreLimits.max_out_axons_per_neuron`` allows (e.g. TrueNorth: one)."""
+    ``CoreLimits.max_out_axons_per_neuron`` allows (e.g. TrueNorth: one).
+
+    A neuron ``v`` needs ``|{part[t] : t in targets(v)}|`` destination cores (its rows in ``rows``).
+
+    Parameters
+    ----------
+    graph, chip, rows
+        The graph, the chip and the rows of a partition of ``graph`` (:func:`mapper.graph.core_rows`).
+    part_core : ndarray, optional
+        Board core of every part: the message then lists the neuron's board cores, else its parts.
+    where : str
+        What is being checked (e.g. ``"placement file 'p.json'"``), added to the message.
+    """
     lim = chip.core.max_out_axons_per_neuron
     if lim is None:
         return
@@ -196,18 +361,38 @@ def check_dest_cores(graph: NetGraph, chip: ChipSpec, rows: CoreRows) -> None:
     if bad.size:
         g = int(bad[np.argmax(ndest[bad])])
         pop, i = graph.population_of(g)
+        lo = int(np.searchsorted(rows.src, g))
+        dest = rows.part[lo:lo + int(ndest[g])]
+        kind = "parts"
+        if part_core is not None:
+            dest, kind = np.sort(np.asarray(part_core, dtype=np.int64)[dest]), "cores"
+        shown = ", ".join(str(int(d)) for d in dest[:8]) + (", ..." if dest.size > 8 else "")
         raise CapacityError(f"{pop}[{i}]", "max_out_axons_per_neuron", int(ndest[g]), int(lim),
-                            hint=f"its targets are spread over {int(ndest[g])} cores ({bad.size} neuron(s) affected); "
-                                 f"relay its spikes through splitter neurons, one per destination core: "
-                                 f"map_network(..., splitters='auto'), the default unless --no-splitters")
+                            hint=(f"{where}: " if where else "")
+                            + f"neuron {i} of population '{pop}' targets {int(ndest[g])} {kind} [{shown}] "
+                              f"({bad.size} neuron(s) affected); relay its spikes through splitter neurons, one per "
+                              f"destination core: map_network(..., splitters='auto'), the default unless --no-splitters")
 
 
 def check_board_fits(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
-    """Raise :class:`CapacityError` if the demand lower bounds exceed the whole board.
+    """Raise :class:`CapacityError` if the lower bounds of :func:`min_cores` exceed the whole board.
+
+    The message names the binding limit and how many cores (and chips) the network needs at
+    least; when output axons bind it reports ``cores`` (used = the bound, limit = the board).
 
     Returns :func:`min_cores`.
     """
     k, res = min_cores(graph, chip)
+    if k > chip.n_cores and res == "out_axons":
+        fb = fanout_bound(graph, chip)
+        s_max = _max_core_size(fb, k, int(chip.core.max_out_axons))
+        chips = -(-k // chip.cores_per_chip)
+        raise CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
+                            hint=f"bound by max_out_axons ({chip.core.max_out_axons}): a neuron reaches at least "
+                                 f"{int(fb.dest_lower(k).min())} destination core(s) when the network spans {k} cores, "
+                                 f"so a core holds at most {s_max} neuron(s) and {graph.n} neurons need at least "
+                                 f"{k} cores ({chips} chip(s) of {chip.cores_per_chip} cores); "
+                                 f"'{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)")
     if k > chip.n_cores:
         lb = demand_lower_bounds(graph, chip)[res]
         lim = limits_of(chip.core)[res]

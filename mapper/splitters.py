@@ -3,15 +3,18 @@
 A chip with ``CoreLimits.max_out_axons_per_neuron = L`` lets a neuron target axons on at most
 ``L`` cores (TrueNorth: ``L = 1``, one target axon per neuron; Merolla et al. 2014 sec. S4).
 After partitioning, a neuron ``v`` whose targets lie on ``m > L`` cores ``p_1 < ... < p_m`` is
-given ``ceil(m / L)`` *relay* ("splitter") neurons, the ``k``-th of which targets the cores
-``p_{kL+1} .. p_{(k+1)L}`` with ``v``'s original synapses there (weights, delay, gain and learning
-rule of each original connection). ``v`` itself then targets only the relays, with weight 1 and
-delay 1, all of them on *one* splitter core, so it has a single destination core.
+given relay ("splitter") neurons, each of which targets ``L`` of those cores with ``v``'s original
+synapses there (weights, delay, gain and learning rule of each original connection). ``v`` itself
+then targets only its relays, with weight 1 and delay 1, all of them on *one* core ``h`` (the
+*host*), so it has a single destination core. When ``h`` is one of the ``p_i``, ``v`` keeps its
+synapses there (same row of the host's synapse memory as the relays) and the relays cover the
+other ``m - 1`` cores: ``ceil((m - 1) / L)`` relays; otherwise ``ceil(m / L)``.
 
 A relay fires once per input event, one step later, so every relay level adds one step of
-latency and each relay emits exactly as many events as ``v``:
+latency on the paths through it and each relay emits exactly as many events as ``v``:
 
-    count(relay of v) = count(v),    syn_ops += count(v) * (relays fed by v).
+    count(relay of v) = count(v),    syn_ops += count(v) * (relays fed by v),
+    packets of v per event = 1 + (destination cores of its relays) = m + 1, or m when h is a p_i.
 
 Relay neurons are :class:`~neurosim.neurons.LIF` neurons with ``tau_s = dt_s`` (the synaptic
 current of a weight-1 input moves ``v`` by 1 within one step), ``v_th = 0.5`` and reset to zero,
@@ -20,15 +23,27 @@ of graded neurons are costed as events; their graded values are not reproduced.
 
 Packing
 -------
-Relays live on new *splitter cores* under all per-core limits: one core holds at most
-``cap = min(max_compartments, floor(max_out_axons / L), n_mem)`` relays fed by one source, with
-``n_mem`` the most synapses one input row may hold in the synapse memory
+One core holds at most ``cap = min(max_compartments, floor(max_out_axons / L), n_mem)`` relays
+fed by one source, with ``n_mem`` the most synapses one input row may hold in the synapse memory
 (:func:`mapper.resources.row_bits`). If ``ceil(m / L) <= cap`` the relays of ``v`` form one
 *item* fed by ``v`` (one level). Otherwise they form ``g = ceil(ceil(m / L) / cap)`` items of at
 most ``cap`` relays, each fed by one of ``g`` first-level relays (an item of its own fed by ``v``):
-a two-level tree, two steps of latency. Items are packed first-fit decreasing onto new cores; an
-item adds its relays (compartments), one input axon (its feeder), its relays' destination cores
-(output axons) and one row of ``n`` synapses (synapse memory) to its core.
+a two-level tree, two steps of latency.
+
+The item of a one-level neuron goes, first, on an existing core with room under every per-core
+limit, checked exactly against the partition's usage (:func:`mapper.resources.core_usage`), in
+this order, none of which adds a packet: one of ``v``'s destination cores (its own core first,
+then the one it sends most synapses to), where the row ``(v, h)`` grows by the relays and no
+input axon is added, and which saves a relay and ``count(v)`` packets; else ``v``'s own core
+(one new row; the feed does not leave the core), in a second pass so that it takes no room the
+first could use. Other cores of the partition are not used: their place is set by their own
+neurons, and on TrueNorth (``benchmarks/bench_splitters.py``, ``sheet(64)``) they saved at most
+one core of 123 with hops -2 % to +5 %. Every other item (trees, and items these cores cannot take) is packed
+first-fit decreasing onto new *splitter cores*; an item adds its relays
+(compartments), one input axon (its feeder), its relays' destination cores (output axons) and
+one row of ``n`` synapses (synapse memory) to its core.
+
+The augmented network itself is built by :func:`mapper.relays.augment_network`.
 """
 from __future__ import annotations
 
@@ -37,16 +52,15 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
 from neurosim.errors import CapacityError, MappingError
-from neurosim.ir import Connection, Network, Population
-from neurosim.neurons import LIF
+from neurosim.ir import Network
 
 from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, build_graph, core_rows
 from .partition import Partition
+from .relays import SPLITTER_POPULATION, augment_network, relay_activity
 from .resources import check_dest_cores, core_usage, limits_of, payload_bits, row_bits
 
 __all__ = ["SPLITTER_POPULATION", "Splitters", "needs_splitters", "relays_per_core", "partition_chip",
@@ -54,8 +68,6 @@ __all__ = ["SPLITTER_POPULATION", "Splitters", "needs_splitters", "relays_per_co
 
 log = logging.getLogger(__name__)
 
-#: name of the population that holds every relay neuron of an augmented network
-SPLITTER_POPULATION = "__splitters__"
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,7 +84,7 @@ class Splitters:
     graph : NetGraph
         :func:`mapper.graph.build_graph` of the two.
     partition : Partition
-        Original neurons keep their parts; relays occupy parts ``n_parts_before ..``.
+        Original neurons keep their parts; relays occupy parts with room or new parts ``n_parts_before ..``.
     split_neurons : int
         Neurons whose targets spanned more than ``dest_limit`` cores.
     relays : int
@@ -89,6 +101,11 @@ class Splitters:
         Most relays one source can feed on one core (:func:`relays_per_core`).
     graded_sources : int
         Split neurons with graded outputs (relayed as events, values not reproduced).
+    relays_on_existing : int
+        Relays placed on cores of the partition (the others are on the ``cores`` new ones).
+    hosted_on_destination : int
+        Split neurons whose relays sit on one of their own destination cores, where their synapses
+        stay direct (one relay and one packet per event fewer).
     """
 
     network: Network
@@ -103,13 +120,16 @@ class Splitters:
     dest_limit: int
     relays_per_core: int
     graded_sources: int
+    relays_on_existing: int = 0
+    hosted_on_destination: int = 0
 
     def summary(self) -> dict:
         """JSON-ready counts for the report."""
         return {"population": SPLITTER_POPULATION, "split_neurons": self.split_neurons, "relays": self.relays,
                 "cores_added": self.cores, "added_latency_steps": self.levels, "two_level_trees": self.two_level,
                 "dest_limit": self.dest_limit, "relays_per_core": self.relays_per_core,
-                "graded_sources": self.graded_sources}
+                "graded_sources": self.graded_sources, "relays_on_existing_cores": self.relays_on_existing,
+                "hosted_on_destination": self.hosted_on_destination}
 
 
 def needs_splitters(graph: NetGraph, chip: ChipSpec, rows: CoreRows) -> np.ndarray:
@@ -226,46 +246,62 @@ def _pack(n_rel: np.ndarray, n_out: np.ndarray, chip: ChipSpec) -> tuple[np.ndar
     return core_of, k
 
 
-def _entries(c: Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(post, pre, weight)`` of every stored synapse of ``c`` (zero-weight masked synapses too)."""
-    if c.is_sparse:
-        m = c.csr().tocoo()
-        return m.row.astype(np.int64), m.col.astype(np.int64), m.data.astype(float)
-    t, u = np.nonzero(c.structure())
-    return t.astype(np.int64), u.astype(np.int64), np.asarray(c.weights, dtype=float)[t, u]
+def _host_items(graph: NetGraph, chip: ChipSpec, part: np.ndarray, rows: CoreRows, split: np.ndarray,
+                m: np.ndarray, tree: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Existing core of the relay item of every one-level split neuron (``-1``: a new core), and
+    whether that core is one of the neuron's destination cores (see "Packing" in the module doc).
 
-
-def _without_columns(c: Connection, drop: np.ndarray) -> Connection:
-    """``c`` with the synapses of pre-synaptic neurons ``drop`` (bool, shape (n_pre,)) removed."""
-    if not c.is_sparse:
-        w = np.array(c.weights, dtype=float, copy=True)
-        w[:, drop] = 0.0
-        mask = None
-        if c.synapses is not None:
-            mask = np.array(c.synapses, dtype=bool, copy=True)
-            mask[:, drop] = False
-        return dataclasses.replace(c, weights=w, synapses=mask)
-    keep = sp.diags((~drop).astype(float), format="csr")
-    w = (c.csr() @ keep).tocsr()
-    w.eliminate_zeros()
-    return dataclasses.replace(c, weights=w)
-
-
-def _relay_weights(c: Connection, t: np.ndarray, j: np.ndarray, w: np.ndarray, n_relays: int):
-    """Weights ``(n_post, n_relays)`` of the relay connection taking over synapses ``(t, j, w)`` of
-    ``c``; dense with a synapse mask when ``c`` has one (zero-weight synapses are kept)."""
-    shape = (c.shape[0], int(n_relays))
-    if c.synapses is not None:
-        dense = np.zeros(shape)
-        mask = np.zeros(shape, dtype=bool)
-        dense[t, j] = w
-        mask[t, j] = True
-        return dense, mask
-    return sp.csr_matrix((w, (t, j)), shape=shape), None
+    Two greedy passes, neurons with more destination cores first, each check exact: (1) a
+    destination core ``d`` takes ``k = ceil((m - 1) / L)`` relays (compartments), their ``m - 1``
+    destination cores (output axons) and ``k`` more synapses in the existing row ``(v, d)``
+    (synapse memory grows by ``row_bits(n + k) - row_bits(n)``, no input axon); (2) the neuron's
+    own core, when not a destination, takes ``k = ceil(m / L)`` relays, ``m`` output axons, one
+    input axon and one new row of ``k`` synapses. The first pass saves packets, the second only
+    cores, so it runs after the first and takes no room the first could use. Every split neuron
+    keeps one output axon (its ``m - 1`` others are freed first).
+    """
+    core = chip.core
+    lims = limits_of(core)
+    used = core_usage(graph, chip, part, n_parts=rows.n_parts, rows=rows).used
+    comp, inax, mem = used["compartments"].copy(), used["in_axons"].copy(), used["synapse_bits"].copy()
+    outax = used["out_axons"].copy()
+    np.subtract.at(outax, part[split], m - 1)
+    ptr = rows.ptr(graph.n)
+    host = np.full(split.size, -1, dtype=np.int64)
+    absorb = np.zeros(split.size, dtype=bool)
+    order = [int(s) for s in np.argsort(-m, kind="stable") if not tree[s]]
+    for s in order:  # (1) one of its destination cores
+        v, ms = int(split[s]), int(m[s])
+        dp, ns, npl = (a[ptr[v]:ptr[v + 1]].astype(np.int64) for a in (rows.part, rows.nsyn, rows.nplastic))
+        k = -(-(ms - 1) // L)
+        grow = row_bits(core, payload_bits(core, ns + k, npl)) - row_bits(core, payload_bits(core, ns, npl))
+        ok = np.flatnonzero((comp[dp] + k <= lims["compartments"]) & (outax[dp] + ms - 1 <= lims["out_axons"])
+                            & (mem[dp] + grow <= lims["synapse_bits"]))
+        if ok.size:  # prefer its own core (no hop to the relays), then the core it sends most synapses to
+            i = int(ok[np.lexsort((-ns[ok], dp[ok] != int(part[v])))[0]])
+            d = int(dp[i])
+            comp[d] += k
+            outax[d] += ms - 1
+            mem[d] += int(grow[i])
+            host[s], absorb[s] = d, True
+    for s in order:  # (2) its own core when that is not a destination core
+        h, v, ms = int(part[split[s]]), int(split[s]), int(m[s])
+        if host[s] >= 0 or h in rows.part[ptr[v]:ptr[v + 1]]:
+            continue
+        k = -(-ms // L)
+        b = int(row_bits(core, payload_bits(core, k, 0)))
+        if comp[h] + k <= lims["compartments"] and inax[h] < lims["in_axons"] and outax[h] + ms <= lims["out_axons"] \
+                and mem[h] + b <= lims["synapse_bits"]:
+            comp[h] += k
+            inax[h] += 1
+            outax[h] += ms
+            mem[h] += b
+            host[s] = h
+    return host, absorb
 
 
 def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec,
-                     part: Partition) -> Splitters:
+                     part: Partition, *, reuse_cores: bool = True) -> Splitters:
     """Add relay neurons so that no neuron targets more than ``L`` cores (see the module doc).
 
     Parameters
@@ -277,7 +313,10 @@ def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGrap
         Its ``core.max_out_axons_per_neuron`` is ``L`` (must not be ``None``).
     part : Partition
         A partition of ``graph`` feasible on :func:`partition_chip` of ``chip``; its parts are
-        kept, relays get new parts.
+        kept; relays go on existing parts with room or on new parts (see "Packing" above).
+    reuse_cores : bool
+        ``False``: every relay goes on a new splitter core (the cores of ``part`` are left as
+        they are, as TrueNorth corelets keep their splitter cores apart).
 
     Returns
     -------
@@ -310,8 +349,8 @@ def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGrap
                          cores=0, levels=0, two_level=0, dest_limit=L, relays_per_core=cap, graded_sources=0)
     ptr = rows.ptr(graph.n)
     m = (ptr[split + 1] - ptr[split]).astype(np.int64)  # destination cores of each split neuron
-    leaves = -(-m // L)  # leaf relays of each split neuron
-    groups = np.where(leaves <= cap, 1, -(-leaves // cap))
+    leaves = -(-m // L)
+    groups = np.where(leaves <= cap, 1, -(-leaves // cap))  # leaf items: more than one makes a two-level tree
     deep = np.flatnonzero(groups > cap)
     if deep.size:
         pop, i = graph.population_of(int(split[deep[0]]))
@@ -319,15 +358,28 @@ def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGrap
                             hint=f"a two-level splitter tree reaches at most {L * cap * cap} cores "
                                  f"({cap} relays per core); deeper trees are not built")
     tree = groups > 1
-    n_items, first_item, leaf_item, leaf_cap, item_rel, item_out = _items(m, leaves, groups, cap, L)
+    if reuse_cores:
+        host, absorb = _host_items(graph, chip, part.part, rows, split, m, tree, L)
+    else:
+        host, absorb = np.full(split.size, -1, dtype=np.int64), np.zeros(split.size, dtype=bool)
+    m_rel = m - absorb  # destination cores reached through relays (the host's synapses stay direct)
+    leaves = -(-m_rel // L)  # leaf relays of each split neuron
+    n_items, first_item, leaf_item, leaf_cap, item_rel, item_out = _items(m_rel, leaves, groups, cap, L)
     total = int(n_items.sum())
-    item_core, n_new = _pack(item_rel, item_out, chip)
+    item_core = np.full(total, -1, dtype=np.int64)
+    hosted = host >= 0  # one-level neurons: their single item is first_item
+    item_core[first_item[hosted]] = host[hosted]
+    fresh = np.flatnonzero(item_core < 0)
+    n_new = 0
+    if fresh.size:
+        packed, n_new = _pack(item_rel[fresh], item_out[fresh], chip)
+        item_core[fresh] = K + packed
     if K + n_new > chip.n_cores:
         raise CapacityError(f"network '{graph.name}'", "cores", K + n_new, chip.n_cores,
                             hint=f"the partition uses {K} cores and {int(item_rel.sum())} splitter relays for "
                                  f"{split.size} neuron(s) need {n_new} more; '{chip.name}' has {chip.n_cores} core(s) "
                                  f"on {chip.n_chips} chip(s)")
-    # relay ids: items ordered by core, so every splitter core holds a contiguous range of relays
+    # relay ids: items ordered by core, so every core holds a contiguous range of relays
     order = np.lexsort((np.arange(total), item_core))
     base = np.empty(total, dtype=np.int64)
     base[order] = np.concatenate([[0], np.cumsum(item_rel[order])[:-1]])
@@ -348,77 +400,28 @@ def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGrap
         for gi in range(int(groups[s])):
             leaf = f + 1 + gi
             relay_feeder[base[leaf]:base[leaf] + item_rel[leaf]] = n + base[f] + gi
-    # leaf relay of every row (split neuron, destination part): chunk k = position // L
+    # leaf relay of every relayed row (split neuron, destination part): chunk k = position // L
     srow = np.repeat(np.arange(split.size), m)
-    pos = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
-    k = pos // L
+    ridx = np.repeat(ptr[split], m) + np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
+    relayed = ~(absorb[srow] & (rows.part[ridx] == host[srow]))
+    srow, ridx = srow[relayed], ridx[relayed]
+    k = (np.arange(srow.size) - np.repeat(np.cumsum(m_rel) - m_rel, m_rel)) // L
     row_relay = base[leaf_item[srow] + k // leaf_cap[srow]] + k % leaf_cap[srow]
-    row_key = np.repeat(split, m) * K + rows.part[np.repeat(ptr[split], m) + pos]  # sorted: rows are by (src, part)
-    net = _augment(network, graph, part.part, split, row_key, row_relay, relay_feeder, R, K, activity.dt_s)
-    counts = dict(activity.counts)
-    flat = np.concatenate([np.asarray(counts[p.name], dtype=np.int64) for p in network.populations])
-    counts[SPLITTER_POPULATION] = flat[relay_origin]
-    kw = {}
-    epochs = dict(getattr(activity, "learn_epochs", None) or {})
-    if epochs:  # the relay connection of an epoch-costed plastic connection is costed the same way
-        names = {c.name for c in net.connections}
-        kw["learn_epochs"] = {**epochs, **{f"{SPLITTER_POPULATION}:{c}": e for c, e in epochs.items()
-                                           if f"{SPLITTER_POPULATION}:{c}" in names}}
-    act = ActivityProfile.from_counts(net, counts, steps=activity.steps, batch=activity.batch, dt_s=activity.dt_s,
-                                      source=activity.source, **kw)
+    row_key = split[srow] * K + rows.part[ridx]  # sorted: rows are by (src, part)
+    net = augment_network(network, n=graph.n, part=part.part, row_key=row_key, row_relay=row_relay,
+                          relay_feeder=relay_feeder, n_relays=R, n_parts=K, dt_s=activity.dt_s)
+    act = relay_activity(net, activity)
     g2 = build_graph(net, act)
-    new_part = np.concatenate([part.part, K + relay_core])
+    new_part = np.concatenate([part.part, relay_core])
     prt = _fixed_partition(g2, chip, new_part, K + n_new, part)
     levels = 2 if tree.any() else 1
-    log.info("splitters: %d relays on %d new cores for %d neurons (%d two-level trees)", R, n_new, split.size,
-             int(tree.sum()))
+    on_existing = int(item_rel[item_core < K].sum())
+    log.info("splitters: %d relays (%d on existing cores) on %d new cores for %d neurons (%d two-level trees)", R,
+             on_existing, n_new, split.size, int(tree.sum()))
     return Splitters(network=net, activity=act, graph=g2, partition=prt, split_neurons=int(split.size), relays=R,
                      cores=int(n_new), levels=levels, two_level=int(tree.sum()), dest_limit=L, relays_per_core=cap,
-                     graded_sources=int(np.count_nonzero(graph.graded[split])))
-
-
-def _augment(network: Network, graph: NetGraph, part: np.ndarray, split: np.ndarray, row_key: np.ndarray,
-             row_relay: np.ndarray, relay_feeder: np.ndarray, n_relays: int, n_parts: int, dt_s: float) -> Network:
-    """The network with the relay population, the split neurons' synapses moved onto their leaf
-    relays (one relay connection per original connection) and the feeder connections."""
-    offsets = network.offsets()
-    is_split = np.zeros(graph.n, dtype=bool)
-    is_split[split] = True
-    conns: list[Connection] = []
-    relay_conns: list[Connection] = []
-    for c in network.connections:
-        o_pre, o_post = offsets[c.pre], offsets[c.post]
-        drop = is_split[o_pre:o_pre + c.shape[1]]
-        if not drop.any():
-            conns.append(c)
-            continue
-        t, u, w = _entries(c)
-        sel = drop[u]
-        key = (o_pre + u[sel]) * n_parts + part[o_post + t[sel]]
-        j = row_relay[np.searchsorted(row_key, key)]
-        weights, mask = _relay_weights(c, t[sel], j, w[sel], n_relays)
-        conns.append(_without_columns(c, drop))
-        relay_conns.append(Connection(SPLITTER_POPULATION, c.post, weights, delay_steps=c.delay_steps, gain=c.gain,
-                                      learning_rule=c.learning_rule, synapses=mask,
-                                      name=f"{SPLITTER_POPULATION}:{c.name}"))
-    feeds: list[Connection] = []
-    n = graph.n
-    pop_of = graph.pop_index()
-    from_relay = relay_feeder >= n
-    for pi, p in enumerate(network.populations):
-        sel = np.flatnonzero(~from_relay & (pop_of[np.minimum(relay_feeder, n - 1)] == pi))
-        if sel.size:
-            w = sp.csr_matrix((np.ones(sel.size), (sel, relay_feeder[sel] - offsets[p.name])), shape=(n_relays, p.size))
-            feeds.append(Connection(p.name, SPLITTER_POPULATION, w, delay_steps=1,
-                                    name=f"{p.name}->{SPLITTER_POPULATION}"))
-    sel = np.flatnonzero(from_relay)
-    if sel.size:
-        w = sp.csr_matrix((np.ones(sel.size), (sel, relay_feeder[sel] - n)), shape=(n_relays, n_relays))
-        feeds.append(Connection(SPLITTER_POPULATION, SPLITTER_POPULATION, w, delay_steps=1,
-                                name=f"{SPLITTER_POPULATION}->{SPLITTER_POPULATION}"))
-    relays = Population(SPLITTER_POPULATION, int(n_relays), LIF(tau_s=float(dt_s), v_th=0.5, reset="zero"))
-    return Network(network.name, list(network.populations) + [relays], conns + feeds + relay_conns,
-                   list(network.inputs), list(network.probes), dict(network.signals))
+                     graded_sources=int(np.count_nonzero(graph.graded[split])), relays_on_existing=on_existing,
+                     hosted_on_destination=int(absorb.sum()))
 
 
 def _fixed_partition(graph: NetGraph, chip: ChipSpec, part: np.ndarray, n_parts: int, before: Partition) -> Partition:

@@ -324,11 +324,16 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
     best = None
     starts = (hilbert(nets, chip), block(nets, chip))
     lm = default_lam(chip, starts[0]) if lam_opt is None else float(lam_opt)  # one weight for both starts
+    prog = options.get("progress")
+    if prog is not None:
+        prog("place: twin exchange", 0, 2)
     for start in starts:  # exchange at both starts, keep the better
         res = refine_twins(graph, nets, chip, part.part, start, multicast=multicast, lam=lm, chip_weight=cw,
                            seed=seed, label=label)
         if best is None or res.objective_after < best[0].objective_after:
             best = (res, start, lm)
+        if prog is not None:
+            prog("place: twin exchange", 1 + (start is starts[1]), 2)
     res, core, lam = best
     cur_part, swaps = res.part, res.swaps
     for i in range(2):

@@ -5,16 +5,24 @@ format of snnTorch, Norse, Sinabs, Lava-DL, Rockpool, Nengo, Spyx ... A graph ho
 layers, linear maps, inputs, outputs, nested graphs) and edges; a node receiving several edges sums
 them. :func:`read_nir` turns it into neurosim populations and connections:
 
-* **Neuron nodes** (``IF``, ``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``) become populations of
-  :class:`~neurosim.neurons.LIF` neurons (parameters per neuron, broadcast to the layer's shape).
-* **Linear nodes** between two neuron nodes (``Affine``, ``Linear``, ``Scale``, ``Conv2d``,
-  ``SumPool2d``, ``AvgPool2d``, ``Flatten``, and the ``Input``/``Output`` nodes of nested graphs)
-  are composed into one matrix per (source, target) pair: one :class:`~neurosim.ir.Connection`
-  (delay 1), summed over parallel paths. A single convolution between two layers stays a compact
-  :class:`~neurosim.conv.ConvWeights` when its geometry allows; otherwise the composition is an
-  explicit sparse matrix. Biases of linear nodes travel through the rest of the chain and become
+* **Neuron nodes** (``IF``, ``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``I``, ``Threshold``) become
+  populations of :class:`~neurosim.neurons.LIF` neurons (parameters per neuron, broadcast to the
+  layer's shape; the table of rules is in :mod:`neurosim.nir_neurons`).
+* **Linear nodes** between two neuron nodes (``Affine``, ``Linear``, ``Scale``, ``Conv1d``,
+  ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Delay``, and the ``Input``/``Output``
+  nodes of nested graphs) are composed into one matrix per (source, target, delay): one
+  :class:`~neurosim.ir.Connection`, summed over parallel paths of equal delay. A single
+  ``Conv2d`` between two layers stays a compact :class:`~neurosim.conv.ConvWeights` when its
+  geometry allows; otherwise the composition is an explicit sparse matrix (``Conv1d`` is a
+  ``Conv2d`` of height 1). Biases of linear nodes travel through the rest of the chain and become
   the target neurons' ``bias``. A chain of linear nodes that loops on itself (no neuron in the
   loop) has no discrete-time meaning and is refused.
+* **Delay** (``y(t) = x(t - delay)``, seconds per element) adds ``round(delay / dt_s)`` steps to
+  the connection's ``delay_steps`` (1 without delays: a spike of step ``n`` acts on ``v`` at step
+  ``n + 1``; with ``D`` steps of Delay on the path, at step ``n + 1 + D``). Paths of different total
+  delay, and the elements of one Delay with different values, become separate connections named
+  ``<pre>-><post>@d<delay_steps>`` (the plain ``<pre>-><post>`` when the pair has one delay). A
+  delay off the step grid by more than ``1e-6`` relative is rounded and noted.
 * **Input nodes** become populations of spiking *relay* neurons: neurosim feeds external spikes
   through inputs attached to a population (:class:`~neurosim.ir.PoissonInput`, ``ArrayInput``),
   and a relay (``LIF(tau_s=dt_s, v_th=0.5, reset="zero")``, the splitter relay of the mapper)
@@ -39,17 +47,22 @@ v_rest)/tau_m)``) with ``tau_m_s = tau``, ``v_rest = v_leak``, ``v_th = v_thresh
 one step (``tau_s = dt``: a spike of weight ``w'`` adds ``w'/dt`` to ``i`` and moves ``v`` by
 ``w'``), so the connection weights are the NIR weights times ``dt R / tau`` of the target neuron.
 ``IF`` (``dv/dt = R I``) is the same with ``tau_m_s = inf``, weights times ``dt R`` and
-``bias = R b``. ``CubaLIF`` (``tau_syn dI/dt = -I + w_in S``, ``tau_mem dv/dt = (v_leak - v) +
+``bias = R b``; ``I`` (integrator ``dv/dt = R I``) is that ``IF`` with an unreachable threshold.
+``Threshold`` (``s = H(x - threshold)``, memoryless) is a LIF whose state is wiped every step
+(``tau_s = tau_m_s = dt``, reset to 0): ``v_{n+1} = W s_n + b``, a spike when ``v_{n+1} >=
+threshold``, one step after its input like every connection (weights unscaled, ``bias = b /
+dt``). ``CubaLIF`` (``tau_syn dI/dt = -I + w_in S``, ``tau_mem dv/dt = (v_leak - v) +
 R I``) maps onto neurosim's one synaptic current with ``tau_s = tau_syn``, ``tau_m_s = tau_mem``
 and weights times ``dt R w_in / tau_mem``: a pulse of weight ``w`` adds ``dt w_in w / tau_syn``
 to ``I``, i.e. ``w' / tau_syn`` to neurosim's ``i = R I / tau_mem``; ``I`` decays by
 ``1 - dt/tau_syn`` per step on both sides (neurosim integrates ``v`` with the current before
-decaying it, the order Norse uses). ``LI`` and ``CubaLI`` (non-spiking readouts) are the same
-neurons with an unreachable threshold (``v_th = 1e30``): the membrane is the readout, and they
-emit no events. Differences from the ODE, reported per node in ``info["approximations"]``:
-neurosim fires on ``v >= v_th`` (NIR: ``v > v_threshold``); a CubaLIF/CubaLI bias enters at its
-steady state ``R w_in b / tau_mem`` (the synaptic transient is skipped); input spikes reach the
-first layer one step later (relay); state starts at zero (not at ``v_leak``).
+decaying it, the order Norse uses). ``LI``, ``CubaLI`` and ``I`` (non-spiking readouts) are the
+same neurons with an unreachable threshold (``v_th = 1e30``): the membrane is the readout, and
+they emit no events. Differences from the ODE, reported per node in ``info["approximations"]``:
+neurosim fires on ``v >= v_th`` (NIR: ``v > v_threshold``; ``Threshold``: ``x >= threshold``
+instead of ``>``); a CubaLIF/CubaLI bias enters at its steady state ``R w_in b / tau_mem`` (the
+synaptic transient is skipped); input spikes reach the first layer one step later (relay); state
+starts at zero (not at ``v_leak``); delays are rounded to whole steps.
 
 ``dt_s`` must be the step the exporter assumed. snnTorch, for instance, writes ``Leaky(beta)`` as
 ``LIF(tau = dt/(1 - beta), r = tau/dt)`` and ``Synaptic(alpha, beta)`` as ``CubaLIF(tau_syn =
@@ -73,26 +86,26 @@ from .conv import ConvWeights
 from .errors import NetworkError, UsageError, describe
 from .ir import Connection, Network, PoissonInput, Population
 from .neurons import LIF
-from .nir_ops import affine_op, as_shape, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op
+from .nir_neurons import NEURONS, NEVER_FIRES, READOUTS, neuron_model, param_shape
+from .nir_ops import affine_op, as_shape, conv1d_op, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op
 
 __all__ = ["read_nir", "add_poisson_input", "SUPPORTED_NODES", "NEVER_FIRES"]
 
 log = logging.getLogger(__name__)
 
-NEURONS = ("IF", "LIF", "CubaLIF", "LI", "CubaLI")
-READOUTS = ("LI", "CubaLI")
-LINEAR = ("Affine", "Linear", "Scale", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten")
+LINEAR = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Delay")
 #: every NIR node type :func:`read_nir` converts
 SUPPORTED_NODES = ("Input", "Output", "NIRGraph") + LINEAR + NEURONS
-#: threshold of the non-spiking readouts (LI, CubaLI): never reached
-NEVER_FIRES = 1e30
+#: a Delay that is not a whole number of steps within this relative tolerance is noted as rounded
+DELAY_RTOL = 1e-6
 #: density above which a composed connection is stored dense
 DENSE_ABOVE = 0.25
 
 #: how the graph is read (recorded in ``info["convention"]``; details in the module docstring)
 CONVENTION = ("spikes are unit pulses one step long; forward Euler at dt_s; Affine/Conv outputs are input currents; "
-              "connections scaled by dt R / tau (LIF, LI), dt R (IF), dt R w_in / tau_mem (CubaLIF, CubaLI); "
-              "spike when v >= v_threshold (NIR: >), reset to v_reset; state starts at 0; delay 1 step per connection")
+              "connections scaled by dt R / tau (LIF, LI), dt R (IF, I), dt R w_in / tau_mem (CubaLIF, CubaLI), 1 (Threshold); "
+              "spike when v >= v_threshold (NIR: >), reset to v_reset; state starts at 0; "
+              "delay 1 step per connection plus round(delay/dt_s) per Delay node")
 
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -161,90 +174,43 @@ def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str,
     return entries, exits
 
 
-# -- neuron parameters -------------------------------------------------------------------------
-_PARAMS = {"IF": ("r", "v_threshold", "v_reset"), "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
-           "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
-           "LI": ("tau", "r", "v_leak"), "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in")}
-
-
-def _param_shape(node: _Node) -> Optional[tuple[int, ...]]:
-    shapes = [np.shape(getattr(node.obj, p)) for p in _PARAMS[node.type] if getattr(node.obj, p, None) is not None]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError as exc:
-        raise UsageError(describe("NIR node", node.name, "parameters have inconsistent shapes", got=shapes)) from exc
-    return tuple(int(v) for v in shape) if len(shape) and int(np.prod(shape)) > 1 else None
-
-
-def _params(node: _Node, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
-    out = {}
-    for p in _PARAMS[node.type]:
-        value = getattr(node.obj, p, None)
-        if value is None:
-            value = 0.0 if p == "v_reset" else 1.0
-        arr = np.asarray(value, dtype=float)
-        try:
-            arr = np.broadcast_to(arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr, shape).ravel()
-        except ValueError as exc:
-            raise UsageError(describe("NIR node", node.name, f"parameter {p} does not fit the layer", got=arr.shape,
-                                      expected=f"broadcastable to {shape}")) from exc
-        if not np.all(np.isfinite(arr)):
-            raise UsageError(describe("NIR node", node.name, f"parameter {p} is not finite", expected="finite values"))
-        out[p] = arr
-    for p in ("tau", "tau_mem", "tau_syn"):
-        if p in out and not np.all(out[p] > 0):
-            raise UsageError(describe("NIR node", node.name, f"{p} must be positive", got=float(out[p].min()), expected="> 0 s"))
-    return out
-
-
-def _compact(arr: np.ndarray):
-    return float(arr[0]) if np.all(arr == arr[0]) else arr
-
-
-def _neuron(node: _Node, shape: tuple[int, ...], bias: np.ndarray, dt: float) -> tuple[LIF, np.ndarray, list[str]]:
-    """The neurosim model of a NIR neuron node, the per-neuron weight factor, approximation notes."""
-    p = _params(node, shape)
-    notes = []
-    t = node.type
-    for key in ("tau", "tau_mem", "tau_syn"):
-        if key in p and np.any(dt > p[key]):
-            raise UsageError(describe("NIR node", node.name, f"dt_s larger than {key}: the Euler step is unstable",
-                                      got=f"dt_s={dt:g}, min {key}={p[key].min():g}", expected=f"dt_s <= {key}"))
-        if key in p and np.any(dt > 0.1 * p[key]):
-            notes.append(f"coarse Euler step: dt_s/{key} up to {dt / p[key].min():.3g}")
-    if t in ("IF", "LIF", "CubaLIF"):
-        if not np.all(p["v_threshold"] > 0):
-            raise UsageError(describe("NIR node", node.name, "v_threshold must be positive for neurosim's LIF",
-                                      got=float(p["v_threshold"].min()), expected="> 0"))
-        v_th = _compact(p["v_threshold"])
-    else:
-        v_th = NEVER_FIRES
-        notes.append(f"non-spiking readout: LIF with unreachable threshold {NEVER_FIRES:g}, no output events")
-    if t == "IF":
-        factor, bias_v = dt * p["r"], p["r"] * bias
-        model = LIF(tau_s=dt, v_th=v_th, v_reset=_compact(p["v_reset"]), reset="zero", bias=_compact(bias_v))
-    elif t in ("LIF", "LI"):
-        factor, bias_v = dt * p["r"] / p["tau"], p["r"] * bias / p["tau"]
-        model = LIF(tau_s=dt, tau_m_s=_compact(p["tau"]), v_th=v_th, v_rest=_compact(p["v_leak"]),
-                    v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero", bias=_compact(bias_v))
-    else:  # CubaLIF, CubaLI
-        factor = dt * p["r"] * p["w_in"] / p["tau_mem"]
-        bias_v = p["r"] * p["w_in"] * bias / p["tau_mem"]
-        if np.any(bias):
-            notes.append("bias enters at its steady state R w_in b / tau_mem (synaptic transient skipped)")
-        model = LIF(tau_s=_compact(p["tau_syn"]), tau_m_s=_compact(p["tau_mem"]), v_th=v_th,
-                    v_rest=_compact(p["v_leak"]), v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
-                    bias=_compact(bias_v))
-    return model, factor, notes
-
-
 # -- the linear chains -------------------------------------------------------------------------
 class _Linear:
     """Matrices of linear nodes per input shape (cached)."""
 
-    def __init__(self, nodes: dict[str, _Node]):
+    def __init__(self, nodes: dict[str, _Node], dt: float):
         self.nodes = nodes
+        self.dt = dt
         self.cache: dict[tuple[str, tuple], tuple] = {}
+        #: approximation notes per node (rounded delays)
+        self.notes: dict[str, list[str]] = {}
+
+    def delays(self, name: str, shape: tuple[int, ...]) -> list[tuple[int, Optional[sp.csr_matrix]]]:
+        """``[(steps, mask or None), ...]`` of Delay node ``name``: one entry per distinct delay in
+        steps (``round(delay / dt)``), the mask selecting the elements with that delay (``None``
+        when all elements share it)."""
+        key = ("delay", name, shape)
+        if key not in self.cache:
+            d = np.asarray(self.nodes[name].obj.delay, dtype=float)
+            try:
+                d = np.broadcast_to(d.reshape(shape) if d.size == int(np.prod(shape)) else d, shape).ravel()
+            except ValueError as exc:
+                raise UsageError(describe("NIR node", name, "delay does not fit the input", got=d.shape,
+                                          expected=f"broadcastable to {shape}")) from exc
+            if not np.all(np.isfinite(d)) or np.any(d < 0):
+                raise UsageError(describe("NIR node", name, "delay must be finite and >= 0 seconds",
+                                          got=float(np.min(d)), expected=">= 0"))
+            x = d / self.dt
+            steps = np.rint(x).astype(np.int64)
+            off = np.abs(x - steps) > DELAY_RTOL * np.maximum(x, 1.0)
+            if np.any(off):
+                self.notes.setdefault(name, []).append(
+                    f"delay rounded to whole steps of dt_s: {int(off.sum())} of {d.size} elements off by up to "
+                    f"{float(np.max(np.abs(x - steps))):.3g} steps")
+            values = np.unique(steps)
+            self.cache[key] = [(int(values[0]), None)] if values.size == 1 else \
+                [(int(v), sp.diags((steps == v).astype(float), format="csr")) for v in values]
+        return self.cache[key]
 
     def op(self, name: str, shape: tuple[int, ...]) -> tuple[Optional[sp.csr_matrix], Optional[np.ndarray], tuple]:
         """``(A or None for identity, bias or None, out_shape)`` of node ``name`` on ``shape``."""
@@ -264,33 +230,49 @@ class _Linear:
             return affine_op(node.name, o.weight, getattr(o, "bias", None), shape)
         if t == "Scale":
             return scale_op(node.name, o.scale, shape), None, shape
+        if t == "Delay":  # the delay itself is applied by _walk
+            return None, None, shape
+        if t == "Conv1d":
+            if len(shape) != 2 and getattr(o, "input_shape", None) is not None:
+                length = int(np.asarray(o.input_shape).ravel()[-1])
+                if int(np.prod(shape)) % length == 0:
+                    shape = (int(np.prod(shape)) // length, length)
+            a, out = conv1d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
+                               groups=o.groups)
+            return a, _channel_bias(node, o, out), out
         if t == "Conv2d":
             a, out = conv2d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
                                groups=o.groups)
-            b = np.asarray(o.bias, dtype=float).ravel() if getattr(o, "bias", None) is not None else np.zeros(1)
-            if b.size not in (1, out[0]):
-                raise UsageError(describe("NIR node", node.name, "bias does not match the output channels",
-                                          got=b.shape, expected=f"({out[0]},)"))
-            b = np.repeat(np.broadcast_to(b, (out[0],)), out[1] * out[2])
-            return a, (b if np.any(b) else None), out
+            return a, _channel_bias(node, o, out), out
         kind = "sum" if t == "SumPool2d" else "avg"
         a, out = pool2d_op(node.name, kind, shape, kernel_size=o.kernel_size, stride=o.stride, padding=o.padding)
         return a, None, out
 
 
+def _channel_bias(node: _Node, o: Any, out: tuple[int, ...]) -> Optional[np.ndarray]:
+    """A convolution's per-channel bias over its flattened output, or None if zero."""
+    b = np.asarray(o.bias, dtype=float).ravel() if getattr(o, "bias", None) is not None else np.zeros(1)
+    if b.size not in (1, out[0]):
+        raise UsageError(describe("NIR node", node.name, "bias does not match the output channels",
+                                  got=b.shape, expected=f"({out[0]},)"))
+    b = np.repeat(np.broadcast_to(b, (out[0],)), int(np.prod(out[1:])))
+    return b if np.any(b) else None
+
+
 def _walk(start: str, m0, shape0: tuple, succ: dict, nodes: dict[str, _Node], lin: _Linear, sinks: list, biased: dict) -> None:
-    """Depth-first from ``start`` through linear nodes; append ``(sink, M, shape, ops)`` to ``sinks``.
+    """Depth-first from ``start`` through linear nodes; append ``(sink, M, shape, ops, path, delay)`` to ``sinks``.
 
     ``M`` maps ``start``'s output (or a bias vector) to the sink's input; ``ops`` lists the
-    non-trivial linear nodes on the path. Linear nodes with a bias are recorded in ``biased``
-    with their input shape.
+    non-trivial linear nodes on the path; ``delay`` sums the ``Delay`` nodes on it, in steps (a
+    Delay with several values splits the path, one masked branch per value). Linear nodes with a
+    bias are recorded in ``biased`` with their input shape.
     """
-    stack = [(nxt, m0, shape0, (start,), ()) for nxt in succ[start]]
+    stack = [(nxt, m0, shape0, (start,), (), 0) for nxt in succ[start]]
     while stack:
-        name, m, shape, path, ops = stack.pop()
+        name, m, shape, path, ops, delay = stack.pop()
         node = nodes[name]
         if node.kind in ("neuron", "output"):
-            sinks.append((name, m, shape, ops, path))
+            sinks.append((name, m, shape, ops, path, delay))
             continue
         if node.kind == "input":
             raise UsageError(describe("NIR edge", f"{path[-1]}->{name}", "an Input node cannot receive edges",
@@ -303,9 +285,14 @@ def _walk(start: str, m0, shape0: tuple, succ: dict, nodes: dict[str, _Node], li
         if b is not None and name not in biased:
             biased[name] = shape
         m2 = m if a is None else a @ m
-        ops2 = ops + ((name,) if node.type not in ("Flatten",) and node.kind != "identity" else ())
-        for nxt in succ[name]:
-            stack.append((nxt, m2, out, path + (name,), ops2))
+        if node.type == "Delay":
+            branches = [(steps, m2 if mask is None else mask @ m2, ops + ((name,) if mask is not None else ()))
+                        for steps, mask in lin.delays(name, shape)]
+        else:
+            branches = [(0, m2, ops + ((name,) if node.type != "Flatten" and node.kind != "identity" else ()))]
+        for steps, mb, ops2 in branches:
+            for nxt in succ[name]:
+                stack.append((nxt, mb, out, path + (name,), ops2, delay + steps))
 
 
 def _conv_weights(nodes: dict[str, _Node], ops: tuple, in_shape: tuple, factor: np.ndarray) -> Optional[ConvWeights]:
@@ -431,15 +418,15 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         if given is None:
             raise UsageError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
         shapes[n] = as_shape(given)
-    declared = {n: _param_shape(nodes[n]) for n in neurons}
+    declared = {n: param_shape(n, nodes[n].type, nodes[n].obj) for n in neurons}
     # breadth-first from the inputs (populations in that order); layers no input reaches come last
     queue = list(inputs)
     later = [n for n in neurons if declared[n] is not None]
     for n in neurons:
         if declared[n] is not None:
             shapes[n] = declared[n]
-    lin = _Linear(nodes)
-    contrib: list[tuple] = []  # (source, sink, M, shape, ops, path)
+    lin = _Linear(nodes, dt)
+    contrib: list[tuple] = []  # (source, sink, M, shape, ops, path, delay steps)
     biased: dict[str, tuple] = {}
     done: dict[str, None] = {}
     while queue or later:
@@ -450,7 +437,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         n_src = int(np.prod(shapes[src]))
         sinks: list = []
         _walk(src, sp.identity(n_src, format="csr"), shapes[src], succ, nodes, lin, sinks, biased)
-        for sink, m, shape, ops, path in sinks:
+        for sink, m, shape, ops, path, delay in sinks:
             if nodes[src].type in READOUTS and nodes[sink].kind == "neuron":
                 raise UsageError(describe("NIR node", src,
                                           f"the graded output of a {nodes[src].type} readout feeds neuron node '{sink}'",
@@ -461,7 +448,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
                     shapes[sink] = shape
                 if sink not in done:
                     queue.append(sink)
-            contrib.append((src, sink, m, shape, ops, path))
+            contrib.append((src, sink, m, shape, ops, path, delay))
     missing = [n for n in neurons if n not in shapes]
     if missing:
         raise UsageError(describe("NIR node", missing[0], "size cannot be inferred (no input path, scalar parameters)",
@@ -472,7 +459,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         _, b, out = lin.op(lname, in_shape)
         sinks = []
         _walk(lname, sp.csr_matrix(b.reshape(-1, 1)), out, succ, nodes, lin, sinks, {})
-        for sink, m, _, _, _ in sinks:
+        for sink, m, *_ in sinks:
             if nodes[sink].kind == "neuron":
                 bias[sink] += np.asarray(m.toarray()).ravel()
 
@@ -491,7 +478,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
                                      "the mapper costs the relays as on-chip neurons"]
     for n in [n for n in done if nodes[n].kind == "neuron"]:
         pop_of[n] = _pop_name(n, taken)
-        model, factors[n], notes = _neuron(nodes[n], shapes[n], bias[n], dt)
+        model, factors[n], notes = neuron_model(n, nodes[n].type, nodes[n].obj, shapes[n], bias[n], dt)
         try:
             net.add(Population(pop_of[n], int(np.prod(shapes[n])), model))
         except NetworkError as exc:
@@ -501,15 +488,20 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     for n, p in pop_of.items():
         info["populations"][p] = {"node": n, "type": nodes[n].type, "shape": list(shapes[n]), "size": int(np.prod(shapes[n]))}
 
-    grouped: dict[tuple[str, str], list] = defaultdict(list)
-    for src, sink, m, shape, ops, path in contrib:
+    for n, notes in lin.notes.items():
+        info["approximations"].setdefault(n, []).extend(notes)
+    grouped: dict[tuple[str, str, int], list] = defaultdict(list)
+    for src, sink, m, shape, ops, path, delay in contrib:
         if nodes[sink].kind == "output":
             info["outputs"].setdefault(sink, [])
             if pop_of[src] not in info["outputs"][sink]:
                 info["outputs"][sink].append(pop_of[src])
         else:
-            grouped[(src, sink)].append((m, ops, path))
-    for (src, sink), parts in grouped.items():
+            grouped[(src, sink, delay)].append((m, ops, path))
+    n_delays = defaultdict(int)
+    for src, sink, _ in grouped:
+        n_delays[(src, sink)] += 1
+    for (src, sink, delay), parts in grouped.items():
         f = factors[sink]
         w = _conv_weights(nodes, parts[0][1], shapes[src], f) if len(parts) == 1 else None
         form = "conv"
@@ -521,10 +513,11 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
                 w, form = total.toarray(), "dense"
             else:
                 w, form = total, "sparse"
-        conn = net.add(Connection(pop_of[src], pop_of[sink], w))
+        cname = f"{pop_of[src]}->{pop_of[sink]}" + (f"@d{1 + delay}" if n_delays[(src, sink)] > 1 else "")
+        conn = net.add(Connection(pop_of[src], pop_of[sink], w, delay_steps=1 + delay, name=cname))
         folded = sorted({x for p in parts for x in p[2][1:]})
         info["connections"][conn.name] = {"from": src, "to": sink, "folded": folded, "form": form,
-                                          "synapses": conn.n_synapses}
+                                          "synapses": conn.n_synapses, "delay_steps": conn.delay_steps}
     net.validate()
     return net, info
 

@@ -1,6 +1,6 @@
 """NIR's linear nodes as sparse matrices over C-order flattened tensors.
 
-Every linear NIR node (``Affine``, ``Linear``, ``Scale``, ``Conv2d``, ``SumPool2d``,
+Every linear NIR node (``Affine``, ``Linear``, ``Scale``, ``Conv1d``, ``Conv2d``, ``SumPool2d``,
 ``AvgPool2d``, ``Flatten``) maps an input tensor of shape ``in_shape`` (no batch axis) to an
 output tensor. Here each becomes a matrix ``A`` of shape ``(prod(out_shape), prod(in_shape))``
 acting on the tensors flattened in C order (channel, row, column), plus a bias vector where the
@@ -13,7 +13,8 @@ Convolution and pooling (PyTorch semantics, cross-correlation)::
     H_out = floor((H + p_top + p_bottom - d (kh - 1) - 1) / s) + 1        (likewise W_out)
     out[o, y, x] = sum_{c in group(o), dy, dx} w[o, c - c0(o), dy, dx] in[c, y s + dy d - p_top, x s + dx d - p_left]
 
-(taps in the zero padding are no synapse). ``SumPool2d`` is a per-channel convolution with a
+(taps in the zero padding are no synapse). ``Conv1d`` (weight ``(C_out, C_in/groups, k)``, input
+``(C, L)``) is the same with height 1: ``L_out = floor((L + 2 p - d (k - 1) - 1) / s) + 1``. ``SumPool2d`` is a per-channel convolution with a
 kernel of ones; ``AvgPool2d`` with ``1 / (kh kw)`` (PyTorch's ``count_include_pad=True``).
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ import scipy.sparse as sp
 
 from .errors import UsageError, describe
 
-__all__ = ["pair", "affine_op", "scale_op", "conv2d_op", "pool2d_op", "flatten_shape", "conv_padding", "as_shape"]
+__all__ = ["pair", "affine_op", "scale_op", "conv1d_op", "conv2d_op", "pool2d_op", "flatten_shape", "conv_padding", "as_shape"]
 
 Shape = tuple[int, ...]
 
@@ -150,6 +151,35 @@ def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
     a = sp.csr_matrix((data[ok], (rows[ok], cols[ok])), shape=(c_out * ho * wo, c_in * h * wd))
     a.sum_duplicates()
     return a, (c_out, ho, wo)
+
+
+def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding, dilation=1,
+              groups: int = 1) -> tuple[sp.csr_matrix, Shape]:
+    """1-D cross-correlation on ``(C, L)`` as a matrix, via :func:`conv2d_op` with height 1;
+    returns ``(A, (C_out, L_out))``."""
+    w = np.asarray(weight, dtype=float)
+    if w.ndim != 3:
+        raise UsageError(describe("NIR node", node, "Conv1d weight must be 3-D (C_out, C_in/groups, k)",
+                                  got=f"shape {w.shape}"))
+    if len(in_shape) != 2:
+        raise UsageError(describe("NIR node", node, "Conv1d input must be (C, L)", got=tuple(in_shape),
+                                  expected="a 2-D shape"))
+
+    def one(what: str, value) -> int:
+        arr = np.atleast_1d(np.asarray(value)).ravel()
+        if arr.size != 1 or arr.dtype.kind not in "iuf" or arr[0] % 1:
+            raise UsageError(describe("NIR node", node, f"{what} must be one integer", got=value, expected="int"))
+        return int(arr[0])
+
+    pad = padding
+    if isinstance(pad, bytes):
+        pad = pad.decode()
+    if isinstance(pad, np.ndarray) and pad.dtype.kind in "SUO":
+        pad = str(pad.item() if pad.ndim == 0 else pad)
+    pad = pad if isinstance(pad, str) else (0, one("padding", pad))
+    a, (c_out, _, l_out) = conv2d_op(node, w[:, :, None, :], (in_shape[0], 1, in_shape[1]), stride=(1, one("stride", stride)),
+                                     padding=pad, dilation=(1, one("dilation", dilation)), groups=groups)
+    return a, (c_out, l_out)
 
 
 def pool2d_op(node: str, kind: str, in_shape: Shape, *, kernel_size, stride, padding) -> tuple[sp.csr_matrix, Shape]:

@@ -81,3 +81,17 @@ def test_placeholder_chip_costs_are_labelled_proxy():
     d1 = map_network(net, "loihi1", act, partitioner="sequential", placer="identity").report.to_dict()
     assert not any(n.startswith("PROXY") for n in d1["notes"])
     assert "unicast" in " ".join(d1["notes"])  # loihi1 sends one packet per destination core
+
+
+def test_evaluate_placement_checks_the_destination_core_limit():
+    """A0 targets B0, B1, C0 and D0: parts 1, 2 and 3 on cores 2, 0 and 3 -- three destination cores."""
+    from mapper.api import evaluate_placement
+    net, act = make_tiny_network()
+    part, cores = np.repeat([0, 1, 2, 3], [4, 4, 4, 1]), np.array([1, 2, 0, 3])
+    assert evaluate_placement(net, make_tiny_chip(max_out_axons_per_neuron=3), act, part=part, part_core=cores)
+    with pytest.raises(CapacityError, match=r"capacity 'A\[0\]': max_out_axons_per_neuron exceeded by 2 "
+                                            r"\(got 3, expected <= 1\); placement 'given': .*3 cores \[0, 2, 3\].*"
+                                            r"splitters='auto'") as err:
+        evaluate_placement(net, make_tiny_chip(max_out_axons_per_neuron=1), act, part=part, part_core=cores)
+    assert (err.value.obj, err.value.resource, err.value.used, err.value.limit) == \
+        ("A[0]", "max_out_axons_per_neuron", 3, 1)

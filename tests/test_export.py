@@ -87,3 +87,17 @@ def test_sanafe_tile_numbering_is_column_major(tmp_path):
     text = sanafe_dict_text(net, res)
     # core 1 = tile (1, 0) -> SANA-FE tile 1 * 2 + 0 = 2; core 2 = tile (0, 1) -> tile 1
     assert "B.0..3: {core: 2.0}" in text and "C.0..3: {core: 1.0}" in text and "D.0: {core: 3.0}" in text
+
+
+def test_revalidation_checks_the_destination_core_limit(tmp_path):
+    from mapper.api import evaluate_placement
+    from neurosim.errors import CapacityError
+
+    net, act = make_tiny_network()
+    res = evaluate_placement(net, make_tiny_chip(), act, part=np.repeat([0, 1, 2, 3], [4, 4, 4, 1]),
+                             part_core=np.array([1, 2, 0, 3]))
+    p = write_placement(res, tmp_path / "placement.json")
+    read_placement(p, make_tiny_chip(max_out_axons_per_neuron=3), network=net)
+    with pytest.raises(CapacityError, match=r"'A\[0\]'.*got 3, expected <= 1") as err:
+        read_placement(p, make_tiny_chip(max_out_axons_per_neuron=1), network=net)
+    assert str(p) in str(err.value) and "splitters='auto'" in str(err.value)

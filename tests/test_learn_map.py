@@ -104,6 +104,25 @@ def test_resumed_run_profiles_only_its_own_samples(tmp_path, capsys):
     assert "no samples left" in capsys.readouterr().err
 
 
+def test_partitioner_and_placer_options_reach_the_mapping(tmp_path, capsys):
+    """--partitioner/--placer are those of ``neurosim map``: the learn run's placement equals the
+    one ``neurosim map`` makes of the saved network and profile with the same options."""
+    act_path = tmp_path / "act.npz"
+    opts = ["--partitioner", "sequential", "--placer", "identity"]
+    assert learn(tmp_path, "--chip", "loihi1", "--time-budget", "0", "--activity-out", str(act_path),
+                 "--map-out", str(tmp_path / "m"), *opts) == 0
+    assert main(["map", "--network", str(tmp_path / "m" / "network.npz"), "--activity", str(act_path),
+                 "--chip", "loihi1", "--time-budget", "0", "--out", str(tmp_path / "again"), *opts]) == 0
+    first = json.loads((tmp_path / "m" / "placement.json").read_text())
+    again = json.loads((tmp_path / "again" / "placement.json").read_text())
+    assert (first["strategies"]["partitioner"], first["strategies"]["placer"]) == ("sequential", "identity")
+    assert first["cores"] == again["cores"]
+    # identity placement: part i on board core i
+    assert [c["core"] for c in first["cores"]] == list(range(len(first["cores"])))
+    assert learn(tmp_path, "--placer", "identity", name="e.npz") == 2
+    assert "needs --chip" in capsys.readouterr().err
+
+
 def test_chip_with_sgd_is_refused(tmp_path, capsys):
     assert learn(tmp_path, "--method", "sgd", "--chip", "loihi1") == 2
     err = capsys.readouterr().err

@@ -40,6 +40,27 @@ def test_map_writes_everything(files, capsys):
     assert rc == 2
 
 
+def test_map_shows_stage_progress_on_a_terminal_unless_asked_not_to(files, capsys, monkeypatch):
+    import neurosim.cli.common as common
+
+    monkeypatch.setattr(common, "_interactive", lambda: True)  # as if stderr were a terminal
+    argv = ["map", "--network", str(files / "net.npz"), "--activity", str(files / "act.npz"), "--chip", "tiny",
+            "--time-budget", "0"]
+    assert main(argv + ["--out", str(files / "a")]) == 0
+    cap = capsys.readouterr()
+    for stage in ("partition", "place: exact", "route"):
+        assert f"mapping: {stage}" in cap.err, stage
+    assert "mapping:" not in cap.out
+    assert main(argv + ["--out", str(files / "b"), "--no-progress"]) == 0
+    assert "mapping:" not in capsys.readouterr().err
+    # the bars never change the result
+    a, b = (json.loads((files / d / "placement.json").read_text()) for d in ("a", "b"))
+    assert a["cores"] == b["cores"]
+    monkeypatch.setattr(common, "_interactive", lambda: False)  # a log file or a pipe: no bars
+    assert main(argv + ["--out", str(files / "c")]) == 0
+    assert "mapping:" not in capsys.readouterr().err
+
+
 def one_line_error(capsys, argv):
     rc = main(argv)
     err = capsys.readouterr().err.strip()

@@ -184,11 +184,18 @@ def test_nested_subgraphs_are_flattened(tmp_path):
 
 
 def test_unsupported_node_names_node_type_and_supported_types():
-    g = nir.NIRGraph.from_list(nir.Input(np.array([2])), nir.Linear(np.eye(2)), nir.Threshold(threshold=np.ones(2)))
+    from dataclasses import dataclass
+
+    @dataclass(eq=False)
+    class Mystery(nir.NIRNode):  # every serialisable NIR type is supported: a home-made one is not
+        value: np.ndarray
+
+    g = nir.NIRGraph(nodes={"input": nir.Input(np.array([2])), "odd": Mystery(np.ones(2)), "lif": lif(2)},
+                     edges=[("input", "odd"), ("odd", "lif")], type_check=False)
     with pytest.raises(UsageError) as e:
         read_nir(g, dt_s=DT)
     msg = str(e.value)
-    assert "'threshold'" in msg and "Threshold" in msg and "CubaLIF" in msg and "Conv2d" in msg
+    assert "'odd'" in msg and "Mystery" in msg and "CubaLIF" in msg and "Conv1d" in msg and "Threshold" in msg
 
 
 def test_other_errors_are_clear(tmp_path, monkeypatch):

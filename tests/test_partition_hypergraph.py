@@ -78,3 +78,37 @@ def test_missing_module_is_a_clear_error(monkeypatch):
     with pytest.raises(MappingError, match="neurosim\\[hypergraph\\]"):
         hypergraph(g, chip(4), k=2)
 
+
+
+def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
+    """A dense 64 -> 64 layer (8-bit payload per synapse, 4-bit row header) on cores of 8192 bits:
+    alone on a core a neuron needs 64 rows of one 64-bit word (4096 bits, two per core), but 15
+    neurons sharing the rows need 64 rows of ceil((15 x 8 + 4) / 64) = 2 words = 8192 bits. A
+    capacity in "neurons alone" units (2 per core) is below the average load at k = 8 and was
+    raised to it, i.e. no capacity; the payload capacity (limit x payload / lower-bound demand,
+    ~15.5 neurons) is the real one: the same core count as METIS, no new cores."""
+    from mapper.partition import _hypergraph_weights
+    from mapper.resources import demand_lower_bounds
+
+    n_in, n = 64, 64
+    net = Network(name="dense")
+    net.add(Population("a", n_in, LIF()))
+    net.add(Population("b", n, LIF()))
+    net.add(Connection("a", "b", np.ones((n, n_in))))
+    c = ChipSpec(name="c", core=CoreLimits(max_compartments=128, max_in_axons=128, max_out_axons=128,
+                                           synapse_mem_bits=64 * 2 * 64, weight_bits=4, synapse_index_bits=4,
+                                           synapse_row_overhead_bits=4, synapse_word_bits=64),
+                 noc=NocSpec(tile_grid=(4, 4), cores_per_tile=1),
+                 energy=EnergyModel(syn_op=1e-12, neuron_update_active=1e-12),
+                 timing=TimingModel(syn_op=1e-9, neuron_update_active=1e-9))
+    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
+    vw, cap = _hypergraph_weights(g, c, "synapse_bits", 8)
+    # every b neuron carries 64 synapses x 8 payload bits; the a neurons none
+    assert set(vw[n_in:].tolist()) == {1000} and cap < vw.sum()
+    lb = demand_lower_bounds(g, c)["synapse_bits"]
+    assert lb == n * n_in * 8 + n_in * 4
+    assert cap == int(c.core.synapse_mem_bits * (n * n_in * 8 / lb) / 512 * 1000)
+    ph = partition(g, c, strategy="hypergraph", seed=0)
+    pm = partition(g, c, strategy="metis", seed=0)
+    assert not ph.usage.violations() and ph.new_cores == 0
+    assert ph.n_parts <= pm.n_parts

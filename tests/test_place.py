@@ -87,6 +87,23 @@ def test_anneal_is_seeded_and_never_worse_than_hilbert():
     assert len(set(a.core.tolist())) == k
 
 
+def test_anneal_reports_progress_per_phase_without_changing_the_result():
+    chip = mesh(4, 4)
+    nets = chain_nets(16)
+    kw = dict(strategy="anneal", seed=0, time_budget_s=0, lam=1.0, pair_moves=5000, exact_moves=2000)
+    calls = []
+    a = place(nets, chip, progress=lambda stage, done, total: calls.append((stage, done, total)), **kw)
+    b = place(nets, chip, **kw)
+    assert np.array_equal(a.core, b.core)  # reporting does not touch the random stream
+    stages = [c[0] for c in calls]
+    assert list(dict.fromkeys(stages)) == ["place: pairwise", "place: exact", "place: polish"]
+    for stage, total in (("place: pairwise", 5000), ("place: exact", 2000), ("place: polish", 1000)):
+        mine = [c for c in calls if c[0] == stage]
+        assert all(t == total for _, _, t in mine)
+        done = [d for _, d, _ in mine]
+        assert done == sorted(done) and done[0] == 0 and done[-1] == total
+
+
 def test_identity_and_errors():
     chip = mesh(2, 2)
     nets = chain_nets(4)

@@ -68,6 +68,40 @@ def test_one_source_on_three_cores_gets_three_relays_by_hand():
     assert np.array_equal(s.activity.counts[SPLITTER_POPULATION], [10, 10, 10])
 
 
+def test_relays_go_on_a_destination_core_with_room_whose_synapses_stay_direct():
+    # {A0, B0-B2}, {B3-B6}, {B7, B8}: the third core has room for the 2 relays of cores 0 and 1
+    net, chip = fan_net(n_targets=9), chip_with()
+    act = ActivityProfile.assumed(net, 0.1, steps=100)
+    g = build_graph(net, act)
+    s = insert_splitters(net, act, g, chip, partition(g, chip, strategy="sequential", enforce_dest_limit=False))
+    assert (s.relays, s.cores, s.relays_on_existing, s.hosted_on_destination) == (2, 0, 2, 1)
+    assert np.array_equal(s.partition.part, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    assert dest_cores(s.graph, s.partition.part).max() == 1
+    assert s.network.connection("A->B").csr().toarray().ravel().tolist() == [0.0] * 7 + [2.0, 2.0]  # direct
+    rc = s.network.connection(f"{SPLITTER_POPULATION}:A->B").csr().toarray()
+    assert [list(np.flatnonzero(rc[:, k])) for k in range(2)] == [[0, 1, 2], [3, 4, 5, 6]]
+    res = map_network(net, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
+    # packets: A0 reaches core 2 once, each relay one core (40 with relays on a new core)
+    assert res.estimate.counts["packet"] == pytest.approx(10 * 1 + 2 * 10)
+    assert res.estimate.counts["syn_op"] == pytest.approx(10 * (9 + 2))
+
+
+def test_relays_go_on_the_source_core_when_its_destinations_are_full():
+    # {B0-B3}, {B4-B7}, {A0}: A0 does not target its own core, which has room for both relays
+    net = Network(name="back")
+    net.add(Population("B", 8, LIF()))
+    net.add(Population("A", 1, LIF()))
+    net.add(Connection("A", "B", np.ones((8, 1))))
+    chip = chip_with()
+    act = ActivityProfile.assumed(net, 0.1, steps=100)
+    g = build_graph(net, act)
+    s = insert_splitters(net, act, g, chip, partition(g, chip, strategy="sequential", enforce_dest_limit=False))
+    assert (s.relays, s.cores, s.relays_on_existing, s.hosted_on_destination) == (2, 0, 2, 0)
+    assert np.array_equal(s.partition.part, [0] * 4 + [1] * 4 + [2, 2, 2])
+    assert s.network.connection("A->B").n_synapses == 0 and dest_cores(s.graph, s.partition.part).max() == 1
+    assert core_usage(s.graph, chip, s.partition.part, n_parts=3).violations() == []
+
+
 def test_energy_and_packets_with_splitters_by_hand():
     net, chip = fan_net(), chip_with()
     act = ActivityProfile.assumed(net, 0.1, steps=100)
@@ -84,7 +118,8 @@ def test_energy_and_packets_with_splitters_by_hand():
     rep = json.loads(json.dumps(res.report.to_dict()))
     assert rep["splitters"] == {"enabled": True, "population": SPLITTER_POPULATION, "split_neurons": 1, "relays": 3,
                                 "cores_added": 1, "added_latency_steps": 1, "two_level_trees": 0, "dest_limit": 1,
-                                "relays_per_core": 4, "graded_sources": 0}
+                                "relays_per_core": 4, "graded_sources": 0, "relays_on_existing_cores": 0,
+                                "hosted_on_destination": 0}
     assert rep["partition"]["cores_used"] == 4 and rep["network"]["populations"][SPLITTER_POPULATION] == 3
     assert any("splitter relay" in n for n in rep["notes"])
     assert res.network.population(SPLITTER_POPULATION).size == 3
@@ -107,6 +142,11 @@ def test_auto_versus_false():
     assert res.splitters.relays == 3
     with pytest.raises(MappingError, match="splitters"):
         map_network(net, chip, None, splitters="always")
+    # {A0, B0-B2}, {B3-B6}, {B7, B8}: relays on the third core, or all of them on a new one
+    kw = dict(partitioner="sequential", placer="identity", time_budget_s=0)
+    auto = map_network(fan_net(n_targets=9), chip, None, **kw).splitters
+    apart = map_network(fan_net(n_targets=9), chip, None, splitters="new-cores", **kw).splitters
+    assert (auto.relays, auto.cores, apart.relays, apart.cores, apart.relays_on_existing) == (2, 0, 3, 1, 0)
 
 
 def test_two_level_tree_when_the_relays_exceed_a_core():
@@ -188,11 +228,13 @@ def test_cli_map_on_truenorth_with_and_without_splitters(tmp_path, capsys):
             "--placer", "identity", "--time-budget", "0"]
     assert main(args + ["--out", str(out), "--sanafe"]) == 0
     rep = json.loads((out / "report.json").read_text())
-    assert rep["splitters"]["relays"] == 3 and rep["splitters"]["cores_added"] == 1
-    assert rep["partition"]["cores_used"] == 4 and rep["totals"]["synaptic_events"] == pytest.approx(10 * 603)
+    # the third core has room: A0 feeds it directly (its 89 targets there) plus 2 relays for cores 0 and 1
+    assert rep["splitters"]["relays"] == 2 and rep["splitters"]["cores_added"] == 0
+    assert rep["splitters"]["relays_on_existing_cores"] == 2 and rep["splitters"]["hosted_on_destination"] == 1
+    assert rep["partition"]["cores_used"] == 3 and rep["totals"]["synaptic_events"] == pytest.approx(10 * 602)
     placed = json.loads((out / "placement.json").read_text())
-    assert placed["network"]["populations"][-1] == {"name": SPLITTER_POPULATION, "size": 3}
-    assert f"{SPLITTER_POPULATION}.0..2" in (out / "sanafe_network.yaml").read_text()
+    assert placed["network"]["populations"][-1] == {"name": SPLITTER_POPULATION, "size": 2}
+    assert f"{SPLITTER_POPULATION}.0..1" in (out / "sanafe_network.yaml").read_text()
     assert "splitter relay" in capsys.readouterr().out
     assert main(args + ["--out", str(tmp_path / "o2"), "--no-splitters"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

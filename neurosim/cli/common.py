@@ -1,13 +1,15 @@
 """Helpers shared by the CLI subcommands."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import UsageError, describe
 
-__all__ = ["load_npy"]
+__all__ = ["load_npy", "StageProgress"]
 
 
 def load_npy(path: str, what: str) -> np.ndarray:
@@ -38,3 +40,50 @@ def load_npy(path: str, what: str) -> np.ndarray:
         raise UsageError(describe(f"{what} file", path, "is not real numeric", got=f"dtype {arr.dtype}",
                                   expected="integer or floating point values"))
     return arr
+
+
+def _interactive() -> bool:
+    """Whether stderr is a terminal (progress bars are drawn only there)."""
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class StageProgress:
+    """Progress of a multi-stage computation on stderr: one bar per stage.
+
+    Called as ``progress(stage, done, total)`` (the mapper's :data:`mapper.anneal.Progress`); a new
+    ``stage`` closes the previous bar. Bars are drawn only when stderr is a terminal (logs and
+    pipes stay clean, and an error stays one line) and erased when closed; ``enabled=False``
+    shows nothing. Use as a context manager (or call :meth:`close`) so the last bar is closed.
+    """
+
+    def __init__(self, *, enabled: bool = True, prefix: str = "mapping"):
+        self.enabled = enabled and _interactive()
+        self.prefix = prefix
+        self._stage: Optional[str] = None
+        self._bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self._stage or self._bar is None or total != self._bar.total:
+            self.close()
+            from tqdm import tqdm
+
+            self._stage = stage
+            self._bar = tqdm(total=int(total), desc=f"{self.prefix}: {stage}", file=sys.stderr, mininterval=0.5,
+                             leave=False, unit="move")
+        self._bar.update(int(done) - self._bar.n)  # redrawn at most every 0.5 s
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._stage = None, None
+
+    def __enter__(self) -> "StageProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

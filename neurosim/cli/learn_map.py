@@ -3,6 +3,7 @@
 ::
 
     neurosim learn ... --chip NAME|FILE [--map-out DIR] [--activity-out ACT.npz] [--time-budget S]
+                       [--partitioner metis|sequential|hypergraph] [--placer anneal|block|hilbert|identity]
 
 For the local methods, the network that learns (:meth:`LocalDictionaryLearning.network
 <neurosim.models.dictlearn.LocalDictionaryLearning.network>`: input and coding populations,
@@ -40,24 +41,29 @@ from typing import Any, Optional
 from mapper.api import check_fits, map_network
 from mapper.chipload import load_chip
 from mapper.chipspec import ChipSpec
+from mapper.partition import STRATEGIES
+from mapper.place import PLACERS
 
 from ..activity import ActivityProfile
 from ..errors import UsageError, describe
 from ..io import check_writable
 from ..models.dictlearn import LocalDictionaryLearning, TrainState
 from ..netio import save_network
+from .common import StageProgress
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
 
 #: files written into the mapping directory
 OUTPUTS = MAP_OUTPUTS + ("network.npz",)
+#: defaults of ``--partitioner`` and ``--placer`` (those of ``neurosim map``)
 PARTITIONER, PLACER = "metis", "anneal"
 DEFAULT_TIME_BUDGET_S = 20.0
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    """Add ``--chip``, ``--map-out``, ``--activity-out`` and ``--time-budget`` to ``neurosim learn``."""
+    """Add ``--chip``, ``--map-out``, ``--activity-out``, ``--time-budget``, ``--partitioner`` and
+    ``--placer`` to ``neurosim learn``."""
     g = p.add_argument_group("cost on a chip (local methods)")
     g.add_argument("--chip", metavar="NAME|FILE",
                    help="map the learning network onto this chip (name, see 'neurosim chips list', or YAML) and "
@@ -66,6 +72,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activity-out", metavar="ACT.npz", help="save the training run's activity profile")
     g.add_argument("--time-budget", type=float, metavar="S",
                    help=f"placement refinement budget, seconds (default {DEFAULT_TIME_BUDGET_S:g}; 0: fixed move count)")
+    g.add_argument("--partitioner", choices=sorted(STRATEGIES),
+                   help=f"how neurons are split into cores (default {PARTITIONER}; 'hypergraph' needs "
+                        "neurosim[hypergraph])")
+    g.add_argument("--placer", choices=sorted(PLACERS), help=f"how cores are placed on the mesh (default {PLACER})")
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,9 @@ class ChipPlan:
     activity_out: Optional[Path]
     time_budget_s: float
     seed: int
+    partitioner: str = PARTITIONER
+    placer: str = PLACER
+    progress: bool = True
 
 
 def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) -> Optional[ChipPlan]:
@@ -91,7 +104,7 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
         Unknown chip or invalid chip file.
     """
     if args.chip is None:
-        for opt in ("map_out", "activity_out", "time_budget"):
+        for opt in ("map_out", "activity_out", "time_budget", "partitioner", "placer"):
             if getattr(args, opt) is not None:
                 raise UsageError(describe("option", "--" + opt.replace("_", "-"), "needs --chip",
                                           expected="--chip NAME|FILE"))
@@ -106,7 +119,8 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
     check_out_dir(out, OUTPUTS, force=args.force, option="--map-out")
     act = check_writable(args.activity_out, overwrite=args.force) if args.activity_out else None
     return ChipPlan(chip=load_chip(args.chip), out=out, activity_out=act, time_budget_s=float(budget),
-                    seed=int(s["seed"]))
+                    seed=int(s["seed"]), partitioner=args.partitioner or PARTITIONER, placer=args.placer or PLACER,
+                    progress=not getattr(args, "no_progress", False))
 
 
 def check_before_training(plan: ChipPlan, learner: LocalDictionaryLearning, state: TrainState, *,
@@ -133,8 +147,9 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     if activity is None:  # pragma: no cover - check_before_training guarantees an update
         raise UsageError(describe("learn", settings["method"], "no update was made, nothing to map"))
     network = learner.network(batch=activity.batch)
-    result = map_network(network, plan.chip, activity, partitioner=PARTITIONER, placer=PLACER, seed=plan.seed,
-                         time_budget_s=plan.time_budget_s)
+    with StageProgress(enabled=plan.progress) as progress:
+        result = map_network(network, plan.chip, activity, partitioner=plan.partitioner, placer=plan.placer,
+                             seed=plan.seed, time_budget_s=plan.time_budget_s, progress=progress)
     report = result.report.to_dict()
     last = learner.state_.samples_seen
     e = report["energy_j"]
@@ -150,7 +165,8 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
         "learn_update_share": learn_j / e["total"] if e["total"] else None,
         "learn_update_share_of_dynamic": learn_j / e["dynamic"] if e["dynamic"] else None}
     report["notes"] += _notes(simulated, first_sample, last, steps_per_phase=learner.steps_per_phase())
-    text = write_mapping(result, plan.out, partitioner=PARTITIONER, placer=PLACER, seed=plan.seed, report=report,
+    text = write_mapping(result, plan.out, partitioner=plan.partitioner, placer=plan.placer, seed=plan.seed,
+                         report=report,
                          extra_text=cost_text(report))
     save_network(network, plan.out / "network.npz")
     if plan.activity_out is not None:

@@ -4,8 +4,9 @@
 
     neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
                  [--input-rate R]) --chip NAME|FILE --out DIR
-                 [--partitioner metis|sequential] [--placer anneal|hilbert|identity]
-                 [--seed N] [--time-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--force]
+                 [--partitioner metis|sequential|hypergraph] [--placer anneal|block|hilbert|identity]
+                 [--seed N] [--time-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
+                 [--no-progress] [--force]
 
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
 :func:`neurosim.nir_io.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
@@ -16,7 +17,10 @@ the measured activity is mapped instead of assumed rates.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and ``DIR/sanafe_network.yaml`` with
-``--sanafe``); prints the summary. Existing files are kept unless ``--force``. Without
+``--sanafe``, and the mapped network as a NIR graph with ``--nir-out FILE.nir``:
+:func:`neurosim.nir_export.write_nir` at ``--dt`` (or the mapping's step), with the placement in
+the graph's metadata, ``{"chip": name, "cores": {population: board core index per neuron}}``, the
+same assignment as ``placement.json``); prints the summary. Existing files are kept unless ``--force``. Without
 ``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
 says so. On a chip with a per-neuron destination-core limit (TrueNorth) neurons whose targets
 span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
@@ -27,7 +31,9 @@ import argparse
 from pathlib import Path
 from typing import Optional
 
-from mapper.api import map_network
+import numpy as np
+
+from mapper.api import MappingResult, map_network
 from mapper.chipload import load_chip
 from mapper.export import write_sanafe
 from mapper.partition import STRATEGIES
@@ -35,10 +41,13 @@ from mapper.place import PLACERS
 from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
 from neurosim.errors import UsageError
+from neurosim.io import check_writable
 from neurosim.ir import Network
 from neurosim.netio import load_network
+from neurosim.nir_export import check_exportable, write_nir
 from neurosim.nir_io import add_poisson_input, read_nir
 
+from .common import StageProgress
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
@@ -69,6 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
     p.add_argument("--sanafe", action="store_true", help="also write DIR/sanafe_network.yaml (SANA-FE 2.x format)")
+    p.add_argument("--nir-out", metavar="FILE.nir",
+                   help="also write the mapped network as a NIR graph, placement in its metadata")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_map)
 
@@ -76,6 +88,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_map(args: argparse.Namespace) -> int:
     names = list(OUTPUTS) + (["sanafe_network.yaml"] if args.sanafe else [])
     out = check_out_dir(args.out, names, force=args.force)
+    if args.nir_out is not None:
+        check_writable(args.nir_out, overwrite=args.force)
     if args.time_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
         raise UsageError(f"options: --time-budget must be >= 0 and --assumed-rate in [0, 1] "
                          f"(got {args.time_budget}, {args.assumed_rate})")
@@ -96,10 +110,13 @@ def cmd_map(args: argparse.Namespace) -> int:
             if not Path(args.activity).is_file():
                 raise UsageError(f"activity file '{args.activity}': not found")
             activity = ActivityProfile.load(args.activity)
+    if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form
+        check_exportable(network, dt_s=args.dt if args.dt is not None else 1e-3)
     chip = load_chip(args.chip)
-    result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
-                         time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
-                         splitters=False if args.no_splitters else "auto")
+    with StageProgress(enabled=not args.no_progress) as progress:
+        result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
+                             seed=args.seed, time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
+                             splitters=False if args.no_splitters else "auto", progress=progress)
     if args.nir is not None:
         report = result.report.to_dict()
         report["nir"] = info
@@ -108,9 +125,21 @@ def cmd_map(args: argparse.Namespace) -> int:
                          report=report, extra_text=extra)
     if args.sanafe:
         write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
+    written = [str(out / n) for n in names]
+    if args.nir_out is not None:
+        dt_s = args.dt if args.dt is not None else float(result.graph.dt_s)
+        written.append(str(write_nir(result.network, args.nir_out, dt_s=dt_s, placement=placement_metadata(result))))
     print(text, end="")
-    print(f"wrote {', '.join(str(out / n) for n in names)}")
+    print(f"wrote {', '.join(written)}")
     return 0
+
+
+def placement_metadata(result: MappingResult) -> dict:
+    """The placement as NIR metadata: chip name and, per population, the board core index of each neuron."""
+    g = result.graph
+    core = np.asarray(result.placement.core, dtype=np.int64)[np.asarray(result.partition.part, dtype=np.int64)]
+    return {"format": "neurosim-placement", "chip": result.chip.name, "n_cores": int(result.chip.n_cores),
+            "cores": {name: core[g.pop_offsets[i]:g.pop_offsets[i + 1]] for i, name in enumerate(g.pop_names)}}
 
 
 def _read_nir(args: argparse.Namespace) -> tuple[Network, Optional[ActivityProfile], dict]:

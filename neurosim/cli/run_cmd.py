@@ -3,7 +3,7 @@
 ::
 
     neurosim run [EXPERIMENT.yaml] --chip NAME|FILE --out DIR [--partitioner P] [--placer P]
-                 [--time-budget S] [--no-quantize] [--no-splitters] [--force]
+                 [--time-budget S] [--no-quantize] [--no-splitters] [--no-progress] [--force]
 
 Without ``EXPERIMENT.yaml`` the built-in experiment runs (spiking LCA on patches of
 scikit-learn's bundled sample images, :data:`neurosim.experiment.DEFAULT_EXPERIMENT`).
@@ -37,6 +37,7 @@ from ..ir import Network, Probe
 from ..lasso import fista, lasso_objective
 from ..netio import save_network
 from ..plots import activity_figure, save_png
+from .common import StageProgress
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
@@ -61,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-quantize", action="store_true", help="skip the quantised re-simulation")
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_run)
 
@@ -93,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{network.batch} inputs, {sim['steps']} steps of {sim['dt_s']} on {sim['backend']}")
     t0 = time.perf_counter()
     res = simulate(network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
-                   progress=True)
+                   progress=not args.no_progress)
     t_sim = time.perf_counter() - t0
     codes = decode(res)
     lam, nonneg = float(exp.network["lam"]), bool(exp.network["nonneg"])
@@ -115,8 +117,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 "relative_gap": (qobj - optimum) / max(abs(optimum), 1e-300),
                                 "weights": qrep.to_dict(), "warnings": [str(w.message) for w in caught]}
 
-    result = map_network(network, chip, res.activity, partitioner=partitioner, placer=placer, seed=mapping["seed"],
-                         time_budget_s=budget, splitters=False if args.no_splitters else "auto")
+    with StageProgress(enabled=not args.no_progress) as progress:
+        result = map_network(network, chip, res.activity, partitioner=partitioner, placer=placer,
+                             seed=mapping["seed"], time_budget_s=budget,
+                             splitters=False if args.no_splitters else "auto", progress=progress)
     report = result.report.to_dict()
     report["experiment"] = {"name": exp.name, "source": exp.source, "simulation": sim}
     report["solution_quality"] = quality
