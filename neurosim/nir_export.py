@@ -49,7 +49,7 @@ import numpy as np
 from .conv import ConvWeights
 from .errors import NetworkError, UsageError, describe
 from .io import atomic_write_bytes
-from .ir import Connection, Network, Population
+from .ir import Network, Population
 from .neurons import LIF
 from .nir_io import CONVENTION, _import_nir
 from .nir_neurons import NEVER_FIRES

@@ -385,14 +385,16 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     info : dict
         ``dt_s``, ``source``, ``convention`` (one line), ``populations`` ({population: {node, type, shape, size}}),
         ``inputs`` (relay populations), ``outputs`` ({Output node: [populations]}),
-        ``connections`` ({connection: {path nodes, synapses, form}}) and ``approximations``
+        ``connections`` ({connection: {from, to, folded (linear nodes on its paths), form, synapses,
+        delay_steps}}) and ``approximations``
         ({NIR node: [notes]}, plus ``"<graph>"`` for whole-graph notes).
 
     Raises
     ------
     UsageError
         Missing ``nir`` package, unreadable file, unsupported node (naming it, its type and the
-        supported types), shapes that do not fit, unstable ``dt_s``, loops of linear nodes.
+        supported types), shapes that do not fit, unstable ``dt_s``, negative delays, loops of linear
+        nodes.
     """
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
         raise UsageError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))

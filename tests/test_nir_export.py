@@ -214,3 +214,18 @@ def test_cli_map_nir_out_writes_placement_metadata(tmp_path, capsys):
     assert main(base + ["--out", str(tmp_path / "b"), "--nir-out", str(out)]) == 2
     assert "file exists" in capsys.readouterr().err and not (tmp_path / "b").exists()
     assert main(base + ["--out", str(tmp_path / "b"), "--nir-out", str(out), "--force"]) == 0
+
+
+def test_cli_nir_out_refuses_an_unfaithful_network_before_mapping(tmp_path, capsys):
+    from neurosim.cli import main
+    from neurosim.netio import save_network
+
+    net = Network("sub")
+    net.add(Population("src", 2, relay(2)))
+    net.add(Population("p", 2, LIF(tau_s=DT, v_th=1.0)))  # reset by subtraction, neurosim's default
+    net.add(Connection("src", "p", np.eye(2)))
+    save_network(net, tmp_path / "net.npz")
+    code = main(["map", "--network", str(tmp_path / "net.npz"), "--chip", "loihi1", "--out", str(tmp_path / "o"),
+                 "--nir-out", str(tmp_path / "o.nir")])
+    assert code == 2 and "population 'p': reset by subtraction" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.nir").exists()

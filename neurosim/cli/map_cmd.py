@@ -111,7 +111,7 @@ def cmd_map(args: argparse.Namespace) -> int:
                 raise UsageError(f"activity file '{args.activity}': not found")
             activity = ActivityProfile.load(args.activity)
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form
-        check_exportable(network, dt_s=args.dt if args.dt is not None else 1e-3)
+        check_exportable(network, dt_s=_export_dt(args, network, activity))
     chip = load_chip(args.chip)
     with StageProgress(enabled=not args.no_progress) as progress:
         result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
@@ -127,11 +127,18 @@ def cmd_map(args: argparse.Namespace) -> int:
         write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
     written = [str(out / n) for n in names]
     if args.nir_out is not None:
-        dt_s = args.dt if args.dt is not None else float(result.graph.dt_s)
-        written.append(str(write_nir(result.network, args.nir_out, dt_s=dt_s, placement=placement_metadata(result))))
+        written.append(str(write_nir(result.network, args.nir_out, dt_s=_export_dt(args, network, activity),
+                                     placement=placement_metadata(result))))
     print(text, end="")
     print(f"wrote {', '.join(written)}")
     return 0
+
+
+def _export_dt(args: argparse.Namespace, network: Network, activity: Optional[ActivityProfile]) -> float:
+    """The step of ``--nir-out``: ``--dt`` with ``--nir``, else the step of the activity that was mapped."""
+    if args.dt is not None:
+        return float(args.dt)
+    return float((activity if activity is not None else ActivityProfile.assumed(network, 0.0)).dt_s)
 
 
 def placement_metadata(result: MappingResult) -> dict:
