@@ -252,6 +252,8 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
                                  f"in total once relays are counted)")
         if spl.graded_sources:
             data["notes"].append(f"{spl.graded_sources} split neuron(s) are graded: their relays are costed as events")
+    if part.fallback:
+        data["notes"].append(f"partition: {part.fallback}")
     report = Report(data)
     log.info("mapped %s onto %s: %d cores, %.3g J, %.3g s/step in %.2f s", network.name, chip.name, part.n_parts,
              est.total_j, est.step_s, wall["total"])
@@ -403,7 +405,8 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
                  "energy_active_policy": chip.energy.active_policy},
         "activity": {"source": graph.activity_source, "assumed": assumed, "steps": graph.steps, "batch": graph.batch,
                      "dt_s": graph.dt_s},
-        "partition": {"strategy": partitioner, "cores_used": part.n_parts, "k_min": part.k_min,
+        "partition": {"strategy": part.strategy, "requested": partitioner, "fallback": part.fallback or None,
+                      "cores_used": part.n_parts, "k_min": part.k_min,
                       "binding_resource": part.binding, "k_requested": part.k_initial, "attempts": part.attempts,
                       "repair_moves": part.repair_moves, "cores_added_by_repair": part.new_cores},
         "placement": {"strategy": placer, "objective": pl.cost, "initial_objective": pl.initial_cost,

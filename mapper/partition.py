@@ -26,12 +26,13 @@ raise :class:`~neurosim.errors.CapacityError`.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,6 +74,9 @@ class Partition:
     k_initial : int
         Parts requested from the strategy in the accepted attempt.
     repair_moves, new_cores, attempts : int
+    fallback : str
+        Empty, or why the requested graph partitioner was replaced by sequential fill (its
+        attempts found no feasible partition on the board within the repair budget).
     """
 
     part: np.ndarray
@@ -86,6 +90,7 @@ class Partition:
     repair_moves: int
     new_cores: int
     attempts: int
+    fallback: str = ""
 
     def members(self) -> list[np.ndarray]:
         """Neurons of every part (sorted)."""
@@ -475,7 +480,7 @@ def _next_k(tried: list[tuple[int, float]], *, slack: float, cap: int) -> int:
 
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
-              enforce_dest_limit: bool = True) -> Partition:
+              enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
     Parameters
@@ -496,6 +501,13 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         Raise when a neuron's targets span more cores than ``CoreLimits.max_out_axons_per_neuron``
         (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
         :func:`mapper.splitters.insert_splitters`.
+    repair_budget_s : float or None
+        Seconds each repair may take (``None``: no limit). Networks whose output axons couple the
+        cores (dense layers, where every neuron of a layer reaches every core of the next) can
+        make single-neuron repair moves hopeless; when a graph partitioner's attempts end without
+        a feasible partition that fits the board, sequential fill (which packs contiguous runs
+        and caps the output axons directly) is tried, and used if it fits, with
+        :attr:`Partition.fallback` saying so (``map_network`` adds a note to the report).
 
     Raises
     ------
@@ -551,9 +563,10 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             log.info("partition %s k=%d: the parts hold %.0f%% of a core's %s on average; re-partitioning",
                      strategy, k, 100 * fill, binding)
         else:
-            feasible = st.run(allow_new=last)
-            log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)",
-                     strategy, k, st.k, feasible, st.moves, st.new_cores)
+            feasible = st.run(allow_new=last, budget_s=repair_budget_s)
+            log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)%s",
+                     strategy, k, st.k, feasible, st.moves, st.new_cores,
+                     f"; repair stopped at its {repair_budget_s:g} s budget" if st.timed_out else "")
             if feasible:
                 moves, new_cores = st.moves, st.new_cores
                 part, n_parts = _compact(st.part)
@@ -563,7 +576,20 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         tried.append((k, fill))
         k = _next_k(tried, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
-        raise _too_big(graph, chip, st, usage)
+        if strategy == "sequential":
+            raise _too_big(graph, chip, st, usage)
+        why = (f"'{strategy}' found no feasible partition on the board in {i + 1} attempt(s)"
+               + (f" (the repair stopped at its {repair_budget_s:g} s budget)" if st is not None and st.timed_out
+                  else "") + "; sequential fill used")
+        log.warning("partition: %s", why)
+        try:
+            seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
+                            repair_budget_s=repair_budget_s)
+        except CapacityError as exc:
+            if feasible or st is None or not st.timed_out:
+                raise _too_big(graph, chip, st, usage) from exc
+            raise
+        return dataclasses.replace(seq, fallback=why)
     if enforce_dest_limit:
         check_dest_cores(graph, chip, rows)
     viol = usage.violations()

@@ -80,6 +80,8 @@ class RepairState:
         self._pay_in = payload_bits(self.core, graph.in_nsyn.astype(np.int64), graph.in_nplastic.astype(np.int64))
         self.moves = 0
         self.new_cores = 0
+        self.deadline: Optional[float] = None
+        self.timed_out = False
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _wc(self, payload: int) -> int:
@@ -229,6 +231,12 @@ class RepairState:
         out = ~inside
         return m, w_in, np.stack([pv[out], pp[out]]), w[out]
 
+    def _late(self) -> bool:
+        """Whether the repair's time budget is spent (sets :attr:`timed_out`)."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.timed_out = True
+        return self.timed_out
+
     def fix(self, a: int, *, allow_new: bool, fallback_parts: int = 8, max_tries: int = 512) -> bool:
         """Move neurons out of part ``a`` until it fits. Returns whether it fits.
 
@@ -239,7 +247,7 @@ class RepairState:
         guard = 0
         while self.score(a) > 0:
             guard += 1
-            if guard > 4 * self.g.n + 16:
+            if guard > 4 * self.g.n + 16 or self._late():
                 return False
             m, w_in, pairs, w = self.affinity(a)
             if m.size == 0:
@@ -247,7 +255,9 @@ class RepairState:
             moved = False
             # pass 1: neighbouring parts, best traffic gain first
             gain = w - w_in[pairs[0]]
-            for j in np.argsort(-gain, kind="stable")[:max_tries]:
+            for t, j in enumerate(np.argsort(-gain, kind="stable")[:max_tries]):
+                if (t & 31) == 31 and self._late():
+                    return False
                 v, b = int(m[pairs[0, j]]), int(pairs[1, j])
                 if self.part[v] != a or b == a:
                     continue
@@ -329,13 +339,17 @@ class RepairState:
             self.used["plastic_synapses"][c] = int(g.in_nplastic[gather_ranges(g.in_ptr, mem)].sum())
         self.moves += int(vs.size)
 
-    def run(self, *, allow_new: bool, max_rounds: int = 50, log_every_s: float = 10.0) -> bool:
+    def run(self, *, allow_new: bool, max_rounds: int = 50, log_every_s: float = 10.0,
+            budget_s: Optional[float] = None) -> bool:
         """Repair every over-full part. Returns whether the partition is feasible.
 
         A long repair logs its progress (``INFO``, at most every ``log_every_s`` seconds): the
-        round, the over-full parts left in it, the moves and new cores so far.
+        round, the over-full parts left in it, the moves and new cores so far. With ``budget_s``
+        it gives up (returns ``False``, :attr:`timed_out` set) once that many seconds have passed.
         """
         t0 = last = time.perf_counter()
+        self.deadline = None if budget_s is None else t0 + float(budget_s)
+        self.timed_out = False
         for rnd in range(max_rounds):
             over = self.over()
             if not over:
@@ -345,7 +359,7 @@ class RepairState:
                 before = self.moves
                 ok = self.fix(a, allow_new=allow_new)
                 progress |= self.moves > before
-                if not ok and not allow_new:
+                if self.timed_out or (not ok and not allow_new):
                     return False
                 now = time.perf_counter()
                 if now - last >= log_every_s:

@@ -435,4 +435,5 @@ def _fixed_partition(graph: NetGraph, chip: ChipSpec, part: np.ndarray, n_parts:
     check_dest_cores(graph, chip, rows)
     return Partition(part=part, n_parts=int(n_parts), strategy=before.strategy, usage=usage, rows=rows,
                      k_min=before.k_min, binding=before.binding, k_initial=before.k_initial,
-                     repair_moves=before.repair_moves, new_cores=before.new_cores, attempts=before.attempts)
+                     repair_moves=before.repair_moves, new_cores=before.new_cores, attempts=before.attempts,
+                     fallback=before.fallback)

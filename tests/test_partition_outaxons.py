@@ -156,3 +156,51 @@ def test_sequential_takes_the_safe_fill_when_caps_do_not_settle():
     assert u.violations() == [] and p.repair_moves == 0
     assert p.n_parts == 20 and np.bincount(p.part).tolist() == [10] * 20
     assert p.k_min <= p.n_parts
+
+
+def dense_mlp(sizes=(20, 60, 60, 4), seed=0):
+    """Dense feed-forward layers: every neuron of a layer reaches every core holding the next one,
+    so a part mixing layers pays one output axon per core of the next layer for each of its
+    neurons — the coupling single-neuron repair moves cannot undo."""
+    rng = np.random.default_rng(seed)
+    net = Network(name="mlp")
+    for i, s in enumerate(sizes):
+        net.add(Population(f"L{i}", s, LIF()))
+    for i in range(len(sizes) - 1):
+        net.add(Connection(f"L{i}", f"L{i + 1}", rng.normal(size=(sizes[i + 1], sizes[i]))))
+    return net, ActivityProfile.assumed(net, 0.1)
+
+
+MLP_CHIP = dict(max_compartments=16, max_out_axons=64, max_in_axons=64, synapse_mem_bits=4096)
+
+
+def test_graph_partitioner_without_a_feasible_result_falls_back_to_sequential_fill_and_says_so():
+    net, act = dense_mlp()
+    g = build_graph(net, act)
+    chip = chip_with(cores=(8, 8), **MLP_CHIP)
+    seq = partition(g, chip, strategy="sequential")
+    assert seq.fallback == "" and not seq.usage.violations()
+    for budget, timed_out in ((60.0, False), (0.0, True)):
+        p = partition(g, chip, strategy="metis", repair_budget_s=budget)
+        assert p.strategy == "sequential" and np.array_equal(p.part, seq.part)
+        assert p.fallback.startswith("'metis' found no feasible partition on the board in 3 attempt(s)")
+        assert ("stopped at its 0 s budget" in p.fallback) == timed_out
+    from mapper.api import map_network
+
+    rep = map_network(net, chip, act, placer="hilbert").report.to_dict()
+    assert rep["partition"]["strategy"] == "sequential" and rep["partition"]["requested"] == "metis"
+    assert rep["partition"]["fallback"].endswith("sequential fill used")
+    assert any(n.startswith("partition: 'metis' found no feasible partition") for n in rep["notes"])
+    assert rep["partition"]["cores_used"] == seq.n_parts
+
+
+def test_when_neither_fits_the_board_the_error_says_how_many_cores_it_would_take():
+    net, act = dense_mlp()
+    g = build_graph(net, act)
+    n_seq = partition(g, chip_with(cores=(8, 8), **MLP_CHIP), strategy="sequential").n_parts
+    small = chip_with(cores=(4, 4), **MLP_CHIP)  # 16 cores < what sequential fill needs
+    assert n_seq > 16
+    with pytest.raises(CapacityError) as exc:
+        partition(g, small, strategy="metis", repair_budget_s=5.0)
+    msg = str(exc.value)
+    assert "cores" in msg and "expected <= 16" in msg
