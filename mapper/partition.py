@@ -214,9 +214,14 @@ def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, ma
        no feasible partition with at least ``k`` cores undercuts; on an all-to-all layer they
        are exact and one fill suffices.
     2. While a core's output axons overflow (at most ``max_iter`` refills, and until ``stall``
-       refills in a row fail to reduce the overflowing cores below their fewest so far) the
-       core gets a neuron cap, the longest prefix of its neurons whose destination cores fit,
-       minus one (enough for local networks, where a refill moves few destinations).
+       refills in a row fail to reduce the overflowing cores below their fewest so far): if some
+       neurons whose targets cannot share one core (``d_v >= 2``) reach more cores than their
+       cost, their costs become ``max(c_v, measured destinations)`` (they only grow, so this
+       settles; on dense layers in two or three fills, since the next layer's cores are what
+       every neuron reaches; local neurons keep the caps below, which pack tighter); otherwise
+       each overflowing core gets a neuron cap, the longest prefix of its neurons whose
+       destination cores fit, minus one (enough for local networks, where a refill moves few
+       destinations).
     3. If cores still overflow (dense networks: every refill changes every neuron's
        destinations), the costs become the safe ``min(t_v, K)`` (:func:`_safe_fill`): a fill of
        at most ``K`` cores with them fits by construction, and ``K`` is iterated up from ``k``.
@@ -249,11 +254,17 @@ def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, ma
             best = (over.size, it)
         if it == max_iter or it - best[1] >= stall:
             break
-        log.info("sequential refill %d: %d cores, %d over max_out_axons; capping them", it + 1, k_now, over.size)
-        for c in over:
-            cum = np.cumsum(ndest[part == c])
-            keep = int(np.searchsorted(cum, lims["out_axons"], side="right"))
-            caps[int(c)] = max(1, min(caps.get(int(c), lims["compartments"]), keep) - 1)
+        grown = (ndest > cost) & (cost >= 2)
+        if grown.any():  # measured destinations: costs only grow, up to min(t_v, cores)
+            log.info("sequential refill %d: %d cores, %d over max_out_axons; %d neurons reach more cores than "
+                     "costed", it + 1, k_now, over.size, int(grown.sum()))
+            cost = np.maximum(cost, ndest)
+        else:
+            log.info("sequential refill %d: %d cores, %d over max_out_axons; capping them", it + 1, k_now, over.size)
+            for c in over:
+                cum = np.cumsum(ndest[part == c])
+                keep = int(np.searchsorted(cum, lims["out_axons"], side="right"))
+                caps[int(c)] = max(1, min(caps.get(int(c), lims["compartments"]), keep) - 1)
         part = _fill(graph, chip, lims, caps, cost)
     safe = _safe_fill(graph, chip, lims, k_req)
     k_safe = int(safe[-1]) + 1

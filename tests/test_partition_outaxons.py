@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
-from mapper.graph import build_graph
+from mapper.graph import build_graph, core_rows
 from mapper.partition import partition, sequential
 from mapper.resources import check_board_fits, core_usage, fanout_bound, limits_of, min_cores, out_axon_lower_bound
 from neurosim.activity import ActivityProfile
@@ -204,3 +204,26 @@ def test_when_neither_fits_the_board_the_error_says_how_many_cores_it_would_take
         partition(g, small, strategy="metis", repair_budget_s=5.0)
     msg = str(exc.value)
     assert "cores" in msg and "expected <= 16" in msg
+
+
+def test_sequential_grows_the_costs_of_dense_layers_to_their_measured_destinations(caplog):
+    """Dense layers: a neuron of layer l reaches every core of layer l + 1, so after one fill its
+    measured destination count is its cost; the fill settles in a few refills, exactly."""
+    import logging
+
+    net, act = dense_mlp((20, 60, 60, 4))
+    g = build_graph(net, act)
+    chip = chip_with(cores=(8, 8), **MLP_CHIP)
+    with caplog.at_level(logging.INFO, logger="mapper.partition"):
+        part = sequential(g, chip)
+    k = int(part.max()) + 1
+    u = core_usage(g, chip, part, n_parts=k)
+    assert u.violations() == []
+    refills = [r.message for r in caplog.records if r.message.startswith("sequential refill")]
+    assert 1 <= len(refills) <= 3 and "reach more cores than costed" in refills[0]
+    # every neuron of L1 reaches every core holding L2 (dense), and its core pays for each
+    l1 = np.arange(20, 80)
+    l2_cores = np.unique(part[80:140])
+    rows = core_rows(g, part, k)
+    ndest = np.bincount(rows.src, minlength=g.n)
+    assert (ndest[l1] == l2_cores.size).all()
