@@ -171,8 +171,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         every relay on a new splitter core. ``False``: such a neuron raises :class:`CapacityError`.
     progress : callable, optional
         ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): each
-        stage reports ``(0, 1)`` when it starts and ``(1, 1)`` when it ends; the annealer reports
-        its moves (stages ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``,
+        stage reports ``(0, 1)`` when it starts and ``(1, 1)`` when it ends; the partitioner reports
+        its attempts and repair (:func:`mapper.partition.partition`), the annealer its moves
+        (stages ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``,
         ``"place: twin exchange"``). For progress bars; it never changes the result.
 
     Raises
@@ -205,7 +206,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     use_spl = splitters is not False and chip.core.max_out_axons_per_neuron is not None
     stage("partition", 0)
     part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
-                     enforce_dest_limit=not use_spl)
+                     enforce_dest_limit=not use_spl, progress=progress)
     wall["partition"] = time.perf_counter() - t
     stage("partition", 1)
     spl, mapped = None, network

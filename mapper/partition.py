@@ -491,7 +491,8 @@ def _next_k(tried: list[tuple[int, float]], *, slack: float, cap: int) -> int:
 
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
-              enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0) -> Partition:
+              enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0,
+              progress: Optional[Callable[[str, int, int], None]] = None) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
     Parameters
@@ -519,6 +520,9 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         a feasible partition that fits the board, sequential fill (which packs contiguous runs
         and caps the output axons directly) is tried, and used if it fits, with
         :attr:`Partition.fallback` saying so (``map_network`` adds a note to the report).
+    progress : callable, optional
+        ``progress(stage, done, total)`` per attempt (stage ``"partition: <strategy>"``) and
+        per over-full part the repair has settled (``"partition: repair"``).
 
     Raises
     ------
@@ -557,6 +561,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     moves = new_cores = 0
     k, tried = k0, []  # tried: (k, mean use / limit of the fullest resource)
     for i in range(n_attempts):
+        if progress is not None:
+            progress(f"partition: {strategy}", i, n_attempts)
         kwargs = {"binding": binding, "sym": get_sym()} if fn is metis else {}
         if fn is hypergraph:
             kwargs = {"binding": binding}
@@ -574,7 +580,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             log.info("partition %s k=%d: the parts hold %.0f%% of a core's %s on average; re-partitioning",
                      strategy, k, 100 * fill, binding)
         else:
-            feasible = st.run(allow_new=last, budget_s=repair_budget_s)
+            feasible = st.run(allow_new=last, budget_s=repair_budget_s, progress=progress)
             log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)%s",
                      strategy, k, st.k, feasible, st.moves, st.new_cores,
                      f"; repair stopped at its {repair_budget_s:g} s budget" if st.timed_out else "")
@@ -595,7 +601,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         log.warning("partition: %s", why)
         try:
             seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
-                            repair_budget_s=repair_budget_s)
+                            repair_budget_s=repair_budget_s, progress=progress)
         except CapacityError as exc:
             if feasible or st is None or not st.timed_out:
                 raise _too_big(graph, chip, st, usage) from exc

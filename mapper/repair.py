@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -340,12 +340,13 @@ class RepairState:
         self.moves += int(vs.size)
 
     def run(self, *, allow_new: bool, max_rounds: int = 50, log_every_s: float = 10.0,
-            budget_s: Optional[float] = None) -> bool:
+            budget_s: Optional[float] = None, progress: Optional[Callable[[str, int, int], None]] = None) -> bool:
         """Repair every over-full part. Returns whether the partition is feasible.
 
         A long repair logs its progress (``INFO``, at most every ``log_every_s`` seconds): the
         round, the over-full parts left in it, the moves and new cores so far. With ``budget_s``
         it gives up (returns ``False``, :attr:`timed_out` set) once that many seconds have passed.
+        ``progress("partition: repair", settled, over_full)`` is called after each part of a round.
         """
         t0 = last = time.perf_counter()
         self.deadline = None if budget_s is None else t0 + float(budget_s)
@@ -354,18 +355,20 @@ class RepairState:
             over = self.over()
             if not over:
                 return True
-            progress = False
+            moved = False
             for i, a in enumerate(sorted(over, key=self.score, reverse=True)):
                 before = self.moves
                 ok = self.fix(a, allow_new=allow_new)
-                progress |= self.moves > before
+                moved |= self.moves > before
                 if self.timed_out or (not ok and not allow_new):
                     return False
+                if progress is not None:
+                    progress("partition: repair", i + 1, len(over))
                 now = time.perf_counter()
                 if now - last >= log_every_s:
                     log.info("repair round %d: %d of %d over-full parts left, %d moves, %d new cores, %.0f s",
                              rnd + 1, len(over) - i - 1, len(over), self.moves, self.new_cores, now - t0)
                     last = now
-            if not progress:
+            if not moved:
                 return not self.over()
         return not self.over()

@@ -187,7 +187,12 @@ def test_graph_partitioner_without_a_feasible_result_falls_back_to_sequential_fi
         assert ("stopped at its 0 s budget" in p.fallback) == timed_out
     from mapper.api import map_network
 
-    rep = map_network(net, chip, act, placer="hilbert").report.to_dict()
+    calls = []
+    rep = map_network(net, chip, act, placer="hilbert",
+                      progress=lambda stage, done, total: calls.append(stage)).report.to_dict()
+    # the stages a progress bar shows: the attempts, the repair, then the hand-over
+    assert list(dict.fromkeys(calls))[:4] == ["partition", "partition: metis", "partition: repair",
+                                              "partition: sequential"]
     assert rep["partition"]["strategy"] == "sequential" and rep["partition"]["requested"] == "metis"
     assert rep["partition"]["fallback"].endswith("sequential fill used")
     assert any(n.startswith("partition: 'metis' found no feasible partition") for n in rep["notes"])
