@@ -24,7 +24,7 @@ from .estimate import EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
 from .place import Placement
-from .relays import SPLITTER_POPULATION, relay_activity
+from .relays import SPLITTER_POPULATION, relay_activity, relay_origins
 from .resources import RESOURCES, check_board_fits, check_neurons_fit
 from .route import Routing, build_nets, route
 from .splitters import Splitters, insert_splitters, partition_chip
@@ -170,11 +170,13 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         augmented network; ``report["splitters"]`` counts them. ``"new-cores"``: the same with
         every relay on a new splitter core. ``False``: such a neuron raises :class:`CapacityError`.
     progress : callable, optional
-        ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): each
-        stage reports ``(0, 1)`` when it starts and ``(1, 1)`` when it ends; the partitioner reports
-        its attempts and repair (:func:`mapper.partition.partition`), the annealer its moves
-        (stages ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``,
-        ``"place: twin exchange"``). For progress bars; it never changes the result.
+        ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): the
+        stages ``"partition"``, ``"splitters"`` (chips with ``max_out_axons_per_neuron``) and
+        ``"route"`` report ``(0, 1)`` when they start and ``(1, 1)`` when they end; the partitioner
+        reports its attempts and repair (:func:`mapper.partition.partition`), the ``"anneal"``
+        placer its moves (stages ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``,
+        ``"place: twin exchange"``; the other placers report nothing). For progress bars; it never
+        changes the result.
 
     Raises
     ------
@@ -358,7 +360,10 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
                          partitioner=label, placer=label)
     data["splitters"] = _splitter_entry(None, enabled=False)  # a given placement is taken as it is
     if SPLITTER_POPULATION in network.population_map():
-        data["splitters"].update(population=SPLITTER_POPULATION, relays=network.population(SPLITTER_POPULATION).size)
+        two = any(c.pre == c.post == SPLITTER_POPULATION for c in network.connections)  # relays feeding relays
+        data["splitters"].update(population=SPLITTER_POPULATION, relays=network.population(SPLITTER_POPULATION).size,
+                                 split_neurons=int(np.unique(relay_origins(network)).size),
+                                 added_latency_steps=2 if two else 1)
     return MappingResult(chip=chip, graph=graph, partition=prt, placement=pl, routing=rt, estimate=est,
                          report=Report(data), activity=activity, network=network)
 

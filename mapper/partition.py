@@ -43,7 +43,7 @@ from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, core_rows
 from .repair import RepairState, gather_ranges
 from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
-                        demand_lower_bounds, fanout_bound, limits_of, min_cores,
+                        demand_lower_bounds, fanout_bound, limits_of, min_cores, _max_core_size,
                         neuron_alone, payload_bits, row_bits)
 
 __all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
@@ -371,8 +371,10 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
     ``limit x P / D`` with ``P`` the total payload and ``D`` the lower bound of the total demand
     including one header per source (:func:`mapper.resources.demand_lower_bounds`). (A neuron's
     demand *alone on a core*, every synapse its own row, over-states a shared core's need several
-    times on dense or convolutional layers, and a capacity derived from it is no capacity.) The
-    repair settles the rest.
+    times on dense or convolutional layers, and a capacity derived from it is no capacity.) For
+    the other resources every neuron weighs one and the capacity is ``max_compartments`` (when
+    output axons bind, at most ``s_max(k)`` of :func:`mapper.resources.out_axon_lower_bound`:
+    no core of a feasible ``k``-part partition holds more). The repair settles the rest.
     """
     lim = limits_of(chip.core)[binding]
     if binding == "synapse_bits" and lim:
@@ -388,8 +390,10 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
     if binding == "plastic_synapses" and lim and vw.max() > 1:
         d = neuron_alone(graph, chip)[binding].astype(np.float64)  # additive: one count per synapse
         cap = int(lim / d.max() * 1000)
-    else:
-        cap = int(lim) if lim else int(vw.sum())
+    else:  # one per neuron: a core holds max_compartments of them, fewer when output axons bind
+        cap = int(limits_of(chip.core)["compartments"])
+        if binding == "out_axons" and lim:
+            cap = min(cap, _max_core_size(fanout_bound(graph, chip), k, int(lim)))
     return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
 
 
@@ -401,10 +405,12 @@ def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, bindin
     step, scaled to integers; silent neurons weigh 1/1000 of the busiest so their structure still
     counts). The connectivity objective ``sum_nets w (lambda - 1)`` (``lambda``: parts a net
     touches) is exactly the rate-weighted count of inter-core spike packets under per-core
-    multicast (Ronzani & Silvano 2026; mapping.md §1.10). Vertex weights are each neuron's demand
-    of the binding resource (as for ``"metis"``) and every part gets the hard maximum weight of
-    one core (``set_individual_target_block_weights``), raised only if the total cannot fit ``k``
-    parts; the repair then settles the non-additive limits.
+    multicast (Ronzani & Silvano 2026; mapping.md §1.10). Vertex weights and the hard maximum
+    weight of every part (``set_individual_target_block_weights``) are additive stand-ins for one
+    core of the binding resource (:func:`_hypergraph_weights`: synapse payload for synapse memory,
+    plastic synapses, else one per neuron against ``max_compartments`` and, when output axons
+    bind, the most neurons a core can hold), raised only if the total cannot fit ``k`` parts; the
+    repair then settles the non-additive limits.
     """
     if k <= 1 or graph.n <= 1:
         return np.zeros(graph.n, dtype=np.int64)
@@ -443,8 +449,10 @@ def _compact(part: np.ndarray) -> tuple[np.ndarray, int]:
     return remap[part], int(used.size)
 
 
-def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage) -> CapacityError:
-    """The error for a partition that needs more cores than the board has (or cannot be repaired)."""
+def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage,
+             budget_s: Optional[float] = None) -> CapacityError:
+    """The error for a partition that needs more cores than the board has (or cannot be repaired,
+    or whose repair ran out of its ``budget_s``)."""
     if st is not None:
         used, lim, k = st.used, st.lim, st.k
     else:
@@ -463,6 +471,12 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage)
         return CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
                              hint=f"the feasible partition uses {k} cores ({chips} chip(s) of {chip.cores_per_chip}), "
                                   f"bound by {LIMIT_FIELD[worst_r]}; {board}")
+    if st is not None and st.timed_out:
+        why = (f"the repair stopped at its {budget_s:g} s time budget" if budget_s is not None
+               else "the repair stopped at its time budget")
+        return CapacityError(f"network '{graph.name}'", LIMIT_FIELD[worst_r], used[worst_r][worst_c], lim[worst_r],
+                             hint=f"{why} with part {worst_c} still over its limit ({k} cores in use; "
+                                  f"repair_budget_s=None: no limit); {board}")
     return CapacityError(f"network '{graph.name}'", LIMIT_FIELD[worst_r], used[worst_r][worst_c], lim[worst_r],
                          hint=f"no feasible move left for part {worst_c} with {k} cores in use; {board}")
 
@@ -594,7 +608,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         k = _next_k(tried, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
         if strategy == "sequential":
-            raise _too_big(graph, chip, st, usage)
+            raise _too_big(graph, chip, st, usage, repair_budget_s)
         why = (f"'{strategy}' found no feasible partition on the board in {i + 1} attempt(s)"
                + (f" (the repair stopped at its {repair_budget_s:g} s budget)" if st is not None and st.timed_out
                   else "") + "; sequential fill used")
@@ -603,8 +617,12 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
                             repair_budget_s=repair_budget_s, progress=progress)
         except CapacityError as exc:
-            if feasible or st is None or not st.timed_out:
-                raise _too_big(graph, chip, st, usage) from exc
+            mine = _too_big(graph, chip, st, usage, repair_budget_s)
+            # the smaller feasible core count of the two is the better estimate of what it takes
+            if exc.resource == "cores" and (mine.resource != "cores" or exc.used <= mine.used):
+                raise
+            if mine.resource == "cores" or st is None or not st.timed_out:
+                raise mine from exc
             raise
         return dataclasses.replace(seq, fallback=why)
     if enforce_dest_limit:

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
-from neurosim.errors import MappingError
+from neurosim.errors import MappingError, NetworkError, describe
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
 
@@ -122,9 +122,20 @@ def relay_origins(network: Network) -> np.ndarray:
 def relay_activity(network: Network, activity: ActivityProfile) -> ActivityProfile:
     """``activity`` of the original populations of an augmented ``network``, extended to its relays:
     ``count(relay) = count(origin)`` (an epoch-costed plastic connection's relay connection is
-    costed the same way; measured per-connection synaptic events are not carried over)."""
+    costed the same way; measured per-connection synaptic events are not carried over).
+
+    Raises
+    ------
+    NetworkError
+        ``activity`` has no counts of the right size for an original population.
+    """
     origin = relay_origins(network)
     base = [p for p in network.populations if p.name != SPLITTER_POPULATION]
+    for p in base:  # the profile of the original network (a mismatch is the user's, not a KeyError)
+        c = activity.counts.get(p.name)
+        if c is None or np.shape(c) != (p.size,):
+            raise NetworkError(describe("activity", p.name, "does not match the network",
+                                        got=None if c is None else np.shape(c), expected=(p.size,)))
     counts = {p.name: np.asarray(activity.counts[p.name]) for p in base}
     flat = np.concatenate([counts[p.name].astype(np.int64) for p in base])
     counts[SPLITTER_POPULATION] = flat[origin]

@@ -387,10 +387,12 @@ def check_board_fits(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
         fb = fanout_bound(graph, chip)
         s_max = _max_core_size(fb, k, int(chip.core.max_out_axons))
         chips = -(-k // chip.cores_per_chip)
+        d_one = fb.dest_lower(k, shared=False)
         raise CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
-                            hint=f"bound by max_out_axons ({chip.core.max_out_axons}): a neuron reaches at least "
-                                 f"{int(fb.dest_lower(k).min())} destination core(s) when the network spans {k} cores, "
-                                 f"so a core holds at most {s_max} neuron(s) and {graph.n} neurons need at least "
+                            hint=f"bound by max_out_axons ({chip.core.max_out_axons}): spread over {k} cores, its "
+                                 f"neurons reach at least {int(d_one.sum())} destination cores in all (up to "
+                                 f"{int(fb.dest_lower(k).max())} each), {chip.core.max_out_axons} per core at most, "
+                                 f"and a core holds at most {s_max} neuron(s), so {graph.n} neurons need at least "
                                  f"{k} cores ({chips} chip(s) of {chip.cores_per_chip} cores); "
                                  f"'{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)")
     if k > chip.n_cores:

@@ -31,10 +31,12 @@ Not representable, and refused with :class:`~neurosim.errors.NetworkError` namin
 or connection: models other than ``LIF`` (e.g. the graded ``LCANeuron``), reset by subtraction and
 refractory periods (NIR resets to ``v_reset``), a synaptic time constant without a leak
 (``tau_s != dt`` with ``tau_m_s = inf``), a leak on some neurons of a population only, Euler steps
-``dt`` above a time constant, run-time gains (:class:`~neurosim.ir.Gain`). Dropped, and noted in the
-graph's metadata (``metadata["neurosim"]["notes"]``): learning rules (the current weights are
-written), external inputs and probes (NIR inputs are the ``Input`` nodes). The metadata is
-non-essential, as NIR requires: the graph is executable without it.
+``dt`` above a time constant, run-time gains (:class:`~neurosim.ir.Gain`), a network without an
+entry point (no population without incoming connections that feeds another: NIR graphs start at
+``Input`` nodes). Dropped, and noted in the graph's metadata (``metadata["neurosim"]["notes"]``):
+learning rules (the current weights are written), external inputs and probes (NIR inputs are the
+``Input`` nodes). The metadata is non-essential, as NIR requires: the graph is executable
+without it.
 """
 from __future__ import annotations
 
@@ -106,6 +108,12 @@ def check_exportable(network: Network, *, dt_s: float) -> None:
     has_out = {c.pre for c in network.connections}
     for pop in network.populations:
         _kind(pop, float(dt_s), has_in=pop.name in has_in, has_out=pop.name in has_out)
+    if not any(p.name not in has_in and p.name in has_out for p in network.populations):
+        # NIR graphs start from Input nodes with an outgoing edge (nir.NIRGraph's type inference)
+        raise NetworkError(describe("network", network.name, "has no entry point for a NIR graph",
+                                    got="no population without incoming connections that feeds another "
+                                        "(driven by external inputs only, or no connections)",
+                                    expected="an input population: it becomes the NIR Input node"))
     for c in network.connections:
         if c.gain is not None:
             raise NetworkError(describe("connection", c.name, "a run-time gain has no NIR equivalent",

@@ -123,6 +123,17 @@ def test_partitioner_and_placer_options_reach_the_mapping(tmp_path, capsys):
     assert "needs --chip" in capsys.readouterr().err
 
 
+def test_hypergraph_without_its_module_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mtkahypar" else real(name, *a))
+    assert learn(tmp_path, "--chip", "loihi1", "--partitioner", "hypergraph") == 2
+    captured = capsys.readouterr()
+    assert "--partitioner" in captured.err and "neurosim[hypergraph]" in captured.err
+    assert "fits chip" not in captured.out and not (tmp_path / "d.npz").exists()
+
+
 def test_chip_with_sgd_is_refused(tmp_path, capsys):
     assert learn(tmp_path, "--method", "sgd", "--chip", "loihi1") == 2
     err = capsys.readouterr().err

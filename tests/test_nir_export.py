@@ -186,6 +186,15 @@ def test_unfaithful_models_are_refused_naming_population_and_model(tmp_path):
     net.add(Connection("src", "p", np.eye(2), gain=Gain("gamma")))
     with pytest.raises(NetworkError, match=r"connection 'src->p': a run-time gain"):
         to_nir(net, dt_s=DT)
+    # NIR graphs start at Input nodes: without a population that feeds the graph from outside (no
+    # connections, or a recurrent layer driven by external inputs only) nir.NIRGraph raised a bare ValueError
+    for conns in ([], [("p", "p")]):
+        net = Network("noentry")
+        net.add(Population("p", 2, LIF(tau_s=DT, reset="zero")))
+        for pre, post in conns:
+            net.add(Connection(pre, post, np.eye(2)))
+        with pytest.raises(NetworkError, match=r"network 'noentry': has no entry point for a NIR graph"):
+            write_nir(net, tmp_path / "y.nir", dt_s=DT)
 
 
 def test_cli_map_nir_out_writes_placement_metadata(tmp_path, capsys):

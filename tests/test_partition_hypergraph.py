@@ -112,3 +112,29 @@ def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
     pm = partition(g, c, strategy="metis", seed=0)
     assert not ph.usage.violations() and ph.new_cores == 0
     assert ph.n_parts <= pm.n_parts
+
+
+def test_neuron_count_capacity_is_the_compartment_limit_or_the_output_axon_bound():
+    """With unit vertex weights (binding in_axons or out_axons) the capacity counts neurons: at most
+    ``max_compartments`` per core, and with output axons binding at most ``s_max(k)`` (an
+    all-to-all layer of 24 on cores of 5 compartments and 24 output axons: 6 cores of 4, since a
+    neuron reaches all 6). A capacity of ``max_out_axons`` neurons let parts of 6 through."""
+    from mapper.partition import _hypergraph_weights
+
+    w = np.ones((24, 24))
+    np.fill_diagonal(w, 0.0)
+    net = Network(name="ata")
+    net.add(Population("x", 24, LIF()))
+    net.add(Connection("x", "x", w))
+    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
+    c = ChipSpec(name="c", core=CoreLimits(max_compartments=5, max_in_axons=64, max_out_axons=24,
+                                           synapse_mem_bits=1 << 20),
+                 noc=NocSpec(tile_grid=(4, 4), cores_per_tile=1),
+                 energy=EnergyModel(syn_op=1e-12, neuron_update_active=1e-12),
+                 timing=TimingModel(syn_op=1e-9, neuron_update_active=1e-9))
+    assert _hypergraph_weights(g, c, "out_axons", 6)[1] == 4
+    assert _hypergraph_weights(g, c, "in_axons", 6)[1] == 5
+    raw = hypergraph(g, c, k=6, binding="out_axons")
+    assert np.bincount(raw).max() <= 4
+    p = partition(g, c, strategy="hypergraph")
+    assert p.n_parts == 6 and p.repair_moves == 0 and not p.usage.violations()

@@ -209,6 +209,11 @@ def test_when_neither_fits_the_board_the_error_says_how_many_cores_it_would_take
         partition(g, small, strategy="metis", repair_budget_s=5.0)
     msg = str(exc.value)
     assert "cores" in msg and "expected <= 16" in msg
+    # the fewest cores either found is reported (metis alone needs several times more here)
+    with pytest.raises(CapacityError) as seq_exc:
+        partition(g, small, strategy="sequential")
+    assert exc.value.resource == seq_exc.value.resource == "cores"
+    assert exc.value.used <= seq_exc.value.used
 
 
 def test_sequential_grows_the_costs_of_dense_layers_to_their_measured_destinations(caplog):
@@ -232,3 +237,36 @@ def test_sequential_grows_the_costs_of_dense_layers_to_their_measured_destinatio
     rows = core_rows(g, part, k)
     ndest = np.bincount(rows.src, minlength=g.n)
     assert (ndest[l1] == l2_cores.size).all()
+
+
+def test_a_repair_stopped_by_its_budget_says_so(monkeypatch):
+    """A repair that runs out of time has not run out of moves: the error names the budget."""
+    import mapper.partition as mp
+
+    g = all_to_all(40)
+    chip = chip_with(max_compartments=16, max_out_axons=200)
+    monkeypatch.setitem(mp.STRATEGIES, "sequential", lambda graph, chip, *, k, seed=0, **kw: np.zeros(graph.n, np.int64))
+    with pytest.raises(CapacityError) as err:
+        partition(g, chip, strategy="sequential", repair_budget_s=0.0)
+    msg = str(err.value)
+    assert "stopped at its 0 s time budget" in msg and "no feasible move left" not in msg
+    assert partition(g, chip, strategy="sequential", repair_budget_s=60.0).n_parts == 3
+
+
+def test_out_axon_board_error_gives_the_numbers_that_bind():
+    """Dense layers (424 neurons, at most 64 per core by compartments and output axons): the bound,
+    17 cores, comes from the total -- 1080 destination cores at 64 output axons per core -- not from
+    the neurons per core (424 / 64 -> 7); the message must say so (it said "a neuron reaches at
+    least 0 destination core(s)", the output layer's, and only the per-core size)."""
+    import re
+
+    net, act = dense_mlp((20, 200, 200, 4))
+    g = build_graph(net, act)
+    chip = chip_with(cores=(2, 2), max_compartments=64, max_out_axons=64, max_in_axons=4096, synapse_mem_bits=1 << 24)
+    with pytest.raises(CapacityError) as err:
+        check_board_fits(g, chip)
+    msg = str(err.value)
+    total = int(re.search(r"at least (\d+) destination cores in all", msg).group(1))
+    s_max = int(re.search(r"at most (\d+) neuron\(s\)", msg).group(1))
+    k = err.value.used
+    assert k == 17 and max(-(-total // 64), -(-g.n // s_max)) == k

@@ -42,6 +42,9 @@ def test_round_trip_with_the_original_network(tmp_path, n_targets, chip, levels)
     assert again.estimate.counts == pytest.approx(res.estimate.counts)
     assert again.estimate.total_j == pytest.approx(res.estimate.total_j)
     assert np.array_equal(again.graph.counts, res.graph.counts)
+    spl = again.report.to_dict()["splitters"]  # read off the relays, not zeros
+    assert (spl["relays"], spl["split_neurons"], spl["added_latency_steps"]) == \
+        (res.splitters.relays, res.splitters.split_neurons, levels)
     # the network with relays is accepted as before
     assert read_placement(p, chip, network=res.network).network is res.network
 
@@ -57,6 +60,12 @@ def test_round_trip_on_truenorth(tmp_path):
     assert again.report.to_dict()["splitters"]["relays"] == res.splitters.relays == 2
     with pytest.raises(CapacityError, match=r"'A\[0\]'.*max_out_axons_per_neuron.*splitters='auto'"):
         evaluate_placement(net, res.chip, act, part=rec.part[:601], part_core=rec.core)  # without its relays
+    # a profile of another network is the user's mistake, named, not a KeyError from the relays' counts
+    from neurosim.errors import NetworkError
+    wrong = ActivityProfile.from_counts(net, {}, steps=1, batch=1, dt_s=act.dt_s, source="test")
+    wrong.counts.pop(net.populations[-1].name)
+    with pytest.raises(NetworkError, match=rf"activity '{net.populations[-1].name}': does not match the network"):
+        evaluate_placement(rec.network, res.chip, wrong, part=rec.part, part_core=rec.core)
 
 
 def _mapped(tmp_path):

@@ -99,7 +99,7 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
     ------
     UsageError
         A mapping option without ``--chip``, ``--chip`` with ``--method sgd``, a bad time budget,
-        or an existing output without ``--force``.
+        ``--partitioner hypergraph`` without its module, or an existing output without ``--force``.
     ChipSpecError
         Unknown chip or invalid chip file.
     """
@@ -115,6 +115,13 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
     budget = DEFAULT_TIME_BUDGET_S if args.time_budget is None else args.time_budget
     if not (math.isfinite(budget) and budget >= 0):
         raise UsageError(describe("option", "--time-budget", "must be >= 0", got=budget))
+    if args.partitioner == "hypergraph":  # its optional module, checked before training rather than after
+        from importlib.util import find_spec
+
+        if find_spec("mtkahypar") is None:
+            raise UsageError(describe("option", "--partitioner", "'hypergraph' needs Mt-KaHyPar",
+                                      got="no module mtkahypar", expected="pip install 'neurosim[hypergraph]', "
+                                                                         "or --partitioner metis"))
     out = Path(args.map_out) if args.map_out else dict_out.with_name(dict_out.stem + "_map")
     check_out_dir(out, OUTPUTS, force=args.force, option="--map-out")
     act = check_writable(args.activity_out, overwrite=args.force) if args.activity_out else None
