@@ -143,7 +143,8 @@ def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
 def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,
                 partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
                 assumed_rate: float = 0.01, place_options: Optional[dict] = None,
-                splitters: Union[str, bool] = "auto", progress: Optional[Progress] = None) -> MappingResult:
+                splitters: Union[str, bool] = "auto", progress: Optional[Progress] = None,
+                repair_budget_s: Optional[float] = 60.0) -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -169,6 +170,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         (:func:`mapper.splitters.insert_splitters`), and place, route and estimate run on the
         augmented network; ``report["splitters"]`` counts them. ``"new-cores"``: the same with
         every relay on a new splitter core. ``False``: such a neuron raises :class:`CapacityError`.
+    repair_budget_s : float or None
+        Seconds each repair of a graph partitioner's attempt may take before it hands over to
+        sequential fill (:func:`mapper.partition.partition`; ``None``: no limit).
     progress : callable, optional
         ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): the
         stages ``"partition"``, ``"splitters"`` (chips with ``max_out_axons_per_neuron``) and
@@ -208,7 +212,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     use_spl = splitters is not False and chip.core.max_out_axons_per_neuron is not None
     stage("partition", 0)
     part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
-                     enforce_dest_limit=not use_spl, progress=progress)
+                     enforce_dest_limit=not use_spl, progress=progress, repair_budget_s=repair_budget_s)
     wall["partition"] = time.perf_counter() - t
     stage("partition", 1)
     spl, mapped = None, network
@@ -216,7 +220,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         t = time.perf_counter()
         stage("splitters", 0)
         spl = _with_splitters(network, activity, graph, chip, part, partitioner=partitioner, seed=seed,
-                              reuse_cores=splitters != "new-cores")
+                              reuse_cores=splitters != "new-cores", repair_budget_s=repair_budget_s)
         part = spl.partition
         if spl.relays:
             mapped, activity, graph = spl.network, spl.activity, spl.graph
@@ -265,7 +269,8 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
 
 
 def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
-                    *, partitioner: str, seed: int, reuse_cores: bool = True) -> Splitters:
+                    *, partitioner: str, seed: int, reuse_cores: bool = True,
+                    repair_budget_s: Optional[float] = 60.0) -> Splitters:
     """:func:`insert_splitters` on ``part`` and, when that needs relays, on alternative partitions,
     keeping the result with the fewest cores in total, then the fewest relays.
 
@@ -284,7 +289,8 @@ def _with_splitters(network: Network, activity: ActivityProfile, graph: NetGraph
     alts.append(("sequential fill", {"strategy": "sequential"}))
     for label, kw in alts:
         try:
-            alt_part = partition(graph, partition_chip(chip), seed=seed, enforce_dest_limit=False, **kw)
+            alt_part = partition(graph, partition_chip(chip), seed=seed, enforce_dest_limit=False,
+                                 repair_budget_s=repair_budget_s, **kw)
             alt = insert_splitters(network, activity, graph, chip, alt_part, reuse_cores=reuse_cores)
         except CapacityError as exc:
             log.info("splitters: the %s does not fit (%s)", label, exc)

@@ -8,7 +8,7 @@ placement.json (``"format": "neurosim-placement"``, ``"version": 1``)
       "format": "neurosim-placement", "version": 1,
       "chip": {"name", "source", "cores", "tile_grid": [tx, ty], "cores_per_tile", "chip_grid": [cx, cy]},
       "network": {"name", "neurons", "populations": [{"name", "size"}, ...]},
-      "strategies": {"partitioner", "placer", "seed"},
+      "strategies": {"partitioner", "placer", "seed"[, "requested_partitioner"]},
       "cores": [
         {"core": 5, "chip": 0, "x": 1, "y": 0, "slot": 1,
          "neurons": [{"population": "A", "ranges": [[0, 4], [7, 9]]}],
@@ -23,7 +23,9 @@ placement.json (``"format": "neurosim-placement"``, ``"version": 1``)
 
 ``core`` is the board-global core index (:meth:`ChipSpec.address`), ``x``/``y`` the chip-local
 tile, ``slot`` the core within its tile; neuron ``ranges`` are half-open ``[start, stop)`` local
-indices of the population. Every neuron appears in exactly one core.
+indices of the population. Every neuron appears in exactly one core. ``strategies.partitioner``
+is the strategy whose partition is used; ``requested_partitioner`` appears when that differs from
+the one asked for (a hand-over to sequential fill, or the splitters' choice; see ``report.json``).
 
 :func:`read_placement` reads a file back and re-validates it against a chip (and optionally a
 network): structure, addresses, each neuron placed once, and every resource within the chip's
@@ -116,7 +118,9 @@ def placement_dict(result, *, partitioner: str = "", placer: str = "", seed: int
         "network": {"name": g.name, "neurons": g.n,
                     "populations": [{"name": n, "size": int(g.pop_offsets[i + 1] - g.pop_offsets[i])}
                                     for i, n in enumerate(g.pop_names)]},
-        "strategies": {"partitioner": partitioner or part.strategy, "placer": placer or pl.strategy, "seed": seed},
+        "strategies": {"partitioner": part.strategy, "placer": placer or pl.strategy, "seed": seed,
+                       **({"requested_partitioner": partitioner}
+                          if partitioner and partitioner != part.strategy else {})},
         "cores": cores,
         "routing": result.routing.summary(),
         **({"splitters": _splitter_section(result)} if SPLITTER_POPULATION in g.pop_names else {}),

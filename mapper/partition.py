@@ -528,7 +528,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
         :func:`mapper.splitters.insert_splitters`.
     repair_budget_s : float or None
-        Seconds each repair may take (``None``: no limit). Networks whose output axons couple the
+        Seconds each repair of a graph partitioner's attempt may take (``None``: no limit);
+        sequential fill's own repair, the last resort, is not limited. Networks whose output axons couple the
         cores (dense layers, where every neuron of a layer reaches every core of the next) can
         make single-neuron repair moves hopeless; when a graph partitioner's attempts end without
         a feasible partition that fits the board, sequential fill (which packs contiguous runs
@@ -594,7 +595,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             log.info("partition %s k=%d: the parts hold %.0f%% of a core's %s on average; re-partitioning",
                      strategy, k, 100 * fill, binding)
         else:
-            feasible = st.run(allow_new=last, budget_s=repair_budget_s, progress=progress)
+            feasible = st.run(allow_new=last, budget_s=None if strategy == "sequential" else repair_budget_s,
+                              progress=progress)
             log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)%s",
                      strategy, k, st.k, feasible, st.moves, st.new_cores,
                      f"; repair stopped at its {repair_budget_s:g} s budget" if st.timed_out else "")
@@ -605,7 +607,14 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
                 usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
                 break
         tried.append((k, fill))
-        k = _next_k(tried, slack=slack, cap=min(chip.n_cores, graph.n))
+        out_over = any(r == "out_axons" for _, r, _, _ in usage.violations())
+        if out_over and k > k_min and all(kk != k_min for kk, _ in tried):
+            # output axons overflow: more parts give every neuron more destination cores, so on a
+            # tightly coupled (e.g. all-to-all) layer the bound itself may be the only fit below 2 k_min
+            k = k_min
+        else:
+            grow = tried if tried[-1][0] == max(kk for kk, _ in tried) else [max(tried)]
+            k = _next_k(grow, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
         if strategy == "sequential":
             raise _too_big(graph, chip, st, usage, repair_budget_s)

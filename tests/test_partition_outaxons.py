@@ -197,6 +197,11 @@ def test_graph_partitioner_without_a_feasible_result_falls_back_to_sequential_fi
     assert rep["partition"]["fallback"].endswith("sequential fill used")
     assert any(n.startswith("partition: 'metis' found no feasible partition") for n in rep["notes"])
     assert rep["partition"]["cores_used"] == seq.n_parts
+    from mapper.export import placement_dict
+
+    result = map_network(net, chip, act, placer="hilbert")
+    strategies = placement_dict(result, partitioner="metis", placer="hilbert")["strategies"]
+    assert strategies["partitioner"] == "sequential" and strategies["requested_partitioner"] == "metis"
 
 
 def test_when_neither_fits_the_board_the_error_says_how_many_cores_it_would_take():
@@ -239,18 +244,20 @@ def test_sequential_grows_the_costs_of_dense_layers_to_their_measured_destinatio
     assert (ndest[l1] == l2_cores.size).all()
 
 
-def test_a_repair_stopped_by_its_budget_says_so(monkeypatch):
-    """A repair that runs out of time has not run out of moves: the error names the budget."""
+def test_a_repair_stopped_by_its_budget_says_so_and_sequential_fill_is_not_limited(monkeypatch):
+    """A graph partitioner's repair that runs out of time has not run out of moves: the hand-over
+    names the budget; sequential fill's own repair, the last resort, runs to the end."""
     import mapper.partition as mp
 
     g = all_to_all(40)
     chip = chip_with(max_compartments=16, max_out_axons=200)
-    monkeypatch.setitem(mp.STRATEGIES, "sequential", lambda graph, chip, *, k, seed=0, **kw: np.zeros(graph.n, np.int64))
-    with pytest.raises(CapacityError) as err:
-        partition(g, chip, strategy="sequential", repair_budget_s=0.0)
-    msg = str(err.value)
-    assert "stopped at its 0 s time budget" in msg and "no feasible move left" not in msg
-    assert partition(g, chip, strategy="sequential", repair_budget_s=60.0).n_parts == 3
+    one_part = lambda graph, chip, *, k, seed=0, **kw: np.zeros(graph.n, np.int64)  # noqa: E731
+    monkeypatch.setitem(mp.STRATEGIES, "metis", one_part)
+    monkeypatch.setitem(mp.STRATEGIES, "sequential", one_part)  # everything on one core: the repair must split
+    p = partition(g, chip, strategy="metis", repair_budget_s=0.0)
+    assert p.strategy == "sequential" and "the repair stopped at its 0 s budget" in p.fallback
+    assert p.n_parts == 3 and p.usage.violations() == []
+    assert partition(g, chip, strategy="sequential", repair_budget_s=0.0).n_parts == 3
 
 
 def test_out_axon_board_error_gives_the_numbers_that_bind():
@@ -270,3 +277,18 @@ def test_out_axon_board_error_gives_the_numbers_that_bind():
     s_max = int(re.search(r"at most (\d+) neuron\(s\)", msg).group(1))
     k = err.value.used
     assert k == 17 and max(-(-total // 64), -(-g.n // s_max)) == k
+
+
+@pytest.mark.parametrize("strategy", ["metis", "hypergraph"])
+def test_graph_partitioners_retry_at_the_bound_when_output_axons_overflow(strategy):
+    """all-to-all 64, 16 per core, 64 output axons: only 4 x 16 or 8 x 8 fit (s K <= 64 with
+    s K >= 64); the 1 % slack starts at 5 parts, which overflows, and more parts overflow more,
+    so the retry goes to the bound (4), not up to 8."""
+    if strategy == "hypergraph":
+        pytest.importorskip("mtkahypar")
+    g = all_to_all(64)
+    chip = chip_with(cores=(8, 8), max_compartments=16, max_out_axons=64, max_in_axons=1024,
+                     synapse_mem_bits=1 << 24)
+    p = partition(g, chip, strategy=strategy)
+    assert (p.n_parts, p.k_min, p.new_cores) == (4, 4, 0)
+    assert p.usage.violations() == [] and np.bincount(p.part).tolist() == [16] * 4

@@ -5,7 +5,7 @@
     neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
                  [--input-rate R]) --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential|hypergraph] [--placer anneal|block|hilbert|identity]
-                 [--seed N] [--time-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
+                 [--seed N] [--time-budget S] [--repair-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
                  [--no-progress] [--force]
 
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
@@ -73,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--placer", default="anneal", choices=sorted(PLACERS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget", type=float, default=30.0, metavar="S", help="placement refinement budget, seconds")
+    p.add_argument("--repair-budget", type=float, default=60.0, metavar="S",
+                   help="seconds each repair of a graph partitioner may take before sequential fill takes over "
+                        "(default 60; 0 hands over at once)")
     p.add_argument("--assumed-rate", type=float, default=0.01, metavar="R",
                    help="events per neuron per step when no --activity is given")
     p.add_argument("--no-splitters", action="store_true",
@@ -90,9 +93,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out, names, force=args.force)
     if args.nir_out is not None:
         check_writable(args.nir_out, overwrite=args.force)
-    if args.time_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
-        raise UsageError(f"options: --time-budget must be >= 0 and --assumed-rate in [0, 1] "
-                         f"(got {args.time_budget}, {args.assumed_rate})")
+    if args.time_budget < 0 or args.repair_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
+        raise UsageError(f"options: --time-budget and --repair-budget must be >= 0 and --assumed-rate in [0, 1] "
+                         f"(got {args.time_budget}, {args.repair_budget}, {args.assumed_rate})")
     if (args.network is None) == (args.nir is None):
         raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
     report, extra = None, ""
@@ -116,7 +119,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     with StageProgress(enabled=not args.no_progress) as progress:
         result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
                              seed=args.seed, time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
-                             splitters=False if args.no_splitters else "auto", progress=progress)
+                             splitters=False if args.no_splitters else "auto", progress=progress,
+                             repair_budget_s=args.repair_budget)
     if args.nir is not None:
         report = result.report.to_dict()
         report["nir"] = info
