@@ -296,7 +296,8 @@ def _rebuild(doc: dict, path, network: Network, part: np.ndarray, core_idx: np.n
     part_of = {int(k): i for i, k in enumerate(core_idx)}
     dest_parts = []
     for j, d in enumerate(dests):
-        if not (isinstance(d, list) and all(isinstance(k, int) and k in part_of for k in d)):
+        if not (isinstance(d, list) and all(isinstance(k, int) and not isinstance(k, bool) and k in part_of
+                                            for k in d)):
             raise _err(path, f"splitters.dest_cores[{j}]", "not a list of cores of this placement", got=d)
         dest_parts.append(np.array([part_of[k] for k in d], dtype=np.int64))
     if not all(isinstance(f, int) and not isinstance(f, bool) for f in feeder):

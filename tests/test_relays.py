@@ -89,6 +89,7 @@ def test_file_without_wiring_says_what_is_needed(tmp_path):
     (lambda s: s.update(feeder=s["feeder"][:-1]), "splitters.feeder"),
     (lambda s: s.update(feeder=[99] * len(s["feeder"])), "feeder out of range"),
     (lambda s: s["dest_cores"][0].append(12345), "splitters.dest_cores[0]"),
+    (lambda s: s["dest_cores"][0].__setitem__(0, True), "splitters.dest_cores[0]"),  # JSON true is not core 1
     (lambda s: s.update(dest_cores=[s["dest_cores"][0]] * 2), "both carry neuron 0"),
 ])
 def test_bad_wiring_names_file_and_key(tmp_path, edit, key):

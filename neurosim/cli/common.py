@@ -50,6 +50,15 @@ def _interactive() -> bool:
         return False
 
 
+def _unit(stage: str) -> str:
+    """What a stage counts: annealing moves, over-full parts of a repair, or attempts / steps."""
+    if stage.startswith("place"):
+        return "move"
+    if stage.endswith("repair"):
+        return "part"
+    return "attempt" if stage.startswith("partition: ") else "step"
+
+
 class StageProgress:
     """Progress of a multi-stage computation on stderr: one bar per stage.
 
@@ -74,7 +83,7 @@ class StageProgress:
 
             self._stage = stage
             self._bar = tqdm(total=int(total), desc=f"{self.prefix}: {stage}", file=sys.stderr, mininterval=0.5,
-                             leave=False, unit="move")
+                             leave=False, unit=_unit(stage))
         self._bar.update(int(done) - self._bar.n)  # redrawn at most every 0.5 s
 
     def close(self) -> None:
