@@ -43,7 +43,7 @@ from .chipspec import ChipSpec
 from .graph import CoreRows, NetGraph, core_rows
 from .repair import RepairState, gather_ranges
 from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
-                        demand_lower_bounds, fanout_bound, limits_of, min_cores, _max_core_size,
+                        demand_lower_bounds, fanout_bound, limits_of, min_cores, max_core_size,
                         neuron_alone, payload_bits, row_bits)
 
 __all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
@@ -376,7 +376,8 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
     output axons bind, at most ``s_max(k)`` of :func:`mapper.resources.out_axon_lower_bound`:
     no core of a feasible ``k``-part partition holds more). The repair settles the rest.
     """
-    lim = limits_of(chip.core)[binding]
+    lims = limits_of(chip.core)
+    lim = lims[binding]
     if binding == "synapse_bits" and lim:
         pay = payload_bits(chip.core, graph.in_nsyn.astype(np.int64), graph.in_nplastic.astype(np.int64))
         d = np.bincount(np.repeat(np.arange(graph.n), np.diff(graph.in_ptr)), weights=pay,
@@ -391,9 +392,9 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
         d = neuron_alone(graph, chip)[binding].astype(np.float64)  # additive: one count per synapse
         cap = int(lim / d.max() * 1000)
     else:  # one per neuron: a core holds max_compartments of them, fewer when output axons bind
-        cap = int(limits_of(chip.core)["compartments"])
+        cap = int(lims["compartments"])
         if binding == "out_axons" and lim:
-            cap = min(cap, _max_core_size(fanout_bound(graph, chip), k, int(lim)))
+            cap = min(cap, max_core_size(fanout_bound(graph, chip), k, int(lim)))
     return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
 
 

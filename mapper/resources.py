@@ -31,7 +31,7 @@ from .graph import CoreRows, NetGraph, core_rows
 
 __all__ = ["RESOURCES", "limits_of", "row_bits", "CoreUsage", "core_usage", "neuron_alone",
            "check_neurons_fit", "demand_lower_bounds", "min_cores", "FanoutBound", "fanout_bound",
-           "out_axon_lower_bound", "check_board_fits", "check_dest_cores", "payload_bits",
+           "out_axon_lower_bound", "max_core_size", "check_board_fits", "check_dest_cores", "payload_bits",
            "LIMIT_FIELD"]
 
 RESOURCES = ("compartments", "in_axons", "out_axons", "synapse_bits", "plastic_synapses")
@@ -254,7 +254,7 @@ def _row_bits_per_synapse(core: CoreLimits, c_max: int) -> np.ndarray:
     return np.minimum.accumulate(per)
 
 
-def _max_core_size(fb: FanoutBound, k: int, out_limit: int) -> int:
+def max_core_size(fb: FanoutBound, k: int, out_limit: int) -> int:
     """Most neurons one core of a feasible ``k``-part partition can hold (at least 1)."""
     lb = fb.dest_lower(k)
     top = min(fb.k_in, lb.size)
@@ -312,7 +312,7 @@ def out_axon_lower_bound(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, f
         return k, fb
     out_limit = int(chip.core.max_out_axons)
     for _ in range(max_iter):
-        s_max = _max_core_size(fb, k, out_limit)
+        s_max = max_core_size(fb, k, out_limit)
         total = int(fb.dest_lower(k, shared=False).sum())
         nxt = max(-(-n // s_max), -(-total // out_limit) if out_limit > 0 else k)
         if nxt <= k:
@@ -385,7 +385,7 @@ def check_board_fits(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
     k, res = min_cores(graph, chip)
     if k > chip.n_cores and res == "out_axons":
         fb = fanout_bound(graph, chip)
-        s_max = _max_core_size(fb, k, int(chip.core.max_out_axons))
+        s_max = max_core_size(fb, k, int(chip.core.max_out_axons))
         chips = -(-k // chip.cores_per_chip)
         d_one = fb.dest_lower(k, shared=False)
         raise CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
