@@ -28,7 +28,11 @@ holds ``cores_per_tile`` cores' worth. It is loose for local networks and tight 
 (for the spiking LCA it shows that no mapping can reach 0.6x sequential fill).
 
 * ``ours, km1``           — the same with the Mt-KaHyPar connectivity (km1) partitioner
-  (``partitioner="hypergraph"``, extra ``neurosim[hypergraph]``), when installed.
+  (``partitioner="hypergraph"``, extra ``neurosim[hypergraph]``), when installed;
+* ``ours, steiner``       — ``partitioner="steiner"`` (:mod:`mapper.steiner`): Mt-KaHyPar's
+  Steiner-tree mapping of the spike hypergraph onto the most compact block of tiles (it minimises
+  the multicast tree links of every spike at tile level), a km1 split of each tile into its cores,
+  the repair, then the same annealing from the better of its placement and ours.
 
 Figures per step: ``links`` = sum over spiking neurons (rate-weighted) of the links of their XY
 multicast tree; ``max`` = the busiest directed link. Targets (issue 4): ours <= 0.6x sequential on
@@ -101,14 +105,15 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
     sym = traffic_graph(g)
     rows = []
     parts = {}
-    strategies = ["sequential", "metis"] + (["hypergraph"] if HAVE_MTK else [])
+    strategies = ["sequential", "metis"] + (["hypergraph", "steiner"] if HAVE_MTK else [])
     for strat in strategies:
         t = time.perf_counter()
         parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym), time.perf_counter() - t)
     methods = [("sequential+identity", "sequential", "identity"), ("metis+identity", "metis", "identity"),
                ("metis+hilbert", "metis", "hilbert"), ("ours (metis+anneal)", "metis", "anneal")]
     if HAVE_MTK:
-        methods.append(("ours, km1 (hypergraph+anneal)", "hypergraph", "anneal"))
+        methods += [("ours, km1 (hypergraph+anneal)", "hypergraph", "anneal"),
+                    ("ours, steiner (tile mapping+anneal)", "steiner", "anneal")]
     for label, strat, placer in methods:
         p, t_part = parts[strat]
         t = time.perf_counter()
@@ -172,6 +177,11 @@ def main() -> int:
                        f"{ours['max'] / seq['max']:.2f} (busiest, target <= 0.7); ours / metis+identity = "
                        f"{ours['links'] / met['links']:.2f} (links), {ours['max'] / met['max']:.2f} (busiest); "
                        f"{ours['swaps']} twin exchanges")
+        for r in rows:
+            if r["net"] == name and r["method"].startswith("ours, "):
+                summary.append(f"  - {r['method']}: {r['links'] / seq['links']:.2f} (links), "
+                               f"{r['max'] / seq['max']:.2f} (busiest); vs metis+identity {r['links'] / met['links']:.2f} / "
+                               f"{r['max'] / met['max']:.2f}")
     table = "\n".join(lines + [""] + summary)
     print(table)
     if not args.no_append:

@@ -39,15 +39,8 @@ Given the user's original network, :func:`read_placement` rebuilds the relays fr
 (:attr:`PlacementRecord.network`), so the placement can be evaluated again
 (:func:`mapper.api.evaluate_placement` accepts the original network's activity for it).
 
-SANA-FE (``network:`` + ``mappings:``, SANA-FE 2.x YAML)
----------------------------------------------------------
-One group per population, one edge line per synapse (``a.0 -> b.1: {weight: w}``), and
-mappings ``a.0..3: {core: T.C}`` where ``T = x * ty + y`` is SANA-FE's tile number (it numbers
-tiles column by column: ``x = T // height``, ``y = T % height``) and ``C`` the slot. Neuron
-parameters are translated approximately (LIF: ``threshold = v_th``, ``reset = v_reset``,
-``reset_mode`` soft/hard, ``leak_decay = 1 - dt/tau_m``, ``bias = bias * dt``; graded LCA neurons
-as LIF with ``threshold = lam``), so SANA-FE's own spike counts may differ from ours: compare
-energy with the same activity. Only single-chip mappings can be exported.
+SANA-FE files (the network with its placement, and the chip as an architecture) are written by
+:mod:`mapper.sanafe`.
 """
 from __future__ import annotations
 
@@ -59,16 +52,15 @@ from typing import Optional, Union
 import numpy as np
 
 from neurosim.errors import MappingError, UsageError, describe
-from neurosim.io import atomic_write_json, atomic_write_text
+from neurosim.io import atomic_write_json
 from neurosim.ir import Network
-from neurosim.neurons import LCANeuron, LIF
 
 from .chipspec import ChipSpec
 from .relays import SPLITTER_POPULATION, rebuild_relays, relay_wiring
 from .resources import RESOURCES, check_dest_cores, core_usage, limits_of
 
 __all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement",
-           "read_placement", "PlacementRecord", "write_sanafe", "sanafe_dict_text"]
+           "read_placement", "PlacementRecord"]
 
 PLACEMENT_FORMAT = "neurosim-placement"
 PLACEMENT_VERSION = 1
@@ -307,78 +299,3 @@ def _rebuild(doc: dict, path, network: Network, part: np.ndarray, core_idx: np.n
                               dest_parts=dest_parts, dt_s=dt_s)
     except MappingError as exc:
         raise _err(path, "splitters", f"the relay wiring does not fit the network ({exc})") from None
-
-
-# ---------------------------------------------------------------------------------------------
-def _scalar(v) -> Optional[float]:
-    a = np.asarray(v, dtype=float)
-    if a.ndim == 0:
-        return float(a)
-    return float(a[0]) if np.all(a == a[0]) else None
-
-
-def _group_attrs(pop, dt_s: float) -> tuple[dict, dict]:
-    """(group attributes, per-neuron attribute arrays) for a population, translated approximately."""
-    m = pop.model
-    per: dict = {}
-    if isinstance(m, LIF):
-        tau_m = np.asarray(m.tau_m_s, dtype=float)
-        vals = {"threshold": m.v_th, "reset": m.v_reset,
-                "leak_decay": np.where(np.isfinite(tau_m), 1.0 - dt_s / np.where(np.isfinite(tau_m), tau_m, 1.0), 1.0),
-                "bias": np.asarray(m.bias, dtype=float) * dt_s}
-        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft" if m.reset == "subtract" else "hard"}
-    elif isinstance(m, LCANeuron):
-        vals = {"threshold": m.lam, "bias": np.asarray(m.bias, dtype=float) * dt_s}
-        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft"}
-    else:  # pragma: no cover - every model of neurosim.neurons is handled above
-        vals, attrs = {}, {}
-    for k, v in vals.items():
-        s = _scalar(v)
-        if s is not None:
-            attrs[k] = s
-        else:
-            per[k] = np.broadcast_to(np.asarray(v, dtype=float), (pop.size,))
-    attrs["force_update"] = True
-    return attrs, per
-
-
-def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
-    """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc)."""
-    chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
-    if chip.n_chips > 1:
-        raise MappingError(f"SANA-FE export: chip '{chip.name}' has {chip.n_chips} chips; SANA-FE models one mesh")
-    ty = chip.noc.tile_grid[1]
-    lines = ["# SANA-FE network exported by neurosim (mapper.export); neuron parameters are approximate,",
-             f"# core T.C: T = x * {ty} + y (SANA-FE numbers tiles column by column), C = slot in the tile",
-             "network:", f"  name: {json.dumps(network.name)}", "  groups:"]
-    for p in network.populations:
-        attrs, per = _group_attrs(p, dt_s)
-        lines.append(f"    - name: {p.name}")
-        lines.append("      attributes: " + json.dumps(attrs))
-        lines.append("      neurons:")
-        if per:
-            for i in range(p.size):
-                lines.append(f"        - {i}: " + json.dumps({k: float(v[i]) for k, v in per.items()}))
-        else:
-            lines.append(f"        - 0..{p.size - 1}: {{}}")
-    lines.append("  edges:")
-    for c in network.connections:
-        m = c.csr().tocoo()
-        order = np.lexsort((m.row, m.col))
-        for r, q, w in zip(m.row[order], m.col[order], m.data[order]):
-            lines.append(f"    - {c.pre}.{int(q)} -> {c.post}.{int(r)}: {{weight: {float(w)!r}}}")
-    lines.append("mappings:")
-    ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
-    for i in range(part.n_parts):
-        a = chip.address(int(pl.core[i]))
-        tc = f"{a.x * ty + a.y}.{a.slot}"
-        for e in ranges[i]:
-            for lo, hi in e["ranges"]:
-                sel = f"{e['population']}.{lo}" if hi - lo == 1 else f"{e['population']}.{lo}..{hi - 1}"
-                lines.append(f"  - {sel}: {{core: {tc}}}")
-    return "\n".join(lines) + "\n"
-
-
-def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3) -> Path:
-    """Write the SANA-FE network file atomically."""
-    return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s))

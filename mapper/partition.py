@@ -16,17 +16,26 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
     Mt-KaHyPar (optional extra ``neurosim[hypergraph]``) on the spike hypergraph, one net per
     neuron and its targets, connectivity objective = inter-core packets under multicast, hard
     per-core capacity (:func:`hypergraph`). Slower than ``"metis"``, fewer packets.
+``"steiner"``
+    Mt-KaHyPar's Steiner-tree mapping of the same hypergraph onto the mesh of tiles, then a km1
+    split of every tile into its cores (:mod:`mapper.steiner`): minimises the XY multicast links
+    directly and chooses the core of every part (:attr:`Partition.cores`). Returns
+    ``(part, cores)``, or ``None`` past its time budget, and ``"hypergraph"`` takes over. Fewest
+    links on small boards (up to a few tens of tiles); cost grows steeply with tiles.
 
 :func:`partition` runs a strategy and then :class:`mapper.repair.RepairState` (an imbalance
 factor is not a capacity): it starts from the fewest cores the lower bounds allow
-(:func:`mapper.resources.min_cores`: total demands and the output-axon fixed point, plus a
-small slack), re-partitions with more parts if the repair cannot fit every part, and finally
-spills into new cores. Networks too large for the board, and single neurons too large for a core,
-raise :class:`~neurosim.errors.CapacityError`.
+(:func:`mapper.resources.min_cores`: total demands and the output-axon fixed point; for graph
+partitioners also the synapse memory of one row per source and destination core,
+:func:`mapper.resources.synapse_min_cores`; plus a small slack), re-partitions with more parts
+if the repair cannot fit every part (at least ``k f / (1 - slack)`` parts when the parts were
+over-full on average, :func:`_next_k`), and finally spills into new cores. Networks too large
+for the board, and single neurons too large for a core, raise :class:`~neurosim.errors.CapacityError`.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import math
 import os
@@ -44,7 +53,9 @@ from .graph import CoreRows, NetGraph, core_rows
 from .repair import RepairState, gather_ranges
 from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
                         demand_lower_bounds, fanout_bound, limits_of, min_cores, max_core_size,
-                        neuron_alone, payload_bits, row_bits)
+                        neuron_alone, payload_bits, row_bits, synapse_min_cores)
+from .steiner import DEFAULT_BUDGET_S as STEINER_BUDGET_S
+from .steiner import steiner
 
 __all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
 
@@ -75,8 +86,12 @@ class Partition:
         Parts requested from the strategy in the accepted attempt.
     repair_moves, new_cores, attempts : int
     fallback : str
-        Empty, or why the requested graph partitioner was replaced by sequential fill (its
-        attempts found no feasible partition on the board within the repair budget).
+        Empty, or why the requested strategy was replaced (a graph partitioner's attempts found no
+        feasible partition on the board within the repair budget, or ``"steiner"`` ran out of its
+        time budget).
+    cores : ndarray of int64, shape (n_parts,), optional
+        The board core the strategy chose for every part (``"steiner"``; -1 for parts the repair
+        added), taken by the annealing placer as a start; ``None`` for other strategies.
     """
 
     part: np.ndarray
@@ -91,6 +106,7 @@ class Partition:
     new_cores: int
     attempts: int
     fallback: str = ""
+    cores: Optional[np.ndarray] = None
 
     def members(self) -> list[np.ndarray]:
         """Neurons of every part (sorted)."""
@@ -437,7 +453,8 @@ def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, bindin
     return np.asarray(hg.partition(ctx).get_partition(), dtype=np.int64)
 
 
-STRATEGIES: dict[str, Strategy] = {"sequential": sequential, "metis": metis, "hypergraph": hypergraph}
+STRATEGIES: dict[str, Strategy] = {"sequential": sequential, "metis": metis, "hypergraph": hypergraph,
+                                   "steiner": steiner}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,30 +500,46 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage,
 
 
 def _next_k(tried: list[tuple[int, float]], *, slack: float, cap: int) -> int:
-    """Parts for the next attempt after infeasible ones.
+    r"""Parts for the next attempt after infeasible ones.
 
     ``tried`` holds ``(k, f)``: parts and the mean use of the fullest resource per part, relative
-    to its limit. The first retry adds 3 % (enough when the partitioner's imbalance was the
-    problem); after that, while the parts are still over-full on average, ``f`` is extrapolated
-    to ``1 - slack`` along the secant of the last two attempts (per-part overheads — a row header
-    and word rounding per input axon of every part — make the total demand grow with ``k``, so
-    ``f`` falls more slowly than ``1/k``), capped by ``k f / (1 - slack)``; at least 3 % more
-    parts, at most ``cap``.
+    to its limit. When the parts are over-full on average (``f > 1``) no balance of the
+    partitioner can fit them, and the total demand ``f k L`` does not shrink with more parts
+    (per-part overheads — a row header and word rounding per input axon of every part — make it
+    grow with ``k``), so the next attempt needs at least
+
+    .. math::
+
+        k' \ge \left\lceil \frac{k f}{1 - \mathrm{slack}} \right\rceil .
+
+    From the second over-full attempt on, ``f`` is also extrapolated to ``1 - slack`` along the
+    secant of the last two attempts (when it fell), and the larger of the two is taken: with a
+    demand ``D(k) = a + b k`` (``b``: the overhead per part), ``f = D / (k L)`` is convex and
+    falling, so its secant beyond the last attempt lies below it and reaches ``1 - slack`` no
+    later than ``f`` does. Otherwise (``f <= 1``: the partitioner's imbalance was the problem)
+    the retry adds 3 %, or follows the secant capped by ``k f / (1 - slack)``. Always at least
+    3 % more parts, at most ``cap``.
     """
     k, f = tried[-1]
     target = 1.0 - slack
     step = max(1, math.ceil(0.03 * k))
-    want = k + step
+    want = float(k + step)
+    secant = None
     if len(tried) >= 2:
         (k0, f0), (k1, f1) = tried[-2], tried[-1]
         if k1 != k0 and f1 < f0 and f1 > target:
-            want = min(k * f / target, k1 + (f1 - target) * (k1 - k0) / (f0 - f1))
-    return int(min(cap, max(k + step, math.ceil(want))))
+            secant = k1 + (f1 - target) * (k1 - k0) / (f0 - f1)
+    if f > 1.0:
+        want = max(want, k * f / target, secant or 0.0)
+    elif secant is not None:
+        want = min(k * f / target, secant)
+    return int(min(cap, max(k + step, math.ceil(want - 1e-9))))
 
 
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
               enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0,
+              steiner_budget_s: float = STEINER_BUDGET_S,
               progress: Optional[Callable[[str, int, int], None]] = None) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
@@ -517,7 +550,10 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     seed : int
     slack : float
         Graph partitioners start from ``ceil(demand / (limit (1 - slack)))`` parts for the binding
-        resource, so it keeps a little room for the repair.
+        resource, and from at least the fewest parts whose synapse memory, filled to ``1 - slack``,
+        holds the row-level synapse bound (one header and word rounding per row of every source
+        and destination core, :func:`mapper.resources.synapse_min_cores`), so it keeps a little
+        room for the repair.
     n_parts : int, optional
         Start a graph partitioner from this many parts instead (at least ``k_min``).
     attempts : int
@@ -528,6 +564,10 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         Raise when a neuron's targets span more cores than ``CoreLimits.max_out_axons_per_neuron``
         (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
         :func:`mapper.splitters.insert_splitters`.
+    steiner_budget_s : float
+        Seconds the ``"steiner"`` tile mapping may take; past it (or without Mt-KaHyPar) the
+        partition is ``"hypergraph"``'s (``"metis"``'s without Mt-KaHyPar) and
+        :attr:`Partition.fallback` says so.
     repair_budget_s : float or None
         Seconds each repair of a graph partitioner's attempt may take (``None``: no limit);
         sequential fill's own repair, the last resort, is not limited. Networks whose output axons couple the
@@ -568,6 +608,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         if n_parts is None:
             demand = demand_lower_bounds(graph, chip)[binding]
             k0 = max(k_min, math.ceil(demand / (lims[binding] * (1.0 - slack))))
+            if lims["synapse_bits"]:  # sources fanning out over many cores: a row header per core
+                k0 = synapse_min_cores(graph, chip, min(k0, chip.n_cores), fill=1.0 - slack)
         else:
             k0 = max(k_min, int(n_parts))
         k0 = min(chip.n_cores, graph.n, k0)
@@ -576,14 +618,35 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     feasible = False
     moves = new_cores = 0
     k, tried = k0, []  # tried: (k, mean use / limit of the fullest resource)
+    measured, hopeless = [], ""  # (parts the attempt produced, the same mean use)
+    other_full = False  # an attempt over-full on average in a resource other than output axons
     for i in range(n_attempts):
         if progress is not None:
             progress(f"partition: {strategy}", i, n_attempts)
         kwargs = {"binding": binding, "sym": get_sym()} if fn is metis else {}
         if fn is hypergraph:
             kwargs = {"binding": binding}
-        raw = fn(graph, chip, k=k, seed=seed, **kwargs)
-        part, n_parts = _compact(np.asarray(raw, dtype=np.int64))
+        label_cores = None
+        if fn is steiner:
+            got = steiner(graph, chip, k=k, seed=seed, binding=binding, budget_s=steiner_budget_s)
+            if got is None:
+                alt = "hypergraph" if importlib.util.find_spec("mtkahypar") is not None else "metis"
+                why = (f"'steiner' gave no tile mapping of {k} cores (Mt-KaHyPar missing, no block of the board fits, "
+                       f"or over its {steiner_budget_s:g} s budget; see the log); '{alt}' used")
+                log.warning("partition: %s", why)
+                res = partition(graph, chip, strategy=alt, seed=seed, slack=slack, attempts=attempts, n_parts=k,
+                                sym=sym, enforce_dest_limit=enforce_dest_limit, repair_budget_s=repair_budget_s,
+                                progress=progress)
+                return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why)
+            raw, label_cores = got
+        else:
+            raw = fn(graph, chip, k=k, seed=seed, **kwargs)
+        raw = np.asarray(raw, dtype=np.int64)
+        part, n_parts = _compact(raw)
+        cores = None
+        if label_cores is not None:
+            cores = np.full(n_parts, -1, dtype=np.int64)
+            cores[part] = label_cores[raw]
         rows = core_rows(graph, part, n_parts)
         usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
         if not usage.violations():
@@ -591,10 +654,21 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             break
         st = RepairState(graph, chip, part, n_parts=n_parts, sym=get_sym(), rows=rows, usage=usage)
         last = i == n_attempts - 1
-        fill = max(float(usage.used[r].sum()) / (n_parts * lims[r]) for r in RESOURCES if lims[r])
+        fills = {r: float(usage.used[r].sum()) / (n_parts * lims[r]) for r in RESOURCES if lims[r]}
+        fullest = max(fills, key=fills.get)
+        fill = fills[fullest]
+        measured.append((n_parts, fill))
+        if len(measured) >= 2 and measured[-1][0] > measured[-2][0] and 1.0 < measured[-2][1] <= fill:
+            # more parts, and no emptier on average: the parts' demand grows at least as fast as
+            # their number (dense layers mixed on every core), so further attempts cannot fit
+            hopeless = (f"; its parts were over-full on average with {measured[-2][0]} parts ({100 * measured[-2][1]:.0f} %) "
+                        f"and with {n_parts} ({100 * fill:.0f} % of a core's {LIMIT_FIELD[fullest]}): their "
+                        "demand grows with their number")
+            log.info("partition %s: %s; handing over", strategy, hopeless[2:])
+            break
         if not last and fill > 1.0:
             log.info("partition %s k=%d: the parts hold %.0f%% of a core's %s on average; re-partitioning",
-                     strategy, k, 100 * fill, binding)
+                     strategy, k, 100 * fill, LIMIT_FIELD[fullest])
         else:
             feasible = st.run(allow_new=last, budget_s=None if strategy == "sequential" else repair_budget_s,
                               progress=progress)
@@ -603,13 +677,21 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
                      f"; repair stopped at its {repair_budget_s:g} s budget" if st.timed_out else "")
             if feasible:
                 moves, new_cores = st.moves, st.new_cores
+                old_n = n_parts
                 part, n_parts = _compact(st.part)
+                if cores is not None:  # a part keeps its core; the repair's new cores have none yet
+                    moved = np.full(n_parts, -1, dtype=np.int64)
+                    moved[part] = np.where(st.part < old_n, cores[np.minimum(st.part, old_n - 1)], -1)
+                    cores = moved
                 rows = core_rows(graph, part, n_parts)
                 usage = core_usage(graph, chip, part, n_parts=n_parts, rows=rows)
                 break
         tried.append((k, fill))
         out_over = any(r == "out_axons" for _, r, _, _ in usage.violations())
-        if out_over and k > k_min and all(kk != k_min for kk, _ in tried):
+        # over-full on average in another resource, in this attempt or an earlier one: the mean
+        # fill only falls with k, so k_min (no more parts than any attempt) is over-full too
+        other_full = other_full or any(f > 1.0 for r, f in fills.items() if r != "out_axons")
+        if out_over and not other_full and k > k_min and all(kk != k_min for kk, _ in tried):
             # output axons overflow: more parts give every neuron more destination cores, so on a
             # tightly coupled (e.g. all-to-all) layer the bound itself may be the only fit below 2 k_min
             k = k_min
@@ -621,7 +703,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             raise _too_big(graph, chip, st, usage, repair_budget_s)
         why = (f"'{strategy}' found no feasible partition on the board in {i + 1} attempt(s)"
                + (f" (the repair stopped at its {repair_budget_s:g} s budget)" if st is not None and st.timed_out
-                  else "") + "; sequential fill used")
+                  else "") + hopeless + "; sequential fill used")
         log.warning("partition: %s", why)
         try:
             seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
@@ -644,4 +726,4 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     log.info("partition %s: %d parts in %.2f s", strategy, n_parts, time.perf_counter() - t0)
     return Partition(part=part, n_parts=n_parts, strategy=strategy, usage=usage, rows=rows, k_min=k_min,
                      binding=binding, k_initial=int(k), repair_moves=moves,
-                     new_cores=new_cores, attempts=i + 1)
+                     new_cores=new_cores, attempts=i + 1, cores=cores)

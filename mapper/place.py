@@ -207,6 +207,26 @@ def best_start(nets: Nets, chip: ChipSpec, *, multicast: bool = True, lam: float
     return min(starts, key=value)
 
 
+def complete_start(chip: ChipSpec, cores: np.ndarray) -> np.ndarray:
+    """``cores`` (board core per part, -1 where none was chosen) with every -1 replaced by a free
+    core, nearest first (Manhattan distance of board-global tiles) to the chosen cores' centroid."""
+    from .route import tile_coords
+
+    out = np.asarray(cores, dtype=np.int64).copy()
+    missing = np.flatnonzero(out < 0)
+    if missing.size == 0:
+        return out
+    X, Y = tile_coords(chip)
+    have = out[out >= 0]
+    cx, cy = (float(X[have].mean()), float(Y[have].mean())) if have.size else (0.0, 0.0)
+    free = np.setdiff1d(np.arange(chip.n_cores), have)
+    if free.size < missing.size:
+        raise MappingError(f"placement: {out.size} parts but only {chip.n_cores} cores on '{chip.name}'")
+    near = free[np.lexsort((free, np.abs(X[free] - cx) + np.abs(Y[free] - cy)))]
+    out[missing] = near[:missing.size]
+    return out
+
+
 def anneal(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float = 10.0, **options) -> np.ndarray:
     """:func:`mapper.anneal.refine` (see there) from :func:`best_start`, or from ``options["start"]``."""
     from .anneal import refine

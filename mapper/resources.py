@@ -19,6 +19,7 @@ targets are, which is why a partition can only be checked after all neurons are 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -31,8 +32,8 @@ from .graph import CoreRows, NetGraph, core_rows
 
 __all__ = ["RESOURCES", "limits_of", "row_bits", "CoreUsage", "core_usage", "neuron_alone",
            "check_neurons_fit", "demand_lower_bounds", "min_cores", "FanoutBound", "fanout_bound",
-           "out_axon_lower_bound", "max_core_size", "check_board_fits", "check_dest_cores", "payload_bits",
-           "LIMIT_FIELD"]
+           "out_axon_lower_bound", "max_core_size", "synapse_bits_lower_bound", "synapse_min_cores",
+           "check_board_fits", "check_dest_cores", "payload_bits", "LIMIT_FIELD"]
 
 RESOURCES = ("compartments", "in_axons", "out_axons", "synapse_bits", "plastic_synapses")
 
@@ -199,21 +200,27 @@ class FanoutBound:
     k_in : int
         Most neurons any core can hold on the input side (compartments, synapse memory with row
         headers, plastic synapses); see :func:`out_axon_lower_bound`.
+    spread : ndarray of int64, shape (n,)
+        ``e_v``: fewest cores the targets of every neuron fit on, whatever ``k``:
+        ``max(ceil(t_v / k_in), ceil(sum_{u in targets(v)} p_u / synapse_mem_bits),
+        ceil(sum_{u in targets(v)} q_u / max_plastic_synapses))`` with ``p_u`` the synapse payload
+        of ``u``'s whole fan-in (headers and rounding left out, :func:`payload_bits`) and ``q_u``
+        its plastic synapses: a core holds at most a limit's worth of them.
     """
 
     targets: np.ndarray
     others: np.ndarray
     k_in: int
+    spread: np.ndarray
 
     def dest_lower(self, k: int, *, shared: bool = True) -> np.ndarray:
         """Lower bound of every neuron's destination cores in any feasible ``k``-part partition.
 
-        ``max(ceil(t_v / k_in), k - m_v)`` if the neuron shares its core with another neuron
-        (``shared``), ``max(ceil(t_v / k_in), k - 1 - m_v)`` otherwise; at most ``min(t_v, k)``.
+        ``max(e_v, k - m_v)`` if the neuron shares its core with another neuron (``shared``),
+        ``max(e_v, k - 1 - m_v)`` otherwise; at most ``min(t_v, k)`` (``e_v``: :attr:`spread`).
         """
-        spread = -(-self.targets // self.k_in)
         full = np.int64(k) - self.others - (0 if shared else 1)
-        return np.minimum(np.maximum(spread, full), np.minimum(self.targets, k))
+        return np.minimum(np.maximum(self.spread, full), np.minimum(self.targets, k))
 
 
 def fanout_bound(graph: NetGraph, chip: ChipSpec) -> FanoutBound:
@@ -227,6 +234,7 @@ def fanout_bound(graph: NetGraph, chip: ChipSpec) -> FanoutBound:
         else np.zeros(n, dtype=np.int64)
     others = n - 1 - (deg - has_self)
     k_in = min(int(core.max_compartments), n) if n else 1
+    spread = np.zeros(n, dtype=np.int64)
     if n:
         pay = _row_sums(graph.in_ptr, payload_bits(core, graph.in_nsyn.astype(np.int64),
                                                    graph.in_nplastic.astype(np.int64)))
@@ -243,7 +251,15 @@ def fanout_bound(graph: NetGraph, chip: ChipSpec) -> FanoutBound:
         if lims["plastic_synapses"] is not None:
             npl = np.sort(_row_sums(graph.in_ptr, graph.in_nplastic.astype(np.int64)))[:k_in]
             k_in = min(k_in, max(1, int(np.searchsorted(np.cumsum(npl), lims["plastic_synapses"], side="right"))))
-    return FanoutBound(targets=deg, others=others, k_in=int(k_in))
+        spread = -(-deg // int(k_in))
+        if lims["synapse_bits"]:  # the targets' fan-in payloads, a core's synapse memory at most per core
+            need = _row_sums(graph.out_ptr, pay[graph.out_idx])
+            spread = np.maximum(spread, -(-need // int(lims["synapse_bits"])))
+        if lims["plastic_synapses"]:
+            plastic = _row_sums(graph.in_ptr, graph.in_nplastic.astype(np.int64))
+            need = _row_sums(graph.out_ptr, plastic[graph.out_idx])
+            spread = np.maximum(spread, -(-need // int(lims["plastic_synapses"])))
+    return FanoutBound(targets=deg, others=others, k_in=int(k_in), spread=np.minimum(spread, deg).astype(np.int64))
 
 
 def _row_bits_per_synapse(core: CoreLimits, c_max: int) -> np.ndarray:
@@ -273,9 +289,12 @@ def out_axon_lower_bound(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, f
 
     .. math::
 
-        d_v(k) = \max\left(\lceil t_v / k_{in} \rceil,\; k - m_v\right)
+        d_v(k) = \max\left(e_v,\; k - m_v\right), \qquad
+        e_v \ge \lceil t_v / k_{in} \rceil
 
-    destination cores: every core holds at most ``k_in`` neurons; at most ``m_v`` of the other
+    destination cores: every core holds at most ``k_in`` neurons, and at most a core's synapse
+    memory (plastic synapses) of its targets' fan-in payload (``e_v``, :attr:`FanoutBound.spread`);
+    at most ``m_v`` of the other
     ``k - 1`` parts can be free of its targets (each holds one of the ``m_v`` neurons it does not
     target), and when its own part holds a second neuron, either that neuron is a target (its own
     part is a destination) or it is one of the ``m_v`` (one fewer target-free part elsewhere), so
@@ -321,6 +340,103 @@ def out_axon_lower_bound(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, f
             return n, fb  # even one neuron per part: nothing further to learn from the bound
         k = nxt
     return k, fb
+
+
+@dataclass(frozen=True, eq=False)
+class _SourceRows:
+    """Per-source terms of :func:`synapse_bits_lower_bound` (sources with at least one target)."""
+
+    src: np.ndarray      # source neurons
+    payload: np.ndarray  # P_s: payload bits of all their synapses
+    by_words: np.ndarray  # n_s rho(c_s): their synapses at the fewest bits per synapse of a row
+
+
+def _source_rows(graph: NetGraph, chip: ChipSpec, fb: FanoutBound) -> _SourceRows:
+    core = chip.core
+    lim = int(core.synapse_mem_bits)
+    deg = np.diff(graph.out_ptr).astype(np.int64)
+    src = np.flatnonzero(deg > 0)
+    if src.size == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return _SourceRows(src=z, payload=z, by_words=z)
+    nsyn = graph.out_nsyn.astype(np.int64)
+    payload = _row_sums(graph.out_ptr, payload_bits(core, nsyn, graph.out_nplastic.astype(np.int64)))[src]
+    n_s = _row_sums(graph.out_ptr, nsyn)[src]
+    # c_s: most synapses of s in one row = (targets of s one core can hold) x (synapses per pair)
+    fan_in = _row_sums(graph.in_ptr, payload_bits(core, graph.in_nsyn.astype(np.int64),
+                                                  graph.in_nplastic.astype(np.int64)))
+    starts = graph.out_ptr[:-1][src]
+    min_pay = np.minimum.reduceat(fan_in[graph.out_idx], starts)
+    per_pair = np.maximum.reduceat(nsyn, starts)
+    per_core = np.minimum(np.minimum(deg[src], fb.k_in), lim // np.maximum(min_pay, 1))
+    c_s = np.maximum(1, per_core) * np.maximum(per_pair, 1)
+    rho = _row_bits_per_synapse(core, int(c_s.max()))
+    by_words = np.ceil(n_s * rho[c_s - 1] - 1e-6).astype(np.int64)  # integer bits; no float round-up
+    return _SourceRows(src=src, payload=payload, by_words=by_words)
+
+
+def _rows_bound(core: CoreLimits, sr: _SourceRows, dest: np.ndarray) -> int:
+    w = int(core.synapse_word_bits)
+    by_headers = -(-(sr.payload + dest * int(core.synapse_row_overhead_bits)) // w) * w
+    return int(np.maximum(sr.by_words, by_headers).sum())
+
+
+def synapse_bits_lower_bound(graph: NetGraph, chip: ChipSpec, k: int, *, fb: Optional[FanoutBound] = None) -> int:
+    r"""Lower bound of the total synapse memory of any feasible ``k``-part partition.
+
+    A source ``s`` has one row per destination core, at least ``d_s(k)`` of them
+    (:meth:`FanoutBound.dest_lower`, one-neuron parts allowed, which counts the cores its targets
+    need), each with a header ``h`` and rounded up to words of ``W`` bits; and a row holds at most
+    ``c_s`` synapses (the targets of ``s`` one core can hold: at most ``k_in``, and at most
+    ``synapse_mem_bits / min_u p_u`` with ``p_u`` a target's fan-in payload, times the most
+    synapses of one pair), so each of its ``n_s`` synapses takes at least ``rho(c_s)`` bits
+    (the fewest bits per synapse of a row of at most ``c_s``, header and rounding included):
+
+    .. math::
+
+        \text{bits} \ge \sum_s \max\left(W \left\lceil \frac{P_s + d_s(k)\, h}{W} \right\rceil,\;
+        n_s\, \rho(c_s)\right)
+
+    (``P_s``: the payload of its synapses, :func:`payload_bits`). It grows with ``k`` and is at
+    least ``demand_lower_bounds()["synapse_bits"]``; on dense layers, whose sources reach many
+    cores with short rows, it is well above it.
+    """
+    if fb is None:
+        fb = fanout_bound(graph, chip)
+    sr = _source_rows(graph, chip, fb)
+    if sr.src.size == 0:
+        return 0
+    return _rows_bound(chip.core, sr, fb.dest_lower(int(k), shared=False)[sr.src])
+
+
+def synapse_min_cores(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, fill: float = 1.0,
+                      fb: Optional[FanoutBound] = None, max_iter: int = 1000) -> int:
+    r"""Fewest parts ``k >= k_start`` whose synapse memory can hold :func:`synapse_bits_lower_bound`.
+
+    The smallest ``k`` with ``B(k) <= fill * k * synapse_mem_bits``; ``B`` only grows with ``k``,
+    so from ``k_start`` the next candidate is ``ceil(B(k) / (fill * synapse_mem_bits))`` until it
+    stops growing (every ``k`` skipped has ``B(k) >= B(k_prev) > fill * k * limit``). With
+    ``fill = 1`` and ``k_start`` a lower bound the result is a lower bound of the cores of any
+    feasible partition; :func:`mapper.partition.partition` starts graph partitioners from it
+    with ``fill = 1 - slack``.
+    """
+    k = max(1, int(k_start))
+    lim = float(chip.core.synapse_mem_bits) * float(fill)
+    if graph.n == 0 or lim <= 0:
+        return k
+    if fb is None:
+        fb = fanout_bound(graph, chip)
+    sr = _source_rows(graph, chip, fb)
+    if sr.src.size == 0:
+        return k
+    for _ in range(max_iter):
+        nxt = math.ceil(_rows_bound(chip.core, sr, fb.dest_lower(k, shared=False)[sr.src]) / lim)
+        if nxt <= k:
+            return k
+        if nxt >= graph.n:
+            return int(graph.n)
+        k = nxt
+    return k
 
 
 def min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:

@@ -289,7 +289,9 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
     then :func:`mapper.anneal.refine`, then twins again) and keep whichever result has the lower
     objective. Exchanging first lets the annealer see parts whose rates were already sorted (e.g.
     the busy neurons of an all-to-all layer gathered on the block's edge rows, which halves the
-    busiest link at no extra link cost).
+    busiest link at no extra link cost). A partition that chose its own cores
+    (:attr:`~mapper.partition.Partition.cores`, the ``"steiner"`` strategy) adds that placement as
+    a start: annealing begins from the better of it and :func:`mapper.place.best_start`.
 
     With twins, the plain annealing and the two refinements of the twin path each get a third of
     ``time_budget_s`` (0: each runs its fixed number of moves, so placement costs about three
@@ -301,7 +303,7 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
 
     from .anneal import LinkCost, default_lam, refine
     from .graph import core_rows
-    from .place import Placement, block, hilbert, place, placement_cost
+    from .place import Placement, best_start, block, complete_start, hilbert, place, placement_cost
     from .resources import core_usage
     from .route import build_nets
 
@@ -314,6 +316,18 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
         try_twins = info["twins"] > 0
     if try_twins and time_budget_s:
         time_budget_s = time_budget_s / 3.0  # three refinements share the budget (plain, then two with twins)
+    given = None  # the partitioner's own choice of cores ("steiner"), a third start for annealing
+    if placer == "anneal" and part.cores is not None and "start" not in options:
+        given = complete_start(chip, part.cores)
+        mc = bool(options.get("multicast", getattr(chip.noc, "multicast", True)))
+        lm0, cw0 = options.get("lam"), float(options.get("chip_weight", 1.0))
+        other = best_start(nets, chip, multicast=mc, lam=lm0, chip_weight=cw0)
+        lm1 = default_lam(chip, hilbert(nets, chip)) if lm0 is None else float(lm0)
+
+        def objective(core: np.ndarray) -> float:
+            return LinkCost(nets, chip, core, multicast=mc, lam=lm1, chip_weight=cw0).value()
+
+        options = {**options, "start": min((given, other), key=objective)}
     pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **dict(options))
     if not try_twins:
         return part, nets, pl, info
@@ -322,18 +336,18 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
     lam_opt = options.get("lam")
     opts = {k: v for k, v in options.items() if k not in ("multicast", "lam", "chip_weight", "start")}
     best = None
-    starts = (hilbert(nets, chip), block(nets, chip))
+    starts = (hilbert(nets, chip), block(nets, chip)) + ((given,) if given is not None else ())
     lm = default_lam(chip, starts[0]) if lam_opt is None else float(lam_opt)  # one weight for both starts
     prog = options.get("progress")
     if prog is not None:
-        prog("place: twin exchange", 0, 2)
-    for start in starts:  # exchange at both starts, keep the better
+        prog("place: twin exchange", 0, len(starts))
+    for j, start in enumerate(starts):  # exchange at every start, keep the best
         res = refine_twins(graph, nets, chip, part.part, start, multicast=multicast, lam=lm, chip_weight=cw,
                            seed=seed, label=label)
         if best is None or res.objective_after < best[0].objective_after:
             best = (res, start, lm)
         if prog is not None:
-            prog("place: twin exchange", 1 + (start is starts[1]), 2)
+            prog("place: twin exchange", j + 1, len(starts))
     res, core, lam = best
     cur_part, swaps = res.part, res.swaps
     for i in range(2):

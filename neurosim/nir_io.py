@@ -29,7 +29,8 @@ them. :func:`read_nir` turns it into neurosim populations and connections:
   turns each input spike of weight 1 into exactly one spike on the next step. The linear chain
   after an ``Input`` is the relays' outgoing connection. The mapper costs relays as on-chip
   neurons, an over-estimate for chips whose input axons are fed from off-chip directly.
-* **Output nodes** create nothing; ``info["outputs"]`` names the populations that feed them.
+* **Output nodes** create nothing; ``info["outputs"]`` names the populations that feed them, and
+  a Delay or a linear node between a population and an Output (not modelled) is noted.
 * **Nested graphs** are flattened; their nodes are named ``<graph>.<node>``.
 
 Discretisation
@@ -498,6 +499,12 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             info["outputs"].setdefault(sink, [])
             if pop_of[src] not in info["outputs"][sink]:
                 info["outputs"][sink].append(pop_of[src])
+            if delay or ops:  # nothing is built for an Output: what lies on the way to it is not modelled
+                what = ([f"{delay} step(s) of Delay"] if delay else []) + [f"'{o}'" for o in ops
+                                                                         if nodes[o].type != "Delay"]
+                info["approximations"].setdefault(sink, []).append(
+                    f"not modelled between '{pop_of[src]}' and this Output: {', '.join(what)} "
+                    "(the output reads the population's spikes directly)")
         else:
             grouped[(src, sink, delay)].append((m, ops, path))
     n_delays = defaultdict(int)

@@ -112,16 +112,23 @@ def conv_padding(node: str, padding, kernel: tuple[int, int], dilation: tuple[in
     return ph, ph, pw, pw
 
 
+def _conv_arrays(node: str, kind: str, weight, in_shape: Shape, w_dims: str, x_dims: str) -> np.ndarray:
+    """The weight of a ``kind`` node as a float array, after checking its rank and the input's
+    against the dimension names ``w_dims`` and ``x_dims`` (e.g. ``"(C, L)"``)."""
+    w = np.asarray(weight, dtype=float)
+    nd = x_dims.count(",") + 1
+    if w.ndim != nd + 1:
+        raise UsageError(describe("NIR node", node, f"{kind} weight must be {nd + 1}-D {w_dims}", got=f"shape {w.shape}"))
+    if len(in_shape) != nd:
+        raise UsageError(describe("NIR node", node, f"{kind} input must be {x_dims}", got=tuple(in_shape),
+                                  expected=f"a {nd}-D shape"))
+    return w
+
+
 def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding, dilation=1,
               groups: int = 1) -> tuple[sp.csr_matrix, Shape]:
     """The cross-correlation of the module docstring as a matrix; returns ``(A, (C_out, H_out, W_out))``."""
-    w = np.asarray(weight, dtype=float)
-    if w.ndim != 4:
-        raise UsageError(describe("NIR node", node, "Conv2d weight must be 4-D (C_out, C_in/groups, kh, kw)",
-                                  got=f"shape {w.shape}"))
-    if len(in_shape) != 3:
-        raise UsageError(describe("NIR node", node, "Conv2d input must be (C, H, W)", got=tuple(in_shape),
-                                  expected="a 3-D shape"))
+    w = _conv_arrays(node, "Conv2d", weight, in_shape, "(C_out, C_in/groups, kh, kw)", "(C, H, W)")
     c_in, h, wd = (int(v) for v in in_shape)
     c_out, c_in_g, kh, kw = w.shape
     g = int(np.asarray(groups).item())
@@ -157,13 +164,7 @@ def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
               groups: int = 1) -> tuple[sp.csr_matrix, Shape]:
     """1-D cross-correlation on ``(C, L)`` as a matrix, via :func:`conv2d_op` with height 1;
     returns ``(A, (C_out, L_out))``."""
-    w = np.asarray(weight, dtype=float)
-    if w.ndim != 3:
-        raise UsageError(describe("NIR node", node, "Conv1d weight must be 3-D (C_out, C_in/groups, k)",
-                                  got=f"shape {w.shape}"))
-    if len(in_shape) != 2:
-        raise UsageError(describe("NIR node", node, "Conv1d input must be (C, L)", got=tuple(in_shape),
-                                  expected="a 2-D shape"))
+    w = _conv_arrays(node, "Conv1d", weight, in_shape, "(C_out, C_in/groups, k)", "(C, L)")
 
     def one(what: str, value) -> int:
         arr = np.atleast_1d(np.asarray(value)).ravel()

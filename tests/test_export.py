@@ -6,7 +6,8 @@ import pytest
 
 from conftest import make_tiny_chip, make_tiny_network
 from mapper.api import map_network
-from mapper.export import neuron_ranges, read_placement, sanafe_dict_text, write_placement, write_sanafe
+from mapper.export import neuron_ranges, read_placement, write_placement
+from mapper.sanafe import sanafe_dict_text, write_sanafe
 from neurosim.errors import UsageError
 
 

@@ -25,7 +25,7 @@ def test_map_writes_everything(files, capsys):
                "--out", str(out), "--partitioner", "sequential", "--placer", "identity", "--sanafe"])
     assert rc == 0
     for name in ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png",
-                 "sanafe_network.yaml"):
+                 "sanafe_network.yaml", "sanafe_arch.yaml"):
         assert (out / name).stat().st_size > 0, name
     rep = json.loads((out / "report.json").read_text())
     assert rep["chip"]["name"] == "tiny" and rep["totals"]["neuron_spikes"] == 10

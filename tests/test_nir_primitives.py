@@ -9,7 +9,7 @@ from neurosim import simulate  # noqa: E402
 from neurosim.errors import UsageError  # noqa: E402
 from neurosim.ir import ArrayInput, Probe  # noqa: E402
 from neurosim.nir_io import NEVER_FIRES, read_nir  # noqa: E402
-from neurosim.nir_ops import conv1d_op  # noqa: E402
+from neurosim.nir_ops import conv1d_op, conv2d_op  # noqa: E402
 
 DT = 1e-3
 
@@ -171,3 +171,32 @@ def test_integrator_matches_euler_and_never_fires():
                                 nir.Linear(np.ones((1, 1))), if_(1))
     with pytest.raises(UsageError, match="graded output of a I readout"):
         read_nir(li, dt_s=DT)
+
+
+def test_delay_or_linear_before_an_output_is_noted():
+    w = np.eye(2)
+    g = nir.NIRGraph.from_list(nir.Input(np.array([2])), nir.Linear(w), if_(2), nir.Delay(np.full(2, 2 * DT)),
+                               nir.Output(np.array([2])))
+    _, info = read_nir(g, dt_s=DT)
+    assert info["outputs"] == {"output": ["if"]}
+    (note,) = info["approximations"]["output"]
+    assert "2 step(s) of Delay" in note and "'if'" in note
+    g = nir.NIRGraph.from_list(nir.Input(np.array([2])), nir.Linear(w), if_(2), nir.Linear(2 * w),
+                               nir.Output(np.array([2])))
+    _, info = read_nir(g, dt_s=DT)
+    (note,) = info["approximations"]["output"]
+    assert "'linear_1'" in note and "Delay" not in note
+    g = nir.NIRGraph.from_list(nir.Input(np.array([2])), nir.Linear(w), if_(2), nir.Output(np.array([2])))
+    _, info = read_nir(g, dt_s=DT)
+    assert "output" not in info["approximations"]
+
+
+@pytest.mark.parametrize("op, w, shape, msg", [
+    (conv1d_op, np.zeros((2, 2)), (2, 5), r"Conv1d weight must be 3-D \(C_out, C_in/groups, k\)"),
+    (conv1d_op, np.zeros((2, 2, 3)), (2, 5, 1), r"Conv1d input must be \(C, L\) \(got \(2, 5, 1\), expected a 2-D"),
+    (conv2d_op, np.zeros((2, 2, 3)), (2, 5, 5), r"Conv2d weight must be 4-D \(C_out, C_in/groups, kh, kw\)"),
+    (conv2d_op, np.zeros((2, 2, 3, 3)), (2, 5), r"Conv2d input must be \(C, H, W\)"),
+])
+def test_conv_shapes_are_checked_with_the_node_named(op, w, shape, msg):
+    with pytest.raises(UsageError, match=r"NIR node 'c': " + msg):
+        op("c", w, shape, stride=1, padding=0)

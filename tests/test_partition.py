@@ -187,14 +187,20 @@ def test_prefix_fit_is_the_longest_feasible_run(seed):
             assert not fits(m + 1)
 
 
-def test_next_k_adds_three_percent_then_follows_the_secant():
+def test_next_k_scales_over_full_parts_else_adds_three_percent_then_follows_the_secant():
     from mapper.partition import _next_k
 
-    assert _next_k([(100, 1.2)], slack=0.01, cap=1000) == 103
-    # secant through (100, 1.2) and (103, 1.1) reaches 0.99 at 106.3 -> 107 (also >= 103 + 4)
-    assert _next_k([(100, 1.2), (103, 1.1)], slack=0.01, cap=1000) == 107
-    # steep fall: the secant wants less than +3 %, the step wins
+    # over-full on average (f > 1): at least k f / (1 - slack) = 121.2 -> 122, not + 3 %
+    assert _next_k([(100, 1.2)], slack=0.01, cap=1000) == 122
+    # later: the secant through (100, 1.2) and (103, 1.1) reaches 0.99 at 106.3, below
+    # 103 x 1.1 / 0.99 = 114.4 -> 115
+    assert _next_k([(100, 1.2), (103, 1.1)], slack=0.01, cap=1000) == 115
+    # f falls slowly (per-part overheads): the secant, 103 + 0.2 x 3 / 0.01 = 163, goes further
+    assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=1000) == 163
+    # full but not over-full: the partitioner's imbalance; + 3 %
+    assert _next_k([(100, 0.995)], slack=0.01, cap=1000) == 103
+    # the secant capped by k f / (1 - slack) (at most 1 % more here): the step wins
+    assert _next_k([(100, 1.0), (103, 0.995)], slack=0.01, cap=1000) == 107
     assert _next_k([(100, 1.5), (103, 1.0)], slack=0.01, cap=1000) == 107
-    # never more than the scaled estimate, never beyond the board
-    assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=1000) == 124
+    # never beyond the board
     assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=110) == 110

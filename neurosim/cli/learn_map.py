@@ -3,7 +3,7 @@
 ::
 
     neurosim learn ... --chip NAME|FILE [--map-out DIR] [--activity-out ACT.npz] [--time-budget S]
-                       [--partitioner metis|sequential|hypergraph] [--placer anneal|block|hilbert|identity]
+                       [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
 
 For the local methods, the network that learns (:meth:`LocalDictionaryLearning.network
 <neurosim.models.dictlearn.LocalDictionaryLearning.network>`: input and coding populations,

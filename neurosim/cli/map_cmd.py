@@ -4,7 +4,7 @@
 
     neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
                  [--input-rate R]) --chip NAME|FILE --out DIR
-                 [--partitioner metis|sequential|hypergraph] [--placer anneal|block|hilbert|identity]
+                 [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
                  [--seed N] [--time-budget S] [--repair-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
                  [--no-progress] [--force]
 
@@ -16,8 +16,11 @@ spikes into its inputs (``--input-rate`` events per step per input neuron, seed 
 the measured activity is mapped instead of assumed rates.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
-``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and ``DIR/sanafe_network.yaml`` with
-``--sanafe``, and the mapped network as a NIR graph with ``--nir-out FILE.nir``:
+``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and, with ``--sanafe``,
+``DIR/sanafe_network.yaml`` and ``DIR/sanafe_arch.yaml``: the network with its placement and the
+chip as a SANA-FE 2.x architecture, :mod:`mapper.sanafe`; cross-check with ``arch =
+sanafe.load_arch("sanafe_arch.yaml"); net = sanafe.load_net("sanafe_network.yaml", arch); hw =
+sanafe.SpikingChip(arch); hw.load(net); hw.sim(STEPS)``; and the mapped network as a NIR graph with ``--nir-out FILE.nir``:
 :func:`neurosim.nir_export.write_nir` at ``--dt`` (or the mapping's step), with the placement in
 the graph's metadata, ``{"chip": name, "cores": {population: board core index per neuron}}``, the
 same assignment as ``placement.json``); prints the summary. Existing files are kept unless ``--force``. Without
@@ -35,9 +38,9 @@ import numpy as np
 
 from mapper.api import MappingResult, map_network
 from mapper.chipload import load_chip
-from mapper.export import write_sanafe
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
+from mapper.sanafe import write_sanafe, write_sanafe_arch
 from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
 from neurosim.errors import UsageError
@@ -53,6 +56,7 @@ from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 
 OUTPUTS = MAP_OUTPUTS
+SANAFE_OUTPUTS = ("sanafe_network.yaml", "sanafe_arch.yaml")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="events per neuron per step when no --activity is given")
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
-    p.add_argument("--sanafe", action="store_true", help="also write DIR/sanafe_network.yaml (SANA-FE 2.x format)")
+    p.add_argument("--sanafe", action="store_true",
+                   help="also write DIR/sanafe_network.yaml and DIR/sanafe_arch.yaml (SANA-FE 2.x network with its "
+                        "placement, and the chip as an architecture) to cross-check with that simulator")
     p.add_argument("--nir-out", metavar="FILE.nir",
                    help="also write the mapped network as a NIR graph, placement in its metadata")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
@@ -89,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    names = list(OUTPUTS) + (["sanafe_network.yaml"] if args.sanafe else [])
+    names = list(OUTPUTS) + (list(SANAFE_OUTPUTS) if args.sanafe else [])
     out = check_out_dir(args.out, names, force=args.force)
     if args.nir_out is not None:
         check_writable(args.nir_out, overwrite=args.force)
@@ -128,7 +134,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     text = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                          report=report, extra_text=extra)
     if args.sanafe:
-        write_sanafe(result.network, result, out / "sanafe_network.yaml", dt_s=result.graph.dt_s)
+        write_sanafe(result.network, result, out / SANAFE_OUTPUTS[0], dt_s=result.graph.dt_s)
+        write_sanafe_arch(result.chip, out / SANAFE_OUTPUTS[1])
     written = [str(out / n) for n in names]
     if args.nir_out is not None:
         written.append(str(write_nir(result.network, args.nir_out, dt_s=_export_dt(args, network, activity),

@@ -1,0 +1,245 @@
+"""Export a mapping to SANA-FE 2.x: the network with its placement, and the chip as an architecture.
+
+SANA-FE (Boyle et al., IEEE TCAD 2025; ``pip install sanafe``, GPL-3.0, an optional external tool)
+simulates a spiking network on a described architecture and sums event counts times unit costs.
+Two files let a user cross-check our estimate with it, for any chip we can describe:
+
+Network (``network:`` + ``mappings:``)
+--------------------------------------
+One group per population, one edge line per synapse (``a.0 -> b.1: {weight: w}``), and mappings
+``a.0..3: {core: T.C}`` where ``T = X * H + Y`` is SANA-FE's tile number (it numbers tiles column
+by column over a ``W x H`` mesh) and ``C`` the slot in the tile. ``(X, Y)`` are board-global tile
+coordinates (:meth:`~mapper.chipspec.ChipSpec.global_tile`), so a multi-chip board is one flat
+mesh. Neuron parameters are translated approximately (LIF: ``threshold = v_th``, ``reset =
+v_reset``, ``reset_mode`` soft/hard, ``leak_decay = 1 - dt/tau_m``, ``bias = bias * dt``; graded
+LCA neurons as LIF with ``threshold = lam``), so SANA-FE's own spike counts may differ from ours:
+compare energy with the same activity. Every group logs its spikes (``log_spikes``), so a run with
+``spike_trace=True`` gives the counts to feed back as an :class:`~neurosim.activity.ActivityProfile`.
+
+Architecture (``architecture:``)
+--------------------------------
+The board's tiles as one ``W x H`` mesh (``W = tiles_x * chips_x``, ``H = tiles_y * chips_y``),
+``cores_per_tile`` cores per tile, and our per-event costs in SANA-FE's units:
+
+==========================  =====================================================================
+SANA-FE attribute           from the chip spec (J per event / s per event)
+==========================  =====================================================================
+``energy_process_spike``    ``energy.syn_op`` (synapse unit: one synapse receiving one spike)
+``energy_access_neuron`` +  ``energy.neuron_update_active``, split as ``meta.soma_access_energy_j``
+``energy_update_neuron``    / ``meta.soma_update_energy_j`` when the spec records the split
+``energy_spike_out``        ``energy.spike_out``
+``energy_message_out``      ``energy.packet`` (axon out: one message per destination core)
+``energy_*_hop``            ``energy.hop_ew`` (east, west) / ``energy.hop_ns`` (north, south)
+``latency_*``               the ``timing`` counterparts; ``latency_message_in = timing.packet_in``
+``latency_sync``            ``timing.barrier_by_tiles`` (``sync_model: table``)
+``max_neurons_supported``   ``core.max_compartments``
+==========================  =====================================================================
+
+SANA-FE charges the soma of every mapped neuron every step (``force_update``), which is our
+``active_policy: all_mapped``. What it cannot express is listed in the file's header and left
+out of its totals: multicast trees (it routes every packet on its own XY path), inactive-compartment updates, within-tile message energy, learning updates,
+barrier energy, static power, and the extra cost of a chip-boundary link (SANA-FE counts it as an
+ordinary hop; neurosim adds ``hop_chip`` per crossing). A spec with a null (unpublished) cost
+exports 0, as our estimate counts it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import yaml
+
+from neurosim.io import atomic_write_text
+from neurosim.ir import Network
+from neurosim.neurons import LCANeuron, LIF
+
+from .chipspec import ChipSpec
+
+__all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "sanafe_arch_dict",
+           "sanafe_arch_text", "write_sanafe_arch", "arch_gaps"]
+
+
+def board_mesh(chip: ChipSpec) -> tuple[int, int]:
+    """``(W, H)``: the board's tiles as one mesh, ``W = tiles_x * chips_x``, ``H = tiles_y * chips_y``."""
+    (tx, ty), (cx, cy) = chip.noc.tile_grid, chip.noc.chip_grid
+    return tx * cx, ty * cy
+
+
+def sanafe_tile_core(chip: ChipSpec, core: int) -> str:
+    """SANA-FE's ``"T.C"`` address of a board core: ``T = X * H + Y`` (column by column), ``C`` its slot."""
+    x, y = chip.global_tile(int(core))
+    return f"{x * board_mesh(chip)[1] + y}.{chip.address(int(core)).slot}"
+
+
+# ---------------------------------------------------------------------------------------------
+# network
+def _scalar(v) -> Union[float, None]:
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return float(a)
+    return float(a[0]) if np.all(a == a[0]) else None
+
+
+def _group_attrs(pop, dt_s: float) -> tuple[dict, dict]:
+    """(group attributes, per-neuron attribute arrays) for a population, translated approximately."""
+    m = pop.model
+    per: dict = {}
+    if isinstance(m, LIF):
+        tau_m = np.asarray(m.tau_m_s, dtype=float)
+        vals = {"threshold": m.v_th, "reset": m.v_reset,
+                "leak_decay": np.where(np.isfinite(tau_m), 1.0 - dt_s / np.where(np.isfinite(tau_m), tau_m, 1.0), 1.0),
+                "bias": np.asarray(m.bias, dtype=float) * dt_s}
+        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft" if m.reset == "subtract" else "hard"}
+    elif isinstance(m, LCANeuron):
+        vals = {"threshold": m.lam, "bias": np.asarray(m.bias, dtype=float) * dt_s}
+        attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft"}
+    else:  # pragma: no cover - every model of neurosim.neurons is handled above
+        vals, attrs = {}, {}
+    for k, v in vals.items():
+        s = _scalar(v)
+        if s is not None:
+            attrs[k] = s
+        else:
+            per[k] = np.broadcast_to(np.asarray(v, dtype=float), (pop.size,))
+    attrs["force_update"] = True
+    attrs["log_spikes"] = True  # so that sim(..., spike_trace=True) reports every neuron's spikes
+    return attrs, per
+
+
+def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
+    """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc).
+
+    ``result`` is a :class:`mapper.api.MappingResult` of ``network`` (its chip, graph, partition
+    and placement are read).
+    """
+    from .export import neuron_ranges
+
+    chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
+    w, h = board_mesh(chip)
+    lines = ["# SANA-FE network exported by neurosim (mapper.sanafe); neuron parameters are approximate,",
+             f"# core T.C: T = X * {h} + Y over the board's {w} x {h} tile mesh (SANA-FE numbers tiles column by "
+             "column), C = slot in the tile",
+             "network:", f"  name: {json.dumps(network.name)}", "  groups:"]
+    for p in network.populations:
+        attrs, per = _group_attrs(p, dt_s)
+        lines.append(f"    - name: {p.name}")
+        lines.append("      attributes: " + json.dumps(attrs))
+        lines.append("      neurons:")
+        if per:
+            for i in range(p.size):
+                lines.append(f"        - {i}: " + json.dumps({k: float(v[i]) for k, v in per.items()}))
+        else:
+            lines.append(f"        - 0..{p.size - 1}: {{}}")
+    lines.append("  edges:")
+    for c in network.connections:
+        m = c.csr().tocoo()
+        order = np.lexsort((m.row, m.col))
+        for r, q, wt in zip(m.row[order], m.col[order], m.data[order]):
+            lines.append(f"    - {c.pre}.{int(q)} -> {c.post}.{int(r)}: {{weight: {float(wt)!r}}}")
+    lines.append("mappings:")
+    ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
+    for i in range(part.n_parts):
+        tc = sanafe_tile_core(chip, int(pl.core[i]))
+        for e in ranges[i]:
+            for lo, hi in e["ranges"]:
+                sel = f"{e['population']}.{lo}" if hi - lo == 1 else f"{e['population']}.{lo}..{hi - 1}"
+                lines.append(f"  - {sel}: {{core: {tc}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3) -> Path:
+    """Write the SANA-FE network file atomically."""
+    return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s))
+
+
+# ---------------------------------------------------------------------------------------------
+# architecture
+def arch_gaps(chip: ChipSpec) -> list[str]:
+    """What of ``chip``'s cost model SANA-FE cannot express (non-zero costs it leaves out)."""
+    e, t = chip.energy, chip.timing
+    gaps = []
+    if e.active_policy != "all_mapped":
+        gaps.append(f"active_policy '{e.active_policy}': SANA-FE charges every mapped neuron every step "
+                    "(all_mapped)")
+    for key, what in (("neuron_update_inactive", "inactive-compartment updates"),
+                      ("spike_within_tile", "within-tile messages"), ("learn_update", "learning updates"),
+                      ("barrier", "barrier energy"), ("static_power_w_per_chip", "static power")):
+        if getattr(e, key):
+            gaps.append(f"energy.{key} = {getattr(e, key):g} ({what}) is not modelled")
+    for key, what in (("neuron_update_inactive", "inactive-compartment updates"),
+                      ("spike_within_tile", "within-tile messages"), ("learn_update", "learning updates")):
+        if getattr(t, key):
+            gaps.append(f"timing.{key} = {getattr(t, key):g} ({what}) is not modelled")
+    if chip.noc.multicast:
+        gaps.append("multicast routing: SANA-FE routes every packet on its own path (unicast), so its hop counts "
+                    "are those of noc.packets: unicast, not of this chip's multicast trees")
+    if chip.n_chips > 1:
+        gaps.append(f"{chip.n_chips} chips flattened into one mesh: a chip-boundary link is an ordinary hop "
+                    f"(neurosim adds hop_chip {e.hop_chip:g} J / {t.hop_chip:g} s per crossing and a multi-chip "
+                    "barrier)")
+    return gaps
+
+
+def _split(total: float, meta: dict, a_key: str, b_key: str) -> tuple[float, float]:
+    """``(access, update)``: the spec's recorded split of the soma cost when it sums to ``total``."""
+    a, b = meta.get(a_key), meta.get(b_key)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and np.isclose(a + b, total, rtol=1e-9, atol=0):
+        return float(a), float(b)
+    return float(total), 0.0
+
+
+def sanafe_arch_dict(chip: ChipSpec) -> dict:
+    """The SANA-FE 2.x architecture of ``chip`` as a plain dict (see the module doc for the mapping)."""
+    e, t, m = chip.energy, chip.timing, chip.meta or {}
+    w, h = board_mesh(chip)
+    e_acc, e_upd = _split(e.neuron_update_active, m, "soma_access_energy_j", "soma_update_energy_j")
+    t_acc, t_upd = _split(t.neuron_update_active, m, "soma_access_latency_s", "soma_update_latency_s")
+    if t.barrier_by_tiles:
+        sync = {"sync_model": "table", "latency_sync": {int(k): float(v) for k, v in t.barrier_by_tiles}}
+    else:
+        sync = {"sync_model": "fixed", "latency_sync": 0.0}
+    buf = m.get("link_buffer_size", 16)
+    core = {
+        "name": f"core[0..{chip.noc.cores_per_tile - 1}]",
+        "attributes": {"buffer_position": "soma", "buffer_inside_unit": False,
+                       "max_neurons_supported": int(chip.core.max_compartments)},
+        "axon_in": [{"name": "axon_in", "attributes": {"energy_message_in": 0.0,
+                                                      "latency_message_in": float(t.packet_in)}}],
+        "soma": [{"name": "soma", "attributes": {
+            "model": "leaky_integrate_fire", "energy_access_neuron": e_acc, "latency_access_neuron": t_acc,
+            "energy_update_neuron": e_upd, "latency_update_neuron": t_upd,
+            "energy_spike_out": float(e.spike_out), "latency_spike_out": float(t.spike_out)}}],
+        "dendrite": [{"name": "dendrite", "attributes": {"model": "accumulator", "energy_update": 0.0,
+                                                         "latency_update": 0.0}}],
+        "synapse": [{"name": "synapse", "attributes": {"model": "current_based",
+                                                       "energy_process_spike": float(e.syn_op),
+                                                       "latency_process_spike": float(t.syn_op)}}],
+        "axon_out": [{"name": "axon_out", "attributes": {"energy_message_out": float(e.packet),
+                                                        "latency_message_out": float(t.packet_out)}}],
+    }
+    hop = {f"energy_{d}_hop": float(e.hop_ns if d in ("north", "south") else e.hop_ew)
+           for d in ("north", "east", "south", "west")}
+    hop.update({f"latency_{d}_hop": float(t.hop_ns if d in ("north", "south") else t.hop_ew)
+                for d in ("north", "east", "south", "west")})
+    return {"architecture": {
+        "name": chip.name.replace("-", "_"),
+        "attributes": {"topology": "mesh", "width": int(w), "height": int(h), "link_buffer_size": int(buf), **sync},
+        "tile": [{"name": f"tile[0..{w * h - 1}]", "attributes": hop, "core": [core]}],
+    }}
+
+
+def sanafe_arch_text(chip: ChipSpec) -> str:
+    """:func:`sanafe_arch_dict` as YAML, headed by the chip's cost source and what SANA-FE leaves out."""
+    w, h = board_mesh(chip)
+    head = [f"# SANA-FE architecture exported by neurosim (mapper.sanafe) from chip '{chip.name}' ({chip.source})",
+            f"# costs: {chip.cost_source or 'not stated'}",
+            f"# {w} x {h} tiles (T = X * {h} + Y), {chip.noc.cores_per_tile} cores per tile"]
+    head += [f"# not in SANA-FE: {g}" for g in arch_gaps(chip)]
+    return "\n".join(head) + "\n" + yaml.safe_dump(sanafe_arch_dict(chip), sort_keys=False, default_flow_style=False)
+
+
+def write_sanafe_arch(chip: ChipSpec, path: Union[str, Path]) -> Path:
+    """Write :func:`sanafe_arch_text` atomically."""
+    return atomic_write_text(path, sanafe_arch_text(chip))

@@ -1,0 +1,188 @@
+"""Partition and place at once: Mt-KaHyPar's Steiner-tree mapping of the spike hypergraph onto the tiles.
+
+Under XY multicast a spike of neuron ``v`` costs the links of one tree spanning the tiles of ``v``
+and of its targets; cores of one tile share a router, so only the *tile* of every neuron matters
+for link traffic. This strategy therefore maps neurons straight onto tiles, minimising
+
+.. math:: \\sum_v r_v \\, \\mathrm{ST}_G(\\{\\mathrm{tile}(u) : u \\in \\{v\\} \\cup \\mathrm{targets}(v)\\})
+
+(events per step times links; :math:`\\mathrm{ST}_G` the lightest Steiner tree in the mesh graph
+``G`` of the tiles used, links weighing 1, a chip-boundary link ``1 + chip_weight``), with
+Mt-KaHyPar's ``map_onto_graph`` (Heuer et al.; the process-mapping objective of mapping.md §2).
+``G`` is the most compact block of tiles the cores need (:func:`mapper.place.block_shape`, its
+first tiles in snake order); every tile may hold ``c_t`` cores' worth of the binding resource
+(``cores_per_tile``, fewer in the last tile, ``k`` cores in all). Each tile's neurons are then
+split into its ``c_t`` cores by a km1 partition (inter-core packets inside a tile cost no link),
+and the repair of :func:`mapper.partition.partition` settles the non-additive limits. The result
+carries the board core of every part (:attr:`mapper.partition.Partition.cores`), which the
+annealing placer takes as a start.
+
+Cost. The mapping's run time grows steeply with tiles and pins (measured here: 65 k neurons on
+16 tiles 8-20 s, on 24 tiles 55 s; 131 k neurons on 32 tiles over 900 s), so it runs in a child
+process with a time limit (``budget_s``); past it, or without Mt-KaHyPar, :func:`steiner` returns
+``None`` and the caller uses another strategy. The child uses one thread, so a seed gives one
+result.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+from typing import Optional
+
+import numpy as np
+
+from neurosim.errors import MappingError
+
+from .chipspec import ChipSpec
+from .graph import NetGraph
+
+__all__ = ["tile_block", "steiner", "DEFAULT_BUDGET_S"]
+
+log = logging.getLogger(__name__)
+
+#: seconds the Steiner-tree mapping may take before the caller falls back to another strategy
+DEFAULT_BUDGET_S = 60.0
+
+
+def tile_block(chip: ChipSpec, n_tiles: int) -> tuple[np.ndarray, list[tuple[int, int]], list[int]]:
+    """The ``n_tiles`` tiles of the most compact block at the board's origin, in snake order.
+
+    Returns ``(first_core, edges, weights)``: the first board core of every tile, and the mesh
+    links between them (index pairs into ``first_core``) with their weights (1, or 2 across a chip
+    boundary). Raises :class:`MappingError` when no block of the board holds ``n_tiles`` tiles.
+    """
+    from .place import block_shape
+    from .route import grid_shape
+
+    cpt = chip.noc.cores_per_tile
+    gy, gx = grid_shape(chip)
+    w, h = block_shape(n_tiles, (gx, gy))
+    if w * h < n_tiles:
+        raise MappingError(f"steiner: {n_tiles} tiles do not fit one block of the {gx} x {gy} tile board")
+    first = np.arange(0, chip.n_cores, cpt)
+    xy = np.array([chip.global_tile(int(c)) for c in first])
+    snake = np.where(xy[:, 1] % 2 == 0, xy[:, 0], w - 1 - xy[:, 0])
+    inside = np.flatnonzero((xy[:, 0] < w) & (xy[:, 1] < h))
+    order = inside[np.lexsort((snake[inside], xy[inside, 1]))][:n_tiles]
+    cores = first[order]
+    pos = xy[order]
+    chip_of = np.array([chip.address(int(c)).chip for c in cores])
+    edges, weights = [], []
+    for a in range(n_tiles):
+        for b in range(a + 1, n_tiles):
+            if np.abs(pos[a] - pos[b]).sum() == 1:
+                edges.append((a, b))
+                weights.append(1 if chip_of[a] == chip_of[b] else 2)
+    return cores, edges, weights
+
+
+def _child(n: int, pins: np.ndarray, ptr: np.ndarray, ew: np.ndarray, vw: np.ndarray, cap: int,
+           n_cores: np.ndarray, edges: list, weights: list, seed: int) -> np.ndarray:
+    """In the child process: tile mapping, then the split of every tile; returns the tile-major
+    core label ``sum(n_cores[:t]) + j`` of every neuron."""
+    import mtkahypar
+
+    mtk = mtkahypar.initialize(1, False)  # one thread: the seed fixes the result
+    mtkahypar.set_seed(int(seed))
+    m = int(n_cores.size)
+    ctx = mtk.context_from_preset(mtkahypar.PresetType.DEFAULT)
+    ctx.set_partitioning_parameters(m, 0.0, mtkahypar.Objective.KM1)
+    tot = int(vw.sum())
+    caps = [int(c) * cap for c in n_cores]
+    if sum(caps) < tot:  # the additive stand-in cannot fit: spread the excess, the repair settles it
+        caps = [c + -(-(tot - sum(caps)) // m) for c in caps]
+    ctx.set_individual_target_block_weights(caps)
+    ctx.logging = False
+    nets = [pins[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.size - 1)]
+    hg = mtk.create_hypergraph(ctx, n, len(nets), nets, vw.tolist(), ew.tolist())
+    if m > 1:
+        target = mtk.create_target_graph(ctx, m, len(edges), edges, weights)
+        tile = np.asarray(hg.map_onto_graph(target, ctx).get_partition(), dtype=np.int64)
+    else:
+        tile = np.zeros(n, dtype=np.int64)
+    label = np.empty(n, dtype=np.int64)
+    base = np.concatenate([[0], np.cumsum(n_cores)])
+    for t in range(m):
+        memb = np.flatnonzero(tile == t)
+        c = int(n_cores[t])
+        if memb.size == 0:
+            continue
+        if c == 1 or memb.size == 1:
+            label[memb] = base[t]
+            continue
+        loc = -np.ones(n, dtype=np.int64)
+        loc[memb] = np.arange(memb.size)
+        sub_nets, sub_w = [], []
+        for i in range(ptr.size - 1):
+            p = loc[pins[ptr[i]:ptr[i + 1]]]
+            p = p[p >= 0]
+            if p.size > 1:
+                sub_nets.append(p.tolist())
+                sub_w.append(int(ew[i]))
+        sctx = mtk.context_from_preset(mtkahypar.PresetType.DEFAULT)
+        sctx.set_partitioning_parameters(c, 0.03, mtkahypar.Objective.KM1)
+        sctx.set_individual_target_block_weights([max(cap, -(-int(vw[memb].sum()) // c))] * c)
+        sctx.logging = False
+        sh = mtk.create_hypergraph(sctx, int(memb.size), len(sub_nets), sub_nets, vw[memb].tolist(), sub_w)
+        label[memb] = base[t] + np.asarray(sh.partition(sctx).get_partition(), dtype=np.int64)
+    return label
+
+
+def _run_child(args: tuple, budget_s: float) -> Optional[np.ndarray]:
+    """:func:`_child` in a spawned process (Mt-KaHyPar cannot be interrupted in-process); ``None``
+    past ``budget_s`` seconds or on failure."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        job = pool.apply_async(_child, args)
+        try:
+            return job.get(timeout=budget_s)
+        except mp.TimeoutError:
+            log.warning("steiner: the tile mapping took longer than %g s; stopped", budget_s)
+        except Exception as exc:  # noqa: BLE001 - any failure of the child hands over to another strategy
+            log.warning("steiner: the tile mapping failed (%s: %s)", type(exc).__name__, exc)
+        pool.terminate()
+    return None
+
+
+def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
+            budget_s: float = DEFAULT_BUDGET_S, **_) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Map ``graph`` onto the tiles of ``k`` cores (module doc); ``(labels, cores)`` or ``None``.
+
+    ``labels[v]`` is the part of neuron ``v`` and ``cores[p]`` the board core of part ``p``.
+    ``None`` when Mt-KaHyPar is not installed, the block does not fit the board, or the mapping
+    takes longer than ``budget_s`` seconds.
+    """
+    import importlib.util
+
+    from .partition import _hypergraph_weights, _spike_nets
+
+    if importlib.util.find_spec("mtkahypar") is None:
+        log.warning("steiner: Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")
+        return None
+    cpt = chip.noc.cores_per_tile
+    k = max(1, min(int(k), chip.n_cores))
+    n_tiles = -(-k // cpt)
+    try:
+        first, edges, weights = tile_block(chip, n_tiles)
+    except MappingError as exc:
+        log.warning("%s", exc)
+        return None
+    n_cores = np.full(n_tiles, cpt, dtype=np.int64)
+    n_cores[-1] = k - cpt * (n_tiles - 1)
+    srcs = np.flatnonzero(np.diff(graph.out_ptr) > 0)
+    if srcs.size == 0 or graph.n <= 1:
+        return None
+    pins, ptr, w = _spike_nets(graph, srcs)
+    if ptr.size < 2:
+        return None
+    wmax = float(w.max())
+    ew = np.maximum(1, np.round(w / wmax * 1000.0)).astype(np.int64) if wmax > 0 else np.ones(w.size, np.int64)
+    vw, cap = _hypergraph_weights(graph, chip, binding, k)
+    t0 = time.perf_counter()
+    label = _run_child((graph.n, pins, ptr, ew, vw, int(cap), n_cores, edges, weights, seed), budget_s)
+    if label is None:
+        return None
+    log.info("steiner: %d neurons onto %d tiles (%d cores) in %.1f s", graph.n, n_tiles, k, time.perf_counter() - t0)
+    cores = np.concatenate([first[t] + np.arange(c) for t, c in enumerate(n_cores)]).astype(np.int64)
+    return label, cores
