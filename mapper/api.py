@@ -144,7 +144,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
                 partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
                 assumed_rate: float = 0.01, place_options: Optional[dict] = None,
                 splitters: Union[str, bool] = "auto", progress: Optional[Progress] = None,
-                repair_budget_s: Optional[float] = 60.0) -> MappingResult:
+                repair_budget_s: Optional[float] = 60.0, steiner_budget_s: float = 60.0) -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -173,6 +173,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     repair_budget_s : float or None
         Seconds each repair of a graph partitioner's attempt may take before it hands over to
         sequential fill (:func:`mapper.partition.partition`; ``None``: no limit).
+    steiner_budget_s : float
+        Seconds the ``"steiner"`` partitioner's tile mapping may take before ``"hypergraph"``
+        takes over (:mod:`mapper.steiner`).
     progress : callable, optional
         ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): the
         stages ``"partition"``, ``"splitters"`` (chips with ``max_out_axons_per_neuron``) and
@@ -212,7 +215,8 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     use_spl = splitters is not False and chip.core.max_out_axons_per_neuron is not None
     stage("partition", 0)
     part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
-                     enforce_dest_limit=not use_spl, progress=progress, repair_budget_s=repair_budget_s)
+                     enforce_dest_limit=not use_spl, progress=progress, repair_budget_s=repair_budget_s,
+                     steiner_budget_s=steiner_budget_s)
     wall["partition"] = time.perf_counter() - t
     stage("partition", 1)
     spl, mapped = None, network

@@ -20,7 +20,7 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
     Mt-KaHyPar's Steiner-tree mapping of the same hypergraph onto the mesh of tiles, then a km1
     split of every tile into its cores (:mod:`mapper.steiner`): minimises the XY multicast links
     directly and chooses the core of every part (:attr:`Partition.cores`). Returns
-    ``(part, cores)``, or ``None`` past its time budget, and ``"hypergraph"`` takes over. Fewest
+    ``(part, cores)``; past its time budget it raises and ``"hypergraph"`` takes over. Fewest
     links on small boards (up to a few tens of tiles); cost grows steeply with tiles.
 
 :func:`partition` runs a strategy and then :class:`mapper.repair.RepairState` (an imbalance
@@ -55,7 +55,7 @@ from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, che
                         demand_lower_bounds, fanout_bound, limits_of, min_cores, max_core_size,
                         neuron_alone, payload_bits, row_bits, synapse_min_cores)
 from .steiner import DEFAULT_BUDGET_S as STEINER_BUDGET_S
-from .steiner import steiner
+from .steiner import SteinerUnavailable, steiner
 
 __all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "traffic_graph"]
 
@@ -565,9 +565,9 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
         :func:`mapper.splitters.insert_splitters`.
     steiner_budget_s : float
-        Seconds the ``"steiner"`` tile mapping may take; past it (or without Mt-KaHyPar) the
-        partition is ``"hypergraph"``'s (``"metis"``'s without Mt-KaHyPar) and
-        :attr:`Partition.fallback` says so.
+        Seconds the ``"steiner"`` tile mappings of this call may take together; past it (or without
+        Mt-KaHyPar, or if its process fails) the partition is ``"hypergraph"``'s (``"metis"``'s
+        without Mt-KaHyPar) and :attr:`Partition.fallback` says why.
     repair_budget_s : float or None
         Seconds each repair of a graph partitioner's attempt may take (``None``: no limit);
         sequential fill's own repair, the last resort, is not limited. Networks whose output axons couple the
@@ -618,7 +618,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     feasible = False
     moves = new_cores = 0
     k, tried = k0, []  # tried: (k, mean use / limit of the fullest resource)
-    measured, hopeless = [], ""  # (parts the attempt produced, the same mean use)
+    measured, hopeless = [], ""  # (parts the attempt produced, mean use / limit of every resource)
+    steiner_deadline = t0 + steiner_budget_s  # one budget for all of this call's attempts
     other_full = False  # an attempt over-full on average in a resource other than output axons
     for i in range(n_attempts):
         if progress is not None:
@@ -626,21 +627,22 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         kwargs = {"binding": binding, "sym": get_sym()} if fn is metis else {}
         if fn is hypergraph:
             kwargs = {"binding": binding}
-        label_cores = None
-        if fn is steiner:
-            got = steiner(graph, chip, k=k, seed=seed, binding=binding, budget_s=steiner_budget_s)
-            if got is None:
-                alt = "hypergraph" if importlib.util.find_spec("mtkahypar") is not None else "metis"
-                why = (f"'steiner' gave no tile mapping of {k} cores (Mt-KaHyPar missing, no block of the board fits, "
-                       f"or over its {steiner_budget_s:g} s budget; see the log); '{alt}' used")
-                log.warning("partition: %s", why)
-                res = partition(graph, chip, strategy=alt, seed=seed, slack=slack, attempts=attempts, n_parts=k,
-                                sym=sym, enforce_dest_limit=enforce_dest_limit, repair_budget_s=repair_budget_s,
-                                progress=progress)
-                return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why)
-            raw, label_cores = got
-        else:
+        if strategy == "steiner":
+            kwargs = {"binding": binding, "budget_s": steiner_deadline - time.perf_counter()}
+        try:
             raw = fn(graph, chip, k=k, seed=seed, **kwargs)
+        except SteinerUnavailable as exc:
+            alt = "hypergraph" if importlib.util.find_spec("mtkahypar") is not None else "metis"
+            why = f"'steiner' gave no tile mapping of {k} cores ({exc}); '{alt}' used"
+            log.warning("partition: %s", why)
+            res = partition(graph, chip, strategy=alt, seed=seed, slack=slack, attempts=attempts, n_parts=k,
+                            sym=sym, enforce_dest_limit=enforce_dest_limit, repair_budget_s=repair_budget_s,
+                            progress=progress)
+            return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why)
+        label_cores = None
+        if isinstance(raw, tuple):  # a strategy that also chose the core of every label ("steiner")
+            raw, label_cores = raw
+            label_cores = np.asarray(label_cores, dtype=np.int64)
         raw = np.asarray(raw, dtype=np.int64)
         part, n_parts = _compact(raw)
         cores = None
@@ -657,12 +659,14 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         fills = {r: float(usage.used[r].sum()) / (n_parts * lims[r]) for r in RESOURCES if lims[r]}
         fullest = max(fills, key=fills.get)
         fill = fills[fullest]
-        measured.append((n_parts, fill))
-        if len(measured) >= 2 and measured[-1][0] > measured[-2][0] and 1.0 < measured[-2][1] <= fill:
-            # more parts, and no emptier on average: the parts' demand grows at least as fast as
-            # their number (dense layers mixed on every core), so further attempts cannot fit
-            hopeless = (f"; its parts were over-full on average with {measured[-2][0]} parts ({100 * measured[-2][1]:.0f} %) "
-                        f"and with {n_parts} ({100 * fill:.0f} % of a core's {LIMIT_FIELD[fullest]}): their "
+        measured.append((n_parts, fills))
+        prev_n, prev = measured[-2] if len(measured) >= 2 else (n_parts, fills)
+        r0 = max(prev, key=prev.get)  # the resource the previous attempt overfilled most
+        if n_parts > prev_n and 1.0 < prev[r0] <= fills[r0]:
+            # more parts, and no emptier on average in the same resource: its demand grows at least
+            # as fast as the parts (dense layers mixed on every core), so further attempts cannot fit
+            hopeless = (f"; its parts were over-full on average with {prev_n} parts ({100 * prev[r0]:.0f} %) "
+                        f"and with {n_parts} ({100 * fills[r0]:.0f} % of a core's {LIMIT_FIELD[r0]}): its "
                         "demand grows with their number")
             log.info("partition %s: %s; handing over", strategy, hopeless[2:])
             break

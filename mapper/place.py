@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.errors import CapacityError, MappingError
+from neurosim.errors import CapacityError, MappingError, describe
 
 from .chipspec import ChipSpec
 from .route import Nets
@@ -213,15 +213,20 @@ def complete_start(chip: ChipSpec, cores: np.ndarray) -> np.ndarray:
     from .route import tile_coords
 
     out = np.asarray(cores, dtype=np.int64).copy()
+    have = out[out >= 0]
+    if out.ndim != 1 or have.size and (have.max() >= chip.n_cores or np.unique(have).size != have.size):
+        raise MappingError(describe("start placement", chip.name, "not one distinct board core (or -1) per part",
+                                    got=out.tolist() if out.size <= 16 else f"{out.size} entries",
+                                    expected=f"distinct cores in [0, {chip.n_cores - 1}]"))
     missing = np.flatnonzero(out < 0)
     if missing.size == 0:
         return out
     X, Y = tile_coords(chip)
-    have = out[out >= 0]
     cx, cy = (float(X[have].mean()), float(Y[have].mean())) if have.size else (0.0, 0.0)
     free = np.setdiff1d(np.arange(chip.n_cores), have)
     if free.size < missing.size:
-        raise MappingError(f"placement: {out.size} parts but only {chip.n_cores} cores on '{chip.name}'")
+        raise MappingError(describe("start placement", chip.name, "more parts than cores", got=out.size,
+                                    expected=f"<= {chip.n_cores}"))
     near = free[np.lexsort((free, np.abs(X[free] - cx) + np.abs(Y[free] - cy)))]
     out[missing] = near[:missing.size]
     return out

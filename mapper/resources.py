@@ -442,14 +442,20 @@ def synapse_min_cores(graph: NetGraph, chip: ChipSpec, k_start: int = 1, *, fill
 def min_cores(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
     """``(k, resource)``: the fewest cores the lower bounds allow, and the binding resource.
 
-    The larger of the total-demand bound (:func:`demand_lower_bounds`) and the output-axon fixed
-    point :func:`out_axon_lower_bound` started from it; ``resource`` is ``"out_axons"`` when the
+    The largest of the total-demand bound (:func:`demand_lower_bounds`), the output-axon fixed
+    point :func:`out_axon_lower_bound` started from it, and the synapse-memory row bound
+    :func:`synapse_min_cores` (a header and word rounding per row of every source and destination
+    core) started from that; ``resource`` is ``"out_axons"`` or ``"synapse_bits"`` when one of the
     latter raises the count.
     """
     k, res = _demand_min_cores(graph, chip)
-    k_out, _ = out_axon_lower_bound(graph, chip, k)
+    k_out, fb = out_axon_lower_bound(graph, chip, k)
     if k_out > k:
-        return int(k_out), "out_axons"
+        k, res = int(k_out), "out_axons"
+    if chip.core.synapse_mem_bits:
+        k_syn = synapse_min_cores(graph, chip, k, fb=fb)
+        if k_syn > k:
+            k, res = int(k_syn), "synapse_bits"
     return k, res
 
 
@@ -514,8 +520,12 @@ def check_board_fits(graph: NetGraph, chip: ChipSpec) -> tuple[int, str]:
     if k > chip.n_cores:
         lb = demand_lower_bounds(graph, chip)[res]
         lim = limits_of(chip.core)[res]
+        rows = ""
+        if res == "synapse_bits":  # the row bound on the whole board: a header and rounding per destination core
+            lb = max(lb, synapse_bits_lower_bound(graph, chip, chip.n_cores))
+            rows = "one row header and word rounding per source and destination core counted; "
         chips = -(-k // chip.cores_per_chip)
         raise CapacityError(f"network '{graph.name}'", LIMIT_FIELD[res], lb, lim * chip.n_cores,
-                            hint=f"needs at least {k} cores ({chips} chip(s) of {chip.cores_per_chip} cores); "
+                            hint=f"{rows}needs at least {k} cores ({chips} chip(s) of {chip.cores_per_chip} cores); "
                                  f"'{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)")
     return k, res

@@ -36,7 +36,9 @@ SANA-FE attribute           from the chip spec (J per event / s per event)
 ==========================  =====================================================================
 
 SANA-FE charges the soma of every mapped neuron every step (``force_update``), which is our
-``active_policy: all_mapped``. What it cannot express is listed in the file's header and left
+``active_policy: all_mapped``. Energies then agree exactly for the same spikes (tested); latencies
+do not in general: SANA-FE simulates message timing on the mesh, neurosim estimates a step as the
+slowest core plus the longest path plus the barrier. What it cannot express is listed in the file's header and left
 out of its totals: multicast trees (it routes every packet on its own XY path), inactive-compartment updates, within-tile message energy, learning updates,
 barrier energy, static power, and the extra cost of a chip-boundary link (SANA-FE counts it as an
 ordinary hop; neurosim adds ``hop_chip`` per crossing). A spec with a null (unpublished) cost
@@ -45,20 +47,27 @@ exports 0, as our estimate counts it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 import yaml
 
+from neurosim.errors import MappingError, describe
 from neurosim.io import atomic_write_text
 from neurosim.ir import Network
 from neurosim.neurons import LCANeuron, LIF
 
 from .chipspec import ChipSpec
 
-__all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "sanafe_arch_dict",
+__all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "network_gaps", "sanafe_arch_dict",
            "sanafe_arch_text", "write_sanafe_arch", "arch_gaps"]
+
+
+#: SANA-FE's link buffer (messages) when the chip spec's ``meta`` has no ``link_buffer_size``: the
+#: value of SANA-FE's own arch/loihi.yaml (it only shapes SANA-FE's latency, never its energy)
+LINK_BUFFER_DEFAULT = 16
 
 
 def board_mesh(chip: ChipSpec) -> tuple[int, int]:
@@ -108,23 +117,93 @@ def _group_attrs(pop, dt_s: float) -> tuple[dict, dict]:
     return attrs, per
 
 
+def _group_names(network: Network) -> dict[str, str]:
+    """SANA-FE group name of every population: letters, digits and ``_`` (SANA-FE splits a
+    neuron address at ``.``), made unique."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for p in network.populations:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", p.name) or "p"
+        name, i = base, 2
+        while name in taken:
+            name, i = f"{base}_{i}", i + 1
+        taken.add(name)
+        out[p.name] = name
+    return out
+
+
+def _edges(c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(post, pre, weight)`` of a connection's stored synapses, as the mapper counts them
+    (:meth:`~neurosim.ir.Connection.structure` for dense weights: a plastic weight at zero is
+    still a synapse), ordered by pre then post."""
+    if c.is_sparse or c.is_conv:
+        m = c.csr().tocoo()
+        rows, cols, w = m.row, m.col, m.data
+    else:
+        rows, cols = np.nonzero(c.structure())
+        w = np.asarray(c.weights)[rows, cols]
+    order = np.lexsort((rows, cols))
+    return rows[order], cols[order], np.asarray(w, dtype=float)[order]
+
+
+def network_gaps(network: Network, dt_s: float = 1e-3) -> list[str]:
+    """What of ``network`` the SANA-FE file leaves out or approximates (beyond the neuron
+    parameters the module doc lists)."""
+    gaps = []
+    if network.inputs:
+        gaps.append(f"{len(network.inputs)} input(s) ({', '.join(i.name for i in network.inputs)}) are not exported: "
+                    "in SANA-FE the network runs on its biases alone")
+    delayed = [c.name for c in network.connections if c.delay_steps != 1]
+    if delayed:
+        gaps.append(f"delays other than one step are dropped: {', '.join(delayed)}")
+    gained = [c.name for c in network.connections if c.gain is not None]
+    if gained:
+        gaps.append(f"run-time gains are dropped (weights exported unscaled): {', '.join(gained)}")
+    plastic = [c.name for c in network.connections if c.learning_rule is not None]
+    if plastic:
+        gaps.append(f"learning rules are dropped (weights exported as they are now): {', '.join(plastic)}")
+    for p in network.populations:
+        m = p.model
+        if isinstance(m, LIF):
+            dropped = [k for k, bad in (("tau_s (synaptic current)",
+                                         np.any(np.asarray(m.tau_s, dtype=float) > dt_s * (1 + 1e-9))),
+                                        ("v_rest", np.any(np.asarray(m.v_rest, dtype=float) != 0)),
+                                        ("refractory_steps", np.any(np.asarray(m.refractory_steps) > 0))) if bad]
+            if dropped:
+                gaps.append(f"population '{p.name}': {', '.join(dropped)} not expressed")
+    return gaps
+
+
 def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
     """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc).
 
-    ``result`` is a :class:`mapper.api.MappingResult` of ``network`` (its chip, graph, partition
-    and placement are read).
+    ``result`` is a :class:`mapper.api.MappingResult` and ``network`` the network it mapped,
+    :attr:`~mapper.api.MappingResult.network` (which holds splitter relays when the mapper added
+    them); a header lists what the file leaves out (:func:`network_gaps`) and renamed groups.
+
+    Raises
+    ------
+    MappingError
+        ``network``'s populations are not the mapped ones.
     """
     from .export import neuron_ranges
 
     chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
+    pops = [p.name for p in network.populations]
+    if pops != list(g.pop_names) or [p.size for p in network.populations] != list(np.diff(g.pop_offsets)):
+        raise MappingError(describe("SANA-FE export", network.name, "the network is not the one mapped",
+                                    got=pops, expected=f"{list(g.pop_names)} (pass result.network)"))
     w, h = board_mesh(chip)
+    names = _group_names(network)
     lines = ["# SANA-FE network exported by neurosim (mapper.sanafe); neuron parameters are approximate,",
              f"# core T.C: T = X * {h} + Y over the board's {w} x {h} tile mesh (SANA-FE numbers tiles column by "
-             "column), C = slot in the tile",
-             "network:", f"  name: {json.dumps(network.name)}", "  groups:"]
+             "column), C = slot in the tile"]
+    lines += [f"# group '{b}' is population '{a}'" for a, b in names.items() if a != b]
+    lines += [f"# not in this file: {gap}" for gap in network_gaps(network, dt_s)]
+    lines += ["network:", f"  name: {json.dumps(network.name)}", "  groups:"]
     for p in network.populations:
         attrs, per = _group_attrs(p, dt_s)
-        lines.append(f"    - name: {p.name}")
+        lines.append(f"    - name: {names[p.name]}")
         lines.append("      attributes: " + json.dumps(attrs))
         lines.append("      neurons:")
         if per:
@@ -134,17 +213,17 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
             lines.append(f"        - 0..{p.size - 1}: {{}}")
     lines.append("  edges:")
     for c in network.connections:
-        m = c.csr().tocoo()
-        order = np.lexsort((m.row, m.col))
-        for r, q, wt in zip(m.row[order], m.col[order], m.data[order]):
-            lines.append(f"    - {c.pre}.{int(q)} -> {c.post}.{int(r)}: {{weight: {float(wt)!r}}}")
+        a, b = names[c.pre], names[c.post]
+        for r, q, wt in zip(*_edges(c)):
+            lines.append(f"    - {a}.{int(q)} -> {b}.{int(r)}: {{weight: {float(wt)!r}}}")
     lines.append("mappings:")
     ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
     for i in range(part.n_parts):
         tc = sanafe_tile_core(chip, int(pl.core[i]))
         for e in ranges[i]:
+            grp = names[e["population"]]
             for lo, hi in e["ranges"]:
-                sel = f"{e['population']}.{lo}" if hi - lo == 1 else f"{e['population']}.{lo}..{hi - 1}"
+                sel = f"{grp}.{lo}" if hi - lo == 1 else f"{grp}.{lo}..{hi - 1}"
                 lines.append(f"  - {sel}: {{core: {tc}}}")
     return "\n".join(lines) + "\n"
 
@@ -172,6 +251,14 @@ def arch_gaps(chip: ChipSpec) -> list[str]:
                       ("spike_within_tile", "within-tile messages"), ("learn_update", "learning updates")):
         if getattr(t, key):
             gaps.append(f"timing.{key} = {getattr(t, key):g} ({what}) is not modelled")
+    if t.barrier_by_tiles and t.barrier_interp != "step":
+        gaps.append(f"timing.barrier_interp '{t.barrier_interp}': SANA-FE looks the sync table up by steps "
+                    "(the entry of the largest key <= tiles)")
+    if t.min_step_s:
+        gaps.append(f"timing.min_step_s = {t.min_step_s:g} (a step's floor) is not modelled")
+    if t.tile_bandwidth_msgs_per_s:
+        gaps.append("timing.tile_bandwidth_msgs_per_s is not modelled (SANA-FE models link buffers instead, "
+                    f"link_buffer_size {(chip.meta or {}).get('link_buffer_size', LINK_BUFFER_DEFAULT)})")
     if chip.noc.multicast:
         gaps.append("multicast routing: SANA-FE routes every packet on its own path (unicast), so its hop counts "
                     "are those of noc.packets: unicast, not of this chip's multicast trees")
@@ -200,7 +287,7 @@ def sanafe_arch_dict(chip: ChipSpec) -> dict:
         sync = {"sync_model": "table", "latency_sync": {int(k): float(v) for k, v in t.barrier_by_tiles}}
     else:
         sync = {"sync_model": "fixed", "latency_sync": 0.0}
-    buf = m.get("link_buffer_size", 16)
+    buf = m.get("link_buffer_size", LINK_BUFFER_DEFAULT)
     core = {
         "name": f"core[0..{chip.noc.cores_per_tile - 1}]",
         "attributes": {"buffer_position": "soma", "buffer_inside_unit": False,
@@ -237,6 +324,11 @@ def sanafe_arch_text(chip: ChipSpec) -> str:
             f"# costs: {chip.cost_source or 'not stated'}",
             f"# {w} x {h} tiles (T = X * {h} + Y), {chip.noc.cores_per_tile} cores per tile"]
     head += [f"# not in SANA-FE: {g}" for g in arch_gaps(chip)]
+    head += ["# message receipt (axon_in) costs no energy here: our cost model has none per received message",
+             "# latency: SANA-FE simulates message timing on the mesh; neurosim estimates a step as slowest core + "
+             "longest path + barrier: compare energies exactly, latencies only roughly"]
+    if "link_buffer_size" not in (chip.meta or {}):
+        head.append(f"# link_buffer_size {LINK_BUFFER_DEFAULT}: SANA-FE's Loihi value (the chip spec has none)")
     return "\n".join(head) + "\n" + yaml.safe_dump(sanafe_arch_dict(chip), sort_keys=False, default_flow_style=False)
 
 

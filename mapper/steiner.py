@@ -7,7 +7,8 @@ for link traffic. This strategy therefore maps neurons straight onto tiles, mini
 .. math:: \\sum_v r_v \\, \\mathrm{ST}_G(\\{\\mathrm{tile}(u) : u \\in \\{v\\} \\cup \\mathrm{targets}(v)\\})
 
 (events per step times links; :math:`\\mathrm{ST}_G` the lightest Steiner tree in the mesh graph
-``G`` of the tiles used, links weighing 1, a chip-boundary link ``1 + chip_weight``), with
+``G`` of the tiles used, links weighing 1, a chip-boundary link 2: the annealer's default
+``chip_weight`` of one extra link per crossing), with
 Mt-KaHyPar's ``map_onto_graph`` (Heuer et al.; the process-mapping objective of mapping.md §2).
 ``G`` is the most compact block of tiles the cores need (:func:`mapper.place.block_shape`, its
 first tiles in snake order); every tile may hold ``c_t`` cores' worth of the binding resource
@@ -18,17 +19,20 @@ carries the board core of every part (:attr:`mapper.partition.Partition.cores`),
 annealing placer takes as a start.
 
 Cost. The mapping's run time grows steeply with tiles and pins (measured here: 65 k neurons on
-16 tiles 8-20 s, on 24 tiles 55 s; 131 k neurons on 32 tiles over 900 s), so it runs in a child
-process with a time limit (``budget_s``); past it, or without Mt-KaHyPar, :func:`steiner` returns
-``None`` and the caller uses another strategy. The child uses one thread, so a seed gives one
-result.
+16 tiles 8-31 s, on 24 tiles 55 s; 131 k neurons on 32 tiles over 900 s), so it runs in a child
+program (``python -m mapper.steiner``, so it never re-runs the caller's script) with a time limit
+(``budget_s``); past it, if the child fails, or without Mt-KaHyPar, :func:`steiner` raises
+:class:`SteinerUnavailable` and :func:`mapper.partition.partition` uses another strategy. The
+child uses one thread, so a seed gives one result.
 """
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
+import subprocess
+import sys
+import tempfile
 import time
-from typing import Optional
+from pathlib import Path
 
 import numpy as np
 
@@ -37,7 +41,7 @@ from neurosim.errors import MappingError
 from .chipspec import ChipSpec
 from .graph import NetGraph
 
-__all__ = ["tile_block", "steiner", "DEFAULT_BUDGET_S"]
+__all__ = ["tile_block", "steiner", "SteinerUnavailable", "DEFAULT_BUDGET_S"]
 
 log = logging.getLogger(__name__)
 
@@ -129,60 +133,83 @@ def _child(n: int, pins: np.ndarray, ptr: np.ndarray, ew: np.ndarray, vw: np.nda
     return label
 
 
-def _run_child(args: tuple, budget_s: float) -> Optional[np.ndarray]:
-    """:func:`_child` in a spawned process (Mt-KaHyPar cannot be interrupted in-process); ``None``
-    past ``budget_s`` seconds or on failure."""
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        job = pool.apply_async(_child, args)
+class SteinerUnavailable(Exception):
+    """:func:`steiner` has no mapping to offer; the message says why (the caller falls back)."""
+
+
+def _run_child(args: dict, budget_s: float) -> np.ndarray:
+    """:func:`_child` in a fresh interpreter (``python -m mapper.steiner IN OUT``): Mt-KaHyPar
+    cannot be interrupted in-process, and a separate program (unlike ``multiprocessing``'s spawn)
+    never re-runs the caller's script. Raises :class:`SteinerUnavailable` past ``budget_s``
+    seconds or when the child fails (its exit code and last line of output in the message)."""
+    with tempfile.TemporaryDirectory(prefix="neurosim-steiner-") as tmp:
+        src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npy"
+        np.savez(src, **args)
         try:
-            return job.get(timeout=budget_s)
-        except mp.TimeoutError:
-            log.warning("steiner: the tile mapping took longer than %g s; stopped", budget_s)
-        except Exception as exc:  # noqa: BLE001 - any failure of the child hands over to another strategy
-            log.warning("steiner: the tile mapping failed (%s: %s)", type(exc).__name__, exc)
-        pool.terminate()
-    return None
+            done = subprocess.run([sys.executable, "-m", "mapper.steiner", str(src), str(dst)], capture_output=True,
+                                  text=True, timeout=max(0.0, float(budget_s)))
+        except subprocess.TimeoutExpired:  # subprocess.run has killed the child
+            raise SteinerUnavailable(f"the tile mapping took longer than its {budget_s:g} s budget") from None
+        if done.returncode != 0 or not dst.is_file():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            raise SteinerUnavailable(f"the tile mapping process failed (exit code {done.returncode}: {last})")
+        return np.load(dst)
+
+
+def _main(argv: list[str]) -> int:
+    """Entry point of the child process: read the arguments of :func:`_child`, write its labels."""
+    with np.load(argv[0]) as z:
+        a = {k: z[k] for k in z.files}
+    label = _child(int(a["n"]), a["pins"], a["ptr"], a["ew"], a["vw"], int(a["cap"]), a["n_cores"],
+                   [tuple(e) for e in a["edges"].tolist()], a["weights"].tolist(), int(a["seed"]))
+    np.save(argv[1], label)
+    return 0
 
 
 def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
-            budget_s: float = DEFAULT_BUDGET_S, **_) -> Optional[tuple[np.ndarray, np.ndarray]]:
-    """Map ``graph`` onto the tiles of ``k`` cores (module doc); ``(labels, cores)`` or ``None``.
+            budget_s: float = DEFAULT_BUDGET_S, **_) -> tuple[np.ndarray, np.ndarray]:
+    """Map ``graph`` onto the tiles of ``k`` cores (module doc); returns ``(labels, cores)``.
 
     ``labels[v]`` is the part of neuron ``v`` and ``cores[p]`` the board core of part ``p``.
-    ``None`` when Mt-KaHyPar is not installed, the block does not fit the board, or the mapping
-    takes longer than ``budget_s`` seconds.
+
+    Raises
+    ------
+    SteinerUnavailable
+        Mt-KaHyPar is not installed, the network has no synapses, or the mapping fails or takes
+        longer than ``budget_s`` seconds (the message says which).
     """
     import importlib.util
 
     from .partition import _hypergraph_weights, _spike_nets
 
     if importlib.util.find_spec("mtkahypar") is None:
-        log.warning("steiner: Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")
-        return None
+        raise SteinerUnavailable("Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")
+    if budget_s <= 0:
+        raise SteinerUnavailable("no time left in its budget")
     cpt = chip.noc.cores_per_tile
     k = max(1, min(int(k), chip.n_cores))
     n_tiles = -(-k // cpt)
-    try:
-        first, edges, weights = tile_block(chip, n_tiles)
-    except MappingError as exc:
-        log.warning("%s", exc)
-        return None
+    first, edges, weights = tile_block(chip, n_tiles)
     n_cores = np.full(n_tiles, cpt, dtype=np.int64)
     n_cores[-1] = k - cpt * (n_tiles - 1)
     srcs = np.flatnonzero(np.diff(graph.out_ptr) > 0)
-    if srcs.size == 0 or graph.n <= 1:
-        return None
-    pins, ptr, w = _spike_nets(graph, srcs)
+    pins, ptr, w = _spike_nets(graph, srcs) if srcs.size and graph.n > 1 else (None, np.zeros(1), None)
     if ptr.size < 2:
-        return None
+        raise SteinerUnavailable("the network has no synapse between two neurons: nothing to map by traffic")
     wmax = float(w.max())
     ew = np.maximum(1, np.round(w / wmax * 1000.0)).astype(np.int64) if wmax > 0 else np.ones(w.size, np.int64)
     vw, cap = _hypergraph_weights(graph, chip, binding, k)
     t0 = time.perf_counter()
-    label = _run_child((graph.n, pins, ptr, ew, vw, int(cap), n_cores, edges, weights, seed), budget_s)
-    if label is None:
-        return None
+    label = _run_child({"n": graph.n, "pins": pins, "ptr": ptr, "ew": ew, "vw": vw, "cap": int(cap),
+                        "n_cores": n_cores, "edges": np.asarray(edges, dtype=np.int64).reshape(-1, 2),
+                        "weights": np.asarray(weights, dtype=np.int64), "seed": int(seed)}, budget_s)
+    if label.shape != (graph.n,) or label.min() < 0 or label.max() >= k:
+        raise SteinerUnavailable(f"the tile mapping returned labels of shape {label.shape} in "
+                                 f"[{label.min()}, {label.max()}], expected ({graph.n},) in [0, {k - 1}]")
     log.info("steiner: %d neurons onto %d tiles (%d cores) in %.1f s", graph.n, n_tiles, k, time.perf_counter() - t0)
     cores = np.concatenate([first[t] + np.arange(c) for t, c in enumerate(n_cores)]).astype(np.int64)
     return label, cores
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

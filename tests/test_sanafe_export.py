@@ -14,7 +14,8 @@ from mapper.chipload import load_chip
 from mapper.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_arch_text, sanafe_dict_text,
                            sanafe_tile_core, write_sanafe, write_sanafe_arch)
 from neurosim.activity import ActivityProfile
-from neurosim.ir import Connection, Network, Population
+from neurosim.errors import MappingError
+from neurosim.ir import ArrayInput, Connection, Network, Population
 from neurosim.neurons import LIF
 
 
@@ -54,8 +55,10 @@ def test_arch_text_is_yaml_and_names_what_sanafe_leaves_out(tmp_path):
                  "2 chips flattened", "multicast routing"):
         assert any(what in g for g in gaps), what
     assert all(f"# not in SANA-FE: {g}" in text for g in gaps)
-    assert [g.split(" = ")[0] for g in arch_gaps(load_chip("loihi1-calibrated"))] == [
-        "energy.learn_update", "energy.static_power_w_per_chip", "timing.learn_update"]
+    assert [g.split(" = ")[0].split(" is ")[0] for g in arch_gaps(load_chip("loihi1-calibrated"))] == [
+        "energy.learn_update", "energy.static_power_w_per_chip", "timing.learn_update",
+        "timing.tile_bandwidth_msgs_per_s"]
+    assert any("barrier_interp 'linear'" in g for g in gaps)  # the tiny chip interpolates, SANA-FE steps
 
 
 def test_tile_numbers_are_board_global_column_major():
@@ -94,7 +97,7 @@ def test_network_file_uses_board_global_tiles():
     assert any(c.split(".")[0] in {"4", "5", "6", "7"} for c in cores_used)  # the second chip is used
 
 
-def _sanafe_counts(sanafe, arch_path, net_path, net: Network, steps: int):
+def _sanafe_counts(sanafe, arch_path, net_path, net: Network, steps: int, groups: dict = None):
     arch = sanafe.load_arch(str(arch_path))
     snn = sanafe.load_net(str(net_path), arch)
     hw = sanafe.SpikingChip(arch)
@@ -103,7 +106,7 @@ def _sanafe_counts(sanafe, arch_path, net_path, net: Network, steps: int):
     counts = {p.name: np.zeros(p.size, dtype=np.int64) for p in net.populations}
     for step in out["spike_trace"]:
         for addr in step:
-            counts[addr.group_name][addr.neuron_offset] += 1
+            counts[(groups or {}).get(addr.group_name, addr.group_name)][addr.neuron_offset] += 1
     return out, counts
 
 
@@ -141,6 +144,59 @@ def test_sanafe_energy_equals_ours_across_chips(tmp_path):
     measured = ActivityProfile.from_counts(net, counts, steps=steps, batch=1, dt_s=1e-3, source="simulated:sanafe")
     ours = evaluate_placement(net, chip, measured, part=res.partition.part, part_core=res.placement.core)
     e = ours.estimate.energy_j
-    expressible = sum(e[k] for k in ("syn_op", "neuron_update_active", "spike_out", "packet", "hop_ew", "hop_ns"))
-    assert out["energy"]["total"] == pytest.approx(expressible, rel=0.01)
+    # category by category, exactly: a whole missing category would otherwise hide in a tolerance
+    assert out["energy"]["synapse"] == pytest.approx(e["syn_op"], rel=1e-9)
+    assert out["energy"]["soma"] == pytest.approx(e["neuron_update_active"] + e["spike_out"], rel=1e-9)
+    # hops differ east-west (100 pJ) and north-south (200 pJ): a transposed tile numbering would not match
+    assert out["energy"]["network"] == pytest.approx(e["packet"] + e["hop_ew"] + e["hop_ns"], rel=1e-9)
+    assert e["hop_ew"] > 0 and e["hop_ns"] > 0
     assert e["hop_chip"] > 0  # what SANA-FE leaves out (the header says so)
+
+
+def test_stored_zero_weights_dotted_names_and_the_wrong_network(tmp_path):
+    """A plastic synapse at zero weight is still a synapse (the mapper counts it, so must SANA-FE);
+    a population named 'g.a' becomes group 'g_a' (SANA-FE splits addresses at '.'); a network that
+    is not the mapped one is refused."""
+    net = Network(name="dots")
+    net.add(Population("g.a", 4, LIF(v_th=1.0, v_reset=0.0, tau_m_s=np.inf, bias=500.0)))
+    net.add(Population("g.b", 4, LIF(v_th=1e9, v_reset=0.0, tau_m_s=np.inf)))
+    w = np.eye(4) * 0.5
+    mask = np.eye(4, dtype=bool) | np.eye(4, k=1, dtype=bool)  # 7 synapses, 3 of them at zero weight
+    net.add(Connection("g.a", "g.b", w, synapses=mask))
+    act = ActivityProfile.from_counts(net, {"g.a": np.ones(4, int), "g.b": np.zeros(4, int)}, steps=1, batch=1,
+                                      dt_s=1e-3, source="synthetic")
+    chip = make_tiny_chip(multicast=False)
+    res = map_network(net, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
+    text = sanafe_dict_text(net, res)
+    edges = [ln for ln in text.splitlines() if " -> " in ln]
+    assert len(edges) == res.graph.out_nsyn.sum() == 7
+    assert sum("weight: 0.0}" in ln for ln in edges) == 3
+    assert "# group 'g_a' is population 'g.a'" in text and "- name: g_a" in text and "  - g_a.0" in text
+    other = Network(name="other")
+    other.add(Population("x", 8, LIF()))
+    with pytest.raises(MappingError, match=r"the network is not the one mapped .*pass result.network"):
+        sanafe_dict_text(other, res)
+    sanafe = pytest.importorskip("sanafe")
+    out, counts = _sanafe_counts(sanafe, write_sanafe_arch(chip, tmp_path / "arch.yaml"),
+                                 write_sanafe(net, res, tmp_path / "net.yaml"), net, 10,
+                                 groups={"g_a": "g.a", "g_b": "g.b"})
+    measured = ActivityProfile.from_counts(net, counts, steps=10, batch=1, dt_s=1e-3, source="simulated:sanafe")
+    ours = evaluate_placement(net, chip, measured, part=res.partition.part, part_core=res.placement.core)
+    assert counts["g.a"].sum() > 0
+    assert out["energy"]["synapse"] == pytest.approx(ours.estimate.energy_j["syn_op"], rel=1e-9)
+
+
+def test_the_network_file_lists_what_it_leaves_out():
+    chip = make_tiny_chip(chip_grid=(2, 1), max_compartments=3)
+    base, _ = _chain(12)
+    net = Network(name="chain")
+    for p in base.populations:
+        net.add(p)
+    net.add(dataclasses.replace(base.connections[0], delay_steps=3))
+    net.add(ArrayInput("a", np.ones((5, 12))))
+    act = ActivityProfile.from_counts(net, {"a": np.ones(12, int), "b": np.zeros(12, int)}, steps=1, batch=1,
+                                      dt_s=1e-3, source="synthetic")
+    res = map_network(net, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
+    head = [ln for ln in sanafe_dict_text(net, res).splitlines() if ln.startswith("# not in this file")]
+    assert any("input(s)" in ln and "biases alone" in ln for ln in head)
+    assert any("delays other than one step are dropped: a->b" in ln for ln in head)

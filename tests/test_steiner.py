@@ -114,3 +114,63 @@ def test_complete_start_fills_missing_cores_near_the_others():
     assert out[0] == 0 and out[2] == 1 and len(set(out.tolist())) == 4
     # the centroid of cores 0 and 1 is tile (0.5, 0): the free tiles nearest to it are (0, 1) and (1, 1)
     assert {chip.global_tile(int(c)) for c in out[[1, 3]]} == {(0, 1), (1, 1)}
+
+
+def test_a_failing_child_is_reported_at_once_with_its_exit_code():
+    import time
+
+    from mapper.steiner import SteinerUnavailable, _run_child
+
+    t = time.perf_counter()
+    with pytest.raises(SteinerUnavailable, match=r"process failed \(exit code 1: KeyError: 'pins'\)"):
+        _run_child({"n": 3}, budget_s=60.0)  # the child lacks its arrays: it fails, it does not time out
+    assert time.perf_counter() - t < 30.0
+
+
+def test_a_network_without_synapses_falls_back_and_says_why():
+    net = Network(name="silent")
+    net.add(Population("p", 8, LIF()))
+    act = ActivityProfile.from_counts(net, {"p": np.ones(8, int)}, steps=10, batch=1, dt_s=1e-3, source="synthetic")
+    p = partition(build_graph(net, act), make_tiny_chip(), strategy="steiner")
+    assert p.strategy == "hypergraph" and "no synapse between two neurons" in p.fallback
+    assert not p.usage.violations() and p.cores is None
+
+
+def test_cores_follow_their_parts_through_compaction_and_the_repair(monkeypatch):
+    """A strategy's labels are renumbered (first appearance) and the repair adds cores: every part
+    keeps the core chosen for its label, added parts get -1, and the placement starts from them."""
+    import mapper.partition as mp
+
+    chip = make_tiny_chip(chip_grid=(2, 1))  # 8 one-core tiles of 4 compartments
+    net = Network(name="line")
+    net.add(Population("p", 16, LIF()))
+    net.add(Connection("p", "p", np.eye(16, k=-1)))  # i -> i + 1: few axons, only compartments bind
+    act = ActivityProfile.from_counts(net, {"p": np.ones(16, int)}, steps=10, batch=1, dt_s=1e-3, source="synthetic")
+    g = build_graph(net, act)
+    label_core = np.array([7, 6, 5, 4, 3], dtype=np.int64)  # label j -> core label_core[j]; label 4 unused
+    lab = np.full(16, 3, dtype=np.int64)  # labels 3, 1, 0 in order of first appearance
+    lab[8:12], lab[12:] = 1, 0  # label 3 holds 8 neurons on a 4-compartment core, the others are full
+
+    def fake(graph, chip_, *, k, seed=0, **_):
+        return lab.copy(), label_core
+
+    monkeypatch.setitem(mp.STRATEGIES, "steiner", fake)
+    p = partition(g, chip, strategy="steiner", attempts=1)
+    assert not p.usage.violations() and p.cores.shape == (p.n_parts,) and p.n_parts == 4
+    for q in range(p.n_parts):
+        kept = np.unique(lab[p.part == q])
+        assert kept.size == 1  # the full parts had no room: the repair moved label 3's excess to a new core
+        if p.cores[q] >= 0:
+            assert p.cores[q] == label_core[kept[0]]
+    assert sorted(p.cores.tolist()) == [-1, 4, 6, 7]  # labels 3, 1, 0 keep theirs; the new core has none
+    start = complete_start(chip, p.cores)
+    assert np.unique(start).size == 4 and {4, 6, 7} <= set(start.tolist())
+
+
+def test_complete_start_refuses_a_start_that_is_not_one_core_per_part():
+    from neurosim.errors import MappingError
+
+    chip = make_tiny_chip()
+    for bad in ([0, 0, -1], [0, 9], [0, 1, 2, 3, -1]):
+        with pytest.raises(MappingError, match=r"start placement 'tiny-code'"):
+            complete_start(chip, np.array(bad))
