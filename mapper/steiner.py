@@ -180,7 +180,7 @@ def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: 
     """
     import importlib.util
 
-    from .partition import _hypergraph_weights, _spike_nets
+    from .hypergraph import _hypergraph_weights, _spike_nets
 
     if importlib.util.find_spec("mtkahypar") is None:
         raise SteinerUnavailable("Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")

@@ -69,7 +69,7 @@ def test_hard_capacity_and_determinism():
 
 
 def test_missing_module_is_a_clear_error(monkeypatch):
-    import mapper.partition as mp
+    import mapper.hypergraph as mp
 
     net, act, _ = two_clusters()
     g = build_graph(net, act)
@@ -87,7 +87,7 @@ def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
     capacity in "neurons alone" units (2 per core) is below the average load at k = 8 and was
     raised to it, i.e. no capacity; the payload capacity (limit x payload / lower-bound demand,
     ~15.5 neurons) is the real one: the same core count as METIS, no new cores."""
-    from mapper.partition import _hypergraph_weights
+    from mapper.hypergraph import _hypergraph_weights
     from mapper.resources import demand_lower_bounds
 
     n_in, n = 64, 64
@@ -119,7 +119,7 @@ def test_neuron_count_capacity_is_the_compartment_limit_or_the_output_axon_bound
     ``max_compartments`` per core, and with output axons binding at most ``s_max(k)`` (an
     all-to-all layer of 24 on cores of 5 compartments and 24 output axons: 6 cores of 4, since a
     neuron reaches all 6). A capacity of ``max_out_axons`` neurons let parts of 6 through."""
-    from mapper.partition import _hypergraph_weights
+    from mapper.hypergraph import _hypergraph_weights
 
     w = np.ones((24, 24))
     np.fill_diagonal(w, 0.0)
