@@ -190,12 +190,13 @@ def block(nets: Nets, chip: ChipSpec, *, seed: int = 0, time_budget_s: float = 0
 
 
 def best_start(nets: Nets, chip: ChipSpec, *, multicast: bool = True, lam: float = None,
-               chip_weight: float = 1.0) -> np.ndarray:
-    """The better of the :func:`hilbert` and :func:`block` placements under the exact objective
-    (``lam`` default: tiles in use by the Hilbert start)."""
+               chip_weight: float = 1.0, extra: tuple = ()) -> np.ndarray:
+    """The best of the :func:`hilbert` and :func:`block` placements and the ``extra`` ones (e.g. a
+    partitioner's own, :func:`complete_start`) under the exact objective (``lam`` default: tiles
+    in use by the Hilbert start)."""
     from .anneal import LinkCost, default_lam
 
-    starts = [hilbert(nets, chip), block(nets, chip)]
+    starts = [hilbert(nets, chip), block(nets, chip), *extra]
     if nets.n_parts < 2:
         return starts[0]
 

@@ -319,15 +319,9 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
     given = None  # the partitioner's own choice of cores ("steiner"), a third start for annealing
     if placer == "anneal" and part.cores is not None and "start" not in options:
         given = complete_start(chip, part.cores)
-        mc = bool(options.get("multicast", getattr(chip.noc, "multicast", True)))
-        lm0, cw0 = options.get("lam"), float(options.get("chip_weight", 1.0))
-        other = best_start(nets, chip, multicast=mc, lam=lm0, chip_weight=cw0)
-        lm1 = default_lam(chip, hilbert(nets, chip)) if lm0 is None else float(lm0)
-
-        def objective(core: np.ndarray) -> float:
-            return LinkCost(nets, chip, core, multicast=mc, lam=lm1, chip_weight=cw0).value()
-
-        options = {**options, "start": min((given, other), key=objective)}
+        options = {**options, "start": best_start(
+            nets, chip, multicast=bool(options.get("multicast", getattr(chip.noc, "multicast", True))),
+            lam=options.get("lam"), chip_weight=float(options.get("chip_weight", 1.0)), extra=(given,))}
     pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **dict(options))
     if not try_twins:
         return part, nets, pl, info
