@@ -43,7 +43,7 @@ hops), and ``bound`` sums, per spiking neuron, the distances to the ``C`` neares
 best source tile, ``C`` being the fewest cores its targets fit on.
 
 Run: ``python benchmarks/bench_mapping_quality.py [--budget S] [--lam L] [--links-slack F] [--unicast] [--small]
-[--no-append]``.
+[--steiner-budget S] [--no-append]``.
 """
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ HEADING = "## Mapper quality: XY multicast link traversals and busiest link (ben
 
 
 def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, links_slack=None,
-             multicast: bool = True) -> list[dict]:
+             multicast: bool = True, steiner_budget: float = 300.0) -> list[dict]:
     g = build_graph(net, act)
     bound = links_lower_bound(g, chip, multicast)
     sym = traffic_graph(g)
@@ -108,7 +108,8 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
     strategies = ["sequential", "metis"] + (["hypergraph", "steiner"] if HAVE_MTK else [])
     for strat in strategies:
         t = time.perf_counter()
-        parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym), time.perf_counter() - t)
+        parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym, steiner_budget_s=steiner_budget),
+                        time.perf_counter() - t)
     methods = [("sequential+identity", "sequential", "identity"), ("metis+identity", "metis", "identity"),
                ("metis+hilbert", "metis", "hilbert"), ("ours (metis+anneal)", "metis", "anneal")]
     if HAVE_MTK:
@@ -143,6 +144,8 @@ def main() -> int:
                     help="cap the annealer's link traversals at (1 + this) x its start's (default: no cap)")
     ap.add_argument("--unicast", action="store_true",
                     help="route and optimise every packet on its own (loihi1's own model) instead of multicast trees")
+    ap.add_argument("--steiner-budget", type=float, default=300.0,
+                    help="seconds the 'steiner' tile mapping may take per network (map_network's default is 60)")
     ap.add_argument("--small", action="store_true", help="quick check on smaller networks")
     ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args()
@@ -158,7 +161,7 @@ def main() -> int:
     for name, net, act in nets:
         print(f"{name}: {net.n_neurons} neurons, {net.n_synapses} synapses", flush=True)
         rows += evaluate(name, net, act, chip, args.budget, args.seed, args.lam, args.links_slack,
-                         multicast=not args.unicast)
+                         multicast=not args.unicast, steiner_budget=args.steiner_budget)
     model = "unicast" if args.unicast else "multicast"
     lines = [f"| network | method | cores | inter-core packets/step | XY {model} links/step | x seq | "
              "busiest link/step | x seq | partition s | place s |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -189,6 +192,7 @@ def main() -> int:
                        f"chip loihi1, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
                        f"lam {'default (tiles in use)' if args.lam is None else args.lam}, "
                        f"links slack {'none' if args.links_slack is None else args.links_slack}, "
+                       f"steiner budget {args.steiner_budget:g} s, "
                        f"annealer optimises XY {model}\n\n{table}")
     return 0
 
