@@ -91,3 +91,18 @@ def test_network_too_big_is_a_one_line_capacity_error(files, capsys, tmp_path):
     err = one_line_error(capsys, ["map", "--network", str(tmp_path / "big.npz"), "--chip", "tiny",
                                   "--out", str(tmp_path / "o2")])
     assert "max_compartments" in err and "cores" in err
+
+
+def test_map_with_steiner_over_its_budget_says_who_took_over(files, capsys):
+    pytest.importorskip("mtkahypar")
+    out = files / "out"
+    rc = main(["map", "--network", str(files / "net.npz"), "--activity", str(files / "act.npz"), "--chip", "tiny",
+               "--out", str(out), "--partitioner", "steiner", "--steiner-budget", "0", "--no-progress"])
+    assert rc == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["partition"]["strategy"] == "hypergraph" and rep["partition"]["requested"] == "steiner"
+    assert "no time left in its budget" in rep["partition"]["fallback"]
+    capsys.readouterr()
+    err = one_line_error(capsys, ["map", "--network", str(files / "net.npz"), "--chip", "tiny",
+                                  "--out", str(files / "o2"), "--steiner-budget", "-1"])
+    assert "--steiner-budget must be >= 0" in err and "-1.0" in err

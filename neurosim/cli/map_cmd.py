@@ -5,7 +5,7 @@
     neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
                  [--input-rate R]) --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
-                 [--seed N] [--time-budget S] [--repair-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
+                 [--seed N] [--time-budget S] [--repair-budget S] [--steiner-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
                  [--no-progress] [--force]
 
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
@@ -80,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--repair-budget", type=float, default=60.0, metavar="S",
                    help="seconds each repair of a graph partitioner may take before sequential fill takes over "
                         "(default 60; 0 hands over at once)")
+    p.add_argument("--steiner-budget", type=float, default=60.0, metavar="S",
+                   help="seconds the 'steiner' partitioner's tile mapping may take before 'hypergraph' takes over")
     p.add_argument("--assumed-rate", type=float, default=0.01, metavar="R",
                    help="events per neuron per step when no --activity is given")
     p.add_argument("--no-splitters", action="store_true",
@@ -99,9 +101,10 @@ def cmd_map(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out, names, force=args.force)
     if args.nir_out is not None:
         check_writable(args.nir_out, overwrite=args.force)
-    if args.time_budget < 0 or args.repair_budget < 0 or not 0.0 <= args.assumed_rate <= 1.0:
-        raise UsageError(f"options: --time-budget and --repair-budget must be >= 0 and --assumed-rate in [0, 1] "
-                         f"(got {args.time_budget}, {args.repair_budget}, {args.assumed_rate})")
+    if min(args.time_budget, args.repair_budget, args.steiner_budget) < 0 or not 0.0 <= args.assumed_rate <= 1.0:
+        raise UsageError(f"options: --time-budget, --repair-budget and --steiner-budget must be >= 0 and "
+                         f"--assumed-rate in [0, 1] (got {args.time_budget}, {args.repair_budget}, "
+                         f"{args.steiner_budget}, {args.assumed_rate})")
     if (args.network is None) == (args.nir is None):
         raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
     report, extra = None, ""
@@ -126,7 +129,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
                              seed=args.seed, time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
                              splitters=False if args.no_splitters else "auto", progress=progress,
-                             repair_budget_s=args.repair_budget)
+                             repair_budget_s=args.repair_budget, steiner_budget_s=args.steiner_budget)
     if args.nir is not None:
         report = result.report.to_dict()
         report["nir"] = info
