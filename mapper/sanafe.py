@@ -242,15 +242,10 @@ def arch_gaps(chip: ChipSpec) -> list[str]:
     if e.active_policy != "all_mapped":
         gaps.append(f"active_policy '{e.active_policy}': SANA-FE charges every mapped neuron every step "
                     "(all_mapped)")
-    for key, what in (("neuron_update_inactive", "inactive-compartment updates"),
-                      ("spike_within_tile", "within-tile messages"), ("learn_update", "learning updates"),
-                      ("barrier", "barrier energy"), ("static_power_w_per_chip", "static power")):
-        if getattr(e, key):
-            gaps.append(f"energy.{key} = {getattr(e, key):g} ({what}) is not modelled")
-    for key, what in (("neuron_update_inactive", "inactive-compartment updates"),
-                      ("spike_within_tile", "within-tile messages"), ("learn_update", "learning updates")):
-        if getattr(t, key):
-            gaps.append(f"timing.{key} = {getattr(t, key):g} ({what}) is not modelled")
+    what = {"neuron_update_inactive": "inactive-compartment updates", "spike_within_tile": "within-tile messages",
+            "learn_update": "learning updates", "barrier": "barrier energy", "static_power_w_per_chip": "static power"}
+    for prefix, model, keys in (("energy", e, list(what)), ("timing", t, list(what)[:3])):
+        gaps += [f"{prefix}.{k} = {getattr(model, k):g} ({what[k]}) is not modelled" for k in keys if getattr(model, k)]
     if t.barrier_by_tiles and t.barrier_interp != "step":
         gaps.append(f"timing.barrier_interp '{t.barrier_interp}': SANA-FE looks the sync table up by steps "
                     "(the entry of the largest key <= tiles)")

@@ -107,6 +107,12 @@ def _child(n: int, pins: np.ndarray, ptr: np.ndarray, ew: np.ndarray, vw: np.nda
         tile = np.zeros(n, dtype=np.int64)
     label = np.empty(n, dtype=np.int64)
     base = np.concatenate([[0], np.cumsum(n_cores)])
+    # every net restricted to each tile it touches: pins grouped by (tile, net), in one sort
+    owner = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+    order = np.lexsort((owner, tile[pins]))
+    pin_t, pin_net, pin_v = tile[pins][order], owner[order], pins[order]
+    bounds = np.searchsorted(pin_t, np.arange(m + 1))
+    loc = np.empty(n, dtype=np.int64)
     for t in range(m):
         memb = np.flatnonzero(tile == t)
         c = int(n_cores[t])
@@ -115,15 +121,12 @@ def _child(n: int, pins: np.ndarray, ptr: np.ndarray, ew: np.ndarray, vw: np.nda
         if c == 1 or memb.size == 1:
             label[memb] = base[t]
             continue
-        loc = -np.ones(n, dtype=np.int64)
         loc[memb] = np.arange(memb.size)
-        sub_nets, sub_w = [], []
-        for i in range(ptr.size - 1):
-            p = loc[pins[ptr[i]:ptr[i + 1]]]
-            p = p[p >= 0]
-            if p.size > 1:
-                sub_nets.append(p.tolist())
-                sub_w.append(int(ew[i]))
+        nets_t, first, size = np.unique(pin_net[bounds[t]:bounds[t + 1]], return_index=True, return_counts=True)
+        keep = size > 1  # a net with one pin in this tile cuts nothing inside it
+        local = loc[pin_v[bounds[t]:bounds[t + 1]]]
+        sub_nets = [local[a:a + k].tolist() for a, k in zip(first[keep], size[keep])]
+        sub_w = ew[nets_t[keep]].tolist()
         sctx = mtk.context_from_preset(mtkahypar.PresetType.DEFAULT)
         sctx.set_partitioning_parameters(c, 0.03, mtkahypar.Objective.KM1)
         sctx.set_individual_target_block_weights([max(cap, -(-int(vw[memb].sum()) // c))] * c)
