@@ -8,7 +8,8 @@ Networks (``benchmarks/mapping_nets.py``): the locally connected sheet of mappin
 1.1 M synapses, inhibition between overlapping receptive fields; activity from a real 1000-step
 simulation) and, to separate locality from the random long-range traffic no placement can shorten,
 the same sheet without random targets; synthetic seeded activity except for the conv LCA. Chip: ``loihi1``
-(all per-core limits enforced: 1024 compartments, 4096 in/out axons, 1 Mbit synapse memory).
+(all per-core limits enforced: 1024 compartments, 4096 in/out axons, 1 Mbit synapse memory; four
+cores share a router) or any other with ``--chip`` (e.g. ``loihi2``: 16 x 8 mesh, one router per core).
 
 Methods, all under the same limits and the same activity:
 
@@ -42,8 +43,8 @@ With ``--unicast`` every packet is routed on its own (``loihi1``'s model: links 
 hops), and ``bound`` sums, per spiking neuron, the distances to the ``C`` nearest core slots of the
 best source tile, ``C`` being the fewest cores its targets fit on.
 
-Run: ``python benchmarks/bench_mapping_quality.py [--budget S] [--lam L] [--links-slack F] [--unicast] [--small]
-[--steiner-budget S] [--no-append]``.
+Run: ``python benchmarks/bench_mapping_quality.py [--chip NAME|FILE] [--budget S] [--lam L] [--links-slack F]
+[--unicast] [--small] [--steiner-budget S] [--no-append]``.
 """
 from __future__ import annotations
 
@@ -146,10 +147,13 @@ def main() -> int:
                     help="route and optimise every packet on its own (loihi1's own model) instead of multicast trees")
     ap.add_argument("--steiner-budget", type=float, default=300.0,
                     help="seconds the 'steiner' tile mapping may take per network (map_network's default is 60)")
+    ap.add_argument("--chip", default="loihi1",
+                    help="chip name or YAML file (default loihi1: 4 cores share each router, so a 64-core network "
+                         "spans only 16 routers; loihi2's 16 x 8 mesh has one router per core)")
     ap.add_argument("--small", action="store_true", help="quick check on smaller networks")
     ap.add_argument("--no-append", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = ap.parse_args()
-    chip = load_chip("loihi1")
+    chip = load_chip(args.chip)
     if args.small:
         nets = [("sheet 128x128", *sheet(128)), ("layered 4x64x64", *layered(64)), ("lca 512", *lca_like(512)),
                 ("spiking conv-LCA 4x32x32", *conv_lca(32))]
@@ -189,7 +193,7 @@ def main() -> int:
     print(table)
     if not args.no_append:
         append_results(HEADING, "bench_mapping_quality.py",
-                       f"chip loihi1, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
+                       f"chip {chip.name}, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
                        f"lam {'default (tiles in use)' if args.lam is None else args.lam}, "
                        f"links slack {'none' if args.links_slack is None else args.links_slack}, "
                        f"steiner budget {args.steiner_budget:g} s, "

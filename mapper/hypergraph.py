@@ -9,6 +9,7 @@ hypergraph onto the mesh of tiles.
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -89,7 +90,8 @@ def _spike_nets(graph: NetGraph, srcs: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return allp[gather_ranges(ptr, reps)], out_ptr, w
 
 
-def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -> tuple[np.ndarray, int]:
+def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int,
+                        balance: float = 0.03) -> tuple[np.ndarray, int]:
     """Vertex weights and the hard per-part capacity for :func:`hypergraph`.
 
     The capacity must be a real one, so the weights must be additive. For synapse memory a
@@ -102,7 +104,9 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
     times on dense or convolutional layers, and a capacity derived from it is no capacity.) For
     the other resources every neuron weighs one and the capacity is ``max_compartments`` (when
     output axons bind, at most ``s_max(k)`` of :func:`mapper.resources.out_axon_lower_bound`:
-    no core of a feasible ``k``-part partition holds more). The repair settles the rest.
+    no core of a feasible ``k``-part partition holds more). When an axon limit binds, a part's
+    axons grow with its neurons and ``k`` was sized for the axon demand, so the capacity is also
+    at most ``ceil(n / k (1 + balance))`` neurons. The repair settles the rest.
     """
     lims = limits_of(chip.core)
     lim = lims[binding]
@@ -123,6 +127,11 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int) -
         cap = int(lims["compartments"])
         if binding == "out_axons" and lim:
             cap = min(cap, max_core_size(fanout_bound(graph, chip), k, int(lim)))
+        if binding in ("in_axons", "out_axons") and lim:
+            # axons bind, not slots: a part's axons grow with its neurons, so a part may hold little
+            # more than its share (k was sized for the axon demand); without this cap km1 favours
+            # a few parts of max_compartments neurons and 4x their axon limit
+            cap = min(cap, math.ceil(graph.n / k * (1.0 + balance)))
     return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
 
 

@@ -27,8 +27,9 @@ part of every neuron), chosen by name from :data:`STRATEGIES`:
 factor is not a capacity): it starts from the fewest cores the lower bounds allow
 (:func:`mapper.resources.min_cores`: total demands and the output-axon fixed point; for graph
 partitioners also the synapse memory of one row per source and destination core,
-:func:`mapper.resources.synapse_min_cores`; plus a small slack), re-partitions with more parts
-if the repair cannot fit every part (at least ``k f / (1 - slack)`` parts when the parts were
+:func:`mapper.resources.synapse_min_cores`; plus a small slack; for the slow Mt-KaHyPar
+strategies with input axons binding, scaled by the fill of one METIS partition, :func:`_probe_k`),
+re-partitions with more parts if the repair cannot fit every part (at least ``k f / (1 - slack)`` parts when the parts were
 over-full on average, :func:`_next_k`), and finally spills into new cores. Networks too large
 for the board, and single neurons too large for a core, raise :class:`~neurosim.errors.CapacityError`.
 """
@@ -397,6 +398,32 @@ def _next_k(tried: list[tuple[int, float]], *, slack: float, cap: int) -> int:
     return int(min(cap, max(k + step, math.ceil(want - 1e-9))))
 
 
+def _probe_k(graph: NetGraph, chip: ChipSpec, k0: int, binding: str, sym: sp.csr_matrix, slack: float) -> int:
+    """Parts to start a slow graph partitioner with when input axons bind.
+
+    The input-axon lower bound counts every source once per core it must reach at least, which
+    is far below what any partition needs when sources fan out widely (a sheet with random
+    long-range targets needs ~2.3x it). One METIS partition into ``k0`` parts (seconds, against
+    tens of seconds per Mt-KaHyPar attempt) measures the mean fill ``f`` of the fullest resource,
+    and the slow partitioner starts at ``ceil(k0 f / (1 - slack))`` parts when ``f > 1``
+    (:func:`_next_k`'s first step, taken without spending an attempt). Dense graphs (more than 64
+    edges per neuron on average), on which METIS itself is slow, are not probed.
+    """
+    if k0 <= 1 or sym.nnz > 64 * max(1, graph.n):
+        return k0
+    lims = limits_of(chip.core)
+    raw = metis(graph, chip, k=k0, binding=binding, sym=sym)
+    part, n = _compact(raw)
+    usage = core_usage(graph, chip, part, n_parts=n)
+    fill = max(float(usage.used[r].sum()) / (n * lims[r]) for r in RESOURCES if lims[r])
+    if fill <= 1.0:
+        return k0
+    k = min(chip.n_cores, graph.n, math.ceil(k0 * fill / (1.0 - slack) - 1e-9))
+    log.info("partition: a METIS probe with %d parts fills %.0f%% of a core on average; starting with %d parts",
+             k0, 100 * fill, k)
+    return max(k0, k)
+
+
 def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
               enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0,
@@ -474,6 +501,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         else:
             k0 = max(k_min, int(n_parts))
         k0 = min(chip.n_cores, graph.n, k0)
+        if n_parts is None and fn is not metis and binding == "in_axons":
+            k0 = _probe_k(graph, chip, k0, binding, get_sym(), slack)
         n_attempts = max(1, attempts)
     st = None
     feasible = False

@@ -269,9 +269,9 @@ class RepairState:
                         return True
             if moved:
                 continue
-            # pass 2: the parts with the most free compartments, weakest-bound neurons first
-            room = np.array(self.used["compartments"][:self.k]) - self.lim["compartments"]
-            targets = [int(c) for c in np.argsort(room, kind="stable")[:fallback_parts + 1] if c != a]
+            # pass 2: the parts with the most room (relative to the limit) in what ``a`` overfills,
+            # weakest-bound neurons first
+            targets = self._roomiest(a, fallback_parts)
             for i in np.argsort(w_in, kind="stable")[:64]:
                 v = int(m[i])
                 for b in targets:
@@ -290,6 +290,22 @@ class RepairState:
             if m.size < 2 or not self.split(a, m):
                 return False
         return True
+
+    def _roomiest(self, a: int, n: int) -> list[int]:
+        """Up to ``n + 1`` parts other than ``a`` with the most free room in the resources ``a`` overfills.
+
+        Room of part ``c`` = ``min_r (limit_r - used_r[c]) / limit_r`` over those resources
+        (compartments when ``a`` overfills none), so on a chip where input axons bind long before
+        compartments the fallback targets are the parts with free axons, not merely free slots.
+        """
+        over_r = [r for r in RESOURCES if self.used[r][a] > self.lim[r]] or ["compartments"]
+        room = np.full(self.k, np.inf)
+        for r in over_r:
+            lim = max(self.lim[r], 1)
+            room = np.minimum(room, (lim - np.asarray(self.used[r][:self.k], dtype=float)) / lim)
+        room[a] = -np.inf
+        order = np.argsort(-room, kind="stable")[:n + 1]
+        return [int(c) for c in order if c != a]
 
     def split(self, a: int, m: np.ndarray) -> bool:
         """Move about half of part ``a`` (one side of a bisection of its neurons) to a new core."""

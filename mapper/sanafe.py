@@ -61,7 +61,8 @@ from neurosim.neurons import LCANeuron, LIF
 
 from .chipspec import ChipSpec
 
-__all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "network_gaps", "sanafe_arch_dict",
+__all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "network_gaps", "constant_drive",
+           "sanafe_arch_dict",
            "sanafe_arch_text", "write_sanafe_arch", "arch_gaps"]
 
 
@@ -91,18 +92,19 @@ def _scalar(v) -> Union[float, None]:
     return float(a[0]) if np.all(a == a[0]) else None
 
 
-def _group_attrs(pop, dt_s: float) -> tuple[dict, dict]:
-    """(group attributes, per-neuron attribute arrays) for a population, translated approximately."""
+def _group_attrs(pop, dt_s: float, drive=0.0) -> tuple[dict, dict]:
+    """(group attributes, per-neuron attribute arrays) for a population, translated approximately;
+    ``drive`` (bias units) is added to the bias (:func:`constant_drive`)."""
     m = pop.model
     per: dict = {}
     if isinstance(m, LIF):
         tau_m = np.asarray(m.tau_m_s, dtype=float)
         vals = {"threshold": m.v_th, "reset": m.v_reset,
                 "leak_decay": np.where(np.isfinite(tau_m), 1.0 - dt_s / np.where(np.isfinite(tau_m), tau_m, 1.0), 1.0),
-                "bias": np.asarray(m.bias, dtype=float) * dt_s}
+                "bias": (np.asarray(m.bias, dtype=float) + drive) * dt_s}
         attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft" if m.reset == "subtract" else "hard"}
     elif isinstance(m, LCANeuron):
-        vals = {"threshold": m.lam, "bias": np.asarray(m.bias, dtype=float) * dt_s}
+        vals = {"threshold": m.lam, "bias": (np.asarray(m.bias, dtype=float) + drive) * dt_s}
         attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft"}
     else:  # pragma: no cover - every model of neurosim.neurons is handled above
         vals, attrs = {}, {}
@@ -146,13 +148,60 @@ def _edges(c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows[order], cols[order], np.asarray(w, dtype=float)[order]
 
 
-def network_gaps(network: Network, dt_s: float = 1e-3) -> list[str]:
+def constant_drive(network: Network, input_index: int = 0) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The constant inputs of one input of the batch, folded into the neurons' biases.
+
+    A :class:`~neurosim.ir.ConstantInput` without a gain adds ``value[b]`` (bias units) to its
+    target's ``ext`` every step, exactly as a bias does, so SANA-FE's ``bias`` can carry it:
+    ``bias_j = bias_j + sum of the constant inputs' value[b, j]`` for input ``b = input_index``.
+
+    Returns
+    -------
+    drive, left : dict, list of str
+        Per population (name -> ``(size,)`` array, bias units) the summed constant drive, and the
+        names of the inputs that cannot be folded (time-varying, spike trains, run-time gains).
+
+    Raises
+    ------
+    MappingError
+        ``input_index`` is outside a constant input's batch.
+    """
+    from neurosim.ir import ConstantInput
+
+    sizes = {p.name: p.size for p in network.populations}
+    drive: dict[str, np.ndarray] = {}
+    left: list[str] = []
+    for inp in network.inputs:
+        if not isinstance(inp, ConstantInput) or inp.gain is not None:
+            left.append(inp.name)
+            continue
+        n = sizes[inp.target]
+        v = np.asarray(inp.value, dtype=float)
+        if v.ndim == 2:
+            if not 0 <= input_index < v.shape[0]:
+                raise MappingError(describe("SANA-FE export", inp.name, "input index outside the batch",
+                                            got=input_index, expected=f"0 .. {v.shape[0] - 1}"))
+            v = v[input_index]
+        drive[inp.target] = drive.get(inp.target, np.zeros(n)) + np.broadcast_to(v, (n,))
+    return drive, left
+
+
+def network_gaps(network: Network, dt_s: float = 1e-3, input_index: int = 0) -> list[str]:
     """What of ``network`` the SANA-FE file leaves out or approximates (beyond the neuron
     parameters the module doc lists)."""
     gaps = []
-    if network.inputs:
-        gaps.append(f"{len(network.inputs)} input(s) ({', '.join(i.name for i in network.inputs)}) are not exported: "
-                    "in SANA-FE the network runs on its biases alone")
+    drive, left = constant_drive(network, input_index)
+    if drive:
+        sizes = {p.name: p.size for p in network.populations}
+        folded = [i for i in network.inputs if i.name not in left]
+        batch = max(i.batch(sizes[i.target]) for i in folded)
+        folded = [i.name for i in folded]
+        gaps.append(f"constant input(s) {', '.join(folded)} are folded into the neurons' bias for input "
+                    f"{input_index} of {batch}: one input per SANA-FE run")
+    if left:
+        gaps.append(f"{len(left)} input(s) ({', '.join(left)}) are not exported (time-varying, spike trains or "
+                    "run-time gains): SANA-FE runs without them" + ("" if drive else
+                                                                     ", on the neurons' biases alone"))
     delayed = [c.name for c in network.connections if c.delay_steps != 1]
     if delayed:
         gaps.append(f"delays other than one step are dropped: {', '.join(delayed)}")
@@ -174,7 +223,7 @@ def network_gaps(network: Network, dt_s: float = 1e-3) -> list[str]:
     return gaps
 
 
-def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
+def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_index: int = 0) -> str:
     """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc).
 
     ``result`` is a :class:`mapper.api.MappingResult` and ``network`` the network it mapped,
@@ -199,10 +248,11 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
              f"# core T.C: T = X * {h} + Y over the board's {w} x {h} tile mesh (SANA-FE numbers tiles column by "
              "column), C = slot in the tile"]
     lines += [f"# group '{b}' is population '{a}'" for a, b in names.items() if a != b]
-    lines += [f"# not in this file: {gap}" for gap in network_gaps(network, dt_s)]
+    lines += [f"# not in this file: {gap}" for gap in network_gaps(network, dt_s, input_index)]
+    drive, _ = constant_drive(network, input_index)
     lines += ["network:", f"  name: {json.dumps(network.name)}", "  groups:"]
     for p in network.populations:
-        attrs, per = _group_attrs(p, dt_s)
+        attrs, per = _group_attrs(p, dt_s, drive.get(p.name, 0.0))
         lines.append(f"    - name: {names[p.name]}")
         lines.append("      attributes: " + json.dumps(attrs))
         lines.append("      neurons:")
@@ -228,9 +278,10 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3) -> Path:
-    """Write the SANA-FE network file atomically."""
-    return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s))
+def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3,
+                 input_index: int = 0) -> Path:
+    """Write the SANA-FE network file atomically (:func:`sanafe_dict_text`)."""
+    return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s, input_index=input_index))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,12 +41,15 @@ from neurosim.errors import MappingError
 from .chipspec import ChipSpec
 from .graph import NetGraph
 
-__all__ = ["tile_block", "steiner", "SteinerUnavailable", "DEFAULT_BUDGET_S"]
+__all__ = ["tile_block", "steiner", "SteinerUnavailable", "DEFAULT_BUDGET_S", "MAX_TILES"]
 
 log = logging.getLogger(__name__)
 
 #: seconds the Steiner-tree mapping may take before the caller falls back to another strategy
 DEFAULT_BUDGET_S = 60.0
+#: Mt-KaHyPar 1.x supports the Steiner-tree objective on hypergraphs for at most 64 blocks
+#: ("currently only supported for k <= 64"); larger mappings hand over at once.
+MAX_TILES = 64
 
 
 def tile_block(chip: ChipSpec, n_tiles: int) -> tuple[np.ndarray, list[tuple[int, int]], list[int]]:
@@ -192,6 +195,9 @@ def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: 
     cpt = chip.noc.cores_per_tile
     k = max(1, min(int(k), chip.n_cores))
     n_tiles = -(-k // cpt)
+    if n_tiles > MAX_TILES:
+        raise SteinerUnavailable(f"the mapping needs {n_tiles} tiles and Mt-KaHyPar's Steiner-tree objective "
+                                 f"maps onto at most {MAX_TILES} blocks")
     first, edges, weights = tile_block(chip, n_tiles)
     n_cores = np.full(n_tiles, cpt, dtype=np.int64)
     n_cores[-1] = k - cpt * (n_tiles - 1)

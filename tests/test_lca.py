@@ -207,3 +207,29 @@ def test_spiking_lca_on_brian2_gives_the_same_codes(nonneg):
     assert res_b2.backend.startswith("brian2")
     np.testing.assert_array_equal(res_b2["slca.count"], res["slca.count"])
     np.testing.assert_array_equal(theirs, ours)
+
+
+def test_rounding_noise_of_the_gram_matrix_is_no_synapse():
+    """An orthonormal dictionary (the 2-D DCT-II basis) has ``D^T D = I`` exactly, but the computed
+    product holds ~1e-16 off the diagonal: kept, those would be 4032 synapses, each stored and
+    costed per spike on a chip. Entries within the dot products' rounding bound are exactly zero
+    (:func:`neurosim.models.lca.gram`); the sign-split network keeps only the +1 weights between an
+    atom's two signed copies."""
+    import scipy.fft
+
+    from neurosim.models.lca import gram
+
+    C = scipy.fft.dct(np.eye(8), norm="ortho", axis=0)
+    D = np.kron(C, C)
+    raw = D.T @ D
+    assert np.count_nonzero(raw - np.diag(np.diag(raw))) > 1000  # the noise this guards against
+    G = gram(D)
+    assert np.count_nonzero(G - np.diag(np.diag(G))) == 0 and np.allclose(np.diag(G), 1.0, atol=1e-14)
+    X = np.random.default_rng(0).normal(size=(2, 64))
+    assert build_spiking_lca(D, X, 0.1).n_synapses == 0
+    assert build_analog_lca(D, X, 0.1).n_synapses == 0
+    signed = build_spiking_lca(D, X, 0.1, nonneg=False)
+    assert signed.n_synapses == 128
+    rng = np.random.default_rng(1)
+    R = rng.normal(size=(16, 24))  # a generic dictionary keeps every entry, bit for bit
+    assert np.array_equal(gram(R), R.T @ R)

@@ -204,3 +204,17 @@ def test_next_k_scales_over_full_parts_else_adds_three_percent_then_follows_the_
     assert _next_k([(100, 1.5), (103, 1.0)], slack=0.01, cap=1000) == 107
     # never beyond the board
     assert _next_k([(100, 1.2), (103, 1.19)], slack=0.01, cap=110) == 110
+
+
+def test_repair_fallback_targets_have_room_in_the_overfilled_resource():
+    """Pass 2 of the repair sends neurons to the parts with the most room in what the over-full
+    part overfills (here input axons), not merely the most free compartments."""
+    net, lab = clustered(n_clusters=4, size=16)
+    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
+    chip = chip_with(max_compartments=64, max_in_axons=24)
+    st = RepairState(g, chip, lab.copy(), n_parts=4, sym=traffic_graph(g))
+    st.used["in_axons"][:] = [30, 24, 2, 20]       # part 0 over; 1 full; 2 roomiest; 3 some room
+    st.used["compartments"][:] = [16, 1, 40, 16]   # part 1 has the most free compartments
+    assert st._roomiest(0, 2) == [2, 3, 1]
+    st.used["in_axons"][0] = 10                    # nothing over: compartments rank the parts
+    assert st._roomiest(0, 1)[0] == 1

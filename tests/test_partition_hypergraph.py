@@ -1,4 +1,6 @@
 """The Mt-KaHyPar (km1) partitioner: hand case, hard capacity, determinism, and the missing-module error."""
+import math
+import re
 import sys
 
 import numpy as np
@@ -138,3 +140,69 @@ def test_neuron_count_capacity_is_the_compartment_limit_or_the_output_axon_bound
     assert np.bincount(raw).max() <= 4
     p = partition(g, c, strategy="hypergraph")
     assert p.n_parts == 6 and p.repair_moves == 0 and not p.usage.violations()
+
+
+def ring_with_random_targets(n: int = 512, seed: int = 0) -> Network:
+    """A ring: each neuron drives its neighbours at distance 1 and 2 and one random neuron."""
+    rng = np.random.default_rng(seed)
+    src = np.repeat(np.arange(n), 5)
+    off = np.tile([-2, -1, 1, 2, 0], n)
+    tgt = (src + off) % n
+    rand = off == 0
+    tgt[rand] = rng.integers(0, n, int(rand.sum()))
+    keep = tgt != src
+    w = np.zeros((n, n))
+    w[tgt[keep], src[keep]] = 1.0
+    net = Network(name="ring")
+    net.add(Population("x", n, LIF()))
+    net.add(Connection("x", "x", w))
+    return net
+
+
+def axon_chip(in_axons: int) -> ChipSpec:
+    return ChipSpec(name="c", core=CoreLimits(max_compartments=512, max_in_axons=in_axons, max_out_axons=512,
+                                              synapse_mem_bits=1 << 20),
+                    noc=NocSpec(tile_grid=(8, 8), cores_per_tile=1),
+                    energy=EnergyModel(syn_op=1e-12, neuron_update_active=1e-12),
+                    timing=TimingModel(syn_op=1e-9, neuron_update_active=1e-9))
+
+
+def test_a_metis_probe_sizes_the_first_attempt_when_input_axons_bind(caplog):
+    """The input-axon lower bound (11 cores here) is far below what the random targets need; one
+    cheap METIS partition measures the fill (~2x) and Mt-KaHyPar starts near the right count
+    instead of spending an attempt on 11 parts. METIS itself is not probed."""
+    import logging
+
+    net = ring_with_random_targets()
+    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
+    with caplog.at_level(logging.INFO, logger="mapper.partition"):
+        p = partition(g, axon_chip(48), strategy="hypergraph")
+    m = re.search(r"a METIS probe with (\d+) parts fills (\d+)% of a core on average; starting with (\d+) parts",
+                  caplog.text)
+    assert m, caplog.text
+    k0, fill, start = (int(v) for v in m.groups())
+    assert k0 == p.k_min == 11 and fill > 150 and start >= math.ceil(k0 * fill / 100)
+    assert "hypergraph k=11:" not in caplog.text  # no attempt was spent on the lower bound
+    assert not p.usage.violations() and p.n_parts >= start
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mapper.partition"):
+        partition(g, axon_chip(48), strategy="metis")
+    assert "METIS probe" not in caplog.text
+
+
+def test_axon_bound_parts_hold_about_their_share_of_neurons():
+    """When input axons bind and compartments are plentiful, a neuron-count capacity of
+    ``max_compartments`` let km1 pile neurons onto a few parts (on loihi2's sheet: parts of 8192
+    neurons with 4x their input axons, then 33 extra cores from the repair). The capacity is the
+    balanced share ``ceil(n / k (1 + 0.03))``, and the partition needs no more cores than METIS's."""
+    from mapper.hypergraph import _hypergraph_weights
+
+    net = ring_with_random_targets()
+    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
+    c = axon_chip(48)
+    k = 16
+    assert _hypergraph_weights(g, c, "in_axons", k)[1] == 33  # ceil(512 / 16 x 1.03), not 512
+    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons"), minlength=k).max() <= 33
+    hg, mt = partition(g, c, strategy="hypergraph"), partition(g, c, strategy="metis")
+    assert hg.binding == "in_axons" and not hg.usage.violations()
+    assert hg.n_parts <= mt.n_parts + 1

@@ -15,7 +15,7 @@ from mapper.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_arch_
                            sanafe_tile_core, write_sanafe, write_sanafe_arch)
 from neurosim.activity import ActivityProfile
 from neurosim.errors import MappingError
-from neurosim.ir import ArrayInput, Connection, Network, Population
+from neurosim.ir import ArrayInput, Connection, ConstantInput, Network, Population
 from neurosim.neurons import LIF
 
 
@@ -198,5 +198,34 @@ def test_the_network_file_lists_what_it_leaves_out():
                                       dt_s=1e-3, source="synthetic")
     res = map_network(net, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
     head = [ln for ln in sanafe_dict_text(net, res).splitlines() if ln.startswith("# not in this file")]
-    assert any("input(s)" in ln and "biases alone" in ln for ln in head)
+    assert any("input(s) (array->a) are not exported" in ln and "biases alone" in ln for ln in head)
     assert any("delays other than one step are dropped: a->b" in ln for ln in head)
+
+
+def test_a_constant_input_is_exported_as_bias_so_sanafe_sees_the_drive(tmp_path):
+    """A constant drive (the spiking LCA's ``X D - lam``) adds to ``ext`` exactly as a bias does:
+    the export folds input ``b`` of the batch into the bias. The file then equals the one of the
+    same network with that drive as the neurons' own bias, and SANA-FE's run spikes (it ran on
+    zero biases, and so never spiked, before)."""
+    ref, act = _chain(12)
+    drive = np.stack([np.linspace(300.0, 600.0, 12), np.zeros(12)])
+    net = Network(name="chain")
+    net.add(Population("a", 12, LIF(v_th=1.0, v_reset=0.0, tau_m_s=np.inf)))
+    net.add(ref.populations[1])
+    net.add(ref.connections[0])
+    net.add(ConstantInput("a", drive, name="drive"))
+    chip = make_tiny_chip(chip_grid=(2, 1), max_compartments=3, multicast=False)
+    res = map_network(net, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
+    res_ref = map_network(ref, chip, act, partitioner="sequential", placer="identity", time_budget_s=0)
+    body = [ln for ln in sanafe_dict_text(net, res, input_index=0).splitlines() if not ln.startswith("#")]
+    assert body == [ln for ln in sanafe_dict_text(ref, res_ref).splitlines() if not ln.startswith("#")]
+    text = sanafe_dict_text(net, res, input_index=1)
+    assert "constant input(s) drive are folded into the neurons' bias for input 1 of 2" in text
+    assert "biases alone" not in text
+    with pytest.raises(MappingError, match="input index outside the batch"):
+        sanafe_dict_text(net, res, input_index=2)
+    sanafe = pytest.importorskip("sanafe")
+    arch = write_sanafe_arch(chip, tmp_path / "arch.yaml")
+    _, c0 = _sanafe_counts(sanafe, arch, write_sanafe(net, res, tmp_path / "n0.yaml", input_index=0), net, 20)
+    _, c1 = _sanafe_counts(sanafe, arch, write_sanafe(net, res, tmp_path / "n1.yaml", input_index=1), net, 20)
+    assert c0["a"].sum() > 20 and c1["a"].sum() == 0

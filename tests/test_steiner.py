@@ -174,3 +174,17 @@ def test_complete_start_refuses_a_start_that_is_not_one_core_per_part():
     for bad in ([0, 0, -1], [0, 9], [0, 1, 2, 3, -1]):
         with pytest.raises(MappingError, match=r"start placement 'tiny-code'"):
             complete_start(chip, np.array(bad))
+
+
+def test_more_tiles_than_mtkahypar_maps_hands_over_at_once(monkeypatch):
+    import time
+
+    import mapper.steiner as ms
+
+    monkeypatch.setattr(ms, "MAX_TILES", 3)  # the chain needs 4 one-core tiles
+    net, act, _ = chain_of_cliques()
+    t = time.perf_counter()
+    p = partition(build_graph(net, act), make_tiny_chip(), strategy="steiner", steiner_budget_s=60.0)
+    assert time.perf_counter() - t < 30.0  # no child was started and waited on
+    assert p.strategy == "hypergraph" and "needs 4 tiles" in p.fallback and "at most 3 blocks" in p.fallback
+    assert not p.usage.violations()

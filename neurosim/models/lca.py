@@ -55,7 +55,7 @@ from ..neurons import IF, LCANeuron, threshold_function
 from ..result import SimResult
 
 __all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "sign_split", "auto_scale",
-           "analog_lca", "build_analog_lca", "run_analog_lca", "lca_gram", "threshold_function"]
+           "analog_lca", "build_analog_lca", "run_analog_lca", "gram", "lca_gram", "threshold_function"]
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def build_spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, name: str = "slca"
     start = _steps("start", start, minimum=0)
     Dn = D if nonneg else sign_split(D)
     lam_n = lam if nonneg else np.concatenate([lam, lam])
-    G = Dn.T @ Dn
+    G = gram(Dn)
     theta = np.diag(G).copy()
     W = -G
     np.fill_diagonal(W, 0.0)
@@ -241,10 +241,32 @@ def _scale(scale, batch: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # analog LCA
-def lca_gram(D: np.ndarray) -> np.ndarray:
-    """``G = D^T D - I`` with diagonal entries below ``1e-12`` in magnitude set to exactly zero
-    (unit-norm atoms then have no self-connection)."""
+def gram(D: np.ndarray) -> np.ndarray:
+    r"""``G = D^T D`` with the entries that are zero up to rounding set to exactly zero.
+
+    A computed dot product of two ``m``-vectors differs from the exact one by at most
+    ``gamma_m |d_i|^T |d_j| <= gamma_m ||d_i|| ||d_j||`` with ``gamma_m ~ m u`` (Higham 2002,
+    §3.1; ``u`` the unit roundoff). Entries with
+
+    .. math:: |G_{ij}| \le m\,\epsilon\,\lVert d_i\rVert\,\lVert d_j\rVert
+
+    (``epsilon = 2u``, machine epsilon) cannot be told from zero, and orthogonal atoms (a DCT
+    dictionary's) produce exactly such entries (~1e-17): kept, each would be a stored synapse and a
+    synaptic event per spike on a chip that never stores it (they quantise to zero).
+    """
+    D = np.asarray(D, dtype=np.float64)
     G = D.T @ D
+    norms = np.sqrt(np.einsum("ij,ij->j", D, D))
+    tol = D.shape[0] * np.finfo(np.float64).eps * np.outer(norms, norms)
+    G[np.abs(G) <= tol] = 0.0
+    return G
+
+
+def lca_gram(D: np.ndarray) -> np.ndarray:
+    """``G = D^T D - I`` (:func:`gram`: entries zero up to rounding are exactly zero) with diagonal
+    entries below ``1e-12`` in magnitude set to exactly zero (unit-norm atoms then have no
+    self-connection)."""
+    G = gram(D)
     d = np.diag(G) - 1.0
     d[np.abs(d) < 1e-12] = 0.0
     np.fill_diagonal(G, d)

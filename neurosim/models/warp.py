@@ -49,7 +49,7 @@ from ..errors import NetworkError, UsageError, describe
 from ..io import atomic_save_npz, check_writable
 from ..ir import ArrayInput, Network
 from ..lasso import check_dictionary, check_inputs, check_lam, fista, lasso_objective
-from .lca import analog_lca, build_analog_lca, build_spiking_lca, lca_gram, sign_split, threshold_function
+from .lca import analog_lca, build_analog_lca, build_spiking_lca, gram, lca_gram, sign_split, threshold_function
 from .warp_predictors import Predictor, make_predictor, predictor_from_arrays
 
 __all__ = ["hard_energy", "warp_energy", "equilibrium_state", "converged_states", "energy_trace", "steps_to_energy",
@@ -346,7 +346,7 @@ def spiking_initial_state(D, codes, *, nonneg: bool = True, tau_s: float = 1.0) 
     if R.shape[1] != Dn.shape[1]:
         raise NetworkError(describe("codes", "codes", "do not match the dictionary", got=A.shape,
                                     expected=f"(batch, {D.shape[1]})"))
-    G = Dn.T @ Dn
+    G = gram(Dn)  # the network's own lateral weights (build_spiking_lca)
     theta = np.diag(G).copy()
     W = -G
     np.fill_diagonal(W, 0.0)
