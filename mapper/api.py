@@ -20,7 +20,7 @@ from neurosim.ir import Network
 
 from .anneal import Progress
 from .chipspec import ChipSpec
-from .estimate import EVENTS, Estimate, estimate
+from .estimate import EDP_BASIS, EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
 from .place import Placement
@@ -45,7 +45,7 @@ class Report:
     data: dict
 
     def to_dict(self) -> dict:
-        """A deep copy of the report.
+        r"""A deep copy of the report.
 
         Keys: ``format``, ``version``, ``network`` (with ``plastic_connections``: per plastic
         connection ``{"name", "learning_model": "epoch" | "event", "epochs": int or None}``, how
@@ -54,18 +54,40 @@ class Report:
         core: address and ``resources`` ``{name: [used, limit]}``), ``utilisation``, ``totals``
         (run totals of neuron spikes, synaptic events, packets, hops ...), ``routing`` (per step),
         ``energy_j`` (``by_event``, ``dynamic``, ``static``, ``total``, ``per_step``, ``per_input``),
-        ``latency_s`` (``per_step`` and its terms, ``time_to_solution``, ``wall``), ``edp_js``,
+        ``latency_s`` (``per_step`` and its terms, ``time_to_solution``, ``wall``), ``edp_js``
+        (per input, see below), ``edp_basis`` (the sentence saying so; ``neurosim learn --chip``
+        adds ``activity.inputs``, the samples profiled, when they differ from the batch),
         ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed), ``notes``, ``splitters``
         (relay neurons, their cores and the latency steps they add; :mod:`mapper.splitters`).
+
+        Per-input figures (:func:`mapper.estimate.per_input_figures`): the run executed
+        ``R = steps * batch`` steps for ``N`` inputs (``N = batch`` unless ``activity.inputs``
+        says otherwise), and
+
+        .. math::
+
+            E_{in} = E_{total} / N \;[J], \qquad T_{in} = (R / N) T_{step} \;[s], \qquad
+            \mathrm{EDP} = E_{in} T_{in} \;[J\,s]
+
+        with ``energy_j.per_input`` = ``E_in``, ``latency_s.time_to_solution`` = ``T_in`` (one
+        input) and ``edp_js`` = EDP: **per input**, energy per input x time to solution of one
+        input, not ``energy_j.total`` x ``latency_s.wall``.
         """
         import copy
 
         return copy.deepcopy(self.data)
 
     def summary_text(self) -> str:
-        """A short human-readable summary."""
+        """A short human-readable summary.
+
+        Per-input figures are labelled as such: ``per input`` energy, ``time to solution per
+        input`` and ``EDP per input`` (energy per input x time to solution per input, J s; see
+        :meth:`to_dict`), with the number of inputs they divide by when it is not the batch.
+        """
         d = self.data
         e, lat, tot = d["energy_j"], d["latency_s"], d["totals"]
+        inputs = d["activity"].get("inputs")
+        per_what = "" if inputs in (None, d["activity"]["batch"]) else f" ({inputs} inputs profiled)"
         lines = [
             f"network '{d['network']['name']}': {d['network']['neurons']} neurons, {d['network']['synapses']} synapses",
             f"chip '{d['chip']['name']}' ({d['chip']['file']}); costs: {d['chip']['cost_source'] or 'n/a'}",
@@ -81,10 +103,11 @@ class Report:
             f"{tot['packets']:.6g} packets, {tot['hops_ew']:.6g} E-W + {tot['hops_ns']:.6g} N-S hops",
             f"busiest link: {d['routing']['busiest_link']['load']:.4g} packets/step",
             f"energy: total {e['total']:.4g} J (dynamic {e['dynamic']:.4g}, static {e['static']:.4g}); "
-            f"per input {e['per_input']:.4g} J",
+            f"per input {e['per_input']:.4g} J{per_what}",
             "  " + ", ".join(f"{k} {v:.3g}" for k, v in e["by_event"].items() if v),
             f"latency: {lat['per_step']:.4g} s/step (core {lat['slowest_core']:.3g} + network {lat['network']:.3g} "
-            f"+ barrier {lat['barrier']:.3g}); time to solution {lat['time_to_solution']:.4g} s; EDP {d['edp_js']:.4g} J s",
+            f"+ barrier {lat['barrier']:.3g}); time to solution per input {lat['time_to_solution']:.4g} s; "
+            f"EDP per input {d['edp_js']:.4g} J s (energy per input x time to solution per input)",
             "mapper wall time: " + ", ".join(f"{k} {v:.2f} s" for k, v in d["mapper"]["wall_s"].items()),
         ]
         lines += [f"note: {n}" for n in d["notes"]]
@@ -404,9 +427,28 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
         notes.append(f"PROXY: chip '{chip.name}' has placeholder costs (no published per-event values); every energy "
                      "and latency figure here is a proxy, not an estimate of that chip")
     if chip.energy.unpublished:
-        notes.append("unpublished energy costs counted as 0: " + ", ".join(chip.energy.unpublished))
+        notes.append("unpublished energy costs counted as 0: " + ", ".join(chip.energy.unpublished_keys))
     if chip.timing.unpublished:
-        notes.append("unpublished latency costs counted as 0: " + ", ".join(chip.timing.unpublished))
+        notes.append("unpublished latency costs counted as 0: " + ", ".join(chip.timing.unpublished_keys))
+    graded = [p.name for p in network.populations if p.model.graded]
+    if graded and not chip.core.graded_spikes:
+        notes.append(f"GRADED ON A BINARY CHIP: population(s) {', '.join(repr(g) for g in graded)} emit graded "
+                     f"(real-valued) outputs, but chip '{chip.name}' carries binary spikes only "
+                     f"(core.spike_payload: {chip.core.spike_payload}); the mapping costs each non-zero output as "
+                     "one message carrying its value, which this chip cannot send: the network cannot run on it as "
+                     "built (it would need spike or rate coding), and its traffic, energy and latency figures are "
+                     "proxies")
+    levels = chip.core.weight_levels_per_neuron
+    if levels is not None:
+        from .quantize import levels_per_neuron
+        per_pop = levels_per_neuron(network)
+        over = sum(int(np.count_nonzero(v > levels)) for v in per_pop.values())
+        if over:
+            notes.append(f"WEIGHTS: chip '{chip.name}' holds at most {levels} distinct weight values per neuron "
+                         f"(core.weight_levels_per_neuron); {over} of {sum(v.size for v in per_pop.values())} target "
+                         f"neurons receive more (up to {max(int(v.max()) for v in per_pop.values() if v.size)}): "
+                         "the mapping does not check this, so these weights cannot be stored as given (the quantised "
+                         "re-simulation of `neurosim run`, mapper.quantize, models this limit)")
     notes.append("hops are " + ("multicast-tree link traversals" if rt.multicast else "unicast XY hops per packet"))
     return {
         "format": REPORT_FORMAT, "version": REPORT_VERSION,
@@ -443,6 +485,7 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
                       "network": est.noc_s, "barrier": est.barrier_s, "time_to_solution": est.time_to_solution_s,
                       "wall": est.wall_s},
         "edp_js": est.edp_js,
+        "edp_basis": EDP_BASIS,
         "neurobench": est.neurobench,
         "mapper": {"wall_s": {k: float(v) for k, v in wall.items()}, "seed": seed,
                    "peak_rss_mib": _peak_rss_mib()},

@@ -88,6 +88,9 @@ def _resolve(name_or_path: PathLike) -> Path:
                        or s.endswith(_SUFFIXES))
     if looks_like_path or Path(s).is_file():
         p = Path(s)
+        if p.is_dir():
+            raise ChipSpecError(s, "(file)", "is a directory, not a chip file", got=s,
+                                expected="a chip YAML file (e.g. DIR/NAME.yaml) or a chip name")
         if not p.is_file():
             raise ChipSpecError(s, "(file)", "no such file", got=s, expected="an existing chip YAML file")
         return p
@@ -116,7 +119,7 @@ def load_chip(name_or_path: PathLike, *, chip_grid: Optional[tuple[int, int]] = 
     ChipSpecError
         Unknown name, unreadable file, YAML syntax error or any invalid field.
     """
-    path = _resolve(name_or_path)
+    path = _resolve(name_or_path).resolve()  # absolute: reports record where the chip came from
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -147,9 +150,17 @@ def _from_text(text: str, *, source: str, stem: Optional[str]) -> ChipSpec:
 
 
 def _line_index(node: Any, source: str, prefix: str = "", out: Optional[dict] = None) -> dict[str, int]:
-    """Dotted key path -> 1-based line number, from a composed YAML node tree; rejects duplicate keys."""
+    """Dotted key path -> 1-based line number, from a composed YAML node tree; rejects duplicate keys.
+
+    List elements are indexed as ``key[i]`` with the line of the element itself (flow style
+    ``[2, 0]`` and block style ``- 0`` alike)."""
     out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.SequenceNode):
+        base = prefix[:-1] if prefix.endswith(".") else prefix
+        for i, item in enumerate(node.value):
+            out[f"{base}[{i}]"] = item.start_mark.line + 1
+            _line_index(item, source, f"{base}[{i}].", out)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for knode, vnode in node.value:
             key = f"{prefix}{knode.value}"
@@ -170,6 +181,8 @@ class _Ctx:
 
     def error(self, key: str, what: str, *, got: Any = None, expected: Any = None) -> ChipSpecError:
         line = self.lines.get(key)
+        if line is None and key.endswith("]") and "[" in key:  # an element not in the file: its list's line
+            line = self.lines.get(key[:key.rindex("[")])
         if line is None and "." in key:
             line = self.lines.get(key.rsplit(".", 1)[0])
         if line is not None:

@@ -111,6 +111,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                   minimum=1, unit="bits", required=False, nullable=True),
         "max_out_axons_per_neuron": _i("destination cores one neuron may target; null = no limit",
                                        minimum=1, required=False, nullable=True),
+        "weight_levels_per_neuron": _i("distinct non-zero weight values one neuron can hold over all its "
+                                       "inputs (TrueNorth: 4 axon types); null = any weight per synapse",
+                                       minimum=1, required=False, nullable=True),
+        "spike_payload": Key("choice", "what a spike message carries: 'binary' (a spike, no value) or 'graded' "
+                             "(a value payload, as Loihi 2); graded-output networks on a binary chip get a note",
+                             required=False, choices=("binary", "graded"), default="binary"),
     },
     "noc": {
         "tile_grid": Key("grid", "tiles per chip: [x (east-west), y (north-south)]"),

@@ -55,6 +55,13 @@ class CoreLimits:
         Destination cores one neuron may target (TrueNorth: 1). ``None``: no per-neuron limit.
         Beyond it the mapper relays a neuron's spikes through splitter neurons
         (:mod:`mapper.splitters`).
+    weight_levels_per_neuron : int or None
+        Distinct non-zero weight values one neuron can hold over all its inputs (TrueNorth: 4,
+        one per axon type; a crossbar bit selects one of them). ``None``: any weight per synapse.
+        :func:`mapper.quantize.quantize_network` quantises under this constraint.
+    spike_payload : str
+        ``"binary"`` (a spike carries no value) or ``"graded"`` (it carries a value, as Loihi 2's
+        graded spikes). See :attr:`graded_spikes`.
     """
 
     max_compartments: int
@@ -69,6 +76,13 @@ class CoreLimits:
     plastic_synapse_extra_bits: int = 0
     weight_storage_bits: Optional[int] = None
     max_out_axons_per_neuron: Optional[int] = None
+    weight_levels_per_neuron: Optional[int] = None
+    spike_payload: str = "binary"
+
+    @property
+    def graded_spikes(self) -> bool:
+        """True when a spike message can carry a graded value (``spike_payload == "graded"``)."""
+        return self.spike_payload == "graded"
 
     @property
     def stored_weight_bits(self) -> int:
@@ -104,8 +118,9 @@ class EnergyModel:
     compartments that spike that step and the inactive cost to the other mapped ones),
     ``spike_out`` (one neuron firing), ``packet`` (one spike message sent to one destination
     core), ``spike_within_tile`` (a message delivered without leaving its tile), ``hop_ew`` /
-    ``hop_ns`` (one mesh link traversal), ``hop_chip`` (one chip-boundary crossing), ``barrier``
-    (per step), and static power ``static_power_w_per_chip`` (W, charged over the run's wall time).
+    ``hop_ns`` (one mesh link traversal), ``hop_chip`` (one chip-boundary crossing; YAML
+    ``board.hop_chip_energy_j``), ``barrier`` (per step), and static power
+    ``static_power_w_per_chip`` (W, charged over the run's wall time).
     """
 
     syn_op: float
@@ -123,6 +138,12 @@ class EnergyModel:
     active_policy: str = "all_mapped"
     unpublished: tuple[str, ...] = ()
 
+    @property
+    def unpublished_keys(self) -> tuple[str, ...]:
+        """:attr:`unpublished` as the YAML key paths a user can grep for (``energy.packet``,
+        ``board.hop_chip_energy_j``)."""
+        return tuple(_yaml_key("energy", k) for k in self.unpublished)
+
 
 @dataclass(frozen=True)
 class TimingModel:
@@ -131,9 +152,10 @@ class TimingModel:
     ``T_step = max_c T_core(c) + T_noc + T_barrier(tiles in use)`` with
     ``T_core = A*neuron_update_active + I*neuron_update_inactive + S*syn_op + L*learn_update
     + P_out*packet_out + P_in*packet_in`` and ``T_noc`` the longest routed message path.
-    ``barrier_by_tiles`` is a table of (tiles in use, seconds), ``barrier_multichip`` of
-    (chips in use, seconds); :meth:`barrier_s` looks them up (``barrier_interp``: ``"linear"``
-    interpolates between entries, ``"step"`` takes the entry of the largest key <= n as SANA-FE
+    ``barrier_by_tiles`` is a table of (tiles in use, seconds), ``barrier_multichip`` (YAML
+    ``board.barrier_by_chips_s``) of (chips in use, seconds); ``hop_chip`` is YAML
+    ``board.hop_chip_latency_s``. :meth:`barrier_s` looks the tables up (``barrier_interp``:
+    ``"linear"`` interpolates between entries, ``"step"`` takes the entry of the largest key <= n as SANA-FE
     does; both clamp outside the table). ``min_step_s`` is the shortest possible step (a fixed
     tick such as TrueNorth's 1 ms; 0 = unthrottled); ``tile_bandwidth_msgs_per_s`` is the
     cross-sectional message bandwidth per tile for a bandwidth floor on ``T_noc`` (``None``:
@@ -158,6 +180,12 @@ class TimingModel:
     min_step_s: float = 0.0
     tile_bandwidth_msgs_per_s: Optional[float] = None
 
+    @property
+    def unpublished_keys(self) -> tuple[str, ...]:
+        """:attr:`unpublished` as the YAML key paths a user can grep for (``timing.packet_out``,
+        ``board.hop_chip_latency_s``, ``board.barrier_by_chips_s``)."""
+        return tuple(_yaml_key("timing", k) for k in self.unpublished)
+
     def barrier_s(self, tiles_in_use: int, chips_in_use: int = 1) -> float:
         """Barrier (time-step synchronisation) time in seconds.
 
@@ -167,6 +195,17 @@ class TimingModel:
         if chips_in_use > 1 and self.barrier_multichip:
             return _lookup(self.barrier_multichip, chips_in_use, self.barrier_interp)
         return _lookup(self.barrier_by_tiles, tiles_in_use, self.barrier_interp)
+
+
+# model field -> YAML key path, for the fields that do not live under the section of their model
+_YAML_KEYS = {("energy", "hop_chip"): "board.hop_chip_energy_j",
+              ("timing", "hop_chip"): "board.hop_chip_latency_s",
+              ("timing", "barrier_multichip"): "board.barrier_by_chips_s"}
+
+
+def _yaml_key(section: str, name: str) -> str:
+    """The YAML key path of cost-model field ``name`` of ``section`` (``"energy"`` or ``"timing"``)."""
+    return _YAML_KEYS.get((section, name), f"{section}.{name}")
 
 
 def _lookup(table: tuple[tuple[int, float], ...], n: int, interp: str) -> float:

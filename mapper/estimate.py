@@ -1,4 +1,4 @@
-"""Estimate: energy, latency and NeuroBench counts of a routed mapping under an activity profile.
+r"""Estimate: energy, latency and NeuroBench counts of a routed mapping under an activity profile.
 
 Notation: ``R = steps * batch`` executed steps; per-part (= per-core) rates are per step, so run
 totals are ``rate * R`` (loihi.md Appendix B, SANA-FE's count x unit-cost model).
@@ -43,8 +43,18 @@ of the longest routed path carrying traffic (0 without traffic), raised to the b
 ``max_tile (messages through the tile) / tile_bandwidth_msgs_per_s`` when the chip gives one, and
 ``T_barrier = TimingModel.barrier_s(tiles in use, chips in use)`` (table lookup, linear or step,
 clamped at the table's ends). A throttled chip's step is at least ``min_step_s``.
-Time to solution of one input: ``steps * T_step``; energy per input ``E_total / batch``;
-``EDP = energy per input * time to solution``.
+Per input (:func:`per_input_figures`): the run executed ``R = steps * batch`` steps for ``N``
+inputs (``N = batch`` for a simulation of one batch; a training run that streamed ``N`` samples
+through mini-batches of ``batch`` gives its sample count), so each input took ``R / N`` steps and
+
+.. math::
+
+    E_{in} = E_{total} / N \;[\mathrm{J}], \qquad
+    T_{in} = (R / N)\, T_{step} \;[\mathrm{s}], \qquad
+    \mathrm{EDP} = E_{in}\, T_{in} \;[\mathrm{J\,s}]
+
+(time to solution ``T_in``; the EDP is *per input*, not total energy x total wall time, see
+:data:`EDP_BASIS`).
 
 NeuroBench (Yik et al. 2025) per sample: Eff_ACs (events of binary-spike neurons x non-zero fan-out),
 Eff_MACs (the same for graded neurons), Dense (``sum_c n_post n_pre * steps``), activation sparsity
@@ -53,6 +63,7 @@ Eff_MACs (the same for graded neurons), Dense (``sum_c n_post n_pre * steps``), 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -61,7 +72,10 @@ from .graph import NetGraph
 from .partition import Partition
 from .route import Routing
 
-__all__ = ["Estimate", "estimate", "EVENTS"]
+__all__ = ["Estimate", "estimate", "EVENTS", "EDP_BASIS", "per_input_figures"]
+
+#: what ``edp_js`` is: per input, not total energy x total wall time
+EDP_BASIS = "per input: energy per input (J) x time to solution of one input (s)"
 
 EVENTS = ("syn_op", "neuron_update_active", "neuron_update_inactive", "spike_out", "packet", "spike_within_tile",
           "hop_ew", "hop_ns", "hop_chip", "learn_update", "barrier")
@@ -82,6 +96,7 @@ class Estimate:
         Mean step latency and its three terms; ``slowest_core`` is the part that sets ``core_s``.
     slowest_core : int
     wall_s, time_to_solution_s, edp_js : float
+        ``R * T_step``; ``T_in`` and ``E_in * T_in`` per input (:func:`per_input_figures`, ``N = batch``).
     neurobench : dict
     steps, batch : int
     chips_used, tiles_used : int
@@ -108,6 +123,47 @@ class Estimate:
     chips_used: int
     tiles_used: int
     core_time_s: np.ndarray = None
+
+
+def per_input_figures(total_j: float, step_s: float, *, steps: int, batch: int,
+                      inputs: Optional[int] = None) -> dict[str, float]:
+    r"""Energy, time to solution and EDP per input of a run of ``R = steps * batch`` steps.
+
+    .. math::
+
+        E_{in} = E_{total} / N, \qquad T_{in} = (R / N)\, T_{step}, \qquad \mathrm{EDP} = E_{in} T_{in}
+
+    Parameters
+    ----------
+    total_j : float
+        Energy of the whole run, J.
+    step_s : float
+        Latency of a mean step ``T_step``, s.
+    steps, batch : int
+        Steps of the profile and inputs simulated in parallel (``R = steps * batch``).
+    inputs : int, optional
+        Inputs ``N`` the run processed (default ``batch``): e.g. the samples of a training run
+        that streamed them through mini-batches of ``batch``.
+
+    Returns
+    -------
+    dict
+        ``inputs`` (N), ``steps_per_input`` (``R / N``), ``energy_j`` (J), ``time_to_solution_s``
+        (s) and ``edp_js`` (J s).
+
+    Raises
+    ------
+    ValueError
+        ``inputs < 1``.
+    """
+    n = int(batch if inputs is None else inputs)
+    if n < 1:
+        raise ValueError(f"estimate 'inputs': must be at least 1 (got {n}, expected an integer >= 1)")
+    steps_per_input = float(steps) * float(batch) / n
+    energy = float(total_j) / n
+    tts = steps_per_input * float(step_s)
+    return {"inputs": n, "steps_per_input": steps_per_input, "energy_j": energy, "time_to_solution_s": tts,
+            "edp_js": energy * tts}
 
 
 def _fan_out(graph: NetGraph) -> np.ndarray:
@@ -164,8 +220,8 @@ def estimate(graph: NetGraph, chip: ChipSpec, *, partition: Partition, routing: 
     wall = runs * step_s
     static = float(e.static_power_w_per_chip) * routing.chips_used * wall
     total = dynamic + static
-    per_input = total / batch
-    tts = steps * step_s
+    per = per_input_figures(total, step_s, steps=steps, batch=batch)
+    per_input, tts = per["energy_j"], per["time_to_solution_s"]
     # NeuroBench
     fan = _fan_out(graph)
     g = graph.graded
@@ -182,5 +238,5 @@ def estimate(graph: NetGraph, chip: ChipSpec, *, partition: Partition, routing: 
     return Estimate(counts=counts, energy_j=energy, dynamic_j=dynamic, static_j=static, total_j=total,
                     per_step_j=total / runs, per_input_j=per_input, step_s=step_s, core_s=core_s, noc_s=noc_s,
                     barrier_s=barrier_s, slowest_core=slowest, wall_s=wall, time_to_solution_s=tts,
-                    edp_js=per_input * tts, neurobench=nb, steps=steps, batch=batch,
+                    edp_js=per["edp_js"], neurobench=nb, steps=steps, batch=batch,
                     chips_used=routing.chips_used, tiles_used=routing.tiles_used, core_time_s=core_time)

@@ -28,9 +28,13 @@ is the strategy whose partition is used; ``requested_partitioner`` appears when 
 the one asked for (a hand-over to sequential fill, or the splitters' choice; see ``report.json``).
 
 :func:`read_placement` reads a file back and re-validates it against a chip (and optionally a
-network): structure, addresses, each neuron placed once, and every resource within the chip's
-limits (recomputed exactly when the network is given, with the per-neuron destination-core limit
-``core.max_out_axons_per_neuron``). Errors name the file and the key.
+network): structure, the populations (unique names, positive sizes summing to
+``network.neurons``), that the file was made for this chip (name, mesh and recorded per-core
+limits; ``other_chip=True`` re-validates a placement against another chip of the same mesh),
+addresses, each neuron placed once, and every resource within the chip's limits (recomputed
+exactly when the network is given, every recorded figure compared with its recomputation, with
+the per-neuron destination-core limit ``core.max_out_axons_per_neuron``). Errors name the file
+and the key.
 
 A mapping with splitter relays (:mod:`mapper.splitters`) places the network *with* its relays
 (the last population). ``"splitters"`` records their wiring (:mod:`mapper.relays`): the global
@@ -57,7 +61,7 @@ from neurosim.ir import Network
 
 from .chipspec import ChipSpec
 from .relays import SPLITTER_POPULATION, rebuild_relays, relay_wiring
-from .resources import RESOURCES, check_dest_cores, core_usage, limits_of
+from .resources import LIMIT_FIELD, RESOURCES, check_dest_cores, core_usage, limits_of
 
 __all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement",
            "read_placement", "PlacementRecord"]
@@ -135,7 +139,11 @@ def write_placement(result, path: Union[str, Path], **kw) -> Path:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class PlacementRecord:
-    """A placement file read back: ``part[g]`` is the index (in ``core``) of neuron ``g``'s core."""
+    """A placement file read back: ``part[g]`` is the index (in ``core``) of neuron ``g``'s core.
+
+    ``chip_name`` is the chip the file was made for (the chip read against, unless
+    ``read_placement(..., other_chip=True)``).
+    """
 
     path: str
     chip_name: str
@@ -167,20 +175,46 @@ def _need(d: dict, key: str, typ, path, where: str):
     return v
 
 
-def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[Network] = None) -> PlacementRecord:
+def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[Network] = None,
+                   other_chip: bool = False) -> PlacementRecord:
     """Read ``placement.json`` and re-validate it against ``chip`` (and ``network`` if given).
 
     ``network`` is the network the file places, or the original network of a mapping with
     splitters: its relays are then rebuilt from the file's ``"splitters"`` section, and the record's
     ``network`` is the network with relays (pass it to :func:`mapper.api.evaluate_placement`).
 
+    Checks, in order: format and version; ``network.populations`` (unique names, sizes
+    ``>= 1``) and ``network.neurons`` (their sum, at most ``chip.n_cores * max_compartments``);
+    the file's ``chip`` section against ``chip`` (name and mesh: ``cores``, ``tile_grid``,
+    ``cores_per_tile``, ``chip_grid``); every core's address, neurons (each placed once) and
+    ``resources`` ``[used, limit]``: used within ``chip``'s limit, and the recorded limit equal to
+    ``chip``'s; with ``network``, every recorded used figure equal to its recomputation from the
+    network (:func:`mapper.resources.core_usage`) and the per-neuron destination-core limit.
+
+    Parameters
+    ----------
+    path : str or Path
+        The placement file.
+    chip : ChipSpec
+        The chip to re-validate against.
+    network : Network, optional
+        The network the file places (see above).
+    other_chip : bool
+        Re-validate a placement made for another chip, or another version of this chip's file:
+        the chip name and recorded limits may then differ from ``chip`` (the mesh must still
+        match, and every resource must still fit ``chip``); :attr:`PlacementRecord.chip_name`
+        stays the file's.
+
     Raises
     ------
     UsageError
-        Unreadable file, wrong format or version, bad structure, a core that the chip does not
-        have or whose address disagrees with the chip, a neuron placed twice or not at all, a
-        resource above the chip's limit, or relays without (or with an unusable) recorded wiring.
-        The message names the file and the key.
+        Unreadable file, wrong format or version, bad structure, a population size that is not a
+        positive integer, a duplicate population name, ``network.neurons`` not the populations'
+        sum, a placement for another chip (name, mesh or per-core limits, unless ``other_chip``),
+        a core that the chip does not have or whose address disagrees with the chip, a neuron
+        placed twice or not at all, a resource above the chip's limit, a recorded resource figure
+        that differs from its recomputation from ``network``, or relays without (or with an
+        unusable) recorded wiring. The message names the file and the key.
     CapacityError
         With ``network``: a neuron targets more cores than ``core.max_out_axons_per_neuron``.
     """
@@ -188,16 +222,15 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise _err(path, "<file>", f"cannot be read as JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _err(path, "<file>", "not a placement file", got=type(doc).__name__, expected="a JSON object")
     if _need(doc, "format", str, path, "") != PLACEMENT_FORMAT:
         raise _err(path, "format", "not a placement file", got=doc["format"], expected=repr(PLACEMENT_FORMAT))
     if _need(doc, "version", int, path, "") != PLACEMENT_VERSION:
         raise _err(path, "version", "unsupported version", got=doc["version"], expected=PLACEMENT_VERSION)
+    chip_doc = _check_chip(doc, path, chip, other_chip=other_chip)
     net = _need(doc, "network", dict, path, "")
-    pops = _need(net, "populations", list, path, "network.")
-    sizes = {}
-    for i, p in enumerate(pops):
-        sizes[_need(p, "name", str, path, f"network.populations[{i}].")] = _need(p, "size", int, path,
-                                                                                 f"network.populations[{i}].")
+    sizes = _populations(net, path, chip)
     names = list(sizes)
     offsets = np.concatenate([[0], np.cumsum([sizes[n] for n in names])]).astype(np.int64)
     n = int(offsets[-1])
@@ -211,8 +244,11 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
     part = np.full(n, -1, dtype=np.int64)
     core_idx = np.zeros(len(cores), dtype=np.int64)
     lims = limits_of(chip.core)
+    recorded = []
     for i, c in enumerate(cores):
         where = f"cores[{i}]."
+        if not isinstance(c, dict):
+            raise _err(path, f"cores[{i}]", "wrong type", got=type(c).__name__, expected="an object")
         k = _need(c, "core", int, path, where)
         if not 0 <= k < chip.n_cores:
             raise _err(path, where + "core", f"chip '{chip.name}' has no such core", got=k,
@@ -232,7 +268,7 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
                 raise _err(path, w2 + "population", "unknown population", got=pop, expected=names)
             off = offsets[names.index(pop)]
             for r_i, r in enumerate(_need(e, "ranges", list, path, w2)):
-                if not (isinstance(r, list) and len(r) == 2 and all(isinstance(x, int) for x in r)
+                if not (isinstance(r, list) and len(r) == 2 and all(_is_int(x) for x in r)
                         and 0 <= r[0] < r[1] <= sizes[pop]):
                     raise _err(path, f"{w2}ranges[{r_i}]", "invalid range", got=r,
                                expected=f"[start, stop) with 0 <= start < stop <= {sizes[pop]}")
@@ -241,15 +277,9 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
                     raise _err(path, f"{w2}ranges[{r_i}]", "neuron placed twice",
                                got=f"{pop}[{r[0] + int(np.argmax(seg >= 0))}]")
                 seg[:] = i
-        res = _need(c, "resources", dict, path, where)
-        for r in RESOURCES:
-            u = _need(res, r, list, path, where + "resources.")
-            lim = lims[r]
-            if not u or not isinstance(u[0], int):
-                raise _err(path, f"{where}resources.{r}", "expected [used, limit]", got=u)
-            if lim is not None and u[0] > lim:
-                raise _err(path, f"{where}resources.{r}", f"exceeds the limit of chip '{chip.name}'", got=u[0],
-                           expected=f"<= {lim}")
+        recorded.append(_resources(c, path, where, chip, lims))
+    if not other_chip:
+        _check_limits(recorded, path, chip, lims, file_chip=chip_doc["name"])
     if (part < 0).any():
         g = int(np.flatnonzero(part < 0)[0])
         p = int(np.searchsorted(offsets, g, side="right") - 1)
@@ -264,11 +294,89 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
         for c, r, used, lim in usage.violations():
             raise _err(path, f"cores[{c}].resources.{r}", f"recomputed from the network, exceeds chip '{chip.name}'",
                        got=used, expected=f"<= {lim}")
+        for c, res in enumerate(recorded):
+            for r in RESOURCES:
+                if res[r][0] != int(usage.used[r][c]):
+                    raise _err(path, f"cores[{c}].resources.{r}", "recorded use differs from its recomputation "
+                               "from the network", got=res[r][0], expected=int(usage.used[r][c]))
         check_dest_cores(g, chip, core_rows(g, part, len(cores)), part_core=core_idx, where=f"placement file '{path}'")
-    chip_doc = doc.get("chip", {})
-    return PlacementRecord(path=str(path), chip_name=str(chip_doc.get("name", "")), network_name=str(net.get("name", "")),
+    return PlacementRecord(path=str(path), chip_name=str(chip_doc["name"]), network_name=str(net.get("name", "")),
                            populations=tuple((k, sizes[k]) for k in names), part=part, core=core_idx,
                            resources=[c["resources"] for c in cores], routing=doc.get("routing", {}), network=network)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_chip(doc: dict, path, chip: ChipSpec, *, other_chip: bool) -> dict:
+    """The file's ``chip`` section, checked against ``chip``: the mesh always, the name unless ``other_chip``."""
+    d = _need(doc, "chip", dict, path, "")
+    name = _need(d, "name", str, path, "chip.")
+    if name != chip.name and not other_chip:
+        raise _err(path, "chip.name", f"the placement was made for chip '{name}', not for chip '{chip.name}'",
+                   got=name, expected=f"{chip.name!r} (read it against chip '{name}', or pass other_chip=True to "
+                                      f"re-validate it against '{chip.name}')")
+    mesh = {"cores": chip.n_cores, "tile_grid": list(chip.noc.tile_grid), "cores_per_tile": chip.noc.cores_per_tile,
+            "chip_grid": list(chip.noc.chip_grid)}
+    for key, want in mesh.items():
+        got = _need(d, key, int if key in ("cores", "cores_per_tile") else list, path, "chip.")
+        if got != want:
+            raise _err(path, f"chip.{key}", f"the placement's mesh differs from chip '{chip.name}' (file made for "
+                                            f"chip '{name}')", got=got, expected=want)
+    return d
+
+
+def _populations(net: dict, path, chip: ChipSpec) -> dict[str, int]:
+    """``{name: size}`` of ``network.populations``: unique names, sizes >= 1, their sum ``network.neurons``."""
+    pops = _need(net, "populations", list, path, "network.")
+    sizes: dict[str, int] = {}
+    for i, p in enumerate(pops):
+        where = f"network.populations[{i}]."
+        name = _need(p, "name", str, path, where)
+        size = _need(p, "size", int, path, where)
+        if name in sizes:
+            raise _err(path, where + "name", "duplicate population name", got=name,
+                       expected=f"each population once (also at index {list(sizes).index(name)})")
+        if size < 1:
+            raise _err(path, where + "size", f"population '{name}' must have at least one neuron", got=size,
+                       expected="an integer >= 1")
+        sizes[name] = size
+    total = sum(sizes.values())
+    if _need(net, "neurons", int, path, "network.") != total:
+        raise _err(path, "network.neurons", "is not the sum of the population sizes", got=net["neurons"],
+                   expected=total)
+    room = chip.n_cores * int(chip.core.max_compartments)
+    if total > room:
+        raise _err(path, "network.neurons", f"exceeds the neurons chip '{chip.name}' can hold", got=total,
+                   expected=f"<= {room} ({chip.n_cores} cores x {chip.core.max_compartments} compartments)")
+    return sizes
+
+
+def _resources(c: dict, path, where: str, chip: ChipSpec, lims: dict) -> dict:
+    """A core's ``resources``: ``[used, limit]`` per resource, used an integer >= 0 within ``chip``'s limit."""
+    res = _need(c, "resources", dict, path, where)
+    for r in RESOURCES:
+        u = _need(res, r, list, path, where + "resources.")
+        if not (len(u) == 2 and _is_int(u[0]) and u[0] >= 0 and (u[1] is None or _is_int(u[1]))):
+            raise _err(path, f"{where}resources.{r}", "expected [used, limit]", got=u,
+                       expected="[integer >= 0, integer or null]")
+        lim = lims[r]
+        if lim is not None and u[0] > lim:
+            raise _err(path, f"{where}resources.{r}", f"exceeds the limit of chip '{chip.name}'", got=u[0],
+                       expected=f"<= {lim}")
+    return res
+
+
+def _check_limits(recorded: list[dict], path, chip: ChipSpec, lims: dict, *, file_chip: str) -> None:
+    """Every recorded per-core limit equals ``chip``'s (the file was made for this chip spec)."""
+    for c, res in enumerate(recorded):
+        for r in RESOURCES:
+            if res[r][1] != lims[r]:
+                raise _err(path, f"cores[{c}].resources.{r}", f"recorded limit differs from chip '{chip.name}' "
+                           f"({LIMIT_FIELD[r]}): the placement was made for another version of chip '{file_chip}'",
+                           got=res[r][1], expected=f"{lims[r]} (or pass other_chip=True to re-validate against "
+                                                   f"this chip)")
 
 
 def _rebuild(doc: dict, path, network: Network, part: np.ndarray, core_idx: np.ndarray) -> Network:

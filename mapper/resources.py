@@ -152,10 +152,50 @@ def check_neurons_fit(graph: NetGraph, chip: ChipSpec) -> dict[str, np.ndarray]:
         if bad.size:
             g = int(bad[np.argmax(d[bad])])
             pop, i = graph.population_of(g)
+            if lim == 0:  # no core can hold any of it: not a matter of splitting
+                head = f"neuron {i} of population '{pop}' needs {int(d[g])} and no core has any "
+            else:
+                head = f"neuron {i} of population '{pop}' needs more than one core on its own "
             raise CapacityError(f"{pop}[{i}]", LIMIT_FIELD[r], int(d[g]), int(lim),
-                                hint=f"neuron {i} of population '{pop}' needs more than one core on its own "
-                                     f"({bad.size} neuron(s) affected); reduce its fan-in or the weight precision")
+                                hint=head + f"({bad.size} neuron(s) affected); "
+                                     + _alone_hint(graph, chip, r, g, int(d[g]), int(lim)))
     return alone
+
+
+def _alone_hint(graph: NetGraph, chip: ChipSpec, resource: str, g: int, used: int, lim: int) -> str:
+    """What would fit when neuron ``g`` alone needs ``used`` > ``lim`` of ``resource`` (one
+    resource-specific sentence for :func:`check_neurons_fit`)."""
+    core = chip.core
+    key = f"core.{LIMIT_FIELD[resource]}"
+    if resource == "in_axons":
+        return (f"it receives synapses from {used} distinct source neurons and a core has {lim} input axons "
+                f"({key} of chip '{chip.name}'): reduce its fan-in to <= {lim} source neurons")
+    if resource == "plastic_synapses":
+        if lim == 0:
+            return (f"chip '{chip.name}' has no plastic synapses ({key} = 0: no on-chip learning), so no "
+                    f"plastic connection fits; map the network without its learning rule (the learned weights "
+                    f"as fixed synapses) or use a chip with on-chip learning")
+        return (f"it has {used} plastic input synapses and a core holds {lim} ({key} of chip '{chip.name}'): "
+                f"reduce its plastic fan-in to <= {lim} synapses")
+    if resource == "synapse_bits":
+        plastic = int(_row_sums(graph.in_ptr, graph.in_nplastic.astype(np.int64))[g]) > 0
+        one = int(row_bits(core, payload_bits(core, 1, 1 if plastic else 0)))
+        fit = lim // one if one else 0
+        w, i = int(core.stored_weight_bits), int(core.synapse_index_bits)
+        per = f"{w}-bit weight + {i}-bit index" + (f" + {core.plastic_synapse_extra_bits} plastic bits"
+                                                    if plastic else "")
+        return (f"its fan-in takes {used} bits of synapse memory and a core has {lim} ({key} of chip "
+                f"'{chip.name}'); one input row of one synapse ({per}, {core.synapse_row_overhead_bits}-bit "
+                f"header, {core.synapse_word_bits}-bit words) takes {one} bits, so at most {fit} single-synapse "
+                f"source neurons fit: reduce its fan-in to <= {fit} source neurons, or use a chip storing fewer "
+                f"bits per weight (core.weight_bits / core.weight_storage_bits)")
+    if resource == "out_axons":
+        targets = int(graph.out_ptr[g + 1] - graph.out_ptr[g])
+        comp = int(core.max_compartments)
+        return (f"its {targets} distinct targets span at least {used} cores of {comp} neurons and a core has "
+                f"{lim} output axons ({key} of chip '{chip.name}'): reduce its fan-out to <= {lim * comp} "
+                f"target neurons")
+    return f"a core of chip '{chip.name}' holds {lim} ({key}) and this neuron alone needs {used}"
 
 
 def demand_lower_bounds(graph: NetGraph, chip: ChipSpec) -> dict[str, int]:

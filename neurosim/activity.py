@@ -175,11 +175,18 @@ class ActivityProfile:
     def check_matches(self, network: Network) -> None:
         """Raise :class:`NetworkError` unless every population of ``network`` has counts of its size
         and every connection in :attr:`learn_epochs` is a plastic connection of ``network``."""
+        missing = [p.name for p in network.populations if p.name not in self.counts]
+        if missing:
+            names = [p.name for p in network.populations]
+            what = f"do not match network '{network.name}'" + ("" if len(missing) == len(names)
+                                                               else f" (no counts for {missing})")
+            raise NetworkError(describe("activity", "populations", what, got=sorted(self.counts),
+                                        expected=f"counts for the network's populations {names}"))
         for p in network.populations:
-            c = self.counts.get(p.name)
-            if c is None or c.shape != (p.size,):
-                raise NetworkError(describe("activity", p.name, "does not match the network",
-                                            got=None if c is None else c.shape, expected=(p.size,)))
+            c = self.counts[p.name]
+            if c.shape != (p.size,):
+                raise NetworkError(describe("activity", p.name, "counts do not match the population's size",
+                                            got=f"shape {c.shape}", expected=f"shape {(p.size,)}"))
         _check_epoch_connections(network, self.learn_epochs)
 
     # ------------------------------------------------------------------------------------
@@ -199,9 +206,12 @@ class ActivityProfile:
 
         Files written before ``learn_epochs`` existed load with it empty (event-driven learning).
         """
+        from .netio import open_npz  # netio does not import this module
+
+        expected = "a .npz activity profile written by ActivityProfile.save, such as neurosim run's activity.npz"
         try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = z["meta"]
+            with open_npz(path, kind="activity file", expected=expected) as z:
+                meta = _meta_of(z, path, expected)
                 if int(meta[0]) != FORMAT_VERSION:
                     raise UsageError(f"activity file '{path}': unsupported version (got {int(meta[0])}, expected {FORMAT_VERSION})")
                 counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
@@ -214,7 +224,28 @@ class ActivityProfile:
         except NetworkError as exc:
             raise UsageError(f"activity file '{path}': invalid content ({exc})") from exc
         except (OSError, KeyError, ValueError) as exc:
-            raise UsageError(f"activity file '{path}': cannot be read as an activity profile ({exc})") from exc
+            text = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+            if "pickle" in text.lower():
+                text = "pickled (object) data, which neurosim never loads"
+            raise UsageError(f"activity file '{path}': cannot be read as an activity profile ({text})") from None
+
+
+def _meta_of(z, path: Union[str, Path], expected: str) -> np.ndarray:
+    """The ``meta`` entry ``[version, steps, batch]`` of an activity file; a one-line
+    :class:`UsageError` for any other ``.npz`` (a network file, a scalar or missing ``meta``)."""
+    if "meta" not in z.files:
+        raise UsageError(describe("activity file", str(path), "not an activity profile",
+                                  got=f"a .npz without 'meta' (entries {sorted(z.files)[:5]})", expected=expected))
+    meta = z["meta"]
+    if meta.dtype.kind == "U" and "neurosim-network" in str(meta):
+        raise UsageError(describe("activity file", str(path), "is a network file, not an activity profile",
+                                  expected=expected))
+    if meta.ndim != 1 or meta.size < 3 or meta.dtype.kind not in "iu":
+        raise UsageError(describe("activity file", str(path), "not an activity profile",
+                                  got=f"'meta' of dtype {meta.dtype} and shape {meta.shape}",
+                                  expected="'meta' holding the integers [version, steps, batch], as "
+                                           "ActivityProfile.save writes"))
+    return meta
 
 
 def _check_epoch_values(learn_epochs: Mapping[str, int]) -> dict[str, int]:

@@ -12,14 +12,18 @@ key path, what was expected and what was found::
       nonneg: false                    # non-negative (N neurons) or signed (2N, sign split)
     simulation:
       steps: 5000
-      dt_s: 0.1
-      backend: numpy                   # numpy | brian2
+      dt_s: 0.1                        # <= tau_s = 1 of both builders (forward Euler)
+      backend: numpy                   # numpy | brian2   (registry neurosim.backends.BACKENDS)
       seed: 0
-      transient: 500                   # steps skipped before rates are counted
+      transient: 500                   # spiking_lca only: steps skipped before rates are counted
     mapping:                           # read by `neurosim run` (the mapper), ignored here
       partitioner: metis
       placer: anneal
       seed: 0
+
+Everything that can be checked without building the network is checked by
+:func:`experiment_from_dict` (so ``neurosim run`` fails before it prints or simulates anything): a
+``transient`` with ``analog_lca`` (whose codes are its final state) is refused rather than ignored.
 
 :data:`DEFAULT_EXPERIMENT` is the built-in experiment (spiking LCA on patches of scikit-learn's
 bundled sample images with a fixed overcomplete DCT dictionary): it needs no file and no download.
@@ -35,6 +39,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import yaml
 
+from .backends import BACKENDS
 from .data import default_dictionary, image_patches
 from .errors import NeurosimError, UsageError
 from .ir import Network
@@ -58,6 +63,9 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
     "mapping": {"partitioner": "metis", "placer": "anneal", "seed": 0},
 }
 
+#: synaptic time constant of both builders (seconds); ``simulation.dt_s`` may not exceed it
+TAU_S = 1.0
+
 # section -> key -> (type check, description, default)
 _SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
     "network": {
@@ -70,8 +78,9 @@ _SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
     },
     "simulation": {
         "steps": (lambda v: _int(v) and v >= 1, "an integer >= 1", 2000),
-        "dt_s": (lambda v: _num(v) and v > 0, "a number > 0", 0.1),
-        "backend": (lambda v: isinstance(v, str), "numpy or brian2", "numpy"),
+        "dt_s": (lambda v: _num(v) and 0 < v <= TAU_S, f"a number in (0, {TAU_S:g}]: the builders' tau_s is "
+                                                         f"{TAU_S:g} s and forward Euler is unstable beyond", 0.1),
+        "backend": (lambda v: isinstance(v, str) and v in BACKENDS, " or ".join(sorted(BACKENDS)), "numpy"),
         "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0", 0),
         "transient": (lambda v: _int(v) and v >= 0, "an integer >= 0", None),
     },
@@ -105,10 +114,16 @@ class Experiment:
     base_dir: Path = Path(".")
 
 
-def _err(source: str, key: str, what: str, got: Any = None, expected: Any = None) -> UsageError:
+_UNSET = object()
+
+
+def _err(source: str, key: str, what: str, got: Any = _UNSET, expected: Any = None) -> UsageError:
+    """``experiment '<file>': key '<key>': <what> (got <got>, expected <expected>)``; a part that
+    is not given is left out (``got=None`` shows as ``None``: the YAML value was null)."""
     msg = f"experiment '{source}': key '{key}': {what}"
-    if got is not None or expected is not None:
-        msg += f" (got {got!r}, expected {expected})"
+    parts = ([] if got is _UNSET else [f"got {got!r}"]) + ([] if expected is None else [f"expected {expected}"])
+    if parts:
+        msg += " (" + ", ".join(parts) + ")"
     return UsageError(msg)
 
 
@@ -141,12 +156,21 @@ def experiment_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = 
         for key, (_, _, default) in schema.items():
             out.setdefault(key, default)
         sections[section] = out
-    net = sections["network"]
+    net, sim = sections["network"], sections["simulation"]
     if net["builder"] not in BUILDERS:
         raise _err(source, "network.builder", "unknown builder", got=net["builder"], expected=sorted(BUILDERS))
     for key in ("dictionary", "inputs"):
         if net[key] is None:
             raise _err(source, f"network.{key}", "is required", expected=_SCHEMA["network"][key][1])
+        _check_data_spec(source, key, net[key])
+    if sim["transient"] is not None:
+        if net["builder"] != "spiking_lca":
+            raise _err(source, "simulation.transient", f"only used by builder spiking_lca; {net['builder']}'s codes are its "
+                       "final state, so a transient would be ignored", got=sim["transient"],
+                       expected=f"no simulation.transient with builder {net['builder']}")
+        if sim["transient"] >= sim["steps"]:
+            raise _err(source, "simulation.transient", "leaves no steps to count", got=sim["transient"],
+                       expected=f"< steps = {sim['steps']}")
     return Experiment(name=name, network=net, simulation=sections["simulation"], mapping=sections["mapping"],
                       source=source, base_dir=base_dir)
 
@@ -169,53 +193,104 @@ def load_experiment(path: Optional[str] = None) -> Experiment:
 
 # -- data ---------------------------------------------------------------------------------------
 def _load_array(exp: Experiment, key: str, spec: dict) -> np.ndarray:
+    """The ``.npy`` array ``spec["file"]`` names (relative to the experiment file), or a one-line
+    error naming the experiment, the key and what was found."""
     path = exp.base_dir / str(spec["file"])
+    where = f"network.{key}.file"
+    if not path.exists():
+        raise _err(exp.source, where, "file not found", got=str(path), expected="an existing .npy file, relative to "
+                   "the experiment file")
+    if path.is_dir():
+        raise _err(exp.source, where, "is a directory", got=str(path), expected="a .npy file")
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise _err(exp.source, f"network.{key}.file", "cannot be read as a .npy array", got=str(path)) from exc
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise _err(exp.source, where, "cannot be opened", got=f"{path}: {exc.strerror}", expected="a readable .npy file") from None
+    if magic != b"\x93NUMPY":
+        raise _err(exp.source, where, "is not a .npy file (no numpy header)", got=str(path),
+                   expected="a single array written by numpy.save")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        reason = "pickled (object) data, never loaded" if "pickle" in str(exc).lower() else str(exc).splitlines()[0][:80]
+        raise _err(exp.source, where, "cannot be read as a numeric array", got=f"{path}: {reason}",
+                   expected="a numeric array written by numpy.save") from None
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise _err(exp.source, where, "is not real numeric", got=f"{path}: dtype {arr.dtype}",
+                   expected="integer or floating-point values")
+    return arr
 
 
-def _spec(exp: Experiment, key: str, spec: dict, allowed: dict[str, Callable[[Any], bool]]) -> dict:
+def _pos(v: Any) -> bool:
+    return _int(v) and v >= 1
+
+
+def _seed(v: Any) -> bool:
+    return _int(v) and v >= 0
+
+
+_FILE = {"file": (lambda v: isinstance(v, str) and bool(v), "a path to a .npy file, relative to the experiment file")}
+#: (section key, variant) -> spec key -> (check, description)
+_DATA_SPECS: dict[tuple[str, str], dict[str, tuple[Callable[[Any], bool], str]]] = {
+    ("dictionary", "file"): _FILE,
+    ("dictionary", "default"): {"kind": (lambda v: v == "default", "'default' (or give only file: D.npy)"),
+                                "patch": (_pos, "an integer >= 1"), "atoms": (_pos, "an integer >= 1")},
+    ("inputs", "file"): _FILE,
+    ("inputs", "patches"): {"kind": (lambda v: v == "patches", "patches"), "patch": (_pos, "an integer >= 1"),
+                            "n": (_pos, "an integer >= 1"), "seed": (_seed, "an integer >= 0")},
+    ("inputs", "random"): {"kind": (lambda v: v == "random", "random"), "n": (_pos, "an integer >= 1"),
+                           "k": (_pos, "an integer >= 1"), "seed": (_seed, "an integer >= 0")},
+}
+
+
+def _check_data_spec(source: str, key: str, spec: dict) -> str:
+    """Validate ``network.<key>`` (dictionary or inputs) and return its variant (``file``,
+    ``default``, ``patches``, ``random``); every error names the key, the value and what is allowed."""
+    if "file" in spec:
+        variant = "file"
+    elif key == "dictionary":
+        variant = "default"
+    else:
+        variant = spec.get("kind", "patches")
+        if not isinstance(variant, str) or (key, variant) not in _DATA_SPECS:
+            raise _err(source, f"network.{key}.kind", "unknown input kind", got=variant,
+                       expected="patches or random (or give only file: X.npy)")
+    allowed = _DATA_SPECS[(key, variant)]
     for k, v in spec.items():
         if k not in allowed:
-            raise _err(exp.source, f"network.{key}.{k}", "unknown key", expected=sorted(allowed))
-        if not allowed[k](v):
-            raise _err(exp.source, f"network.{key}.{k}", "invalid value", got=v)
-    return spec
+            close = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            raise _err(source, f"network.{key}.{k}", "unknown key", expected=f"one of {sorted(allowed)}"
+                       + (f"; did you mean '{close[0]}'?" if close else ""))
+        check, desc = allowed[k]
+        if not check(v):
+            raise _err(source, f"network.{key}.{k}", "invalid value", got=v, expected=desc)
+    return variant
 
 
 def experiment_data(exp: Experiment) -> tuple[np.ndarray, np.ndarray]:
     """The dictionary ``D`` (M, N) and inputs ``X`` (batch, M) an experiment describes."""
     net = exp.network
     dspec, xspec = net["dictionary"], net["inputs"]
-    pos = lambda v: _int(v) and v >= 1  # noqa: E731
-    if "file" in dspec:
-        _spec(exp, "dictionary", dspec, {"file": lambda v: isinstance(v, str)})
+    if _check_data_spec(exp.source, "dictionary", dspec) == "file":
         D = _load_array(exp, "dictionary", dspec)
     else:
-        _spec(exp, "dictionary", dspec, {"kind": lambda v: v == "default", "patch": pos, "atoms": pos})
         D = default_dictionary(dspec.get("patch", 8), dspec.get("atoms", 128))
-    if "file" in xspec:
-        _spec(exp, "inputs", xspec, {"file": lambda v: isinstance(v, str)})
+    kind = _check_data_spec(exp.source, "inputs", xspec)
+    if kind == "file":
         X = _load_array(exp, "inputs", xspec)
     else:
-        kind = xspec.get("kind", "patches")
         if kind == "patches":
-            _spec(exp, "inputs", xspec, {"kind": lambda v: True, "patch": pos, "n": pos, "seed": lambda v: _int(v) and v >= 0})
             X = image_patches(xspec.get("patch", 8), xspec.get("n", 16), seed=xspec.get("seed", 0))
-        elif kind == "random":
-            _spec(exp, "inputs", xspec, {"kind": lambda v: True, "n": pos, "k": pos, "seed": lambda v: _int(v) and v >= 0})
+        else:
             rng = np.random.default_rng(xspec.get("seed", 0))
             Z = np.zeros((xspec.get("n", 16), D.shape[1]))
             for row in Z:
                 idx = rng.choice(D.shape[1], min(xspec.get("k", 5), D.shape[1]), replace=False)
                 row[idx] = rng.uniform(0.5, 1.5, idx.size)
             X = Z @ D.T
-        else:
-            raise _err(exp.source, "network.inputs.kind", "unknown input kind", got=kind, expected="patches, random or file")
     if D.ndim != 2:
-        raise _err(exp.source, "network.dictionary", "must be 2-D (M, N)", got=D.shape)
+        raise _err(exp.source, "network.dictionary", "must be 2-D (M, N)", got=D.shape, expected="a 2-D array (M, N)")
     X = np.atleast_2d(X)
     if X.ndim != 2 or X.shape[1] != D.shape[0]:
         raise _err(exp.source, "network.inputs", "shape does not match the dictionary", got=X.shape,
@@ -227,11 +302,9 @@ def experiment_data(exp: Experiment) -> tuple[np.ndarray, np.ndarray]:
 def _build_spiking(exp: Experiment, D: np.ndarray, X: np.ndarray) -> tuple[Network, Callable[[SimResult], np.ndarray]]:
     net_cfg, sim = exp.network, exp.simulation
     transient = sim["transient"] if sim["transient"] is not None else sim["steps"] // 10
-    if transient >= sim["steps"]:
-        raise _err(exp.source, "simulation.transient", "leaves no steps to count", got=transient,
-                   expected=f"< steps = {sim['steps']}")
     scale = auto_scale(D, X, dt_s=sim["dt_s"])
-    network = build_spiking_lca(D, X, net_cfg["lam"], nonneg=net_cfg["nonneg"], name="slca", start=transient, scale=scale)
+    network = build_spiking_lca(D, X, net_cfg["lam"], nonneg=net_cfg["nonneg"], name="slca", start=transient, scale=scale,
+                                tau_s=TAU_S)
 
     def decode(res: SimResult) -> np.ndarray:
         return decode_spiking_lca(res, n_atoms=D.shape[1], nonneg=net_cfg["nonneg"], name="slca", start=transient,
@@ -243,7 +316,7 @@ def _build_spiking(exp: Experiment, D: np.ndarray, X: np.ndarray) -> tuple[Netwo
 def _build_analog(exp: Experiment, D: np.ndarray, X: np.ndarray) -> tuple[Network, Callable[[SimResult], np.ndarray]]:
     net_cfg = exp.network
     threshold = net_cfg["threshold"] or ("nonneg" if net_cfg["nonneg"] else "soft")
-    network = build_analog_lca(D, X, net_cfg["lam"], threshold=threshold, name="lca")
+    network = build_analog_lca(D, X, net_cfg["lam"], threshold=threshold, name="lca", tau_s=TAU_S)
 
     def decode(res: SimResult) -> np.ndarray:
         return res.final_state["lca"]["a"]
@@ -283,6 +356,12 @@ def build_experiment(exp: Experiment) -> tuple[Network, Callable[[SimResult], np
         if isinstance(exc, UsageError):
             raise
         raise _err(exp.source, "network", str(exc)) from exc
+    for pop in network.populations:  # the run's step against the built time constants, before any run
+        try:
+            pop.model.check_dt(pop.name, pop.size, float(exp.simulation["dt_s"]))
+        except NeurosimError as exc:
+            raise _err(exp.source, "simulation.dt_s", f"unstable for the network ({exc})",
+                       got=exp.simulation["dt_s"]) from None
     return network, decode, D, X
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Union
 
@@ -31,12 +32,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .conv import ConvWeights
-from .errors import NetworkError, UsageError
+from .errors import NetworkError, UsageError, describe
 from .io import atomic_save_npz
 from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from .neurons import LCANeuron, LIF
 
-__all__ = ["save_network", "load_network", "MODELS", "FORMAT", "VERSION"]
+__all__ = ["save_network", "load_network", "open_npz", "MODELS", "FORMAT", "VERSION"]
 
 FORMAT = "neurosim-network"
 VERSION = 1
@@ -139,6 +140,80 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
+def _sniff(head: bytes) -> str:
+    """What the first bytes of a file look like, for messages (never its content)."""
+    text = head.lstrip()
+    if head.startswith(b"\x93NUMPY"):
+        return "a single .npy array"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file, such as a NIR graph"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if text[:1] in (b"{", b"["):
+        return "a JSON text file"
+    if not head:
+        return "an empty file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data that is not a zip archive"
+    return "a text file (YAML?)"
+
+
+def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npyio.NpzFile":
+    """Open ``path`` as an ``.npz`` archive (``allow_pickle=False``), refusing anything else.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    kind : str
+        What the file should be, for messages (``"network file"``, ``"activity file"``).
+    expected : str
+        What a right file is (``"a .npz network file written by save_network"``).
+
+    Returns
+    -------
+    numpy.lib.npyio.NpzFile
+        The open archive (use it as a context manager).
+
+    Raises
+    ------
+    UsageError
+        A missing path, a directory, an unreadable file, or a file that is not a zip archive (a
+        ``.npy`` array, JSON, YAML, HDF5 ...): one line naming the file, what it looks like and
+        what was expected. Pickled content is never loaded and never suggested.
+    """
+    if not str(path).strip():
+        raise UsageError(describe(kind, str(path), "empty path", expected=expected))
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(describe(kind, str(path), "not found", expected=expected))
+    if p.is_dir():
+        raise UsageError(describe(kind, str(path), "is a directory", expected=expected))
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise UsageError(describe(kind, str(path), "cannot be opened", got=exc.strerror or type(exc).__name__,
+                                  expected=expected)) from None
+    if not head.startswith(b"PK"):
+        raise UsageError(describe(kind, str(path), "not a .npz archive", got=_sniff(head), expected=expected))
+    try:
+        return np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(describe(kind, str(path), "cannot be read as a .npz archive", got=_reason(exc),
+                                  expected=expected)) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line about ``exc``; numpy's advice to unpickle is replaced by a plain statement."""
+    text = str(exc).strip()
+    if "pickle" in text.lower():
+        return "pickled (object) data, which neurosim never loads"
+    return text.splitlines()[0][:100] if text else type(exc).__name__
+
+
 class _Reader:
     def __init__(self, path, z):
         self.path, self.z = path, z
@@ -193,6 +268,34 @@ def _rule_of(r: _Reader, doc, where: str):
     return rule
 
 
+_EXPECTED = "a .npz network file in save_network format, such as neurosim run's network.npz"
+
+
+def _meta_of(r: _Reader, z) -> dict:
+    """The JSON document of a network file; a one-line error for any other ``.npz``."""
+    if "meta" not in z.files:
+        raise UsageError(describe("network file", str(r.path), "not a neurosim network file",
+                                  got=f"a .npz without 'meta' (entries {sorted(z.files)[:5]})", expected=_EXPECTED))
+    try:
+        raw = z["meta"]
+    except ValueError as exc:
+        raise r.err("meta", f"unreadable ({_reason(exc)})") from None
+    if any(k.startswith("counts/") for k in z.files) and raw.dtype.kind in "iu":
+        raise UsageError(describe("network file", str(r.path), "is an activity profile, not a network",
+                                  expected=_EXPECTED))
+    if raw.ndim != 0 or raw.dtype.kind != "U":
+        raise UsageError(describe("network file", str(r.path), "not a neurosim network file",
+                                  got=f"'meta' of dtype {raw.dtype} and shape {raw.shape}",
+                                  expected="'meta' holding a JSON document, as save_network writes"))
+    try:
+        meta = json.loads(str(raw))
+    except ValueError as exc:
+        raise r.err("meta", f"invalid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise r.err("meta", f"not a JSON object (got {type(meta).__name__}, expected {{format: {FORMAT!r}, ...}})")
+    return meta
+
+
 def load_network(path: Union[str, Path]) -> Network:
     """Read a network written by :func:`save_network` (and validate it).
 
@@ -202,18 +305,10 @@ def load_network(path: Union[str, Path]) -> Network:
         Unreadable file, wrong format or version, a missing key or array, or contents that do
         not form a valid network (the message names the file and the key).
     """
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"network file '{path}': cannot be read ({exc})") from None
+    z = open_npz(path, kind="network file", expected=_EXPECTED)
     with z:
         r = _Reader(path, z)
-        if "meta" not in z.files:
-            raise r.err("meta", "missing: not a neurosim network file")
-        try:
-            meta = json.loads(str(z["meta"]))
-        except ValueError as exc:
-            raise r.err("meta", f"invalid JSON ({exc})") from None
+        meta = _meta_of(r, z)
         if r.need(meta, "format", "") != FORMAT:
             raise r.err("format", f"not a network file (got {meta['format']!r}, expected {FORMAT!r})")
         if r.need(meta, "version", "") != VERSION:
@@ -270,5 +365,5 @@ def load_network(path: Union[str, Path]) -> Network:
         except UsageError:
             raise
         except (NetworkError, KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"network file '{path}': invalid contents ({exc})") from None
+            raise UsageError(f"network file '{path}': invalid contents ({_reason(exc)})") from None
     return net

@@ -110,6 +110,10 @@ CONVENTION = ("spikes are unit pulses one step long; forward Euler at dt_s; Affi
 
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
+#: name of the population of splitter relays the mapper adds (``mapper.relays.SPLITTER_POPULATION``,
+#: repeated here because neurosim never imports mapper; a test checks they agree)
+SPLITTER_NODE = "__splitters__"
+
 
 def _import_nir():
     try:
@@ -360,6 +364,25 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
         return graph, str(path)
 
 
+def _refuse_mapped(source: str, nodes: dict[str, _Node]) -> None:
+    """Refuse a graph holding the mapper's splitter relays (a ``neurosim map --nir-out`` export).
+
+    Such a graph is a *mapped* network: its ``__splitters__`` layer is a set of relays the mapper
+    added so that each neuron of the original network reaches at most the chip's limit of
+    destination cores, with the partition they were made for. Read back as an ordinary layer, the
+    relays lose that partition, and the mapper either refuses the reserved name or adds relays for
+    relays (or fails the out-axon limit with ``--no-splitters``). Renaming the layer would import a
+    network one step slower per relay level and larger than the user's, so its costs would not be
+    those of the original: the original network is what to map, and the message says so.
+    """
+    found = [n for n in nodes if n == SPLITTER_NODE or n.endswith("." + SPLITTER_NODE)]
+    if found:
+        raise UsageError(describe("NIR graph", source, "contains neurosim splitter relays: it is a mapped network "
+                                  "written by 'neurosim map --nir-out'", got=f"node '{found[0]}'",
+                                  expected="the original network; map the graph or network file that was mapped, "
+                                           "not its export"))
+
+
 def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
              input_shape: Optional[Union[tuple[int, ...], dict[str, tuple[int, ...]]]] = None,
              name: Optional[str] = None) -> tuple[Network, dict]:
@@ -395,7 +418,8 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     UsageError
         Missing ``nir`` package, unreadable file, unsupported node (naming it, its type and the
         supported types), shapes that do not fit, unstable ``dt_s``, negative delays, loops of linear
-        nodes.
+        nodes, or a graph holding the mapper's splitter relays (a mapped network exported by
+        ``neurosim map --nir-out`` on a chip with a destination-core limit, see :func:`_refuse_mapped`).
     """
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
         raise UsageError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
@@ -405,6 +429,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     nodes: dict[str, _Node] = {}
     edges: list[tuple[str, str]] = []
     _flatten(graph, "", nodes, edges, top=True)
+    _refuse_mapped(source, nodes)
     succ: dict[str, list[str]] = defaultdict(list)
     for a, b in dict.fromkeys(edges):
         succ[a].append(b)

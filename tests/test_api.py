@@ -27,6 +27,8 @@ def test_report_has_the_promised_keys_and_is_json():
     assert d["latency_s"]["per_step"] > 0 and d["latency_s"]["time_to_solution"] == pytest.approx(
         10 * d["latency_s"]["per_step"])
     assert set(d["mapper"]["wall_s"]) == {"graph", "partition", "place", "route", "estimate", "total"}
+    assert d["edp_basis"].startswith("per input") and d["edp_js"] == pytest.approx(
+        d["energy_j"]["per_input"] * d["latency_s"]["time_to_solution"])
     assert "tiny" in rep.summary_text() and "energy" in rep.summary_text()
     d["totals"]["packets"] = -1
     assert rep.to_dict()["totals"]["packets"] != -1  # to_dict returns a copy

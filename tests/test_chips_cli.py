@@ -50,7 +50,9 @@ def test_validate_ok(capsys):
 def test_validate_by_name_lists_unpublished(capsys):
     assert cli.main(["chips", "validate", "loihi1"]) == 0
     out = capsys.readouterr().out
-    assert "unpublished  energy: spike_out, packet, barrier, hop_chip" in out
+    assert ("unpublished  energy: energy.spike_out, energy.packet, energy.barrier, board.hop_chip_energy_j"
+            in out)
+    assert "hop_chip," not in out and "barrier_multichip" not in out
 
 
 def test_validate_bad_file_one_line_exit_2(tmp_path, capsys):

@@ -81,7 +81,7 @@ def test_not_a_network_file(tmp_path):
     np.savez(p, a=np.zeros(2))
     with pytest.raises(UsageError, match="meta"):
         load_network(p)
-    with pytest.raises(UsageError, match="cannot be read"):
+    with pytest.raises(UsageError, match="not found"):
         load_network(tmp_path / "missing.npz")
 
 

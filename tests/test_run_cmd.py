@@ -34,7 +34,9 @@ def test_run_writes_report_placement_and_quality(exp_file, tmp_path, capsys):
     assert np.load(out / "codes.npy").shape == (4, 128)
     for name in ("summary.txt", "core_utilisation.png", "link_traffic.png", "activity.png", "network.npz"):
         assert (out / name).stat().st_size > 0
-    assert "solution quality" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "solution quality" in printed
+    assert f"with quantised weights ({q['quantized']['weights']['description']}): objective" in printed
 
 
 def test_run_refuses_to_overwrite_and_reports_capacity(exp_file, tmp_path, capsys):

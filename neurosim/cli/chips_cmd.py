@@ -62,7 +62,7 @@ def summary(chip: ChipSpec) -> str:
         f"barrier {t.barrier_s(1) * 1e9:g} ns (1 tile) .. {t.barrier_s(chip.noc.tile_grid[0] * chip.noc.tile_grid[1]) * 1e9:g} ns "
         f"(all tiles, {t.barrier_interp}), min step {t.min_step_s:g} s",
         f"cost source  {chip.cost_source} [{chip.cost_status}]",
-        f"unpublished  energy: {', '.join(e.unpublished) or '-'}; timing: {', '.join(t.unpublished) or '-'}",
+        f"unpublished  energy: {', '.join(e.unpublished_keys) or '-'}; timing: {', '.join(t.unpublished_keys) or '-'}",
     ]
     return "\n".join(lines)
 

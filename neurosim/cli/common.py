@@ -1,6 +1,7 @@
 """Helpers shared by the CLI subcommands."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -9,7 +10,21 @@ import numpy as np
 
 from ..errors import UsageError, describe
 
-__all__ = ["load_npy", "StageProgress"]
+__all__ = ["load_npy", "StageProgress", "seed_arg", "MAX_SEED"]
+
+#: Seeds are passed to numpy and to METIS / Mt-KaHyPar, whose seeds are C ints.
+MAX_SEED = 2**31 - 1
+
+
+def seed_arg(text: str) -> int:
+    """``--seed`` value: an integer in ``0 .. MAX_SEED`` (argparse reports anything else in one line)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0 .. {MAX_SEED}, got {text!r}") from None
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer in 0 .. {MAX_SEED}, got {v}")
+    return v
 
 
 def load_npy(path: str, what: str) -> np.ndarray:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import io
 import math
+from pathlib import Path
 
 from ..errors import UsageError
-from ..io import atomic_write_bytes, check_writable
+from ..io import atomic_write_bytes
 from ..models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_figure,
                               prepare_patch_denoiser, psnr, sample_image)
 from ..models.denoise_conv import compare_conv_methods, prepare_conv_denoiser
+from .common import seed_arg
+from .outpaths import check_outputs
 
 __all__ = ["register", "run"]
 
@@ -33,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n-train", type=int, default=20000, help="predictor training samples (default 20000)")
     p.add_argument("--stride", type=int, default=1, help="patch grid step of the patch pipeline (default 1)")
     p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista", help="WARP predictor")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise and of training")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training")
     p.add_argument("--quick", action="store_true", help="64x64 crop, 3000 training samples (smoke run)")
     p.add_argument("--out", metavar="FIG.png", help="write a figure of the results")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         v = getattr(args, name)
         if v < 1:
             raise UsageError(f"argument --{name.replace('_', '-')}: must be a positive integer (got {v}, expected >= 1)")
-    out = check_writable(args.out, overwrite=args.force) if args.out else None
+    check_outputs([("--out", args.out)], force=args.force)
+    out = Path(args.out) if args.out is not None else None
     box, train_box, n_train = TEST_BOX, TRAIN_BOX, args.n_train
     if args.quick:
         box = (TEST_BOX[0], TEST_BOX[1] + 32, TEST_BOX[2] + 32, 64, 64)

@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from ..errors import UsageError, describe
-from ..io import atomic_save_npy, check_writable
-from .common import load_npy
+from ..io import atomic_save_npy
+from .common import load_npy, seed_arg
+from .outpaths import check_outputs
 from ..lasso import check_dictionary, check_inputs, fista, lasso_objective
 from ..models.lca import run_analog_lca, spiking_lca
 
@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"(defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_STEPS.items())})")
     p.add_argument("--dt", type=float, metavar="DT", help="time step in units of tau for lca/slca (default 0.1)")
     p.add_argument("--backend", choices=BACKENDS, default=None, help="simulator for lca/slca (default numpy)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the run (and of the built-in patch sample)")
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="S", help="seed of the run (and of the built-in patch sample)")
     p.add_argument("--out", required=True, metavar="CODES.npy", help="where to write the codes (batch, N)")
     p.add_argument("--activity", metavar="ACTIVITY.npz", help="also write the activity profile (lca/slca)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -91,12 +91,8 @@ def _check_args(args: argparse.Namespace) -> None:
             if value is not None:
                 raise UsageError(describe("argument", flag, "only applies to --method lca or slca",
                                           got="--method fista", expected=f"no {flag} with fista"))
-    if args.activity is not None and Path(args.activity).resolve() == Path(args.out).resolve():
-        raise UsageError(describe("argument", "--activity", "is the same file as --out", got=args.activity,
-                                  expected="two different paths"))
-    check_writable(args.out, overwrite=args.force)
-    if args.activity is not None:
-        check_writable(args.activity, overwrite=args.force)
+    check_outputs([("--out", args.out), ("--activity", args.activity)], force=args.force,
+                  inputs=[("--dictionary", args.dictionary), ("--inputs", args.inputs)])
 
 
 def _problem(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, str]:

@@ -34,7 +34,7 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -44,6 +44,8 @@ from ..models.dictdata import channel_split, planted_nonneg
 from ..models.dictlearn import LocalDictionaryLearning, TrainState
 from ..models.sgd_dict import SGDDictionaryLearning
 from . import learn_map
+from .common import seed_arg
+from .outpaths import check_outputs, check_path
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     "digits": {"atoms": 64, "lam": 0.1, "train": 1500, "test": 297},
     "planted": {"atoms": 128, "lam": 0.1, "train": 20000, "test": 1000},
 }
+#: files ``--plots`` writes
+PLOT_FILES = ("atoms.png", "training.png")
 #: settings that must match between a checkpoint and a resumed run
 RESUME_KEYS = ("data", "atoms", "method", "batch", "lam", "eta", "lambda2", "kappa", "eta_h_ratio", "train", "seed",
                "total", "init")
@@ -88,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train", type=int, metavar="N", help="training set size (default per data)")
     p.add_argument("--test", type=int, metavar="N", help="held-out set size (default per data)")
     p.add_argument("--eval-every", type=int, metavar="N", help="history every N samples (default: 20 points)")
-    p.add_argument("--seed", type=int, default=0, help="seed of data, initial weights and sample order")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of data, initial weights and sample order")
     p.add_argument("--out", required=True, metavar="DICT.npz", help="where to write the learned dictionary")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--checkpoint", metavar="CK.npz", help="checkpoint file (written atomically)")
@@ -182,8 +186,28 @@ def _load_checkpoint(path: Path, s: dict[str, Any]) -> TrainState:
     return state
 
 
+def _check_outputs(args: argparse.Namespace, out: Path, ck: Optional[Path],
+                   plan: Optional[learn_map.ChipPlan]) -> None:
+    """Refuse, before training, two outputs that are the same file (one would replace the other),
+    and existing plot files without ``--force``. A resumed checkpoint may exist (it is read, then
+    rewritten)."""
+    files: list[tuple[str, Optional[Path]]] = [("--out", out)]
+    dirs: list[tuple[str, Optional[Path]]] = []
+    if args.plots:
+        dirs.append(("--plots", Path(args.plots)))
+        files += [(f"--plots ({n})", Path(args.plots) / n) for n in PLOT_FILES]
+    if plan is not None:
+        dirs.append(("--map-out", plan.out))
+        files += [(f"--map-out ({n})", plan.out / n) for n in learn_map.OUTPUTS]
+        files.append(("--activity-out", plan.activity_out))
+    check_outputs(files + [("--checkpoint", ck)], dirs=dirs, force=args.force, keep=("--checkpoint",))
+
+
 def run(args: argparse.Namespace) -> int:
     s = settings(args)
+    for opt in ("out", "checkpoint", "plots", "map_out", "activity_out"):  # empty, or below a regular file
+        if getattr(args, opt, None) is not None:
+            check_path(getattr(args, opt), "--" + opt.replace("_", "-"))
     out = check_writable(args.out, overwrite=args.force)
     ck = Path(args.checkpoint) if args.checkpoint else None
     if ck is not None and not args.resume:
@@ -191,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     if args.plots and Path(args.plots).exists() and not Path(args.plots).is_dir():
         raise UsageError(describe("option", "--plots", "is not a directory", got=args.plots))
     plan = learn_map.plan_mapping(args, s, out)
+    _check_outputs(args, out, ck, plan)
     X, Xt, meta = load_data(s["data"], train=s["train"], test=s["test"], atoms=s["atoms"], seed=s["seed"])
     learner = make_learner(s)
     state = _load_checkpoint(ck, s) if args.resume else learner.initial_state(X)
@@ -256,8 +281,8 @@ def run(args: argparse.Namespace) -> int:
         from .learn_plots import plot_atoms, plot_history
 
         d = Path(args.plots)
-        for path in (plot_atoms(D, d / "atoms.png", shape=meta["shape"], split=meta["split"], force=args.force),
-                     plot_history(h, d / "training.png", title=f"{s['method']} on {s['data']}", force=args.force)):
+        for path in (plot_atoms(D, d / PLOT_FILES[0], shape=meta["shape"], split=meta["split"], force=args.force),
+                     plot_history(h, d / PLOT_FILES[1], title=f"{s['method']} on {s['data']}", force=args.force)):
             print(f"wrote {path}")
     if plan is not None:
         learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s)

@@ -24,6 +24,11 @@ Where the activity comes from, stated in ``report.json`` (``learning``, ``notes`
   transient from rest is not counted -- on small problems the simulated rate network emits a few
   per cent more coding events).
 
+Per-input figures (``energy_j.per_input``, ``latency_s.time_to_solution``, ``edp_js``, the
+NeuroBench per-sample counts) count the ``N`` samples profiled, not the mini-batch width
+(:func:`per_sample_report`; ``activity.inputs = N``), so the summary's "per input" and the
+cost's "per sample" agree.
+
 The profile covers the samples processed by *this* invocation only: after ``--resume`` it starts
 at the checkpoint; a run stopped by ``--stop-after`` maps nothing. ``DIR`` (default
 ``<out stem>_map`` beside ``--out``) receives the files of :mod:`neurosim.cli.mapout` and
@@ -41,6 +46,7 @@ from typing import Any, Optional
 from mapper.api import check_fits, map_network
 from mapper.chipload import load_chip
 from mapper.chipspec import ChipSpec
+from mapper.estimate import EDP_BASIS, per_input_figures
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 
@@ -52,7 +58,8 @@ from ..netio import save_network
 from .common import StageProgress
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
-__all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
+__all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "per_sample_report",
+           "OUTPUTS"]
 
 #: files written into the mapping directory
 OUTPUTS = MAP_OUTPUTS + ("network.npz",)
@@ -157,8 +164,8 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     with StageProgress(enabled=plan.progress) as progress:
         result = map_network(network, plan.chip, activity, partitioner=plan.partitioner, placer=plan.placer,
                              seed=plan.seed, time_budget_s=plan.time_budget_s, progress=progress)
-    report = result.report.to_dict()
     last = learner.state_.samples_seen
+    report = per_sample_report(result.report.to_dict(), samples=last - first_sample)
     e = report["energy_j"]
     learn_j = float(e["by_event"].get("learn_update", 0.0))
     report["learning"] = {
@@ -184,6 +191,36 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     return report
 
 
+def per_sample_report(report: dict, *, samples: int) -> dict:
+    """The report with its per-input figures counted per training sample (in place; returned).
+
+    The profile holds ``R = steps * batch`` executed steps for ``N = samples`` samples streamed
+    through mini-batches of ``batch`` (:func:`mapper.estimate.per_input_figures`): energy per input
+    ``E_total / N`` (not ``/ batch``), time to solution ``(R / N) T_step``, ``edp_js`` their
+    product, and the NeuroBench per-sample counts scaled by ``batch / N``. Adds
+    ``activity.inputs = N`` and ``edp_basis``. With ``samples < 1`` (nothing profiled) the
+    report is returned unchanged.
+    """
+    if samples < 1:
+        return report
+    act, lat, e = report["activity"], report["latency_s"], report["energy_j"]
+    batch = int(act["batch"])
+    per = per_input_figures(e["total"], lat["per_step"], steps=int(act["steps"]), batch=batch, inputs=int(samples))
+    act["inputs"] = per["inputs"]
+    e["per_input"] = per["energy_j"]
+    lat["time_to_solution"] = per["time_to_solution_s"]
+    report["edp_js"] = per["edp_js"]
+    report["edp_basis"] = EDP_BASIS
+    nb = report.get("neurobench") or {}
+    ops = nb.get("synaptic_operations") or {}
+    for k in ("Effective_ACs", "Effective_MACs", "Dense"):
+        if isinstance(ops.get(k), (int, float)):
+            ops[k] = float(ops[k]) * batch / per["inputs"]
+    if "note" in nb:
+        nb["note"] = str(nb["note"]) + f"; per training sample ({per['inputs']} samples profiled)"
+    return report
+
+
 def _notes(simulated: bool, first: int, last: int, *, steps_per_phase: int) -> list[str]:
     notes = []
     if simulated:
@@ -205,10 +242,9 @@ def cost_text(report: dict) -> str:
     ln, e, lat = report["learning"], report["energy_j"], report["latency_s"]
     share = ln["learn_update_share"]
     dyn = ln["learn_update_share_of_dynamic"]
-    n = max(ln["samples_profiled"], 1)
     return (f"cost of learning on chip '{report['chip']['name']}' ({ln['activity']} activity, samples "
             f"{ln['first_sample']}..{ln['last_sample']}, {ln['updates'].get('F', 0)} updates):\n"
-            f"  energy {e['total']:.4g} J ({e['total'] / n:.4g} J per sample); learning updates "
+            f"  energy {e['total']:.4g} J ({e['per_input']:.4g} J per sample); learning updates "
             f"{ln['learn_update_j']:.4g} J = {_percent(share)} of the total"
             + ("" if dyn is None else f", {_percent(dyn)} of the dynamic energy") + "\n"
             f"  latency {lat['per_step']:.4g} s per step; {report['partition']['cores_used']} core(s)\n")

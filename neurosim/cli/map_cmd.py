@@ -25,13 +25,16 @@ sanafe.SpikingChip(arch); hw.load(net); hw.sim(STEPS)``; and the mapped network 
 the graph's metadata, ``{"chip": name, "cores": {population: board core index per neuron}}``, the
 same assignment as ``placement.json``); prints the summary. Existing files are kept unless ``--force``. Without
 ``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
-says so. On a chip with a per-neuron destination-core limit (TrueNorth) neurons whose targets
-span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
+says so. Options that would have no effect are refused rather than ignored: ``--assumed-rate`` with
+``--activity`` or ``--simulate`` (the measured activity is mapped), ``--input-rate`` without
+``--simulate``, ``--dt``/``--simulate`` without ``--nir``. Every output path (``--out`` and its
+files, ``--nir-out``) is checked before any work (:mod:`neurosim.cli.outpaths`): not empty, not
+below a regular file, no two outputs the same file, no output one of the inputs. On a chip with a
+per-neuron destination-core limit (TrueNorth) neurons whose targets span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -43,20 +46,22 @@ from mapper.place import PLACERS
 from mapper.sanafe import write_sanafe, write_sanafe_arch
 from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
-from neurosim.errors import UsageError
-from neurosim.io import check_writable
+from neurosim.errors import NetworkError, UsageError
 from neurosim.ir import Network
 from neurosim.netio import load_network
 from neurosim.nir_export import check_exportable, write_nir
 from neurosim.nir_io import add_poisson_input, read_nir
 
-from .common import StageProgress
+from .common import StageProgress, seed_arg
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from .outpaths import check_outputs
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 
 OUTPUTS = MAP_OUTPUTS
 SANAFE_OUTPUTS = ("sanafe_network.yaml", "sanafe_arch.yaml")
+ASSUMED_RATE = 0.01  # default --assumed-rate
+INPUT_RATE = 0.1  # default --input-rate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,21 +74,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dt", type=float, metavar="S", help="time step in seconds used to discretise the NIR graph")
     p.add_argument("--simulate", type=int, metavar="STEPS",
                    help="with --nir: simulate STEPS steps with Poisson input and map the measured activity")
-    p.add_argument("--input-rate", type=float, default=0.1, metavar="R",
-                   help="with --simulate: input events per step per input neuron (default 0.1)")
+    p.add_argument("--input-rate", type=float, metavar="R",
+                   help=f"with --simulate: input events per step per input neuron (default {INPUT_RATE})")
     p.add_argument("--chip", required=True, metavar="NAME|FILE", help="chip name (see 'neurosim chips list') or YAML file")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--partitioner", default="metis", choices=sorted(STRATEGIES))
     p.add_argument("--placer", default="anneal", choices=sorted(PLACERS))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_arg, default=0)
     p.add_argument("--time-budget", type=float, default=30.0, metavar="S", help="placement refinement budget, seconds")
     p.add_argument("--repair-budget", type=float, default=60.0, metavar="S",
                    help="seconds each repair of a graph partitioner may take before sequential fill takes over "
                         "(default 60; 0 hands over at once)")
     p.add_argument("--steiner-budget", type=float, default=60.0, metavar="S",
                    help="seconds the 'steiner' partitioner's tile mapping may take before 'hypergraph' takes over")
-    p.add_argument("--assumed-rate", type=float, default=0.01, metavar="R",
-                   help="events per neuron per step when no --activity is given")
+    p.add_argument("--assumed-rate", type=float, metavar="R",
+                   help=f"events per neuron per step when no --activity or --simulate is given "
+                        f"(default {ASSUMED_RATE})")
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
     p.add_argument("--sanafe", action="store_true",
@@ -98,36 +104,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_map(args: argparse.Namespace) -> int:
     names = list(OUTPUTS) + (list(SANAFE_OUTPUTS) if args.sanafe else [])
-    out = check_out_dir(args.out, names, force=args.force)
-    if args.nir_out is not None:
-        check_writable(args.nir_out, overwrite=args.force)
-    if min(args.time_budget, args.repair_budget, args.steiner_budget) < 0 or not 0.0 <= args.assumed_rate <= 1.0:
-        raise UsageError(f"options: --time-budget, --repair-budget and --steiner-budget must be >= 0 and "
-                         f"--assumed-rate in [0, 1] (got {args.time_budget}, {args.repair_budget}, "
-                         f"{args.steiner_budget}, {args.assumed_rate})")
-    if (args.network is None) == (args.nir is None):
-        raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
+    out = check_out_dir(args.out, names, force=args.force, option="--out")
+    check_outputs([(f"--out ({n})", out / n) for n in names] + [("--nir-out", args.nir_out)],
+                  dirs=[("--out", out)], force=args.force,
+                  inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir)])
+    _check_options(args)
     report, extra = None, ""
     if args.nir is not None:
         network, activity, info = _read_nir(args)
     else:
-        for opt in ("dt", "simulate"):
-            if getattr(args, opt) is not None:
-                raise UsageError(f"option --{opt}: only with --nir")
-        if not Path(args.network).is_file():
-            raise UsageError(f"network file '{args.network}': not found")
         network = load_network(args.network)
         activity = None
-        if args.activity:
-            if not Path(args.activity).is_file():
-                raise UsageError(f"activity file '{args.activity}': not found")
+        if args.activity is not None:
             activity = ActivityProfile.load(args.activity)
+            try:
+                activity.check_matches(network)
+            except NetworkError as exc:
+                raise UsageError(f"activity file '{args.activity}': does not fit network file "
+                                 f"'{args.network}': {exc}") from None
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form
         check_exportable(network, dt_s=_export_dt(args, network, activity))
     chip = load_chip(args.chip)
     with StageProgress(enabled=not args.no_progress) as progress:
         result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
-                             seed=args.seed, time_budget_s=args.time_budget, assumed_rate=args.assumed_rate,
+                             seed=args.seed, time_budget_s=args.time_budget,
+                             assumed_rate=ASSUMED_RATE if args.assumed_rate is None else args.assumed_rate,
                              splitters=False if args.no_splitters else "auto", progress=progress,
                              repair_budget_s=args.repair_budget, steiner_budget_s=args.steiner_budget)
     if args.nir is not None:
@@ -148,6 +149,29 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse bad option values, and options that would be silently ignored, before any work."""
+    if min(args.time_budget, args.repair_budget, args.steiner_budget) < 0:
+        raise UsageError(f"options: --time-budget, --repair-budget and --steiner-budget must be >= 0 "
+                         f"(got {args.time_budget}, {args.repair_budget}, {args.steiner_budget})")
+    if args.assumed_rate is not None and not 0.0 <= args.assumed_rate <= 1.0:
+        raise UsageError(f"option --assumed-rate: out of range (got {args.assumed_rate}, expected a rate in [0, 1])")
+    if (args.network is None) == (args.nir is None):
+        raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
+    if args.nir is None:
+        for opt in ("dt", "simulate"):
+            if getattr(args, opt) is not None:
+                raise UsageError(f"option --{opt}: only with --nir")
+    elif args.activity is not None:
+        raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")
+    if args.input_rate is not None and args.simulate is None:
+        raise UsageError("option --input-rate: only with --simulate (without it no input spikes are simulated)")
+    if args.assumed_rate is not None and (args.activity is not None or args.simulate is not None):
+        given = "--activity" if args.activity is not None else "--simulate"
+        raise UsageError(f"option --assumed-rate: not with {given} (the measured activity is mapped, "
+                         f"no rate is assumed)")
+
+
 def _export_dt(args: argparse.Namespace, network: Network, activity: Optional[ActivityProfile]) -> float:
     """The step of ``--nir-out``: ``--dt`` with ``--nir``, else the step of the activity that was mapped."""
     if args.dt is not None:
@@ -165,8 +189,6 @@ def placement_metadata(result: MappingResult) -> dict:
 
 def _read_nir(args: argparse.Namespace) -> tuple[Network, Optional[ActivityProfile], dict]:
     """The network of ``--nir`` and, with ``--simulate``, its measured activity."""
-    if args.activity:
-        raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")
     if args.dt is None:
         raise UsageError("option --dt: required with --nir (time step in seconds, e.g. --dt 1e-3)")
     network, info = read_nir(args.nir, dt_s=args.dt)
@@ -174,10 +196,11 @@ def _read_nir(args: argparse.Namespace) -> tuple[Network, Optional[ActivityProfi
         return network, None, info
     if args.simulate < 1:
         raise UsageError(f"option --simulate: must be a positive number of steps (got {args.simulate})")
-    driven = add_poisson_input(network, info, rate_per_step=args.input_rate, dt_s=args.dt)
+    rate = INPUT_RATE if args.input_rate is None else args.input_rate
+    driven = add_poisson_input(network, info, rate_per_step=rate, dt_s=args.dt)
     res = simulate(driven, steps=args.simulate, dt_s=args.dt, backend="numpy", seed=args.seed)
     info["simulation"] = {"steps": args.simulate, "backend": "numpy", "input": "poisson",
-                          "input_rate_per_step": args.input_rate, "seed": args.seed}
+                          "input_rate_per_step": rate, "seed": args.seed}
     return network, res.activity, info
 
 

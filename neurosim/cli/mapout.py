@@ -2,8 +2,8 @@
 
 Every mapping writes into one directory: ``report.json`` (the mapper's report, possibly extended
 by the command), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
-lines) and the plots ``core_utilisation.png`` and ``link_traffic.png``. Files are written
-atomically (:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without
+lines) and the plots ``core_utilisation.png`` and ``link_traffic.png`` (a plot that cannot be
+drawn is skipped and the report's notes say so). Files are written atomically (:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without
 ``--force`` *before* the command does any work.
 """
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Optional, Sequence, Union
 
 from mapper.api import MappingResult, Report
 from mapper.export import write_placement
-from mapper.plots import link_traffic_figure, save_figure, utilisation_figure
+from mapper.plots import save_mapping_figures
 
 from ..errors import UsageError, describe
 from ..io import atomic_write_json, atomic_write_text, check_writable
+from .outpaths import check_path
 
 __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
 
@@ -30,10 +31,10 @@ def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, o
     Raises
     ------
     UsageError
-        ``out`` exists and is not a directory, or one of ``out/name`` exists and ``force`` is
-        false (or is a directory).
+        ``out`` is empty, lies below a regular file, exists and is not a directory, or one of
+        ``out/name`` exists and ``force`` is false (or is a directory).
     """
-    out = Path(out)
+    out = check_path(out, option)
     if out.exists() and not out.is_dir():
         raise UsageError(describe(option, str(out), "is not a directory", expected="a directory path"))
     for name in names:
@@ -65,12 +66,13 @@ def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer:
     str
         The summary text written to ``summary.txt``.
     """
-    data = result.report.to_dict() if report is None else report
+    data = result.report.to_dict() if report is None else dict(report)
     out.mkdir(parents=True, exist_ok=True)
+    _, skipped = save_mapping_figures(result, out)  # first: a plot that cannot be drawn is a note
+    if skipped:
+        data["notes"] = list(data.get("notes", [])) + skipped
     atomic_write_json(out / "report.json", data)
     write_placement(result, out / "placement.json", partitioner=partitioner, placer=placer, seed=seed)
     text = Report(data).summary_text() + extra_text
     atomic_write_text(out / "summary.txt", text)
-    save_figure(utilisation_figure(result), out / "core_utilisation.png")
-    save_figure(link_traffic_figure(result), out / "link_traffic.png")
     return text

@@ -28,9 +28,11 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UsageError, describe
-from ..io import atomic_save_npz, atomic_write_bytes, check_writable
+from ..io import atomic_save_npz, atomic_write_bytes
 from ..models.pudle import PUDLE, RecoveryCurve, make_planted, max_sine_distance, relative_error
 from ..models.pudle_grad import ESTIMATORS, THRESHOLDS
+from .common import seed_arg
+from .outpaths import check_outputs
 
 DATA = ("planted", "digits", "patches")
 #: defaults per data set: samples, atoms
@@ -57,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3 for Adam, 1.0 for g_noodl's plain step)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
     p.add_argument("--init-noise", type=float, default=0.1, help="planted: initial dictionary noise (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and of the initial dictionary")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data and of the initial dictionary")
     p.add_argument("--out", metavar="DICT.npz", help="write the learned dictionary and curves")
     p.add_argument("--plot", metavar="CURVE.png", help="write a plot of the error (or loss) curve")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
@@ -76,11 +78,7 @@ def _check_args(args: argparse.Namespace) -> None:
         if value is not None and not (math.isfinite(value) and (value > 0 if strict else value >= 0)):
             raise UsageError(describe("argument", flag, "out of range", got=value,
                                       expected=f"a finite number {'>' if strict else '>='} 0"))
-    if args.out and args.plot and args.out == args.plot:
-        raise UsageError(describe("argument", "--plot", "is the same file as --out", got=args.plot))
-    for path in (args.out, args.plot):
-        if path:
-            check_writable(path, overwrite=args.force)
+    check_outputs([("--out", args.out), ("--plot", args.plot)], force=args.force)
 
 
 def load_data(args: argparse.Namespace):

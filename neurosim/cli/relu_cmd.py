@@ -17,10 +17,11 @@ import math
 import numpy as np
 
 from ..errors import UsageError, describe
-from ..io import atomic_write_json, check_writable
+from ..io import atomic_write_json
 from ..lasso import check_dictionary, check_inputs
 from ..models.relu import OneStepComparison, compare_one_step_vs_iterated
-from .common import load_npy
+from .common import load_npy, seed_arg
+from .outpaths import check_outputs
 
 EXAMPLE_PATCHES = 100
 EXAMPLE_LAM = 1.0
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--signed", action="store_true", help="signed LASSO and soft threshold instead of ReLU")
     p.add_argument("--method", choices=("ista", "lca"), default="ista", help="iterated coding (default ista)")
     p.add_argument("--iterations", default="1,5,20,100,500", help="iteration counts to report (comma separated)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the built-in patch sample")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the built-in patch sample")
     p.add_argument("--out", metavar="SUMMARY.json", help="write the gaps as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.set_defaults(func=run)
@@ -72,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     if not (math.isfinite(lam) and lam >= 0):
         raise UsageError(describe("argument", "--lam", "out of range", got=lam, expected="a finite number >= 0"))
     its = _iterations(args.iterations)
-    if args.out:
-        check_writable(args.out, overwrite=args.force)
+    check_outputs([("--out", args.out)], force=args.force,
+                  inputs=[("--dictionary", args.dictionary), ("--inputs", args.inputs)])
     nonneg = not args.signed
     cases = []
     if args.dictionary is None:

@@ -72,7 +72,7 @@ def _objective(D: np.ndarray, X: np.ndarray, codes: np.ndarray, lam: float, nonn
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    out = check_out_dir(args.out, OUTPUTS, force=args.force)
+    out = check_out_dir(args.out, OUTPUTS, force=args.force, option="--out")
     if args.time_budget is not None and args.time_budget < 0:
         raise UsageError(f"option --time-budget: must be >= 0 (got {args.time_budget})")
     exp = load_experiment(args.experiment)
@@ -154,6 +154,7 @@ def _quality_text(q: dict) -> str:
              f"relative gap {q['relative_gap']:.3g}  mean non-zeros {q['mean_nonzeros']:.1f}"]
     if "quantized" in q:
         z = q["quantized"]
-        lines.append(f"  with {z['weight_bits']}-bit weights: objective {z['objective']:.6g}  "
+        what = z.get("weights", {}).get("description") or f"{z['weight_bits']}-bit weights"
+        lines.append(f"  with quantised weights ({what}): objective {z['objective']:.6g}  "
                      f"relative gap {z['relative_gap']:.3g}")
     return "\n".join(lines) + "\n"

@@ -17,16 +17,18 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ..data import image_patches
 from ..errors import UsageError
-from ..io import atomic_write_json, check_writable
+from ..io import atomic_write_json
 from ..models.denoise import learn_dictionary
 from ..models.warp import WarpLCA, steps_to_energy
 from ..models.warp_predictors import PREDICTORS
-from .common import load_npy
+from .common import load_npy, seed_arg
+from .outpaths import check_outputs
 
 __all__ = ["register", "cmd_train", "cmd_eval"]
 
@@ -47,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--target", choices=("code", "state"), default="code", help="regress codes or states (default code)")
     t.add_argument("--n-train", type=int, default=20000, help="training patches (default 20000)")
     t.add_argument("--epochs", type=int, default=None, help="training epochs of mlp/lista (defaults: mlp 30, lista 40)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the patch sample and training")
+    t.add_argument("--seed", type=seed_arg, default=0, help="seed of the patch sample and training")
     t.add_argument("--out", required=True, metavar="MODEL.npz", help="where to write the model")
     t.add_argument("--force", action="store_true", help="overwrite an existing output file")
     t.set_defaults(func=cmd_train)
@@ -55,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("model", metavar="MODEL.npz", help="a model written by 'neurosim warp train'")
     e.add_argument("--n-test", type=int, default=300, help="held-out patches (default 300)")
     e.add_argument("--steps", type=int, default=1000, help="LCA steps of both runs (default 1000)")
-    e.add_argument("--seed", type=int, default=0, help="training seed; held-out patches use seed + 1")
+    e.add_argument("--seed", type=seed_arg, default=0, help="training seed; held-out patches use seed + 1")
     e.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     e.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     e.set_defaults(func=cmd_eval)
@@ -87,7 +89,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for name in ("atoms", "size", "n_train", "epochs"):
         _positive(name.replace("_", "-"), getattr(args, name))
     _positive("lam", args.lam, float)
-    out = check_writable(args.out, overwrite=args.force)
+    check_outputs([("--out", args.out)], force=args.force, inputs=[("--dictionary", args.dictionary)])
+    out = Path(args.out)
     if args.dictionary:
         D = _load_dictionary(args.dictionary)
         size = int(round(math.sqrt(D.shape[0])))
@@ -112,7 +115,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     _positive("n-test", args.n_test)
     _positive("steps", args.steps)
-    json_out = check_writable(args.json, overwrite=args.force) if args.json else None
+    check_outputs([("--json", args.json)], force=args.force, inputs=[("model", args.model)])
+    json_out = Path(args.json) if args.json is not None else None
     model = WarpLCA.load(args.model)
     size = int(round(math.sqrt(model.dictionary.shape[0])))
     if size * size != model.dictionary.shape[0]:
