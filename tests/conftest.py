@@ -69,6 +69,19 @@ def make_tiny_network():
     return net, act
 
 
+def save_tiny_files(directory):
+    """Write the tiny network (its plastic stand-in rule dropped: files hold weights, not rules) and
+    its activity as ``directory/net.npz`` and ``directory/act.npz``; returns ``directory``."""
+    from neurosim.netio import save_network
+
+    net, act = make_tiny_network()
+    last = net.connections[-1]
+    net.connections[-1] = type(last)(last.pre, last.post, last.weights, name="B->C")
+    save_network(net, directory / "net.npz")
+    act.save(directory / "act.npz")
+    return directory
+
+
 @pytest.fixture
 def tiny_chip() -> ChipSpec:
     return make_tiny_chip()

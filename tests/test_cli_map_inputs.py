@@ -6,25 +6,22 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_tiny_network
+from conftest import save_tiny_files
 from neurosim.activity import ActivityProfile
 from neurosim.cli import main
 from neurosim.errors import UsageError
-from neurosim.netio import load_network, save_network
+from neurosim.netio import load_network
 
 
 @pytest.fixture
 def files(tmp_path):
-    net, act = make_tiny_network()
-    net.connections[-1] = type(net.connections[-1])(net.connections[-1].pre, net.connections[-1].post,
-                                                    net.connections[-1].weights, name="B->C")  # drop the stand-in rule
-    save_network(net, tmp_path / "net.npz")
-    act.save(tmp_path / "act.npz")
+    save_tiny_files(tmp_path)
     np.savez(tmp_path / "zerometa.npz", meta=np.array(5))
     np.savez(tmp_path / "nometa.npz", a=np.zeros(3))
     np.save(tmp_path / "codes.npy", np.zeros((2, 3)))
     (tmp_path / "report.json").write_text(json.dumps({"a": 1}))
     (tmp_path / "net.yaml").write_text("network:\n  name: x\n")
+    act = ActivityProfile.load(tmp_path / "act.npz")
     other = ActivityProfile(steps=act.steps, batch=act.batch, dt_s=act.dt_s,
                             counts={"lca": np.zeros(3, dtype=np.int64)}, syn_events={})
     other.save(tmp_path / "other.npz")

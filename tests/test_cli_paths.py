@@ -3,18 +3,13 @@ an empty path, a path below a regular file, two outputs that are the same file (
 defects 1, 2, 22, 23)."""
 import pytest
 
-from conftest import make_tiny_network
+from conftest import save_tiny_files
 from neurosim.cli import main
-from neurosim.netio import save_network
 
 
 @pytest.fixture
 def files(tmp_path):
-    net, act = make_tiny_network()
-    net.connections[-1] = type(net.connections[-1])(net.connections[-1].pre, net.connections[-1].post,
-                                                    net.connections[-1].weights, name="B->C")  # drop the stand-in rule
-    save_network(net, tmp_path / "net.npz")
-    act.save(tmp_path / "act.npz")
+    save_tiny_files(tmp_path)
     (tmp_path / "afile").write_text("x")
     return tmp_path
 

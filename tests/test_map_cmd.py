@@ -4,18 +4,14 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_tiny_network
+from conftest import save_tiny_files
 from neurosim.cli import main
 from neurosim.netio import save_network
 
 
 @pytest.fixture
 def files(tmp_path):
-    net, act = make_tiny_network()
-    net.connections[-1] = type(net.connections[-1])(net.connections[-1].pre, net.connections[-1].post,
-                                                    net.connections[-1].weights, name="B->C")  # drop the stand-in rule
-    save_network(net, tmp_path / "net.npz")
-    act.save(tmp_path / "act.npz")
+    save_tiny_files(tmp_path)
     return tmp_path
 
 
