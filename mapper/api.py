@@ -15,7 +15,7 @@ from typing import Optional, Union
 import numpy as np
 
 from neurosim.activity import ActivityProfile
-from neurosim.errors import CapacityError, MappingError
+from neurosim.errors import MAX_SEED, CapacityError, MappingError, describe
 from neurosim.ir import Network
 
 from .anneal import Progress
@@ -219,6 +219,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         Invalid network or an activity profile that does not match it.
     """
     t_all = time.perf_counter()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise MappingError(describe("option", "seed", "not a valid seed", got=seed,
+                                    expected=f"an integer in 0 .. {MAX_SEED}"))
     if splitters not in ("auto", True, "new-cores", False):
         raise MappingError(f"option 'splitters': unknown value (got {splitters!r}, expected 'auto', 'new-cores' "
                            "or False)")

@@ -37,6 +37,9 @@ def _vertex_weights(graph: NetGraph, chip: ChipSpec, binding: str) -> np.ndarray
 
 _MTK: dict = {}
 
+#: Mt-KaHyPar's imbalance factor, and the balance of the neuron-count capacity when axons bind.
+EPSILON = 0.03
+
 
 def _mtkahypar():
     """The Mt-KaHyPar module and its process-wide initializer (created once)."""
@@ -91,7 +94,7 @@ def _spike_nets(graph: NetGraph, srcs: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int,
-                        balance: float = 0.03) -> tuple[np.ndarray, int]:
+                        balance: float = EPSILON) -> tuple[np.ndarray, int]:
     """Vertex weights and the hard per-part capacity for :func:`hypergraph`.
 
     The capacity must be a real one, so the weights must be additive. For synapse memory a
@@ -106,7 +109,8 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int,
     output axons bind, at most ``s_max(k)`` of :func:`mapper.resources.out_axon_lower_bound`:
     no core of a feasible ``k``-part partition holds more). When an axon limit binds, a part's
     axons grow with its neurons and ``k`` was sized for the axon demand, so the capacity is also
-    at most ``ceil(n / k (1 + balance))`` neurons. The repair settles the rest.
+    at most ``ceil(n / k (1 + balance))`` neurons (``balance``: the partitioner's ``epsilon``).
+    The repair settles the rest.
     """
     lims = limits_of(chip.core)
     lim = lims[binding]
@@ -136,7 +140,7 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int,
 
 
 def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
-               sym: sp.csr_matrix = None, epsilon: float = 0.03) -> np.ndarray:
+               sym: sp.csr_matrix = None, epsilon: float = EPSILON) -> np.ndarray:
     """Mt-KaHyPar (deterministic preset) km1 partition of the spike hypergraph into ``k`` parts.
 
     One net per neuron ``v`` with targets, pins ``{v} + targets(v)``, weight ``~ r_v`` (events per
@@ -164,7 +168,7 @@ def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, bindin
     wmax = float(w.max())
     ew = np.maximum(1, np.round(w / wmax * 1000.0)).astype(np.int64) if wmax > 0 else np.ones(w.size, np.int64)
     nets = [pins[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.size - 1)]
-    vw, cap = _hypergraph_weights(graph, chip, binding, k)
+    vw, cap = _hypergraph_weights(graph, chip, binding, k, balance=epsilon)
     mtk_mod.set_seed(int(seed))
     ctx = mtk.context_from_preset(mtk_mod.PresetType.DETERMINISTIC)
     ctx.set_partitioning_parameters(k, float(epsilon), mtk_mod.Objective.KM1)

@@ -34,7 +34,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 
 from .errors import NetworkError, UsageError, describe
-from .io import atomic_save_npz
+from .io import atomic_save_npz, read_error
 from .ir import Network
 
 __all__ = ["ActivityProfile"]
@@ -224,10 +224,8 @@ class ActivityProfile:
         except NetworkError as exc:
             raise UsageError(f"activity file '{path}': invalid content ({exc})") from exc
         except (OSError, KeyError, ValueError) as exc:
-            text = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
-            if "pickle" in text.lower():
-                text = "pickled (object) data, which neurosim never loads"
-            raise UsageError(f"activity file '{path}': cannot be read as an activity profile ({text})") from None
+            raise UsageError(f"activity file '{path}': cannot be read as an activity profile "
+                             f"({read_error(exc)})") from None
 
 
 def _meta_of(z, path: Union[str, Path], expected: str) -> np.ndarray:

@@ -19,7 +19,11 @@ __all__ = [
     "MappingError",
     "UsageError",
     "describe",
+    "MAX_SEED",
 ]
+
+#: Largest seed accepted anywhere: seeds reach numpy, METIS and Mt-KaHyPar, whose seeds are C ints.
+MAX_SEED = 2**31 - 1
 
 
 def describe(kind: str, name: str, what: str, *, got: Any = None, expected: Any = None) -> str:

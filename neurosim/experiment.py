@@ -41,7 +41,8 @@ import yaml
 
 from .backends import BACKENDS
 from .data import default_dictionary, image_patches
-from .errors import NeurosimError, UsageError
+from .errors import MAX_SEED, NeurosimError, UsageError
+from .io import read_error
 from .ir import Network
 from .lasso import fista, lasso_objective
 from .models.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca
@@ -81,13 +82,13 @@ _SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
         "dt_s": (lambda v: _num(v) and 0 < v <= TAU_S, f"a number in (0, {TAU_S:g}]: the builders' tau_s is "
                                                          f"{TAU_S:g} s and forward Euler is unstable beyond", 0.1),
         "backend": (lambda v: isinstance(v, str) and v in BACKENDS, " or ".join(sorted(BACKENDS)), "numpy"),
-        "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0", 0),
+        "seed": (lambda v: _int(v) and 0 <= v <= MAX_SEED, f"an integer in 0 .. {MAX_SEED}", 0),
         "transient": (lambda v: _int(v) and v >= 0, "an integer >= 0", None),
     },
     "mapping": {
         "partitioner": (lambda v: isinstance(v, str), "a partitioner name", "metis"),
         "placer": (lambda v: isinstance(v, str), "a placer name", "anneal"),
-        "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0", 0),
+        "seed": (lambda v: _int(v) and 0 <= v <= MAX_SEED, f"an integer in 0 .. {MAX_SEED}", 0),
         "time_budget_s": (lambda v: _num(v) and v > 0, "a number > 0", None),
     },
 }
@@ -112,6 +113,16 @@ class Experiment:
     mapping: dict[str, Any]
     source: str = "<built-in>"
     base_dir: Path = Path(".")
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """The files the experiment reads, as ``(key, path)``: its own file (when it came from
+        one) and the ``.npy`` files of ``network.dictionary.file`` / ``network.inputs.file``."""
+        out = [("EXPERIMENT", Path(self.source))] if Path(self.source).is_file() else []
+        for key in ("dictionary", "inputs"):
+            spec = self.network.get(key)
+            if isinstance(spec, dict) and spec.get("file") is not None:
+                out.append((f"network.{key}.file", self.base_dir / str(spec["file"])))
+        return out
 
 
 _UNSET = object()
@@ -213,8 +224,7 @@ def _load_array(exp: Experiment, key: str, spec: dict) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        reason = "pickled (object) data, never loaded" if "pickle" in str(exc).lower() else str(exc).splitlines()[0][:80]
-        raise _err(exp.source, where, "cannot be read as a numeric array", got=f"{path}: {reason}",
+        raise _err(exp.source, where, "cannot be read as a numeric array", got=f"{path}: {read_error(exc, 80)}",
                    expected="a numeric array written by numpy.save") from None
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise _err(exp.source, where, "is not real numeric", got=f"{path}: dtype {arr.dtype}",

@@ -18,9 +18,18 @@ import numpy as np
 from .errors import UsageError
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_save_npy",
-           "atomic_save_npz", "atomic_write_json", "check_writable"]
+           "atomic_save_npz", "atomic_write_json", "check_writable", "read_error"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+def read_error(exc: BaseException, width: int = 100) -> str:
+    """One short line about why a file could not be read (numpy's advice to unpickle an object
+    array is replaced by a plain statement: neurosim never loads pickles)."""
+    text = str(exc).strip()
+    if "pickle" in text.lower():
+        return "pickled (object) data, which neurosim never loads"
+    return text.splitlines()[0][:width] if text else type(exc).__name__
 
 
 def check_writable(path: PathLike, *, overwrite: bool) -> Path:

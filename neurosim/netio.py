@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from .conv import ConvWeights
 from .errors import NetworkError, UsageError, describe
-from .io import atomic_save_npz
+from .io import atomic_save_npz, read_error
 from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from .neurons import LCANeuron, LIF
 
@@ -202,16 +202,8 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
     try:
         return np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(describe(kind, str(path), "cannot be read as a .npz archive", got=_reason(exc),
+        raise UsageError(describe(kind, str(path), "cannot be read as a .npz archive", got=read_error(exc),
                                   expected=expected)) from None
-
-
-def _reason(exc: BaseException) -> str:
-    """One short line about ``exc``; numpy's advice to unpickle is replaced by a plain statement."""
-    text = str(exc).strip()
-    if "pickle" in text.lower():
-        return "pickled (object) data, which neurosim never loads"
-    return text.splitlines()[0][:100] if text else type(exc).__name__
 
 
 class _Reader:
@@ -279,7 +271,7 @@ def _meta_of(r: _Reader, z) -> dict:
     try:
         raw = z["meta"]
     except ValueError as exc:
-        raise r.err("meta", f"unreadable ({_reason(exc)})") from None
+        raise r.err("meta", f"unreadable ({read_error(exc)})") from None
     if any(k.startswith("counts/") for k in z.files) and raw.dtype.kind in "iu":
         raise UsageError(describe("network file", str(r.path), "is an activity profile, not a network",
                                   expected=_EXPECTED))
@@ -365,5 +357,5 @@ def load_network(path: Union[str, Path]) -> Network:
         except UsageError:
             raise
         except (NetworkError, KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"network file '{path}': invalid contents ({_reason(exc)})") from None
+            raise UsageError(f"network file '{path}': invalid contents ({read_error(exc)})") from None
     return net

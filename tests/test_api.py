@@ -97,3 +97,10 @@ def test_evaluate_placement_checks_the_destination_core_limit():
         evaluate_placement(net, make_tiny_chip(max_out_axons_per_neuron=1), act, part=part, part_core=cores)
     assert (err.value.obj, err.value.resource, err.value.used, err.value.limit) == \
         ("A[0]", "max_out_axons_per_neuron", 3, 1)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**31, 1.5, True])
+def test_a_seed_the_partitioners_cannot_take_is_refused_up_front(seed):
+    net, act = make_tiny_network()
+    with pytest.raises(MappingError, match=r"seed.*not a valid seed.*expected an integer in 0 \.\. 2147483647"):
+        map_network(net, "tiny", act, seed=seed)

@@ -163,3 +163,31 @@ def test_lca_out_equal_to_its_dictionary_is_refused(files, capsys):
     assert main(["lca", "--dictionary", str(files / "D.npy"), "--inputs", str(files / "X.npy"), "--lam", "0.1",
                  "--out", str(files / "D.npy"), "--force"]) == 2
     one_line_error(capsys, "--out", "is the input file --dictionary")
+
+
+def test_an_output_reaching_an_input_through_a_link_shows_both_paths(files, capsys):
+    import numpy as np
+
+    np.save(files / "D.npy", np.eye(3))
+    np.save(files / "X.npy", np.ones((2, 3)))
+    (files / "sub").mkdir()
+    (files / "sub" / "Dlink.npy").symlink_to(files / "D.npy")
+    assert main(["lca", "--dictionary", str(files / "sub" / "Dlink.npy"), "--inputs", str(files / "X.npy"),
+                 "--lam", "0.1", "--out", str(files / "D.npy"), "--force"]) == 2
+    err = one_line_error(capsys, "--out", f"is the input file --dictionary ('{files / 'sub' / 'Dlink.npy'}')")
+    assert f"got {files / 'D.npy'}" in err
+
+
+def test_run_never_replaces_a_file_the_experiment_reads_even_with_force(tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "o"
+    out.mkdir()
+    np.save(out / "codes.npy", np.random.default_rng(0).random((4, 64)))  # a run's codes, reused as inputs
+    exp = tmp_path / "e.yaml"
+    exp.write_text("name: reuse\nnetwork:\n  builder: spiking_lca\n  dictionary: {kind: default, patch: 8, atoms: 64}\n"
+                   "  inputs: {file: o/codes.npy}\n  lam: 0.5\nsimulation: {steps: 50, dt_s: 0.1}\n")
+    before = (out / "codes.npy").read_bytes()
+    assert main(["run", str(exp), "--chip", "loihi1", "--out", str(out), "--force", "--no-progress"]) == 2
+    one_line_error(capsys, "--out (codes.npy)", "is the input file network.inputs.file")
+    assert (out / "codes.npy").read_bytes() == before

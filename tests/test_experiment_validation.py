@@ -120,3 +120,9 @@ def test_good_experiment_still_loads(tmp_path):
     e = load_experiment(str(f))
     network, _, D, X = build_experiment(e)
     assert D.shape == (4, 4) and X.shape == (2, 4) and network.n_neurons == 4
+
+
+@pytest.mark.parametrize("section", ["simulation", "mapping"])
+def test_seeds_beyond_a_c_int_are_refused_with_the_key(section):
+    with pytest.raises(UsageError, match=rf"key '{section}.seed'.*expected an integer in 0 \.\. 2147483647"):
+        experiment_from_dict({"name": "x", section: {"seed": 2**31}})

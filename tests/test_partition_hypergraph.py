@@ -202,6 +202,8 @@ def test_axon_bound_parts_hold_about_their_share_of_neurons():
     c = axon_chip(48)
     k = 16
     assert _hypergraph_weights(g, c, "in_axons", k)[1] == 33  # ceil(512 / 16 x 1.03), not 512
+    assert _hypergraph_weights(g, c, "in_axons", k, balance=0.5)[1] == 48
+    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons", epsilon=0.5), minlength=k).max() <= 48
     assert np.bincount(hypergraph(g, c, k=k, binding="in_axons"), minlength=k).max() <= 33
     hg, mt = partition(g, c, strategy="hypergraph"), partition(g, c, strategy="metis")
     assert hg.binding == "in_axons" and not hg.usage.violations()

@@ -93,10 +93,14 @@ def test_write_mapping_notes_a_plot_it_could_not_draw(tmp_path, monkeypatch):
     def boom(result):
         raise MemoryError("Unable to allocate 969. MiB")
 
-    monkeypatch.setitem(plots.FIGURES, "link_traffic.png", boom)
     res = _mapped()
-    text = write_mapping(res, tmp_path, partitioner="sequential", placer="identity", seed=0)
-    assert (tmp_path / "core_utilisation.png").exists() and not (tmp_path / "link_traffic.png").exists()
+    _, written = write_mapping(res, tmp_path, partitioner="sequential", placer="identity", seed=0)
+    assert "link_traffic.png" in written and (tmp_path / "link_traffic.png").exists()
+    monkeypatch.setitem(plots.FIGURES, "link_traffic.png", boom)  # the same directory again (--force)
+    text, written = write_mapping(res, tmp_path, partitioner="sequential", placer="identity", seed=0)
+    assert written == ["report.json", "placement.json", "summary.txt", "core_utilisation.png"]
+    assert (tmp_path / "core_utilisation.png").exists()
+    assert not (tmp_path / "link_traffic.png").exists()  # the earlier mapping's plot is gone, not left stale
     notes = json.loads((tmp_path / "report.json").read_text())["notes"]
     assert any(n.startswith("plot link_traffic.png skipped") and "MemoryError" in n for n in notes)
     assert "plot link_traffic.png skipped" in text and (tmp_path / "placement.json").exists()

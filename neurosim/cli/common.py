@@ -8,12 +8,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import UsageError, describe
+from ..errors import MAX_SEED, UsageError, describe
 
 __all__ = ["load_npy", "StageProgress", "seed_arg", "MAX_SEED"]
 
-#: Seeds are passed to numpy and to METIS / Mt-KaHyPar, whose seeds are C ints.
-MAX_SEED = 2**31 - 1
 
 
 def seed_arg(text: str) -> int:

@@ -179,14 +179,14 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
         "learn_update_share": learn_j / e["total"] if e["total"] else None,
         "learn_update_share_of_dynamic": learn_j / e["dynamic"] if e["dynamic"] else None}
     report["notes"] += _notes(simulated, first_sample, last, steps_per_phase=learner.steps_per_phase())
-    text = write_mapping(result, plan.out, partitioner=plan.partitioner, placer=plan.placer, seed=plan.seed,
-                         report=report,
-                         extra_text=cost_text(report))
+    text, drawn = write_mapping(result, plan.out, partitioner=plan.partitioner, placer=plan.placer, seed=plan.seed,
+                                report=report, extra_text=cost_text(report))
     save_network(network, plan.out / "network.npz")
     if plan.activity_out is not None:
         activity.save(plan.activity_out)
     print(text, end="")
-    print(f"wrote {', '.join(OUTPUTS)} to {plan.out}/" + (f"; activity to {plan.activity_out}" if plan.activity_out
+    written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
+    print(f"wrote {', '.join(written)} to {plan.out}/" + (f"; activity to {plan.activity_out}" if plan.activity_out
                                                           else ""))
     return report
 

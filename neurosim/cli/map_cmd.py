@@ -54,7 +54,6 @@ from neurosim.nir_io import add_poisson_input, read_nir
 
 from .common import StageProgress, seed_arg
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
-from .outpaths import check_outputs
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 
@@ -104,10 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_map(args: argparse.Namespace) -> int:
     names = list(OUTPUTS) + (list(SANAFE_OUTPUTS) if args.sanafe else [])
-    out = check_out_dir(args.out, names, force=args.force, option="--out")
-    check_outputs([(f"--out ({n})", out / n) for n in names] + [("--nir-out", args.nir_out)],
-                  dirs=[("--out", out)], force=args.force,
-                  inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir)])
+    out = check_out_dir(args.out, names, force=args.force, option="--out", extra=[("--nir-out", args.nir_out)],
+                        inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir)])
     _check_options(args)
     report, extra = None, ""
     if args.nir is not None:
@@ -135,12 +132,12 @@ def cmd_map(args: argparse.Namespace) -> int:
         report = result.report.to_dict()
         report["nir"] = info
         extra = _nir_text(info)
-    text = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
-                         report=report, extra_text=extra)
+    text, drawn = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
+                                report=report, extra_text=extra)
     if args.sanafe:
         write_sanafe(result.network, result, out / SANAFE_OUTPUTS[0], dt_s=result.graph.dt_s)
         write_sanafe_arch(result.chip, out / SANAFE_OUTPUTS[1])
-    written = [str(out / n) for n in names]
+    written = [str(out / n) for n in names if n in drawn or n not in MAP_OUTPUTS]
     if args.nir_out is not None:
         written.append(str(write_nir(result.network, args.nir_out, dt_s=_export_dt(args, network, activity),
                                      placement=placement_metadata(result))))

@@ -3,8 +3,9 @@
 Every mapping writes into one directory: ``report.json`` (the mapper's report, possibly extended
 by the command), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
 lines) and the plots ``core_utilisation.png`` and ``link_traffic.png`` (a plot that cannot be
-drawn is skipped and the report's notes say so). Files are written atomically (:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without
-``--force`` *before* the command does any work.
+drawn is skipped and the report's notes say so). Files are written atomically
+(:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without ``--force``
+*before* the command does any work.
 """
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ from typing import Optional, Sequence, Union
 
 from mapper.api import MappingResult, Report
 from mapper.export import write_placement
-from mapper.plots import save_mapping_figures
+from mapper.plots import FIGURES, save_mapping_figures
 
-from ..errors import UsageError, describe
-from ..io import atomic_write_json, atomic_write_text, check_writable
-from .outpaths import check_path
+from ..io import atomic_write_json, atomic_write_text
+from .outpaths import check_outputs, check_path
 
 __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
 
@@ -25,25 +25,21 @@ __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
 MAP_OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
 
 
-def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, option: str = "output") -> Path:
-    """``out`` as a Path, after checking it can take the files ``names``.
-
-    Raises
-    ------
-    UsageError
-        ``out`` is empty, lies below a regular file, exists and is not a directory, or one of
-        ``out/name`` exists and ``force`` is false (or is a directory).
-    """
+def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, option: str = "output",
+                  extra: Sequence[tuple[str, Optional[Union[str, Path]]]] = (),
+                  inputs: Sequence[tuple[str, Optional[Union[str, Path]]]] = ()) -> Path:
+    """``out`` as a Path, after checking it can take the files ``names`` (and the ``extra``
+    outputs, as ``(option, path)``) without replacing one of the ``inputs``
+    (:func:`~neurosim.cli.outpaths.check_outputs`, which raises the one-line
+    :class:`~neurosim.errors.UsageError`)."""
     out = check_path(out, option)
-    if out.exists() and not out.is_dir():
-        raise UsageError(describe(option, str(out), "is not a directory", expected="a directory path"))
-    for name in names:
-        check_writable(out / name, overwrite=force)
+    check_outputs([(f"{option} ({n})", out / n) for n in names] + list(extra), dirs=[(option, out)], force=force,
+                  inputs=inputs)
     return out
 
 
 def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer: str, seed: int,
-                  report: Optional[dict] = None, extra_text: str = "") -> str:
+                  report: Optional[dict] = None, extra_text: str = "") -> tuple[str, list[str]]:
     """Write the :data:`MAP_OUTPUTS` of ``result`` into ``out`` (created if needed).
 
     Parameters
@@ -63,16 +59,19 @@ def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer:
 
     Returns
     -------
-    str
-        The summary text written to ``summary.txt``.
+    text, written : str, list of str
+        The summary text written to ``summary.txt``, and the names of :data:`MAP_OUTPUTS` written
+        (a plot that could not be drawn is missing; its note says why).
     """
     data = result.report.to_dict() if report is None else dict(report)
     out.mkdir(parents=True, exist_ok=True)
-    _, skipped = save_mapping_figures(result, out)  # first: a plot that cannot be drawn is a note
+    for name in FIGURES:  # a plot of an earlier mapping must not survive beside this report
+        (out / name).unlink(missing_ok=True)
+    drawn, skipped = save_mapping_figures(result, out)  # first: a plot that cannot be drawn is a note
     if skipped:
         data["notes"] = list(data.get("notes", [])) + skipped
     atomic_write_json(out / "report.json", data)
     write_placement(result, out / "placement.json", partitioner=partitioner, placer=placer, seed=seed)
     text = Report(data).summary_text() + extra_text
     atomic_write_text(out / "summary.txt", text)
-    return text
+    return text, [n for n in MAP_OUTPUTS if n not in FIGURES] + [p.name for p in drawn]

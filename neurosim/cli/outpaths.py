@@ -88,22 +88,24 @@ def check_outputs(files: Sequence[tuple[str, Optional[PathLike]]], *, force: boo
         if d.exists() and not d.is_dir():
             raise UsageError(describe("option", option, "is not a directory", got=str(d), expected="a directory path"))
     seen: dict[str, str] = {}
+    given: dict[str, Path] = {}  # the output path as the user gave it
     for option, f in files:
         k = _key(f)
         if k in seen:
             raise UsageError(describe("option", option, f"is the same file as {seen[k]}", got=str(f),
                                       expected="a path no other output of this command uses"))
-        seen[k] = option
+        seen[k], given[k] = option, f
     for option, d in dirs:
         if _key(d) in seen:
             raise UsageError(describe("option", option, f"is the same path as the file {seen[_key(d)]}", got=str(d),
                                       expected="a directory path no other output uses"))
     for in_option, path in inputs:
         if path is not None and str(path).strip():
-            other = seen.get(_key(Path(path)))
+            k = _key(Path(path))
+            other = seen.get(k)
             if other is not None:
-                raise UsageError(describe("option", other, f"is the input file {in_option}", got=str(path),
-                                          expected="an output path that is not one of the inputs"))
+                raise UsageError(describe("option", other, f"is the input file {in_option} ('{path}')",
+                                          got=str(given[k]), expected="an output path that is not one of the inputs"))
     for option, p in files + dirs:
         for parent in p.parents:
             other = seen.get(_key(parent))

@@ -76,6 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.time_budget is not None and args.time_budget < 0:
         raise UsageError(f"option --time-budget: must be >= 0 (got {args.time_budget})")
     exp = load_experiment(args.experiment)
+    # no output may replace a file the experiment reads, --force or not
+    check_out_dir(out, OUTPUTS, force=args.force, option="--out", inputs=exp.input_files())
     chip = load_chip(args.chip)
     mapping = dict(exp.mapping)
     partitioner = args.partitioner or mapping["partitioner"]
@@ -125,14 +127,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     report["experiment"] = {"name": exp.name, "source": exp.source, "simulation": sim}
     report["solution_quality"] = quality
 
-    text = write_mapping(result, out, partitioner=partitioner, placer=placer, seed=mapping["seed"], report=report,
-                         extra_text=_quality_text(quality))
+    text, drawn = write_mapping(result, out, partitioner=partitioner, placer=placer, seed=mapping["seed"],
+                                report=report, extra_text=_quality_text(quality))
     save_png(_raster(network, sim, exp.name, codes[0], reference[0]), out / "activity.png")
     atomic_save_npy(out / "codes.npy", codes)
     res.activity.save(out / "activity.npz")
     save_network(network, out / "network.npz")
     print(text, end="")
-    print(f"wrote {len(OUTPUTS)} files to {out}/: {', '.join(OUTPUTS)}")
+    written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
+    print(f"wrote {len(written)} files to {out}/: {', '.join(written)}")
     return 0
 
 
