@@ -465,7 +465,7 @@ def _build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, part: Pa
                  "cores_available": chip.n_cores, "chips_available": chip.n_chips,
                  "energy_active_policy": chip.energy.active_policy},
         "activity": {"source": graph.activity_source, "assumed": assumed, "steps": graph.steps, "batch": graph.batch,
-                     "dt_s": graph.dt_s},
+                     "dt_s": graph.dt_s, **({"inputs": graph.inputs} if graph.inputs else {})},
         "partition": {"strategy": part.strategy, "requested": partitioner, "fallback": part.fallback or None,
                       "cores_used": part.n_parts, "k_min": part.k_min,
                       "binding_resource": part.binding, "k_requested": part.k_initial, "attempts": part.attempts,

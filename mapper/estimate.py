@@ -45,7 +45,8 @@ of the longest routed path carrying traffic (0 without traffic), raised to the b
 clamped at the table's ends). A throttled chip's step is at least ``min_step_s``.
 Per input (:func:`per_input_figures`): the run executed ``R = steps * batch`` steps for ``N``
 inputs (``N = batch`` for a simulation of one batch; a training run that streamed ``N`` samples
-through mini-batches of ``batch`` gives its sample count), so each input took ``R / N`` steps and
+through mini-batches of ``batch`` records ``N`` as the profile's ``inputs``,
+:attr:`mapper.graph.NetGraph.n_inputs`), so each input took ``R / N`` steps and
 
 .. math::
 
@@ -56,8 +57,9 @@ through mini-batches of ``batch`` gives its sample count), so each input took ``
 (time to solution ``T_in``; the EDP is *per input*, not total energy x total wall time, see
 :data:`EDP_BASIS`).
 
-NeuroBench (Yik et al. 2025) per sample: Eff_ACs (events of binary-spike neurons x non-zero fan-out),
-Eff_MACs (the same for graded neurons), Dense (``sum_c n_post n_pre * steps``), activation sparsity
+NeuroBench (Yik et al. 2025) per sample (per input, ``/ N``): Eff_ACs (events of binary-spike
+neurons x non-zero fan-out), Eff_MACs (the same for graded neurons), Dense (``sum_c n_post n_pre``
+x the ``R / N`` steps of one input), activation sparsity
 ``1 - events / (n * steps * batch)``, connection sparsity ``1 - synapses / sum_c n_post n_pre``.
 """
 from __future__ import annotations
@@ -220,16 +222,16 @@ def estimate(graph: NetGraph, chip: ChipSpec, *, partition: Partition, routing: 
     wall = runs * step_s
     static = float(e.static_power_w_per_chip) * routing.chips_used * wall
     total = dynamic + static
-    per = per_input_figures(total, step_s, steps=steps, batch=batch)
+    per = per_input_figures(total, step_s, steps=steps, batch=batch, inputs=graph.n_inputs)
     per_input, tts = per["energy_j"], per["time_to_solution_s"]
     # NeuroBench
     fan = _fan_out(graph)
     g = graph.graded
     syn_per_src = graph.counts * fan
-    dense = float(graph.dense_weights) * steps
+    dense = float(graph.dense_weights) * per["steps_per_input"]
     nb = {
-        "synaptic_operations": {"Effective_ACs": float(syn_per_src[~g].sum()) / batch,
-                                "Effective_MACs": float(syn_per_src[g].sum()) / batch,
+        "synaptic_operations": {"Effective_ACs": float(syn_per_src[~g].sum()) / graph.n_inputs,
+                                "Effective_MACs": float(syn_per_src[g].sum()) / graph.n_inputs,
                                 "Dense": dense},
         "activation_sparsity": 1.0 - events / (n * runs) if n and runs else 1.0,
         "connection_sparsity": (1.0 - graph.n_synapses / graph.dense_weights) if graph.dense_weights else None,

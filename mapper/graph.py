@@ -72,6 +72,9 @@ class NetGraph:
     counts : ndarray of float64, shape (n,)
         Output events per neuron over the whole run (``rate * steps * batch``).
     steps, batch : int
+    inputs : int
+        Inputs the run covers (:attr:`neurosim.activity.ActivityProfile.inputs`); 0 when unset,
+        and :attr:`n_inputs` is then ``batch``.
     dt_s : float
     activity_source : str
         ``"simulated:..."`` or ``"assumed"``.
@@ -113,6 +116,12 @@ class NetGraph:
     graded: np.ndarray
     learn_rate: np.ndarray
     learn_epochs: dict
+    inputs: int = 0  # inputs (samples) the run covers; 0 = unset, one per batch lane
+
+    @property
+    def n_inputs(self) -> int:
+        """Inputs the figures per input divide by: ``inputs``, else ``batch``."""
+        return self.inputs or self.batch
 
     @property
     def n_pairs(self) -> int:
@@ -231,7 +240,8 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
         dt_s=float(activity.dt_s), activity_source=str(activity.source), n_synapses=n_syn,
         plastic_connections=tuple(plastic_names), dense_weights=dense,
         graded=np.repeat([bool(p.model.graded) for p in network.populations], [p.size for p in network.populations])
-        .astype(bool), learn_rate=learn_rate, learn_epochs=dict(activity.learn_epochs))
+        .astype(bool), learn_rate=learn_rate, learn_epochs=dict(activity.learn_epochs),
+        inputs=int(activity.inputs or 0))
     for name in ("pop_offsets", "out_ptr", "out_idx", "out_nsyn", "out_nplastic", "in_ptr", "in_idx", "in_nsyn",
                  "in_nplastic", "rate", "counts", "graded", "learn_rate"):
         getattr(g, name).setflags(write=False)  # frozen data: stages must not modify the graph

@@ -64,6 +64,10 @@ class ActivityProfile:
         Connection name -> number of times its learning rule updated all its plastic synapses
         over the run (all inputs included; see the module docstring). Empty (the default): every
         plastic connection is costed as event-driven.
+    inputs : int, optional
+        Inputs (samples) the run covers, when not one per batch lane: a training run streams ``N``
+        samples through ``batch`` lanes, so figures per input divide by ``N``
+        (:func:`mapper.estimate.per_input_figures`). ``None`` (the default): ``batch``.
     """
 
     steps: int
@@ -73,9 +77,15 @@ class ActivityProfile:
     syn_events: dict[str, int] = field(default_factory=dict)
     source: str = "simulated"
     learn_epochs: dict[str, int] = field(default_factory=dict)
+    inputs: Optional[int] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "learn_epochs", _check_epoch_values(self.learn_epochs))
+        if self.inputs is not None:
+            if isinstance(self.inputs, bool) or not isinstance(self.inputs, (int, np.integer)) or self.inputs < 1:
+                raise NetworkError(describe("activity", "inputs", "must be a whole number >= 1 or None",
+                                            got=self.inputs, expected="the samples the run covers"))
+            object.__setattr__(self, "inputs", int(self.inputs))
 
     # ------------------------------------------------------------------------------------
     @classmethod
@@ -124,7 +134,8 @@ class ActivityProfile:
         Counts, synaptic events and learning epochs are summed. With one common batch size ``B``,
         ``steps = sum_k steps_k`` and ``batch = B``; otherwise ``steps = sum_k steps_k * batch_k``
         and ``batch = 1`` (input-steps), so rates per step per input and every run total stay
-        exact. ``source`` is kept when all agree, else ``"combined"``.
+        exact. ``source`` is kept when all agree, else ``"combined"``. ``inputs``: when a profile
+        sets it, the sum over profiles of ``inputs`` (or ``batch`` where unset); else unset.
 
         Raises
         ------
@@ -156,8 +167,11 @@ class ActivityProfile:
             for k, v in p.learn_epochs.items():
                 learn[k] = learn.get(k, 0) + int(v)
         sources = {p.source for p in profiles}
+        # inputs: the samples of the runs that say how many they covered, each other run its batch
+        inputs = (sum(p.batch if p.inputs is None else p.inputs for p in profiles)
+                  if any(p.inputs is not None for p in profiles) else None)
         return cls(steps=int(steps), batch=int(batch), dt_s=first.dt_s, counts=counts, syn_events=syn,
-                   source=first.source if len(sources) == 1 else "combined", learn_epochs=learn)
+                   source=first.source if len(sources) == 1 else "combined", learn_epochs=learn, inputs=inputs)
 
     # ------------------------------------------------------------------------------------
     def rate_per_step(self, population: str) -> np.ndarray:
@@ -198,6 +212,8 @@ class ActivityProfile:
         arrays["meta"] = np.array([FORMAT_VERSION, self.steps, self.batch], dtype=np.int64)
         arrays["dt_s"] = np.array(self.dt_s)
         arrays["source"] = np.array(self.source)
+        if self.inputs is not None:
+            arrays["inputs"] = np.array(self.inputs, dtype=np.int64)
         return atomic_save_npz(path, **arrays)
 
     @classmethod
@@ -217,8 +233,9 @@ class ActivityProfile:
                 counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
                 syn = {k[len("syn/"):]: int(z[k]) for k in z.files if k.startswith("syn/")}
                 learn = {k[len("learn/"):]: int(z[k]) for k in z.files if k.startswith("learn/")}
+                inputs = int(z["inputs"]) if "inputs" in z.files else None
                 return cls(steps=int(meta[1]), batch=int(meta[2]), dt_s=float(z["dt_s"]), counts=counts,
-                           syn_events=syn, source=str(z["source"]), learn_epochs=learn)
+                           syn_events=syn, source=str(z["source"]), learn_epochs=learn, inputs=inputs)
         except UsageError:
             raise
         except NetworkError as exc:

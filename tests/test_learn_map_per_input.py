@@ -1,4 +1,5 @@
 """``neurosim learn --chip``: per-input figures count the samples profiled, not the batch width."""
+import dataclasses
 import json
 import re
 
@@ -6,7 +7,7 @@ import pytest
 
 from mapper.estimate import EDP_BASIS, per_input_figures
 from neurosim.cli import main
-from neurosim.cli.learn_map import per_sample_report
+from neurosim.errors import NetworkError
 
 # 30 samples in mini-batches of 10
 TINY = ["--data", "planted", "--atoms", "8", "--train", "30", "--test", "10", "--batch", "10", "--samples", "30",
@@ -25,17 +26,31 @@ def test_per_input_figures_by_hand():
         per_input_figures(1.0, 1e-3, steps=1, batch=1, inputs=0)
 
 
-def test_per_sample_report_rescales_every_per_input_figure():
-    report = {"activity": {"steps": 400, "batch": 16}, "energy_j": {"total": 6.4, "per_input": 0.4},
-              "latency_s": {"per_step": 1e-3, "time_to_solution": 0.4}, "edp_js": 0.16,
-              "neurobench": {"synaptic_operations": {"Effective_ACs": 40.0, "Effective_MACs": 0.0, "Dense": 80.0},
-                             "note": "per sample (input)"}}
-    out = per_sample_report(report, samples=64)
-    assert out["activity"]["inputs"] == 64
-    assert out["energy_j"]["per_input"] == pytest.approx(0.1)
-    assert out["latency_s"]["time_to_solution"] == pytest.approx(0.1)
-    assert out["edp_js"] == pytest.approx(0.01) and out["edp_basis"] == EDP_BASIS
-    assert out["neurobench"]["synaptic_operations"] == {"Effective_ACs": 10.0, "Effective_MACs": 0.0, "Dense": 20.0}
+def test_a_profile_that_records_its_inputs_costs_per_input_by_them(tmp_path):
+    """4 mini-batches of 16 samples: the profile records ``inputs = 64``; every per-input figure
+    (energy, time to solution, EDP, NeuroBench counts) divides by 64, not by the batch of 16, and
+    the saved profile keeps it (``neurosim map`` of a learn run's --activity-out)."""
+    from conftest import make_tiny_network
+    from mapper.api import map_network
+    from neurosim.activity import ActivityProfile
+
+    net, act = make_tiny_network()
+    act16 = dataclasses.replace(act, batch=16)
+    per_lane = map_network(net, "tiny", act16, partitioner="sequential", placer="identity").report.to_dict()
+    act64 = dataclasses.replace(act16, inputs=64)
+    act64.save(tmp_path / "a.npz")
+    assert ActivityProfile.load(tmp_path / "a.npz").inputs == 64
+    rep = map_network(net, "tiny", ActivityProfile.load(tmp_path / "a.npz"), partitioner="sequential",
+                      placer="identity").report.to_dict()
+    assert rep["activity"]["inputs"] == 64 and "inputs" not in per_lane["activity"]
+    assert rep["energy_j"]["total"] == pytest.approx(per_lane["energy_j"]["total"])
+    assert rep["energy_j"]["per_input"] == pytest.approx(per_lane["energy_j"]["per_input"] / 4)
+    assert rep["latency_s"]["time_to_solution"] == pytest.approx(per_lane["latency_s"]["time_to_solution"] / 4)
+    assert rep["edp_js"] == pytest.approx(per_lane["edp_js"] / 16) and rep["edp_basis"] == EDP_BASIS
+    ops, ops0 = rep["neurobench"]["synaptic_operations"], per_lane["neurobench"]["synaptic_operations"]
+    assert all(ops[k] == pytest.approx(ops0[k] / 4) for k in ("Effective_ACs", "Effective_MACs", "Dense"))
+    with pytest.raises(NetworkError, match="inputs"):
+        dataclasses.replace(act16, inputs=0)
 
 
 def test_learn_report_per_input_divides_by_samples(tmp_path, capsys):

@@ -25,6 +25,9 @@ from .outpaths import check_outputs
 
 __all__ = ["register", "run"]
 
+#: side of the patch pipeline's patches (pixels)
+PATCH = 8
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("denoise", help="denoise a bundled image: cold LCA vs WARP-LCA vs FISTA (PSNR)",
@@ -34,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=float, default=0.1, help="noise standard deviation, pixels in [0, 1] (default 0.1)")
     p.add_argument("--steps", type=int, default=100, help="equal step budget of every method (default 100)")
     p.add_argument("--n-train", type=int, default=20000, help="predictor training samples (default 20000)")
-    p.add_argument("--stride", type=int, default=1, help="patch grid step of the patch pipeline (default 1)")
+    p.add_argument("--stride", type=int, help="patch grid step of the patch pipeline (default 1)")
     p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista", help="WARP predictor")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training")
     p.add_argument("--quick", action="store_true", help="64x64 crop, 3000 training samples (smoke run)")
@@ -46,10 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.sigma) and 0 < args.sigma < 1):
         raise UsageError(f"argument --sigma: out of range (got {args.sigma!r}, expected 0 < sigma < 1)")
+    if args.stride is not None and args.mode == "conv":
+        raise UsageError(f"argument --stride: the convolutional pipeline has no patch grid (got --stride "
+                         f"{args.stride} with --mode conv, expected --mode patch or both)")
+    args.stride = 1 if args.stride is None else args.stride
     for name in ("steps", "n_train", "stride"):
         v = getattr(args, name)
         if v < 1:
             raise UsageError(f"argument --{name.replace('_', '-')}: must be a positive integer (got {v}, expected >= 1)")
+    if args.stride > PATCH:
+        raise UsageError(f"argument --stride: larger than the {PATCH}x{PATCH} patches, it leaves pixels uncovered "
+                         f"(got {args.stride}, expected 1 .. {PATCH})")
     check_outputs([("--out", args.out)], force=args.force)
     out = Path(args.out) if args.out is not None else None
     box, train_box, n_train = TEST_BOX, TRAIN_BOX, args.n_train
@@ -65,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
           f"noisy PSNR {psnr(clean, noisy):.2f} dB; {args.steps} steps per method", flush=True)
     if args.mode in ("patch", "both"):
         print("patch pipeline: learning the dictionary and the WARP predictor ...", flush=True)
-        den = prepare_patch_denoiser(train, sigma=args.sigma, n_train=n_train, predictor=args.predictor,
+        den = prepare_patch_denoiser(train, sigma=args.sigma, size=PATCH, n_train=n_train,
+                                     predictor=args.predictor,
                                      n_atoms=64 if args.quick else 128, dl_iter=1 if args.quick else 5,
                                      n_dict=2000 if args.quick else 10000, seed=args.seed)
         rows["patch"] = compare_patch_methods(clean, noisy, den, steps=args.steps, stride=args.stride)

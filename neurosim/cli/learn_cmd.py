@@ -154,6 +154,13 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
          "test": args.test or d["test"], "seed": args.seed, "init": args.init}
     s["eta"] = args.eta or "auto"
     s["total"] = args.samples or int(round((args.epochs or 1.0) * s["train"]))
+    if s["total"] < 1:
+        raise UsageError(describe("option", "--epochs", "gives no training sample", got=args.epochs,
+                                  expected=f">= 1 / {s['train']} (the training set), or --samples N"))
+    if s["method"] == "sgd" and s["init"] == "asymmetric":
+        raise UsageError(describe("option", "--init", "'asymmetric' draws the local networks' feedforward, "
+                                  "feedback and lateral weights independently; sgd has one dictionary",
+                                  got="asymmetric", expected="random or data with sgd"))
     s["eval_every"] = args.eval_every or max(1, s["total"] // 20)
     s["checkpoint_every"] = args.checkpoint_every or max(1, s["total"] // 10)
     return s

@@ -25,9 +25,10 @@ Where the activity comes from, stated in ``report.json`` (``learning``, ``notes`
   per cent more coding events).
 
 Per-input figures (``energy_j.per_input``, ``latency_s.time_to_solution``, ``edp_js``, the
-NeuroBench per-sample counts) count the ``N`` samples profiled, not the mini-batch width
-(:func:`per_sample_report`; ``activity.inputs = N``), so the summary's "per input" and the
-cost's "per sample" agree.
+NeuroBench per-sample counts) count the ``N`` samples profiled, not the mini-batch width: the
+profile records ``inputs = N`` (:attr:`neurosim.activity.ActivityProfile.inputs`, also in the
+``--activity-out`` file, so ``neurosim map`` of it gives the same figures), so the summary's
+"per input" and the cost's "per sample" agree.
 
 The profile covers the samples processed by *this* invocation only: after ``--resume`` it starts
 at the checkpoint; a run stopped by ``--stop-after`` maps nothing. ``DIR`` (default
@@ -38,6 +39,7 @@ at the checkpoint; a run stopped by ``--stop-after`` maps nothing. ``DIR`` (defa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,6 @@ from typing import Any, Optional
 from mapper.api import check_fits, map_network
 from mapper.chipload import load_chip
 from mapper.chipspec import ChipSpec
-from mapper.estimate import EDP_BASIS, per_input_figures
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 
@@ -58,8 +59,7 @@ from ..netio import save_network
 from .common import StageProgress
 from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
-__all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "per_sample_report",
-           "OUTPUTS"]
+__all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
 
 #: files written into the mapping directory
 OUTPUTS = MAP_OUTPUTS + ("network.npz",)
@@ -160,12 +160,14 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     activity: ActivityProfile = learner.activity_ if simulated else learner.fixed_point_activity_
     if activity is None:  # pragma: no cover - check_before_training guarantees an update
         raise UsageError(describe("learn", settings["method"], "no update was made, nothing to map"))
+    last = learner.state_.samples_seen
+    if last > first_sample:  # figures per input count the samples streamed, not the mini-batch width
+        activity = dataclasses.replace(activity, inputs=last - first_sample)
     network = learner.network(batch=activity.batch)
     with StageProgress(enabled=plan.progress) as progress:
         result = map_network(network, plan.chip, activity, partitioner=plan.partitioner, placer=plan.placer,
                              seed=plan.seed, time_budget_s=plan.time_budget_s, progress=progress)
-    last = learner.state_.samples_seen
-    report = per_sample_report(result.report.to_dict(), samples=last - first_sample)
+    report = result.report.to_dict()
     e = report["energy_j"]
     learn_j = float(e["by_event"].get("learn_update", 0.0))
     report["learning"] = {
@@ -188,36 +190,6 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
     print(f"wrote {', '.join(written)} to {plan.out}/" + (f"; activity to {plan.activity_out}" if plan.activity_out
                                                           else ""))
-    return report
-
-
-def per_sample_report(report: dict, *, samples: int) -> dict:
-    """The report with its per-input figures counted per training sample (in place; returned).
-
-    The profile holds ``R = steps * batch`` executed steps for ``N = samples`` samples streamed
-    through mini-batches of ``batch`` (:func:`mapper.estimate.per_input_figures`): energy per input
-    ``E_total / N`` (not ``/ batch``), time to solution ``(R / N) T_step``, ``edp_js`` their
-    product, and the NeuroBench per-sample counts scaled by ``batch / N``. Adds
-    ``activity.inputs = N`` and ``edp_basis``. With ``samples < 1`` (nothing profiled) the
-    report is returned unchanged.
-    """
-    if samples < 1:
-        return report
-    act, lat, e = report["activity"], report["latency_s"], report["energy_j"]
-    batch = int(act["batch"])
-    per = per_input_figures(e["total"], lat["per_step"], steps=int(act["steps"]), batch=batch, inputs=int(samples))
-    act["inputs"] = per["inputs"]
-    e["per_input"] = per["energy_j"]
-    lat["time_to_solution"] = per["time_to_solution_s"]
-    report["edp_js"] = per["edp_js"]
-    report["edp_basis"] = EDP_BASIS
-    nb = report.get("neurobench") or {}
-    ops = nb.get("synaptic_operations") or {}
-    for k in ("Effective_ACs", "Effective_MACs", "Dense"):
-        if isinstance(ops.get(k), (int, float)):
-            ops[k] = float(ops[k]) * batch / per["inputs"]
-    if "note" in nb:
-        nb["note"] = str(nb["note"]) + f"; per training sample ({per['inputs']} samples profiled)"
     return report
 
 

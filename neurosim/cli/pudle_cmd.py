@@ -36,7 +36,8 @@ from .outpaths import check_outputs
 
 DATA = ("planted", "digits", "patches")
 #: defaults per data set: samples, atoms
-DEFAULT_N = {"planted": 10_000, "digits": 1797, "patches": 10_000}
+N_DIGITS = 1797  # images in scikit-learn's bundled digits
+DEFAULT_N = {"planted": 10_000, "digits": N_DIGITS, "patches": 10_000}
 DEFAULT_ATOMS = {"planted": 100, "digits": 100, "patches": 128}
 
 
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--T", type=int, default=50, help="unrolled ISTA layers (default 50)")
     p.add_argument("--estimator", choices=ESTIMATORS, default="g_ae-ls", help="gradient estimator (default g_ae-ls)")
     p.add_argument("--threshold", choices=THRESHOLDS, default="soft", help="encoder threshold (default soft)")
-    p.add_argument("--hard-threshold", type=float, default=0.1, help="threshold of --threshold hard (default 0.1)")
+    p.add_argument("--hard-threshold", type=float, help="threshold of --threshold hard (default 0.1)")
     p.add_argument("--lam-decay", action="store_true", help="multiply the threshold by 1 - 0.005 every 100 steps")
     p.add_argument("--lam", type=float, default=0.2, help="LASSO weight lambda (default 0.2)")
     p.add_argument("--alpha", type=float, default=0.2, help="ISTA step (default 0.2; needs alpha ||D||^2 < 2)")
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=600, help="passes over the data (default 600)")
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3 for Adam, 1.0 for g_noodl's plain step)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
-    p.add_argument("--init-noise", type=float, default=0.1, help="planted: initial dictionary noise (default 0.1)")
+    p.add_argument("--init-noise", type=float, help="planted: initial dictionary noise (default 0.1)")
     p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data and of the initial dictionary")
     p.add_argument("--out", metavar="DICT.npz", help="write the learned dictionary and curves")
     p.add_argument("--plot", metavar="CURVE.png", help="write a plot of the error (or loss) curve")
@@ -78,6 +79,18 @@ def _check_args(args: argparse.Namespace) -> None:
         if value is not None and not (math.isfinite(value) and (value > 0 if strict else value >= 0)):
             raise UsageError(describe("argument", flag, "out of range", got=value,
                                       expected=f"a finite number {'>' if strict else '>='} 0"))
+    if args.hard_threshold is not None and args.threshold != "hard":
+        raise UsageError(describe("argument", "--hard-threshold", "has no effect without --threshold hard",
+                                  got=f"--threshold {args.threshold}", expected="--threshold hard"))
+    if args.init_noise is not None and args.data != "planted":
+        raise UsageError(describe("argument", "--init-noise", "has no effect on real data (only the planted "
+                                  "problem starts from a noisy true dictionary)", got=f"--data {args.data}",
+                                  expected="--data planted"))
+    if args.data == "digits" and args.n is not None and args.n > N_DIGITS:
+        raise UsageError(describe("argument", "--n", f"scikit-learn's digits has only {N_DIGITS} images",
+                                  got=args.n, expected=f"<= {N_DIGITS}"))
+    args.hard_threshold = 0.1 if args.hard_threshold is None else args.hard_threshold
+    args.init_noise = 0.1 if args.init_noise is None else args.init_noise
     check_outputs([("--out", args.out), ("--plot", args.plot)], force=args.force)
 
 

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--signed", action="store_true", help="signed LASSO and soft threshold instead of ReLU")
     p.add_argument("--method", choices=("ista", "lca"), default="ista", help="iterated coding (default ista)")
     p.add_argument("--iterations", default="1,5,20,100,500", help="iteration counts to report (comma separated)")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the built-in patch sample")
+    p.add_argument("--seed", type=seed_arg, help="seed of the built-in patch sample (default 0)")
     p.add_argument("--out", metavar="SUMMARY.json", help="write the gaps as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     p.set_defaults(func=run)
@@ -66,6 +66,10 @@ def _report(name: str, res: OneStepComparison) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.seed is not None and args.dictionary is not None:
+        raise UsageError(describe("argument", "--seed", "has no effect with --dictionary/--inputs (it seeds the "
+                                  "built-in patch sample)", got=args.seed, expected="no --seed"))
+    args.seed = 0 if args.seed is None else args.seed
     if (args.dictionary is None) != (args.inputs is None):
         raise UsageError(describe("argument", "--inputs" if args.inputs is None else "--dictionary",
                                   "is required with the other", expected="both --dictionary and --inputs, or neither"))

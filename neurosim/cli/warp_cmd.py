@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a predictor on image patches and save the model (.npz)")
     t.add_argument("--dictionary", metavar="D.npy", help="dictionary (size^2, N), atoms in columns (default: learn one)")
     t.add_argument("--atoms", type=int, default=128, help="atoms of the learned dictionary (default 128)")
-    t.add_argument("--size", type=int, default=8, help="patch side when learning a dictionary (default 8)")
+    t.add_argument("--size", type=int, help="patch side when learning a dictionary (default 8)")
     t.add_argument("--lam", type=float, default=1.0, help="hard threshold lam > 0 (default 1.0)")
     t.add_argument("--predictor", choices=sorted(PREDICTORS), default="lista", help="predictor (default lista)")
     t.add_argument("--target", choices=("code", "state"), default="code", help="regress codes or states (default code)")
@@ -57,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("model", metavar="MODEL.npz", help="a model written by 'neurosim warp train'")
     e.add_argument("--n-test", type=int, default=300, help="held-out patches (default 300)")
     e.add_argument("--steps", type=int, default=1000, help="LCA steps of both runs (default 1000)")
-    e.add_argument("--seed", type=seed_arg, default=0, help="training seed; held-out patches use seed + 1")
+    e.add_argument("--seed", type=seed_arg, default=None,
+                   help="seed of the held-out patches (default: the model's training seed + 1; the training "
+                        "seed itself is refused)")
     e.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     e.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     e.set_defaults(func=cmd_eval)
@@ -88,6 +90,13 @@ def _load_dictionary(path: str) -> np.ndarray:
 def cmd_train(args: argparse.Namespace) -> int:
     for name in ("atoms", "size", "n_train", "epochs"):
         _positive(name.replace("_", "-"), getattr(args, name))
+    if args.size is not None and args.dictionary:
+        raise UsageError(f"argument --size: has no effect with --dictionary (its rows set the patch size) "
+                         f"(got --size {args.size}, expected no --size)")
+    if args.epochs is not None and args.predictor not in ("mlp", "lista"):
+        raise UsageError(f"argument --epochs: predictor '{args.predictor}' is not trained by epochs "
+                         f"(got --epochs {args.epochs}, expected --predictor mlp or lista)")
+    args.size = 8 if args.size is None else args.size
     _positive("lam", args.lam, float)
     check_outputs([("--out", args.out)], force=args.force, inputs=[("--dictionary", args.dictionary)])
     out = Path(args.out)
@@ -99,9 +108,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"learning a {args.atoms}-atom dictionary for {size}x{size} patches ...", flush=True)
         D = learn_dictionary(image_patches(size, 10000, seed=args.seed + 7), args.atoms, seed=args.seed)
     opts = {"seed": args.seed} if args.predictor in ("mlp", "lista") else {}
-    if args.epochs is not None and args.predictor in ("mlp", "lista"):
+    if args.epochs is not None:
         opts["epochs"] = args.epochs
     model = WarpLCA(D, args.lam, predictor=args.predictor, predictor_options=opts, target=args.target)
+    model.train_seed_ = args.seed  # eval draws its held-out patches with another seed
     X = image_patches(size, args.n_train, seed=args.seed)
     print(f"training predictor '{args.predictor}' on {args.n_train} patches ...", flush=True)
     model.fit(X)
@@ -122,7 +132,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if size * size != model.dictionary.shape[0]:
         raise UsageError(f"WARP model '{args.model}': dictionary rows are not a square patch "
                          f"(got {model.dictionary.shape[0]}, expected size^2)")
-    X = image_patches(size, args.n_test, seed=args.seed + 1)
+    trained = model.train_seed_
+    seed = args.seed if args.seed is not None else (0 if trained is None else trained) + 1
+    if trained is not None and seed in (trained, trained + 7):
+        raise UsageError(f"option --seed: the model was trained on the patches of seed {trained} (its dictionary "
+                         f"on seed {trained + 7}): they are not held out (got {seed}, expected another seed)")
+    X = image_patches(size, args.n_test, seed=seed)
     cold, a_cold = model.trace(X, warm=False, steps=args.steps)
     warm, a_warm = model.trace(X, steps=args.steps)
     target = float(cold[-1])

@@ -100,9 +100,10 @@ def extract_patches(image: np.ndarray, size: int, stride: int = 1) -> np.ndarray
 
 
 def _grid(shape, size: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    if size < 1 or stride < 1 or size > min(shape):
-        raise NetworkError(describe("parameter", "size/stride", "invalid patch grid", got=(size, stride, shape),
-                                    expected="1 <= size <= image side, stride >= 1"))
+    if size < 1 or stride < 1 or size > min(shape) or stride > size:
+        raise NetworkError(describe("parameter", "size/stride", "invalid patch grid (a stride above the patch "
+                                    "size leaves pixels uncovered)", got=(size, stride, shape),
+                                    expected="1 <= size <= image side, 1 <= stride <= size"))
     ys = np.unique(np.r_[np.arange(0, shape[0] - size + 1, stride), shape[0] - size])
     xs = np.unique(np.r_[np.arange(0, shape[1] - size + 1, stride), shape[1] - size])
     return ys, xs

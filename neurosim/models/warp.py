@@ -200,6 +200,7 @@ class WarpLCA:
         if self.predictor_.kind == "zero":
             self.predictor_.n_in_, self.predictor_.n_out_ = self.dictionary.shape
         self.train_energy_: Optional[float] = None
+        self.train_seed_: Optional[int] = None  # seed of the training patches, when the caller records it
 
     # -- training ---------------------------------------------------------------------------------
     def fit(self, X) -> "WarpLCA":
@@ -255,7 +256,7 @@ class WarpLCA:
     def config(self) -> dict[str, Any]:
         return {"threshold": self.threshold, "target": self.target, "steps": self.steps,
                 "dt_over_tau": self.dt_over_tau, "target_init": self.target_init, "target_steps": self.target_steps,
-                "soft_ratio": self.soft_ratio, "train_energy": self.train_energy_}
+                "soft_ratio": self.soft_ratio, "train_energy": self.train_energy_, "train_seed": self.train_seed_}
 
     def save(self, path, *, overwrite: bool = False) -> Path:
         """Write dictionary, penalty, settings and predictor to one ``.npz`` (atomically)."""
@@ -292,8 +293,10 @@ class WarpLCA:
             raise UsageError(f"WARP model '{p}': predictor shape does not match the dictionary "
                              f"(got {(pred.n_in_, pred.n_out_)}, expected {D.shape})")
         train_energy = cfg.pop("train_energy", None)
+        train_seed = cfg.pop("train_seed", None)
         model = cls(D, data["lam"], predictor=pred, **cfg)
         model.train_energy_ = train_energy
+        model.train_seed_ = None if train_seed is None else int(train_seed)
         return model
 
 

@@ -1,0 +1,69 @@
+"""Argument checks: ``--seed`` is checked by argparse for every command: an integer in 0 .. 2**31 - 1 (numpy, METIS
+and Mt-KaHyPar all take it), one usage line and exit code 2, never a traceback after the work."""
+import pytest
+
+from neurosim.cli import main
+from neurosim.cli.common import MAX_SEED, seed_arg
+
+
+@pytest.mark.parametrize("cmd", [["map", "--network", "n.npz", "--chip", "tiny", "--out", "o"],
+                                 ["lca", "--out", "o.npz"], ["relu", "--out", "o.npz"]])
+@pytest.mark.parametrize("bad", ["-1", "99999999999999999999", "x"])
+def test_bad_seed_is_one_usage_line(cmd, bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(cmd + ["--seed", bad])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"expected an integer in 0 .. {MAX_SEED}" in err and "Traceback" not in err
+
+
+def test_seed_range():
+    assert seed_arg("0") == 0 and seed_arg(str(MAX_SEED)) == MAX_SEED
+
+
+def test_denoise_stride_above_the_patch_is_refused_up_front(capsys):
+    """A stride above the 8x8 patches left pixels uncovered: NaN PSNRs and a figure of tiles."""
+    assert main(["denoise", "--quick", "--mode", "patch", "--stride", "9"]) == 2
+    assert "argument --stride: larger than the 8x8 patches" in capsys.readouterr().err
+
+
+def test_patch_grid_refuses_uncovered_pixels():
+    import numpy as np
+
+    from neurosim.errors import NetworkError
+    from neurosim.models.denoise import merge_patches
+
+    with pytest.raises(NetworkError, match="leaves pixels uncovered"):
+        merge_patches(np.zeros((4, 64)), (16, 16), 8, stride=9)
+
+
+@pytest.mark.parametrize("extra, needle", [(["--epochs", "0.001"], "option '--epochs': gives no training sample"),
+                                           (["--method", "sgd", "--init", "asymmetric", "--samples", "8"],
+                                            "option '--init': 'asymmetric'")])
+def test_learn_options_that_would_do_nothing_are_refused(tmp_path, capsys, extra, needle):
+    argv = ["learn", "--data", "planted", "--atoms", "8", "--train", "64", "--test", "16", "--no-progress",
+            "--out", str(tmp_path / "d.npz")] + extra
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "d.npz").exists()
+
+
+@pytest.mark.parametrize("extra, needle", [(["--hard-threshold", "0.3"], "--hard-threshold': has no effect"),
+                                           (["--data", "digits", "--init-noise", "0.5"], "--init-noise': has no effect"),
+                                           (["--data", "digits", "--n", "5000"], "digits has only 1797 images")])
+def test_pudle_options_that_would_be_ignored_are_refused(capsys, extra, needle):
+    assert main(["pudle", "--epochs", "1", "--no-progress"] + extra) == 2
+    assert needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["warp", "train", "--predictor", "linear", "--epochs", "3", "--out", "w.npz"], "argument --epochs: predictor"),
+    (["warp", "train", "--dictionary", "D.npy", "--size", "16", "--out", "w.npz"], "argument --size: has no effect"),
+    (["denoise", "--quick", "--mode", "conv", "--stride", "2"], "argument --stride: the convolutional pipeline"),
+    (["relu", "--dictionary", "D.npy", "--inputs", "X.npy", "--lam", "0.1", "--seed", "3"],
+     "argument '--seed': has no effect")])
+def test_options_without_effect_are_refused(tmp_path, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "w.npz").exists()
