@@ -160,7 +160,7 @@ def test_save_load_roundtrip_and_errors(tmp_path, small):
         model.save(path)
     model.save(path, overwrite=True)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ns.UsageError, match="cannot read"):
+    with pytest.raises(ns.UsageError, match="not a .npz archive"):
         WarpLCA.load(tmp_path / "junk.npz")
     np.savez(tmp_path / "other.npz", a=np.ones(2))
     with pytest.raises(ns.UsageError, match="not a WARP-LCA model"):

@@ -21,3 +21,9 @@ def test_eval_holds_out_the_training_patches(tmp_path, capsys):
     assert "trained on the patches of seed 5" in err and "not held out" in err
     assert main(["warp", "eval", str(model), "--n-test", "10", "--steps", "20"]) == 0  # default: seed 6
     assert "10 held-out 8x8 patches" in capsys.readouterr().out
+
+
+def test_eval_of_a_npy_names_what_the_file_is(tmp_path, capsys):
+    np.save(tmp_path / "D.npy", np.eye(4))
+    assert main(["warp", "eval", str(tmp_path / "D.npy")]) == 2
+    assert "not a .npz archive (got a single .npy array" in capsys.readouterr().err

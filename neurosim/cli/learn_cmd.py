@@ -62,7 +62,7 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 PLOT_FILES = ("atoms.png", "training.png")
 #: settings that must match between a checkpoint and a resumed run
 RESUME_KEYS = ("data", "atoms", "method", "batch", "lam", "eta", "lambda2", "kappa", "eta_h_ratio", "train", "seed",
-               "total", "init")
+               "total", "init", "test")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 AUTO_ETA_H = 0.25
 
 HISTORY_KEYS = ("samples", "test_objective", "consistency", "symmetry", "mean_norm")
+#: Training stops with an error once the mean atom norm exceeds this many times its initial value
+#: (the learning rule's normalisation keeps a stable run near its start; lower the rates otherwise).
+DIVERGED_NORM = 1e3
 
 #: connection -> (pre, post, gain per phase)
 _CONNS = {"F": (INPUT, CODING, None), "B": (CODING, INPUT, "gamma"), "H": (CODING, CODING, None)}
@@ -332,6 +335,8 @@ class LocalDictionaryLearning:
         active = {INPUT: np.zeros(M, dtype=np.int64), CODING: np.zeros(N, dtype=np.int64)}
         updates: dict[int, int] = {}  # mini-batch size -> updates made with it (fixed-point solver)
 
+        norm0 = max(float(np.linalg.norm(state.params.B, axis=0).mean()), 1e-12)
+
         def step(st: TrainState, Xb: np.ndarray) -> None:
             stats = self.phase_stats(st.params, Xb)
             if fixed:  # neurons with a non-zero output at each phase's fixed point, summed over the batch
@@ -345,8 +350,15 @@ class LocalDictionaryLearning:
                 runner.record_update(tuple(_CONNS))
             if not (np.all(np.isfinite(st.params.H)) and np.all(np.isfinite(st.params.B))):
                 raise SimulationError(describe("dictionary learning", "lin_tang", "weights became non-finite",
-                                               got=f"after {st.samples_seen} samples",
+                                               got=f"after {st.samples_seen + len(Xb)} samples",
                                                expected="finite weights (lower eta_d or eta_h_ratio)"))
+            norms = np.linalg.norm(st.params.B, axis=0)
+            if not np.any(norms > 0) or norms.mean() > DIVERGED_NORM * norm0:
+                what = "every atom collapsed to zero" if not np.any(norms > 0) else "the atoms' norms diverge"
+                raise SimulationError(describe("dictionary learning", "lin_tang", what,
+                                               got=f"mean atom norm {norms.mean():.3g} (started at {norm0:.3g}) "
+                                                   f"after {st.samples_seen + len(Xb)} samples",
+                                               expected="bounded atoms (lower eta_d or eta_h_ratio)"))
 
         record = (lambda st: self._record(st, X_test)) if X_test is not None else None
         train_loop(state, X, total=self.total_samples(len(X)), batch_size=self.batch_size, step=step, record=record,

@@ -46,7 +46,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import NetworkError, UsageError, describe
-from ..io import atomic_save_npz, check_writable
+from ..io import atomic_save_npz, check_writable, read_error
 from ..ir import ArrayInput, Network
 from ..lasso import check_dictionary, check_inputs, check_lam, fista, lasso_objective
 from .lca import analog_lca, build_analog_lca, build_spiking_lca, gram, lca_gram, sign_split, threshold_function
@@ -275,11 +275,15 @@ class WarpLCA:
         p = Path(path)
         if not p.is_file():
             raise UsageError(f"WARP model '{p}': no such file (got a missing path, expected a .npz written by save())")
-        try:
-            with np.load(p, allow_pickle=False) as z:
+        from ..netio import open_npz  # names what a wrong file is (a .npy, JSON, ...)
+
+        expected = "a .npz written by 'neurosim warp train' (WarpLCA.save)"
+        with open_npz(p, kind="WARP model", expected=expected) as z:
+            try:
                 data = {k: z[k] for k in z.files}
-        except Exception as exc:  # not a zip / corrupt
-            raise UsageError(f"WARP model '{p}': cannot read ({exc}) (expected a .npz written by save())") from exc
+            except (OSError, ValueError, EOFError) as exc:  # a corrupt member
+                raise UsageError(describe("WARP model", str(p), "cannot be read", got=read_error(exc),
+                                          expected=expected)) from None
         missing = [k for k in ("format", "version", "dictionary", "lam", "config", "predictor.kind") if k not in data]
         if missing or str(data.get("format")) != FORMAT:
             raise UsageError(f"WARP model '{p}': not a WARP-LCA model (got missing keys {missing} or format "
