@@ -88,3 +88,18 @@ def test_resume_with_another_test_set_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(base + ["--test", "24", "--resume"]) == 2
     assert "was written with other settings" in capsys.readouterr().err
+
+
+def test_lca_dt_beyond_the_euler_bound_is_refused_before_running(tmp_path, capsys):
+    import numpy as np
+
+    D = np.random.default_rng(0).normal(size=(20, 40))
+    D = 5 * D / np.linalg.norm(D, axis=0)  # atoms of norm 5: ||D||^2 ~ 125
+    np.save(tmp_path / "D.npy", D)
+    np.save(tmp_path / "X.npy", np.ones((2, 20)))
+    argv = ["lca", "--dictionary", str(tmp_path / "D.npy"), "--inputs", str(tmp_path / "X.npy"), "--lam", "0.1",
+            "--method", "lca", "--out", str(tmp_path / "c.npy")]
+    assert main(argv) == 2
+    bound = 2 / np.linalg.norm(D, 2) ** 2
+    assert "argument '--dt': too large for this dictionary" in capsys.readouterr().err
+    assert main(argv + ["--dt", f"{0.9 * bound}", "--steps", "50"]) == 0

@@ -27,3 +27,17 @@ def test_eval_of_a_npy_names_what_the_file_is(tmp_path, capsys):
     np.save(tmp_path / "D.npy", np.eye(4))
     assert main(["warp", "eval", str(tmp_path / "D.npy")]) == 2
     assert "not a .npz archive (got a single .npy array" in capsys.readouterr().err
+
+
+def test_train_names_the_dictionary_file_and_refuses_oversized_atoms(tmp_path, capsys):
+    D = np.random.default_rng(0).normal(size=(64, 32))
+    D /= np.linalg.norm(D, axis=0)
+    np.save(tmp_path / "big.npy", 10 * D)
+    bad = D.copy()
+    bad[0, 0] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    out = str(tmp_path / "m.npz")
+    assert main(["warp", "train", "--dictionary", str(tmp_path / "big.npy"), "--predictor", "linear", "--out", out]) == 2
+    assert "atoms too large for the LCA's step" in capsys.readouterr().err
+    assert main(["warp", "train", "--dictionary", str(tmp_path / "nan.npy"), "--predictor", "linear", "--out", out]) == 2
+    assert str(tmp_path / "nan.npy") in capsys.readouterr().err

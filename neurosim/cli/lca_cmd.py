@@ -123,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"method fista: {int(info['iterations'].max())} iterations, max KKT residual {info['kkt'].max():.3g}")
     else:
         dt = DEFAULT_DT[method] if args.dt is None else float(args.dt)
+        if method == "lca":  # forward Euler of du/dt = b - u - G a is stable for dt/tau < 2 / ||D||_2^2
+            bound = 2.0 / float(np.linalg.norm(D, 2)) ** 2
+            if dt >= bound:
+                raise UsageError(describe("argument", "--dt", "too large for this dictionary: the analog LCA "
+                                          "would diverge", got=dt, expected=f"< 2 / ||D||_2^2 = {bound:.3g} "
+                                          "(or normalise the atoms)"))
         progress = steps >= PROGRESS_STEPS
         if method == "slca":
             codes, result = spiking_lca(D, X, lam, nonneg=nonneg, steps=steps, dt_s=dt, backend=backend,

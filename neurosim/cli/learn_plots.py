@@ -45,14 +45,15 @@ def plot_atoms(D: np.ndarray, path: Path, *, shape: tuple[int, int], split: bool
     n = A.shape[1]
     cols = int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.6, rows * 0.6))
+    # at least 3.5 in wide so the title fits over a small grid
+    fig, axes = plt.subplots(rows, cols, figsize=(max(cols * 0.6, 3.5), max(rows * 0.6, 1.2) + 0.4))
     for k, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
         if k < n:
             img = A[:, k].reshape(shape)
             lim = max(np.abs(img).max(), 1e-12)
             ax.imshow(img, cmap="gray" if not split else "RdBu_r", vmin=-lim if split else 0, vmax=lim)
-    fig.suptitle(f"{n} learned atoms (sorted by norm)")
+    fig.suptitle(f"{n} learned atoms (sorted by norm)", fontsize=10)
     return _save(fig, path, force=force)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..data import image_patches
 from ..errors import UsageError
 from ..io import atomic_write_json
+from ..lasso import check_dictionary
 from ..models.denoise import learn_dictionary
 from ..models.warp import WarpLCA, steps_to_energy
 from ..models.warp_predictors import PREDICTORS
@@ -84,7 +85,12 @@ def _load_dictionary(path: str) -> np.ndarray:
     if size * size != D.shape[0]:
         raise UsageError(f"dictionary file '{path}': rows are not a square patch (got {D.shape[0]} rows, "
                          "expected size^2)")
-    return D.astype(np.float64)
+    D = check_dictionary(D.astype(np.float64), name=path)
+    bound = 2.0 / float(np.linalg.norm(D, 2)) ** 2  # the LCA's Euler step dt/tau = 0.1 must stay below it
+    if bound <= 0.1:
+        raise UsageError(f"dictionary file '{path}': atoms too large for the LCA's step dt/tau = 0.1 (got "
+                         f"2 / ||D||_2^2 = {bound:.3g}, expected > 0.1: normalise the atoms' columns)")
+    return D
 
 
 def cmd_train(args: argparse.Namespace) -> int:
