@@ -352,8 +352,13 @@ def fista(D, X, lam: Lam, *, nonneg: bool = False, max_iter: int = 20000, tol: f
         raise NetworkError(describe("parameter", "dtype", "unsupported dtype", got=dt, expected="float64 or float32"))
     batch, N = X.shape[0], D.shape[1]
     G = (D.T @ D).astype(dt)
-    B = (X @ D).astype(dt)
-    xx = np.einsum("bm,bm->b", X, X).astype(dt)
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = (X @ D).astype(dt)
+        xx = np.einsum("bm,bm->b", X, X).astype(dt)
+    if not (np.all(np.isfinite(xx)) and np.all(np.isfinite(B))):
+        raise NetworkError(describe("inputs", "X", f"too large for {dt} arithmetic: ||x||^2 or X D overflows",
+                                    got=f"max |x| {float(np.max(np.abs(X))):.3g}",
+                                    expected="inputs scaled so that ||x||^2 is finite"))
     L = float(np.linalg.norm(D, 2) ** 2)
     lam_t = lam.astype(dt)
     if A0 is None:

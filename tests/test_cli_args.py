@@ -103,3 +103,16 @@ def test_lca_dt_beyond_the_euler_bound_is_refused_before_running(tmp_path, capsy
     bound = 2 / np.linalg.norm(D, 2) ** 2
     assert "argument '--dt': too large for this dictionary" in capsys.readouterr().err
     assert main(argv + ["--dt", f"{0.9 * bound}", "--steps", "50"]) == 0
+
+
+def test_fista_refuses_inputs_that_overflow_up_front():
+    import numpy as np
+
+    from neurosim.errors import NetworkError
+    from neurosim.lasso import fista
+
+    D = np.eye(4)
+    with pytest.raises(NetworkError, match="too large for float64 arithmetic"):
+        fista(D, np.full((2, 4), 1e200), 0.1)
+    with pytest.raises(NetworkError, match="too large for float32 arithmetic"):
+        fista(D, np.full((2, 4), 1e30), 0.1, dtype=np.float32)
