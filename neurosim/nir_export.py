@@ -25,7 +25,8 @@ A connection ``pre -> post`` becomes ``pre -> [Delay] -> [Flatten] -> W -> post`
 the convolution's tensor shapes (``(C, H, W)``), otherwise a dense ``Linear`` (``Affine`` with the
 bias); ``Delay`` holds ``(delay_steps - 1) dt`` seconds per element (read_nir adds
 ``round(delay / dt)`` steps to its base delay of 1); ``Flatten`` flattens a tensor-shaped ``pre``
-before a dense matrix. Populations with no outgoing connection feed ``Output`` nodes.
+before a dense matrix. Populations that drive no other population (or the ``outputs`` given)
+feed ``Output`` nodes.
 
 Not representable, and refused with :class:`~neurosim.errors.NetworkError` naming the population
 or connection: models other than ``LIF`` (e.g. the graded ``LCANeuron``), reset by subtraction and
@@ -44,7 +45,7 @@ import io
 import logging
 import re
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -101,13 +102,14 @@ def _kind(pop: Population, dt: float, *, has_in: bool, has_out: bool) -> str:
     return {"LIF": "LI", "IF": "I", "CubaLIF": "CubaLI"}[base] if readout else base
 
 
-def check_exportable(network: Network, *, dt_s: float) -> None:
-    """Raise :class:`NetworkError` if ``network`` has no faithful NIR form (the rules of the module docstring)."""
+def check_exportable(network: Network, *, dt_s: float, outputs: Optional[Sequence[str]] = None) -> None:
+    """Raise :class:`NetworkError` if ``network`` has no faithful NIR form (the rules of the module
+    docstring), or no output population (:func:`to_nir`'s ``outputs``)."""
     _check_dt(dt_s)
     has_in = {c.post for c in network.connections}
     has_out = {c.pre for c in network.connections}
-    for pop in network.populations:
-        _kind(pop, float(dt_s), has_in=pop.name in has_in, has_out=pop.name in has_out)
+    kinds = {pop.name: _kind(pop, float(dt_s), has_in=pop.name in has_in, has_out=pop.name in has_out)
+             for pop in network.populations}
     if not any(p.name not in has_in and p.name in has_out for p in network.populations):
         # NIR graphs start from Input nodes with an outgoing edge (nir.NIRGraph's type inference)
         raise NetworkError(describe("network", network.name, "has no entry point for a NIR graph",
@@ -118,6 +120,25 @@ def check_exportable(network: Network, *, dt_s: float) -> None:
         if c.gain is not None:
             raise NetworkError(describe("connection", c.name, "a run-time gain has no NIR equivalent",
                                         got=f"Gain({c.gain.signal!r})", expected="no gain"))
+    _output_populations(network, kinds, outputs)
+
+
+def _output_populations(network: Network, kinds: dict[str, str], outputs: Optional[Sequence[str]]) -> list[str]:
+    """The populations that feed ``Output`` nodes (see :func:`to_nir`'s ``outputs``)."""
+    if outputs is not None:
+        names = {p.name for p in network.populations}
+        bad = [o for o in outputs if o not in names or kinds[o] == "Input"]
+        if bad or not outputs:
+            raise UsageError(describe("NIR export", "outputs", "must name populations of the network that are not "
+                                      "inputs", got=list(outputs), expected=f"a non-empty subset of {sorted(names)}"))
+        return list(dict.fromkeys(outputs))
+    drives_other = {c.pre for c in network.connections if c.post != c.pre}
+    sinks = [p.name for p in network.populations if p.name not in drives_other and kinds[p.name] != "Input"]
+    if not sinks:
+        raise NetworkError(describe("NIR export", network.name, "every population drives another one, so none "
+                                    "is an output (NIR graphs end at Output nodes)",
+                                    expected="outputs=[population, ...] naming the output layers"))
+    return sinks
 
 
 def _check_dt(dt_s: float) -> None:
@@ -167,7 +188,8 @@ def _meta(value: Any, where: str) -> Any:
                               expected="dicts of numbers, strings and numeric arrays"))
 
 
-def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None):
+def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None,
+           outputs: Optional[Sequence[str]] = None):
     """The NIR graph of ``network`` (rules in the module docstring).
 
     Parameters
@@ -180,6 +202,10 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None):
     placement : dict, optional
         Non-essential placement information (e.g. ``{"chip": name, "cores": {population: core
         index per neuron}}``), stored as ``metadata["placement"]`` of the graph.
+    outputs : sequence of str, optional
+        Populations that feed ``Output`` nodes (e.g. the ones :func:`~neurosim.nir_io.read_nir`
+        reported for the graph it read). Default: every population that drives no *other*
+        population (a recurrent layer's connection to itself does not count).
 
     Returns
     -------
@@ -193,7 +219,7 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None):
         Missing ``nir`` package, bad ``dt_s``, placement values HDF5 cannot store.
     """
     nir = _import_nir()
-    check_exportable(network, dt_s=dt_s)
+    check_exportable(network, dt_s=dt_s, outputs=outputs)
     dt = float(dt_s)
     has_in = {c.post for c in network.connections}
     has_out = {c.pre for c in network.connections}
@@ -237,7 +263,7 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None):
             edges.append((prev, name))
             prev = name
         edges.append((prev, c.post))
-    sinks = [p.name for p in network.populations if p.name not in has_out and kinds[p.name] != "Input"]
+    sinks = _output_populations(network, kinds, outputs)
     for p in sinks:
         name = _unique("output" if len(sinks) == 1 else f"output_{p}", taken)
         nodes[name] = nir.Output(output_type={"output": np.array(shape[p])})
@@ -295,14 +321,15 @@ def _neuron_node(nir, pop: Population, kind: str, shape: tuple, dt: float, notes
     return nir.CubaLIF(**common, v_threshold=p("v_th"), v_reset=p("v_reset"))
 
 
-def write_nir(network: Network, path: Union[str, Path], *, dt_s: float, placement: Optional[dict] = None) -> Path:
+def write_nir(network: Network, path: Union[str, Path], *, dt_s: float, placement: Optional[dict] = None,
+              outputs: Optional[Sequence[str]] = None) -> Path:
     """Write ``network`` as a NIR file (HDF5, gzip), atomically: the graph of :func:`to_nir`.
 
     The file is written to a temporary file in the same directory and renamed over ``path``;
     an existing ``path`` is replaced (callers that must not clobber check first, as the CLI does
     with :func:`neurosim.io.check_writable`). Returns ``path``.
     """
-    graph = to_nir(network, dt_s=dt_s, placement=placement)
+    graph = to_nir(network, dt_s=dt_s, placement=placement, outputs=outputs)
     nir = _import_nir()
     buf = io.BytesIO()
     nir.write(buf, graph)

@@ -238,3 +238,59 @@ def test_cli_nir_out_refuses_an_unfaithful_network_before_mapping(tmp_path, caps
                  "--nir-out", str(tmp_path / "o.nir")])
     assert code == 2 and "population 'p': reset by subtraction" in capsys.readouterr().err
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.nir").exists()
+
+
+def _recurrent_graph(rng):
+    """Input -> Linear -> LIF 'l' with a Linear self-loop -> Output, and a hidden-layer output:
+    'l' -> Linear -> LIF 'l2' -> Output 'outB', 'l' -> Output 'outA'."""
+    lif = lambda n: nir.LIF(tau=np.full(n, 0.01), r=np.full(n, 7.0), v_leak=np.zeros(n),  # noqa: E731
+                            v_threshold=np.ones(n), v_reset=np.zeros(n))
+    return nir.NIRGraph(nodes={"in": nir.Input(np.array([4])), "w": nir.Linear(rng.uniform(0, 2, (6, 4))), "l": lif(6),
+                               "rec": nir.Linear(rng.normal(0, 0.8, (6, 6))), "w2": nir.Linear(rng.uniform(0, 2, (3, 6))),
+                               "l2": lif(3), "outA": nir.Output(np.array([6])), "outB": nir.Output(np.array([3]))},
+                        edges=[("in", "w"), ("w", "l"), ("l", "rec"), ("rec", "l"), ("l", "w2"), ("w2", "l2"),
+                               ("l", "outA"), ("l2", "outB")])
+
+
+def test_a_recurrent_output_layer_exports_and_outputs_survive_the_round_trip(tmp_path):
+    """A self-connection is not an outgoing edge to another layer: a recurrent output layer still
+    feeds an Output node (the export used to build a graph without Outputs, which NIR refuses),
+    and ``outputs=`` keeps every Output of the graph that was read."""
+    rng = np.random.default_rng(5)
+    g = _recurrent_graph(rng)
+    g.nodes.pop("w2"), g.nodes.pop("l2"), g.nodes.pop("outB")
+    g = nir.NIRGraph(nodes=g.nodes, edges=[e for e in g.edges if "w2" not in e and "l2" not in e])
+    net, info = read_nir(g, dt_s=1e-3)
+    assert info["outputs"] == {"outA": ["l"]} and any(c.pre == c.post == "l" for c in net.connections)
+    back, info2 = read_nir(write_nir(net, tmp_path / "rec.nir", dt_s=1e-3), dt_s=1e-3)
+    assert list(info2["outputs"].values()) == [["l"]]
+    net2, info = read_nir(_recurrent_graph(np.random.default_rng(5)), dt_s=1e-3)
+    assert info["outputs"] == {"outA": ["l"], "outB": ["l2"]}
+    _, lost = read_nir(write_nir(net2, tmp_path / "a.nir", dt_s=1e-3), dt_s=1e-3)
+    assert sorted(p for v in lost["outputs"].values() for p in v) == ["l2"]  # default: layers driving no other
+    _, kept = read_nir(write_nir(net2, tmp_path / "b.nir", dt_s=1e-3, outputs=["l", "l2"]), dt_s=1e-3)
+    assert sorted(p for v in kept["outputs"].values() for p in v) == ["l", "l2"]
+
+
+def test_a_network_where_every_layer_drives_another_names_the_missing_outputs():
+    net = Network(name="ring")
+    for name in "abc":
+        net.add(Population(name, 2, LIF(tau_s=DT, v_th=0.5, reset="zero")))
+    net.add(Connection("a", "b", np.eye(2)))
+    net.add(Connection("b", "c", np.eye(2)))
+    net.add(Connection("c", "b", np.eye(2)))
+    with pytest.raises(NetworkError, match="none is an output.*outputs="):
+        to_nir(net, dt_s=DT)
+    assert to_nir(net, dt_s=DT, outputs=["c"]) is not None
+
+
+def test_map_nir_out_keeps_the_outputs_of_the_graph_it_read(tmp_path):
+    from neurosim.cli import main
+
+    src = tmp_path / "rec.nir"
+    nir.write(str(src), _recurrent_graph(np.random.default_rng(5)))
+    out = tmp_path / "mapped.nir"
+    assert main(["map", "--nir", str(src), "--dt", "1e-3", "--chip", "loihi1", "--out", str(tmp_path / "o"),
+                 "--nir-out", str(out), "--no-progress", "--time-budget", "0"]) == 0
+    _, info = read_nir(out, dt_s=1e-3)
+    assert sorted(p for v in info["outputs"].values() for p in v) == ["l", "l2"]

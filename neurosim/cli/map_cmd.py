@@ -119,8 +119,9 @@ def cmd_map(args: argparse.Namespace) -> int:
             except NetworkError as exc:
                 raise UsageError(f"activity file '{args.activity}': does not fit network file "
                                  f"'{args.network}': {exc}") from None
+    nir_outputs = _nir_outputs(network, info) if args.nir is not None else None
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form
-        check_exportable(network, dt_s=_export_dt(args, network, activity))
+        check_exportable(network, dt_s=_export_dt(args, network, activity), outputs=nir_outputs)
     chip = load_chip(args.chip)
     with StageProgress(enabled=not args.no_progress) as progress:
         result = map_network(network, chip, activity, partitioner=args.partitioner, placer=args.placer,
@@ -140,10 +141,18 @@ def cmd_map(args: argparse.Namespace) -> int:
     written = [str(out / n) for n in names if n in drawn or n not in MAP_OUTPUTS]
     if args.nir_out is not None:
         written.append(str(write_nir(result.network, args.nir_out, dt_s=_export_dt(args, network, activity),
-                                     placement=placement_metadata(result))))
+                                     placement=placement_metadata(result), outputs=nir_outputs)))
     print(text, end="")
     print(f"wrote {', '.join(written)}")
     return 0
+
+
+def _nir_outputs(network, info: dict) -> Optional[list[str]]:
+    """The populations that fed the read graph's ``Output`` nodes (kept by ``--nir-out``), or
+    ``None`` to let the export choose (populations that drive no other one)."""
+    driven = {c.post for c in network.connections}
+    pops = [p for node in (info.get("outputs") or {}).values() for p in node if p in driven]
+    return list(dict.fromkeys(pops)) or None
 
 
 def _check_options(args: argparse.Namespace) -> None:
