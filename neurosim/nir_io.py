@@ -153,6 +153,10 @@ def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str,
         else:
             raise UsageError(describe("NIR node", full, f"unsupported node type {t}", got=t,
                                       expected="one of " + ", ".join(SUPPORTED_NODES)))
+        if full in nodes:  # e.g. a node named 's.l' beside subgraph 's' holding node 'l'
+            raise UsageError(describe("NIR node", full, "two nodes have this flattened name (a subgraph's nodes "
+                                      "are named '<subgraph>.<node>')", got=f"{nodes[full].type} and {t}",
+                                      expected="node names without a '.' that clashes with a subgraph's"))
         nodes[full] = _Node(full, kind, t, obj)
         local[str(name)] = ([full], [full])
 

@@ -330,3 +330,19 @@ def test_snntorch_leaky_export_is_reproduced_exactly():
         mem = beta * mem + (w if n >= 2 else 0.0)
         ref.append(mem)
     np.testing.assert_allclose(v, ref, rtol=1e-10)
+
+
+def test_a_dotted_node_name_clashing_with_a_subgraph_node_is_refused():
+    """'s.l' at the top and node 'l' of subgraph 's' flatten to one name: two layers were silently
+    merged (weights summed, one threshold lost)."""
+    def lif(th):
+        return nir.LIF(tau=np.full(3, 0.01), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.full(3, th),
+                       v_reset=np.zeros(3))
+
+    sub = nir.NIRGraph(nodes={"i": nir.Input(np.array([3])), "w": nir.Linear(np.eye(3)), "l": lif(1.0),
+                              "o": nir.Output(np.array([3]))}, edges=[("i", "w"), ("w", "l"), ("l", "o")])
+    g = nir.NIRGraph(nodes={"in": nir.Input(np.array([3])), "s": sub, "s.l": lif(2.0), "w": nir.Linear(5 * np.eye(3)),
+                            "o": nir.Output(np.array([3])), "o2": nir.Output(np.array([3]))},
+                     edges=[("in", "s"), ("s", "o"), ("in", "w"), ("w", "s.l"), ("s.l", "o2")], type_check=False)
+    with pytest.raises(UsageError, match=r"NIR node 's\.l': two nodes have this flattened name"):
+        read_nir(g, dt_s=1e-3)
