@@ -346,7 +346,9 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
     """Route and estimate a *given* placement (no partitioning or placement search).
 
     ``part[g]`` is the part of neuron ``g`` (parts ``0..K-1``) and ``part_core[i]`` the board core
-    of part ``i`` (e.g. from :func:`mapper.export.read_placement`). Every limit is re-checked.
+    of part ``i`` (e.g. from :func:`mapper.export.read_placement`); parts that hold no neuron are
+    dropped, so ``part = core index`` with ``part_core = arange(chip.n_cores)`` costs only the
+    cores in use. Every limit is re-checked.
     A ``network`` with splitter relays (:attr:`MappingResult.network`,
     :attr:`mapper.export.PlacementRecord.network`) may come with the ``activity`` of the original
     populations: the relays then repeat their origins' counts (:func:`mapper.relays.relay_activity`).
@@ -378,6 +380,9 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
             or np.unique(core).size != k or (k and (core.min() < 0 or core.max() >= chip.n_cores)):
         raise MappingError(f"placement '{label}': every neuron needs a part 0..{k - 1} and every part its own core "
                            f"0..{chip.n_cores - 1}")
+    used = np.unique(part)
+    if used.size < k:  # parts holding no neuron are no cores in use (e.g. part = core, part_core = all cores)
+        part, core, k = np.searchsorted(used, part), core[used], int(used.size)
     rows = core_rows(graph, part, k)
     usage = core_usage(graph, chip, part, n_parts=k, rows=rows)
     for c, r, used, lim in usage.violations():

@@ -104,3 +104,19 @@ def test_a_seed_the_partitioners_cannot_take_is_refused_up_front(seed):
     net, act = make_tiny_network()
     with pytest.raises(MappingError, match=r"seed.*not a valid seed.*expected an integer in 0 \.\. 2147483647"):
         map_network(net, "tiny", act, seed=seed)
+
+
+def test_evaluate_placement_ignores_parts_that_hold_no_neuron():
+    """``part = core index`` with ``part_core`` = every core of the chip: the empty parts are no
+    cores in use (they were counted: all tiles, the barrier and static energy of a full chip)."""
+    from mapper.api import evaluate_placement
+
+    net, act = make_tiny_network()
+    res = map_network(net, make_tiny_chip(chip_grid=(2, 2)), act, seed=1, time_budget_s=0)
+    by_core = res.placement.core[res.partition.part]  # the board core of every neuron
+    chip = res.chip
+    assert res.partition.n_parts < chip.n_cores  # some cores hold nothing
+    again = evaluate_placement(net, chip, act, part=by_core, part_core=np.arange(chip.n_cores))
+    assert again.partition.n_parts == res.partition.n_parts
+    assert again.estimate.total_j == pytest.approx(res.estimate.total_j)
+    assert again.routing.tiles_used == res.routing.tiles_used
