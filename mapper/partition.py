@@ -330,9 +330,11 @@ def _compact(part: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage,
-             budget_s: Optional[float] = None) -> CapacityError:
+             budget_s: Optional[float] = None, *, strategy: str = "sequential",
+             k_min: Optional[int] = None, tried: tuple[str, ...] = ()) -> CapacityError:
     """The error for a partition that needs more cores than the board has (or cannot be repaired,
-    or whose repair ran out of its ``budget_s``)."""
+    or whose repair ran out of its ``budget_s``). It names the strategy whose result it is and,
+    when the lower bound ``k_min`` fits the board, says another partitioner may fit."""
     if st is not None:
         used, lim, k = st.used, st.lim, st.k
     else:
@@ -348,9 +350,15 @@ def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage,
     chips = -(-k // chip.cores_per_chip)
     board = f"'{chip.name}' has {chip.n_cores} core(s) on {chip.n_chips} chip(s)"
     if not over:
+        bound = "" if k_min is None else f"; no partition can use fewer than {k_min}"
+        others = [f"'{x}'" for x in ("metis", "hypergraph") if x not in tried and x != strategy]
+        if k_min is not None and k_min <= chip.n_cores and others:
+            bound += f" cores, so another partitioner may fit: try partitioner={' or '.join(others)}"
+        elif k_min is not None:
+            bound += " cores"
         return CapacityError(f"network '{graph.name}'", "cores", k, chip.n_cores,
-                             hint=f"the feasible partition uses {k} cores ({chips} chip(s) of {chip.cores_per_chip}), "
-                                  f"bound by {LIMIT_FIELD[worst_r]}; {board}")
+                             hint=f"partition '{strategy}' needs {k} cores ({chips} chip(s) of {chip.cores_per_chip}), "
+                                  f"bound by {LIMIT_FIELD[worst_r]}{bound}; {board}")
     if st is not None and st.timed_out:
         why = (f"the repair stopped at its {budget_s:g} s time budget" if budget_s is not None
                else "the repair stopped at its time budget")
@@ -520,7 +528,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
         if strategy == "steiner":
             kwargs = {"binding": binding, "budget_s": steiner_deadline - time.perf_counter()}
         try:
-            raw = fn(graph, chip, k=k, seed=seed, **kwargs)
+            # the same k again (capped by the board): another seed, or the attempt repeats itself
+            raw = fn(graph, chip, k=k, seed=seed + sum(kk == k for kk, _ in tried), **kwargs)
         except SteinerUnavailable as exc:
             alt = "hypergraph" if importlib.util.find_spec("mtkahypar") is not None else "metis"
             why = f"'steiner' gave no tile mapping of {k} cores ({exc}); '{alt}' used"
@@ -594,7 +603,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             k = _next_k(grow, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
         if strategy == "sequential":
-            raise _too_big(graph, chip, st, usage, repair_budget_s)
+            raise _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min)
         why = (f"'{strategy}' found no feasible partition on the board in {i + 1} attempt(s)"
                + (f" (the repair stopped at its {repair_budget_s:g} s budget)" if st is not None and st.timed_out
                   else "") + hopeless + "; sequential fill used")
@@ -603,13 +612,21 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
                             repair_budget_s=repair_budget_s, progress=progress)
         except CapacityError as exc:
-            mine = _too_big(graph, chip, st, usage, repair_budget_s)
+            mine = _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min,
+                            tried=(strategy,))
             # the smaller feasible core count of the two is the better estimate of what it takes
             if exc.resource == "cores" and (mine.resource != "cores" or exc.used <= mine.used):
-                raise
-            if mine.resource == "cores" or st is None or not st.timed_out:
-                raise mine from exc
-            raise
+                best = exc
+            elif mine.resource == "cores" or st is None or not st.timed_out:
+                best = mine
+            else:
+                best = exc
+            # say that both were tried: the requested strategy first, then sequential fill
+            hint = best.hint.replace(f" or '{strategy}'", "").replace(f"'{strategy}' or ", "")
+            if f"partitioner='{strategy}'" in hint:  # the only suggestion is the strategy that just failed
+                hint = hint.replace(f", so another partitioner may fit: try partitioner='{strategy}'", "")
+            raise CapacityError(best.obj, best.resource, best.used, best.limit,
+                                hint=f"{why[:-len('; sequential fill used')]}; then {hint}") from exc
         return dataclasses.replace(seq, fallback=why)
     if enforce_dest_limit:
         check_dest_cores(graph, chip, rows)

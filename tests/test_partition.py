@@ -218,3 +218,39 @@ def test_repair_fallback_targets_have_room_in_the_overfilled_resource():
     assert st._roomiest(0, 2) == [2, 3, 1]
     st.used["in_axons"][0] = 10                    # nothing over: compartments rank the parts
     assert st._roomiest(0, 1)[0] == 1
+
+
+def _layers_with_skip(seed=63, sizes=(6, 5, 4), density=0.3):
+    """Random layers with a self-connection and a skip connection (a network sequential fill packs
+    badly: it needs 5 of tiny's 4 cores, METIS fits 4)."""
+    rng = np.random.default_rng(seed)
+    net = Network(name=f"rand{seed}")
+    names = [f"p{i}" for i in range(len(sizes))]
+    for n, s in zip(names, sizes):
+        net.add(Population(n, s, LIF(tau_s=1e-3, reset="zero")))
+    for i in range(1, len(sizes)):
+        W = sp.random(sizes[i], sizes[i - 1], density=density, random_state=rng.integers(1 << 30),
+                      data_rvs=lambda k: rng.normal(0, 1, k))
+        net.add(Connection(names[i - 1], names[i], W.tocsr() if rng.random() < 0.5 else W.toarray(),
+                           delay_steps=int(rng.integers(1, 3))))
+    W = sp.random(sizes[-1], sizes[-1], density=density, random_state=rng.integers(1 << 30))
+    net.add(Connection(names[-1], names[-1], W.tocsr()))
+    W = sp.random(sizes[2], sizes[0], density=density / 2, random_state=rng.integers(1 << 30))
+    net.add(Connection(names[0], names[2], W.tocsr(), name="skip"))
+    counts = {p.name: rng.integers(0, 20, p.size) for p in net.populations}
+    return net, ActivityProfile.from_counts(net, counts, steps=100, batch=2, dt_s=1e-3, source="test")
+
+
+def test_a_strategy_that_needs_more_cores_says_so_and_what_else_may_fit():
+    """The error is one strategy's result, not the network's requirement: it names the strategy,
+    the lower bound, and a partitioner not yet tried."""
+    from mapper.chipload import load_chip
+
+    chip = load_chip("tiny")
+    net, act = _layers_with_skip()
+    g = build_graph(net, act)
+    assert partition(g, chip, strategy="metis").n_parts <= chip.n_cores
+    with pytest.raises(CapacityError, match=r"partition 'sequential' needs 5 cores .* no partition can use fewer "
+                                            r"than 4 cores, so another partitioner may fit: try partitioner='metis' "
+                                            r"or 'hypergraph'"):
+        partition(g, chip, strategy="sequential")
