@@ -225,3 +225,17 @@ def test_fixed_point_profile_models_the_simulated_rate_network():
     net = fixed.network(batch=fa.batch)
     fa.check_matches(net)
     assert [c.name for c in net.connections if c.plastic] == ["F", "B", "H"]
+
+
+@pytest.mark.parametrize("samples, model, solver", [(16, "spiking", "network"), (22, "spiking", "network"),
+                                                    (22, "rate", "fixed_point")])
+def test_the_learning_profile_counts_the_samples_it_streamed(samples, model, solver):
+    """``activity_`` (and the rate model's fixed-point profile) record ``inputs`` = samples, so a
+    mapping's figures per input divide by them: 16 samples in mini-batches of 8 are 16 inputs,
+    not 8; 22 (a last batch of 6: input-steps, batch 1) are 22, not 1."""
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(0, 1, (samples, 16)))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    m = LocalDictionaryLearning(8, model=model, solver=solver, batch_size=8, n_samples=samples, seed=0).fit(X)
+    act = m.activity_ if m.activity_ is not None else m.fixed_point_activity_
+    assert act.inputs == samples

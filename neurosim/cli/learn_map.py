@@ -39,7 +39,6 @@ at the checkpoint; a run stopped by ``--stop-after`` maps nothing. ``DIR`` (defa
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,9 +159,7 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     activity: ActivityProfile = learner.activity_ if simulated else learner.fixed_point_activity_
     if activity is None:  # pragma: no cover - check_before_training guarantees an update
         raise UsageError(describe("learn", settings["method"], "no update was made, nothing to map"))
-    last = learner.state_.samples_seen
-    if last > first_sample:  # figures per input count the samples streamed, not the mini-batch width
-        activity = dataclasses.replace(activity, inputs=last - first_sample)
+    last = learner.state_.samples_seen  # the profile's inputs = last - first_sample (LocalDictionaryLearning.fit)
     network = learner.network(batch=activity.batch)
     with StageProgress(enabled=plan.progress) as progress:
         result = map_network(network, plan.chip, activity, partitioner=plan.partitioner, placer=plan.placer,

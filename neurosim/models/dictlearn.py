@@ -19,6 +19,7 @@ epoch's order, the random generator's state and the history, and round-trips thr
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -361,13 +362,17 @@ class LocalDictionaryLearning:
                                                expected="bounded atoms (lower eta_d or eta_h_ratio)"))
 
         record = (lambda st: self._record(st, X_test)) if X_test is not None else None
+        first = state.samples_seen
         train_loop(state, X, total=self.total_samples(len(X)), batch_size=self.batch_size, step=step, record=record,
                    eval_every=self.eval_every, callback=callback)
-        self.activity_ = (ActivityProfile.combine([r.sim.result().activity for r in self._runners.values()])
-                          if self._runners else None)
+        seen = state.samples_seen - first  # the samples this call streamed: figures per input count them
+        self.activity_ = (dataclasses.replace(ActivityProfile.combine([r.sim.result().activity
+                                                                       for r in self._runners.values()]),
+                                              inputs=seen) if self._runners and seen else None)
         self.state_ = state
-        self.fixed_point_activity_ = (self._fixed_point_profile(active, updates, params=state.params)
-                                      if fixed and updates else None)
+        self.fixed_point_activity_ = (dataclasses.replace(self._fixed_point_profile(active, updates,
+                                                                                    params=state.params), inputs=seen)
+                                      if fixed and updates and seen else None)
         self.params_ = state.params
         self.components_ = state.params.B.T.copy()
         self.history_ = state.history
