@@ -96,7 +96,7 @@ class ActivityProfile:
         ``learn_epochs`` (connection -> rule applications over the run) must name plastic
         connections of ``network``; see the module docstring.
         """
-        counts = {k: np.asarray(v, dtype=np.int64).reshape(-1) for k, v in counts.items()}
+        counts = {k: _event_counts(k, v, int(steps) * int(batch)) for k, v in counts.items()}
         for p in network.populations:
             if p.name not in counts:
                 counts[p.name] = np.zeros(p.size, dtype=np.int64)
@@ -243,6 +243,24 @@ class ActivityProfile:
         except (OSError, KeyError, ValueError) as exc:
             raise UsageError(f"activity file '{path}': cannot be read as an activity profile "
                              f"({read_error(exc)})") from None
+
+
+def _event_counts(name: str, values, most: int) -> np.ndarray:
+    """Per-neuron event counts as int64: whole numbers in ``0 .. steps * batch`` (a neuron emits
+    at most one event per step and input, a spike or one graded value)."""
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(np.isfinite(raw))):
+        raise NetworkError(describe("activity", name, "counts must be finite numbers", got=str(raw.dtype),
+                                    expected="whole numbers of events"))
+    c = raw.astype(np.int64).reshape(-1)
+    if raw.dtype.kind == "f" and not np.array_equal(c, raw.reshape(-1)):
+        raise NetworkError(describe("activity", name, "counts must be whole numbers of events",
+                                    got=f"e.g. {raw.reshape(-1)[c != raw.reshape(-1)][0]!r}", expected="integers"))
+    if c.size and (c.min() < 0 or c.max() > most):
+        bad = int(c.min()) if c.min() < 0 else int(c.max())
+        raise NetworkError(describe("activity", name, "counts out of range (at most one event per step and input)",
+                                    got=bad, expected=f"0 .. steps x batch = {most}"))
+    return c
 
 
 def _meta_of(z, path: Union[str, Path], expected: str) -> np.ndarray:

@@ -104,7 +104,7 @@ def test_combine_sums_and_keeps_rates_per_input_step():
     assert (mixed.steps, mixed.batch, mixed.learn_epochs, mixed.source) == (10 * 2 + 10 * 2 + 5, 1, {"W": 3},
                                                                             "combined")
     with pytest.raises(NetworkError, match="different time steps"):
-        ActivityProfile.combine([a, ActivityProfile.from_counts(net, COUNTS, steps=1, batch=1, dt_s=1.0, source="s")])
+        ActivityProfile.combine([a, ActivityProfile.from_counts(net, COUNTS, steps=5, batch=1, dt_s=1.0, source="s")])
     with pytest.raises(NetworkError, match="nothing to combine"):
         ActivityProfile.combine([])
 
@@ -126,3 +126,16 @@ def test_simulator_records_learning_epochs():
         sim.record_learning_epoch("W", -1)
     # a plain run applies no rule: nothing recorded
     assert Simulator(net, dt_s=1e-3).result().activity.learn_epochs == {}
+
+
+@pytest.mark.parametrize("counts, match", [
+    ({"P": np.array([-5, 1])}, "out of range"),
+    ({"P": np.array([50, 1])}, r"out of range .*got 50, expected 0 \.\. steps x batch = 20"),
+    ({"P": np.array([1.5, 1.0])}, "whole numbers"),
+    ({"P": np.array([np.nan, 1.0])}, "finite")])
+def test_impossible_counts_are_refused(counts, match):
+    """Negative counts gave negative energies; more events than steps x inputs, a negative sparsity."""
+    with pytest.raises(NetworkError, match=match):
+        ActivityProfile.from_counts(make_net(), counts, steps=10, batch=2, dt_s=1e-3, source="x")
+    assert ActivityProfile.from_counts(make_net(), {"P": np.array([20.0, 0.0])}, steps=10, batch=2, dt_s=1e-3,
+                                       source="x").counts["P"].tolist() == [20, 0]

@@ -140,7 +140,7 @@ def test_graph_learning_totals_are_exact(n_pre, n_post, seed, epochs, epoch_mode
     net.add(Population("Q", n_post, LIF()))
     net.add(Connection("P", "Q", np.where(mask, 1.0, 0.0), name="W", learning_rule=_Plastic(), synapses=mask))
     counts = {"P": rng.integers(0, 50, n_pre), "Q": rng.integers(0, 50, n_post)}
-    act = ActivityProfile.from_counts(net, counts, steps=int(rng.integers(1, 30)), batch=int(rng.integers(1, 4)),
+    act = ActivityProfile.from_counts(net, counts, steps=int(rng.integers(50, 80)), batch=int(rng.integers(1, 4)),
                                       dt_s=1e-3, source="t", learn_epochs={"W": epochs} if epoch_model else None)
     g = build_graph(net, act)
     total = float(g.learn_rate.sum()) * act.steps * act.batch

@@ -103,7 +103,7 @@ def test_block_start_is_the_most_compact_rectangle():
     assert block_shape(8, (8, 4)) == (4, 2)
     assert block_shape(5, (8, 4)) == (3, 2)
     chip = line_chip(8, 4, cpt=4)
-    net, act = all_to_all(80, np.arange(80))
+    net, act = all_to_all(80, np.arange(80), steps=80)
     g = build_graph(net, act)
     part = np.repeat(np.arange(20), 4)
     nets = build_nets(g, part, core_rows(g, part, 20))
@@ -159,7 +159,7 @@ def _random_net(data) -> tuple[Network, ActivityProfile]:
     if not net.connections:
         net.add(Connection("p0", "p0", np.ones((sizes[0], sizes[0])), name="c_all"))
     counts = {p.name: rng.integers(0, 20, p.size) for p in net.populations}
-    return net, ActivityProfile.from_counts(net, counts, steps=10, batch=1, dt_s=1e-3, source="test")
+    return net, ActivityProfile.from_counts(net, counts, steps=20, batch=1, dt_s=1e-3, source="test")
 
 
 def test_twin_exchange_property():
