@@ -32,19 +32,34 @@ def read_error(exc: BaseException, width: int = 100) -> str:
     return text.splitlines()[0][:width] if text else type(exc).__name__
 
 
-def check_writable(path: PathLike, *, overwrite: bool) -> Path:
-    """Return ``path`` as a Path; raise :class:`UsageError` if it exists and ``overwrite`` is false."""
+def _check_target(path: PathLike) -> Path:
+    """``path`` as a Path, after checking a file can be written there: not empty, not a
+    directory, no parent that is a regular file (one-line :class:`UsageError` otherwise)."""
+    if not str(path).strip():
+        raise UsageError(f"output {str(path)!r}: empty path (expected a file path)")
     p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"output '{p}': is a directory (expected a file path)")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"output '{p}': '{parent}' is not a directory (expected a path whose parent is one)")
+            break
+    return p
+
+
+def check_writable(path: PathLike, *, overwrite: bool) -> Path:
+    """Return ``path`` as a Path; raise :class:`UsageError` if it exists and ``overwrite`` is false
+    (or cannot be a file: empty, a directory, below a regular file)."""
+    p = _check_target(path)
     if p.exists() and not overwrite:
         raise UsageError(f"output '{p}': file exists (got an existing file, expected a new path or --force)")
-    if p.exists() and p.is_dir():
-        raise UsageError(f"output '{p}': is a directory (expected a file path)")
     return p
 
 
 def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) -> Path:
     """Write a file atomically: ``writer(fh)`` fills a temporary file that replaces ``path``."""
-    p = Path(path)
+    p = _check_target(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:

@@ -17,7 +17,7 @@ them. :func:`read_nir` turns it into neurosim populations and connections:
   ``Conv2d`` of height 1). Biases of linear nodes travel through the rest of the chain and become
   the target neurons' ``bias``. A chain of linear nodes that loops on itself (no neuron in the
   loop) has no discrete-time meaning and is refused.
-* **Delay** (``y(t) = x(t - delay)``, seconds per element) adds ``round(delay / dt_s)`` steps to
+* **Delay** (``y(t) = x(t - delay)``, seconds per element) adds ``floor(delay / dt_s + 1/2)`` steps to
   the connection's ``delay_steps`` (1 without delays: a spike of step ``n`` acts on ``v`` at step
   ``n + 1``; with ``D`` steps of Delay on the path, at step ``n + 1 + D``). Paths of different total
   delay, and the elements of one Delay with different values, become separate connections named
@@ -196,7 +196,7 @@ class _Linear:
 
     def delays(self, name: str, shape: tuple[int, ...]) -> list[tuple[int, Optional[sp.csr_matrix]]]:
         """``[(steps, mask or None), ...]`` of Delay node ``name``: one entry per distinct delay in
-        steps (``round(delay / dt)``), the mask selecting the elements with that delay (``None``
+        steps (``floor(delay / dt + 1/2)``: halves round up), the mask selecting the elements with that delay (``None``
         when all elements share it)."""
         key = ("delay", name, shape)
         if key not in self.cache:
@@ -210,11 +210,13 @@ class _Linear:
                 raise UsageError(describe("NIR node", name, "delay must be finite and >= 0 seconds",
                                           got=float(np.min(d)), expected=">= 0"))
             x = d / self.dt
-            steps = np.rint(x).astype(np.int64)
+            # half a step rounds up (allowing for the quotient's rounding): distinct delays stay ordered
+            steps = np.floor(x + 0.5 + DELAY_RTOL * np.maximum(x, 1.0)).astype(np.int64)
             off = np.abs(x - steps) > DELAY_RTOL * np.maximum(x, 1.0)
             if np.any(off):
                 self.notes.setdefault(name, []).append(
-                    f"delay rounded to whole steps of dt_s: {int(off.sum())} of {d.size} elements off by up to "
+                    f"delay rounded to the nearest whole step of dt_s (halves up): {int(off.sum())} of {d.size} "
+                    f"elements off by up to "
                     f"{float(np.max(np.abs(x - steps))):.3g} steps")
             values = np.unique(steps)
             self.cache[key] = [(int(values[0]), None)] if values.size == 1 else \
@@ -348,7 +350,8 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
         return path_or_graph, "<NIRGraph>"
     path = Path(path_or_graph)
     if not path.is_file():
-        raise UsageError(describe("NIR file", str(path), "not found", expected="an existing .nir (HDF5) file"))
+        raise UsageError(describe("NIR file", str(path), "is a directory" if path.is_dir() else "not found",
+                                  expected="an existing .nir (HDF5) file"))
     nir = _import_nir()
     try:
         return nir.read(path), str(path)
@@ -442,6 +445,11 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     if not neurons:
         raise UsageError(describe("NIR graph", source, "has no neuron node", expected="at least one of " + ", ".join(NEURONS)))
 
+    if isinstance(input_shape, dict):
+        unknown = sorted(set(map(str, input_shape)) - set(inputs))
+        if unknown:
+            raise UsageError(describe("option", "input_shape", f"names no Input node of the graph: {unknown}",
+                                      got=sorted(map(str, input_shape)), expected=f"keys among {sorted(inputs)}"))
     shapes: dict[str, tuple] = {}
     for n in inputs:
         given = input_shape.get(n) if isinstance(input_shape, dict) else input_shape

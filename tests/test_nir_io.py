@@ -346,3 +346,36 @@ def test_a_dotted_node_name_clashing_with_a_subgraph_node_is_refused():
                      edges=[("in", "s"), ("s", "o"), ("in", "w"), ("w", "s.l"), ("s.l", "o2")], type_check=False)
     with pytest.raises(UsageError, match=r"NIR node 's\.l': two nodes have this flattened name"):
         read_nir(g, dt_s=1e-3)
+
+
+def test_half_step_delays_round_up_and_stay_distinct():
+    """0.5, 1.5, 2.5 ms at dt 1 ms: 1, 2, 3 steps (numpy's rint rounded halves to even: 0, 2, 2)."""
+    g = nir.NIRGraph(nodes={"in": nir.Input(np.array([3])), "d": nir.Delay(np.array([0.5e-3, 1.5e-3, 2.5e-3])),
+                            "w": nir.Linear(np.eye(3)),
+                            "l": nir.LIF(tau=np.full(3, 0.01), r=np.ones(3), v_leak=np.zeros(3),
+                                         v_threshold=np.ones(3), v_reset=np.zeros(3)),
+                            "o": nir.Output(np.array([3]))},
+                     edges=[("in", "d"), ("d", "w"), ("w", "l"), ("l", "o")])
+    net, info = read_nir(g, dt_s=1e-3)
+    assert sorted(c.delay_steps for c in net.connections) == [2, 3, 4]
+
+
+def test_file_handling_errors_name_the_path_and_the_option(tmp_path):
+    from neurosim.nir_export import write_nir
+
+    g = nir.NIRGraph(nodes={"in": nir.Input(np.array([2])), "w": nir.Linear(np.eye(2)),
+                            "l": nir.LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2),
+                                         v_threshold=np.ones(2), v_reset=np.zeros(2)),
+                            "o": nir.Output(np.array([2]))},
+                     edges=[("in", "w"), ("w", "l"), ("l", "o")])
+    net, _ = read_nir(g, dt_s=1e-3)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    for bad, what in ((tmp_path / "d", "is a directory"), (tmp_path / "f" / "x.nir", "is not a directory"),
+                      ("", "empty path")):
+        with pytest.raises(UsageError, match=what):
+            write_nir(net, bad, dt_s=1e-3)
+    with pytest.raises(UsageError, match="NIR file .*: is a directory"):
+        read_nir(tmp_path / "d", dt_s=1e-3)
+    with pytest.raises(UsageError, match=r"input_shape': names no Input node of the graph: \['inn'\]"):
+        read_nir(g, dt_s=1e-3, input_shape={"inn": (2,)})
