@@ -219,6 +219,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         Invalid network or an activity profile that does not match it.
     """
     t_all = time.perf_counter()
+    _check_budget("time_budget_s", time_budget_s)
+    _check_budget("repair_budget_s", repair_budget_s, none_ok=True)
+    _check_budget("steiner_budget_s", steiner_budget_s)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise MappingError(describe("option", "seed", "not a valid seed", got=seed,
                                     expected=f"an integer in 0 .. {MAX_SEED}"))
@@ -259,7 +262,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         wall["splitters"] = time.perf_counter() - t
         stage("splitters", 1)
     t = time.perf_counter()
-    popts = dict(place_options or {})
+    popts = _check_place_options(place_options, placer)
     if progress is not None:
         popts.setdefault("progress", progress)
     part, nets, pl, twin_info = place_refined(graph, chip, part, placer=placer, seed=seed,
@@ -340,6 +343,53 @@ def _splitter_entry(spl: Optional[Splitters], *, enabled: bool) -> dict:
     return {"enabled": True, **spl.summary()}
 
 
+def _index_array(values, where: str, key: str) -> np.ndarray:
+    """``values`` as a 1-D int64 array of indices; floats must be whole numbers (no truncation)."""
+    a = np.asarray(values)
+    if a.ndim != 1 or a.dtype.kind not in "iuf" or (a.dtype.kind == "f" and not np.all(np.isfinite(a))):
+        raise MappingError(describe(where, key, "must be a 1-D array of indices", got=f"{a.dtype} shape {a.shape}",
+                                    expected="integers"))
+    out = a.astype(np.int64)
+    if a.dtype.kind == "f" and not np.array_equal(out, a):
+        raise MappingError(describe(where, key, "indices must be whole numbers",
+                                    got=float(a[out != a][0]), expected="integers"))
+    return out
+
+
+#: options :func:`mapper.twins.place_refined` and the annealer take (``map_network(place_options=)``)
+PLACE_OPTIONS = ("lam", "chip_weight", "pair_moves", "exact_moves", "polish_moves", "links_slack", "multicast",
+                 "start", "twins")
+
+
+def _check_place_options(options: Optional[dict], placer: str) -> dict:
+    """``options`` as a dict, after refusing unknown names (with the closest known one) and
+    options for a placer that takes none (every placer but ``"anneal"``)."""
+    import difflib
+
+    opts = dict(options or {})
+    for key in opts:
+        if key not in PLACE_OPTIONS:
+            close = difflib.get_close_matches(str(key), PLACE_OPTIONS, n=1)
+            raise MappingError(describe("place option", str(key), "unknown" + (f"; did you mean '{close[0]}'?"
+                                                                               if close else ""),
+                                        expected=f"one of {list(PLACE_OPTIONS)}"))
+    tuning = [k for k in opts if k not in ("multicast", "twins")]
+    if tuning and placer != "anneal":
+        raise MappingError(describe("place option", ", ".join(tuning), f"placer '{placer}' does not refine, so it "
+                                    "takes no tuning options", expected="placer='anneal'"))
+    return opts
+
+
+def _check_budget(name: str, value: Optional[float], *, none_ok: bool = False) -> None:
+    """A time budget must be a finite number of seconds >= 0 (or None where allowed)."""
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) \
+            or value < 0:
+        raise MappingError(describe("option", name, "must be a finite number of seconds >= 0", got=value,
+                                    expected=">= 0" + (" or None" if none_ok else "")))
+
+
 def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile], *,
                        part: np.ndarray, part_core: np.ndarray, assumed_rate: float = 0.01,
                        label: str = "given") -> MappingResult:
@@ -373,13 +423,25 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
     elif SPLITTER_POPULATION in network.population_map() and SPLITTER_POPULATION not in activity.counts:
         activity = relay_activity(network, activity)
     graph = build_graph(network, activity)
-    part = np.asarray(part, dtype=np.int64)
-    core = np.asarray(part_core, dtype=np.int64)
+    part = _index_array(part, f"placement '{label}'", "part")
+    core = _index_array(part_core, f"placement '{label}'", "part_core")
     k = core.size
-    if part.shape != (graph.n,) or (part.size and (part.min() < 0 or part.max() >= k)) \
-            or np.unique(core).size != k or (k and (core.min() < 0 or core.max() >= chip.n_cores)):
-        raise MappingError(f"placement '{label}': every neuron needs a part 0..{k - 1} and every part its own core "
-                           f"0..{chip.n_cores - 1}")
+
+    def bad(key: str, what: str, got, expected) -> MappingError:
+        return MappingError(describe(f"placement '{label}'", key, what, got=got, expected=expected))
+
+    if part.shape != (graph.n,):
+        raise bad("part", "one part per neuron", f"shape {part.shape}", f"({graph.n},)")
+    if part.size and (part.min() < 0 or part.max() >= k):
+        i = int(np.flatnonzero((part < 0) | (part >= k))[0])
+        raise bad("part", f"neuron {i} is on a part without a core", int(part[i]),
+                  f"0 .. {k - 1} (len(part_core) = {k})")
+    if k and (core.min() < 0 or core.max() >= chip.n_cores):
+        i = int(np.flatnonzero((core < 0) | (core >= chip.n_cores))[0])
+        raise bad("part_core", f"part {i}'s core is not on the board", int(core[i]), f"0 .. {chip.n_cores - 1}")
+    if np.unique(core).size != k:
+        dup = int(np.unique(core, return_counts=True)[0][np.unique(core, return_counts=True)[1] > 1][0])
+        raise bad("part_core", "two parts on one core", f"core {dup} twice", "one core per part")
     used = np.unique(part)
     if used.size < k:  # parts holding no neuron are no cores in use (e.g. part = core, part_core = all cores)
         part, core, k = np.searchsorted(used, part), core[used], int(used.size)

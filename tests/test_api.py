@@ -120,3 +120,17 @@ def test_evaluate_placement_ignores_parts_that_hold_no_neuron():
     assert again.partition.n_parts == res.partition.n_parts
     assert again.estimate.total_j == pytest.approx(res.estimate.total_j)
     assert again.routing.tiles_used == res.routing.tiles_used
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(place_options={"lamda": 50.0}), r"place option 'lamda': unknown; did you mean 'lam'"),
+    (dict(placer="identity", place_options={"lam": 50.0}), "placer 'identity' does not refine"),
+    (dict(time_budget_s=-5), r"time_budget_s': must be a finite number of seconds >= 0"),
+    (dict(time_budget_s=float("nan")), "time_budget_s"),
+    (dict(repair_budget_s=-1.0), "repair_budget_s")])
+def test_mapping_options_are_checked_up_front(kwargs, match):
+    """A typo in place_options used to give the default placement silently; a negative budget an
+    unrefined one."""
+    net, act = make_tiny_network()
+    with pytest.raises(MappingError, match=match):
+        map_network(net, "tiny", act, **kwargs)
