@@ -440,7 +440,8 @@ def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: O
         i = int(np.flatnonzero((core < 0) | (core >= chip.n_cores))[0])
         raise bad("part_core", f"part {i}'s core is not on the board", int(core[i]), f"0 .. {chip.n_cores - 1}")
     if np.unique(core).size != k:
-        dup = int(np.unique(core, return_counts=True)[0][np.unique(core, return_counts=True)[1] > 1][0])
+        values, counts = np.unique(core, return_counts=True)
+        dup = int(values[counts > 1][0])
         raise bad("part_core", "two parts on one core", f"core {dup} twice", "one core per part")
     used = np.unique(part)
     if used.size < k:  # parts holding no neuron are no cores in use (e.g. part = core, part_core = all cores)

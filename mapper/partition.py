@@ -29,8 +29,8 @@ factor is not a capacity): it starts from the fewest cores the lower bounds allo
 partitioners also the synapse memory of one row per source and destination core,
 :func:`mapper.resources.synapse_min_cores`; plus a small slack; for the slow Mt-KaHyPar
 strategies with input axons binding, scaled by the fill of one METIS partition, :func:`_probe_k`),
-re-partitions with more parts if the repair cannot fit every part (at least ``k f / (1 - slack)`` parts when the parts were
-over-full on average, :func:`_next_k`), and finally spills into new cores. Networks too large
+re-partitions with more parts if the repair cannot fit every part (at least ``k f / (1 - slack)``
+parts when the parts were over-full on average, :func:`_next_k`), and finally spills into new cores. Networks too large
 for the board, and single neurons too large for a core, raise :class:`~neurosim.errors.CapacityError`.
 """
 from __future__ import annotations
@@ -436,7 +436,7 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
               slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
               enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0,
               steiner_budget_s: float = STEINER_BUDGET_S,
-              progress: Optional[Callable[[str, int, int], None]] = None) -> Partition:
+              progress: Optional[Callable[[str, int, int], None]] = None, _tried: tuple[str, ...] = ()) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
     Parameters
@@ -603,17 +603,17 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             k = _next_k(grow, slack=slack, cap=min(chip.n_cores, graph.n))
     if not feasible or n_parts > chip.n_cores:
         if strategy == "sequential":
-            raise _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min)
+            raise _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min, tried=_tried)
         why = (f"'{strategy}' found no feasible partition on the board in {i + 1} attempt(s)"
                + (f" (the repair stopped at its {repair_budget_s:g} s budget)" if st is not None and st.timed_out
                   else "") + hopeless + "; sequential fill used")
         log.warning("partition: %s", why)
         try:
             seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
-                            repair_budget_s=repair_budget_s, progress=progress)
+                            repair_budget_s=repair_budget_s, progress=progress, _tried=_tried + (strategy,))
         except CapacityError as exc:
             mine = _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min,
-                            tried=(strategy,))
+                            tried=_tried + (strategy,))
             # the smaller feasible core count of the two is the better estimate of what it takes
             if exc.resource == "cores" and (mine.resource != "cores" or exc.used <= mine.used):
                 best = exc
@@ -622,11 +622,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             else:
                 best = exc
             # say that both were tried: the requested strategy first, then sequential fill
-            hint = best.hint.replace(f" or '{strategy}'", "").replace(f"'{strategy}' or ", "")
-            if f"partitioner='{strategy}'" in hint:  # the only suggestion is the strategy that just failed
-                hint = hint.replace(f", so another partitioner may fit: try partitioner='{strategy}'", "")
             raise CapacityError(best.obj, best.resource, best.used, best.limit,
-                                hint=f"{why[:-len('; sequential fill used')]}; then {hint}") from exc
+                                hint=f"{why[:-len('; sequential fill used')]}; then {best.hint}") from exc
         return dataclasses.replace(seq, fallback=why)
     if enforce_dest_limit:
         check_dest_cores(graph, chip, rows)
