@@ -40,11 +40,11 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from neurosim.data import image_patches  # noqa: E402
-from neurosim.models.dictdata import channel_split, planted_nonneg, recovery, test_objective  # noqa: E402
-from neurosim.models.dictlearn import LocalDictionaryLearning  # noqa: E402
-from neurosim.models.dictnet import consistency  # noqa: E402
-from neurosim.models.sgd_dict import SGDDictionaryLearning  # noqa: E402
+from neurosim.data.samples import image_patches  # noqa: E402
+from neurosim.data.planted import channel_split, planted_nonneg, recovery, test_objective  # noqa: E402
+from neurosim.estimators.dictlearn import LocalDictionaryLearning  # noqa: E402
+from neurosim.builders.dictnet import consistency  # noqa: E402
+from neurosim.estimators.sgd_dict import SGDDictionaryLearning  # noqa: E402
 from results_log import append_run  # noqa: E402  (the script's folder is on sys.path)
 
 HEADING = "## Dictionary learning: Lin & Tang local network vs SGD vs scikit-learn"
@@ -112,9 +112,9 @@ def run_all(args, X, Xt, D_true=None):
 
 def identity_curve(Ts=(25, 50, 100, 200, 400, 800, 1600, 3200), eps_list=(0.1, 0.3)) -> list[str]:
     from neurosim.learning import apply_rule, connection_stats
-    from neurosim.models.dictnet import DictNetParams, DictNetRunner
-    from neurosim.models.dictnet_rate import rate_phase_stats
-    from neurosim.models.dictrules import LateralRule
+    from neurosim.builders.dictnet import DictNetParams, DictNetRunner
+    from neurosim.solvers.dictnet_rate import rate_phase_stats
+    from neurosim.builders.dictrules import LateralRule
 
     class GH(LateralRule):
         def update(self, ctx):

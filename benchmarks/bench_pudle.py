@@ -46,8 +46,9 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurosim.errors import SimulationError  # noqa: E402
-from neurosim.io import atomic_write_bytes  # noqa: E402
-from neurosim.models.pudle import PUDLE, RecoveryCurve, make_planted, max_sine_distance, relative_error  # noqa: E402
+from neurosim.io.atomic import atomic_write_bytes  # noqa: E402
+from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.data.planted import make_planted  # noqa: E402
 from results_log import append_run  # noqa: E402  (the script's folder is on sys.path)
 
 HERE = Path(__file__).resolve().parent

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """neurosim's mapper vs SANA-FE (``sanafe`` 2.x, GPL, benchmark-only peer) on a spiking LCA.
 
-A. **Energy cross-check.** A spiking LCA (``neurosim.models.lca.build_spiking_lca``: N IF neurons,
+A. **Energy cross-check.** A spiking LCA (``neurosim.builders.lca.build_spiking_lca``: N IF neurons,
    all-to-all lateral weights ``-(D^T D - diag)``) is mapped by neurosim onto
    ``loihi1-calibrated`` (SANA-FE's own Loihi costs) with unicast hops (``noc.multicast =
    False``, as SANA-FE routes every message on its own). SANA-FE then simulates the *same* network
@@ -52,7 +52,7 @@ LAM = 0.1
 
 def lca_network(n: int, seed: int = 0):
     """A non-negative spiking LCA with ``n`` unit-norm atoms of dimension ``n // 4``."""
-    from neurosim.models.lca import build_spiking_lca
+    from neurosim.builders.lca import build_spiking_lca
 
     rng = np.random.default_rng(seed)
     m = max(8, n // 4)

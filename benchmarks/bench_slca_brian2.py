@@ -37,9 +37,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurosim.backends.brian2_backend import import_brian2  # noqa: E402
-from neurosim.data import random_lasso_problem  # noqa: E402
-from neurosim.lasso import fista, lasso_objective  # noqa: E402
-from neurosim.models.lca import build_spiking_lca, spiking_lca  # noqa: E402
+from neurosim.data.samples import random_lasso_problem  # noqa: E402
+from neurosim.solvers.lasso import fista, lasso_objective  # noqa: E402
+from neurosim.builders.lca import build_spiking_lca, spiking_lca  # noqa: E402
 from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
 
 HEADING = "## Spiking LCA 256x512 signed vs Brian2 (bench_slca_brian2.py)"

@@ -42,9 +42,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from neurosim.data import default_dictionary, image_patches  # noqa: E402
-from neurosim.lasso import fista, lasso_objective  # noqa: E402
-from neurosim.models.lca import analog_lca  # noqa: E402
+from neurosim.data.samples import default_dictionary, image_patches  # noqa: E402
+from neurosim.solvers.lasso import fista, lasso_objective  # noqa: E402
+from neurosim.solvers.lca import analog_lca  # noqa: E402
 from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
 
 HEADING = "## Batched sparse coding of image patches vs scikit-learn sparse_encode (bench_sparse_encode.py)"

@@ -15,8 +15,8 @@ Protocol (``shared/reference/algorithms.md`` 3(c), CPU-reproducible analogue, no
 * peer: scikit-learn's OMP (``orthogonal_mp``, full path up to 32 atoms), keeping per patch the
   path length of least energy under the same objective (a greedy l0 solver with the same
   least-squares codes on its support as a hard-threshold LCA fixed point);
-* denoising: the patch pipeline of :mod:`neurosim.models.denoise` and the convolutional one of
-  :mod:`neurosim.models.denoise_conv` (china crop, flower training), PSNR of cold / WARP / FISTA
+* denoising: the patch pipeline of :mod:`neurosim.studies.denoise` and the convolutional one of
+  :mod:`neurosim.studies.denoise_conv` (china crop, flower training), PSNR of cold / WARP / FISTA
   at equal budgets.
 
 Results are appended to ``benchmarks/RESULTS.md``. ``--quick`` shrinks everything (smoke run).
@@ -34,11 +34,11 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.linear_model import orthogonal_mp  # noqa: E402
 
-from neurosim.data import image_patches  # noqa: E402
-from neurosim.models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods,  # noqa: E402
-                                     learn_dictionary, prepare_patch_denoiser, psnr, sample_image)
-from neurosim.models.denoise_conv import compare_conv_methods, prepare_conv_denoiser  # noqa: E402
-from neurosim.models.warp import WarpLCA, converged_states, hard_energy, steps_to_energy  # noqa: E402
+from neurosim.data.samples import image_patches  # noqa: E402
+from neurosim.studies.denoise import TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, learn_dictionary, prepare_patch_denoiser, psnr, sample_image
+from neurosim.studies.denoise_conv import compare_conv_methods, prepare_conv_denoiser  # noqa: E402
+from neurosim.estimators.warp import WarpLCA
+from neurosim.solvers.warp import converged_states, hard_energy, steps_to_energy  # noqa: E402
 
 from results_log import append_run, machine  # noqa: E402  (the script's folder is on sys.path)
 

@@ -8,7 +8,7 @@
   layer ``l + 1`` receives a ``3 x 3`` patch of layer ``l`` (zero padding); rates fall with depth.
 * :func:`lca_like` — a spiking-LCA-like network: ``N`` neurons, all-to-all lateral inhibition
   (``N (N - 1)`` synapses); a sparse code (a few percent of neurons active) sets the rates.
-* :func:`conv_lca` — a spiking *convolutional* LCA (:mod:`neurosim.models.conv_lca`, non-negative,
+* :func:`conv_lca` — a spiking *convolutional* LCA (:mod:`neurosim.builders.conv_lca`, non-negative,
   ``K`` DCT filters ``k x k``) on a ``side x side`` crop of scikit-learn's bundled sample image,
   with the activity of a real simulation: lateral inhibition only between overlapping receptive
   fields (``K (2k - 1)^2`` taps), the LCA of whole images.
@@ -113,9 +113,9 @@ def lca_like(n: int = 2048, *, active: float = 0.05, seed: int = 0):
 def conv_lca(side: int = 64, *, k: int = 4, K: int = 4, lam: float = 0.5, steps: int = STEPS,
              dt_s: float = 0.1) -> tuple[Network, ActivityProfile]:
     from neurosim.backends import simulate
-    from neurosim.data import _gray_images, overcomplete_dct
-    from neurosim.lasso_conv import ConvDictionary
-    from neurosim.models.conv_lca import build_spiking_conv_lca
+    from neurosim.data.samples import _gray_images, overcomplete_dct
+    from neurosim.solvers.lasso_conv import ConvDictionary
+    from neurosim.builders.conv_lca import build_spiking_conv_lca
 
     img = _gray_images()[0]
     x = img[100:100 + side, 200:200 + side].astype(np.float64)

@@ -7,7 +7,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-from neurosim.io import atomic_write_text
+from neurosim.io.atomic import atomic_write_text
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

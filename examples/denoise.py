@@ -21,10 +21,9 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
-from neurosim.io import atomic_write_bytes, check_writable  # noqa: E402
-from neurosim.models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods,  # noqa: E402
-                                     denoise_figure, prepare_patch_denoiser, psnr, sample_image)
-from neurosim.models.denoise_conv import compare_conv_methods, prepare_conv_denoiser  # noqa: E402
+from neurosim.io.atomic import atomic_write_bytes, check_writable  # noqa: E402
+from neurosim.studies.denoise import TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_figure, prepare_patch_denoiser, psnr, sample_image
+from neurosim.studies.denoise_conv import compare_conv_methods, prepare_conv_denoiser  # noqa: E402
 
 
 def main(argv=None) -> int:

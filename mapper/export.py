@@ -56,7 +56,7 @@ from typing import Optional, Union
 import numpy as np
 
 from neurosim.errors import MappingError, UsageError, describe
-from neurosim.io import atomic_write_json
+from neurosim.io.atomic import atomic_write_json
 from neurosim.ir import Network
 
 from .chipspec import ChipSpec

@@ -12,7 +12,7 @@ pixels; per-tile labels are drawn only while tiles are large enough to read (at 
 :data:`MAX_LABELS` of them). The link segments are built with numpy over the cropped region only.
 A figure that still cannot be drawn or saved is skipped: :func:`save_figure` logs a warning and
 returns ``None``, and :func:`save_mapping_figures` returns a note for it. Files are written
-atomically through :mod:`neurosim.io`.
+atomically through :mod:`neurosim.io.atomic`.
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ import numpy as np
 import yaml
 
 from neurosim.errors import MappingError, describe
-from neurosim.io import atomic_write_text
+from neurosim.io.atomic import atomic_write_text
 from neurosim.ir import Network
 from neurosim.neurons import LCANeuron, LIF
 

@@ -11,17 +11,35 @@ The public entry points:
 """
 from __future__ import annotations
 
-from .activity import ActivityProfile
-from .backends import BACKENDS, simulate
-from .conv import ConvWeights
-from .errors import (BackendUnavailableError, CapacityError, ChipSpecError, LocalityError, MappingError,
-                     NetworkError, NeurosimError, SimulationError, UsageError)
-from .ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
-from .neurons import IF, LIF, LCANeuron
-from .nir_export import write_nir
-from .nir_io import read_nir
-from .result import SimResult
-from .sparse_coder import SparseCoder
+from neurosim.activity import ActivityProfile
+from neurosim.backends import BACKENDS, simulate
+from neurosim.conv import ConvWeights
+from neurosim.errors import (
+    BackendUnavailableError,
+    CapacityError,
+    ChipSpecError,
+    LocalityError,
+    MappingError,
+    NetworkError,
+    NeurosimError,
+    SimulationError,
+    UsageError,
+)
+from neurosim.estimators.sparse_coder import SparseCoder
+from neurosim.ir import (
+    ArrayInput,
+    Connection,
+    ConstantInput,
+    Gain,
+    Network,
+    PoissonInput,
+    Population,
+    Probe,
+)
+from neurosim.neurons import IF, LIF, LCANeuron
+from neurosim.nir.read import read_nir
+from neurosim.nir.write import write_nir
+from neurosim.result import SimResult
 
 __version__ = "0.1.0"
 

@@ -21,7 +21,7 @@ A plastic connection not listed is costed by the mapper as event-driven (one upd
 arriving at a plastic synapse, the STDP-like model). Producers: the numpy
 :class:`~neurosim.backends.numpy_engine.Simulator` records what its caller reports through
 ``Simulator.record_learning_epoch`` (its own time loop never applies a rule), and
-:class:`~neurosim.models.dictlearn.LocalDictionaryLearning` does so for every local update it
+:class:`~neurosim.estimators.dictlearn.LocalDictionaryLearning` does so for every local update it
 makes on a simulated network (its ``activity_``). A plain :func:`neurosim.simulate` run applies no
 rule and leaves ``learn_epochs`` empty; so does the brian2 backend.
 """
@@ -33,9 +33,9 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from .errors import NetworkError, UsageError, describe
-from .io import atomic_save_npz, read_error
-from .ir import Network
+from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.io.atomic import atomic_save_npz, read_error
+from neurosim.ir import Network
 
 __all__ = ["ActivityProfile"]
 
@@ -222,7 +222,7 @@ class ActivityProfile:
 
         Files written before ``learn_epochs`` existed load with it empty (event-driven learning).
         """
-        from .netio import open_npz  # netio does not import this module
+        from neurosim.io.network import open_npz  # netio does not import this module
 
         expected = "a .npz activity profile written by ActivityProfile.save, such as neurosim run's activity.npz"
         try:

@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-from .errors import NetworkError, describe
+from neurosim.errors import NetworkError, describe
 
 __all__ = ["ConvWeights"]
 

@@ -26,9 +26,9 @@ from typing import Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
-from .conv import ConvWeights
-from .errors import NetworkError, describe
-from .neurons import NeuronModel
+from neurosim.conv import ConvWeights
+from neurosim.errors import NetworkError, describe
+from neurosim.neurons import NeuronModel
 
 __all__ = ["Population", "Gain", "Connection", "ConstantInput", "ArrayInput", "PoissonInput",
            "Probe", "Network", "Input"]

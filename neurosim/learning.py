@@ -53,7 +53,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from .errors import LocalityError, NetworkError, describe
+from neurosim.errors import LocalityError, NetworkError, describe
 
 __all__ = ["LocalArray", "LearningRule", "RuleContext", "apply_rule", "connection_stats", "parse_quantity",
            "POST_STATS", "PRE_STATS", "WRITABLE"]

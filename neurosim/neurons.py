@@ -15,7 +15,7 @@ from typing import ClassVar, Union
 
 import numpy as np
 
-from .errors import NetworkError, describe
+from neurosim.errors import NetworkError, describe
 
 __all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function"]
 

@@ -7,7 +7,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .io import atomic_write_bytes
+from neurosim.io.atomic import atomic_write_bytes
 
 __all__ = ["activity_figure", "save_png"]
 

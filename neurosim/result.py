@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activity import ActivityProfile
-from .errors import NetworkError, describe
+from neurosim.activity import ActivityProfile
+from neurosim.errors import NetworkError, describe
 
 __all__ = ["SimResult"]
 

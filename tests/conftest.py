@@ -72,7 +72,7 @@ def make_tiny_network():
 def save_tiny_files(directory):
     """Write the tiny network (its plastic stand-in rule dropped: files hold weights, not rules) and
     its activity as ``directory/net.npz`` and ``directory/act.npz``; returns ``directory``."""
-    from neurosim.netio import save_network
+    from neurosim.io.network import save_network
 
     net, act = make_tiny_network()
     last = net.connections[-1]

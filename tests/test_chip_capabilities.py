@@ -15,7 +15,7 @@ from mapper.api import map_network
 from mapper.chipload import chip_from_dict, list_chips, load_chip
 from mapper.chipschema import SCHEMA
 from neurosim.errors import ChipSpecError
-from neurosim.models.lca import build_analog_lca
+from neurosim.builders.lca import build_analog_lca
 
 CHIPS = Path(__file__).resolve().parent.parent / "chips"
 TINY_DICT = yaml.safe_load((CHIPS / "tiny.yaml").read_text())

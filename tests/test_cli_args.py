@@ -31,7 +31,7 @@ def test_patch_grid_refuses_uncovered_pixels():
     import numpy as np
 
     from neurosim.errors import NetworkError
-    from neurosim.models.denoise import merge_patches
+    from neurosim.studies.denoise import merge_patches
 
     with pytest.raises(NetworkError, match="leaves pixels uncovered"):
         merge_patches(np.zeros((4, 64)), (16, 16), 8, stride=9)
@@ -109,7 +109,7 @@ def test_fista_refuses_inputs_that_overflow_up_front():
     import numpy as np
 
     from neurosim.errors import NetworkError
-    from neurosim.lasso import fista
+    from neurosim.solvers.lasso import fista
 
     D = np.eye(4)
     with pytest.raises(NetworkError, match="too large for float64 arithmetic"):

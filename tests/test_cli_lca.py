@@ -11,8 +11,8 @@ import pytest
 
 from neurosim.activity import ActivityProfile
 from neurosim.cli import main
-from neurosim.data import random_lasso_problem
-from neurosim.lasso import fista, lasso_objective
+from neurosim.data.samples import random_lasso_problem
+from neurosim.solvers.lasso import fista, lasso_objective
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from conftest import save_tiny_files
 from neurosim.activity import ActivityProfile
 from neurosim.cli import main
 from neurosim.errors import UsageError
-from neurosim.netio import load_network
+from neurosim.io.network import load_network
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ import pytest
 import threadpoolctl
 
 from neurosim.cli import main
-from neurosim.lasso import fista, lasso_objective
-from neurosim.models.pudle import make_planted, relative_error
-from neurosim.models.relu import relu_code
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.data.planted import make_planted
+from neurosim.estimators.pudle import relative_error
+from neurosim.solvers.relu import relu_code
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim.lasso import fista, lasso_objective
-from neurosim.lasso_conv import ConvDictionary, conv_fista, conv_kkt_residual, conv_lasso_objective
-from neurosim.models.conv_lca import (build_conv_lca, build_spiking_conv_lca, conv_lca, run_conv_lca,
-                                      spiking_conv_lca)
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.solvers.lasso_conv import ConvDictionary, conv_fista, conv_kkt_residual, conv_lasso_objective
+from neurosim.builders.conv_lca import build_conv_lca, build_spiking_conv_lca, run_conv_lca, spiking_conv_lca
+from neurosim.solvers.conv_lca import conv_lca
 
 
 @pytest.fixture(autouse=True, scope="module")

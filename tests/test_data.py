@@ -1,13 +1,12 @@
-"""Data generators (neurosim.data)."""
+"""Data generators (neurosim.data.samples)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from neurosim.data import (TOY_OBJECTIVE, TOY_SOLUTION, default_dictionary, digits, image_patches,
-                           overcomplete_dct, random_lasso_problem, split_sign, toy_problem)
+from neurosim.data.samples import TOY_OBJECTIVE, TOY_SOLUTION, default_dictionary, digits, image_patches, overcomplete_dct, random_lasso_problem, split_sign, toy_problem
 from neurosim.errors import NetworkError
-from neurosim.lasso import fista, lasso_objective
+from neurosim.solvers.lasso import fista, lasso_objective
 
 
 @pytest.mark.parametrize("nonneg", [False, True])

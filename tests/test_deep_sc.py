@@ -5,9 +5,10 @@ import pytest
 from scipy.signal import correlate
 
 import neurosim as ns
-from neurosim.lasso_conv import ConvDictionary
-from neurosim.models.deep_sc import (DSCLayer, build_deep_sc, layered_ista, layered_lasso, layered_lca,
-                                     layered_thresholding, make_planted_dsc, run_deep_sc)
+from neurosim.solvers.lasso_conv import ConvDictionary
+from neurosim.solvers.deep_sc import DSCLayer, layered_ista, layered_lasso, layered_lca, layered_thresholding
+from neurosim.builders.deep_sc import build_deep_sc, run_deep_sc
+from neurosim.data.planted import make_planted_dsc
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -7,11 +7,10 @@ import pytest
 
 import neurosim as ns
 from neurosim.cli import main
-from neurosim.data import overcomplete_dct
-from neurosim.models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_patches,
-                                     extract_patches, merge_patches, prepare_patch_denoiser, psnr, sample_image)
-from neurosim.models.denoise_conv import compare_conv_methods, denoise_conv, prepare_conv_denoiser
-from neurosim.models.warp import WarpLCA
+from neurosim.data.samples import overcomplete_dct
+from neurosim.studies.denoise import TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_patches, extract_patches, merge_patches, prepare_patch_denoiser, psnr, sample_image
+from neurosim.studies.denoise_conv import compare_conv_methods, denoise_conv, prepare_conv_denoiser
+from neurosim.estimators.warp import WarpLCA
 
 
 @pytest.fixture(autouse=True, scope="module")

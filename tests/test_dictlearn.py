@@ -3,14 +3,13 @@ import numpy as np
 import pytest
 
 from neurosim.errors import NetworkError
-from neurosim.models.dictdata import (best_cosines, channel_merge, channel_split, planted_nonneg, recovery,
-                                      test_objective, unit_atoms)
-from neurosim.models.dictlearn import LocalDictionaryLearning, TrainState, lin_tang_update
-from neurosim.models.dictnet import DictNetParams, consistency, init_params
-from neurosim.models.dictnet_rate import rate_phase_stats
-from neurosim.models.dictrules import lin_tang_rules
-from neurosim.models.sgd_dict import SGDDictionaryLearning
-from neurosim.lasso import fista, lasso_objective
+from neurosim.data.planted import best_cosines, channel_merge, channel_split, planted_nonneg, recovery, test_objective, unit_atoms
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState, lin_tang_update
+from neurosim.builders.dictnet import DictNetParams, consistency, init_params
+from neurosim.solvers.dictnet_rate import rate_phase_stats
+from neurosim.builders.dictrules import lin_tang_rules
+from neurosim.estimators.sgd_dict import SGDDictionaryLearning
+from neurosim.solvers.lasso import fista, lasso_objective
 
 
 def random_stats(M, N, batch, rng):

@@ -4,11 +4,11 @@ import pytest
 
 from neurosim.errors import NetworkError
 from neurosim.learning import apply_rule, connection_stats
-from neurosim.lasso import fista, kkt_residual
-from neurosim.models.dictdata import planted_nonneg
-from neurosim.models.dictnet import DictNetParams, DictNetRunner, build_dictnet, consistency, init_params, symmetry
-from neurosim.models.dictnet_rate import rate_fixed_point, rate_phase_stats, solve_lcp
-from neurosim.models.dictrules import FeedbackRule, FeedforwardRule, LateralRule, lin_tang_rules
+from neurosim.solvers.lasso import fista, kkt_residual
+from neurosim.data.planted import planted_nonneg
+from neurosim.builders.dictnet import DictNetParams, DictNetRunner, build_dictnet, consistency, init_params, symmetry
+from neurosim.solvers.dictnet_rate import rate_fixed_point, rate_phase_stats, solve_lcp
+from neurosim.builders.dictrules import FeedbackRule, FeedforwardRule, LateralRule, lin_tang_rules
 from neurosim.neurons import LCANeuron, LIF
 
 KAPPA, LAM = 0.7, 0.1

@@ -297,7 +297,7 @@ def test_analog_initial_state_equals_euler_from_u0():
 def test_atomic_write_gives_normal_permissions(tmp_path):
     import os
 
-    from neurosim.io import atomic_write_text
+    from neurosim.io.atomic import atomic_write_text
 
     p = atomic_write_text(tmp_path / "f.txt", "x")
     mask = os.umask(0)

@@ -108,9 +108,9 @@ def test_report_names_the_learning_model_per_plastic_connection():
 def test_learning_run_profile_charges_exactly():
     """A small Lin & Tang training run on the simulated rate network: its profile counts one
     epoch of F, B and H per mini-batch, so the mapping charges every plastic synapse per update."""
-    from neurosim.models.dictlearn import LocalDictionaryLearning
-    from neurosim.models.dictnet import build_dictnet
-    from neurosim.models.dictrules import lin_tang_rules
+    from neurosim.estimators.dictlearn import LocalDictionaryLearning
+    from neurosim.builders.dictnet import build_dictnet
+    from neurosim.builders.dictrules import lin_tang_rules
 
     rng = np.random.default_rng(0)
     X = rng.random((5, 4))

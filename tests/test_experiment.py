@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurosim.errors import UsageError
-from neurosim.experiment import DEFAULT_EXPERIMENT, experiment_from_dict, load_experiment, run_experiment
+from neurosim.app.experiment import DEFAULT_EXPERIMENT, experiment_from_dict, load_experiment, run_experiment
 
 
 def small(**net):

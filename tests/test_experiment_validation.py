@@ -7,7 +7,7 @@ import pytest
 
 from neurosim.cli import main
 from neurosim.errors import UsageError
-from neurosim.experiment import DEFAULT_EXPERIMENT, build_experiment, experiment_from_dict, load_experiment
+from neurosim.app.experiment import DEFAULT_EXPERIMENT, build_experiment, experiment_from_dict, load_experiment
 
 
 def exp(**sections):

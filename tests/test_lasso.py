@@ -1,4 +1,4 @@
-"""LASSO references (neurosim.lasso) against scikit-learn's coordinate descent and closed forms."""
+"""LASSO references (neurosim.solvers.lasso) against scikit-learn's coordinate descent and closed forms."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Lasso
 
 from neurosim.errors import NetworkError
-from neurosim.lasso import duality_gap, fista, kkt_residual, lasso_objective, lipschitz
+from neurosim.solvers.lasso import duality_gap, fista, kkt_residual, lasso_objective, lipschitz
 
 
 def _problem(M=20, N=40, batch=3, seed=0, nonneg=False):
@@ -173,7 +173,7 @@ def test_fista_gap_tolerance_guarantees_the_relative_gap():
 
 def test_fista_budget_exhausted_warns(caplog):
     D, X = _problem(seed=10)
-    with caplog.at_level(logging.WARNING, logger="neurosim.lasso"):
+    with caplog.at_level(logging.WARNING, logger="neurosim.solvers.lasso"):
         _, info = fista(D, X, 0.2, max_iter=2, return_info=True)
     assert not info["converged"].all()
     assert "met neither tolerance" in caplog.text

@@ -1,15 +1,15 @@
-"""The LCA family (neurosim.models.lca) against FISTA, the KKT conditions and the toy problem."""
+"""The LCA family (neurosim.builders.lca) against FISTA, the KKT conditions and the toy problem."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from neurosim import simulate
-from neurosim.data import TOY_SOLUTION, random_lasso_problem, toy_problem
+from neurosim.data.samples import TOY_SOLUTION, random_lasso_problem, toy_problem
 from neurosim.errors import NetworkError
-from neurosim.lasso import fista, kkt_residual, lasso_objective
-from neurosim.models.lca import (analog_lca, auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca,
-                                 lca_gram, run_analog_lca, spiking_lca, threshold_function)
+from neurosim.solvers.lasso import fista, kkt_residual, lasso_objective
+from neurosim.solvers.lca import analog_lca, lca_gram
+from neurosim.builders.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca, run_analog_lca, spiking_lca, threshold_function
 
 SIZES = [(64, 128), (256, 512), (256, 1024)]
 
@@ -213,11 +213,11 @@ def test_rounding_noise_of_the_gram_matrix_is_no_synapse():
     """An orthonormal dictionary (the 2-D DCT-II basis) has ``D^T D = I`` exactly, but the computed
     product holds ~1e-16 off the diagonal: kept, those would be 4032 synapses, each stored and
     costed per spike on a chip. Entries within the dot products' rounding bound are exactly zero
-    (:func:`neurosim.models.lca.gram`); the sign-split network keeps only the +1 weights between an
+    (:func:`neurosim.solvers.lca.gram`); the sign-split network keeps only the +1 weights between an
     atom's two signed copies."""
     import scipy.fft
 
-    from neurosim.models.lca import gram
+    from neurosim.solvers.lca import gram
 
     C = scipy.fft.dct(np.eye(8), norm="ortho", axis=0)
     D = np.kron(C, C)

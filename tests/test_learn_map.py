@@ -8,8 +8,8 @@ import pytest
 from neurosim.activity import ActivityProfile
 from neurosim.cli import main
 from neurosim.cli.learn_map import OUTPUTS
-from neurosim.models.dictlearn import LocalDictionaryLearning
-from neurosim.netio import load_network
+from neurosim.estimators.dictlearn import LocalDictionaryLearning
+from neurosim.io.network import load_network
 
 ROOT = Path(__file__).resolve().parents[1]
 # 8 atoms of dimension 64, 30 samples in mini-batches of 10: 3 local updates

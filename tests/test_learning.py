@@ -4,7 +4,7 @@ import pytest
 
 from neurosim.errors import LocalityError, NetworkError
 from neurosim.learning import (LearningRule, LocalArray, apply_rule, connection_stats, parse_quantity)
-from neurosim.models.dictrules import lin_tang_rules
+from neurosim.builders.dictrules import lin_tang_rules
 
 RNG = np.random.default_rng(0)
 N_POST, N_PRE, BATCH = 5, 4, 3

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import save_tiny_files
 from neurosim.cli import main
-from neurosim.netio import save_network
+from neurosim.io.network import save_network
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from neurosim.conv import ConvWeights
 from neurosim.errors import UsageError
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
-from neurosim.models.dictrules import FeedforwardRule
-from neurosim.netio import load_network, save_network
+from neurosim.builders.dictrules import FeedforwardRule
+from neurosim.io.network import load_network, save_network
 from neurosim.neurons import LCANeuron, LIF
 
 
@@ -89,7 +89,7 @@ def test_synapses_mask_round_trips(tmp_path):
     import numpy as np
 
     from neurosim import IF, Connection, Network, Population
-    from neurosim.netio import load_network, save_network
+    from neurosim.io.network import load_network, save_network
 
     net = Network("m")
     net.add(Population("a", 3, IF()))

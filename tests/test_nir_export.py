@@ -1,4 +1,4 @@
-"""NIR export (neurosim.nir_export): read_nir(write_nir(net)) reproduces parameters, weights, delays
+"""NIR export (neurosim.nir.write): read_nir(write_nir(net)) reproduces parameters, weights, delays
 and simulated spikes; placement metadata; errors; ``neurosim map --nir-out``."""
 import json
 
@@ -13,8 +13,9 @@ from neurosim.conv import ConvWeights  # noqa: E402
 from neurosim.errors import NetworkError  # noqa: E402
 from neurosim.ir import ArrayInput, Connection, Gain, Network, Population, Probe  # noqa: E402
 from neurosim.neurons import LIF, LCANeuron  # noqa: E402
-from neurosim.nir_export import to_nir, write_nir  # noqa: E402
-from neurosim.nir_io import NEVER_FIRES, read_nir  # noqa: E402
+from neurosim.nir.write import to_nir, write_nir  # noqa: E402
+from neurosim.nir.neurons import NEVER_FIRES  # noqa: E402
+from neurosim.nir.read import read_nir  # noqa: E402
 
 DT = 1e-3
 PARAMS = ("tau_s", "tau_m_s", "v_th", "bias", "v_rest", "v_reset")
@@ -227,7 +228,7 @@ def test_cli_map_nir_out_writes_placement_metadata(tmp_path, capsys):
 
 def test_cli_nir_out_refuses_an_unfaithful_network_before_mapping(tmp_path, capsys):
     from neurosim.cli import main
-    from neurosim.netio import save_network
+    from neurosim.io.network import save_network
 
     net = Network("sub")
     net.add(Population("src", 2, relay(2)))

@@ -1,4 +1,4 @@
-"""Reading NIR graphs (neurosim.nir_io): weights, parameters, dynamics against the Euler ODE, linear
+"""Reading NIR graphs (neurosim.nir.read): weights, parameters, dynamics against the Euler ODE, linear
 chains against direct numpy, nested graphs, errors, and ``neurosim map --nir``."""
 import json
 import sys
@@ -13,8 +13,9 @@ from neurosim import simulate  # noqa: E402
 from neurosim.conv import ConvWeights  # noqa: E402
 from neurosim.errors import UsageError  # noqa: E402
 from neurosim.ir import Probe  # noqa: E402
-from neurosim.nir_io import NEVER_FIRES, add_poisson_input, read_nir  # noqa: E402
-from neurosim.nir_ops import conv2d_op  # noqa: E402
+from neurosim.nir.neurons import NEVER_FIRES  # noqa: E402
+from neurosim.nir.read import add_poisson_input, read_nir  # noqa: E402
+from neurosim.nir.ops import conv2d_op  # noqa: E402
 
 DT = 1e-3
 
@@ -361,7 +362,7 @@ def test_half_step_delays_round_up_and_stay_distinct():
 
 
 def test_file_handling_errors_name_the_path_and_the_option(tmp_path):
-    from neurosim.nir_export import write_nir
+    from neurosim.nir.write import write_nir
 
     g = nir.NIRGraph(nodes={"in": nir.Input(np.array([2])), "w": nir.Linear(np.eye(2)),
                             "l": nir.LIF(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2),

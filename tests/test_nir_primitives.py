@@ -1,4 +1,4 @@
-"""NIR's Delay, Conv1d, Threshold and I nodes on import (neurosim.nir_io / nir_neurons / nir_ops), against
+"""NIR's Delay, Conv1d, Threshold and I nodes on import (neurosim.nir.read / nir_neurons / nir_ops), against
 hand computations and independent numpy recurrences."""
 import numpy as np
 import pytest
@@ -8,8 +8,9 @@ nir = pytest.importorskip("nir")
 from neurosim import simulate  # noqa: E402
 from neurosim.errors import UsageError  # noqa: E402
 from neurosim.ir import ArrayInput, Probe  # noqa: E402
-from neurosim.nir_io import NEVER_FIRES, read_nir  # noqa: E402
-from neurosim.nir_ops import conv1d_op, conv2d_op  # noqa: E402
+from neurosim.nir.neurons import NEVER_FIRES  # noqa: E402
+from neurosim.nir.read import read_nir  # noqa: E402
+from neurosim.nir.ops import conv1d_op, conv2d_op  # noqa: E402
 
 DT = 1e-3
 

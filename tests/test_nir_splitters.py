@@ -26,13 +26,13 @@ def graph(relay_name="__splitters__"):
 
 def test_the_name_agrees_with_the_mapper():
     from mapper.relays import SPLITTER_POPULATION
-    from neurosim.nir_io import SPLITTER_NODE
+    from neurosim.nir.read import SPLITTER_NODE
 
     assert SPLITTER_NODE == SPLITTER_POPULATION
 
 
 def test_read_nir_refuses_a_graph_with_splitter_relays():
-    from neurosim.nir_io import read_nir
+    from neurosim.nir.read import read_nir
 
     with pytest.raises(UsageError, match=r"contains neurosim splitter relays.*'neurosim map --nir-out'.*"
                                          r"got node '__splitters__', expected the original network"):
@@ -40,7 +40,7 @@ def test_read_nir_refuses_a_graph_with_splitter_relays():
 
 
 def test_an_ordinary_layer_of_another_name_still_reads():
-    from neurosim.nir_io import read_nir
+    from neurosim.nir.read import read_nir
 
     network, _ = read_nir(graph("relay"), dt_s=1e-3)
     assert "relay" in [p.name for p in network.populations]

@@ -10,10 +10,12 @@ import pytest
 import threadpoolctl
 
 from neurosim.errors import SimulationError, UsageError
-from neurosim.lasso import fista
-from neurosim.models.pudle import (PUDLE, Adam, RecoveryCurve, init_dictionary, lam_decay_factor, make_planted,
-                                   max_sine_distance, normalize_columns, relative_error)
-from neurosim.models.pudle_grad import encode, unrolled_gradient
+from neurosim.solvers.lasso import fista
+from neurosim.data.planted import init_dictionary
+from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.solvers.optim import Adam, lam_decay_factor
+from neurosim.data.planted import make_planted, normalize_columns
+from neurosim.solvers.pudle_grad import encode, unrolled_gradient
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +162,7 @@ def test_stability_guards(caplog):
     # from D* the g_ae-ls gradient is small; a large Adam step multiplies it ~5x at the next step
     with pytest.raises(SimulationError, match="blow-up"):
         PUDLE(100, T=100, lr=0.05, epochs=3, blowup=2.0).fit(prob.X, D_init=prob.D_true)
-    with caplog.at_level(logging.WARNING, logger="neurosim.models.pudle"):
+    with caplog.at_level(logging.WARNING, logger="neurosim.estimators.pudle"):
         PUDLE(100, T=100, lr=0.05, epochs=2, blowup=2.0, on_unstable="warn").fit(prob.X, D_init=prob.D_true)
     assert "blow-up" in caplog.text
 

@@ -1,16 +1,16 @@
-"""Unrolled ISTA encoder and its hand-written backward pass (neurosim.models.pudle_grad).
+"""Unrolled ISTA encoder and its hand-written backward pass (neurosim.solvers.pudle_grad).
 
 Ground truth: central finite differences of the batch loss (float64, small m, p, T) and the
-closed-form LASSO solution reached by FISTA (neurosim.lasso).
+closed-form LASSO solution reached by FISTA (neurosim.solvers.lasso).
 """
 import numpy as np
 import pytest
 import threadpoolctl
 
 from neurosim.errors import SimulationError, UsageError
-from neurosim.lasso import fista
-from neurosim.models.pudle import make_planted
-from neurosim.models.pudle_grad import apply_threshold, check_step, encode, pudle_loss, unrolled_gradient
+from neurosim.solvers.lasso import fista
+from neurosim.data.planted import make_planted
+from neurosim.solvers.pudle_grad import apply_threshold, check_step, encode, pudle_loss, unrolled_gradient
 
 M, P, N, T = 6, 9, 5, 7
 

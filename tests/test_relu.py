@@ -1,7 +1,7 @@
-"""The ReLU view of sparse coding (neurosim.models.relu).
+"""The ReLU view of sparse coding (neurosim.solvers.relu).
 
-Ground truth: FISTA (neurosim.lasso) for the (non-negative, weighted) LASSO, the analog LCA
-fixed point (neurosim.models.lca) and scipy's bound-constrained minimiser for the MAP objective.
+Ground truth: FISTA (neurosim.solvers.lasso) for the (non-negative, weighted) LASSO, the analog LCA
+fixed point (neurosim.builders.lca) and scipy's bound-constrained minimiser for the MAP objective.
 """
 import numpy as np
 import pytest
@@ -9,10 +9,10 @@ import scipy.optimize
 from scipy.fft import dct
 
 from neurosim.errors import NetworkError
-from neurosim.lasso import fista, kkt_residual
-from neurosim.models.lca import analog_lca
-from neurosim.models.relu import (compare_one_step_vs_iterated, exponential_prior_bias, map_objective, relu_code,
-                                  relu_map_code, soft_code)
+from neurosim.solvers.lasso import fista, kkt_residual
+from neurosim.solvers.lca import analog_lca
+from neurosim.studies.relu import compare_one_step_vs_iterated
+from neurosim.solvers.relu import exponential_prior_bias, map_objective, relu_code, relu_map_code, soft_code
 
 
 def _orthonormal(kind, n=32, seed=0):

@@ -11,7 +11,7 @@ import yaml
 from conftest import make_tiny_chip
 from mapper.api import evaluate_placement, map_network
 from mapper.chipload import load_chip
-from mapper.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_arch_text, sanafe_dict_text,
+from mapper.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_dict_text,
                            sanafe_tile_core, write_sanafe, write_sanafe_arch)
 from neurosim.activity import ActivityProfile
 from neurosim.errors import MappingError

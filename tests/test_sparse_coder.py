@@ -1,14 +1,14 @@
-"""SparseCoder (neurosim.sparse_coder): scikit-learn protocol, methods agree, validation."""
+"""SparseCoder (neurosim.estimators.sparse_coder): scikit-learn protocol, methods agree, validation."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 
-from neurosim.data import random_lasso_problem
+from neurosim.data.samples import random_lasso_problem
 from neurosim.errors import NetworkError
-from neurosim.lasso import fista, lasso_objective
-from neurosim.sparse_coder import SparseCoder
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.estimators.sparse_coder import SparseCoder
 
 
 @pytest.fixture

@@ -220,7 +220,7 @@ def test_simulated_relays_fire_once_per_spike_one_step_late():
 
 def test_cli_map_on_truenorth_with_and_without_splitters(tmp_path, capsys):
     from neurosim.cli import main
-    from neurosim.netio import save_network
+    from neurosim.io.network import save_network
 
     save_network(fan_net(n_targets=600), tmp_path / "net.npz")  # sequential: 256 + 256 + 89 neurons
     out = tmp_path / "out"

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim.data import image_patches, overcomplete_dct
-from neurosim.lasso import fista
-from neurosim.models.lca import analog_lca, build_analog_lca, build_spiking_lca, decode_spiking_lca, threshold_function
-from neurosim.models.warp import (WarpLCA, build_warp_lca, build_warp_spiking_lca, converged_states, energy_trace,
-                                  equilibrium_state, hard_energy, spiking_initial_state, steps_to_energy)
-from neurosim.models.warp_predictors import (LinearPredictor, LISTAPredictor, MLPPredictor, make_predictor,
-                                             predictor_from_arrays)
+from neurosim.data.samples import image_patches, overcomplete_dct
+from neurosim.solvers.lasso import fista
+from neurosim.solvers.lca import analog_lca
+from neurosim.builders.lca import build_analog_lca, build_spiking_lca, decode_spiking_lca, threshold_function
+from neurosim.estimators.warp import WarpLCA
+from neurosim.builders.warp import build_warp_lca, build_warp_spiking_lca, spiking_initial_state
+from neurosim.solvers.warp import converged_states, energy_trace, equilibrium_state, hard_energy, steps_to_energy
+from neurosim.estimators.warp_predictors import LinearPredictor, LISTAPredictor, MLPPredictor, make_predictor, predictor_from_arrays
 
 
 @pytest.fixture(autouse=True, scope="module")

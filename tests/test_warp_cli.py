@@ -2,7 +2,7 @@
 import numpy as np
 
 from neurosim.cli import main
-from neurosim.models.warp import WarpLCA
+from neurosim.estimators.warp import WarpLCA
 
 
 def test_eval_holds_out_the_training_patches(tmp_path, capsys):

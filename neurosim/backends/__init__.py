@@ -14,9 +14,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import NetworkError, describe
-from ..ir import Network
-from ..result import SimResult
+from neurosim.errors import NetworkError, describe
+from neurosim.ir import Network
+from neurosim.result import SimResult
 
 __all__ = ["BACKENDS", "simulate", "get_backend"]
 

@@ -39,11 +39,11 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from ..activity import ActivityProfile
-from ..errors import BackendUnavailableError, NetworkError, SimulationError, describe
-from ..ir import Network
-from ..result import SimResult
-from .brian2_build import Built, build_network
+from neurosim.activity import ActivityProfile
+from neurosim.errors import BackendUnavailableError, NetworkError, SimulationError, describe
+from neurosim.ir import Network
+from neurosim.result import SimResult
+from neurosim.backends.brian2_build import Built, build_network
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ def _progress_reporter(steps: int, name: str, target: str):
 def _collect(network: Network, built: Built, *, steps: int, dt_s: float, batch: int, target: str,
              dtype: np.dtype) -> SimResult:
     """Read counts, probes and final state out of the Brian2 objects."""
-    from .brian2_build import STATE_NAMES
+    from neurosim.backends.brian2_build import STATE_NAMES
 
     counts, final_state, probes = {}, {}, {}
     for name, plan in built.plans.items():

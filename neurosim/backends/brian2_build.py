@@ -39,9 +39,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import NetworkError, SimulationError, describe
-from ..ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
-from ..neurons import LCANeuron, LIF, threshold_function
+from neurosim.errors import NetworkError, SimulationError, describe
+from neurosim.ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
+from neurosim.neurons import LCANeuron, LIF, threshold_function
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,12 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from ..activity import ActivityProfile
-from ..errors import NetworkError, SimulationError, describe
-from ..ir import ArrayInput, ConstantInput, Network, PoissonInput
-from ..result import SimResult
-from .numpy_delivery import compile_connection
-from .numpy_populations import make_state
+from neurosim.activity import ActivityProfile
+from neurosim.errors import NetworkError, SimulationError, describe
+from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput
+from neurosim.result import SimResult
+from neurosim.backends.numpy_delivery import compile_connection
+from neurosim.backends.numpy_populations import make_state
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import NetworkError, describe
-from ..ir import Population
-from ..neurons import LCANeuron, LIF, threshold_function
+from neurosim.errors import NetworkError, describe
+from neurosim.ir import Population
+from neurosim.neurons import LCANeuron, LIF, threshold_function
 
 __all__ = ["LIFState", "LCAState", "make_state"]
 

@@ -16,7 +16,7 @@ import logging
 import sys
 from typing import Optional, Sequence
 
-from ..errors import NeurosimError
+from neurosim.errors import NeurosimError
 
 __all__ = ["main", "COMMANDS"]
 

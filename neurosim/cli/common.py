@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import MAX_SEED, UsageError, describe
+from neurosim.errors import MAX_SEED, UsageError, describe
 
 __all__ = ["load_npy", "StageProgress", "seed_arg", "MAX_SEED"]
 

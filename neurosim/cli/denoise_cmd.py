@@ -3,8 +3,8 @@
     neurosim denoise [--mode patch|conv|both] [--sigma S] [--steps K] [--n-train N] [--stride T]
                      [--predictor lista|mlp|linear] [--seed S] [--quick] [--out FIG.png] [--force]
 
-Learns on the flower image, denoises a crop of the china image (``neurosim.models.denoise``;
-``conv`` mode: ``neurosim.models.denoise_conv``) with every method at the same step budget,
+Learns on the flower image, denoises a crop of the china image (``neurosim.studies.denoise``;
+``conv`` mode: ``neurosim.studies.denoise_conv``) with every method at the same step budget,
 and prints a PSNR table. ``--out`` writes a PNG (clean, noisy, denoised per method), atomically.
 ``--quick`` uses a 64 x 64 crop and fewer training patches (a smoke run).
 """
@@ -15,13 +15,12 @@ import io
 import math
 from pathlib import Path
 
-from ..errors import UsageError
-from ..io import atomic_write_bytes
-from ..models.denoise import (TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_figure,
-                              prepare_patch_denoiser, psnr, sample_image)
-from ..models.denoise_conv import compare_conv_methods, prepare_conv_denoiser
-from .common import seed_arg
-from .outpaths import check_outputs
+from neurosim.errors import UsageError
+from neurosim.io.atomic import atomic_write_bytes
+from neurosim.studies.denoise import TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_figure, prepare_patch_denoiser, psnr, sample_image
+from neurosim.studies.denoise_conv import compare_conv_methods, prepare_conv_denoiser
+from neurosim.cli.common import seed_arg
+from neurosim.cli.outpaths import check_outputs
 
 __all__ = ["register", "run"]
 

@@ -21,12 +21,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import UsageError, describe
-from ..io import atomic_save_npy
-from .common import load_npy, seed_arg
-from .outpaths import check_outputs
-from ..lasso import check_dictionary, check_inputs, fista, lasso_objective
-from ..models.lca import run_analog_lca, spiking_lca
+from neurosim.errors import UsageError, describe
+from neurosim.io.atomic import atomic_save_npy
+from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.outpaths import check_outputs
+from neurosim.validation.checks import check_dictionary, check_inputs
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.builders.lca import run_analog_lca, spiking_lca
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _problem(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, str]:
     if args.dictionary is None:
-        from ..data import default_dictionary, image_patches
+        from neurosim.data.samples import default_dictionary, image_patches
 
         D = default_dictionary()
         X = image_patches(8, EXAMPLE_PATCHES, seed=args.seed)

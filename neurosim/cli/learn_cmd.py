@@ -38,14 +38,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import UsageError, describe
-from ..io import atomic_save_npz, check_writable
-from ..models.dictdata import channel_split, planted_nonneg
-from ..models.dictlearn import LocalDictionaryLearning, TrainState
-from ..models.sgd_dict import SGDDictionaryLearning
-from . import learn_map
-from .common import seed_arg
-from .outpaths import check_outputs, check_path
+from neurosim.errors import UsageError, describe
+from neurosim.io.atomic import atomic_save_npz, check_writable
+from neurosim.data.planted import channel_split, planted_nonneg
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
+from neurosim.estimators.sgd_dict import SGDDictionaryLearning
+from neurosim.cli import learn_map
+from neurosim.cli.common import seed_arg
+from neurosim.cli.outpaths import check_outputs, check_path
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------------
 def load_data(name: str, *, train: int, test: int, atoms: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
     """Training and held-out inputs (non-negative) and plotting metadata."""
-    from ..data import digits, image_patches
+    from neurosim.data.samples import digits, image_patches
 
     if name.startswith("patches"):
         size = int(name[len("patches"):])
@@ -280,12 +280,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"learned {D.shape[1]} atoms of dimension {D.shape[0]} from {st.samples_seen} samples "
           f"({s['method']}, {s['data']}); held-out objective {obj:.5g}; wrote {out}")
     if "D_true" in meta:
-        from ..models.dictdata import recovery
+        from neurosim.data.planted import recovery
 
         print(f"planted atoms recovered: {recovery(meta['D_true'], D, threshold=0.99):.1%} (|cos| > 0.99), "
               f"{recovery(meta['D_true'], D, threshold=0.95):.1%} (|cos| > 0.95)")
     if args.plots:
-        from .learn_plots import plot_atoms, plot_history
+        from neurosim.cli.learn_plots import plot_atoms, plot_history
 
         d = Path(args.plots)
         for path in (plot_atoms(D, d / PLOT_FILES[0], shape=meta["shape"], split=meta["split"], force=args.force),

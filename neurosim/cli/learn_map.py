@@ -6,7 +6,7 @@
                        [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
 
 For the local methods, the network that learns (:meth:`LocalDictionaryLearning.network
-<neurosim.models.dictlearn.LocalDictionaryLearning.network>`: input and coding populations,
+<neurosim.estimators.dictlearn.LocalDictionaryLearning.network>`: input and coding populations,
 plastic ``F``, ``B`` and ``H``, with the learned weights) is checked against the chip *before*
 training (:func:`mapper.api.check_fits`), then mapped with the activity of the training run
 (:func:`mapper.api.map_network`). The mapper charges learning per epoch: each local update
@@ -50,13 +50,13 @@ from mapper.chipspec import ChipSpec
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 
-from ..activity import ActivityProfile
-from ..errors import UsageError, describe
-from ..io import check_writable
-from ..models.dictlearn import LocalDictionaryLearning, TrainState
-from ..netio import save_network
-from .common import StageProgress
-from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.activity import ActivityProfile
+from neurosim.errors import UsageError, describe
+from neurosim.io.atomic import check_writable
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
+from neurosim.io.network import save_network
+from neurosim.cli.common import StageProgress
+from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
 

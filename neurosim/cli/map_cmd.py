@@ -9,7 +9,7 @@
                  [--no-progress] [--force]
 
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
-:func:`neurosim.nir_io.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
+:func:`neurosim.nir.read.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
 ``nir`` section (populations, folded connections, approximations per node) and the summary lists
 the approximations. With ``--simulate STEPS`` the network runs on the numpy backend with Poisson
 spikes into its inputs (``--input-rate`` events per step per input neuron, seed ``--seed``) and
@@ -21,7 +21,7 @@ Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 chip as a SANA-FE 2.x architecture, :mod:`mapper.sanafe`; cross-check with ``arch =
 sanafe.load_arch("sanafe_arch.yaml"); net = sanafe.load_net("sanafe_network.yaml", arch); hw =
 sanafe.SpikingChip(arch); hw.load(net); hw.sim(STEPS)``; and the mapped network as a NIR graph with ``--nir-out FILE.nir``:
-:func:`neurosim.nir_export.write_nir` at ``--dt`` (or the mapping's step), with the placement in
+:func:`neurosim.nir.write.write_nir` at ``--dt`` (or the mapping's step), with the placement in
 the graph's metadata, ``{"chip": name, "cores": {population: board core index per neuron}}``, the
 same assignment as ``placement.json``); prints the summary. Existing files are kept unless ``--force``. Without
 ``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
@@ -48,12 +48,12 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
 from neurosim.errors import NetworkError, UsageError
 from neurosim.ir import Network
-from neurosim.netio import load_network
-from neurosim.nir_export import check_exportable, write_nir
-from neurosim.nir_io import add_poisson_input, read_nir
+from neurosim.io.network import load_network
+from neurosim.nir.write import check_exportable, write_nir
+from neurosim.nir.read import add_poisson_input, read_nir
 
-from .common import StageProgress, seed_arg
-from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.cli.common import StageProgress, seed_arg
+from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 
@@ -67,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("map", help="map a saved network onto a chip: report, placement, plots",
                               description="Partition, place and route a saved network on a chip and estimate "
                                           "traffic, energy and latency.")
-    p.add_argument("--network", metavar="NET.npz", help="network saved by neurosim.netio.save_network")
+    p.add_argument("--network", metavar="NET.npz", help="network saved by neurosim.io.network.save_network")
     p.add_argument("--activity", metavar="ACT.npz", help="activity profile (ActivityProfile.save); default: assumed rates")
     p.add_argument("--nir", metavar="FILE.nir", help="a NIR graph instead of --network (needs --dt; pip install 'neurosim[nir]')")
     p.add_argument("--dt", type=float, metavar="S", help="time step in seconds used to discretise the NIR graph")

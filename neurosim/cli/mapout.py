@@ -4,7 +4,7 @@ Every mapping writes into one directory: ``report.json`` (the mapper's report, p
 by the command), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
 lines) and the plots ``core_utilisation.png`` and ``link_traffic.png`` (a plot that cannot be
 drawn is skipped and the report's notes say so). Files are written atomically
-(:mod:`neurosim.io`); :func:`check_out_dir` refuses to overwrite any of them without ``--force``
+(:mod:`neurosim.io.atomic`); :func:`check_out_dir` refuses to overwrite any of them without ``--force``
 *before* the command does any work.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from mapper.api import MappingResult, Report
 from mapper.export import write_placement
 from mapper.plots import FIGURES, save_mapping_figures
 
-from ..io import atomic_write_json, atomic_write_text
-from .outpaths import check_outputs, check_path
+from neurosim.io.atomic import atomic_write_json, atomic_write_text
+from neurosim.cli.outpaths import check_outputs, check_path
 
 __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
 

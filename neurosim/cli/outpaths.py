@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Collection, Optional, Sequence, Union
 
-from ..errors import UsageError, describe
+from neurosim.errors import UsageError, describe
 
 __all__ = ["check_path", "check_outputs"]
 

@@ -11,7 +11,7 @@ codes with magnitudes U[1, 2], n = 10,000, initial dictionary ``normalise(D* + 0
 recovery error ``||D - D*||_F / ||D*||_F`` and the max-column sine distance are tracked after every
 step. ``digits`` uses scikit-learn's 1797 8x8 digits (values / 16, mean image removed, divided by the
 pixel standard deviation); ``patches`` 8x8 patches of scikit-learn's sample images
-(:func:`neurosim.data.image_patches`); both start from a random unit-norm dictionary and track the
+(:func:`neurosim.data.samples.image_patches`); both start from a random unit-norm dictionary and track the
 training loss. ``--out`` writes (atomically) an ``.npz`` with ``dictionary`` (m x p), ``loss_curve``
 and, for planted data, ``D_true``, ``rel_error`` and ``max_sine``; ``--plot`` the error curve.
 Nothing is replaced without ``--force``.
@@ -27,12 +27,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import UsageError, describe
-from ..io import atomic_save_npz, atomic_write_bytes
-from ..models.pudle import PUDLE, RecoveryCurve, make_planted, max_sine_distance, relative_error
-from ..models.pudle_grad import ESTIMATORS, THRESHOLDS
-from .common import seed_arg
-from .outpaths import check_outputs
+from neurosim.errors import UsageError, describe
+from neurosim.io.atomic import atomic_save_npz, atomic_write_bytes
+from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.data.planted import make_planted
+from neurosim.solvers.pudle_grad import ESTIMATORS, THRESHOLDS
+from neurosim.cli.common import seed_arg
+from neurosim.cli.outpaths import check_outputs
 
 DATA = ("planted", "digits", "patches")
 #: defaults per data set: samples, atoms
@@ -103,7 +104,7 @@ def load_data(args: argparse.Namespace):
         prob = make_planted(m=50, p=p, s=5, n=n, init_noise=args.init_noise, seed=args.seed)
         return prob.X, prob.D_init, prob.D_true, f"planted problem m=50, p={p}, s=5, n={n}"
     if args.data == "digits":
-        from ..data import digits
+        from neurosim.data.samples import digits
 
         X, _ = digits()
         if n < X.shape[0]:
@@ -112,7 +113,7 @@ def load_data(args: argparse.Namespace):
         X /= X.std() or 1.0
         desc = f"scikit-learn digits: {X.shape[0]} images 8x8"
     else:
-        from ..data import image_patches
+        from neurosim.data.samples import image_patches
 
         X = image_patches(8, n, seed=args.seed)
         desc = f"{n} 8x8 patches of scikit-learn's sample images"

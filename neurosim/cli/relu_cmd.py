@@ -16,12 +16,12 @@ import math
 
 import numpy as np
 
-from ..errors import UsageError, describe
-from ..io import atomic_write_json
-from ..lasso import check_dictionary, check_inputs
-from ..models.relu import OneStepComparison, compare_one_step_vs_iterated
-from .common import load_npy, seed_arg
-from .outpaths import check_outputs
+from neurosim.errors import UsageError, describe
+from neurosim.io.atomic import atomic_write_json
+from neurosim.validation.checks import check_dictionary, check_inputs
+from neurosim.studies.relu import OneStepComparison, compare_one_step_vs_iterated
+from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.outpaths import check_outputs
 
 EXAMPLE_PATCHES = 100
 EXAMPLE_LAM = 1.0
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dictionary is None:
         from scipy.fft import dct
 
-        from ..data import default_dictionary, image_patches
+        from neurosim.data.samples import default_dictionary, image_patches
 
         X = image_patches(8, EXAMPLE_PATCHES, seed=args.seed)
         C = dct(np.eye(8), norm="ortho", axis=0)

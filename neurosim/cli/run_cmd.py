@@ -6,7 +6,7 @@
                  [--time-budget S] [--no-quantize] [--no-splitters] [--no-progress] [--force]
 
 Without ``EXPERIMENT.yaml`` the built-in experiment runs (spiking LCA on patches of
-scikit-learn's bundled sample images, :data:`neurosim.experiment.DEFAULT_EXPERIMENT`).
+scikit-learn's bundled sample images, :data:`neurosim.app.experiment.DEFAULT_EXPERIMENT`).
 
 Writes to ``DIR``: ``report.json`` (the mapper's report plus ``solution_quality``: the LASSO
 objective of the decoded codes, FISTA's optimum and, unless ``--no-quantize``, the objective after
@@ -29,16 +29,16 @@ from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 from mapper.quantize import quantize_network
 
-from ..backends import simulate
-from ..errors import UsageError
-from ..experiment import build_experiment, load_experiment
-from ..io import atomic_save_npy
-from ..ir import Network, Probe
-from ..lasso import fista, lasso_objective
-from ..netio import save_network
-from ..plots import activity_figure, save_png
-from .common import StageProgress
-from .mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.backends import simulate
+from neurosim.errors import UsageError
+from neurosim.app.experiment import build_experiment, load_experiment
+from neurosim.io.atomic import atomic_save_npy
+from neurosim.ir import Network, Probe
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.io.network import save_network
+from neurosim.plots import activity_figure, save_png
+from neurosim.cli.common import StageProgress
+from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 

@@ -4,7 +4,7 @@
                         [--target code|state] [--n-train N] [--epochs E] [--seed S] --out MODEL.npz [--force]
     neurosim warp eval MODEL.npz [--n-test N] [--steps K] [--seed S] [--json OUT.json] [--force]
 
-``train`` samples patches of scikit-learn's bundled images (``neurosim.data.image_patches``),
+``train`` samples patches of scikit-learn's bundled images (``neurosim.data.samples.image_patches``),
 computes converged hard-threshold LCA states and fits the predictor; the model (dictionary,
 ``lam``, settings, predictor) goes to one ``.npz``, written atomically. Without ``--dictionary``
 a dictionary of ``--atoms`` atoms is learned first (scikit-learn ``MiniBatchDictionaryLearning``).
@@ -21,15 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import image_patches
-from ..errors import UsageError
-from ..io import atomic_write_json
-from ..lasso import check_dictionary
-from ..models.denoise import learn_dictionary
-from ..models.warp import WarpLCA, steps_to_energy
-from ..models.warp_predictors import PREDICTORS
-from .common import load_npy, seed_arg
-from .outpaths import check_outputs
+from neurosim.data.samples import image_patches
+from neurosim.errors import UsageError
+from neurosim.io.atomic import atomic_write_json
+from neurosim.validation.checks import check_dictionary
+from neurosim.studies.denoise import learn_dictionary
+from neurosim.estimators.warp import WarpLCA
+from neurosim.solvers.warp import steps_to_energy
+from neurosim.estimators.warp_predictors import PREDICTORS
+from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.outpaths import check_outputs
 
 __all__ = ["register", "cmd_train", "cmd_eval"]
 

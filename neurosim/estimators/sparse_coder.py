@@ -1,0 +1,162 @@
+"""``SparseCoder``: a scikit-learn-style estimator over the LASSO solvers of neurosim.
+
+    coder = SparseCoder(D, lam=0.1, method="slca", nonneg=True).fit()
+    codes = coder.transform(X)          # (batch, N)
+
+``method`` picks the solver: ``"fista"`` (:func:`neurosim.solvers.lasso.fista`, the reference),
+``"lca"`` (analog LCA, :func:`neurosim.solvers.lca.analog_lca`) or ``"slca"`` (spiking LCA run on
+a backend, :func:`neurosim.builders.lca.spiking_lca`). All solve, per row ``x`` of ``X``::
+
+    minimise_a  1/2 ||x - D a||^2 + lam ||a||_1      (subject to a >= 0 when nonneg)
+
+Conventions: ``dictionary`` is ``(M, N)`` with the atoms in its **columns**, as everywhere in
+neurosim; ``components_`` is its transpose ``(N, M)`` (atoms in rows), as in scikit-learn.
+Unlike scikit-learn's ``Lasso`` there is no ``1/M`` factor on the squared error.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from neurosim.builders.lca import spiking_lca
+from neurosim.errors import NetworkError, describe
+from neurosim.solvers.lasso import fista
+from neurosim.solvers.lca import analog_lca
+from neurosim.validation.checks import check_dictionary, check_inputs, check_lam
+
+__all__ = ['SparseCoder', 'METHODS']
+
+
+
+#: method name -> what it runs
+METHODS = {"fista": "FISTA reference solver", "lca": "analog LCA (Euler)", "slca": "spiking LCA on a backend"}
+
+
+#: default ``steps`` per method (FISTA: iteration budget)
+DEFAULT_STEPS = {"fista": 20000, "lca": 2000, "slca": 10000}
+
+
+#: default time step per method (FISTA: unused)
+DEFAULT_DT = {"fista": None, "lca": 0.1, "slca": 0.1}
+
+
+class SparseCoder:
+    """Sparse codes of inputs over a fixed dictionary (``fit``/``transform``).
+
+    Parameters
+    ----------
+    dictionary : array (M, N)
+        Atoms in columns.
+    lam : float or array (N,)
+        Penalty ``>= 0``.
+    method : {"fista", "lca", "slca"}
+        Solver (see module docstring).
+    nonneg : bool
+        Non-negative LASSO (``lca`` uses the one-sided threshold, ``slca`` ``N`` neurons instead
+        of the ``2N`` of the sign split).
+    steps : int, optional
+        FISTA iteration budget, or LCA/SLCA time steps (defaults :data:`DEFAULT_STEPS`).
+    dt_s : float, optional
+        Time step in units of the time constant (``lca``: ``dt/tau``; ``slca``: ``dt_s``),
+        default 0.1.
+    backend : str
+        Backend of ``slca`` (``"numpy"`` or ``"brian2"``).
+    seed : int
+        Seed passed to the backend.
+    tol : float
+        FISTA's KKT tolerance.
+
+    Attributes
+    ----------
+    components_ : ndarray (N, M)
+        The dictionary's atoms as rows (set by :meth:`fit`).
+    n_features_in_ : int
+        ``M``.
+    n_components_ : int
+        ``N``.
+    last_result_ : SimResult or None
+        The backend run of the last ``slca`` transform (spikes, synaptic events).
+    """
+
+    def __init__(self, dictionary, *, lam: Any = 0.1, method: str = "fista", nonneg: bool = False,
+                 steps: Optional[int] = None, dt_s: Optional[float] = None, backend: str = "numpy", seed: int = 0,
+                 tol: float = 1e-9):
+        self.dictionary = dictionary
+        self.lam = lam
+        self.method = method
+        self.nonneg = nonneg
+        self.steps = steps
+        self.dt_s = dt_s
+        self.backend = backend
+        self.seed = seed
+        self.tol = tol
+
+    # -- scikit-learn protocol --------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("dictionary", "lam", "method", "nonneg", "steps", "dt_s", "backend",
+                                               "seed", "tol")}
+
+    def set_params(self, **params: Any) -> "SparseCoder":
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise NetworkError(describe("SparseCoder", "params", "unknown parameter", got=repr(k), expected=sorted(valid)))
+            setattr(self, k, v)
+        return self
+
+    def _validate(self) -> tuple[np.ndarray, np.ndarray, int, Optional[float]]:
+        if self.method not in METHODS:
+            raise NetworkError(describe("SparseCoder", "method", "unknown method", got=repr(self.method),
+                                        expected=" or ".join(METHODS)))
+        if not isinstance(self.nonneg, (bool, np.bool_)):
+            raise NetworkError(describe("SparseCoder", "nonneg", "must be a bool", got=repr(self.nonneg), expected="True or False"))
+        D = check_dictionary(self.dictionary, name="dictionary")
+        lam = check_lam(self.lam, D.shape[1])
+        steps = DEFAULT_STEPS[self.method] if self.steps is None else self.steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise NetworkError(describe("SparseCoder", "steps", "must be a positive integer", got=steps, expected=">= 1"))
+        dt = DEFAULT_DT[self.method] if self.dt_s is None else self.dt_s
+        if dt is not None:
+            try:
+                dt = float(dt)
+            except (TypeError, ValueError):
+                dt = float("nan")
+            if not (np.isfinite(dt) and dt > 0):
+                raise NetworkError(describe("SparseCoder", "dt_s", "must be a positive number", got=self.dt_s, expected="> 0"))
+        return D, lam, int(steps), dt
+
+    def fit(self, X: Any = None, y: Any = None) -> "SparseCoder":
+        """Validate the parameters and set ``components_``; nothing is learned (``X`` only checked)."""
+        D, _, _, _ = self._validate()
+        if X is not None:
+            check_inputs(X, D.shape[0])
+        self.components_ = D.T.copy()
+        self.n_features_in_ = D.shape[0]
+        self.n_components_ = D.shape[1]
+        self.last_result_ = None
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Codes of every row of ``X`` (``(batch, M)`` or ``(M,)``), shaped ``(batch, N)`` or ``(N,)``."""
+        D, lam, steps, dt = self._validate()
+        Xc, single = check_inputs(X, D.shape[0])
+        if self.method == "fista":
+            codes = fista(D, Xc, lam, nonneg=bool(self.nonneg), max_iter=steps, tol=self.tol)
+            self.last_result_ = None
+        elif self.method == "lca":
+            codes = analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft", steps=steps, dt_over_tau=dt)
+            self.last_result_ = None
+        else:
+            codes, self.last_result_ = spiking_lca(D, Xc, lam, nonneg=bool(self.nonneg), steps=steps, dt_s=dt,
+                                                   backend=self.backend, seed=self.seed)
+        return codes[0] if single else codes
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def __repr__(self) -> str:
+        D = np.shape(self.dictionary)
+        return (f"SparseCoder(dictionary=<{D}>, lam={self.lam!r}, method={self.method!r}, nonneg={self.nonneg!r}, "
+                f"steps={self.steps!r}, dt_s={self.dt_s!r}, backend={self.backend!r})")
+

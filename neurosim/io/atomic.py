@@ -1,0 +1,118 @@
+"""Atomic, non-clobbering file output.
+
+Every file neurosim writes goes through :func:`atomic_write`: the content is written to a
+temporary file in the destination directory, flushed to disk and renamed over the target in one
+step, so a crash never leaves a half-written file and readers never see one.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import numpy as np
+
+from neurosim.errors import UsageError
+
+__all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save_npy', 'atomic_save_npz', 'atomic_write_json', 'check_writable', 'read_error']
+
+
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def read_error(exc: BaseException, width: int = 100) -> str:
+    """One short line about why a file could not be read (numpy's advice to unpickle an object
+    array is replaced by a plain statement: neurosim never loads pickles)."""
+    text = str(exc).strip()
+    if "pickle" in text.lower():
+        return "pickled (object) data, which neurosim never loads"
+    return text.splitlines()[0][:width] if text else type(exc).__name__
+
+
+def _check_target(path: PathLike) -> Path:
+    """``path`` as a Path, after checking a file can be written there: not empty, not a
+    directory, no parent that is a regular file (one-line :class:`UsageError` otherwise)."""
+    if not str(path).strip():
+        raise UsageError(f"output {str(path)!r}: empty path (expected a file path)")
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"output '{p}': is a directory (expected a file path)")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"output '{p}': '{parent}' is not a directory (expected a path whose parent is one)")
+            break
+    return p
+
+
+def check_writable(path: PathLike, *, overwrite: bool) -> Path:
+    """Return ``path`` as a Path; raise :class:`UsageError` if it exists and ``overwrite`` is false
+    (or cannot be a file: empty, a directory, below a regular file)."""
+    p = _check_target(path)
+    if p.exists() and not overwrite:
+        raise UsageError(f"output '{p}': file exists (got an existing file, expected a new path or --force)")
+    return p
+
+
+def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) -> Path:
+    """Write a file atomically: ``writer(fh)`` fills a temporary file that replaces ``path``."""
+    p = _check_target(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            writer(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: PathLike, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def atomic_save_npy(path: PathLike, array: np.ndarray) -> Path:
+    return atomic_write(path, lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
+
+
+def atomic_save_npz(path: PathLike, **arrays: np.ndarray) -> Path:
+    return atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+

@@ -1,0 +1,613 @@
+"""Read NIR graphs (Neuromorphic Intermediate Representation) into a :class:`~neurosim.ir.Network`.
+
+NIR (Pedersen et al., Nature Communications 15:8122, 2024; package ``nir`` 1.0.x) is the exchange
+format of snnTorch, Norse, Sinabs, Lava-DL, Rockpool, Nengo, Spyx ... A graph holds nodes (neuron
+layers, linear maps, inputs, outputs, nested graphs) and edges; a node receiving several edges sums
+them. :func:`read_nir` turns it into neurosim populations and connections:
+
+* **Neuron nodes** (``IF``, ``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``I``, ``Threshold``) become
+  populations of :class:`~neurosim.neurons.LIF` neurons (parameters per neuron, broadcast to the
+  layer's shape; the table of rules is in :mod:`neurosim.nir.neurons`).
+* **Linear nodes** between two neuron nodes (``Affine``, ``Linear``, ``Scale``, ``Conv1d``,
+  ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Delay``, and the ``Input``/``Output``
+  nodes of nested graphs) are composed into one matrix per (source, target, delay): one
+  :class:`~neurosim.ir.Connection`, summed over parallel paths of equal delay. A single
+  ``Conv2d`` between two layers stays a compact :class:`~neurosim.conv.ConvWeights` when its
+  geometry allows; otherwise the composition is an explicit sparse matrix (``Conv1d`` is a
+  ``Conv2d`` of height 1). Biases of linear nodes travel through the rest of the chain and become
+  the target neurons' ``bias``. A chain of linear nodes that loops on itself (no neuron in the
+  loop) has no discrete-time meaning and is refused.
+* **Delay** (``y(t) = x(t - delay)``, seconds per element) adds ``floor(delay / dt_s + 1/2)`` steps to
+  the connection's ``delay_steps`` (1 without delays: a spike of step ``n`` acts on ``v`` at step
+  ``n + 1``; with ``D`` steps of Delay on the path, at step ``n + 1 + D``). Paths of different total
+  delay, and the elements of one Delay with different values, become separate connections named
+  ``<pre>-><post>@d<delay_steps>`` (the plain ``<pre>-><post>`` when the pair has one delay). A
+  delay off the step grid by more than ``1e-6`` relative is rounded and noted.
+* **Input nodes** become populations of spiking *relay* neurons: neurosim feeds external spikes
+  through inputs attached to a population (:class:`~neurosim.ir.PoissonInput`, ``ArrayInput``),
+  and a relay (``LIF(tau_s=dt_s, v_th=0.5, reset="zero")``, the splitter relay of the mapper)
+  turns each input spike of weight 1 into exactly one spike on the next step. The linear chain
+  after an ``Input`` is the relays' outgoing connection. The mapper costs relays as on-chip
+  neurons, an over-estimate for chips whose input axons are fed from off-chip directly.
+* **Output nodes** create nothing; ``info["outputs"]`` names the populations that feed them, and
+  a Delay or a linear node between a population and an Output (not modelled) is noted.
+* **Nested graphs** are flattened; their nodes are named ``<graph>.<node>``.
+
+Discretisation
+--------------
+NIR's neuron equations are continuous-time ODEs; exporters that train in discrete time (snnTorch,
+Norse, Sinabs) write spikes as values ``s_n in {0, 1}`` held for one step ``dt`` (a pulse of
+height 1 and area ``dt``). :func:`read_nir` reads the graph that way, with the user's ``dt_s`` and
+forward Euler. For ``LIF`` (``tau dv/dt = (v_leak - v) + R I``, ``I = W s + b``)::
+
+    v_{n+1} = v_n + (dt / tau) (v_leak - v_n + R (W s_n + b))        spike when v > v_threshold, v <- v_reset
+
+which is exactly neurosim's LIF (:class:`~neurosim.neurons.LIF`, ``v += dt (bias + i - (v -
+v_rest)/tau_m)``) with ``tau_m_s = tau``, ``v_rest = v_leak``, ``v_th = v_threshold``,
+``reset = "zero"``, ``v_reset = v_reset``, ``bias = R b / tau`` and a synaptic current lasting
+one step (``tau_s = dt``: a spike of weight ``w'`` adds ``w'/dt`` to ``i`` and moves ``v`` by
+``w'``), so the connection weights are the NIR weights times ``dt R / tau`` of the target neuron.
+``IF`` (``dv/dt = R I``) is the same with ``tau_m_s = inf``, weights times ``dt R`` and
+``bias = R b``; ``I`` (integrator ``dv/dt = R I``) is that ``IF`` with an unreachable threshold.
+``Threshold`` (``s = H(x - threshold)``, memoryless) is a LIF whose state is wiped every step
+(``tau_s = tau_m_s = dt``, reset to 0): ``v_{n+1} = W s_n + b``, a spike when ``v_{n+1} >=
+threshold``, one step after its input like every connection (weights unscaled, ``bias = b /
+dt``). ``CubaLIF`` (``tau_syn dI/dt = -I + w_in S``, ``tau_mem dv/dt = (v_leak - v) +
+R I``) maps onto neurosim's one synaptic current with ``tau_s = tau_syn``, ``tau_m_s = tau_mem``
+and weights times ``dt R w_in / tau_mem``: a pulse of weight ``w`` adds ``dt w_in w / tau_syn``
+to ``I``, i.e. ``w' / tau_syn`` to neurosim's ``i = R I / tau_mem``; ``I`` decays by
+``1 - dt/tau_syn`` per step on both sides (neurosim integrates ``v`` with the current before
+decaying it, the order Norse uses). ``LI``, ``CubaLI`` and ``I`` (non-spiking readouts) are the
+same neurons with an unreachable threshold (``v_th = 1e30``): the membrane is the readout, and
+they emit no events. Differences from the ODE, reported per node in ``info["approximations"]``:
+neurosim fires on ``v >= v_th`` (NIR: ``v > v_threshold``; ``Threshold``: ``x >= threshold``
+instead of ``>``); a CubaLIF/CubaLI bias enters at its steady state ``R w_in b / tau_mem`` (the
+synaptic transient is skipped); input spikes reach the first layer one step later (relay); state
+starts at zero (not at ``v_leak``); delays are rounded to whole steps.
+
+``dt_s`` must be the step the exporter assumed. snnTorch, for instance, writes ``Leaky(beta)`` as
+``LIF(tau = dt/(1 - beta), r = tau/dt)`` and ``Synaptic(alpha, beta)`` as ``CubaLIF(tau_syn =
+dt/(1 - alpha), tau_mem = dt/(1 - beta), r = tau_mem/dt, w_in = tau_syn/dt)`` with ``dt = 1e-4``;
+read with ``dt_s=1e-4`` the weights come out unscaled and the recurrences ``syn <- alpha syn +
+x``, ``mem <- beta mem + syn`` are reproduced exactly (``tests/test_nir_io.py``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.conv import ConvWeights
+from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.ir import Connection, Network, PoissonInput, Population
+from neurosim.neurons import LIF
+from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape
+from neurosim.nir.ops import (
+    affine_op,
+    as_shape,
+    conv1d_op,
+    conv2d_op,
+    conv_padding,
+    flatten_shape,
+    pair,
+    pool2d_op,
+    scale_op,
+)
+
+__all__ = ['read_nir', 'add_poisson_input', 'SUPPORTED_NODES']
+
+log = logging.getLogger(__name__)
+
+
+LINEAR = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Delay")
+
+
+#: every NIR node type :func:`read_nir` converts
+SUPPORTED_NODES = ("Input", "Output", "NIRGraph") + LINEAR + NEURONS
+
+
+#: a Delay that is not a whole number of steps within this relative tolerance is noted as rounded
+DELAY_RTOL = 1e-6
+
+
+#: density above which a composed connection is stored dense
+DENSE_ABOVE = 0.25
+
+
+#: how the graph is read (recorded in ``info["convention"]``; details in the module docstring)
+CONVENTION = ("spikes are unit pulses one step long; forward Euler at dt_s; Affine/Conv outputs are input currents; "
+              "connections scaled by dt R / tau (LIF, LI), dt R (IF, I), dt R w_in / tau_mem (CubaLIF, CubaLI), 1 (Threshold); "
+              "spike when v >= v_threshold (NIR: >), reset to v_reset; state starts at 0; "
+              "delay 1 step per connection plus round(delay/dt_s) per Delay node")
+
+
+_BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+#: name of the population of splitter relays the mapper adds (``mapper.relays.SPLITTER_POPULATION``,
+#: repeated here because neurosim never imports mapper; a test checks they agree)
+SPLITTER_NODE = "__splitters__"
+
+
+def _import_nir():
+    try:
+        import nir  # noqa: PLC0415 - optional dependency, imported on use
+    except ImportError as exc:
+        raise UsageError("NIR support needs the 'nir' package (not installed): pip install 'neurosim[nir]'") from exc
+    return nir
+
+
+@dataclass
+class _Node:
+    name: str          # flattened, dotted
+    kind: str          # "input", "output", "identity", "linear", "neuron"
+    type: str          # NIR class name
+    obj: Any
+
+
+# -- flattening nested graphs ------------------------------------------------------------------
+def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str, str]],
+             top: bool) -> tuple[list[str], list[str]]:
+    """Add ``graph``'s nodes (names prefixed) and edges; return its entry and exit node names."""
+    local: dict[str, tuple[list[str], list[str]]] = {}
+    for name, obj in graph.nodes.items():
+        full = prefix + str(name)
+        t = type(obj).__name__
+        if t == "NIRGraph":
+            local[str(name)] = _flatten(obj, full + ".", nodes, edges, top=False)
+            continue
+        if t in ("Input", "Output"):
+            kind = t.lower() if top else "identity"
+        elif t == "Identity":
+            kind = "identity"
+        elif t in LINEAR:
+            kind = "linear"
+        elif t in NEURONS:
+            kind = "neuron"
+        else:
+            raise UsageError(describe("NIR node", full, f"unsupported node type {t}", got=t,
+                                      expected="one of " + ", ".join(SUPPORTED_NODES)))
+        if full in nodes:  # e.g. a node named 's.l' beside subgraph 's' holding node 'l'
+            raise UsageError(describe("NIR node", full, "two nodes have this flattened name (a subgraph's nodes "
+                                      "are named '<subgraph>.<node>')", got=f"{nodes[full].type} and {t}",
+                                      expected="node names without a '.' that clashes with a subgraph's"))
+        nodes[full] = _Node(full, kind, t, obj)
+        local[str(name)] = ([full], [full])
+
+    def resolve(endpoint: str, end: int) -> list[str]:
+        key = str(endpoint)
+        if key in local:
+            ends = local[key][end]
+        elif prefix + key in nodes:
+            ends = [prefix + key]
+        else:
+            raise UsageError(describe("NIR edge", f"{prefix}{key}", "refers to no node of the graph", got=repr(key),
+                                      expected=sorted(local)))
+        if len(ends) != 1:
+            raise UsageError(describe("NIR edge", f"{prefix}{key}", "subgraph has no single Input (Output) node to connect",
+                                      got=ends, expected="an edge to '<graph>.<input node>'"))
+        return ends
+
+    for a, b in graph.edges:
+        for src in resolve(a, 1):
+            for dst in resolve(b, 0):
+                edges.append((src, dst))
+    entries = [n for n in nodes if n.startswith(prefix) and n[len(prefix):] in local and nodes[n].type == "Input"]
+    exits = [n for n in nodes if n.startswith(prefix) and n[len(prefix):] in local and nodes[n].type == "Output"]
+    return entries, exits
+
+
+# -- the linear chains -------------------------------------------------------------------------
+class _Linear:
+    """Matrices of linear nodes per input shape (cached)."""
+
+    def __init__(self, nodes: dict[str, _Node], dt: float):
+        self.nodes = nodes
+        self.dt = dt
+        self.cache: dict[tuple[str, tuple], tuple] = {}
+        #: approximation notes per node (rounded delays)
+        self.notes: dict[str, list[str]] = {}
+
+    def delays(self, name: str, shape: tuple[int, ...]) -> list[tuple[int, Optional[sp.csr_matrix]]]:
+        """``[(steps, mask or None), ...]`` of Delay node ``name``: one entry per distinct delay in
+        steps (``floor(delay / dt + 1/2)``: halves round up), the mask selecting the elements with that delay (``None``
+        when all elements share it)."""
+        key = ("delay", name, shape)
+        if key not in self.cache:
+            d = np.asarray(self.nodes[name].obj.delay, dtype=float)
+            try:
+                d = np.broadcast_to(d.reshape(shape) if d.size == int(np.prod(shape)) else d, shape).ravel()
+            except ValueError as exc:
+                raise UsageError(describe("NIR node", name, "delay does not fit the input", got=d.shape,
+                                          expected=f"broadcastable to {shape}")) from exc
+            if not np.all(np.isfinite(d)) or np.any(d < 0):
+                raise UsageError(describe("NIR node", name, "delay must be finite and >= 0 seconds",
+                                          got=float(np.min(d)), expected=">= 0"))
+            x = d / self.dt
+            # half a step rounds up (allowing for the quotient's rounding): distinct delays stay ordered
+            steps = np.floor(x + 0.5 + DELAY_RTOL * np.maximum(x, 1.0)).astype(np.int64)
+            off = np.abs(x - steps) > DELAY_RTOL * np.maximum(x, 1.0)
+            if np.any(off):
+                self.notes.setdefault(name, []).append(
+                    f"delay rounded to the nearest whole step of dt_s (halves up): {int(off.sum())} of {d.size} "
+                    f"elements off by up to "
+                    f"{float(np.max(np.abs(x - steps))):.3g} steps")
+            values = np.unique(steps)
+            self.cache[key] = [(int(values[0]), None)] if values.size == 1 else \
+                [(int(v), sp.diags((steps == v).astype(float), format="csr")) for v in values]
+        return self.cache[key]
+
+    def op(self, name: str, shape: tuple[int, ...]) -> tuple[Optional[sp.csr_matrix], Optional[np.ndarray], tuple]:
+        """``(A or None for identity, bias or None, out_shape)`` of node ``name`` on ``shape``."""
+        key = (name, shape)
+        if key not in self.cache:
+            self.cache[key] = self._build(self.nodes[name], shape)
+        return self.cache[key]
+
+    @staticmethod
+    def _build(node: _Node, shape: tuple[int, ...]):
+        o, t = node.obj, node.type
+        if node.kind == "identity":
+            return None, None, shape
+        if t == "Flatten":
+            return None, None, flatten_shape(node.name, shape, o.start_dim, o.end_dim)
+        if t in ("Affine", "Linear"):
+            return affine_op(node.name, o.weight, getattr(o, "bias", None), shape)
+        if t == "Scale":
+            return scale_op(node.name, o.scale, shape), None, shape
+        if t == "Delay":  # the delay itself is applied by _walk
+            return None, None, shape
+        if t == "Conv1d":
+            if len(shape) != 2 and getattr(o, "input_shape", None) is not None:
+                length = int(np.asarray(o.input_shape).ravel()[-1])
+                if int(np.prod(shape)) % length == 0:
+                    shape = (int(np.prod(shape)) // length, length)
+            a, out = conv1d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
+                               groups=o.groups)
+            return a, _channel_bias(node, o, out), out
+        if t == "Conv2d":
+            a, out = conv2d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
+                               groups=o.groups)
+            return a, _channel_bias(node, o, out), out
+        kind = "sum" if t == "SumPool2d" else "avg"
+        a, out = pool2d_op(node.name, kind, shape, kernel_size=o.kernel_size, stride=o.stride, padding=o.padding)
+        return a, None, out
+
+
+def _channel_bias(node: _Node, o: Any, out: tuple[int, ...]) -> Optional[np.ndarray]:
+    """A convolution's per-channel bias over its flattened output, or None if zero."""
+    b = np.asarray(o.bias, dtype=float).ravel() if getattr(o, "bias", None) is not None else np.zeros(1)
+    if b.size not in (1, out[0]):
+        raise UsageError(describe("NIR node", node.name, "bias does not match the output channels",
+                                  got=b.shape, expected=f"({out[0]},)"))
+    b = np.repeat(np.broadcast_to(b, (out[0],)), int(np.prod(out[1:])))
+    return b if np.any(b) else None
+
+
+def _walk(start: str, m0, shape0: tuple, succ: dict, nodes: dict[str, _Node], lin: _Linear, sinks: list, biased: dict) -> None:
+    """Depth-first from ``start`` through linear nodes; append ``(sink, M, shape, ops, path, delay)`` to ``sinks``.
+
+    ``M`` maps ``start``'s output (or a bias vector) to the sink's input; ``ops`` lists the
+    non-trivial linear nodes on the path; ``delay`` sums the ``Delay`` nodes on it, in steps (a
+    Delay with several values splits the path, one masked branch per value). Linear nodes with a
+    bias are recorded in ``biased`` with their input shape.
+    """
+    stack = [(nxt, m0, shape0, (start,), (), 0) for nxt in succ[start]]
+    while stack:
+        name, m, shape, path, ops, delay = stack.pop()
+        node = nodes[name]
+        if node.kind in ("neuron", "output"):
+            sinks.append((name, m, shape, ops, path, delay))
+            continue
+        if node.kind == "input":
+            raise UsageError(describe("NIR edge", f"{path[-1]}->{name}", "an Input node cannot receive edges",
+                                      expected="edges out of Input nodes only"))
+        if name in path:
+            raise UsageError(describe("NIR node", name, "loop of linear nodes without a neuron",
+                                      got=" -> ".join(path[path.index(name):] + (name,)),
+                                      expected="a neuron node in every cycle"))
+        a, b, out = lin.op(name, shape)
+        if b is not None and name not in biased:
+            biased[name] = shape
+        m2 = m if a is None else a @ m
+        if node.type == "Delay":
+            branches = [(steps, m2 if mask is None else mask @ m2, ops + ((name,) if mask is not None else ()))
+                        for steps, mask in lin.delays(name, shape)]
+        else:
+            branches = [(0, m2, ops + ((name,) if node.type != "Flatten" and node.kind != "identity" else ()))]
+        for steps, mb, ops2 in branches:
+            for nxt in succ[name]:
+                stack.append((nxt, mb, out, path + (name,), ops2, delay + steps))
+
+
+def _conv_weights(nodes: dict[str, _Node], ops: tuple, in_shape: tuple, factor: np.ndarray) -> Optional[ConvWeights]:
+    """A compact ConvWeights for a path through exactly one plain Conv2d, else None."""
+    if len(ops) != 1 or nodes[ops[0]].type != "Conv2d" or len(in_shape) != 3 or not np.all(factor == factor[0]):
+        return None
+    o = nodes[ops[0]].obj
+    w = np.asarray(o.weight, dtype=float)
+    name = ops[0]
+    try:
+        stride = pair(name, "stride", o.stride)
+        dil = pair(name, "dilation", o.dilation)
+        pad = conv_padding(name, o.padding, w.shape[2:], dil, stride)
+    except UsageError:
+        return None
+    if int(np.asarray(o.groups).item()) != 1 or dil != (1, 1) or stride[0] != stride[1] or len(set(pad)) != 1:
+        return None
+    return ConvWeights(w * float(factor[0]), in_shape, stride=stride[0], padding=pad[0])
+
+
+def _pop_name(node: str, taken: set[str]) -> str:
+    name = _BAD_CHARS.sub("_", node)
+    if not name or not (name[0].isalpha() or name[0] == "_"):
+        name = "n" + name
+    base, k = name, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+# -- the reader --------------------------------------------------------------------------------
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:100] if text else type(exc).__name__
+
+
+def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
+    """The NIRGraph and a label of where it came from."""
+    if not isinstance(path_or_graph, (str, Path)):
+        if type(path_or_graph).__name__ != "NIRGraph":
+            raise UsageError(describe("NIR input", type(path_or_graph).__name__, "is neither a file path nor a NIRGraph",
+                                      expected="a .nir file or a nir.NIRGraph"))
+        return path_or_graph, "<NIRGraph>"
+    path = Path(path_or_graph)
+    if not path.is_file():
+        raise UsageError(describe("NIR file", str(path), "is a directory" if path.is_dir() else "not found",
+                                  expected="an existing .nir (HDF5) file"))
+    nir = _import_nir()
+    try:
+        return nir.read(path), str(path)
+    except (OSError, KeyError, TypeError, AssertionError, AttributeError) as exc:
+        raise UsageError(describe("NIR file", str(path), "cannot be read as NIR",
+                                  got=_first_line(exc),
+                                  expected="an HDF5 file written by nir.write")) from exc
+    except ValueError as first:
+        # older or hand-made graphs can fail nir's type inference (NIR issue #135): retry without it
+        try:
+            graph = nir.read(path, type_check=False)
+        except Exception as exc:  # noqa: BLE001 - any failure of the second attempt is a bad file
+            raise UsageError(describe("NIR file", str(path), "cannot be read as NIR", got=_first_line(first),
+                                      expected="an HDF5 file written by nir.write")) from exc
+        log.warning("NIR file %s fails nir's type check (%s); read without it", path, first)
+        notes.append(f"nir's type check failed ({_first_line(first)}); read with type_check=False")
+        return graph, str(path)
+
+
+def _refuse_mapped(source: str, nodes: dict[str, _Node]) -> None:
+    """Refuse a graph holding the mapper's splitter relays (a ``neurosim map --nir-out`` export).
+
+    Such a graph is a *mapped* network: its ``__splitters__`` layer is a set of relays the mapper
+    added so that each neuron of the original network reaches at most the chip's limit of
+    destination cores, with the partition they were made for. Read back as an ordinary layer, the
+    relays lose that partition, and the mapper either refuses the reserved name or adds relays for
+    relays (or fails the out-axon limit with ``--no-splitters``). Renaming the layer would import a
+    network one step slower per relay level and larger than the user's, so its costs would not be
+    those of the original: the original network is what to map, and the message says so.
+    """
+    found = [n for n in nodes if n == SPLITTER_NODE or n.endswith("." + SPLITTER_NODE)]
+    if found:
+        raise UsageError(describe("NIR graph", source, "contains neurosim splitter relays: it is a mapped network "
+                                  "written by 'neurosim map --nir-out'", got=f"node '{found[0]}'",
+                                  expected="the original network; map the graph or network file that was mapped, "
+                                           "not its export"))
+
+
+def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
+             input_shape: Optional[Union[tuple[int, ...], dict[str, tuple[int, ...]]]] = None,
+             name: Optional[str] = None) -> tuple[Network, dict]:
+    """Convert a NIR graph into a neurosim :class:`~neurosim.ir.Network` (rules in the module docstring).
+
+    Parameters
+    ----------
+    path_or_graph : str, Path or nir.NIRGraph
+        A ``.nir`` file (HDF5, read with ``nir.read``) or a graph in memory.
+    dt_s : float
+        Time step, seconds (> 0), with which the NIR ODEs are discretised (forward Euler); time
+        constants in the graph are read in seconds.
+    input_shape : tuple or dict, optional
+        Shape of the (only) ``Input`` node, or ``{input node name: shape}``, overriding the shape
+        stored in the graph (e.g. one without a batch axis).
+    name : str, optional
+        Network name (default: the file stem, or ``"nir"``).
+
+    Returns
+    -------
+    network : Network
+        Populations (input relays first, then neuron layers in graph order) and connections;
+        no inputs or probes (see :func:`add_poisson_input`).
+    info : dict
+        ``dt_s``, ``source``, ``convention`` (one line), ``populations`` ({population: {node, type, shape, size}}),
+        ``inputs`` (relay populations), ``outputs`` ({Output node: [populations]}),
+        ``connections`` ({connection: {from, to, folded (linear nodes on its paths), form, synapses,
+        delay_steps}}) and ``approximations``
+        ({NIR node: [notes]}, plus ``"<graph>"`` for whole-graph notes).
+
+    Raises
+    ------
+    UsageError
+        Missing ``nir`` package, unreadable file, unsupported node (naming it, its type and the
+        supported types), shapes that do not fit, unstable ``dt_s``, negative delays, loops of linear
+        nodes, or a graph holding the mapper's splitter relays (a mapped network exported by
+        ``neurosim map --nir-out`` on a chip with a destination-core limit, see :func:`_refuse_mapped`).
+    """
+    if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
+        raise UsageError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
+    dt = float(dt_s)
+    graph_notes: list[str] = []
+    graph, source = _load(path_or_graph, graph_notes)
+    nodes: dict[str, _Node] = {}
+    edges: list[tuple[str, str]] = []
+    _flatten(graph, "", nodes, edges, top=True)
+    _refuse_mapped(source, nodes)
+    succ: dict[str, list[str]] = defaultdict(list)
+    for a, b in dict.fromkeys(edges):
+        succ[a].append(b)
+    inputs = [n for n, v in nodes.items() if v.kind == "input"]
+    neurons = [n for n, v in nodes.items() if v.kind == "neuron"]
+    if not neurons:
+        raise UsageError(describe("NIR graph", source, "has no neuron node", expected="at least one of " + ", ".join(NEURONS)))
+
+    if isinstance(input_shape, dict):
+        unknown = sorted(set(map(str, input_shape)) - set(inputs))
+        if unknown:
+            raise UsageError(describe("option", "input_shape", f"names no Input node of the graph: {unknown}",
+                                      got=sorted(map(str, input_shape)), expected=f"keys among {sorted(inputs)}"))
+    shapes: dict[str, tuple] = {}
+    for n in inputs:
+        given = input_shape.get(n) if isinstance(input_shape, dict) else input_shape
+        if given is None:
+            given = nodes[n].obj.input_type.get("input") if isinstance(nodes[n].obj.input_type, dict) else None
+        if given is None:
+            raise UsageError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
+        shapes[n] = as_shape(given)
+    declared = {n: param_shape(n, nodes[n].type, nodes[n].obj) for n in neurons}
+    # breadth-first from the inputs (populations in that order); layers no input reaches come last
+    queue = list(inputs)
+    later = [n for n in neurons if declared[n] is not None]
+    for n in neurons:
+        if declared[n] is not None:
+            shapes[n] = declared[n]
+    lin = _Linear(nodes, dt)
+    contrib: list[tuple] = []  # (source, sink, M, shape, ops, path, delay steps)
+    biased: dict[str, tuple] = {}
+    done: dict[str, None] = {}
+    while queue or later:
+        src = queue.pop(0) if queue else later.pop(0)
+        if src in done:
+            continue
+        done[src] = None
+        n_src = int(np.prod(shapes[src]))
+        sinks: list = []
+        _walk(src, sp.identity(n_src, format="csr"), shapes[src], succ, nodes, lin, sinks, biased)
+        for sink, m, shape, ops, path, delay in sinks:
+            if nodes[src].type in READOUTS and nodes[sink].kind == "neuron":
+                raise UsageError(describe("NIR node", src,
+                                          f"the graded output of a {nodes[src].type} readout feeds neuron node '{sink}'",
+                                          expected="LI / CubaLI feeding Output nodes only (neurosim models them as non-spiking)"))
+            if nodes[sink].kind == "neuron":
+                _check_size(sink, shape, shapes)
+                if sink not in shapes:
+                    shapes[sink] = shape
+                if sink not in done:
+                    queue.append(sink)
+            contrib.append((src, sink, m, shape, ops, path, delay))
+    missing = [n for n in neurons if n not in shapes]
+    if missing:
+        raise UsageError(describe("NIR node", missing[0], "size cannot be inferred (no input path, scalar parameters)",
+                                  expected="per-neuron parameter arrays or an edge from an Input"))
+
+    bias = {n: np.zeros(int(np.prod(shapes[n]))) for n in neurons}
+    for lname, in_shape in list(biased.items()):
+        _, b, out = lin.op(lname, in_shape)
+        sinks = []
+        _walk(lname, sp.csr_matrix(b.reshape(-1, 1)), out, succ, nodes, lin, sinks, {})
+        for sink, m, *_ in sinks:
+            if nodes[sink].kind == "neuron":
+                bias[sink] += np.asarray(m.toarray()).ravel()
+
+    net = Network(name=_pop_name(name or (Path(source).stem if source != "<NIRGraph>" else "nir"), set()))
+    info: dict = {"dt_s": dt, "source": source, "convention": CONVENTION, "populations": {}, "inputs": [], "outputs": {},
+                  "connections": {},
+                  "approximations": {"<graph>": graph_notes} if graph_notes else {}}
+    taken: set[str] = set()
+    pop_of: dict[str, str] = {}
+    factors: dict[str, np.ndarray] = {}
+    for n in inputs:
+        pop_of[n] = _pop_name(n, taken)
+        net.add(Population(pop_of[n], int(np.prod(shapes[n])), LIF(tau_s=dt, v_th=0.5, reset="zero")))
+        info["inputs"].append(pop_of[n])
+        info["approximations"][n] = ["spikes enter through relay neurons: one extra step of latency; "
+                                     "the mapper costs the relays as on-chip neurons"]
+    for n in [n for n in done if nodes[n].kind == "neuron"]:
+        pop_of[n] = _pop_name(n, taken)
+        model, factors[n], notes = neuron_model(n, nodes[n].type, nodes[n].obj, shapes[n], bias[n], dt)
+        try:
+            net.add(Population(pop_of[n], int(np.prod(shapes[n])), model))
+        except NetworkError as exc:
+            raise UsageError(describe("NIR node", n, f"cannot be converted ({exc})")) from exc
+        if notes:
+            info["approximations"][n] = notes
+    for n, p in pop_of.items():
+        info["populations"][p] = {"node": n, "type": nodes[n].type, "shape": list(shapes[n]), "size": int(np.prod(shapes[n]))}
+
+    for n, notes in lin.notes.items():
+        info["approximations"].setdefault(n, []).extend(notes)
+    grouped: dict[tuple[str, str, int], list] = defaultdict(list)
+    for src, sink, m, shape, ops, path, delay in contrib:
+        if nodes[sink].kind == "output":
+            info["outputs"].setdefault(sink, [])
+            if pop_of[src] not in info["outputs"][sink]:
+                info["outputs"][sink].append(pop_of[src])
+            if delay or ops:  # nothing is built for an Output: what lies on the way to it is not modelled
+                what = ([f"{delay} step(s) of Delay"] if delay else []) + [f"'{o}'" for o in ops
+                                                                         if nodes[o].type != "Delay"]
+                info["approximations"].setdefault(sink, []).append(
+                    f"not modelled between '{pop_of[src]}' and this Output: {', '.join(what)} "
+                    "(the output reads the population's spikes directly)")
+        else:
+            grouped[(src, sink, delay)].append((m, ops, path))
+    n_delays = defaultdict(int)
+    for src, sink, _ in grouped:
+        n_delays[(src, sink)] += 1
+    for (src, sink, delay), parts in grouped.items():
+        f = factors[sink]
+        w = _conv_weights(nodes, parts[0][1], shapes[src], f) if len(parts) == 1 else None
+        form = "conv"
+        if w is None:
+            total = parts[0][0] if len(parts) == 1 else sum((p[0] for p in parts[1:]), parts[0][0])
+            total = sp.csr_matrix(sp.diags(f) @ total)
+            total.eliminate_zeros()
+            if total.nnz > DENSE_ABOVE * total.shape[0] * total.shape[1]:
+                w, form = total.toarray(), "dense"
+            else:
+                w, form = total, "sparse"
+        cname = f"{pop_of[src]}->{pop_of[sink]}" + (f"@d{1 + delay}" if n_delays[(src, sink)] > 1 else "")
+        conn = net.add(Connection(pop_of[src], pop_of[sink], w, delay_steps=1 + delay, name=cname))
+        folded = sorted({x for p in parts for x in p[2][1:]})
+        info["connections"][conn.name] = {"from": src, "to": sink, "folded": folded, "form": form,
+                                          "synapses": conn.n_synapses, "delay_steps": conn.delay_steps}
+    net.validate()
+    return net, info
+
+
+def _check_size(sink: str, shape: tuple, shapes: dict) -> None:
+    want = shapes.get(sink)
+    if want is not None and int(np.prod(want)) != int(np.prod(shape)):
+        raise UsageError(describe("NIR node", sink, "input size does not match the layer", got=f"input {shape}",
+                                  expected=f"{want} ({int(np.prod(want))} neurons, from its parameters or another input)"))
+
+
+def add_poisson_input(network: Network, info: dict, *, rate_per_step: float, dt_s: float) -> Network:
+    """A copy of ``network`` whose input relays receive Poisson spikes.
+
+    Each relay neuron receives a spike (weight 1) with probability ``rate_per_step`` per step,
+    i.e. ``rate_hz = rate_per_step / dt_s``; the relay re-emits it on the next step.
+    """
+    if not 0.0 <= rate_per_step <= 1.0:
+        raise UsageError(describe("option", "input-rate", "must be a probability per step", got=rate_per_step,
+                                  expected="in [0, 1]"))
+    out = Network(network.name, list(network.populations), list(network.connections), list(network.inputs),
+                  list(network.probes), dict(network.signals))
+    for pop in info["inputs"]:
+        n = network.population(pop).size
+        out.add(PoissonInput(pop, np.full(n, rate_per_step / dt_s), weight=1.0, name=f"poisson->{pop}"))
+    return out
+
