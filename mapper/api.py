@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from neurosim.activity import ActivityProfile
-from neurosim.errors import MAX_SEED, CapacityError, MappingError, describe
+from neurosim.errors import CapacityError, MappingError, describe
 from neurosim.ir import Network
 
 from .anneal import Progress
 from .chipspec import ChipSpec
+from .options import MappingOptions
 from .estimate import EDP_BASIS, EVENTS, Estimate, estimate
 from .graph import NetGraph, build_graph
 from .partition import Partition, partition
@@ -163,11 +164,9 @@ def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
     return check_board_fits(graph, chip)
 
 
-def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None, *,
-                partitioner: str = "metis", placer: str = "anneal", seed: int = 0, time_budget_s: float = 30.0,
-                assumed_rate: float = 0.01, place_options: Optional[dict] = None,
-                splitters: Union[str, bool] = "auto", progress: Optional[Progress] = None,
-                repair_budget_s: Optional[float] = 60.0, steiner_budget_s: float = 60.0) -> MappingResult:
+def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None,
+                options: Optional[MappingOptions] = None, *, progress: Optional[Progress] = None,
+                **overrides: Any) -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -178,27 +177,17 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     activity : ActivityProfile, optional
         Measured output events per neuron. Without it every neuron is assumed to emit
         ``assumed_rate`` events per step over 1000 steps, and the report says so.
-    partitioner, placer : str
-        Keys of :data:`mapper.partition.STRATEGIES` and :data:`mapper.place.PLACERS`.
-    seed : int
-    time_budget_s : float
-        Budget of the placement refinement in seconds (the other stages are not optional work);
-        0 runs the refinement's default fixed number of moves, reproducible on any machine.
-    place_options : dict, optional
-        Extra options for the placer (e.g. ``lam``, ``chip_weight``, ``pair_moves``).
-    splitters : {"auto", "new-cores", False}
-        ``"auto"`` (or ``True``): on a chip with ``core.max_out_axons_per_neuron = L``, every
-        neuron whose targets the partition spreads over more than ``L`` cores gets relay
-        ("splitter") neurons on cores with room, else on new cores
+    options : MappingOptions, optional
+        Strategies, seed and budgets (:class:`mapper.options.MappingOptions`, the one home of
+        their defaults). Without activity every neuron is assumed to emit
+        ``options.assumed_rate`` events per step over 1000 steps, and the report says so.
+        ``splitters``: on a chip with ``core.max_out_axons_per_neuron = L``, every neuron whose
+        targets the partition spreads over more than ``L`` cores gets relay ("splitter") neurons
         (:func:`mapper.splitters.insert_splitters`), and place, route and estimate run on the
-        augmented network; ``report["splitters"]`` counts them. ``"new-cores"``: the same with
-        every relay on a new splitter core. ``False``: such a neuron raises :class:`CapacityError`.
-    repair_budget_s : float or None
-        Seconds each repair of a graph partitioner's attempt may take before it hands over to
-        sequential fill (:func:`mapper.partition.partition`; ``None``: no limit).
-    steiner_budget_s : float
-        Seconds the ``"steiner"`` partitioner's tile mapping may take before ``"hypergraph"``
-        takes over (:mod:`mapper.steiner`).
+        augmented network; ``report["splitters"]`` counts them.
+    **overrides
+        Fields of :class:`~mapper.options.MappingOptions` to change, e.g. ``partitioner="hypergraph"``
+        (applied to ``options``, or to the defaults).
     progress : callable, optional
         ``progress(stage, done, total)`` as the stages run (:data:`mapper.anneal.Progress`): the
         stages ``"partition"``, ``"splitters"`` (chips with ``max_out_axons_per_neuron``) and
@@ -219,15 +208,11 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         Invalid network or an activity profile that does not match it.
     """
     t_all = time.perf_counter()
-    _check_budget("time_budget_s", time_budget_s)
-    _check_budget("repair_budget_s", repair_budget_s, none_ok=True)
-    _check_budget("steiner_budget_s", steiner_budget_s)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise MappingError(describe("option", "seed", "not a valid seed", got=seed,
-                                    expected=f"an integer in 0 .. {MAX_SEED}"))
-    if splitters not in ("auto", True, "new-cores", False):
-        raise MappingError(f"option 'splitters': unknown value (got {splitters!r}, expected 'auto', 'new-cores' "
-                           "or False)")
+    opts = options if options is not None else MappingOptions()
+    if overrides:
+        opts = opts.replace(**overrides)
+    partitioner, placer, seed, splitters = opts.partitioner, opts.placer, opts.seed, opts.splitters
+    repair_budget_s = opts.repair_budget_s
     chip = _resolve_chip(chip)
     wall = {}
 
@@ -236,7 +221,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
             progress(name, done, 1)
 
     if activity is None:
-        activity = ActivityProfile.assumed(network, assumed_rate)
+        activity = ActivityProfile.assumed(network, opts.assumed_rate)
     t = time.perf_counter()
     graph = build_graph(network, activity)
     wall["graph"] = time.perf_counter() - t
@@ -245,7 +230,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     stage("partition", 0)
     part = partition(graph, partition_chip(chip) if use_spl else chip, strategy=partitioner, seed=seed,
                      enforce_dest_limit=not use_spl, progress=progress, repair_budget_s=repair_budget_s,
-                     steiner_budget_s=steiner_budget_s)
+                     steiner_budget_s=opts.steiner_budget_s)
     wall["partition"] = time.perf_counter() - t
     stage("partition", 1)
     spl, mapped = None, network
@@ -262,11 +247,11 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
         wall["splitters"] = time.perf_counter() - t
         stage("splitters", 1)
     t = time.perf_counter()
-    popts = _check_place_options(place_options, placer)
+    popts = dict(opts.place_options)
     if progress is not None:
         popts.setdefault("progress", progress)
     part, nets, pl, twin_info = place_refined(graph, chip, part, placer=placer, seed=seed,
-                                              time_budget_s=time_budget_s, **popts)
+                                              time_budget_s=opts.time_budget_s, **popts)
     wall["place"] = time.perf_counter() - t
     t = time.perf_counter()
     stage("route", 0)
@@ -354,40 +339,6 @@ def _index_array(values, where: str, key: str) -> np.ndarray:
         raise MappingError(describe(where, key, "indices must be whole numbers",
                                     got=float(a[out != a][0]), expected="integers"))
     return out
-
-
-#: options :func:`mapper.twins.place_refined` and the annealer take (``map_network(place_options=)``)
-PLACE_OPTIONS = ("lam", "chip_weight", "pair_moves", "exact_moves", "polish_moves", "links_slack", "multicast",
-                 "start", "twins")
-
-
-def _check_place_options(options: Optional[dict], placer: str) -> dict:
-    """``options`` as a dict, after refusing unknown names (with the closest known one) and
-    options for a placer that takes none (every placer but ``"anneal"``)."""
-    import difflib
-
-    opts = dict(options or {})
-    for key in opts:
-        if key not in PLACE_OPTIONS:
-            close = difflib.get_close_matches(str(key), PLACE_OPTIONS, n=1)
-            raise MappingError(describe("place option", str(key), "unknown" + (f"; did you mean '{close[0]}'?"
-                                                                               if close else ""),
-                                        expected=f"one of {list(PLACE_OPTIONS)}"))
-    tuning = [k for k in opts if k not in ("multicast", "twins")]
-    if tuning and placer != "anneal":
-        raise MappingError(describe("place option", ", ".join(tuning), f"placer '{placer}' does not refine, so it "
-                                    "takes no tuning options", expected="placer='anneal'"))
-    return opts
-
-
-def _check_budget(name: str, value: Optional[float], *, none_ok: bool = False) -> None:
-    """A time budget must be a finite number of seconds >= 0 (or None where allowed)."""
-    if value is None and none_ok:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) \
-            or value < 0:
-        raise MappingError(describe("option", name, "must be a finite number of seconds >= 0", got=value,
-                                    expected=">= 0" + (" or None" if none_ok else "")))
 
 
 def evaluate_placement(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile], *,

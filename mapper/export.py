@@ -55,7 +55,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from neurosim.errors import MappingError, UsageError, describe
+from neurosim.errors import MappingError, InputError, describe
 from neurosim.io.atomic import atomic_write_json
 from neurosim.ir import Network
 
@@ -158,9 +158,9 @@ class PlacementRecord:
     network: Optional[Network] = None
 
 
-def _err(path, key: str, what: str, *, got=None, expected=None) -> UsageError:
+def _err(path, key: str, what: str, *, got=None, expected=None) -> InputError:
     """``placement file '<path>': <key>: <what> (got <got!r>, expected <expected>)``."""
-    return UsageError(describe("placement file", str(path), f"{key}: {what}",
+    return InputError(describe("placement file", str(path), f"{key}: {what}",
                                got=None if got is None else repr(got), expected=expected))
 
 
@@ -207,7 +207,7 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
 
     Raises
     ------
-    UsageError
+    InputError
         Unreadable file, wrong format or version, bad structure, a population size that is not a
         positive integer, a duplicate population name, ``network.neurons`` not the populations'
         sum, a placement for another chip (name, mesh or per-core limits, unless ``other_chip``),

@@ -18,24 +18,15 @@ from neurosim.errors import (
     BackendUnavailableError,
     CapacityError,
     ChipSpecError,
+    InputError,
     LocalityError,
     MappingError,
     NetworkError,
     NeurosimError,
     SimulationError,
-    UsageError,
 )
 from neurosim.estimators.sparse_coder import SparseCoder
-from neurosim.ir import (
-    ArrayInput,
-    Connection,
-    ConstantInput,
-    Gain,
-    Network,
-    PoissonInput,
-    Population,
-    Probe,
-)
+from neurosim.ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from neurosim.neurons import IF, LIF, LCANeuron
 from neurosim.nir.read import read_nir
 from neurosim.nir.write import write_nir
@@ -48,5 +39,5 @@ __all__ = [
     "Network", "Population", "Connection", "ConstantInput", "ArrayInput", "PoissonInput", "Probe", "Gain",
     "LIF", "IF", "LCANeuron", "ConvWeights",
     "NeurosimError", "NetworkError", "LocalityError", "SimulationError", "BackendUnavailableError",
-    "ChipSpecError", "CapacityError", "MappingError", "UsageError",
+    "ChipSpecError", "CapacityError", "MappingError", "InputError",
 ]

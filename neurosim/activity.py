@@ -33,7 +33,7 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.atomic import atomic_save_npz, read_error
 from neurosim.ir import Network
 
@@ -218,7 +218,7 @@ class ActivityProfile:
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "ActivityProfile":
-        """Load a profile written by :meth:`save`; raises :class:`UsageError` on a bad file.
+        """Load a profile written by :meth:`save`; raises :class:`InputError` on a bad file.
 
         Files written before ``learn_epochs`` existed load with it empty (event-driven learning).
         """
@@ -229,19 +229,19 @@ class ActivityProfile:
             with open_npz(path, kind="activity file", expected=expected) as z:
                 meta = _meta_of(z, path, expected)
                 if int(meta[0]) != FORMAT_VERSION:
-                    raise UsageError(f"activity file '{path}': unsupported version (got {int(meta[0])}, expected {FORMAT_VERSION})")
+                    raise InputError(f"activity file '{path}': unsupported version (got {int(meta[0])}, expected {FORMAT_VERSION})")
                 counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
                 syn = {k[len("syn/"):]: int(z[k]) for k in z.files if k.startswith("syn/")}
                 learn = {k[len("learn/"):]: int(z[k]) for k in z.files if k.startswith("learn/")}
                 inputs = int(z["inputs"]) if "inputs" in z.files else None
                 return cls(steps=int(meta[1]), batch=int(meta[2]), dt_s=float(z["dt_s"]), counts=counts,
                            syn_events=syn, source=str(z["source"]), learn_epochs=learn, inputs=inputs)
-        except UsageError:
+        except InputError:
             raise
         except NetworkError as exc:
-            raise UsageError(f"activity file '{path}': invalid content ({exc})") from exc
+            raise InputError(f"activity file '{path}': invalid content ({exc})") from exc
         except (OSError, KeyError, ValueError) as exc:
-            raise UsageError(f"activity file '{path}': cannot be read as an activity profile "
+            raise InputError(f"activity file '{path}': cannot be read as an activity profile "
                              f"({read_error(exc)})") from None
 
 
@@ -265,16 +265,16 @@ def _event_counts(name: str, values, most: int) -> np.ndarray:
 
 def _meta_of(z, path: Union[str, Path], expected: str) -> np.ndarray:
     """The ``meta`` entry ``[version, steps, batch]`` of an activity file; a one-line
-    :class:`UsageError` for any other ``.npz`` (a network file, a scalar or missing ``meta``)."""
+    :class:`InputError` for any other ``.npz`` (a network file, a scalar or missing ``meta``)."""
     if "meta" not in z.files:
-        raise UsageError(describe("activity file", str(path), "not an activity profile",
+        raise InputError(describe("activity file", str(path), "not an activity profile",
                                   got=f"a .npz without 'meta' (entries {sorted(z.files)[:5]})", expected=expected))
     meta = z["meta"]
     if meta.dtype.kind == "U" and "neurosim-network" in str(meta):
-        raise UsageError(describe("activity file", str(path), "is a network file, not an activity profile",
+        raise InputError(describe("activity file", str(path), "is a network file, not an activity profile",
                                   expected=expected))
     if meta.ndim != 1 or meta.size < 3 or meta.dtype.kind not in "iu":
-        raise UsageError(describe("activity file", str(path), "not an activity profile",
+        raise InputError(describe("activity file", str(path), "not an activity profile",
                                   got=f"'meta' of dtype {meta.dtype} and shape {meta.shape}",
                                   expected="'meta' holding the integers [version, steps, batch], as "
                                            "ActivityProfile.save writes"))

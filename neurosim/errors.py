@@ -17,7 +17,7 @@ __all__ = [
     "ChipSpecError",
     "CapacityError",
     "MappingError",
-    "UsageError",
+    "InputError",
     "describe",
     "MAX_SEED",
 ]
@@ -59,8 +59,9 @@ class BackendUnavailableError(SimulationError):
     """A backend was asked for explicitly but cannot run here (never a silent fallback)."""
 
 
-class UsageError(NeurosimError, ValueError):
-    """A command-line argument or input file is unusable (the CLI exits with code 2)."""
+class InputError(NeurosimError, ValueError):
+    """A user-supplied file, array or parameter is unusable: the message names the file (and key
+    or field) or the parameter, what was expected and what was found."""
 
 
 class ChipSpecError(NeurosimError, ValueError):

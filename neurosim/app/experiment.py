@@ -40,14 +40,9 @@ import numpy as np
 import yaml
 
 from neurosim.backends import BACKENDS
-from neurosim.builders.lca import (
-    auto_scale,
-    build_analog_lca,
-    build_spiking_lca,
-    decode_spiking_lca,
-)
+from neurosim.builders.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca
 from neurosim.data.samples import default_dictionary, image_patches
-from neurosim.errors import MAX_SEED, NeurosimError, UsageError
+from neurosim.errors import MAX_SEED, InputError, NeurosimError
 from neurosim.io.atomic import read_error
 from neurosim.ir import Network
 from neurosim.result import SimResult
@@ -138,14 +133,14 @@ class Experiment:
 _UNSET = object()
 
 
-def _err(source: str, key: str, what: str, got: Any = _UNSET, expected: Any = None) -> UsageError:
+def _err(source: str, key: str, what: str, got: Any = _UNSET, expected: Any = None) -> InputError:
     """``experiment '<file>': key '<key>': <what> (got <got>, expected <expected>)``; a part that
     is not given is left out (``got=None`` shows as ``None``: the YAML value was null)."""
     msg = f"experiment '{source}': key '{key}': {what}"
     parts = ([] if got is _UNSET else [f"got {got!r}"]) + ([] if expected is None else [f"expected {expected}"])
     if parts:
         msg += " (" + ", ".join(parts) + ")"
-    return UsageError(msg)
+    return InputError(msg)
 
 
 def experiment_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(".")) -> Experiment:
@@ -202,13 +197,13 @@ def load_experiment(path: Optional[str] = None) -> Experiment:
         return experiment_from_dict(copy.deepcopy(DEFAULT_EXPERIMENT), source="<built-in>")
     p = Path(path)
     if not p.is_file():
-        raise UsageError(f"experiment '{p}': file not found (expected a YAML experiment file)")
+        raise InputError(f"experiment '{p}': file not found (expected a YAML experiment file)")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UsageError(f"experiment '{p}': not valid YAML{where} ({getattr(exc, 'problem', exc)})") from exc
+        raise InputError(f"experiment '{p}': not valid YAML{where} ({getattr(exc, 'problem', exc)})") from exc
     return experiment_from_dict(data, source=str(p), base_dir=p.parent)
 
 
@@ -375,7 +370,7 @@ def build_experiment(exp: Experiment) -> tuple[Network, Callable[[SimResult], np
     try:
         network, decode = BUILDERS[exp.network["builder"]](exp, D, X)
     except NeurosimError as exc:
-        if isinstance(exc, UsageError):
+        if isinstance(exc, InputError):
             raise
         raise _err(exp.source, "network", str(exc)) from exc
     for pop in network.populations:  # the run's step against the built time constants, before any run

@@ -40,10 +40,10 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from neurosim.activity import ActivityProfile
+from neurosim.backends.brian2_build import Built, build_network
 from neurosim.errors import BackendUnavailableError, NetworkError, SimulationError, describe
 from neurosim.ir import Network
 from neurosim.result import SimResult
-from neurosim.backends.brian2_build import Built, build_network
 
 log = logging.getLogger(__name__)
 

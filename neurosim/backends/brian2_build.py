@@ -41,7 +41,7 @@ import numpy as np
 
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
-from neurosim.neurons import LCANeuron, LIF, threshold_function
+from neurosim.neurons import LIF, LCANeuron, threshold_function
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
+from neurosim.backends.numpy_delivery import compile_connection
+from neurosim.backends.numpy_populations import make_state
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput
 from neurosim.result import SimResult
-from neurosim.backends.numpy_delivery import compile_connection
-from neurosim.backends.numpy_populations import make_state
 
 log = logging.getLogger(__name__)
 

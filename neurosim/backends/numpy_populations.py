@@ -11,7 +11,7 @@ import numpy as np
 
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Population
-from neurosim.neurons import LCANeuron, LIF, threshold_function
+from neurosim.neurons import LIF, LCANeuron, threshold_function
 
 __all__ = ["LIFState", "LCAState", "make_state"]
 

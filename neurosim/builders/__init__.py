@@ -14,8 +14,14 @@ from __future__ import annotations
 from neurosim.builders.conv_lca import build_conv_lca, build_spiking_conv_lca, decode_spiking_conv_lca
 from neurosim.builders.deep_sc import build_deep_sc
 from neurosim.builders.dictnet import build_dictnet
-from neurosim.builders.lca import (auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca,
-                                   run_analog_lca, spiking_lca)
+from neurosim.builders.lca import (
+                                   auto_scale,
+                                   build_analog_lca,
+                                   build_spiking_lca,
+                                   decode_spiking_lca,
+                                   run_analog_lca,
+                                   spiking_lca,
+)
 from neurosim.builders.warp import build_warp_lca, build_warp_spiking_lca
 
 __all__ = ["build_spiking_lca", "decode_spiking_lca", "spiking_lca", "auto_scale", "build_analog_lca",

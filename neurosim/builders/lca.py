@@ -51,15 +51,7 @@ from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, ConstantInput, Network, Population, Probe
 from neurosim.neurons import IF, LCANeuron, threshold_function
 from neurosim.result import SimResult
-from neurosim.solvers.lca import (
-    Lam,
-    _positive,
-    _problem,
-    _steps,
-    gram,
-    lca_gram,
-    sign_split,
-)
+from neurosim.solvers.lca import Lam, _positive, _problem, _steps, gram, lca_gram, sign_split
 from neurosim.validation.checks import check_dictionary, check_inputs
 
 __all__ = ['build_spiking_lca', 'decode_spiking_lca', 'spiking_lca', 'auto_scale', 'build_analog_lca', 'run_analog_lca']

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.builders.lca import (
-    build_analog_lca,
-    build_spiking_lca,
-    threshold_function,
-)
+from neurosim.builders.lca import build_analog_lca, build_spiking_lca, threshold_function
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import ArrayInput, Network
 from neurosim.solvers.lca import gram, lca_gram, sign_split

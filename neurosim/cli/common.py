@@ -8,7 +8,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from neurosim.errors import MAX_SEED, UsageError, describe
+from neurosim.cli.errors import UsageError
+from neurosim.errors import MAX_SEED, describe
 
 __all__ = ["load_npy", "StageProgress", "seed_arg", "MAX_SEED"]
 

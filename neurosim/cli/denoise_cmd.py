@@ -15,12 +15,21 @@ import io
 import math
 from pathlib import Path
 
-from neurosim.errors import UsageError
-from neurosim.io.atomic import atomic_write_bytes
-from neurosim.studies.denoise import TEST_BOX, TRAIN_BOX, add_noise, compare_patch_methods, denoise_figure, prepare_patch_denoiser, psnr, sample_image
-from neurosim.studies.denoise_conv import compare_conv_methods, prepare_conv_denoiser
 from neurosim.cli.common import seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.outpaths import check_outputs
+from neurosim.io.atomic import atomic_write_bytes
+from neurosim.studies.denoise import (
+    TEST_BOX,
+    TRAIN_BOX,
+    add_noise,
+    compare_patch_methods,
+    denoise_figure,
+    prepare_patch_denoiser,
+    psnr,
+    sample_image,
+)
+from neurosim.studies.denoise_conv import compare_conv_methods, prepare_conv_denoiser
 
 __all__ = ["register", "run"]
 

@@ -21,13 +21,14 @@ from typing import Optional
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
-from neurosim.io.atomic import atomic_save_npy
-from neurosim.cli.common import load_npy, seed_arg
-from neurosim.cli.outpaths import check_outputs
-from neurosim.validation.checks import check_dictionary, check_inputs
-from neurosim.solvers.lasso import fista, lasso_objective
 from neurosim.builders.lca import run_analog_lca, spiking_lca
+from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.errors import UsageError
+from neurosim.cli.outpaths import check_outputs
+from neurosim.errors import describe
+from neurosim.io.atomic import atomic_save_npy
+from neurosim.solvers.lasso import fista, lasso_objective
+from neurosim.validation.checks import check_dictionary, check_inputs
 
 log = logging.getLogger(__name__)
 

@@ -38,14 +38,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
-from neurosim.io.atomic import atomic_save_npz, check_writable
-from neurosim.data.planted import channel_split, planted_nonneg
-from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
-from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.cli import learn_map
 from neurosim.cli.common import seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.outpaths import check_outputs, check_path
+from neurosim.data.planted import channel_split, planted_nonneg
+from neurosim.errors import describe
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
+from neurosim.estimators.sgd_dict import SGDDictionaryLearning
+from neurosim.io.atomic import atomic_save_npz, check_writable
 
 log = logging.getLogger(__name__)
 

@@ -49,14 +49,14 @@ from mapper.chipload import load_chip
 from mapper.chipspec import ChipSpec
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
-
 from neurosim.activity import ActivityProfile
-from neurosim.errors import UsageError, describe
-from neurosim.io.atomic import check_writable
-from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
-from neurosim.io.network import save_network
 from neurosim.cli.common import StageProgress
+from neurosim.cli.errors import UsageError
 from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.errors import describe
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
+from neurosim.io.atomic import check_writable
+from neurosim.io.network import save_network
 
 __all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
 

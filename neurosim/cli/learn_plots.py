@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.io.atomic import atomic_write_bytes, check_writable
 from neurosim.data.planted import channel_merge
+from neurosim.io.atomic import atomic_write_bytes, check_writable
 
 __all__ = ["plot_atoms", "plot_history"]
 

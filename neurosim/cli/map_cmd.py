@@ -46,14 +46,14 @@ from mapper.place import PLACERS
 from mapper.sanafe import write_sanafe, write_sanafe_arch
 from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
-from neurosim.errors import NetworkError, UsageError
-from neurosim.ir import Network
-from neurosim.io.network import load_network
-from neurosim.nir.write import check_exportable, write_nir
-from neurosim.nir.read import add_poisson_input, read_nir
-
 from neurosim.cli.common import StageProgress, seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.errors import NetworkError
+from neurosim.io.network import load_network
+from neurosim.ir import Network
+from neurosim.nir.read import add_poisson_input, read_nir
+from neurosim.nir.write import check_exportable, write_nir
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
 

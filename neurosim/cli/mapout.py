@@ -15,9 +15,8 @@ from typing import Optional, Sequence, Union
 from mapper.api import MappingResult, Report
 from mapper.export import write_placement
 from mapper.plots import FIGURES, save_mapping_figures
-
-from neurosim.io.atomic import atomic_write_json, atomic_write_text
 from neurosim.cli.outpaths import check_outputs, check_path
+from neurosim.io.atomic import atomic_write_json, atomic_write_text
 
 __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
 

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Collection, Optional, Sequence, Union
 
-from neurosim.errors import UsageError, describe
+from neurosim.cli.errors import UsageError
+from neurosim.errors import describe
 
 __all__ = ["check_path", "check_outputs"]
 

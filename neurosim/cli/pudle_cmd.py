@@ -27,13 +27,14 @@ from typing import Optional
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
-from neurosim.io.atomic import atomic_save_npz, atomic_write_bytes
-from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
-from neurosim.data.planted import make_planted
-from neurosim.solvers.pudle_grad import ESTIMATORS, THRESHOLDS
 from neurosim.cli.common import seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.outpaths import check_outputs
+from neurosim.data.planted import make_planted
+from neurosim.errors import describe
+from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.io.atomic import atomic_save_npz, atomic_write_bytes
+from neurosim.solvers.pudle_grad import ESTIMATORS, THRESHOLDS
 
 DATA = ("planted", "digits", "patches")
 #: defaults per data set: samples, atoms

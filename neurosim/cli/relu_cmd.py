@@ -16,12 +16,13 @@ import math
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
-from neurosim.io.atomic import atomic_write_json
-from neurosim.validation.checks import check_dictionary, check_inputs
-from neurosim.studies.relu import OneStepComparison, compare_one_step_vs_iterated
 from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.outpaths import check_outputs
+from neurosim.errors import describe
+from neurosim.io.atomic import atomic_write_json
+from neurosim.studies.relu import OneStepComparison, compare_one_step_vs_iterated
+from neurosim.validation.checks import check_dictionary, check_inputs
 
 EXAMPLE_PATCHES = 100
 EXAMPLE_LAM = 1.0

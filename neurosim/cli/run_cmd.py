@@ -28,17 +28,16 @@ from mapper.chipload import load_chip
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
 from mapper.quantize import quantize_network
-
-from neurosim.backends import simulate
-from neurosim.errors import UsageError
 from neurosim.app.experiment import build_experiment, load_experiment
-from neurosim.io.atomic import atomic_save_npy
-from neurosim.ir import Network, Probe
-from neurosim.solvers.lasso import fista, lasso_objective
-from neurosim.io.network import save_network
-from neurosim.plots import activity_figure, save_png
+from neurosim.backends import simulate
 from neurosim.cli.common import StageProgress
+from neurosim.cli.errors import UsageError
 from neurosim.cli.mapout import MAP_OUTPUTS, check_out_dir, write_mapping
+from neurosim.io.atomic import atomic_save_npy
+from neurosim.io.network import save_network
+from neurosim.ir import Network, Probe
+from neurosim.plots import activity_figure, save_png
+from neurosim.solvers.lasso import fista, lasso_objective
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.data.samples import image_patches
-from neurosim.errors import UsageError
-from neurosim.io.atomic import atomic_write_json
-from neurosim.validation.checks import check_dictionary
-from neurosim.studies.denoise import learn_dictionary
-from neurosim.estimators.warp import WarpLCA
-from neurosim.solvers.warp import steps_to_energy
-from neurosim.estimators.warp_predictors import PREDICTORS
 from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.errors import UsageError
 from neurosim.cli.outpaths import check_outputs
+from neurosim.data.samples import image_patches
+from neurosim.estimators.warp import WarpLCA
+from neurosim.estimators.warp_predictors import PREDICTORS
+from neurosim.io.atomic import atomic_write_json
+from neurosim.solvers.warp import steps_to_energy
+from neurosim.studies.denoise import learn_dictionary
+from neurosim.validation.checks import check_dictionary
 
 __all__ = ["register", "cmd_train", "cmd_eval"]
 

@@ -4,7 +4,13 @@ known ground truth and their recovery metrics (:mod:`~neurosim.data.planted`).
 """
 from __future__ import annotations
 
-from neurosim.data.samples import (default_dictionary, digits, image_patches, overcomplete_dct, random_lasso_problem,
-                                   toy_problem)
+from neurosim.data.samples import (
+                                   default_dictionary,
+                                   digits,
+                                   image_patches,
+                                   overcomplete_dct,
+                                   random_lasso_problem,
+                                   toy_problem,
+)
 
 __all__ = ["image_patches", "digits", "default_dictionary", "overcomplete_dct", "random_lasso_problem", "toy_problem"]

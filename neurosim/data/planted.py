@@ -33,7 +33,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from neurosim.data.samples import split_sign
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.solvers.lasso import fista, lasso_objective
 
 __all__ = ['PlantedDictionary', 'planted_nonneg', 'channel_split', 'channel_merge', 'recovery', 'best_cosines', 'unit_atoms', 'test_objective', 'PlantedDSC', 'make_planted_dsc', 'PlantedProblem', 'make_planted', 'normalize_columns', 'init_dictionary']
@@ -225,11 +225,11 @@ def make_planted(m: int = 50, p: int = 100, s: int = 5, n: int = 10_000, *, c_mi
                  sign: str = "per_sample", init_noise: float = 0.1, seed: int = 0) -> PlantedProblem:
     """Draw the planted problem of the module docstring (defaults: the paper's synthetic setting)."""
     if not (0 < s <= p and m > 0 and n > 0):
-        raise UsageError(describe("planted problem", "s", "need 0 < s <= p and m, n > 0", got=(m, p, s, n)))
+        raise InputError(describe("planted problem", "s", "need 0 < s <= p and m, n > 0", got=(m, p, s, n)))
     if not 0 <= c_min <= c_max:
-        raise UsageError(describe("planted problem", "c_min", "need 0 <= c_min <= c_max", got=(c_min, c_max)))
+        raise InputError(describe("planted problem", "c_min", "need 0 <= c_min <= c_max", got=(c_min, c_max)))
     if sign not in ("per_sample", "per_entry"):
-        raise UsageError(describe("planted problem", "sign", "unknown sign mode", got=sign,
+        raise InputError(describe("planted problem", "sign", "unknown sign mode", got=sign,
                                   expected="'per_sample' or 'per_entry'"))
     rng = np.random.default_rng(seed)
     D_true = normalize_columns(rng.standard_normal((m, p)))

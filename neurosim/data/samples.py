@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 
 __all__ = ['LassoProblem', 'random_lasso_problem', 'toy_problem', 'TOY_SOLUTION', 'TOY_OBJECTIVE', 'image_patches', 'split_sign', 'digits', 'overcomplete_dct', 'default_dictionary']
 
@@ -123,7 +123,7 @@ def _gray_images() -> list[np.ndarray]:
         from sklearn.datasets import load_sample_images
         images = load_sample_images().images
     except ImportError as exc:  # pillow (or scikit-learn) missing
-        raise UsageError(f"built-in images: cannot load scikit-learn's sample images ({exc}); "
+        raise InputError(f"built-in images: cannot load scikit-learn's sample images ({exc}); "
                          "install scikit-learn and pillow") from exc
     # ITU-R BT.601 luma, values in [0, 1]
     return [(img[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])) / 255.0 for img in images]

@@ -41,7 +41,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from neurosim.data.planted import normalize_columns
-from neurosim.errors import SimulationError, UsageError, describe
+from neurosim.errors import InputError, SimulationError, describe
 from neurosim.solvers.optim import SGD, Adam, lam_decay_factor
 from neurosim.solvers.pudle_grad import ESTIMATORS, encode, unrolled_gradient
 
@@ -163,24 +163,24 @@ class PUDLE:
     # -- checks ---------------------------------------------------------------------------
     def _check_params(self) -> None:
         if self.estimator not in ESTIMATORS:
-            raise UsageError(describe("PUDLE", "estimator", "unknown gradient estimator", got=self.estimator,
+            raise InputError(describe("PUDLE", "estimator", "unknown gradient estimator", got=self.estimator,
                                       expected=" or ".join(ESTIMATORS)))
         if self.optimizer not in ("adam", "sgd"):
-            raise UsageError(describe("PUDLE", "optimizer", "unknown optimizer", got=self.optimizer,
+            raise InputError(describe("PUDLE", "optimizer", "unknown optimizer", got=self.optimizer,
                                       expected="'adam' or 'sgd'"))
         for name in ("n_components", "T", "epochs"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
-                raise UsageError(describe("PUDLE", name, "must be a positive integer", got=v, expected=">= 1"))
+                raise InputError(describe("PUDLE", name, "must be a positive integer", got=v, expected=">= 1"))
         if self.batch_size is not None and not self.batch_size >= 1:
-            raise UsageError(describe("PUDLE", "batch_size", "must be >= 1 or None", got=self.batch_size))
+            raise InputError(describe("PUDLE", "batch_size", "must be >= 1 or None", got=self.batch_size))
         if not self.blowup > 1:
-            raise UsageError(describe("PUDLE", "blowup", "must exceed 1", got=self.blowup, expected="> 1"))
+            raise InputError(describe("PUDLE", "blowup", "must exceed 1", got=self.blowup, expected="> 1"))
 
     def _check_X(self, X: Any) -> np.ndarray:
         X = np.asarray(X, dtype=float)
         if X.ndim != 2 or X.shape[0] < 1 or not np.all(np.isfinite(X)):
-            raise UsageError(describe("PUDLE", "X", "expected a finite 2-D array (n_samples, n_features)",
+            raise InputError(describe("PUDLE", "X", "expected a finite 2-D array (n_samples, n_features)",
                                       got=getattr(X, "shape", None)))
         return X
 
@@ -202,7 +202,7 @@ class PUDLE:
         else:
             D = np.array(D_init, dtype=float)
             if D.shape != (m, self.n_components):
-                raise UsageError(describe("PUDLE", "D_init", "shape must be (n_features, n_components)",
+                raise InputError(describe("PUDLE", "D_init", "shape must be (n_features, n_components)",
                                           got=D.shape, expected=(m, self.n_components)))
             D = normalize_columns(D)
         self.components_ = np.ascontiguousarray(D.T)
@@ -262,7 +262,7 @@ class PUDLE:
         """Codes ``z_T`` of ``X`` (``n_samples x n_features``) as ``(n_samples, n_components)``,
         with the threshold factor reached at the end of training."""
         if not hasattr(self, "components_"):
-            raise UsageError(describe("PUDLE", "transform", "estimator is not fitted", expected="call fit first"))
+            raise InputError(describe("PUDLE", "transform", "estimator is not fitted", expected="call fit first"))
         X = self._check_X(X)
         return encode(self.dictionary_, X, lam=self.lam, alpha=self.alpha, T=self.T, threshold=self.threshold,
                       hard_threshold=self.hard_threshold, lam_scale=self.lam_factor_)

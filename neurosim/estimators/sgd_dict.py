@@ -21,12 +21,7 @@ import numpy as np
 from neurosim.builders.dictnet import init_dictionary
 from neurosim.data.planted import test_objective, unit_atoms
 from neurosim.errors import NetworkError, describe
-from neurosim.estimators.dictlearn import (
-    TrainState,
-    code_step_scale,
-    proxy_codes,
-    train_loop,
-)
+from neurosim.estimators.dictlearn import TrainState, code_step_scale, proxy_codes, train_loop
 from neurosim.solvers.lasso import fista
 
 __all__ = ['SGDDictionaryLearning']

@@ -16,12 +16,8 @@ import numpy as np
 
 from neurosim.builders.lca import threshold_function
 from neurosim.builders.warp import build_warp_lca
-from neurosim.errors import NetworkError, UsageError, describe
-from neurosim.estimators.warp_predictors import (
-    Predictor,
-    make_predictor,
-    predictor_from_arrays,
-)
+from neurosim.errors import InputError, NetworkError, describe
+from neurosim.estimators.warp_predictors import Predictor, make_predictor, predictor_from_arrays
 from neurosim.io.atomic import atomic_save_npz, check_writable, read_error
 from neurosim.solvers.lca import analog_lca
 from neurosim.solvers.warp import converged_states, energy_trace, warp_energy
@@ -156,7 +152,7 @@ class WarpLCA:
         """Write dictionary, penalty, settings and predictor to one ``.npz`` (atomically)."""
         p = check_writable(path, overwrite=overwrite)
         if self.predictor_.n_in_ is None:
-            raise UsageError(f"WARP model: predictor '{self.predictor_.kind}' is not fitted (got an unfitted model, "
+            raise InputError(f"WARP model: predictor '{self.predictor_.kind}' is not fitted (got an unfitted model, "
                              "expected fit() before save())")
         arrays = {"format": np.array(FORMAT), "version": np.array(VERSION), "dictionary": self.dictionary,
                   "lam": self.lam, "config": np.array(json.dumps(self.config()))}
@@ -168,7 +164,7 @@ class WarpLCA:
         """Read a model written by :meth:`save`."""
         p = Path(path)
         if not p.is_file():
-            raise UsageError(f"WARP model '{p}': no such file (got a missing path, expected a .npz written by save())")
+            raise InputError(f"WARP model '{p}': no such file (got a missing path, expected a .npz written by save())")
         from neurosim.io.network import (
             open_npz,  # names what a wrong file is (a .npy, JSON, ...)
         )
@@ -178,19 +174,19 @@ class WarpLCA:
             try:
                 data = {k: z[k] for k in z.files}
             except (OSError, ValueError, EOFError) as exc:  # a corrupt member
-                raise UsageError(describe("WARP model", str(p), "cannot be read", got=read_error(exc),
+                raise InputError(describe("WARP model", str(p), "cannot be read", got=read_error(exc),
                                           expected=expected)) from None
         missing = [k for k in ("format", "version", "dictionary", "lam", "config", "predictor.kind") if k not in data]
         if missing or str(data.get("format")) != FORMAT:
-            raise UsageError(f"WARP model '{p}': not a WARP-LCA model (got missing keys {missing} or format "
+            raise InputError(f"WARP model '{p}': not a WARP-LCA model (got missing keys {missing} or format "
                              f"{str(data.get('format'))!r}, expected format {FORMAT!r})")
         if int(data["version"]) != VERSION:
-            raise UsageError(f"WARP model '{p}': unsupported version (got {int(data['version'])}, expected {VERSION})")
+            raise InputError(f"WARP model '{p}': unsupported version (got {int(data['version'])}, expected {VERSION})")
         cfg = json.loads(str(data["config"]))
         pred = predictor_from_arrays({k[len("predictor."):]: v for k, v in data.items() if k.startswith("predictor.")})
         D = data["dictionary"]
         if (pred.n_in_, pred.n_out_) != D.shape:
-            raise UsageError(f"WARP model '{p}': predictor shape does not match the dictionary "
+            raise InputError(f"WARP model '{p}': predictor shape does not match the dictionary "
                              f"(got {(pred.n_in_, pred.n_out_)}, expected {D.shape})")
         train_energy = cfg.pop("train_energy", None)
         train_seed = cfg.pop("train_seed", None)

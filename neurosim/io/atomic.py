@@ -15,7 +15,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from neurosim.errors import UsageError
+from neurosim.errors import InputError
 
 __all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save_npy', 'atomic_save_npz', 'atomic_write_json', 'check_writable', 'read_error']
 
@@ -35,26 +35,26 @@ def read_error(exc: BaseException, width: int = 100) -> str:
 
 def _check_target(path: PathLike) -> Path:
     """``path`` as a Path, after checking a file can be written there: not empty, not a
-    directory, no parent that is a regular file (one-line :class:`UsageError` otherwise)."""
+    directory, no parent that is a regular file (one-line :class:`InputError` otherwise)."""
     if not str(path).strip():
-        raise UsageError(f"output {str(path)!r}: empty path (expected a file path)")
+        raise InputError(f"output {str(path)!r}: empty path (expected a file path)")
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"output '{p}': is a directory (expected a file path)")
+        raise InputError(f"output '{p}': is a directory (expected a file path)")
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise UsageError(f"output '{p}': '{parent}' is not a directory (expected a path whose parent is one)")
+                raise InputError(f"output '{p}': '{parent}' is not a directory (expected a path whose parent is one)")
             break
     return p
 
 
 def check_writable(path: PathLike, *, overwrite: bool) -> Path:
-    """Return ``path`` as a Path; raise :class:`UsageError` if it exists and ``overwrite`` is false
+    """Return ``path`` as a Path; raise :class:`InputError` if it exists and ``overwrite`` is false
     (or cannot be a file: empty, a directory, below a regular file)."""
     p = _check_target(path)
     if p.exists() and not overwrite:
-        raise UsageError(f"output '{p}': file exists (got an existing file, expected a new path or --force)")
+        raise InputError(f"output '{p}': file exists (got an existing file, expected a new path or --force)")
     return p
 
 

@@ -18,7 +18,7 @@ Neuron models come from the explicit registry :data:`MODELS`. A learning rule is
 class (``module:qualname``) and its public attributes; it is rebuilt only from classes inside the
 ``neurosim`` package (never an arbitrary import). Files are written atomically
 (:func:`neurosim.io.atomic.atomic_save_npz`) and read with ``allow_pickle=False``; every problem raises
-:class:`~neurosim.errors.UsageError` naming the file and the key.
+:class:`~neurosim.errors.InputError` naming the file and the key.
 """
 from __future__ import annotations
 
@@ -32,18 +32,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.conv import ConvWeights
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.atomic import atomic_save_npz, read_error
-from neurosim.ir import (
-    ArrayInput,
-    Connection,
-    ConstantInput,
-    Gain,
-    Network,
-    PoissonInput,
-    Population,
-    Probe,
-)
+from neurosim.ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from neurosim.neurons import LIF, LCANeuron
 
 __all__ = ['save_network', 'load_network', 'open_npz', 'MODELS', 'FORMAT', 'VERSION']
@@ -193,30 +184,30 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
 
     Raises
     ------
-    UsageError
+    InputError
         A missing path, a directory, an unreadable file, or a file that is not a zip archive (a
         ``.npy`` array, JSON, YAML, HDF5 ...): one line naming the file, what it looks like and
         what was expected. Pickled content is never loaded and never suggested.
     """
     if not str(path).strip():
-        raise UsageError(describe(kind, str(path), "empty path", expected=expected))
+        raise InputError(describe(kind, str(path), "empty path", expected=expected))
     p = Path(path)
     if not p.exists():
-        raise UsageError(describe(kind, str(path), "not found", expected=expected))
+        raise InputError(describe(kind, str(path), "not found", expected=expected))
     if p.is_dir():
-        raise UsageError(describe(kind, str(path), "is a directory", expected=expected))
+        raise InputError(describe(kind, str(path), "is a directory", expected=expected))
     try:
         with open(p, "rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        raise UsageError(describe(kind, str(path), "cannot be opened", got=exc.strerror or type(exc).__name__,
+        raise InputError(describe(kind, str(path), "cannot be opened", got=exc.strerror or type(exc).__name__,
                                   expected=expected)) from None
     if not head.startswith(b"PK"):
-        raise UsageError(describe(kind, str(path), "not a .npz archive", got=_sniff(head), expected=expected))
+        raise InputError(describe(kind, str(path), "not a .npz archive", got=_sniff(head), expected=expected))
     try:
         return np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(describe(kind, str(path), "cannot be read as a .npz archive", got=read_error(exc),
+        raise InputError(describe(kind, str(path), "cannot be read as a .npz archive", got=read_error(exc),
                                   expected=expected)) from None
 
 
@@ -224,8 +215,8 @@ class _Reader:
     def __init__(self, path, z):
         self.path, self.z = path, z
 
-    def err(self, key: str, what: str) -> UsageError:
-        return UsageError(f"network file '{self.path}': {key}: {what}")
+    def err(self, key: str, what: str) -> InputError:
+        return InputError(f"network file '{self.path}': {key}: {what}")
 
     def need(self, d: dict, key: str, where: str, typ=None):
         if not isinstance(d, dict) or key not in d:
@@ -280,17 +271,17 @@ _EXPECTED = "a .npz network file in save_network format, such as neurosim run's 
 def _meta_of(r: _Reader, z) -> dict:
     """The JSON document of a network file; a one-line error for any other ``.npz``."""
     if "meta" not in z.files:
-        raise UsageError(describe("network file", str(r.path), "not a neurosim network file",
+        raise InputError(describe("network file", str(r.path), "not a neurosim network file",
                                   got=f"a .npz without 'meta' (entries {sorted(z.files)[:5]})", expected=_EXPECTED))
     try:
         raw = z["meta"]
     except ValueError as exc:
         raise r.err("meta", f"unreadable ({read_error(exc)})") from None
     if any(k.startswith("counts/") for k in z.files) and raw.dtype.kind in "iu":
-        raise UsageError(describe("network file", str(r.path), "is an activity profile, not a network",
+        raise InputError(describe("network file", str(r.path), "is an activity profile, not a network",
                                   expected=_EXPECTED))
     if raw.ndim != 0 or raw.dtype.kind != "U":
-        raise UsageError(describe("network file", str(r.path), "not a neurosim network file",
+        raise InputError(describe("network file", str(r.path), "not a neurosim network file",
                                   got=f"'meta' of dtype {raw.dtype} and shape {raw.shape}",
                                   expected="'meta' holding a JSON document, as save_network writes"))
     try:
@@ -307,7 +298,7 @@ def load_network(path: Union[str, Path]) -> Network:
 
     Raises
     ------
-    UsageError
+    InputError
         Unreadable file, wrong format or version, a missing key or array, or contents that do
         not form a valid network (the message names the file and the key).
     """
@@ -368,9 +359,9 @@ def load_network(path: Union[str, Path]) -> Network:
                               every=int(r.need(p, "every", where, int)), start=int(r.need(p, "start", where, int)),
                               name=r.need(p, "name", where, str)))
             net.validate()
-        except UsageError:
+        except InputError:
             raise
         except (NetworkError, KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"network file '{path}': invalid contents ({read_error(exc)})") from None
+            raise InputError(f"network file '{path}': invalid contents ({read_error(exc)})") from None
     return net
 

@@ -39,7 +39,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
+from neurosim.errors import InputError, describe
 from neurosim.neurons import LIF
 
 __all__ = ['NEURONS', 'READOUTS', 'NEVER_FIRES', 'param_shape', 'neuron_model']
@@ -69,7 +69,7 @@ def param_shape(name: str, type_: str, obj: Any) -> Optional[tuple[int, ...]]:
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError as exc:
-        raise UsageError(describe("NIR node", name, "parameters have inconsistent shapes", got=shapes)) from exc
+        raise InputError(describe("NIR node", name, "parameters have inconsistent shapes", got=shapes)) from exc
     return tuple(int(v) for v in shape) if len(shape) and int(np.prod(shape)) > 1 else None
 
 
@@ -83,14 +83,14 @@ def _params(name: str, type_: str, obj: Any, shape: tuple[int, ...]) -> dict[str
         try:
             arr = np.broadcast_to(arr.reshape(shape) if arr.size == int(np.prod(shape)) else arr, shape).ravel()
         except ValueError as exc:
-            raise UsageError(describe("NIR node", name, f"parameter {p} does not fit the layer", got=arr.shape,
+            raise InputError(describe("NIR node", name, f"parameter {p} does not fit the layer", got=arr.shape,
                                       expected=f"broadcastable to {shape}")) from exc
         if not np.all(np.isfinite(arr)):
-            raise UsageError(describe("NIR node", name, f"parameter {p} is not finite", expected="finite values"))
+            raise InputError(describe("NIR node", name, f"parameter {p} is not finite", expected="finite values"))
         out[p] = arr
     for p in ("tau", "tau_mem", "tau_syn"):
         if p in out and not np.all(out[p] > 0):
-            raise UsageError(describe("NIR node", name, f"{p} must be positive", got=float(out[p].min()), expected="> 0 s"))
+            raise InputError(describe("NIR node", name, f"{p} must be positive", got=float(out[p].min()), expected="> 0 s"))
     return out
 
 
@@ -109,14 +109,14 @@ def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: 
     notes = []
     for key in ("tau", "tau_mem", "tau_syn"):
         if key in p and np.any(dt > p[key]):
-            raise UsageError(describe("NIR node", name, f"dt_s larger than {key}: the Euler step is unstable",
+            raise InputError(describe("NIR node", name, f"dt_s larger than {key}: the Euler step is unstable",
                                       got=f"dt_s={dt:g}, min {key}={p[key].min():g}", expected=f"dt_s <= {key}"))
         if key in p and np.any(dt > 0.1 * p[key]):
             notes.append(f"coarse Euler step: dt_s/{key} up to {dt / p[key].min():.3g}")
     if type_ == "Threshold":
         theta = p["threshold"]
         if not np.all(theta > 0):
-            raise UsageError(describe("NIR node", name, "threshold must be positive for neurosim's LIF",
+            raise InputError(describe("NIR node", name, "threshold must be positive for neurosim's LIF",
                                       got=float(theta.min()), expected="> 0"))
         notes.append("memoryless threshold as a LIF with tau_s = tau_m_s = dt_s (state wiped every step); "
                      "spikes one step after its input, on x >= threshold (NIR: >)")
@@ -124,7 +124,7 @@ def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: 
         return model, np.ones(theta.size), notes
     if type_ in ("IF", "LIF", "CubaLIF"):
         if not np.all(p["v_threshold"] > 0):
-            raise UsageError(describe("NIR node", name, "v_threshold must be positive for neurosim's LIF",
+            raise InputError(describe("NIR node", name, "v_threshold must be positive for neurosim's LIF",
                                       got=float(p["v_threshold"].min()), expected="> 0"))
         v_th = _compact(p["v_threshold"])
     else:

@@ -24,7 +24,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.errors import UsageError, describe
+from neurosim.errors import InputError, describe
 
 __all__ = ['pair', 'affine_op', 'scale_op', 'conv1d_op', 'conv2d_op', 'pool2d_op', 'flatten_shape', 'conv_padding', 'as_shape']
 
@@ -39,7 +39,7 @@ def pair(node: str, what: str, value) -> tuple[int, int]:
     if arr.size == 1:
         arr = np.repeat(arr, 2)
     if arr.size != 2 or not np.all(np.equal(np.mod(arr, 1), 0)):
-        raise UsageError(describe("NIR node", node, f"{what} must be an integer or a pair of integers",
+        raise InputError(describe("NIR node", node, f"{what} must be an integer or a pair of integers",
                                   got=value, expected="int or (int, int)"))
     return int(arr[0]), int(arr[1])
 
@@ -54,7 +54,7 @@ def affine_op(node: str, weight: np.ndarray, bias: Optional[np.ndarray],
     """
     w = np.asarray(weight, dtype=float)
     if w.ndim != 2:
-        raise UsageError(describe("NIR node", node, "weight must be 2-D (out, in)", got=f"shape {w.shape}",
+        raise InputError(describe("NIR node", node, "weight must be 2-D (out, in)", got=f"shape {w.shape}",
                                   expected="a 2-D matrix"))
     n_in = int(np.prod(in_shape))
     if n_in == w.shape[1]:
@@ -63,13 +63,13 @@ def affine_op(node: str, weight: np.ndarray, bias: Optional[np.ndarray],
         reps = int(np.prod(in_shape[:-1]))
         a, out_shape = sp.kron(sp.eye(reps), sp.csr_matrix(w), format="csr"), tuple(in_shape[:-1]) + (w.shape[0],)
     else:
-        raise UsageError(describe("NIR node", node, "weight does not fit the input", got=f"weight {w.shape}, input {in_shape}",
+        raise InputError(describe("NIR node", node, "weight does not fit the input", got=f"weight {w.shape}, input {in_shape}",
                                   expected=f"weight (out, {n_in}) or (out, {in_shape[-1]})"))
     b = None
     if bias is not None:
         b = np.asarray(bias, dtype=float).ravel()
         if b.size not in (1, w.shape[0]):
-            raise UsageError(describe("NIR node", node, "bias does not match the weight", got=b.shape,
+            raise InputError(describe("NIR node", node, "bias does not match the weight", got=b.shape,
                                       expected=f"({w.shape[0]},)"))
         b = np.tile(np.broadcast_to(b, (w.shape[0],)), reps)
         if not np.any(b):
@@ -83,7 +83,7 @@ def scale_op(node: str, scale: np.ndarray, in_shape: Shape) -> sp.csr_matrix:
     try:
         d = np.broadcast_to(s, in_shape).ravel()
     except ValueError as exc:
-        raise UsageError(describe("NIR node", node, "scale does not broadcast to the input", got=s.shape,
+        raise InputError(describe("NIR node", node, "scale does not broadcast to the input", got=s.shape,
                                   expected=f"broadcastable to {tuple(in_shape)}")) from exc
     return sp.diags(d, format="csr")
 
@@ -99,10 +99,10 @@ def conv_padding(node: str, padding, kernel: tuple[int, int], dilation: tuple[in
         if padding == "valid":
             return 0, 0, 0, 0
         if padding != "same":
-            raise UsageError(describe("NIR node", node, "unknown padding", got=repr(padding),
+            raise InputError(describe("NIR node", node, "unknown padding", got=repr(padding),
                                       expected="'same', 'valid' or integers"))
         if stride != (1, 1):
-            raise UsageError(describe("NIR node", node, "padding 'same' needs stride 1", got=stride, expected="(1, 1)"))
+            raise InputError(describe("NIR node", node, "padding 'same' needs stride 1", got=stride, expected="(1, 1)"))
         out = []
         for k, d in zip(kernel, dilation):
             total = d * (k - 1)
@@ -110,7 +110,7 @@ def conv_padding(node: str, padding, kernel: tuple[int, int], dilation: tuple[in
         return out[0], out[1], out[2], out[3]
     ph, pw = pair(node, "padding", padding)
     if ph < 0 or pw < 0:
-        raise UsageError(describe("NIR node", node, "padding must be non-negative", got=(ph, pw), expected=">= 0"))
+        raise InputError(describe("NIR node", node, "padding must be non-negative", got=(ph, pw), expected=">= 0"))
     return ph, ph, pw, pw
 
 
@@ -120,9 +120,9 @@ def _conv_arrays(node: str, kind: str, weight, in_shape: Shape, w_dims: str, x_d
     w = np.asarray(weight, dtype=float)
     nd = x_dims.count(",") + 1
     if w.ndim != nd + 1:
-        raise UsageError(describe("NIR node", node, f"{kind} weight must be {nd + 1}-D {w_dims}", got=f"shape {w.shape}"))
+        raise InputError(describe("NIR node", node, f"{kind} weight must be {nd + 1}-D {w_dims}", got=f"shape {w.shape}"))
     if len(in_shape) != nd:
-        raise UsageError(describe("NIR node", node, f"{kind} input must be {x_dims}", got=tuple(in_shape),
+        raise InputError(describe("NIR node", node, f"{kind} input must be {x_dims}", got=tuple(in_shape),
                                   expected=f"a {nd}-D shape"))
     return w
 
@@ -135,17 +135,17 @@ def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
     c_out, c_in_g, kh, kw = w.shape
     g = int(np.asarray(groups).item())
     if g < 1 or c_in != c_in_g * g or c_out % g:
-        raise UsageError(describe("NIR node", node, "channels do not match groups", got=f"C_in {c_in}, weight {w.shape}, groups {g}",
+        raise InputError(describe("NIR node", node, "channels do not match groups", got=f"C_in {c_in}, weight {w.shape}, groups {g}",
                                   expected=f"C_in = {c_in_g} * groups and C_out divisible by groups"))
     sh, sw = pair(node, "stride", stride)
     dh, dw = pair(node, "dilation", dilation)
     if min(sh, sw, dh, dw) < 1:
-        raise UsageError(describe("NIR node", node, "stride and dilation must be >= 1", got=(sh, sw, dh, dw)))
+        raise InputError(describe("NIR node", node, "stride and dilation must be >= 1", got=(sh, sw, dh, dw)))
     pt, pb, pl, pr = conv_padding(node, padding, (kh, kw), (dh, dw), (sh, sw))
     ho = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
     wo = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
     if ho < 1 or wo < 1:
-        raise UsageError(describe("NIR node", node, "kernel larger than the padded input", got=(kh, kw),
+        raise InputError(describe("NIR node", node, "kernel larger than the padded input", got=(kh, kw),
                                   expected=f"input {in_shape} with padding {(pt, pb, pl, pr)}"))
     o, cl, ky, kx = np.nonzero(w)
     vals = w[o, cl, ky, kx]
@@ -171,7 +171,7 @@ def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
     def one(what: str, value) -> int:
         arr = np.atleast_1d(np.asarray(value)).ravel()
         if arr.size != 1 or arr.dtype.kind not in "iuf" or arr[0] % 1:
-            raise UsageError(describe("NIR node", node, f"{what} must be one integer", got=value, expected="int"))
+            raise InputError(describe("NIR node", node, f"{what} must be one integer", got=value, expected="int"))
         return int(arr[0])
 
     pad = padding
@@ -188,7 +188,7 @@ def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
 def pool2d_op(node: str, kind: str, in_shape: Shape, *, kernel_size, stride, padding) -> tuple[sp.csr_matrix, Shape]:
     """``SumPool2d`` (``kind="sum"``) or ``AvgPool2d`` (``"avg"``, divides by ``kh kw``) as a matrix."""
     if len(in_shape) != 3:
-        raise UsageError(describe("NIR node", node, "pooling input must be (C, H, W)", got=tuple(in_shape),
+        raise InputError(describe("NIR node", node, "pooling input must be (C, H, W)", got=tuple(in_shape),
                                   expected="a 3-D shape"))
     kh, kw = pair(node, "kernel_size", kernel_size)
     c = int(in_shape[0])

@@ -76,29 +76,18 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.conv import ConvWeights
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.ir import Connection, Network, PoissonInput, Population
 from neurosim.neurons import LIF
+from neurosim.nir.compose import LinearChains, Node, conv_weights, walk
 from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape
-from neurosim.nir.ops import (
-    affine_op,
-    as_shape,
-    conv1d_op,
-    conv2d_op,
-    conv_padding,
-    flatten_shape,
-    pair,
-    pool2d_op,
-    scale_op,
-)
+from neurosim.nir.ops import as_shape
 
 __all__ = ['read_nir', 'add_poisson_input', 'SUPPORTED_NODES']
 
@@ -112,8 +101,6 @@ LINEAR = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool
 SUPPORTED_NODES = ("Input", "Output", "NIRGraph") + LINEAR + NEURONS
 
 
-#: a Delay that is not a whole number of steps within this relative tolerance is noted as rounded
-DELAY_RTOL = 1e-6
 
 
 #: density above which a composed connection is stored dense
@@ -139,20 +126,14 @@ def _import_nir():
     try:
         import nir  # noqa: PLC0415 - optional dependency, imported on use
     except ImportError as exc:
-        raise UsageError("NIR support needs the 'nir' package (not installed): pip install 'neurosim[nir]'") from exc
+        raise InputError("NIR support needs the 'nir' package (not installed): pip install 'neurosim[nir]'") from exc
     return nir
 
 
-@dataclass
-class _Node:
-    name: str          # flattened, dotted
-    kind: str          # "input", "output", "identity", "linear", "neuron"
-    type: str          # NIR class name
-    obj: Any
 
 
 # -- flattening nested graphs ------------------------------------------------------------------
-def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str, str]],
+def _flatten(graph, prefix: str, nodes: dict[str, Node], edges: list[tuple[str, str]],
              top: bool) -> tuple[list[str], list[str]]:
     """Add ``graph``'s nodes (names prefixed) and edges; return its entry and exit node names."""
     local: dict[str, tuple[list[str], list[str]]] = {}
@@ -171,13 +152,13 @@ def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str,
         elif t in NEURONS:
             kind = "neuron"
         else:
-            raise UsageError(describe("NIR node", full, f"unsupported node type {t}", got=t,
+            raise InputError(describe("NIR node", full, f"unsupported node type {t}", got=t,
                                       expected="one of " + ", ".join(SUPPORTED_NODES)))
         if full in nodes:  # e.g. a node named 's.l' beside subgraph 's' holding node 'l'
-            raise UsageError(describe("NIR node", full, "two nodes have this flattened name (a subgraph's nodes "
+            raise InputError(describe("NIR node", full, "two nodes have this flattened name (a subgraph's nodes "
                                       "are named '<subgraph>.<node>')", got=f"{nodes[full].type} and {t}",
                                       expected="node names without a '.' that clashes with a subgraph's"))
-        nodes[full] = _Node(full, kind, t, obj)
+        nodes[full] = Node(full, kind, t, obj)
         local[str(name)] = ([full], [full])
 
     def resolve(endpoint: str, end: int) -> list[str]:
@@ -187,10 +168,10 @@ def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str,
         elif prefix + key in nodes:
             ends = [prefix + key]
         else:
-            raise UsageError(describe("NIR edge", f"{prefix}{key}", "refers to no node of the graph", got=repr(key),
+            raise InputError(describe("NIR edge", f"{prefix}{key}", "refers to no node of the graph", got=repr(key),
                                       expected=sorted(local)))
         if len(ends) != 1:
-            raise UsageError(describe("NIR edge", f"{prefix}{key}", "subgraph has no single Input (Output) node to connect",
+            raise InputError(describe("NIR edge", f"{prefix}{key}", "subgraph has no single Input (Output) node to connect",
                                       got=ends, expected="an edge to '<graph>.<input node>'"))
         return ends
 
@@ -203,145 +184,6 @@ def _flatten(graph, prefix: str, nodes: dict[str, _Node], edges: list[tuple[str,
     return entries, exits
 
 
-# -- the linear chains -------------------------------------------------------------------------
-class _Linear:
-    """Matrices of linear nodes per input shape (cached)."""
-
-    def __init__(self, nodes: dict[str, _Node], dt: float):
-        self.nodes = nodes
-        self.dt = dt
-        self.cache: dict[tuple[str, tuple], tuple] = {}
-        #: approximation notes per node (rounded delays)
-        self.notes: dict[str, list[str]] = {}
-
-    def delays(self, name: str, shape: tuple[int, ...]) -> list[tuple[int, Optional[sp.csr_matrix]]]:
-        """``[(steps, mask or None), ...]`` of Delay node ``name``: one entry per distinct delay in
-        steps (``floor(delay / dt + 1/2)``: halves round up), the mask selecting the elements with that delay (``None``
-        when all elements share it)."""
-        key = ("delay", name, shape)
-        if key not in self.cache:
-            d = np.asarray(self.nodes[name].obj.delay, dtype=float)
-            try:
-                d = np.broadcast_to(d.reshape(shape) if d.size == int(np.prod(shape)) else d, shape).ravel()
-            except ValueError as exc:
-                raise UsageError(describe("NIR node", name, "delay does not fit the input", got=d.shape,
-                                          expected=f"broadcastable to {shape}")) from exc
-            if not np.all(np.isfinite(d)) or np.any(d < 0):
-                raise UsageError(describe("NIR node", name, "delay must be finite and >= 0 seconds",
-                                          got=float(np.min(d)), expected=">= 0"))
-            x = d / self.dt
-            # half a step rounds up (allowing for the quotient's rounding): distinct delays stay ordered
-            steps = np.floor(x + 0.5 + DELAY_RTOL * np.maximum(x, 1.0)).astype(np.int64)
-            off = np.abs(x - steps) > DELAY_RTOL * np.maximum(x, 1.0)
-            if np.any(off):
-                self.notes.setdefault(name, []).append(
-                    f"delay rounded to the nearest whole step of dt_s (halves up): {int(off.sum())} of {d.size} "
-                    f"elements off by up to "
-                    f"{float(np.max(np.abs(x - steps))):.3g} steps")
-            values = np.unique(steps)
-            self.cache[key] = [(int(values[0]), None)] if values.size == 1 else \
-                [(int(v), sp.diags((steps == v).astype(float), format="csr")) for v in values]
-        return self.cache[key]
-
-    def op(self, name: str, shape: tuple[int, ...]) -> tuple[Optional[sp.csr_matrix], Optional[np.ndarray], tuple]:
-        """``(A or None for identity, bias or None, out_shape)`` of node ``name`` on ``shape``."""
-        key = (name, shape)
-        if key not in self.cache:
-            self.cache[key] = self._build(self.nodes[name], shape)
-        return self.cache[key]
-
-    @staticmethod
-    def _build(node: _Node, shape: tuple[int, ...]):
-        o, t = node.obj, node.type
-        if node.kind == "identity":
-            return None, None, shape
-        if t == "Flatten":
-            return None, None, flatten_shape(node.name, shape, o.start_dim, o.end_dim)
-        if t in ("Affine", "Linear"):
-            return affine_op(node.name, o.weight, getattr(o, "bias", None), shape)
-        if t == "Scale":
-            return scale_op(node.name, o.scale, shape), None, shape
-        if t == "Delay":  # the delay itself is applied by _walk
-            return None, None, shape
-        if t == "Conv1d":
-            if len(shape) != 2 and getattr(o, "input_shape", None) is not None:
-                length = int(np.asarray(o.input_shape).ravel()[-1])
-                if int(np.prod(shape)) % length == 0:
-                    shape = (int(np.prod(shape)) // length, length)
-            a, out = conv1d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
-                               groups=o.groups)
-            return a, _channel_bias(node, o, out), out
-        if t == "Conv2d":
-            a, out = conv2d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
-                               groups=o.groups)
-            return a, _channel_bias(node, o, out), out
-        kind = "sum" if t == "SumPool2d" else "avg"
-        a, out = pool2d_op(node.name, kind, shape, kernel_size=o.kernel_size, stride=o.stride, padding=o.padding)
-        return a, None, out
-
-
-def _channel_bias(node: _Node, o: Any, out: tuple[int, ...]) -> Optional[np.ndarray]:
-    """A convolution's per-channel bias over its flattened output, or None if zero."""
-    b = np.asarray(o.bias, dtype=float).ravel() if getattr(o, "bias", None) is not None else np.zeros(1)
-    if b.size not in (1, out[0]):
-        raise UsageError(describe("NIR node", node.name, "bias does not match the output channels",
-                                  got=b.shape, expected=f"({out[0]},)"))
-    b = np.repeat(np.broadcast_to(b, (out[0],)), int(np.prod(out[1:])))
-    return b if np.any(b) else None
-
-
-def _walk(start: str, m0, shape0: tuple, succ: dict, nodes: dict[str, _Node], lin: _Linear, sinks: list, biased: dict) -> None:
-    """Depth-first from ``start`` through linear nodes; append ``(sink, M, shape, ops, path, delay)`` to ``sinks``.
-
-    ``M`` maps ``start``'s output (or a bias vector) to the sink's input; ``ops`` lists the
-    non-trivial linear nodes on the path; ``delay`` sums the ``Delay`` nodes on it, in steps (a
-    Delay with several values splits the path, one masked branch per value). Linear nodes with a
-    bias are recorded in ``biased`` with their input shape.
-    """
-    stack = [(nxt, m0, shape0, (start,), (), 0) for nxt in succ[start]]
-    while stack:
-        name, m, shape, path, ops, delay = stack.pop()
-        node = nodes[name]
-        if node.kind in ("neuron", "output"):
-            sinks.append((name, m, shape, ops, path, delay))
-            continue
-        if node.kind == "input":
-            raise UsageError(describe("NIR edge", f"{path[-1]}->{name}", "an Input node cannot receive edges",
-                                      expected="edges out of Input nodes only"))
-        if name in path:
-            raise UsageError(describe("NIR node", name, "loop of linear nodes without a neuron",
-                                      got=" -> ".join(path[path.index(name):] + (name,)),
-                                      expected="a neuron node in every cycle"))
-        a, b, out = lin.op(name, shape)
-        if b is not None and name not in biased:
-            biased[name] = shape
-        m2 = m if a is None else a @ m
-        if node.type == "Delay":
-            branches = [(steps, m2 if mask is None else mask @ m2, ops + ((name,) if mask is not None else ()))
-                        for steps, mask in lin.delays(name, shape)]
-        else:
-            branches = [(0, m2, ops + ((name,) if node.type != "Flatten" and node.kind != "identity" else ()))]
-        for steps, mb, ops2 in branches:
-            for nxt in succ[name]:
-                stack.append((nxt, mb, out, path + (name,), ops2, delay + steps))
-
-
-def _conv_weights(nodes: dict[str, _Node], ops: tuple, in_shape: tuple, factor: np.ndarray) -> Optional[ConvWeights]:
-    """A compact ConvWeights for a path through exactly one plain Conv2d, else None."""
-    if len(ops) != 1 or nodes[ops[0]].type != "Conv2d" or len(in_shape) != 3 or not np.all(factor == factor[0]):
-        return None
-    o = nodes[ops[0]].obj
-    w = np.asarray(o.weight, dtype=float)
-    name = ops[0]
-    try:
-        stride = pair(name, "stride", o.stride)
-        dil = pair(name, "dilation", o.dilation)
-        pad = conv_padding(name, o.padding, w.shape[2:], dil, stride)
-    except UsageError:
-        return None
-    if int(np.asarray(o.groups).item()) != 1 or dil != (1, 1) or stride[0] != stride[1] or len(set(pad)) != 1:
-        return None
-    return ConvWeights(w * float(factor[0]), in_shape, stride=stride[0], padding=pad[0])
 
 
 def _pop_name(node: str, taken: set[str]) -> str:
@@ -365,18 +207,18 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
     """The NIRGraph and a label of where it came from."""
     if not isinstance(path_or_graph, (str, Path)):
         if type(path_or_graph).__name__ != "NIRGraph":
-            raise UsageError(describe("NIR input", type(path_or_graph).__name__, "is neither a file path nor a NIRGraph",
+            raise InputError(describe("NIR input", type(path_or_graph).__name__, "is neither a file path nor a NIRGraph",
                                       expected="a .nir file or a nir.NIRGraph"))
         return path_or_graph, "<NIRGraph>"
     path = Path(path_or_graph)
     if not path.is_file():
-        raise UsageError(describe("NIR file", str(path), "is a directory" if path.is_dir() else "not found",
+        raise InputError(describe("NIR file", str(path), "is a directory" if path.is_dir() else "not found",
                                   expected="an existing .nir (HDF5) file"))
     nir = _import_nir()
     try:
         return nir.read(path), str(path)
     except (OSError, KeyError, TypeError, AssertionError, AttributeError) as exc:
-        raise UsageError(describe("NIR file", str(path), "cannot be read as NIR",
+        raise InputError(describe("NIR file", str(path), "cannot be read as NIR",
                                   got=_first_line(exc),
                                   expected="an HDF5 file written by nir.write")) from exc
     except ValueError as first:
@@ -384,14 +226,14 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
         try:
             graph = nir.read(path, type_check=False)
         except Exception as exc:  # noqa: BLE001 - any failure of the second attempt is a bad file
-            raise UsageError(describe("NIR file", str(path), "cannot be read as NIR", got=_first_line(first),
+            raise InputError(describe("NIR file", str(path), "cannot be read as NIR", got=_first_line(first),
                                       expected="an HDF5 file written by nir.write")) from exc
         log.warning("NIR file %s fails nir's type check (%s); read without it", path, first)
         notes.append(f"nir's type check failed ({_first_line(first)}); read with type_check=False")
         return graph, str(path)
 
 
-def _refuse_mapped(source: str, nodes: dict[str, _Node]) -> None:
+def _refuse_mapped(source: str, nodes: dict[str, Node]) -> None:
     """Refuse a graph holding the mapper's splitter relays (a ``neurosim map --nir-out`` export).
 
     Such a graph is a *mapped* network: its ``__splitters__`` layer is a set of relays the mapper
@@ -404,7 +246,7 @@ def _refuse_mapped(source: str, nodes: dict[str, _Node]) -> None:
     """
     found = [n for n in nodes if n == SPLITTER_NODE or n.endswith("." + SPLITTER_NODE)]
     if found:
-        raise UsageError(describe("NIR graph", source, "contains neurosim splitter relays: it is a mapped network "
+        raise InputError(describe("NIR graph", source, "contains neurosim splitter relays: it is a mapped network "
                                   "written by 'neurosim map --nir-out'", got=f"node '{found[0]}'",
                                   expected="the original network; map the graph or network file that was mapped, "
                                            "not its export"))
@@ -442,18 +284,18 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
 
     Raises
     ------
-    UsageError
+    InputError
         Missing ``nir`` package, unreadable file, unsupported node (naming it, its type and the
         supported types), shapes that do not fit, unstable ``dt_s``, negative delays, loops of linear
         nodes, or a graph holding the mapper's splitter relays (a mapped network exported by
         ``neurosim map --nir-out`` on a chip with a destination-core limit, see :func:`_refuse_mapped`).
     """
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
-        raise UsageError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
+        raise InputError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
     dt = float(dt_s)
     graph_notes: list[str] = []
     graph, source = _load(path_or_graph, graph_notes)
-    nodes: dict[str, _Node] = {}
+    nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
     _flatten(graph, "", nodes, edges, top=True)
     _refuse_mapped(source, nodes)
@@ -463,12 +305,12 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     inputs = [n for n, v in nodes.items() if v.kind == "input"]
     neurons = [n for n, v in nodes.items() if v.kind == "neuron"]
     if not neurons:
-        raise UsageError(describe("NIR graph", source, "has no neuron node", expected="at least one of " + ", ".join(NEURONS)))
+        raise InputError(describe("NIR graph", source, "has no neuron node", expected="at least one of " + ", ".join(NEURONS)))
 
     if isinstance(input_shape, dict):
         unknown = sorted(set(map(str, input_shape)) - set(inputs))
         if unknown:
-            raise UsageError(describe("option", "input_shape", f"names no Input node of the graph: {unknown}",
+            raise InputError(describe("option", "input_shape", f"names no Input node of the graph: {unknown}",
                                       got=sorted(map(str, input_shape)), expected=f"keys among {sorted(inputs)}"))
     shapes: dict[str, tuple] = {}
     for n in inputs:
@@ -476,7 +318,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         if given is None:
             given = nodes[n].obj.input_type.get("input") if isinstance(nodes[n].obj.input_type, dict) else None
         if given is None:
-            raise UsageError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
+            raise InputError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
         shapes[n] = as_shape(given)
     declared = {n: param_shape(n, nodes[n].type, nodes[n].obj) for n in neurons}
     # breadth-first from the inputs (populations in that order); layers no input reaches come last
@@ -485,7 +327,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     for n in neurons:
         if declared[n] is not None:
             shapes[n] = declared[n]
-    lin = _Linear(nodes, dt)
+    lin = LinearChains(nodes, dt)
     contrib: list[tuple] = []  # (source, sink, M, shape, ops, path, delay steps)
     biased: dict[str, tuple] = {}
     done: dict[str, None] = {}
@@ -496,10 +338,10 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         done[src] = None
         n_src = int(np.prod(shapes[src]))
         sinks: list = []
-        _walk(src, sp.identity(n_src, format="csr"), shapes[src], succ, nodes, lin, sinks, biased)
+        walk(src, sp.identity(n_src, format="csr"), shapes[src], succ, nodes, lin, sinks, biased)
         for sink, m, shape, ops, path, delay in sinks:
             if nodes[src].type in READOUTS and nodes[sink].kind == "neuron":
-                raise UsageError(describe("NIR node", src,
+                raise InputError(describe("NIR node", src,
                                           f"the graded output of a {nodes[src].type} readout feeds neuron node '{sink}'",
                                           expected="LI / CubaLI feeding Output nodes only (neurosim models them as non-spiking)"))
             if nodes[sink].kind == "neuron":
@@ -511,14 +353,14 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             contrib.append((src, sink, m, shape, ops, path, delay))
     missing = [n for n in neurons if n not in shapes]
     if missing:
-        raise UsageError(describe("NIR node", missing[0], "size cannot be inferred (no input path, scalar parameters)",
+        raise InputError(describe("NIR node", missing[0], "size cannot be inferred (no input path, scalar parameters)",
                                   expected="per-neuron parameter arrays or an edge from an Input"))
 
     bias = {n: np.zeros(int(np.prod(shapes[n]))) for n in neurons}
     for lname, in_shape in list(biased.items()):
         _, b, out = lin.op(lname, in_shape)
         sinks = []
-        _walk(lname, sp.csr_matrix(b.reshape(-1, 1)), out, succ, nodes, lin, sinks, {})
+        walk(lname, sp.csr_matrix(b.reshape(-1, 1)), out, succ, nodes, lin, sinks, {})
         for sink, m, *_ in sinks:
             if nodes[sink].kind == "neuron":
                 bias[sink] += np.asarray(m.toarray()).ravel()
@@ -542,7 +384,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         try:
             net.add(Population(pop_of[n], int(np.prod(shapes[n])), model))
         except NetworkError as exc:
-            raise UsageError(describe("NIR node", n, f"cannot be converted ({exc})")) from exc
+            raise InputError(describe("NIR node", n, f"cannot be converted ({exc})")) from exc
         if notes:
             info["approximations"][n] = notes
     for n, p in pop_of.items():
@@ -569,7 +411,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         n_delays[(src, sink)] += 1
     for (src, sink, delay), parts in grouped.items():
         f = factors[sink]
-        w = _conv_weights(nodes, parts[0][1], shapes[src], f) if len(parts) == 1 else None
+        w = conv_weights(nodes, parts[0][1], shapes[src], f) if len(parts) == 1 else None
         form = "conv"
         if w is None:
             total = parts[0][0] if len(parts) == 1 else sum((p[0] for p in parts[1:]), parts[0][0])
@@ -591,7 +433,7 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
 def _check_size(sink: str, shape: tuple, shapes: dict) -> None:
     want = shapes.get(sink)
     if want is not None and int(np.prod(want)) != int(np.prod(shape)):
-        raise UsageError(describe("NIR node", sink, "input size does not match the layer", got=f"input {shape}",
+        raise InputError(describe("NIR node", sink, "input size does not match the layer", got=f"input {shape}",
                                   expected=f"{want} ({int(np.prod(want))} neurons, from its parameters or another input)"))
 
 
@@ -602,7 +444,7 @@ def add_poisson_input(network: Network, info: dict, *, rate_per_step: float, dt_
     i.e. ``rate_hz = rate_per_step / dt_s``; the relay re-emits it on the next step.
     """
     if not 0.0 <= rate_per_step <= 1.0:
-        raise UsageError(describe("option", "input-rate", "must be a probability per step", got=rate_per_step,
+        raise InputError(describe("option", "input-rate", "must be a probability per step", got=rate_per_step,
                                   expected="in [0, 1]"))
     out = Network(network.name, list(network.populations), list(network.connections), list(network.inputs),
                   list(network.probes), dict(network.signals))

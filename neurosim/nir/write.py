@@ -50,7 +50,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from neurosim.conv import ConvWeights
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.atomic import atomic_write_bytes
 from neurosim.ir import Network, Population
 from neurosim.neurons import LIF
@@ -131,7 +131,7 @@ def _output_populations(network: Network, kinds: dict[str, str], outputs: Option
         names = {p.name for p in network.populations}
         bad = [o for o in outputs if o not in names or kinds[o] == "Input"]
         if bad or not outputs:
-            raise UsageError(describe("NIR export", "outputs", "must name populations of the network that are not "
+            raise InputError(describe("NIR export", "outputs", "must name populations of the network that are not "
                                       "inputs", got=list(outputs), expected=f"a non-empty subset of {sorted(names)}"))
         return list(dict.fromkeys(outputs))
     drives_other = {c.pre for c in network.connections if c.post != c.pre}
@@ -145,7 +145,7 @@ def _output_populations(network: Network, kinds: dict[str, str], outputs: Option
 
 def _check_dt(dt_s: float) -> None:
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
-        raise UsageError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
+        raise InputError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
 
 
 def _shapes(network: Network, bias_of: dict[str, np.ndarray]) -> tuple[dict[str, tuple], set[str]]:
@@ -186,7 +186,7 @@ def _meta(value: Any, where: str) -> Any:
             return arr
         if arr.dtype.kind == "U":
             return arr.astype(object).astype("S")
-    raise UsageError(describe("placement", where, "cannot be stored as NIR metadata", got=type(value).__name__,
+    raise InputError(describe("placement", where, "cannot be stored as NIR metadata", got=type(value).__name__,
                               expected="dicts of numbers, strings and numeric arrays"))
 
 
@@ -217,7 +217,7 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None,
     ------
     NetworkError
         A population or connection without a faithful NIR form (naming it and its model).
-    UsageError
+    InputError
         Missing ``nir`` package, bad ``dt_s``, placement values HDF5 cannot store.
     """
     nir = _import_nir()
@@ -279,7 +279,7 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None,
                                          "notes": np.array(notes, dtype="S") if notes else "none"}}
     if placement is not None:
         if not isinstance(placement, dict):
-            raise UsageError(describe("placement", "placement", "must be a dict", got=type(placement).__name__,
+            raise InputError(describe("placement", "placement", "must be a dict", got=type(placement).__name__,
                                       expected="a dict"))
         meta["placement"] = _meta(placement, "placement")
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

@@ -27,12 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from neurosim.errors import NetworkError, describe
-from neurosim.validation.checks import (
-    check_codes,
-    check_dictionary,
-    check_inputs,
-    check_lam,
-)
+from neurosim.validation.checks import check_codes, check_dictionary, check_inputs, check_lam
 
 __all__ = ['lasso_objective', 'kkt_residual', 'duality_gap', 'fista', 'lipschitz']
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from neurosim.errors import UsageError, describe
+from neurosim.errors import InputError, describe
 
 __all__ = ['Adam', 'SGD', 'lam_decay_factor']
 
@@ -29,7 +29,7 @@ class Adam:
 
     def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         if not (lr > 0 and 0 <= beta1 < 1 and 0 <= beta2 < 1 and eps >= 0):
-            raise UsageError(describe("optimizer", "adam", "invalid hyper-parameters", got=(lr, beta1, beta2, eps),
+            raise InputError(describe("optimizer", "adam", "invalid hyper-parameters", got=(lr, beta1, beta2, eps),
                                       expected="lr > 0, 0 <= betas < 1, eps >= 0"))
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.k = 0
@@ -56,7 +56,7 @@ class SGD:
 
     def __init__(self, lr: float = 1e-3):
         if not lr > 0:
-            raise UsageError(describe("optimizer", "sgd", "learning rate must be positive", got=lr, expected="> 0"))
+            raise InputError(describe("optimizer", "sgd", "learning rate must be positive", got=lr, expected="> 0"))
         self.lr = lr
 
     def step(self, param: np.ndarray, grad: np.ndarray) -> None:

@@ -56,7 +56,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from neurosim.errors import SimulationError, UsageError, describe
+from neurosim.errors import InputError, SimulationError, describe
 from neurosim.neurons import THRESHOLDS
 
 __all__ = ['ESTIMATORS', 'apply_threshold', 'encode', 'check_step', 'pudle_loss', 'GradientResult', 'unrolled_gradient']
@@ -103,7 +103,7 @@ def apply_threshold(c: np.ndarray, theta: ArrayOrFloat, kind: str, *, out: Optio
         keep = np.abs(c) > theta
         np.multiply(c, keep, out=out)
     else:
-        raise UsageError(describe("threshold", str(kind), "unknown threshold", expected=" or ".join(THRESHOLDS)))
+        raise InputError(describe("threshold", str(kind), "unknown threshold", expected=" or ".join(THRESHOLDS)))
     return out
 
 
@@ -111,19 +111,19 @@ def _theta(kind: str, *, lam: ArrayOrFloat, alpha: float, hard_threshold: Option
            scale: float, p: int) -> ArrayOrFloat:
     """Threshold used by the layers: ``alpha lam scale`` (soft/nonneg) or ``hard_threshold scale``."""
     if kind not in THRESHOLDS:
-        raise UsageError(describe("threshold", str(kind), "unknown threshold", expected=" or ".join(THRESHOLDS)))
+        raise InputError(describe("threshold", str(kind), "unknown threshold", expected=" or ".join(THRESHOLDS)))
     if kind == "hard":
         if hard_threshold is None or not hard_threshold >= 0:
-            raise UsageError(describe("parameter", "hard_threshold", "must be given and >= 0 for threshold='hard'",
+            raise InputError(describe("parameter", "hard_threshold", "must be given and >= 0 for threshold='hard'",
                                       got=hard_threshold, expected=">= 0"))
         return float(hard_threshold) * scale
     lam_arr = np.asarray(lam, dtype=float)
     if lam_arr.ndim == 0:
         if not lam_arr >= 0:
-            raise UsageError(describe("parameter", "lam", "must be non-negative", got=float(lam_arr), expected=">= 0"))
+            raise InputError(describe("parameter", "lam", "must be non-negative", got=float(lam_arr), expected=">= 0"))
         return float(alpha * lam_arr * scale)
     if lam_arr.shape != (p,) or not np.all(lam_arr >= 0):
-        raise UsageError(describe("parameter", "lam", "per-unit lam must have shape (p,) and be >= 0",
+        raise InputError(describe("parameter", "lam", "per-unit lam must have shape (p,) and be >= 0",
                                   got=lam_arr.shape, expected=f"({p},)"))
     return (alpha * scale * lam_arr)[:, None]
 
@@ -135,10 +135,10 @@ def check_step(D: np.ndarray, alpha: float, *, on_unstable: str = "raise") -> fl
     (``"warn"``) or does nothing (``"off"``) when the condition fails.
     """
     if on_unstable not in ON_UNSTABLE:
-        raise UsageError(describe("parameter", "on_unstable", "unknown value", got=on_unstable,
+        raise InputError(describe("parameter", "on_unstable", "unknown value", got=on_unstable,
                                   expected=" or ".join(ON_UNSTABLE)))
     if not alpha > 0:
-        raise UsageError(describe("parameter", "alpha", "step must be positive", got=alpha, expected="> 0"))
+        raise InputError(describe("parameter", "alpha", "step must be positive", got=alpha, expected="> 0"))
     ratio = float(alpha * np.linalg.norm(D, 2) ** 2)
     if not ratio < 2.0 and on_unstable != "off":
         msg = describe("unrolled ISTA", "alpha", "step too large: iterates and gradients grow geometrically with T",
@@ -154,7 +154,7 @@ def _check(D: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     D = np.asarray(D, dtype=float)
     X = np.asarray(X, dtype=float)
     if D.ndim != 2 or X.ndim != 2 or X.shape[1] != D.shape[0]:
-        raise UsageError(describe("unrolled ISTA", "X", "inputs must be (n, m) rows with m = D.shape[0]",
+        raise InputError(describe("unrolled ISTA", "X", "inputs must be (n, m) rows with m = D.shape[0]",
                                   got=f"D {D.shape}, X {X.shape}", expected="D (m, p), X (n, m)"))
     return D, X
 
@@ -193,7 +193,7 @@ def encode(D: np.ndarray, X: np.ndarray, *, lam: ArrayOrFloat = 0.2, alpha: floa
     """
     D, X = _check(D, X)
     if int(T) < 0:
-        raise UsageError(describe("parameter", "T", "number of layers must be >= 0", got=T, expected=">= 0"))
+        raise InputError(describe("parameter", "T", "number of layers must be >= 0", got=T, expected=">= 0"))
     theta = _theta(threshold, lam=lam, alpha=alpha, hard_threshold=hard_threshold, scale=lam_scale, p=D.shape[1])
     W, b = _prepare(D, X.T, alpha)
     return _run(W, b, None, int(T), theta, threshold).T
@@ -220,7 +220,7 @@ def pudle_loss(D: np.ndarray, X: np.ndarray, *, loss: str = "ls", lam: ArrayOrFl
         ll = np.asarray(lam if loss_lam is None else loss_lam, dtype=float)
         val += float(np.sum(ll * np.abs(Z))) / n
     elif loss != "ls":
-        raise UsageError(describe("parameter", "loss", "unknown loss", got=loss, expected="'ls' or 'lasso'"))
+        raise InputError(describe("parameter", "loss", "unknown loss", got=loss, expected="'ls' or 'lasso'"))
     return val
 
 
@@ -296,12 +296,12 @@ def unrolled_gradient(D: np.ndarray, X: np.ndarray, *, estimator: str = "g_ae-ls
         allocating and faulting in up to ``memory_limit_bytes`` at every training step).
     """
     if estimator not in ESTIMATORS:
-        raise UsageError(describe("parameter", "estimator", "unknown gradient estimator", got=estimator,
+        raise InputError(describe("parameter", "estimator", "unknown gradient estimator", got=estimator,
                                   expected=" or ".join(ESTIMATORS)))
     D, X = _check(D, X)
     T = int(T)
     if T < 1:
-        raise UsageError(describe("parameter", "T", "number of layers must be >= 1", got=T, expected=">= 1"))
+        raise InputError(describe("parameter", "T", "number of layers must be >= 1", got=T, expected=">= 1"))
     ratio = check_step(D, alpha, on_unstable=on_unstable)
     p, n = D.shape[1], X.shape[0]
     Xc = X.T  # (m, n) view: one sample per column

@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from neurosim.errors import NetworkError, UsageError, describe
+from neurosim.errors import InputError, NetworkError, describe
 from neurosim.estimators.warp import WarpLCA
 from neurosim.solvers.lasso import fista
 from neurosim.solvers.lca import analog_lca
@@ -67,16 +67,16 @@ def sample_image(index: int = 0, *, box: Optional[Sequence[int]] = None) -> np.n
         from sklearn.datasets import load_sample_images
         images = load_sample_images().images
     except ImportError as exc:
-        raise UsageError(f"sample images: cannot load scikit-learn's bundled images ({exc}); install scikit-learn "
+        raise InputError(f"sample images: cannot load scikit-learn's bundled images ({exc}); install scikit-learn "
                          "and pillow") from exc
     if not (isinstance(index, (int, np.integer)) and 0 <= index < len(images)):
-        raise UsageError(f"sample image: no image {index!r} (got {index!r}, expected 0..{len(images) - 1})")
+        raise InputError(f"sample image: no image {index!r} (got {index!r}, expected 0..{len(images) - 1})")
     img = images[index][..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 255.0
     if box is None:
         return img
     r, c, h, w = (int(v) for v in box)
     if r < 0 or c < 0 or h < 1 or w < 1 or r + h > img.shape[0] or c + w > img.shape[1]:
-        raise UsageError(f"sample image {index}: crop {tuple(box)} does not fit (got {tuple(box)}, expected inside "
+        raise InputError(f"sample image {index}: crop {tuple(box)} does not fit (got {tuple(box)}, expected inside "
                          f"{img.shape})")
     return img[r:r + h, c:c + w].copy()
 
@@ -84,7 +84,7 @@ def sample_image(index: int = 0, *, box: Optional[Sequence[int]] = None) -> np.n
 def add_noise(image: np.ndarray, sigma: float, *, seed: int = 0) -> np.ndarray:
     """``image + sigma * N(0, 1)`` (seeded)."""
     if not (np.isfinite(sigma) and sigma >= 0):
-        raise UsageError(f"noise: sigma must be >= 0 (got {sigma!r}, expected a finite value >= 0)")
+        raise InputError(f"noise: sigma must be >= 0 (got {sigma!r}, expected a finite value >= 0)")
     return image + sigma * np.random.default_rng(seed).standard_normal(image.shape)
 
 
@@ -172,7 +172,7 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
     train the WARP predictor on ``n_train`` noisy patches of ``train_image`` (``warp_options``:
     further :class:`~neurosim.estimators.warp.WarpLCA` settings, e.g. ``target_steps``)."""
     if not (np.isfinite(sigma) and sigma > 0):
-        raise UsageError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
+        raise InputError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
     P = extract_patches(train_image, size, 1)
     P = P - P.mean(axis=1, keepdims=True)
     scale = float(P.std())
@@ -214,7 +214,7 @@ def _code(den: PatchDenoiser, Pn: np.ndarray, method: str, steps: int, dt_over_t
     if method == "fista":
         with _quiet("neurosim.solvers.lasso"):
             return fista(D, Pn, den.lam_soft, max_iter=steps, tol=0.0, polish_every=0, adaptive=False)
-    raise UsageError(f"denoise: unknown method {method!r} (got {method!r}, expected one of {', '.join(METHODS)})")
+    raise InputError(f"denoise: unknown method {method!r} (got {method!r}, expected one of {', '.join(METHODS)})")
 
 
 def denoise_patches(noisy: np.ndarray, den: PatchDenoiser, *, method: str = "warp", steps: int = 100,

@@ -30,19 +30,11 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from neurosim.errors import UsageError
+from neurosim.errors import InputError
 from neurosim.estimators.warp_predictors import Predictor, make_predictor
 from neurosim.solvers.conv_lca import conv_lca
 from neurosim.solvers.lasso_conv import ConvDictionary, conv_fista
-from neurosim.studies.denoise import (
-    METHODS,
-    MethodResult,
-    _quiet,
-    add_noise,
-    extract_patches,
-    learn_dictionary,
-    psnr,
-)
+from neurosim.studies.denoise import METHODS, MethodResult, _quiet, add_noise, extract_patches, learn_dictionary, psnr
 
 __all__ = ['ConvDenoiser', 'prepare_conv_denoiser', 'denoise_conv', 'compare_conv_methods', 'position_windows']
 
@@ -94,7 +86,7 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
                           n_dict: int = 10000, seed: int = 0) -> ConvDenoiser:
     """Learn filters (unless given) and train the convolutional WARP predictor on ``train_image``."""
     if not (np.isfinite(sigma) and sigma > 0):
-        raise UsageError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
+        raise InputError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
     _, detail = _detail(train_image, lowpass)
     scale = float(detail.std())
     rng = np.random.default_rng(seed)
@@ -146,7 +138,7 @@ def denoise_conv(noisy: np.ndarray, den: ConvDenoiser, *, method: str = "warp", 
         with _quiet("neurosim.solvers.lasso_conv"):
             A = conv_fista(cd, detail, den.lam_soft, max_iter=steps, tol=0.0)
     else:
-        raise UsageError(f"denoise: unknown method {method!r} (got {method!r}, expected one of {', '.join(METHODS)})")
+        raise InputError(f"denoise: unknown method {method!r} (got {method!r}, expected one of {', '.join(METHODS)})")
     est = smooth + den.scale * cd.synthesize(A)[0, 0]
     return (est, A) if return_codes else est
 

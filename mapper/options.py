@@ -1,0 +1,142 @@
+"""The options of a mapping, in one frozen object: the only home of every mapping default.
+
+``map_network(network, chip, activity, options=MappingOptions(...))`` takes them; the pipeline
+API, the sweeps and every CLI verb build one of these and never repeat a default. Fields are
+checked when the object is built (:class:`~neurosim.errors.MappingError` naming the option, the
+value and what is allowed), so a bad option fails before any work.
+
+Strategy names are checked against the registries when the mapping runs
+(:data:`mapper.partition.STRATEGIES`, :data:`mapper.place.PLACERS`), which this module does not
+import (it sits below every stage).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping, Optional, Union
+
+import numpy as np
+
+from neurosim.errors import MAX_SEED, MappingError, describe
+
+__all__ = ["MappingOptions", "PLACE_OPTIONS", "SPLITTER_MODES"]
+
+#: options the ``"anneal"`` placer and twin exchange take (``MappingOptions.place_options``)
+PLACE_OPTIONS = ("lam", "chip_weight", "pair_moves", "exact_moves", "polish_moves", "links_slack", "multicast",
+                 "start", "twins")
+#: values of ``MappingOptions.splitters``
+SPLITTER_MODES = ("auto", "new-cores", False)
+
+
+def _budget(name: str, value: Any, *, none_ok: bool = False) -> None:
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise MappingError(describe("option", name, "must be a finite number of seconds >= 0", got=repr(value),
+                                    expected=">= 0" + (" or None" if none_ok else "")))
+
+
+@dataclass(frozen=True)
+class MappingOptions:
+    """How to map: strategies, seed and budgets.
+
+    Attributes
+    ----------
+    partitioner : str
+        A key of :data:`mapper.partition.STRATEGIES` (``"sequential"``, ``"metis"``,
+        ``"hypergraph"``, ``"steiner"``).
+    placer : str
+        A key of :data:`mapper.place.PLACERS` (``"identity"``, ``"hilbert"``, ``"block"``,
+        ``"anneal"``).
+    seed : int
+        Seed of every random choice of the mapping, ``0 .. 2**31 - 1``.
+    time_budget_s : float
+        Wall-clock budget of the placement refinement, seconds; ``0`` runs the refinement's fixed
+        number of moves (reproducible on any machine).
+    assumed_rate : float
+        Events per neuron per step assumed when no activity is given (``0 .. 1``); the report
+        says the activity was assumed.
+    place_options : mapping
+        Extra options of the ``"anneal"`` placer (:data:`PLACE_OPTIONS`).
+    splitters : {"auto", "new-cores", False}
+        Relay ("splitter") neurons for neurons whose targets span more cores than the chip's
+        ``core.max_out_axons_per_neuron``: on cores with room (``"auto"``), always on new cores
+        (``"new-cores"``), or none (``False``: such a neuron raises ``CapacityError``).
+    repair_budget_s : float or None
+        Seconds each repair of a graph partitioner's attempt may take before the partition hands
+        over to sequential fill (``None``: no limit).
+    steiner_budget_s : float
+        Seconds the ``"steiner"`` partitioner's tile mapping may take before ``"hypergraph"``
+        takes over.
+    """
+
+    partitioner: str = "metis"
+    placer: str = "anneal"
+    seed: int = 0
+    time_budget_s: float = 20.0
+    assumed_rate: float = 0.01
+    place_options: Mapping[str, Any] = field(default_factory=dict)
+    splitters: Union[str, bool] = "auto"
+    repair_budget_s: Optional[float] = 60.0
+    steiner_budget_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("partitioner", "placer"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise MappingError(describe("option", name, "must be a strategy name", got=repr(value),
+                                            expected="a non-empty string"))
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+            raise MappingError(describe("option", "seed", "not a valid seed", got=repr(seed),
+                                        expected=f"an integer in 0 .. {MAX_SEED}"))
+        object.__setattr__(self, "seed", int(seed))
+        _budget("time_budget_s", self.time_budget_s)
+        _budget("repair_budget_s", self.repair_budget_s, none_ok=True)
+        _budget("steiner_budget_s", self.steiner_budget_s)
+        rate = self.assumed_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) \
+                or not 0.0 <= float(rate) <= 1.0:
+            raise MappingError(describe("option", "assumed_rate", "must be events per neuron per step in [0, 1]",
+                                        got=repr(rate), expected="0 <= assumed_rate <= 1"))
+        splitters = "auto" if self.splitters is True else self.splitters
+        if splitters not in SPLITTER_MODES:
+            raise MappingError(describe("option", "splitters", "unknown value", got=repr(self.splitters),
+                                        expected="'auto', 'new-cores' or False"))
+        object.__setattr__(self, "splitters", splitters)
+        if self.place_options is None:
+            object.__setattr__(self, "place_options", {})
+        if not isinstance(self.place_options, Mapping):
+            raise MappingError(describe("option", "place_options", "must be a mapping of option names to values",
+                                        got=type(self.place_options).__name__, expected=f"keys in {list(PLACE_OPTIONS)}"))
+        for key in self.place_options:
+            if key not in PLACE_OPTIONS:
+                close = difflib.get_close_matches(str(key), PLACE_OPTIONS, n=1)
+                raise MappingError(describe("place option", str(key), "unknown" + (f"; did you mean '{close[0]}'?"
+                                                                                   if close else ""),
+                                            expected=f"one of {list(PLACE_OPTIONS)}"))
+        tuning = [k for k in self.place_options if k not in ("multicast", "twins")]
+        if tuning and self.placer != "anneal":
+            raise MappingError(describe("place option", ", ".join(tuning), f"placer '{self.placer}' does not refine, "
+                                        "so it takes no tuning options", expected="placer='anneal'"))
+        object.__setattr__(self, "place_options", MappingProxyType(dict(self.place_options)))
+
+    def replace(self, **changes: Any) -> "MappingOptions":
+        """A copy with ``changes`` applied (checked like a new object); unknown names are refused."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in names:
+                close = difflib.get_close_matches(str(key), sorted(names), n=1)
+                raise MappingError(describe("option", str(key), "unknown mapping option"
+                                            + (f"; did you mean '{close[0]}'?" if close else ""),
+                                            expected=f"one of {sorted(names)}"))
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (for reports and sweep keys)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["place_options"] = dict(self.place_options)
+        return out

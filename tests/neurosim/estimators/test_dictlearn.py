@@ -1,0 +1,248 @@
+"""The contrastive learning loop (Algorithm 1), its estimator and the SGD baseline."""
+import numpy as np
+import pytest
+
+from neurosim.builders.dictnet import DictNetParams, consistency, init_params
+from neurosim.builders.dictrules import lin_tang_rules
+from neurosim.data.planted import (
+    best_cosines,
+    channel_merge,
+    channel_split,
+    planted_nonneg,
+    recovery,
+    test_objective,
+    unit_atoms,
+)
+from neurosim.errors import NetworkError
+from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState, lin_tang_update
+from neurosim.estimators.sgd_dict import SGDDictionaryLearning
+from neurosim.solvers.dictnet_rate import rate_phase_stats
+from neurosim.solvers.lasso import fista, lasso_objective
+
+
+def random_stats(M, N, batch, rng):
+    """Arbitrary positive phase statistics (the update algebra does not depend on where they come from)."""
+    def pop(n):
+        return {"rate": rng.random((batch, n)), "mean_current": rng.standard_normal((batch, n))}
+    return {ph: {"input": pop(M), "coding": pop(N)} for ph in ("0", "kappa")}
+
+
+def test_symmetry_decays_by_exactly_one_minus_eta_lambda2():
+    rng = np.random.default_rng(0)
+    M, N = 10, 14
+    p = init_params(M, N, rng=rng, init="asymmetric")
+    p = DictNetParams(p.F + 5.0, p.B + 5.0, p.H + 5.0, p.s)  # far from 0: projection never active
+    eta, l2 = 0.01, 0.3
+    rules = lin_tang_rules(kappa=0.7, eta_d=eta, lambda2=l2)
+    norms = [np.linalg.norm(p.F.T - p.B)]
+    for _ in range(6):
+        p = lin_tang_update(p, random_stats(M, N, 4, rng), rules, kappa=0.7)
+        assert p.F.min() > 0 and p.B.min() > 0
+        norms.append(np.linalg.norm(p.F.T - p.B))
+    np.testing.assert_allclose(np.array(norms[1:]) / np.array(norms[:-1]), 1.0 - eta * l2, rtol=1e-12)
+
+
+def test_symmetry_decay_in_training_without_projection():
+    """Asymmetric start on planted data; with the projection off ||F^T - B|| follows alpha^p exactly."""
+    pl = planted_nonneg(12, 16, 40, seed=1, density=0.4)
+    est = LocalDictionaryLearning(16, lam=0.1, eta_d=0.002, lambda2=0.5, batch_size=4, n_samples=40, init="asymmetric",
+                                  project=False, eta_h_ratio=1.0, seed=2)
+    state = est.initial_state(pl.X)
+    e0 = np.linalg.norm(state.params.F.T - state.params.B)
+    est.fit(pl.X, state=state)
+    assert est.state_.samples_seen == 40
+    np.testing.assert_allclose(np.linalg.norm(est.params_.F.T - est.params_.B), e0 * (1 - 0.002 * 0.5) ** 10, rtol=1e-10)
+
+
+def test_update_from_ideal_weights_moves_toward_reconstruction():
+    """One F/B step is the (scaled) SGD step of eq. 7 and keeps F^T = B."""
+    pl = planted_nonneg(16, 24, 8, seed=3, density=0.3)
+    rng = np.random.default_rng(4)
+    p = init_params(16, 24, rng=rng)
+    st = rate_phase_stats(p, pl.X, lam=0.1, kappa=0.7, tol=1e-10)
+    eta = 0.05
+    new = lin_tang_update(p, st, lin_tang_rules(kappa=0.7, eta_d=eta, project=False), kappa=0.7)
+    a = st["kappa"]["coding"]["rate"]
+    sgd = p.B - eta * (a @ p.B.T - pl.X).T @ a / len(pl.X)
+    np.testing.assert_allclose(new.B, sgd, atol=1e-9)
+    np.testing.assert_allclose(new.F.T, new.B, atol=1e-12)
+    np.testing.assert_allclose(new.s, np.diag(new.H))
+
+
+def test_minibatch_update_is_the_mean_of_online_updates():
+    """Averaging per synapse over a batch: a batch of copies of one input gives the online update,
+    and a batch of two inputs gives the mean of their two online increments."""
+    pl = planted_nonneg(12, 16, 2, seed=13, density=0.4)
+    p = init_params(12, 16, rng=np.random.default_rng(1))
+    p.H = p.H + 0.05  # H != FB so every term of the rule is exercised
+    rules = lin_tang_rules(kappa=0.7, eta_d=0.05, lambda2=0.01, project=False)
+    upd = {}
+    for key, X in {"x0": pl.X[:1], "x1": pl.X[1:], "copies": np.repeat(pl.X[:1], 3, axis=0), "both": pl.X}.items():
+        upd[key] = lin_tang_update(p, rate_phase_stats(p, X, lam=0.1, kappa=0.7, tol=1e-11), rules, kappa=0.7)
+    for name in ("F", "B", "H"):
+        np.testing.assert_allclose(getattr(upd["copies"], name), getattr(upd["x0"], name), atol=1e-12)
+        mean = (getattr(upd["x0"], name) + getattr(upd["x1"], name)) / 2
+        np.testing.assert_allclose(getattr(upd["both"], name), mean, atol=1e-12)
+
+
+def test_thresholds_follow_the_rule_and_consistency_stays_high():
+    pl = planted_nonneg(16, 24, 400, seed=5, density=0.3)
+    est = LocalDictionaryLearning(24, lam=0.1, eta_d=0.02, lambda2=0.002, batch_size=8, n_samples=400, seed=0)
+    est.fit(pl.X)
+    p = est.params_
+    assert not np.allclose(np.diag(p.H), 1.0)  # thresholds were learned
+    np.testing.assert_allclose(p.s, np.diag(p.H))
+    assert consistency(p) > 0.9
+    assert p.F.min() >= 0 and p.B.min() >= 0 and p.H.min() >= 0
+
+
+@pytest.mark.parametrize("model,solver", [("rate", "fixed_point"), ("rate", "network"), ("spiking", "network")])
+def test_estimator_api_and_history(model, solver):
+    pl = planted_nonneg(12, 16, 60, seed=6, density=0.4)
+    te = planted_nonneg(12, 16, 20, seed=7, D=pl.D)
+    kw = dict(phase_time=10.0, dt_s=1 / 16) if model == "spiking" else dict(phase_time=60.0, dt_s=0.1)
+    est = LocalDictionaryLearning(16, model=model, solver=solver, lam=0.1, eta_d=0.02, batch_size=6, n_samples=60,
+                                  eval_every=30, lambda2=0.001, seed=0, **kw)
+    assert est.fit(pl.X, X_test=te.X) is est
+    assert est.components_.shape == (16, 12)
+    assert est.history_["samples"] == [0.0, 30.0, 60.0]
+    assert all(len(v) == 3 for v in est.history_.values())
+    codes = est.transform(te.X)
+    assert codes.shape == (20, 16) and codes.min() >= 0
+    assert est.history_["test_objective"][-1] < est.history_["test_objective"][0]
+
+
+def test_estimator_rejects_bad_input():
+    with pytest.raises(NetworkError, match="non-negative"):
+        LocalDictionaryLearning(4).fit(-np.ones((3, 5)))
+    with pytest.raises(NetworkError, match="model"):
+        LocalDictionaryLearning(4, model="analog").fit(np.ones((3, 5)))
+    with pytest.raises(NetworkError, match="kappa"):
+        LocalDictionaryLearning(4, kappa=1.0).fit(np.ones((3, 5)))
+
+
+def test_resume_from_state_gives_identical_result():
+    pl = planted_nonneg(12, 16, 50, seed=8, density=0.4)
+    kw = dict(lam=0.1, eta_d=0.02, batch_size=4, n_epochs=2.0, lambda2=0.001, seed=3)
+    full = LocalDictionaryLearning(16, **kw).fit(pl.X)
+    part = LocalDictionaryLearning(16, **kw)
+    part.fit(pl.X, callback=lambda s: s.samples_seen >= 64)  # stop mid-second-epoch
+    arrays = part.state_.to_arrays()
+    resumed = LocalDictionaryLearning(16, **kw).fit(pl.X, state=TrainState.from_arrays(arrays))
+    np.testing.assert_array_equal(resumed.params_.B, full.params_.B)
+    np.testing.assert_array_equal(resumed.params_.H, full.params_.H)
+
+
+def test_sgd_baseline_keeps_unit_nonneg_atoms_and_improves():
+    pl = planted_nonneg(16, 24, 600, seed=9, density=0.3)
+    te = planted_nonneg(16, 24, 100, seed=10, D=pl.D)
+    sgd = SGDDictionaryLearning(24, lam=0.1, eta=0.1, batch_size=10, n_samples=600, eval_every=300, seed=0)
+    sgd.fit(pl.X, X_test=te.X)
+    D = sgd.components_.T
+    np.testing.assert_allclose(np.linalg.norm(D, axis=0), 1.0)
+    assert D.min() >= 0
+    h = sgd.history_["test_objective"]
+    assert h[-1] < 0.8 * h[0]
+
+
+def test_sgd_and_local_start_from_the_same_dictionary():
+    pl = planted_nonneg(8, 10, 5, seed=11)
+    local = LocalDictionaryLearning(10, seed=5).initial_state(pl.X).params.B
+    sgd = SGDDictionaryLearning(10, seed=5, n_samples=0).fit(pl.X).components_.T
+    np.testing.assert_array_equal(local, sgd)
+
+
+# -- data and metrics --------------------------------------------------------------------------
+def test_planted_data_properties():
+    pl = planted_nonneg(20, 30, 500, seed=0, k=(3, 5))
+    nnz = (pl.Z > 0).sum(axis=1)
+    assert nnz.min() == 3 and nnz.max() == 5
+    assert pl.D.min() >= 0 and pl.X.min() >= 0
+    np.testing.assert_allclose(np.linalg.norm(pl.D, axis=0), 1.0)
+    np.testing.assert_allclose(pl.X, pl.Z @ pl.D.T)
+    assert pl.Z[pl.Z > 0].min() >= 1.0 and pl.Z.max() <= 2.0
+    again = planted_nonneg(20, 30, 500, seed=0, k=(3, 5))
+    np.testing.assert_array_equal(again.X, pl.X)
+
+
+def test_recovery_metric():
+    rng = np.random.default_rng(0)
+    D = unit_atoms(rng.random((10, 6)))
+    perm = D[:, ::-1] * 3.0  # permuted and rescaled atoms are recovered
+    assert recovery(D, perm) == 1.0
+    noisy = D.copy()
+    noisy[:, :3] = unit_atoms(rng.random((10, 3)))
+    assert recovery(D, noisy, threshold=0.999) == pytest.approx(0.5, abs=1 / 6)
+    assert np.all(best_cosines(D, perm) == pytest.approx(1.0))
+
+
+def test_channel_split_roundtrip():
+    X = np.array([[1.0, -2.0, 0.0]])
+    S = channel_split(X)
+    np.testing.assert_array_equal(S, [[1.0, 0.0, 0.0, 0.0, 2.0, 0.0]])
+    np.testing.assert_array_equal(channel_merge(S.T).T, X)
+
+
+def test_test_objective_matches_direct_lasso():
+    pl = planted_nonneg(12, 16, 30, seed=12)
+    D = 2.0 * pl.D  # scored with unit-norm atoms
+    A = fista(pl.D, pl.X, 0.2, nonneg=True, tol=1e-10)
+    direct = float(np.mean(lasso_objective(pl.D, pl.X, A, 0.2, nonneg=True)))
+    assert test_objective(D, pl.X, 0.2, tol=1e-10) == pytest.approx(direct, rel=1e-8)
+
+
+# -- planted recovery (slow: minutes) ----------------------------------------------------------
+@pytest.mark.slow
+def test_planted_recovery_rate_model():
+    """M=64, N=128, 3-5-sparse non-negative codes, 20k samples x 3 epochs, mini-batch 16."""
+    pl = planted_nonneg(64, 128, 20000, seed=0)
+    est = LocalDictionaryLearning(128, lam=0.1, eta_d=0.15, lambda2="auto", batch_size=16, n_epochs=3, tol=1e-4)
+    est.fit(pl.X)
+    assert recovery(pl.D, est.components_.T, threshold=0.99) >= 0.95
+
+
+@pytest.mark.slow
+def test_planted_recovery_spiking_model():
+    """Same problem with the spiking network (T = 20 per phase, dt 1/32), mini-batch 16."""
+    pl = planted_nonneg(64, 128, 20000, seed=0)
+    est = LocalDictionaryLearning(128, model="spiking", lam=0.1, eta_d=0.15, lambda2="auto", batch_size=16,
+                                  n_epochs=3, phase_time=20.0, dt_s=1 / 32)
+    est.fit(pl.X)
+    assert recovery(pl.D, est.components_.T, threshold=0.95) >= 0.90
+
+
+def test_fixed_point_profile_models_the_simulated_rate_network():
+    """The fixed-point solver's modelled profile (each phase held at its fixed point) against the
+    rate network simulated on the numpy engine with the same weights: same steps, batch and
+    learning epochs (mini-batches 4, 4, 3: mixed sizes count input-steps), events within the
+    transient's share (input neurons are active from the first step, coding neurons ramp up)."""
+    pl = planted_nonneg(64, 8, 11, seed=1)
+    kw = dict(model="rate", batch_size=4, n_samples=11, lam=0.1, eta_d=0.001, lambda2=0.0, dt_s=0.05,
+              phase_time=40.0, seed=0)
+    fixed = LocalDictionaryLearning(8, solver="fixed_point", **kw).fit(pl.X)
+    sim = LocalDictionaryLearning(8, solver="network", **kw).fit(pl.X)
+    fa, sa = fixed.fixed_point_activity_, sim.activity_
+    assert fixed.activity_ is None and sim.fixed_point_activity_ is None
+    assert fa.source == "fixed-point:rates" and fixed.steps_per_phase() == 800
+    assert (fa.steps, fa.batch) == (sa.steps, sa.batch) == (2 * 800 * 11, 1)
+    assert fa.learn_epochs == sa.learn_epochs == {"F": 3, "B": 3, "H": 3}
+    assert np.all(fa.counts["coding"] % 800 == 0)  # whole phases only
+    assert fa.counts["input"].sum() == pytest.approx(sa.counts["input"].sum(), rel=1e-2)
+    assert fa.counts["coding"].sum() == pytest.approx(sa.counts["coding"].sum(), rel=0.1)
+    net = fixed.network(batch=fa.batch)
+    fa.check_matches(net)
+    assert [c.name for c in net.connections if c.plastic] == ["F", "B", "H"]
+
+
+@pytest.mark.parametrize("samples, model, solver", [(16, "spiking", "network"), (22, "spiking", "network"),
+                                                    (22, "rate", "fixed_point")])
+def test_the_learning_profile_counts_the_samples_it_streamed(samples, model, solver):
+    """``activity_`` (and the rate model's fixed-point profile) record ``inputs`` = samples, so a
+    mapping's figures per input divide by them: 16 samples in mini-batches of 8 are 16 inputs,
+    not 8; 22 (a last batch of 6: input-steps, batch 1) are 22, not 1."""
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(0, 1, (samples, 16)))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    m = LocalDictionaryLearning(8, model=model, solver=solver, batch_size=8, n_samples=samples, seed=0).fit(X)
+    act = m.activity_ if m.activity_ is not None else m.fixed_point_activity_
+    assert act.inputs == samples

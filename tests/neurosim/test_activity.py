@@ -1,0 +1,141 @@
+"""ActivityProfile: learning epochs (validation, save/load, combine) and the numpy engine's record."""
+import numpy as np
+import pytest
+
+from neurosim.activity import ActivityProfile
+from neurosim.backends.numpy_engine import Simulator
+from neurosim.errors import InputError, NetworkError
+from neurosim.ir import Connection, Network, Population
+from neurosim.neurons import LIF
+
+
+class _Plastic:
+    """Stand-in learning rule: only whether a connection is plastic matters here."""
+
+    name = "test-plastic"
+
+
+def make_net() -> Network:
+    """P(2) -> Q(3): plastic 'W' (4 synapses), static 'S' (1 synapse)."""
+    net = Network(name="learn")
+    net.add(Population("P", 2, LIF()))
+    net.add(Population("Q", 3, LIF()))
+    mask = np.array([[1, 1], [1, 0], [0, 1]], dtype=bool)
+    net.add(Connection("P", "Q", np.where(mask, 0.5, 0.0), name="W", learning_rule=_Plastic(), synapses=mask))
+    net.add(Connection("P", "Q", np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]]), name="S"))
+    return net
+
+
+COUNTS = {"P": np.array([3, 2]), "Q": np.zeros(3, int)}
+
+
+def test_default_is_empty_and_from_counts_records_epochs():
+    net = make_net()
+    assert ActivityProfile.from_counts(net, COUNTS, steps=10, batch=2, dt_s=1e-3, source="t").learn_epochs == {}
+    act = ActivityProfile.from_counts(net, COUNTS, steps=10, batch=2, dt_s=1e-3, source="t",
+                                      learn_epochs={"W": np.int64(5)})
+    assert act.learn_epochs == {"W": 5} and type(act.learn_epochs["W"]) is int
+    assert ActivityProfile.assumed(net, 0.1, steps=100, learn_epochs={"W": 7}).learn_epochs == {"W": 7}
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "3", None])
+def test_epochs_must_be_non_negative_integers(bad):
+    net = make_net()
+    with pytest.raises(NetworkError, match="learn_epochs 'W': must be a non-negative integer"):
+        ActivityProfile.from_counts(net, COUNTS, steps=10, batch=1, dt_s=1e-3, source="t", learn_epochs={"W": bad})
+    with pytest.raises(NetworkError, match="non-negative integer"):
+        ActivityProfile(steps=10, batch=1, dt_s=1e-3, counts=dict(COUNTS), learn_epochs={"W": bad})
+
+
+def test_epochs_must_name_a_plastic_connection():
+    net = make_net()
+    with pytest.raises(NetworkError, match="learn_epochs 'X': no such connection.*expected \\['S', 'W'\\]"):
+        ActivityProfile.from_counts(net, COUNTS, steps=10, batch=1, dt_s=1e-3, source="t", learn_epochs={"X": 1})
+    with pytest.raises(NetworkError, match="learn_epochs 'S': connection is not plastic.*expected \\['W'\\]"):
+        ActivityProfile.assumed(net, 0.1, learn_epochs={"S": 1})
+    # built without a network: checked against the network before a mapping (check_matches)
+    act = ActivityProfile(steps=10, batch=1, dt_s=1e-3, counts={k: np.asarray(v) for k, v in COUNTS.items()},
+                          learn_epochs={"S": 1})
+    with pytest.raises(NetworkError, match="not plastic"):
+        act.check_matches(net)
+    with pytest.raises(NetworkError, match="must be a mapping"):
+        ActivityProfile(steps=10, batch=1, dt_s=1e-3, counts={}, learn_epochs=[("W", 1)])
+
+
+def test_save_load_round_trip(tmp_path):
+    net = make_net()
+    act = ActivityProfile.from_counts(net, COUNTS, steps=10, batch=2, dt_s=1e-3, source="simulated:t",
+                                      learn_epochs={"W": 5})
+    back = ActivityProfile.load(act.save(tmp_path / "a.npz"))
+    assert back.learn_epochs == {"W": 5}
+    assert back.steps == 10 and back.batch == 2 and back.syn_events == act.syn_events
+    assert all(np.array_equal(back.counts[k], act.counts[k]) for k in act.counts)
+    back.check_matches(net)
+
+
+def test_files_without_learn_epochs_still_load(tmp_path):
+    # the layout written before learn_epochs existed
+    path = tmp_path / "old.npz"
+    np.savez(path, **{"counts/P": np.array([3, 2]), "counts/Q": np.zeros(3, dtype=np.int64),
+                      "syn/W": np.array(10), "meta": np.array([1, 10, 2]), "dt_s": np.array(1e-3),
+                      "source": np.array("simulated:old")})
+    act = ActivityProfile.load(path)
+    assert act.learn_epochs == {} and act.syn_events == {"W": 10}
+
+
+def test_load_rejects_a_bad_epoch_entry(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **{"counts/P": np.array([3, 2]), "learn/W": np.array(-4), "meta": np.array([1, 10, 1]),
+                      "dt_s": np.array(1e-3), "source": np.array("x")})
+    with pytest.raises(InputError, match="bad.npz.*non-negative integer"):
+        ActivityProfile.load(path)
+
+
+def test_combine_sums_and_keeps_rates_per_input_step():
+    net = make_net()
+    a = ActivityProfile.from_counts(net, COUNTS, steps=10, batch=2, dt_s=1e-3, source="s", learn_epochs={"W": 2})
+    b = ActivityProfile.from_counts(net, {"P": np.array([1, 0])}, steps=10, batch=2, dt_s=1e-3, source="s",
+                                    learn_epochs={"W": 1})
+    c = ActivityProfile.from_counts(net, {"P": np.array([0, 1])}, steps=5, batch=1, dt_s=1e-3, source="u")
+    same = ActivityProfile.combine([a, b])
+    assert (same.steps, same.batch, same.learn_epochs, same.source) == (20, 2, {"W": 3}, "s")
+    assert list(same.counts["P"]) == [4, 2] and same.syn_events["W"] == a.syn_events["W"] + b.syn_events["W"]
+    mixed = ActivityProfile.combine([a, b, c])
+    assert (mixed.steps, mixed.batch, mixed.learn_epochs, mixed.source) == (10 * 2 + 10 * 2 + 5, 1, {"W": 3},
+                                                                            "combined")
+    with pytest.raises(NetworkError, match="different time steps"):
+        ActivityProfile.combine([a, ActivityProfile.from_counts(net, COUNTS, steps=5, batch=1, dt_s=1.0, source="s")])
+    with pytest.raises(NetworkError, match="nothing to combine"):
+        ActivityProfile.combine([])
+
+
+def test_simulator_records_learning_epochs():
+    net = make_net()
+    sim = Simulator(net, dt_s=1e-3)
+    sim.run(4)
+    sim.record_learning_epoch("W")
+    sim.run(4)
+    sim.record_learning_epoch("W", 2)
+    act = sim.result().activity
+    assert act.learn_epochs == {"W": 3} and act.steps == 8
+    with pytest.raises(NetworkError, match="connection 'S': has no learning rule"):
+        sim.record_learning_epoch("S")
+    with pytest.raises(NetworkError, match="connection 'X': no such connection"):
+        sim.record_learning_epoch("X")
+    with pytest.raises(NetworkError, match="integer >= 0"):
+        sim.record_learning_epoch("W", -1)
+    # a plain run applies no rule: nothing recorded
+    assert Simulator(net, dt_s=1e-3).result().activity.learn_epochs == {}
+
+
+@pytest.mark.parametrize("counts, match", [
+    ({"P": np.array([-5, 1])}, "out of range"),
+    ({"P": np.array([50, 1])}, r"out of range .*got 50, expected 0 \.\. steps x batch = 20"),
+    ({"P": np.array([1.5, 1.0])}, "whole numbers"),
+    ({"P": np.array([np.nan, 1.0])}, "finite")])
+def test_impossible_counts_are_refused(counts, match):
+    """Negative counts gave negative energies; more events than steps x inputs, a negative sparsity."""
+    with pytest.raises(NetworkError, match=match):
+        ActivityProfile.from_counts(make_net(), counts, steps=10, batch=2, dt_s=1e-3, source="x")
+    assert ActivityProfile.from_counts(make_net(), {"P": np.array([20.0, 0.0])}, steps=10, batch=2, dt_s=1e-3,
+                                       source="x").counts["P"].tolist() == [20, 0]
