@@ -18,8 +18,11 @@ from mapper.export import read_placement, write_placement
 from mapper.options import MappingOptions
 from mapper.partition import STRATEGIES
 from mapper.place import PLACERS
+from mapper.plots import FIGURES, save_mapping_figures
 from mapper.quantize import quantize_network
+from mapper.sanafe import write_sanafe, write_sanafe_arch
 
 __all__ = ["load_chip", "list_chips", "chip_from_dict", "ChipSpec", "MappingOptions", "map_network", "check_fits",
            "evaluate_placement", "MappingResult", "Report", "read_placement", "write_placement", "quantize_network",
-           "STRATEGIES", "PLACERS"]
+           "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures", "write_sanafe",
+           "write_sanafe_arch"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from mapper.chipload import list_chips, load_chip
-from mapper.chipspec import ChipSpec
+from mapper import ChipSpec, list_chips, load_chip
 
 __all__ = ["register", "cmd_list", "cmd_validate", "summary"]
 

@@ -44,11 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from mapper.api import check_fits, map_network
-from mapper.chipload import load_chip
-from mapper.chipspec import ChipSpec
-from mapper.partition import STRATEGIES
-from mapper.place import PLACERS
+from mapper import PLACERS, STRATEGIES, ChipSpec, check_fits, load_chip, map_network
 from neurosim.activity import ActivityProfile
 from neurosim.cli.common import StageProgress
 from neurosim.cli.errors import UsageError

@@ -39,11 +39,7 @@ from typing import Optional
 
 import numpy as np
 
-from mapper.api import MappingResult, map_network
-from mapper.chipload import load_chip
-from mapper.partition import STRATEGIES
-from mapper.place import PLACERS
-from mapper.sanafe import write_sanafe, write_sanafe_arch
+from mapper import PLACERS, STRATEGIES, MappingResult, load_chip, map_network, write_sanafe, write_sanafe_arch
 from neurosim.activity import ActivityProfile
 from neurosim.backends import simulate
 from neurosim.cli.common import StageProgress, seed_arg

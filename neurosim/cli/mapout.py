@@ -12,9 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from mapper.api import MappingResult, Report
-from mapper.export import write_placement
-from mapper.plots import FIGURES, save_mapping_figures
+from mapper import FIGURES, MappingResult, Report, save_mapping_figures, write_placement
 from neurosim.cli.outpaths import check_outputs, check_path
 from neurosim.io.atomic import atomic_write_json, atomic_write_text
 

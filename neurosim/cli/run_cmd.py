@@ -23,11 +23,7 @@ import warnings
 
 import numpy as np
 
-from mapper.api import check_fits, map_network
-from mapper.chipload import load_chip
-from mapper.partition import STRATEGIES
-from mapper.place import PLACERS
-from mapper.quantize import quantize_network
+from mapper import PLACERS, STRATEGIES, check_fits, load_chip, map_network, quantize_network
 from neurosim.app.experiment import build_experiment, load_experiment
 from neurosim.backends import simulate
 from neurosim.cli.common import StageProgress
