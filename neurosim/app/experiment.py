@@ -39,7 +39,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import yaml
 
-from neurosim.backends import BACKENDS
+from neurosim.backends import BACKENDS, DEFAULT_BACKEND
 from neurosim.builders.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca
 from neurosim.data.samples import default_dictionary, image_patches
 from neurosim.errors import MAX_SEED, InputError, NeurosimError
@@ -61,7 +61,7 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
         "lam": 1.0,
         "nonneg": False,
     },
-    "simulation": {"steps": 5000, "dt_s": 0.1, "backend": "numpy", "seed": 0, "transient": 500},
+    "simulation": {"steps": 5000, "dt_s": 0.1, "backend": DEFAULT_BACKEND, "seed": 0, "transient": 500},
     "mapping": {"partitioner": "metis", "placer": "anneal", "seed": 0},
 }
 
@@ -84,7 +84,7 @@ _SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
         "steps": (lambda v: _int(v) and v >= 1, "an integer >= 1", 2000),
         "dt_s": (lambda v: _num(v) and 0 < v <= TAU_S, f"a number in (0, {TAU_S:g}]: the builders' tau_s is "
                                                          f"{TAU_S:g} s and forward Euler is unstable beyond", 0.1),
-        "backend": (lambda v: isinstance(v, str) and v in BACKENDS, " or ".join(sorted(BACKENDS)), "numpy"),
+        "backend": (lambda v: isinstance(v, str) and v in BACKENDS, " or ".join(sorted(BACKENDS)), DEFAULT_BACKEND),
         "seed": (lambda v: _int(v) and 0 <= v <= MAX_SEED, f"an integer in 0 .. {MAX_SEED}", 0),
         "transient": (lambda v: _int(v) and v >= 0, "an integer >= 0", None),
     },

@@ -18,13 +18,15 @@ from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
 from neurosim.result import SimResult
 
-__all__ = ["BACKENDS", "simulate", "get_backend"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "simulate", "get_backend"]
 
 #: name -> "module:function" of the backend's ``run`` function (imported lazily).
 BACKENDS: dict[str, str] = {
     "numpy": "neurosim.backends.numpy_engine:run",
     "brian2": "neurosim.backends.brian2_backend:run",
 }
+#: the backend :func:`simulate` uses when none is named (experiments too)
+DEFAULT_BACKEND = "numpy"
 
 
 def get_backend(name: str) -> Callable[..., SimResult]:
@@ -35,7 +37,7 @@ def get_backend(name: str) -> Callable[..., SimResult]:
     return getattr(importlib.import_module(module), func)
 
 
-def simulate(network: Network, *, steps: int, dt_s: float, backend: str = "numpy", seed: int = 0,
+def simulate(network: Network, *, steps: int, dt_s: float, backend: str = DEFAULT_BACKEND, seed: int = 0,
              dtype: Any = np.float64, initial_state: Optional[dict[str, dict[str, np.ndarray]]] = None,
              signals: Optional[dict[str, float]] = None, progress: bool = False,
              options: Optional[dict[str, Any]] = None) -> SimResult:
