@@ -1,7 +1,10 @@
 """The chip YAML schema (version 1): every key, its type, range, unit and meaning.
 
-:mod:`mapper.chipload` validates files against :data:`SCHEMA`; :func:`schema_markdown` renders
-it as the README's reference table, so documentation and validation cannot drift apart.
+Written with the project's one schema mechanism (:mod:`neurosim.validation.schema`):
+:mod:`mapper.chipload` validates files against :data:`FIELDS`; :func:`schema_markdown` renders
+it as the reference tables of ``docs/chips.md`` and :func:`chip_json_schema` as the JSON Schema
+``chips/chip.schema.json`` (editors complete and check chip files with it), so documentation,
+editor support and validation cannot drift apart.
 
 Conventions: energies are joules per event, times seconds per event, power watts, memory bits.
 ``null`` in ``energy:``, ``timing:`` or ``board:`` means *not published*: the model uses 0 and
@@ -9,56 +12,17 @@ lists the key in ``EnergyModel.unpublished`` / ``TimingModel.unpublished`` so re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Optional
 
-__all__ = ["Key", "SCHEMA", "SCHEMA_VERSION", "schema_markdown"]
+from neurosim.validation.schema import Field, json_schema, section
+from neurosim.validation.schema import schema_markdown as _markdown
+
+__all__ = ["Key", "SCHEMA", "FIELDS", "SCHEMA_VERSION", "schema_markdown", "chip_json_schema"]
+
+#: one entry of the chip schema (the shared :class:`neurosim.validation.schema.Field`)
+Key = Field
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Key:
-    """One schema entry.
-
-    ``kind`` is ``int``, ``float``, ``str``, ``choice`` (one of ``choices``), ``grid`` (two whole
-    numbers >= 1), ``table`` (``{count: seconds}``, count >= 1), ``mapping`` or ``strmap``
-    (text -> text). Numbers must lie in ``[minimum, maximum]``.
-    """
-
-    kind: str
-    doc: str = ""
-    unit: str = ""
-    required: bool = True
-    nullable: bool = False
-    minimum: float = 0
-    maximum: Optional[float] = None
-    choices: tuple[str, ...] = ()
-    default: Any = None
-
-    def expected(self) -> str:
-        """The constraint as text, for error messages."""
-        if self.kind == "int":
-            base = f"a whole number >= {self.minimum:g}" + (f" and <= {self.maximum:g}" if self.maximum is not None else "")
-        elif self.kind == "float":
-            base = f"a number >= {self.minimum:g}" + (f" and <= {self.maximum:g}" if self.maximum is not None else "")
-        elif self.kind == "choice":
-            base = "one of " + ", ".join(repr(c) for c in self.choices)
-        elif self.kind == "grid":
-            base = "[x, y], whole numbers >= 1"
-        elif self.kind == "table":
-            base = "{count: seconds, ...}, count >= 1, seconds >= 0"
-        elif self.kind == "strmap":
-            base = "a mapping of text to text"
-        elif self.kind == "mapping":
-            base = "a mapping"
-        else:
-            base = "a non-empty string"
-        if self.unit:
-            base += f" ({self.unit})"
-        if self.nullable:
-            base += " or null"
-        return base
 
 
 def _i(doc: str, *, minimum: int = 0, maximum: Optional[int] = None, unit: str = "", required: bool = True,
@@ -178,18 +142,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 
+#: the whole file as one tree: top-level keys with the sections nested (what is validated)
+FIELDS: dict[str, Field] = {k: (section(f.doc, SCHEMA[k], required=f.required) if k in SCHEMA else f)
+                            for k, f in SCHEMA[""].items()}
+
+
 def schema_markdown() -> str:
-    """The schema as Markdown tables (one per section), for the README."""
-    out = []
-    for section, keys in SCHEMA.items():
-        out.append(f"**`{section or 'top level'}`**\n")
-        out.append("| key | type | unit | required | meaning |")
-        out.append("|---|---|---|---|---|")
-        for k, spec in keys.items():
-            typ = spec.kind if spec.kind != "choice" else " \\| ".join(spec.choices)
-            if spec.nullable:
-                typ += " or null"
-            req = "yes" if spec.required else f"no (default {spec.default!r})" if spec.default is not None else "no"
-            out.append(f"| `{k}` | {typ} | {spec.unit} | {req} | {spec.doc} |")
-        out.append("")
-    return "\n".join(out)
+    """The schema as Markdown tables (one per section), for the documentation."""
+    return _markdown(FIELDS)
+
+
+def chip_json_schema() -> dict[str, Any]:
+    """The schema as a JSON Schema document (draft 2020-12), for editors."""
+    return json_schema(FIELDS, title="neurosim chip specification (schema_version 1)",
+                       description="A many-core neuromorphic chip for the neurosim mapper. Units: energies in "
+                                   "joules per event, times in seconds per event, power in watts, memory in bits; "
+                                   "null means not published (counted as 0 and listed in reports).")

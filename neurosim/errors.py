@@ -14,7 +14,9 @@ __all__ = [
     "LocalityError",
     "SimulationError",
     "BackendUnavailableError",
+    "SpecError",
     "ChipSpecError",
+    "ExperimentError",
     "CapacityError",
     "MappingError",
     "InputError",
@@ -64,8 +66,11 @@ class InputError(NeurosimError, ValueError):
     or field) or the parameter, what was expected and what was found."""
 
 
-class ChipSpecError(NeurosimError, ValueError):
-    """A chip specification file is invalid.
+class SpecError(InputError):
+    """A YAML specification file (chip, experiment, sweep) is invalid.
+
+    The message is ``<kind> '<file>:<key>': <what> (line N) (got ..., expected ...)``, with
+    :attr:`kind` set by each subclass.
 
     Parameters
     ----------
@@ -79,12 +84,26 @@ class ChipSpecError(NeurosimError, ValueError):
         The offending value and the constraint it violates.
     """
 
+    kind = "spec"
+
     def __init__(self, path: str, key: str, what: str, *, got: Any = None, expected: Any = None):
         self.path = str(path)
         self.key = key
         self.got = got
         self.expected = expected
-        super().__init__(describe("chip spec", f"{self.path}:{key}", what, got=got, expected=expected))
+        super().__init__(describe(self.kind, f"{self.path}:{key}", what, got=got, expected=expected))
+
+
+class ChipSpecError(SpecError):
+    """A chip specification file is invalid (see :class:`SpecError`)."""
+
+    kind = "chip spec"
+
+
+class ExperimentError(SpecError):
+    """An experiment file (or its data files) is invalid (see :class:`SpecError`)."""
+
+    kind = "experiment"
 
 
 class CapacityError(NeurosimError, ValueError):

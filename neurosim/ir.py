@@ -316,10 +316,13 @@ PROBE_VARS_COMMON = ("spikes", "count", "output")
 class Probe:
     """What to record from population ``target``.
 
-    ``var`` is ``"spikes"`` (a boolean raster ``(steps/every, batch, n)``), ``"output"`` (the
+    ``var`` is ``"spikes"`` (a boolean raster ``(frames, batch, n)``), ``"output"`` (the
     graded output of an LCANeuron, same shape), ``"count"`` (output events per neuron counted
-    from step ``start`` on, ``(batch, n)``) or a state variable of the model (``"v"``, ``"i"``,
-    ``"u"``, ``"a"``), recorded every ``every`` steps as ``(steps/every, batch, n)``.
+    over the steps ``start <= t < stop``, ``(batch, n)``) or a state variable of the model
+    (``"v"``, ``"i"``, ``"u"``, ``"a"``), ``(frames, batch, n)``. Frames are the steps ``t`` with
+    ``t % every == 0`` and ``start <= t < stop`` (``stop=None``: to the end of the run), so a
+    raster of the first 1000 steps is ``Probe(pop, "spikes", stop=1000)`` and costs no memory
+    for the rest of a long run.
     """
 
     target: str
@@ -327,13 +330,21 @@ class Probe:
     every: int = 1
     start: int = 0
     name: str = ""
+    stop: Optional[int] = None
+
+    def records(self, step: int) -> bool:
+        """Whether step ``step`` is inside the probe's window (and, but for counts, on its grid)."""
+        inside = self.start <= step and (self.stop is None or step < self.stop)
+        return inside and (self.var == "count" or step % self.every == 0)
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", f"{self.target}.{self.var}")
-        for attr in ("every", "start"):
+        for attr in ("every", "start", "stop"):
             v = getattr(self, attr)
-            lo = 1 if attr == "every" else 0
+            if attr == "stop" and v is None:
+                continue
+            lo = 1 if attr == "every" else (self.start + 1 if attr == "stop" else 0)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise NetworkError(describe("probe", self.name, f"{attr} must be an integer >= {lo}", got=v, expected=f"int >= {lo}"))
 

@@ -269,14 +269,17 @@ def _collect(network: Network, built: Built, *, steps: int, dt_s: float, batch: 
             mon = built.spike_monitors[pr.target]
             step = np.rint(np.asarray(mon.t_[:]) / dt_s).astype(np.int64)
             idx = np.asarray(mon.i[:], dtype=np.int64)
-            keep = step % pr.every == 0
-            raster = np.zeros((-(-steps // pr.every), batch * n), dtype=bool)
-            raster[step[keep] // pr.every, idx[keep]] = True
+            frames = np.array([t for t in range(steps) if pr.records(t)], dtype=np.int64)
+            keep = np.isin(step, frames)
+            raster = np.zeros((frames.size, batch * n), dtype=bool)
+            raster[np.searchsorted(frames, step[keep]), idx[keep]] = True
             probes[pr.name] = raster.reshape(-1, batch, n)
         else:
             mon, var = built.state_monitors[pr.name]
-            data = np.asarray(getattr(mon, f"{var}_"), dtype=dtype)  # (batch * n, samples)
-            probes[pr.name] = np.ascontiguousarray(data.T).reshape(-1, batch, n)
+            data = np.asarray(getattr(mon, f"{var}_"), dtype=dtype)  # (batch * n, samples at t = 0, every, ...)
+            sampled = np.arange(data.shape[1]) * pr.every
+            inside = np.array([pr.records(int(t)) for t in sampled], dtype=bool)
+            probes[pr.name] = np.ascontiguousarray(data.T[inside]).reshape(-1, batch, n)
     activity = ActivityProfile.from_counts(network, counts, steps=steps, batch=batch, dt_s=dt_s,
                                            source=f"simulated:brian2:{target}")
     return SimResult(network=network.name, backend=f"brian2:{target}", steps=steps, batch=batch, dt_s=dt_s,

@@ -71,7 +71,7 @@ class GroupPlan:
     namespace: dict[str, Any] = field(default_factory=dict)
     history: int = 1  # longest delay of a graded connection leaving this population
     spk_in: bool = False  # LCA target of spikes or Poisson input
-    counters: dict[str, int] = field(default_factory=dict)  # probe name -> start step
+    counters: dict[str, tuple] = field(default_factory=dict)  # probe name -> (start, stop) steps
     regular: list[tuple[str, str]] = field(default_factory=list)  # (code, when)
 
     @property
@@ -146,8 +146,9 @@ def _equations(plan: GroupPlan) -> str:
 
 def _make_group(b2, plan: GroupPlan, clock) -> Any:
     pop = plan.pop
-    counts = "; ".join(["cnt += 1"] + [f"pc{k} += int(t_in_timesteps >= {start})"
-                                       for k, start in enumerate(plan.counters.values())])
+    counts = "; ".join(["cnt += 1"] + [f"pc{k} += int(t_in_timesteps >= {start})" if stop is None else
+                                       f"pc{k} += int(t_in_timesteps >= {start} and t_in_timesteps < {stop})"
+                                       for k, (start, stop) in enumerate(plan.counters.values())])
     kw: dict[str, Any] = dict(model=_equations(plan), method="euler", clock=clock, name=plan.gname,
                               namespace=plan.namespace)
     if plan.graded:
@@ -282,7 +283,7 @@ def build_network(b2, network: Network, *, dt: float, batch: int, signals: dict[
         INPUT_BUILDERS[type(inp)](b2, inp, k, plans[inp.target], signals, dt)
     for pr in network.probes:
         if pr.var == "count":
-            plans[pr.target].counters[pr.name] = int(pr.start)
+            plans[pr.target].counters[pr.name] = (int(pr.start), None if pr.stop is None else int(pr.stop))
 
     groups = {name: _make_group(b2, plan, clock) for name, plan in plans.items()}
     _set_initial_state(groups, plans, initial_state or {})

@@ -323,10 +323,10 @@ class Simulator:
                         w = inp.weight if st.input_scale is None else inp.weight * st.input_scale
                         st.receive((spikes * w).astype(self.dtype))
                 for pr in state_probes:
-                    if n % pr.every == 0:
+                    if pr.records(n):
                         self._probe_data[pr.name].append(self._probe_value(pr))
                 for pr in count_probes:
-                    if n >= pr.start:
+                    if pr.records(n):
                         flat = self.history[pr.target][-1][1]
                         if flat.size:
                             self._probe_counts[pr.name].reshape(-1)[flat] += 1

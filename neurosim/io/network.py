@@ -136,8 +136,8 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
         else:
             inputs.append({"type": "poisson", "name": inp.name, "target": inp.target, "weight": float(inp.weight),
                            "arrays": {"rate_hz": w.value(f"input/{i}/rate_hz", np.asarray(inp.rate_hz, dtype=float))}})
-    probes = [{"target": p.target, "var": p.var, "every": int(p.every), "start": int(p.start), "name": p.name}
-              for p in network.probes]
+    probes = [{"target": p.target, "var": p.var, "every": int(p.every), "start": int(p.start), "name": p.name,
+               **({} if p.stop is None else {"stop": int(p.stop)})} for p in network.probes]
     meta = {"format": FORMAT, "version": VERSION, "name": network.name,
             "signals": {k: float(v) for k, v in network.signals.items()},
             "populations": pops, "connections": conns, "inputs": inputs, "probes": probes}
@@ -357,7 +357,8 @@ def load_network(path: Union[str, Path]) -> Network:
                 where = f"probes[{i}]."
                 net.add(Probe(r.need(p, "target", where, str), var=r.need(p, "var", where, str),
                               every=int(r.need(p, "every", where, int)), start=int(r.need(p, "start", where, int)),
-                              name=r.need(p, "name", where, str)))
+                              name=r.need(p, "name", where, str),
+                              stop=None if p.get("stop") is None else int(r.need(p, "stop", where, int))))
             net.validate()
         except InputError:
             raise

@@ -225,6 +225,30 @@ def test_lif_network_matches_reference(backend, reset):
     assert res.activity.syn_events["exc->inh"] == int(ref["exc"][0] @ net.connection("exc->inh").fan_out())
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_probe_windows_record_only_their_steps(backend):
+    """A probe records the steps ``start <= t < stop`` on its ``every`` grid (counts: every step of
+    the window); checked against the full raster and state of the same run."""
+    net = lif_network()
+    steps, dt = 300, 5e-4
+    _, _, ref_out = reference_run(net, steps, dt)
+    net.add(Probe("exc", "spikes", start=50, stop=251, every=3, name="window"))
+    net.add(Probe("exc", "count", start=20, stop=160, name="window.count"))
+    net.add(Probe("exc", "v", every=2, name="v.all"))
+    net.add(Probe("exc", "v", start=10, stop=51, every=2, name="v.window"))
+    res = _run(backend, net, steps, dt)
+    frames = [t for t in range(50, 251) if t % 3 == 0]
+    np.testing.assert_array_equal(res["window"], ref_out["exc"][frames] > 0)
+    np.testing.assert_array_equal(res["window.count"], (ref_out["exc"][20:160] > 0).sum(axis=0))
+    np.testing.assert_array_equal(res["v.window"], res["v.all"][5:26])
+    assert res["window"].any()
+
+
+def test_probe_window_must_be_ordered():
+    with pytest.raises(NetworkError, match=r"probe 'p.spikes': stop must be an integer >= 6"):
+        Probe("p", "spikes", start=5, stop=5)
+
+
 @pytest.mark.parametrize("backend", BACKENDS[1:])
 def test_probes_agree_with_numpy_engine(backend):
     net = lif_network()
