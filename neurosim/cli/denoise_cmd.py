@@ -17,7 +17,7 @@ from pathlib import Path
 
 from neurosim.cli.common import seed_arg
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs
+from neurosim.io.outpaths import check_outputs
 from neurosim.io.atomic import atomic_write_bytes
 from neurosim.studies.denoise import (
     TEST_BOX,

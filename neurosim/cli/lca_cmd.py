@@ -22,9 +22,10 @@ from typing import Optional
 import numpy as np
 
 from neurosim.builders.lca import run_analog_lca, spiking_lca
-from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.common import seed_arg
+from neurosim.io.arrays import read_npy
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs
+from neurosim.io.outpaths import check_outputs
 from neurosim.errors import describe
 from neurosim.io.atomic import atomic_save_npy
 from neurosim.solvers.lasso import fista, lasso_objective
@@ -105,8 +106,8 @@ def _problem(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, s
         X = image_patches(8, EXAMPLE_PATCHES, seed=args.seed)
         lam = EXAMPLE_LAM if args.lam is None else args.lam
         return D, X, lam, f"built-in example: {EXAMPLE_PATCHES} 8x8 image patches, overcomplete DCT dictionary"
-    D = check_dictionary(load_npy(args.dictionary, "dictionary"), name=args.dictionary)
-    X, _ = check_inputs(load_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
+    D = check_dictionary(read_npy(args.dictionary, "dictionary"), name=args.dictionary)
+    X, _ = check_inputs(read_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
     return D, X, float(args.lam), f"{args.inputs} over {args.dictionary}"
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from neurosim.cli import learn_map
 from neurosim.cli.common import seed_arg
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs, check_path
+from neurosim.io.outpaths import check_outputs, check_path
 from neurosim.data.planted import channel_split, planted_nonneg
 from neurosim.errors import describe
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState

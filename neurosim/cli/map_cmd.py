@@ -28,7 +28,7 @@ same assignment as ``placement.json``); prints the summary. Existing files are k
 says so. Options that would have no effect are refused rather than ignored: ``--assumed-rate`` with
 ``--activity`` or ``--simulate`` (the measured activity is mapped), ``--input-rate`` without
 ``--simulate``, ``--dt``/``--simulate`` without ``--nir``. Every output path (``--out`` and its
-files, ``--nir-out``) is checked before any work (:mod:`neurosim.cli.outpaths`): not empty, not
+files, ``--nir-out``) is checked before any work (:mod:`neurosim.io.outpaths`): not empty, not
 below a regular file, no two outputs the same file, no output one of the inputs. On a chip with a
 per-neuron destination-core limit (TrueNorth) neurons whose targets span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from mapper import FIGURES, MappingResult, Report, save_mapping_figures, write_placement
-from neurosim.cli.outpaths import check_outputs, check_path
+from neurosim.io.outpaths import check_outputs, check_path
 from neurosim.io.atomic import atomic_write_json, atomic_write_text
 
 __all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
@@ -27,7 +27,7 @@ def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, o
                   inputs: Sequence[tuple[str, Optional[Union[str, Path]]]] = ()) -> Path:
     """``out`` as a Path, after checking it can take the files ``names`` (and the ``extra``
     outputs, as ``(option, path)``) without replacing one of the ``inputs``
-    (:func:`~neurosim.cli.outpaths.check_outputs`, which raises the one-line
+    (:func:`~neurosim.io.outpaths.check_outputs`, which raises the one-line
     :class:`~neurosim.errors.UsageError`)."""
     out = check_path(out, option)
     check_outputs([(f"{option} ({n})", out / n) for n in names] + list(extra), dirs=[(option, out)], force=force,

@@ -29,7 +29,7 @@ import numpy as np
 
 from neurosim.cli.common import seed_arg
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs
+from neurosim.io.outpaths import check_outputs
 from neurosim.data.planted import make_planted
 from neurosim.errors import describe
 from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error

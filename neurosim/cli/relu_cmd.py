@@ -16,9 +16,10 @@ import math
 
 import numpy as np
 
-from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.common import seed_arg
+from neurosim.io.arrays import read_npy
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs
+from neurosim.io.outpaths import check_outputs
 from neurosim.errors import describe
 from neurosim.io.atomic import atomic_write_json
 from neurosim.studies.relu import OneStepComparison, compare_one_step_vs_iterated
@@ -94,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"built-in example: {EXAMPLE_PATCHES} 8x8 image patches, lam {lam:g}, "
               f"{'non-negative' if nonneg else 'signed'} LASSO")
     else:
-        D = check_dictionary(load_npy(args.dictionary, "dictionary"), name=args.dictionary)
-        X, _ = check_inputs(load_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
+        D = check_dictionary(read_npy(args.dictionary, "dictionary"), name=args.dictionary)
+        X, _ = check_inputs(read_npy(args.inputs, "inputs"), D.shape[0], name=args.inputs)
         cases.append((args.dictionary, D))
         print(f"{args.inputs} ({X.shape[0]} inputs) over {args.dictionary} {D.shape}, lam {lam:g}, "
               f"{'non-negative' if nonneg else 'signed'} LASSO")

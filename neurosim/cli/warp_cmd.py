@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.cli.common import load_npy, seed_arg
+from neurosim.cli.common import seed_arg
+from neurosim.io.arrays import read_npy
 from neurosim.cli.errors import UsageError
-from neurosim.cli.outpaths import check_outputs
+from neurosim.io.outpaths import check_outputs
 from neurosim.data.samples import image_patches
 from neurosim.estimators.warp import WarpLCA
 from neurosim.estimators.warp_predictors import PREDICTORS
@@ -78,7 +79,7 @@ def _positive(name: str, value, kind=int) -> None:
 
 
 def _load_dictionary(path: str) -> np.ndarray:
-    D = load_npy(path, "dictionary")
+    D = read_npy(path, "dictionary")
     if not isinstance(D, np.ndarray) or D.ndim != 2 or not np.issubdtype(D.dtype, np.number):
         raise UsageError(f"dictionary file '{path}': not a 2-D numeric array (got {getattr(D, 'shape', type(D))}, "
                          "expected (size^2, N))")

@@ -2,7 +2,7 @@
 
 A command collects its outputs (the files it writes and the directories it creates, each with the
 option that named it) and calls :func:`check_outputs` before simulating or mapping anything. Every
-problem is a one-line :class:`~neurosim.errors.UsageError` (the CLI exits with code 2):
+problem is a one-line :class:`~neurosim.errors.InputError` (the CLI prints it and exits with code 2):
 
 * an empty path (``--out ""``, typically an unset shell variable), which would otherwise mean the
   current directory;
@@ -18,8 +18,7 @@ import os
 from pathlib import Path
 from typing import Collection, Optional, Sequence, Union
 
-from neurosim.cli.errors import UsageError
-from neurosim.errors import describe
+from neurosim.errors import InputError, describe
 
 __all__ = ["check_path", "check_outputs"]
 
@@ -38,17 +37,17 @@ def check_path(path: PathLike, option: str) -> Path:
 
     Raises
     ------
-    UsageError
+    InputError
         ``path`` is empty, or one of its parent directories exists and is not a directory.
     """
     if not str(path).strip():
-        raise UsageError(describe("option", option, "empty path", got=repr(str(path)),
+        raise InputError(describe("option", option, "empty path", got=repr(str(path)),
                                   expected="a file or directory path; is a shell variable unset?"))
     p = Path(path)
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise UsageError(describe("option", option, f"'{parent}' is not a directory", got=str(p),
+                raise InputError(describe("option", option, f"'{parent}' is not a directory", got=str(p),
                                           expected="a path whose parent is a directory"))
             break
     return p
@@ -80,42 +79,42 @@ def check_outputs(files: Sequence[tuple[str, Optional[PathLike]]], *, force: boo
 
     Raises
     ------
-    UsageError
+    InputError
         The first problem found, naming the option, the path and what was expected.
     """
     files = [(o, check_path(p, o)) for o, p in files if p is not None]
     dirs = [(o, check_path(p, o)) for o, p in dirs if p is not None]
     for option, d in dirs:
         if d.exists() and not d.is_dir():
-            raise UsageError(describe("option", option, "is not a directory", got=str(d), expected="a directory path"))
+            raise InputError(describe("option", option, "is not a directory", got=str(d), expected="a directory path"))
     seen: dict[str, str] = {}
     given: dict[str, Path] = {}  # the output path as the user gave it
     for option, f in files:
         k = _key(f)
         if k in seen:
-            raise UsageError(describe("option", option, f"is the same file as {seen[k]}", got=str(f),
+            raise InputError(describe("option", option, f"is the same file as {seen[k]}", got=str(f),
                                       expected="a path no other output of this command uses"))
         seen[k], given[k] = option, f
     for option, d in dirs:
         if _key(d) in seen:
-            raise UsageError(describe("option", option, f"is the same path as the file {seen[_key(d)]}", got=str(d),
+            raise InputError(describe("option", option, f"is the same path as the file {seen[_key(d)]}", got=str(d),
                                       expected="a directory path no other output uses"))
     for in_option, path in inputs:
         if path is not None and str(path).strip():
             k = _key(Path(path))
             other = seen.get(k)
             if other is not None:
-                raise UsageError(describe("option", other, f"is the input file {in_option} ('{path}')",
+                raise InputError(describe("option", other, f"is the input file {in_option} ('{path}')",
                                           got=str(given[k]), expected="an output path that is not one of the inputs"))
     for option, p in files + dirs:
         for parent in p.parents:
             other = seen.get(_key(parent))
             if other is not None:
-                raise UsageError(describe("option", option, f"is below the file {other} writes", got=str(p),
+                raise InputError(describe("option", option, f"is below the file {other} writes", got=str(p),
                                           expected="a path outside every other output file"))
     for option, f in files:
         if f.is_dir():
-            raise UsageError(describe("option", option, "is a directory", got=str(f), expected="a file path"))
+            raise InputError(describe("option", option, "is a directory", got=str(f), expected="a file path"))
         if f.exists() and not force and option not in keep:
-            raise UsageError(describe("option", option, "file exists", got=str(f),
+            raise InputError(describe("option", option, "file exists", got=str(f),
                                       expected="a new path, or --force to replace it"))
