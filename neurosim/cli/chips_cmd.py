@@ -1,17 +1,25 @@
-"""``neurosim chips``: list the shipped chip specifications and validate chip files.
+"""``neurosim chips``: list the shipped chip specifications, validate chip files, print schemas.
 
 ``neurosim chips list`` prints one row per chip found by name (see
 :func:`mapper.chipload.list_chips`); ``neurosim chips validate FILE`` loads a file with every
 check :func:`mapper.chipload.load_chip` makes, prints a summary and ``ok``, or prints the one-line
-error and exits with code 2.
+error and exits with code 2; ``neurosim chips schema [--experiment] [--out FILE]`` prints (or
+writes atomically) the JSON Schema of chip files (or of experiment files), which editors use to
+complete and check them (``chips/chip.schema.json`` is the shipped copy).
 """
 from __future__ import annotations
 
 import argparse
 
-from mapper import ChipSpec, list_chips, load_chip
+import json
 
-__all__ = ["register", "cmd_list", "cmd_validate", "summary"]
+from mapper import ChipSpec, list_chips, load_chip
+from mapper.chipschema import chip_json_schema
+from neurosim.app.experiment import experiment_json_schema
+from neurosim.io.atomic import atomic_write_text
+from neurosim.io.outpaths import check_outputs
+
+__all__ = ["register", "cmd_list", "cmd_validate", "cmd_schema", "summary", "schema_text"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pv = sub.add_parser("validate", help="check a chip YAML file (or a chip name) and print a summary")
     pv.add_argument("file", metavar="FILE", help="path to a chip YAML file, or a chip name")
     pv.set_defaults(func=cmd_validate)
+    ps = sub.add_parser("schema", help="print the JSON Schema of chip files (or of experiment files)")
+    ps.add_argument("--experiment", action="store_true", help="the schema of experiment files instead")
+    ps.add_argument("--out", metavar="FILE", help="write it to FILE instead of printing it")
+    ps.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    ps.set_defaults(func=cmd_schema)
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -70,4 +83,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     chip = load_chip(args.file)
     print(summary(chip))
     print("ok")
+    return 0
+
+
+def schema_text(experiment: bool = False) -> str:
+    """The JSON Schema of chip (or experiment) files, as indented JSON text."""
+    return json.dumps(experiment_json_schema() if experiment else chip_json_schema(), indent=1) + "\n"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = schema_text(args.experiment)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    check_outputs([("--out", args.out)], force=args.force)
+    atomic_write_text(args.out, text)
+    print(f"wrote {args.out}")
     return 0

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any, Optional
 
 
 from neurosim.errors import MAX_SEED
 
-__all__ = ["StageProgress", "seed_arg", "MAX_SEED"]
+__all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED"]
 
 
 
@@ -20,6 +21,28 @@ def seed_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer in 0 .. {MAX_SEED}, got {text!r}") from None
     if not 0 <= v <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected an integer in 0 .. {MAX_SEED}, got {v}")
+    return v
+
+
+def seconds_arg(text: str) -> float:
+    """A budget in seconds: a finite number >= 0 (argparse reports anything else in one line)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {v}")
+    return v
+
+
+def rate_arg(text: str) -> float:
+    """A rate in events per step: a number in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected events per step in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"out of range: expected events per step in [0, 1], got {v}")
     return v
 
 

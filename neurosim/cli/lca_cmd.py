@@ -10,7 +10,8 @@ activity profile (spikes / graded events per neuron, synaptic events per connect
 ``--activity``. Without ``--dictionary``/``--inputs`` the built-in example runs: 100 random
 8x8 patches of scikit-learn's bundled sample images over the fixed overcomplete DCT dictionary
 (64 x 256), ``lam = 1``. Nothing is written, and no existing file is replaced without
-``--force``, unless every argument and input file is valid.
+``--force``, unless every argument and input file is valid. The solving is
+:class:`neurosim.estimators.SparseCoder`'s; this module parses, prints and writes.
 """
 from __future__ import annotations
 
@@ -21,23 +22,19 @@ from typing import Optional
 
 import numpy as np
 
-from neurosim.builders.lca import run_analog_lca, spiking_lca
+from neurosim.backends import BACKENDS, DEFAULT_BACKEND
 from neurosim.cli.common import seed_arg
-from neurosim.io.arrays import read_npy
 from neurosim.cli.errors import UsageError
-from neurosim.io.outpaths import check_outputs
 from neurosim.errors import describe
+from neurosim.estimators.sparse_coder import DEFAULT_DT, DEFAULT_STEPS, METHODS, SparseCoder
+from neurosim.io.arrays import read_npy
 from neurosim.io.atomic import atomic_save_npy
+from neurosim.io.outpaths import check_outputs
 from neurosim.solvers.lasso import fista, lasso_objective
 from neurosim.validation.checks import check_dictionary, check_inputs
 
 log = logging.getLogger(__name__)
 
-METHODS = ("fista", "lca", "slca")
-BACKENDS = ("numpy", "brian2")
-#: default steps (FISTA: iteration budget) and time step per method
-DEFAULT_STEPS = {"fista": 20000, "lca": 2000, "slca": 10000}
-DEFAULT_DT = {"lca": 0.1, "slca": 0.1}
 #: built-in example
 EXAMPLE_PATCHES = 100
 EXAMPLE_LAM = 1.0
@@ -55,12 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--inputs", metavar="X.npy", help="inputs (batch, M) or one input (M,)")
     p.add_argument("--lam", type=float, metavar="LAM", help="penalty >= 0 (built-in example: 1.0)")
     p.add_argument("--nonneg", action="store_true", help="non-negative LASSO (codes >= 0)")
-    p.add_argument("--method", choices=METHODS, default="slca", help="solver (default: slca, spiking LCA)")
+    p.add_argument("--method", choices=list(METHODS), default="slca", help="solver (default: slca, spiking LCA)")
     p.add_argument("--steps", type=int, metavar="N",
                    help="time steps for lca/slca, iteration budget for fista "
                         f"(defaults: {', '.join(f'{k} {v}' for k, v in DEFAULT_STEPS.items())})")
     p.add_argument("--dt", type=float, metavar="DT", help="time step in units of tau for lca/slca (default 0.1)")
-    p.add_argument("--backend", choices=BACKENDS, default=None, help="simulator for lca/slca (default numpy)")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                   help=f"simulator for lca/slca (default {DEFAULT_BACKEND})")
     p.add_argument("--seed", type=seed_arg, default=0, metavar="S", help="seed of the run (and of the built-in patch sample)")
     p.add_argument("--out", required=True, metavar="CODES.npy", help="where to write the codes (batch, N)")
     p.add_argument("--activity", metavar="ACTIVITY.npz", help="also write the activity profile (lca/slca)")
@@ -116,30 +114,25 @@ def run(args: argparse.Namespace) -> int:
     D, X, lam, source = _problem(args)
     method, nonneg = args.method, bool(args.nonneg)
     steps = DEFAULT_STEPS[method] if args.steps is None else int(args.steps)
-    backend = args.backend or "numpy"
     batch, N = X.shape[0], D.shape[1]
     print(f"{source}: {batch} input(s) x {N} atoms (M = {D.shape[0]}), lam {lam:g}, "
           f"{'non-negative' if nonneg else 'signed'} LASSO")
-    result = None
-    if method == "fista":
-        codes, info = fista(D, X, lam, nonneg=nonneg, max_iter=steps, return_info=True)
-        print(f"method fista: {int(info['iterations'].max())} iterations, max KKT residual {info['kkt'].max():.3g}")
+    dt = DEFAULT_DT[method] if args.dt is None else float(args.dt)
+    if method == "lca":  # forward Euler of du/dt = b - u - G a is stable for dt/tau < 2 / ||D||_2^2
+        bound = 2.0 / float(np.linalg.norm(D, 2)) ** 2
+        if dt >= bound:
+            raise UsageError(describe("argument", "--dt", "too large for this dictionary: the analog LCA "
+                                      "would diverge", got=dt, expected=f"< 2 / ||D||_2^2 = {bound:.3g} "
+                                      "(or normalise the atoms)"))
+    backend = args.backend or (DEFAULT_BACKEND if method != "fista" else None)
+    coder = SparseCoder(D, lam=lam, method=method, nonneg=nonneg, steps=steps, dt_s=dt, backend=backend,
+                        seed=args.seed, progress=method != "fista" and steps >= PROGRESS_STEPS).fit()
+    codes = coder.transform(X)
+    result = coder.last_result_
+    if result is not None:
+        print(f"method {method} ({result.backend}): {steps} steps of dt {coder.dt_used_:g} tau, {result.wall_s:.2f} s")
     else:
-        dt = DEFAULT_DT[method] if args.dt is None else float(args.dt)
-        if method == "lca":  # forward Euler of du/dt = b - u - G a is stable for dt/tau < 2 / ||D||_2^2
-            bound = 2.0 / float(np.linalg.norm(D, 2)) ** 2
-            if dt >= bound:
-                raise UsageError(describe("argument", "--dt", "too large for this dictionary: the analog LCA "
-                                          "would diverge", got=dt, expected=f"< 2 / ||D||_2^2 = {bound:.3g} "
-                                          "(or normalise the atoms)"))
-        progress = steps >= PROGRESS_STEPS
-        if method == "slca":
-            codes, result = spiking_lca(D, X, lam, nonneg=nonneg, steps=steps, dt_s=dt, backend=backend,
-                                        seed=args.seed, progress=progress)
-        else:
-            codes, result = run_analog_lca(D, X, lam, threshold="nonneg" if nonneg else "soft", steps=steps,
-                                           dt_over_tau=dt, backend=backend, seed=args.seed, progress=progress)
-        print(f"method {method} ({result.backend}): {steps} steps of dt {dt:g} tau, {result.wall_s:.2f} s")
+        print(f"method {method}: {steps} {'iterations' if method == 'fista' else 'steps'} at most")
     obj = lasso_objective(D, X, codes, lam, nonneg=nonneg)
     line = f"objective (mean): {obj.mean():.6g}"
     if method != "fista":

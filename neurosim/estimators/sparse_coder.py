@@ -19,7 +19,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from neurosim.builders.lca import spiking_lca
+from neurosim.backends import DEFAULT_BACKEND
+from neurosim.builders.lca import run_analog_lca, spiking_lca
 from neurosim.errors import NetworkError, describe
 from neurosim.solvers.lasso import fista
 from neurosim.solvers.lca import analog_lca
@@ -60,12 +61,17 @@ class SparseCoder:
     dt_s : float, optional
         Time step in units of the time constant (``lca``: ``dt/tau``; ``slca``: ``dt_s``),
         default 0.1.
-    backend : str
-        Backend of ``slca`` (``"numpy"`` or ``"brian2"``).
+    backend : str, optional
+        Backend that runs the network (a key of :data:`neurosim.backends.BACKENDS`): ``slca``
+        always runs on one (default :data:`~neurosim.backends.DEFAULT_BACKEND`); ``lca`` runs
+        the direct numpy solver unless a backend is named, which then runs the analog LCA
+        network (:func:`neurosim.builders.lca.run_analog_lca`) and records its activity.
     seed : int
         Seed passed to the backend.
     tol : float
         FISTA's KKT tolerance.
+    progress : bool
+        Show the simulation's progress bar on stderr.
 
     Attributes
     ----------
@@ -75,13 +81,16 @@ class SparseCoder:
         ``M``.
     n_components_ : int
         ``N``.
+    dt_used_ : float or None
+        The time step of the last transform (``None`` for FISTA).
     last_result_ : SimResult or None
-        The backend run of the last ``slca`` transform (spikes, synaptic events).
+        The backend run of the last transform that ran a network (``slca``, or ``lca`` with a
+        backend): probes and the activity profile (events, synaptic events).
     """
 
     def __init__(self, dictionary, *, lam: Any = 0.1, method: str = "fista", nonneg: bool = False,
-                 steps: Optional[int] = None, dt_s: Optional[float] = None, backend: str = "numpy", seed: int = 0,
-                 tol: float = 1e-9):
+                 steps: Optional[int] = None, dt_s: Optional[float] = None, backend: Optional[str] = None,
+                 seed: int = 0, tol: float = 1e-9, progress: bool = False):
         self.dictionary = dictionary
         self.lam = lam
         self.method = method
@@ -91,11 +100,12 @@ class SparseCoder:
         self.backend = backend
         self.seed = seed
         self.tol = tol
+        self.progress = progress
 
     # -- scikit-learn protocol --------------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("dictionary", "lam", "method", "nonneg", "steps", "dt_s", "backend",
-                                               "seed", "tol")}
+                                               "seed", "tol", "progress")}
 
     def set_params(self, **params: Any) -> "SparseCoder":
         valid = self.get_params()
@@ -141,15 +151,21 @@ class SparseCoder:
         """Codes of every row of ``X`` (``(batch, M)`` or ``(M,)``), shaped ``(batch, N)`` or ``(N,)``."""
         D, lam, steps, dt = self._validate()
         Xc, single = check_inputs(X, D.shape[0])
+        self.dt_used_ = dt
         if self.method == "fista":
             codes = fista(D, Xc, lam, nonneg=bool(self.nonneg), max_iter=steps, tol=self.tol)
             self.last_result_ = None
-        elif self.method == "lca":
+        elif self.method == "lca" and self.backend is None:
             codes = analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft", steps=steps, dt_over_tau=dt)
             self.last_result_ = None
+        elif self.method == "lca":
+            codes, self.last_result_ = run_analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft",
+                                                      steps=steps, dt_over_tau=dt, backend=self.backend,
+                                                      seed=self.seed, progress=self.progress)
         else:
             codes, self.last_result_ = spiking_lca(D, Xc, lam, nonneg=bool(self.nonneg), steps=steps, dt_s=dt,
-                                                   backend=self.backend, seed=self.seed)
+                                                   backend=self.backend or DEFAULT_BACKEND, seed=self.seed,
+                                                   progress=self.progress)
         return codes[0] if single else codes
 
     def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:

@@ -36,6 +36,11 @@ __all__ = ["Field", "Variants", "Ctx", "load_yaml", "validate", "schema_markdown
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
+def _n(x: float) -> str:
+    """A bound as text: whole numbers in full (2147483647), others in %g."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+
+
 @dataclass(frozen=True)
 class Variants:
     """How a ``variant`` field picks its section.
@@ -75,8 +80,8 @@ class Field:
 
     def expected(self) -> str:
         """The constraint as text, for error messages."""
-        lo = "" if self.minimum is None else (f"> {self.minimum:g}" if self.exclusive_minimum else f">= {self.minimum:g}")
-        hi = "" if self.maximum is None else f"<= {self.maximum:g}"
+        lo = "" if self.minimum is None else (f"> {_n(self.minimum)}" if self.exclusive_minimum else f">= {_n(self.minimum)}")
+        hi = "" if self.maximum is None else f"<= {_n(self.maximum)}"
         bounds = " and ".join(b for b in (lo, hi) if b)
         if self.kind == "int":
             base = "a whole number" + (f" {bounds}" if bounds else "")
@@ -87,7 +92,7 @@ class Field:
         elif self.kind == "choice":
             base = "one of " + ", ".join(repr(c) for c in self.choices)
         elif self.kind == "grid":
-            base = "[x, y], whole numbers >= 1" + (f" and <= {self.maximum:g}" if self.maximum is not None else "")
+            base = "[x, y], whole numbers >= 1" + (f" and <= {_n(self.maximum)}" if self.maximum is not None else "")
         elif self.kind == "table":
             base = "{count: value, ...}, count >= 1, value >= 0"
         elif self.kind == "strmap":
@@ -293,17 +298,17 @@ def validate_section(ctx: Ctx, data: Any, fields: Mapping[str, Field], where: st
             close = difflib.get_close_matches(str(k), list(fields), n=1, cutoff=0.6)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
             raise ctx.error(f"{prefix}{k}", f"unknown key{hint}", got=repr(k), expected=f"one of {list(fields)}")
+    given = {k: validate(ctx, f"{prefix}{k}", spec, data[k]) for k, spec in fields.items() if k in data}
     out: dict[str, Any] = {}
-    for k, spec in fields.items():
-        if k not in data:
-            if spec.required:
-                raise ctx.error(f"{prefix}{k}", "missing required key", expected=spec.expected())
-            if spec.kind == "section" and spec.default is None and not spec.nullable:
-                out[k] = validate_section(ctx, {}, spec.fields or {}, f"{prefix}{k}")
-            else:
-                out[k] = spec.default
-            continue
-        out[k] = validate(ctx, f"{prefix}{k}", spec, data[k])
+    for k, spec in fields.items():  # the values given are checked first, then what is missing
+        if k in given:
+            out[k] = given[k]
+        elif spec.required:
+            raise ctx.error(f"{prefix}{k}", "missing required key", expected=spec.expected())
+        elif spec.kind == "section" and spec.default is None and not spec.nullable:
+            out[k] = validate_section(ctx, {}, spec.fields or {}, f"{prefix}{k}")
+        else:
+            out[k] = spec.default
     return out
 
 

@@ -88,7 +88,7 @@ def test_write_mapping_notes_a_plot_it_could_not_draw(tmp_path, monkeypatch):
     report.json and summary.txt say which plot is missing and why."""
     import json
 
-    from neurosim.cli.mapout import write_mapping
+    from neurosim.app.outputs import write_mapping
 
     def boom(result):
         raise MemoryError("Unable to allocate 969. MiB")

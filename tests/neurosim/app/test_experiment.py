@@ -1,85 +1,136 @@
-"""Experiment files: validation with file and key in every error; building and running."""
+"""Experiment files (neurosim.app.experiment): the schema mechanism's errors name file, key, line,
+value and what is allowed; cross-field rules refuse settings without effect; data and builders."""
 import copy
+import json
 
 import numpy as np
 import pytest
 
-from neurosim.app.experiment import DEFAULT_EXPERIMENT, experiment_from_dict, load_experiment, run_experiment
-from neurosim.errors import InputError
+from neurosim.app.experiment import (DEFAULT_EXPERIMENT, FIELDS, build_experiment, experiment_from_dict,
+                                     experiment_json_schema, load_experiment)
+from neurosim.errors import ExperimentError, InputError
+from neurosim.validation.schema import schema_markdown
 from tests.helpers import ROOT
 
 
-def small(**net):
+def exp(**sections):
     d = copy.deepcopy(DEFAULT_EXPERIMENT)
-    d["network"]["inputs"] = {"kind": "patches", "patch": 8, "n": 4, "seed": 0}
-    d["simulation"].update(steps=3000, transient=300)
-    d["network"].update(net)
-    if d["network"].get("builder") == "analog_lca":  # no transient: its codes are the final state
-        d["simulation"].pop("transient")
+    for section, values in sections.items():
+        d.setdefault(section, {}).update(values)
     return d
 
 
-def test_default_experiment_solves_lasso():
-    run = run_experiment(experiment_from_dict(small()))
-    assert run.codes.shape == (4, 256)
-    assert 0 <= run.relative_gap < 2e-3
-    assert run.result.activity.total_events > 0
-
-
-def test_analog_builder_and_nonneg():
-    run = run_experiment(experiment_from_dict(small(builder="analog_lca", nonneg=True, lam=0.5)))
-    assert np.all(run.codes >= 0)
-    assert run.relative_gap < 1e-3
+def alca(**sim):
+    d = exp(network={"builder": "analog_lca", "nonneg": True, "lam": 0.2,
+                     "inputs": {"kind": "random", "n": 2, "k": 3, "seed": 3}})
+    d["simulation"] = {"steps": 50, "dt_s": 0.1, **sim}
+    return d
 
 
 @pytest.mark.parametrize("mutate, match", [
-    (lambda d: d.update(netwrk={}), r"key 'netwrk': unknown key.*did you mean 'network'"),
-    (lambda d: d["network"].update(lam=-1), r"key 'network.lam': invalid value \(got -1, expected a number >= 0\)"),
-    (lambda d: d["network"].update(builder="lif"), r"key 'network.builder': unknown builder"),
-    (lambda d: d["simulation"].update(steps=2.5), r"key 'simulation.steps': invalid value"),
-    (lambda d: d["simulation"].update(stepz=2), r"key 'simulation.stepz': unknown key.*did you mean 'steps'"),
-    (lambda d: d["network"].pop("dictionary"), r"key 'network.dictionary': is required"),
-    (lambda d: d.update(network=[1, 2]), r"key 'network': must be a mapping"),
+    (lambda d: d.update(netwrk={}), r"'x.yaml:netwrk': unknown key; did you mean 'network'\?"),
+    (lambda d: d["network"].update(lam=-1), r"'x.yaml:network.lam': must not be negative \(got -1.0, expected a number >= 0\)"),
+    (lambda d: d["network"].update(lam=None), r"'x.yaml:network.lam': value is required \(null is not allowed here\)"),
+    (lambda d: d["network"].update(builder="lif"), r"'x.yaml:network.builder': unknown value \(got 'lif', expected one of"),
+    (lambda d: d["simulation"].update(steps=2.5), r"'x.yaml:simulation.steps': must be a whole number"),
+    (lambda d: d["simulation"].update(stepz=2), r"'x.yaml:simulation.stepz': unknown key; did you mean 'simulation.steps'"),
+    (lambda d: d["simulation"].update(backend="nest"), r"'x.yaml:simulation.backend': unknown value \(got 'nest'"),
+    (lambda d: d["simulation"].update(dt_s=5.0), r"'x.yaml:simulation.dt_s': out of range \(got 5.0, expected a number > 0 and <= 1"),
+    (lambda d: d["simulation"].update(dt_s=0), r"'x.yaml:simulation.dt_s': out of range \(got 0.0"),
+    (lambda d: d["network"].pop("dictionary"), r"'x.yaml:network.dictionary': missing required key"),
+    (lambda d: d.update(network=[1, 2]), r"'x.yaml:network': must be a mapping of key: value"),
+    (lambda d: d["network"].update(dictionary={"kind": "default", "patch": 8, "atoms": 0}),
+     r"'x.yaml:network.dictionary.atoms': out of range \(got 0, expected a whole number >= 1"),
+    (lambda d: d["network"].update(inputs={"kind": "patchez"}),
+     r"'x.yaml:network.inputs.kind': unknown kind; did you mean 'patches'\? \(got 'patchez'"),
+    (lambda d: d["network"].update(inputs={"kind": "random", "nn": 2}),
+     r"'x.yaml:network.inputs.nn': unknown key; did you mean 'network.inputs.n'\?"),
+    (lambda d: d["network"].update(inputs={"kind": "random", "seed": -1}), r"'x.yaml:network.inputs.seed': must not be negative"),
+    (lambda d: d.setdefault("mapping", {}).update(partitioner="metiss"),
+     r"'x.yaml:mapping.partitioner': unknown value; did you mean 'metis'\?"),
+    (lambda d: d.setdefault("mapping", {}).update(seed=2**31), r"'x.yaml:mapping.seed': out of range.*<= 2147483647"),
+    (lambda d: d["simulation"].update(seed=2**31), r"'x.yaml:simulation.seed': out of range.*<= 2147483647"),
+    (lambda d: d["network"].update(threshold="hard"), r"'x.yaml:network.threshold': only used by builder analog_lca"),
 ])
-def test_bad_experiments_name_the_key(mutate, match):
+def test_bad_experiments_name_file_key_value_and_constraint(mutate, match):
     d = copy.deepcopy(DEFAULT_EXPERIMENT)
     mutate(d)
-    with pytest.raises(InputError, match=match):
-        experiment_from_dict(d, source="exp.yaml")
+    with pytest.raises(ExperimentError, match=r"^experiment " + match) as err:
+        experiment_from_dict(d, source="x.yaml")
+    assert isinstance(err.value, InputError)
 
 
-def test_bad_files(tmp_path):
-    with pytest.raises(InputError, match="file not found"):
-        load_experiment(str(tmp_path / "nope.yaml"))
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("network: {lam: [1,\n")
-    with pytest.raises(InputError, match=r"bad.yaml': not valid YAML at line"):
-        load_experiment(str(bad))
-    d = tmp_path / "d.yaml"
-    d.write_text("network:\n  dictionary: {file: missing.npy}\n  inputs: {kind: patches}\n")
-    exp = load_experiment(str(d))
-    with pytest.raises(InputError, match=r"key 'network.dictionary.file': file not found \(got '.*missing.npy'"):
-        run_experiment(exp)
+@pytest.mark.parametrize("transient", [10, 900])
+def test_transient_is_refused_for_analog_lca(transient):
+    with pytest.raises(ExperimentError, match=r"simulation.transient': only used by builder spiking_lca.*"
+                                              rf"got {transient}, expected no simulation.transient"):
+        experiment_from_dict(alca(transient=transient), source="e_tr.yaml")
+    assert experiment_from_dict(alca()).simulation["transient"] is None
 
 
-def test_files_relative_to_the_experiment(tmp_path):
+def test_transient_beyond_steps_refused():
+    with pytest.raises(ExperimentError, match=r"simulation.transient': leaves no steps to count \(got 5000"):
+        experiment_from_dict(exp(simulation={"steps": 5000, "transient": 5000}))
+
+
+def test_errors_carry_the_line_of_the_key(tmp_path):
+    f = tmp_path / "e.yaml"
+    f.write_text("network:\n  dictionary: {kind: default}\n  inputs: {kind: patches}\n  lam: -2\n")
+    with pytest.raises(ExperimentError, match=r"e.yaml:network.lam': must not be negative \(line 4\)"):
+        load_experiment(f)
+    f.write_text("network: {lam: [1,\n")
+    with pytest.raises(ExperimentError, match=r"e.yaml:\(yaml\)': YAML syntax error at line"):
+        load_experiment(f)
+    f.write_text("network: {}\nnetwork: {}\n")
+    with pytest.raises(ExperimentError, match=r"duplicate key \(line 2\)"):
+        load_experiment(f)
+    with pytest.raises(ExperimentError, match="file not found"):
+        load_experiment(tmp_path / "nope.yaml")
+
+
+def test_data_files_are_relative_to_the_experiment_and_checked(tmp_path):
     rng = np.random.default_rng(0)
-    D = rng.standard_normal((16, 24))
-    D /= np.linalg.norm(D, axis=0)
-    X = rng.standard_normal((3, 16))
-    np.save(tmp_path / "D.npy", D)
-    np.save(tmp_path / "X.npy", X)
-    (tmp_path / "e.yaml").write_text(
-        "network:\n  dictionary: {file: D.npy}\n  inputs: {file: X.npy}\n  lam: 0.3\n"
-        "simulation: {steps: 4000, transient: 400}\n")
-    run = run_experiment(load_experiment(str(tmp_path / "e.yaml")))
-    assert run.codes.shape == (3, 24) and run.relative_gap < 2e-3
+    np.save(tmp_path / "D.npy", rng.standard_normal((16, 24)))
+    np.save(tmp_path / "X.npy", rng.standard_normal((3, 16)))
+    f = tmp_path / "e.yaml"
+    f.write_text("network:\n  builder: analog_lca\n  dictionary: {file: D.npy}\n  inputs: {file: X.npy}\n")
+    built = build_experiment(load_experiment(f))
+    assert built.D.shape == (16, 24) and built.X.shape == (3, 16) and built.network.n_neurons == 24
     np.save(tmp_path / "X.npy", rng.standard_normal((3, 5)))
-    with pytest.raises(InputError, match=r"key 'network.inputs': shape does not match the dictionary"):
-        run_experiment(load_experiment(str(tmp_path / "e.yaml")))
+    with pytest.raises(ExperimentError, match=r"network.inputs': shape does not match the dictionary"):
+        build_experiment(load_experiment(f))
+    (tmp_path / "D.npy").write_text("name: x\n")
+    with pytest.raises(ExperimentError, match=r"network.dictionary.file': dictionary file '.*D.npy': is not a .npy"):
+        build_experiment(load_experiment(f))
+    f.write_text("network:\n  dictionary: {file: nope.npy}\n  inputs: {kind: patches}\n")
+    with pytest.raises(ExperimentError, match=r"network.dictionary.file': dictionary file '.*nope.npy': not found"):
+        build_experiment(load_experiment(f))
+
+
+def test_defaults_and_mapping_options():
+    e = experiment_from_dict({"network": {"dictionary": {}, "inputs": {}}})
+    assert e.network["dictionary"] == {"kind": "default", "patch": 8, "atoms": 128}
+    assert e.network["inputs"] == {"kind": "patches", "patch": 8, "n": 16, "seed": 0}
+    assert e.simulation["steps"] == 2000 and e.transient == 200
+    from mapper import MappingOptions
+    assert e.mapping_options() == MappingOptions()  # the one home of mapping defaults
+    e = experiment_from_dict(exp(mapping={"partitioner": "sequential", "seed": 3}))
+    opts = e.mapping_options(seed=7, placer=None)
+    assert (opts.partitioner, opts.seed, opts.placer) == ("sequential", 7, MappingOptions().placer)
+
+
+def test_schema_renders_as_markdown_and_json_schema():
+    md = schema_markdown(FIELDS)
+    for key in ("builder", "dictionary", "steps", "dt_s", "partitioner", "patch", "atoms"):
+        assert f"`{key}`" in md
+    js = experiment_json_schema()
+    json.dumps(js)
+    assert js["properties"]["simulation"]["properties"]["dt_s"]["exclusiveMinimum"] == 0
+    assert "oneOf" in js["properties"]["network"]["properties"]["inputs"]
 
 
 def test_shipped_examples_validate():
-
-    for path in (ROOT / "examples").glob("*.yaml"):
-        load_experiment(str(path))
+    files = sorted((ROOT / "examples").glob("*.yaml"))
+    assert files
+    for path in files:
+        load_experiment(path)

@@ -92,3 +92,17 @@ def test_missing_action_exits_2(capsys):
     with pytest.raises(SystemExit) as ei:
         cli.main(["chips"])
     assert ei.value.code == 2
+
+
+def test_schema_prints_or_writes_the_json_schema(tmp_path, capsys):
+    import json
+
+    main = cli.main
+    assert main(["chips", "schema"]) == 0
+    chip = json.loads(capsys.readouterr().out)
+    assert chip["title"].startswith("neurosim chip specification") and "core" in chip["properties"]
+    assert main(["chips", "schema", "--experiment", "--out", str(tmp_path / "e.json")]) == 0
+    assert "simulation" in json.loads((tmp_path / "e.json").read_text())["properties"]
+    capsys.readouterr()
+    assert main(["chips", "schema", "--experiment", "--out", str(tmp_path / "e.json")]) == 2
+    assert "file exists" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def test_map_refuses_it_before_partitioning(tmp_path, capsys, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("mapping started")
 
-    monkeypatch.setattr(map_cmd, "map_network", boom)
+    monkeypatch.setattr(map_cmd, "map_input", boom)
     f = tmp_path / "s_tn.nir"
     nir.write(str(f), graph())
     assert main(["map", "--nir", str(f), "--dt", "1e-3", "--chip", "truenorth", "--out", str(tmp_path / "rt"),

@@ -24,8 +24,8 @@ def no_work(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("work started before the output paths were checked")
 
-    for mod, names in ((map_cmd, ("map_network", "load_network", "read_nir", "simulate")),
-                       (run_cmd, ("build_experiment", "load_experiment", "simulate", "map_network")),
+    for mod, names in ((map_cmd, ("map_input", "load_network_file", "load_nir_graph")),
+                       (run_cmd, ("load_experiment", "run_experiment")),
                        (learn_cmd, ("load_data",))):
         for name in names:
             monkeypatch.setattr(mod, name, boom)

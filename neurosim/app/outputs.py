@@ -1,25 +1,35 @@
-"""The files of a mapping, shared by ``neurosim run``, ``neurosim map`` and ``neurosim learn``.
+"""Writing results: the files of a mapping and of a whole run.
 
-Every mapping writes into one directory: ``report.json`` (the mapper's report, possibly extended
-by the command), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
+Every mapping (``neurosim run``, ``neurosim map``, ``neurosim learn --chip``) writes into one
+directory: ``report.json`` (the mapper's report, possibly extended by the application,
+:mod:`neurosim.app.report`), ``placement.json``, ``summary.txt`` (the report's summary plus the command's own
 lines) and the plots ``core_utilisation.png`` and ``link_traffic.png`` (a plot that cannot be
 drawn is skipped and the report's notes say so). Files are written atomically
 (:mod:`neurosim.io.atomic`); :func:`check_out_dir` refuses to overwrite any of them without ``--force``
-*before* the command does any work.
+*before* the command does any work. A run (:func:`write_run`) adds ``activity.png`` (the raster
+of input 0 over the first steps and its decoded code against FISTA's), ``codes.npy``,
+``activity.npz`` and ``network.npz``.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from mapper import FIGURES, MappingResult, Report, save_mapping_figures, write_placement
+from neurosim.io.atomic import atomic_save_npy, atomic_write_json, atomic_write_text
+from neurosim.io.network import save_network
 from neurosim.io.outpaths import check_outputs, check_path
-from neurosim.io.atomic import atomic_write_json, atomic_write_text
+from neurosim.plots import activity_figure, save_png
 
-__all__ = ["MAP_OUTPUTS", "check_out_dir", "write_mapping"]
+if TYPE_CHECKING:  # pragma: no cover
+    from neurosim.app.pipeline import RunResult
+
+__all__ = ["MAP_OUTPUTS", "RUN_OUTPUTS", "check_out_dir", "write_mapping", "write_run"]
 
 #: the files :func:`write_mapping` writes, in this order
 MAP_OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
+#: the files :func:`write_run` writes
+RUN_OUTPUTS = MAP_OUTPUTS + ("activity.png", "codes.npy", "activity.npz", "network.npz")
 
 
 def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, option: str = "output",
@@ -28,7 +38,7 @@ def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, o
     """``out`` as a Path, after checking it can take the files ``names`` (and the ``extra``
     outputs, as ``(option, path)``) without replacing one of the ``inputs``
     (:func:`~neurosim.io.outpaths.check_outputs`, which raises the one-line
-    :class:`~neurosim.errors.UsageError`)."""
+    :class:`~neurosim.errors.InputError`)."""
     out = check_path(out, option)
     check_outputs([(f"{option} ({n})", out / n) for n in names] + list(extra), dirs=[(option, out)], force=force,
                   inputs=inputs)
@@ -72,3 +82,28 @@ def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer:
     text = Report(data).summary_text() + extra_text
     atomic_write_text(out / "summary.txt", text)
     return text, [n for n in MAP_OUTPUTS if n not in FIGURES] + [p.name for p in drawn]
+
+
+def write_run(result: "RunResult", out: Path) -> list[str]:
+    """Write every file of a run (:data:`RUN_OUTPUTS`) into ``out``; return the names written
+    (a plot that could not be drawn is missing and the report's notes say why).
+
+    Check ``out`` first with ``check_out_dir(out, RUN_OUTPUTS, force=..., inputs=experiment.input_files())``.
+    """
+    from neurosim.app.pipeline import RASTER_PROBE
+
+    mapping = result.mapping
+    opts = result.options
+    _, drawn = write_mapping(mapping, out, partitioner=opts.partitioner, placer=opts.placer, seed=opts.seed,
+                             report=result.report, extra_text=result.quality.text())
+    sim, exp = result.simulation, result.experiment
+    pop = next(p.target for p in result.network.probes if p.name == RASTER_PROBE)
+    raster = sim.probes[RASTER_PROBE][:, 0, :]
+    fig = activity_figure(raster, dt_s=sim.dt_s, graded=result.network.population(pop).model.graded,
+                          codes=result.codes[0], reference=result.reference[0],
+                          title=f"{exp.name}: population '{pop}', input 0, first {raster.shape[0]} steps")
+    save_png(fig, out / "activity.png")
+    atomic_save_npy(out / "codes.npy", result.codes)
+    sim.activity.save(out / "activity.npz")
+    save_network(result.network, out / "network.npz")
+    return [n for n in RUN_OUTPUTS if n in drawn or n not in MAP_OUTPUTS]

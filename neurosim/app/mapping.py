@@ -1,0 +1,137 @@
+"""Mapping a saved network or a NIR graph onto a chip (what ``neurosim map`` does).
+
+Two steps, so a caller can check the network (e.g. that it can be exported back to NIR) before
+the mapping's work starts:
+
+1. :func:`load_network_file` / :func:`load_nir_graph` read the network (and its activity: a
+   saved :class:`~neurosim.activity.ActivityProfile`, or for a NIR graph an optional simulation
+   with Poisson spikes into its inputs) as a :class:`MappingInput`;
+2. :func:`map_input` maps it (:func:`mapper.map_network`) and composes the report
+   (:mod:`neurosim.app.report`; a NIR graph adds its ``nir`` section).
+
+Without activity the mapper assumes ``MappingOptions.assumed_rate`` events per neuron per step and
+the report says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from mapper import ChipSpec, MappingOptions, MappingResult, Report, map_network
+from neurosim.activity import ActivityProfile
+from neurosim.app.report import compose_report, nir_text
+from neurosim.backends import DEFAULT_BACKEND, simulate
+from neurosim.errors import InputError, NetworkError, describe
+from neurosim.io.network import load_network
+from neurosim.ir import Network
+from neurosim.nir.read import add_poisson_input, read_nir
+
+__all__ = ["MappingInput", "MappedNetwork", "load_network_file", "load_nir_graph", "map_input", "placement_metadata",
+           "INPUT_RATE"]
+
+#: default Poisson input rate of a simulated NIR graph, events per step per input neuron
+INPUT_RATE = 0.1
+
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True, eq=False)
+class MappingInput:
+    """A network to map, its activity (``None``: assumed rates) and, for a NIR graph, what was read."""
+
+    network: Network
+    activity: Optional[ActivityProfile] = None
+    nir: Optional[dict[str, Any]] = None
+
+    @property
+    def nir_outputs(self) -> Optional[list[str]]:
+        """The populations that fed the NIR graph's ``Output`` nodes (kept by a NIR export), or
+        ``None`` to let the export choose (populations that drive no other one)."""
+        if self.nir is None:
+            return None
+        driven = {c.post for c in self.network.connections}
+        pops = [p for node in (self.nir.get("outputs") or {}).values() for p in node if p in driven]
+        return list(dict.fromkeys(pops)) or None
+
+    @property
+    def dt_s(self) -> float:
+        """The time step: the NIR graph's, the activity's, or the default of assumed activity."""
+        if self.nir is not None:
+            return float(self.nir["dt_s"])
+        return float((self.activity or ActivityProfile.assumed(self.network, 0.0)).dt_s)
+
+
+@dataclass(frozen=True, eq=False)
+class MappedNetwork:
+    """The mapping of a :class:`MappingInput` and its report (``report.json``)."""
+
+    input: MappingInput
+    result: MappingResult
+    report: dict
+
+    @property
+    def extra_text(self) -> str:
+        """Summary lines beyond the mapper's (what was read from a NIR graph)."""
+        return nir_text(self.input.nir) if self.input.nir else ""
+
+    def summary_text(self) -> str:
+        return Report(self.report).summary_text() + self.extra_text
+
+
+def load_network_file(network: PathLike, activity: Optional[PathLike] = None) -> MappingInput:
+    """A network saved by :func:`neurosim.io.network.save_network` and, optionally, its activity.
+
+    Raises
+    ------
+    InputError
+        Unreadable files, or an activity profile that does not fit the network (naming both files).
+    """
+    net = load_network(network)
+    act = None
+    if activity is not None:
+        act = ActivityProfile.load(activity)
+        try:
+            act.check_matches(net)
+        except NetworkError as exc:
+            raise InputError(f"activity file '{activity}': does not fit network file '{network}': {exc}") from None
+    return MappingInput(network=net, activity=act)
+
+
+def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int] = None,
+                   input_rate: float = INPUT_RATE, seed: int = 0, backend: str = DEFAULT_BACKEND,
+                   progress: bool = False) -> MappingInput:
+    """A NIR graph read at ``dt_s`` (:func:`neurosim.nir.read.read_nir`) and, with
+    ``simulate_steps``, its activity measured with Poisson spikes (``input_rate`` events per step
+    per input neuron, seed ``seed``) into its inputs."""
+    network, info = read_nir(path, dt_s=dt_s)
+    if simulate_steps is None:
+        return MappingInput(network=network, nir=info)
+    if isinstance(simulate_steps, bool) or not isinstance(simulate_steps, (int, np.integer)) or simulate_steps < 1:
+        raise InputError(describe("option", "simulate", "must be a positive number of steps", got=simulate_steps,
+                                  expected="an integer >= 1"))
+    if not 0.0 <= float(input_rate) <= 1.0:
+        raise InputError(describe("option", "input_rate", "out of range", got=input_rate,
+                                  expected="events per step in [0, 1]"))
+    driven = add_poisson_input(network, info, rate_per_step=float(input_rate), dt_s=dt_s)
+    res = simulate(driven, steps=int(simulate_steps), dt_s=dt_s, backend=backend, seed=seed, progress=progress)
+    info["simulation"] = {"steps": int(simulate_steps), "backend": res.backend, "input": "poisson",
+                          "input_rate_per_step": float(input_rate), "seed": seed}
+    return MappingInput(network=network, activity=res.activity, nir=info)
+
+
+def map_input(inp: MappingInput, chip: Union[ChipSpec, str], options: Optional[MappingOptions] = None, *,
+              progress: Optional[Callable[[str, int, int], None]] = None) -> MappedNetwork:
+    """Map ``inp`` onto ``chip`` and compose its report (with the ``nir`` section for a NIR graph)."""
+    result = map_network(inp.network, chip, inp.activity, options, progress=progress)
+    return MappedNetwork(input=inp, result=result, report=compose_report(result, nir=inp.nir))
+
+
+def placement_metadata(result: MappingResult) -> dict[str, Any]:
+    """The placement as NIR metadata: chip name and, per population, the board core index of each neuron."""
+    g = result.graph
+    core = np.asarray(result.placement.core, dtype=np.int64)[np.asarray(result.partition.part, dtype=np.int64)]
+    return {"format": "neurosim-placement", "chip": result.chip.name, "n_cores": int(result.chip.n_cores),
+            "cores": {name: core[g.pop_offsets[i]:g.pop_offsets[i + 1]] for i, name in enumerate(g.pop_names)}}
