@@ -14,7 +14,6 @@ what was found. Files are read with ``yaml.safe_load`` only.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 import os
 import re
@@ -26,7 +25,7 @@ from typing import Any, Optional, Union
 import yaml
 
 from neurosim.errors import ChipSpecError
-from neurosim.validation.schema import Ctx, load_yaml, validate, validate_section
+from neurosim.validation.schema import Ctx, did_you_mean, load_yaml, validate, validate_section
 
 from .chipschema import FIELDS, SCHEMA, SCHEMA_VERSION
 from .chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
@@ -96,8 +95,7 @@ def _resolve(name_or_path: PathLike) -> Path:
         return p
     files = _chip_files()
     if s not in files:
-        close = difflib.get_close_matches(s, list(files), n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(s, files, cutoff=0.5)
         raise ChipSpecError(s, "name", f"unknown chip name{hint}", got=repr(s),
                             expected=f"one of {sorted(files)} or a path to a .yaml file")
     return files[s]

@@ -12,7 +12,6 @@ import (it sits below every stage).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Optional, Union
@@ -20,6 +19,7 @@ from typing import Any, Mapping, Optional, Union
 import numpy as np
 
 from neurosim.errors import MAX_SEED, MappingError, describe
+from neurosim.validation.schema import did_you_mean
 
 __all__ = ["MappingOptions", "PLACE_OPTIONS", "SPLITTER_MODES"]
 
@@ -114,9 +114,7 @@ class MappingOptions:
                                         got=type(self.place_options).__name__, expected=f"keys in {list(PLACE_OPTIONS)}"))
         for key in self.place_options:
             if key not in PLACE_OPTIONS:
-                close = difflib.get_close_matches(str(key), PLACE_OPTIONS, n=1)
-                raise MappingError(describe("place option", str(key), "unknown" + (f"; did you mean '{close[0]}'?"
-                                                                                   if close else ""),
+                raise MappingError(describe("place option", str(key), "unknown" + did_you_mean(key, PLACE_OPTIONS),
                                             expected=f"one of {list(PLACE_OPTIONS)}"))
         tuning = [k for k in self.place_options if k not in ("multicast", "twins")]
         if tuning and self.placer != "anneal":
@@ -129,9 +127,7 @@ class MappingOptions:
         names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
             if key not in names:
-                close = difflib.get_close_matches(str(key), sorted(names), n=1)
-                raise MappingError(describe("option", str(key), "unknown mapping option"
-                                            + (f"; did you mean '{close[0]}'?" if close else ""),
+                raise MappingError(describe("option", str(key), "unknown mapping option" + did_you_mean(key, names),
                                             expected=f"one of {sorted(names)}"))
         return dataclasses.replace(self, **changes)
 

@@ -31,9 +31,16 @@ import yaml
 
 from neurosim.errors import SpecError
 
-__all__ = ["Field", "Variants", "Ctx", "load_yaml", "validate", "schema_markdown", "json_schema", "section"]
+__all__ = ["Field", "Variants", "Ctx", "load_yaml", "validate", "validate_section", "schema_markdown", "json_schema",
+           "section", "did_you_mean"]
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def did_you_mean(value: Any, choices: Any, *, prefix: str = "", cutoff: float = 0.6) -> str:
+    """``"; did you mean '<prefix><closest>'?"`` when one of ``choices`` is close to ``value``, else ``""``."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=cutoff)
+    return f"; did you mean '{prefix}{close[0]}'?" if close else ""
 
 
 def _n(x: float) -> str:
@@ -240,9 +247,7 @@ def validate(ctx: Ctx, key: str, spec: Field, v: Any) -> Any:
         if not isinstance(v, str) or not v.strip():
             raise ctx.error(key, "must be a non-empty string", got=_shown(v), expected=spec.expected())
         if kind == "choice" and v not in spec.choices:
-            close = difflib.get_close_matches(v, [str(c) for c in spec.choices], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise ctx.error(key, f"unknown value{hint}", got=repr(v), expected=spec.expected())
+            raise ctx.error(key, f"unknown value{did_you_mean(v, spec.choices)}", got=repr(v), expected=spec.expected())
         return v
     if kind == "grid":
         if not isinstance(v, (list, tuple)) or len(v) != 2:
@@ -278,8 +283,7 @@ def validate(ctx: Ctx, key: str, spec: Field, v: Any) -> Any:
         if name not in spec.variants.options:
             where = f"{key}.{spec.variants.key}" if key else spec.variants.key
             choices = [n for n in spec.variants.options if n not in spec.variants.present.values()]
-            close = difflib.get_close_matches(str(name), choices, n=1)
-            raise ctx.error(where, "unknown kind" + (f"; did you mean '{close[0]}'?" if close else ""), got=repr(name),
+            raise ctx.error(where, "unknown kind" + did_you_mean(name, choices), got=repr(name),
                             expected=f"one of {choices}" + (f" (or give {', '.join(spec.variants.present)})"
                                                             if spec.variants.present else ""))
         return validate_section(ctx, v, spec.variants.options[name], key)
@@ -295,9 +299,8 @@ def validate_section(ctx: Ctx, data: Any, fields: Mapping[str, Field], where: st
     prefix = f"{where}." if where else ""
     for k in data:
         if k not in fields:
-            close = difflib.get_close_matches(str(k), list(fields), n=1, cutoff=0.6)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
-            raise ctx.error(f"{prefix}{k}", f"unknown key{hint}", got=repr(k), expected=f"one of {list(fields)}")
+            raise ctx.error(f"{prefix}{k}", f"unknown key{did_you_mean(k, fields, prefix=prefix)}", got=repr(k),
+                            expected=f"one of {list(fields)}")
     given = {k: validate(ctx, f"{prefix}{k}", spec, data[k]) for k, spec in fields.items() if k in data}
     out: dict[str, Any] = {}
     for k, spec in fields.items():  # the values given are checked first, then what is missing
