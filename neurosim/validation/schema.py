@@ -35,6 +35,15 @@ __all__ = ["Field", "Variants", "Ctx", "load_yaml", "validate", "validate_sectio
            "section", "did_you_mean"]
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+#: deepest nesting of mappings and lists a file may have (the schemas need 4)
+MAX_DEPTH = 64
+#: most values a file may hold once its aliases are expanded (a guard against alias bombs)
+MAX_NODES = 200_000
+#: largest file read, bytes
+MAX_BYTES = 16 * 1024 * 1024
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
+         yaml.BlockMappingStartToken)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
 
 
 def did_you_mean(value: Any, choices: Any, *, prefix: str = "", cutoff: float = 0.6) -> str:
@@ -157,6 +166,9 @@ def load_yaml(path: Path | str, *, error: Type[SpecError], text: Optional[str] =
     source = str(path)
     if text is None:
         p = Path(path)
+        if p.is_file() and p.stat().st_size > MAX_BYTES:
+            raise error(source, "(file)", "too large for a specification file", got=f"{p.stat().st_size} bytes",
+                        expected=f"at most {MAX_BYTES} bytes")
         if p.is_dir():
             raise error(source, "(file)", "is a directory", got=source, expected="a YAML file")
         if not p.is_file():
@@ -170,15 +182,64 @@ def load_yaml(path: Path | str, *, error: Type[SpecError], text: Optional[str] =
             raise error(source, "(file)", "cannot be read", got=f"{type(exc).__name__}: {exc.strerror or exc}",
                         expected="a readable YAML file") from None
     try:
+        _check_depth(text, source, error)  # before composing: the composer recurses once per level
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_size(node, source, error)
         data = yaml.safe_load(text)
         ctx = Ctx(source, {}, error)
-        _line_index(yaml.compose(text, Loader=yaml.SafeLoader), ctx, "", ctx.lines)
+        _line_index(node, ctx, "", ctx.lines)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(source, "(yaml)", f"YAML syntax error{where}: {problem}") from None
     return data, ctx
+
+
+def _check_depth(text: str, source: str, error: Type[SpecError]) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH`, scanning tokens (no recursion)."""
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = token.start_mark.line + 1
+                raise error(source, "(yaml)", f"nested too deeply (line {line})", got=f"more than {MAX_DEPTH} levels",
+                            expected=f"at most {MAX_DEPTH} levels of mappings and lists")
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+
+
+def _check_size(root: Any, source: str, error: Type[SpecError]) -> None:
+    """Refuse a document whose aliases expand to more than :data:`MAX_NODES` values, or that
+    refers to itself (a node is counted once per path that reaches it; shared nodes are sized once)."""
+    size: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if node is None or id(node) in size:
+            continue
+        children = ([v for kv in node.value for v in kv] if isinstance(node, yaml.MappingNode)
+                    else list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if done:
+            open_.discard(id(node))
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+            if size[id(node)] > MAX_NODES:
+                raise error(source, "(yaml)", f"aliases expand to more than {MAX_NODES} values (line "
+                            f"{node.start_mark.line + 1})", got="an alias bomb or a huge document",
+                            expected=f"at most {MAX_NODES} values")
+            continue
+        if id(node) in open_:
+            raise error(source, "(yaml)", f"an alias refers to a node that contains it (line {node.start_mark.line + 1})",
+                        got="a recursive structure", expected="a tree of values")
+        open_.add(id(node))
+        stack.append((node, True))
+        for c in children:
+            if id(c) in open_:
+                raise error(source, "(yaml)", f"an alias refers to a node that contains it (line "
+                            f"{c.start_mark.line + 1})", got="a recursive structure", expected="a tree of values")
+            stack.append((c, False))
 
 
 def _line_index(node: Any, ctx: Ctx, prefix: str, out: dict[str, int]) -> None:

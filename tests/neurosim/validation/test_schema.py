@@ -97,3 +97,21 @@ def test_markdown_lists_every_key_with_unit_and_default():
     md = schema_markdown(FIELDS)
     assert "| `rate` | float | Hz | no (default 1.0) | a rate |" in md
     assert "**`opts`**" in md and "**`data (random)`**" in md and "| `mode` |" in md
+
+
+@pytest.mark.parametrize("text, match", [
+    ("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)),
+     r"aliases expand to more than 200000 values \(line \d+\)"),
+    ("[" * 5000 + "]" * 5000, r"nested too deeply \(line 1\) \(got more than 64 levels"),
+    ("".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v: 1\n", r"nested too deeply \(line 65\)"),
+    ("a: &a [*a]\n", r"an alias refers to a node that contains it \(line 1\)"),
+])
+def test_nesting_and_alias_bombs_are_refused_before_they_cost(text, match):
+    with pytest.raises(SpecError, match=r"^spec 'x.yaml:\(yaml\)': " + match):
+        load_yaml("x.yaml", error=SpecError, text=text)
+
+
+def test_shared_anchors_within_bounds_load():
+    data, _ = load_yaml("x.yaml", error=SpecError, text="a: &x {b: 1}\nc: *x\n")
+    assert data == {"a": {"b": 1}, "c": {"b": 1}}
