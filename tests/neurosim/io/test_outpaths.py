@@ -61,7 +61,9 @@ def test_nothing_to_complain_about(d):
     assert _names(d) == ["adir", "afile"]  # a check creates nothing
 
 
-def test_options_not_given_are_skipped(d):
+def test_options_not_given_are_skipped(d, monkeypatch):
+    monkeypatch.chdir(d)
+    (d / "None").write_text("x")  # were None taken as a path, this file would be in the way
     check_outputs([("--out", None)], dirs=[("--map-out", None)], inputs=[("--dictionary", None)], force=False)
 
 
