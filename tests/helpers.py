@@ -79,3 +79,20 @@ def save_tiny_files(directory):
     save_network(net, directory / "net.npz")
     act.save(directory / "act.npz")
     return directory
+
+
+def splitter_relay_graph(relay_name="__splitters__"):
+    """A NIR graph input -> lif1 -> lif2 with part of lif1's fan-out through a relay layer named
+    ``relay_name``, as ``neurosim map --nir-out`` exports splitter relays (needs the ``nir`` package)."""
+    import nir
+
+    def lif(n):
+        return nir.LIF(tau=np.full(n, 1e-2), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n))
+
+    nodes = {"input": nir.Input(input_type=np.array([3])), "input__lif1": nir.Linear(weight=np.ones((4, 3))),
+             "lif1": lif(4), "lif1__relay": nir.Linear(weight=np.eye(2, 4)), relay_name: lif(2),
+             "relay__lif2": nir.Linear(weight=np.ones((2, 2))), "lif2": lif(2),
+             "output": nir.Output(output_type=np.array([2]))}
+    edges = [("input", "input__lif1"), ("input__lif1", "lif1"), ("lif1", "lif1__relay"), ("lif1__relay", relay_name),
+             (relay_name, "relay__lif2"), ("relay__lif2", "lif2"), ("lif2", "output")]
+    return nir.NIRGraph(nodes=nodes, edges=edges)

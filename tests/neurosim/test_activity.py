@@ -139,3 +139,29 @@ def test_impossible_counts_are_refused(counts, match):
         ActivityProfile.from_counts(make_net(), counts, steps=10, batch=2, dt_s=1e-3, source="x")
     assert ActivityProfile.from_counts(make_net(), {"P": np.array([20.0, 0.0])}, steps=10, batch=2, dt_s=1e-3,
                                        source="x").counts["P"].tolist() == [20, 0]
+
+
+def test_load_refuses_files_that_are_not_activity_profiles(tmp_path):
+    np.savez(tmp_path / "zerometa.npz", meta=np.array(5))
+    with pytest.raises(InputError, match="not an activity profile"):
+        ActivityProfile.load(tmp_path / "zerometa.npz")
+    with pytest.raises(InputError, match="not found"):
+        ActivityProfile.load(tmp_path / "missing.npz")
+
+
+def test_pickled_entries_are_never_suggested(tmp_path):
+    np.savez(tmp_path / "obj.npz", meta=np.array([1, 2, 3]), dt_s=np.array(1.0), source=np.array([{}], dtype=object))
+    with pytest.raises(InputError) as err:
+        ActivityProfile.load(tmp_path / "obj.npz")
+    assert "pickled" in str(err.value) and "allow_pickle" not in str(err.value)
+
+
+def test_population_size_mismatch_reports_both_shapes():
+    from tests.helpers import make_tiny_network
+
+    net, act = make_tiny_network()
+    counts = dict(act.counts)
+    counts["A"] = np.zeros(counts["A"].size + 1, dtype=np.int64)
+    bad = ActivityProfile(steps=act.steps, batch=act.batch, dt_s=act.dt_s, counts=counts, syn_events=act.syn_events)
+    with pytest.raises(ValueError, match=r"activity 'A'.*got shape \(\d+,\), expected shape \(\d+,\)"):
+        bad.check_matches(net)

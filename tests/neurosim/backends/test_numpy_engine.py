@@ -293,13 +293,3 @@ def test_analog_initial_state_equals_euler_from_u0():
         u = u + 0.1 * (D.T @ x - u - G @ a)
     np.testing.assert_allclose(r.final_state["u"]["u"][0], u, rtol=1e-12, atol=1e-12)
 
-
-def test_atomic_write_gives_normal_permissions(tmp_path):
-    import os
-
-    from neurosim.io.atomic import atomic_write_text
-
-    p = atomic_write_text(tmp_path / "f.txt", "x")
-    mask = os.umask(0)
-    os.umask(mask)
-    assert (p.stat().st_mode & 0o777) == (0o666 & ~mask)

@@ -160,3 +160,16 @@ def test_subprocess_error_has_no_traceback(files):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "not found" in proc.stderr and "Traceback" not in proc.stderr
     assert not (d / "c.npy").exists()
+
+
+def test_lca_dt_beyond_the_euler_bound_is_refused_before_running(tmp_path, capsys):
+    D = np.random.default_rng(0).normal(size=(20, 40))
+    D = 5 * D / np.linalg.norm(D, axis=0)  # atoms of norm 5: ||D||^2 ~ 125
+    np.save(tmp_path / "D.npy", D)
+    np.save(tmp_path / "X.npy", np.ones((2, 20)))
+    argv = ["lca", "--dictionary", str(tmp_path / "D.npy"), "--inputs", str(tmp_path / "X.npy"), "--lam", "0.1",
+            "--method", "lca", "--out", str(tmp_path / "c.npy")]
+    assert main(argv) == 2
+    bound = 2 / np.linalg.norm(D, 2) ** 2
+    assert "argument '--dt': too large for this dictionary" in capsys.readouterr().err
+    assert main(argv + ["--dt", f"{0.9 * bound}", "--steps", "50"]) == 0

@@ -103,3 +103,35 @@ def test_killed_run_resumes_to_the_same_dictionary(tmp_path):
     assert r.returncode == 0, r.stderr
     with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
         np.testing.assert_array_equal(a["D"], b["D"])
+
+
+@pytest.mark.parametrize("extra, needle", [(["--epochs", "0.001"], "option '--epochs': gives no training sample"),
+                                           (["--method", "sgd", "--init", "asymmetric", "--samples", "8"],
+                                            "option '--init': 'asymmetric'")])
+def test_learn_options_that_would_do_nothing_are_refused(tmp_path, capsys, extra, needle):
+    argv = ["learn", "--data", "planted", "--atoms", "8", "--train", "64", "--test", "16", "--no-progress",
+            "--out", str(tmp_path / "d.npz")] + extra
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "d.npz").exists()
+
+
+def test_learning_that_diverges_is_an_error_not_an_empty_dictionary(tmp_path, capsys):
+    """local-spiking with a huge rate: the atoms' norms explode, then the projection zeroes them;
+    the run used to end 'learned ...' with an all-zero dictionary."""
+    argv = ["learn", "--data", "planted", "--atoms", "16", "--train", "64", "--test", "16", "--samples", "64",
+            "--method", "local-spiking", "--eta", "1e6", "--no-progress", "--out", str(tmp_path / "d.npz")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "the atoms' norms diverge" in err and "lower eta_d" in err
+    assert not (tmp_path / "d.npz").exists()
+
+
+def test_resume_with_another_test_set_is_refused(tmp_path, capsys):
+    """The held-out curve would splice two evaluation sets into one history."""
+    base = ["learn", "--data", "planted", "--atoms", "8", "--samples", "48", "--train", "32", "--batch", "8",
+            "--no-progress", "--out", str(tmp_path / "d.npz"), "--checkpoint", str(tmp_path / "ck.npz")]
+    assert main(base + ["--test", "16", "--stop-after", "16"]) == 0
+    capsys.readouterr()
+    assert main(base + ["--test", "24", "--resume"]) == 2
+    assert "was written with other settings" in capsys.readouterr().err

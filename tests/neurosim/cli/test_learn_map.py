@@ -1,5 +1,6 @@
-"""``neurosim learn --chip``: the cost of learning a dictionary on a chip."""
+"""``neurosim learn --chip`` (neurosim.cli.learn_map): the cost of learning a dictionary on a chip."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -160,3 +161,19 @@ def test_too_small_chip_fails_before_training(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "capacity" in err and "exceeded" in err
     assert not (tmp_path / "d.npz").exists() and not (tmp_path / "d_map").exists()
+
+
+def test_learn_report_per_input_divides_by_samples(tmp_path, capsys):
+    assert main(["learn", *TINY, "--out", str(tmp_path / "d.npz"), "--method", "local-spiking", "--chip", "loihi1",
+                 "--time-budget", "0"]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "d_map" / "report.json").read_text())
+    e = report["energy_j"]
+    assert report["learning"]["samples_profiled"] == 30 and report["activity"]["batch"] == 10
+    assert report["activity"]["inputs"] == 30
+    assert e["per_input"] == pytest.approx(e["total"] / 30, rel=1e-12)
+    assert report["edp_js"] == pytest.approx(e["per_input"] * report["latency_s"]["time_to_solution"], rel=1e-12)
+    # both printed figures agree: the summary's "per input" and the learning cost's "per sample"
+    per_input = float(re.search(r"per input ([0-9.e+-]+) J", out).group(1))
+    per_sample = float(re.search(r"\(([0-9.e+-]+) J per sample\)", out).group(1))
+    assert per_input == pytest.approx(per_sample, rel=1e-3) == pytest.approx(e["per_input"], rel=1e-3)

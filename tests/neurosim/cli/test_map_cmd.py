@@ -1,12 +1,15 @@
-"""``neurosim map`` end to end, and its one-line errors (exit code 2)."""
+"""``neurosim map`` (neurosim.cli.map_cmd) end to end, and its one-line errors (exit code 2): wrong
+files as ``--network``/``--activity``, options that would be silently ignored (user-test defects
+3, 4, 5, 15), a NIR export holding splitter relays (defect 14)."""
 import json
 
 import numpy as np
 import pytest
 
+from neurosim.activity import ActivityProfile
 from neurosim.cli import main
 from neurosim.io.network import save_network
-from tests.helpers import save_tiny_files
+from tests.helpers import save_tiny_files, splitter_relay_graph
 
 
 @pytest.fixture
@@ -105,3 +108,122 @@ def test_map_with_steiner_over_its_budget_says_who_took_over(files, capsys):
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and err.count("\n") == 0
     assert "argument --steiner-budget: must be a number of seconds >= 0, got -1.0" in err
+
+
+
+# -- wrong input files and ignored options -------------------------------------------------------
+@pytest.fixture
+def wrong_files(tmp_path):
+    save_tiny_files(tmp_path)
+    np.savez(tmp_path / "zerometa.npz", meta=np.array(5))
+    np.savez(tmp_path / "nometa.npz", a=np.zeros(3))
+    np.save(tmp_path / "codes.npy", np.zeros((2, 3)))
+    (tmp_path / "report.json").write_text(json.dumps({"a": 1}))
+    (tmp_path / "net.yaml").write_text("network:\n  name: x\n")
+    act = ActivityProfile.load(tmp_path / "act.npz")
+    other = ActivityProfile(steps=act.steps, batch=act.batch, dt_s=act.dt_s,
+                            counts={"lca": np.zeros(3, dtype=np.int64)}, syn_events={})
+    other.save(tmp_path / "other.npz")
+    return tmp_path
+
+
+def run_map(files, *args):
+    return main(["map", "--chip", "tiny", "--out", str(files / "o"), "--no-progress", *args])
+
+
+def one_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    assert "allow_pickle" not in err and "unsafe" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ("zerometa.npz", "not an activity profile"),
+    ("nometa.npz", "not an activity profile"),
+    ("net.npz", "is a network file, not an activity profile"),
+    ("codes.npy", "not a .npz archive (got a single .npy array"),
+    ("report.json", "not a .npz archive (got a JSON text file"),
+])
+def test_wrong_activity_file(wrong_files, capsys, bad, needle):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--activity", str(files / bad)) == 2
+    err = one_line(capsys)
+    assert f"activity file '{files / bad}'" in err and needle in err, err
+    assert not (files / "o").exists()
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ("codes.npy", "not a .npz archive (got a single .npy array"),
+    ("zerometa.npz", "not a neurosim network file"),
+    ("nometa.npz", "not a neurosim network file"),
+    ("act.npz", "is an activity profile, not a network"),
+    # defect 4: a text file is not called a pickle
+    ("report.json", "not a .npz archive (got a JSON text file"),
+    ("net.yaml", "not a .npz archive (got a text file"),
+])
+def test_wrong_network_file(wrong_files, capsys, bad, needle):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / bad)) == 2
+    err = one_line(capsys)
+    assert f"network file '{files / bad}'" in err and needle in err, err
+    assert "pickle" not in err
+
+
+def test_empty_activity_path_is_not_ignored(wrong_files, capsys):
+    assert run_map(wrong_files, "--network", str(wrong_files / "net.npz"), "--activity", "") == 2
+    assert "activity file '': empty path" in one_line(capsys)
+
+
+def test_population_name_mismatch_names_both_sides(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--activity", str(files / "other.npz")) == 2
+    err = one_line(capsys)
+    assert f"activity file '{files / 'other.npz'}'" in err and "net.npz" in err
+    assert "got ['lca']" in err and "['A', 'B', 'C', 'D']" in err, err
+
+
+def test_assumed_rate_with_activity_is_refused(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--activity", str(files / "act.npz"),
+                   "--assumed-rate", "0.5") == 2
+    assert "--assumed-rate: not with --activity" in one_line(capsys)
+
+
+def test_input_rate_without_simulate_is_refused(wrong_files, capsys):
+    assert run_map(wrong_files, "--network", str(wrong_files / "net.npz"), "--input-rate", "0.5") == 2
+    assert "--input-rate: only with --simulate" in one_line(capsys)
+
+
+def test_assumed_rate_with_simulate_is_refused(wrong_files, capsys):
+    assert run_map(wrong_files, "--nir", str(wrong_files / "x.nir"), "--dt", "1e-3", "--simulate", "10",
+                   "--assumed-rate", "0.5") == 2
+    assert "--assumed-rate: not with --simulate" in one_line(capsys)
+
+
+def test_assumed_rate_alone_is_used(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5", "--time-budget", "0",
+                   "--partitioner", "sequential", "--placer", "identity") == 0
+    rep = json.loads((files / "o" / "report.json").read_text())
+    assert rep["activity"]["assumed"] is True
+    n, steps = rep["network"]["neurons"], rep["activity"]["steps"]
+    assert rep["totals"]["neuron_spikes"] == pytest.approx(0.5 * n * steps)
+
+
+# -- a NIR export with splitter relays -----------------------------------------------------------
+def test_map_refuses_splitter_relays_before_partitioning(tmp_path, capsys, monkeypatch):
+    nir = pytest.importorskip("nir")
+    from neurosim.cli import map_cmd
+
+    def boom(*a, **k):
+        raise AssertionError("mapping started")
+
+    monkeypatch.setattr(map_cmd, "map_input", boom)
+    f = tmp_path / "s_tn.nir"
+    nir.write(str(f), splitter_relay_graph())
+    assert main(["map", "--nir", str(f), "--dt", "1e-3", "--chip", "truenorth", "--out", str(tmp_path / "rt"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"NIR graph '{f}'" in err and "map the graph or network file that was mapped" in err
+    assert not (tmp_path / "rt").exists()

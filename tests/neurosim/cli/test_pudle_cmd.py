@@ -1,4 +1,4 @@
-"""``neurosim pudle`` and ``neurosim relu`` (neurosim.cli.pudle_cmd, neurosim.cli.relu_cmd)."""
+"""``neurosim pudle`` (neurosim.cli.pudle_cmd)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,6 @@ import threadpoolctl
 from neurosim.cli import main
 from neurosim.data.planted import make_planted
 from neurosim.estimators.pudle import relative_error
-from neurosim.solvers.lasso import fista, lasso_objective
-from neurosim.solvers.relu import relu_code
 
 
 @pytest.fixture(autouse=True)
@@ -60,28 +58,9 @@ def test_pudle_digits_and_bad_arguments(tmp_path, capsys):
     assert "alpha" in capsys.readouterr().err
 
 
-def test_relu_command_gap_with_user_files(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    D = rng.standard_normal((12, 24))
-    D /= np.linalg.norm(D, axis=0)
-    X = rng.standard_normal((7, 12))
-    np.save(tmp_path / "D.npy", D)
-    np.save(tmp_path / "X.npy", X)
-    rc = _run(["relu", "--dictionary", str(tmp_path / "D.npy"), "--inputs", str(tmp_path / "X.npy"), "--lam", "0.2",
-               "--iterations", "1,50", "--out", str(tmp_path / "s.json")])
-    assert rc == 0
-    summary = json.loads((tmp_path / "s.json").read_text())[str(tmp_path / "D.npy")]
-    gap = np.mean(lasso_objective(D, X, relu_code(D, X, 0.2), 0.2, nonneg=True)
-                  - lasso_objective(D, X, fista(D, X, 0.2, nonneg=True, tol=1e-12), 0.2, nonneg=True))
-    assert summary["gap_mean"] == pytest.approx(gap, rel=1e-6)
-    assert summary["iterated"]["50"] < summary["iterated"]["1"] < summary["gap_mean"]
-    assert "one-step gap" in capsys.readouterr().out
-    assert _run(["relu", "--dictionary", str(tmp_path / "D.npy")]) == 2
-    assert _run(["relu", "--iterations", "0"]) == 2
-
-
-def test_relu_builtin_example_orthonormal_gap_is_zero(capsys):
-    assert _run(["relu", "--iterations", "1"]) == 0
-    out = capsys.readouterr().out
-    ortho = [line for line in out.splitlines() if line.startswith("orthonormal DCT")][0]
-    assert abs(float(ortho.split("one-step gap ")[1].split()[0])) < 1e-10
+@pytest.mark.parametrize("extra, needle", [(["--hard-threshold", "0.3"], "--hard-threshold': has no effect"),
+                                           (["--data", "digits", "--init-noise", "0.5"], "--init-noise': has no effect"),
+                                           (["--data", "digits", "--n", "5000"], "digits has only 1797 images")])
+def test_pudle_options_that_would_be_ignored_are_refused(capsys, extra, needle):
+    assert main(["pudle", "--epochs", "1", "--no-progress"] + extra) == 2
+    assert needle in capsys.readouterr().err

@@ -1,7 +1,10 @@
-"""``neurosim warp``: eval's held-out patches are never the training patches."""
+"""``neurosim warp`` (neurosim.cli.warp_cmd): train and eval end to end, eval's held-out patches are
+never the training patches, and options that would be ignored are refused."""
 import numpy as np
+import pytest
 
 from neurosim.cli import main
+from neurosim.data.samples import overcomplete_dct
 from neurosim.estimators.warp import WarpLCA
 
 
@@ -41,3 +44,30 @@ def test_train_names_the_dictionary_file_and_refuses_oversized_atoms(tmp_path, c
     assert "atoms too large for the LCA's step" in capsys.readouterr().err
     assert main(["warp", "train", "--dictionary", str(tmp_path / "nan.npy"), "--predictor", "linear", "--out", out]) == 2
     assert str(tmp_path / "nan.npy") in capsys.readouterr().err
+
+
+def test_warp_cli(tmp_path, capsys):
+    D = overcomplete_dct(8, 64)
+    np.save(tmp_path / "D.npy", D)
+    model = tmp_path / "m.npz"
+    argv = ["warp", "train", "--dictionary", str(tmp_path / "D.npy"), "--n-train", "400", "--epochs", "2",
+            "--out", str(model)]
+    assert main(argv) == 0 and model.exists()
+    assert main(argv) == 2 and "file exists" in capsys.readouterr().err
+    assert main(["warp", "eval", str(model), "--n-test", "20", "--steps", "50", "--json", str(tmp_path / "e.json")]) == 0
+    out = capsys.readouterr().out
+    assert "steps to cold final" in out and (tmp_path / "e.json").exists()
+    np.save(tmp_path / "bad.npy", np.ones((10, 4)))
+    assert main(["warp", "train", "--dictionary", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "not a square patch" in capsys.readouterr().err
+    assert main(["warp", "eval", str(tmp_path / "D.npy")]) == 2
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["warp", "train", "--predictor", "linear", "--epochs", "3", "--out", "w.npz"], "argument --epochs: predictor"),
+    (["warp", "train", "--dictionary", "D.npy", "--size", "16", "--out", "w.npz"], "argument --size: has no effect")])
+def test_options_without_effect_are_refused(tmp_path, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "w.npz").exists()

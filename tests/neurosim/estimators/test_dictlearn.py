@@ -4,20 +4,11 @@ import pytest
 
 from neurosim.builders.dictnet import DictNetParams, consistency, init_params
 from neurosim.builders.dictrules import lin_tang_rules
-from neurosim.data.planted import (
-    best_cosines,
-    channel_merge,
-    channel_split,
-    planted_nonneg,
-    recovery,
-    test_objective,
-    unit_atoms,
-)
+from neurosim.data.planted import planted_nonneg, recovery
 from neurosim.errors import NetworkError
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState, lin_tang_update
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.solvers.dictnet_rate import rate_phase_stats
-from neurosim.solvers.lasso import fista, lasso_objective
 
 
 def random_stats(M, N, batch, rng):
@@ -150,45 +141,6 @@ def test_sgd_and_local_start_from_the_same_dictionary():
     local = LocalDictionaryLearning(10, seed=5).initial_state(pl.X).params.B
     sgd = SGDDictionaryLearning(10, seed=5, n_samples=0).fit(pl.X).components_.T
     np.testing.assert_array_equal(local, sgd)
-
-
-# -- data and metrics --------------------------------------------------------------------------
-def test_planted_data_properties():
-    pl = planted_nonneg(20, 30, 500, seed=0, k=(3, 5))
-    nnz = (pl.Z > 0).sum(axis=1)
-    assert nnz.min() == 3 and nnz.max() == 5
-    assert pl.D.min() >= 0 and pl.X.min() >= 0
-    np.testing.assert_allclose(np.linalg.norm(pl.D, axis=0), 1.0)
-    np.testing.assert_allclose(pl.X, pl.Z @ pl.D.T)
-    assert pl.Z[pl.Z > 0].min() >= 1.0 and pl.Z.max() <= 2.0
-    again = planted_nonneg(20, 30, 500, seed=0, k=(3, 5))
-    np.testing.assert_array_equal(again.X, pl.X)
-
-
-def test_recovery_metric():
-    rng = np.random.default_rng(0)
-    D = unit_atoms(rng.random((10, 6)))
-    perm = D[:, ::-1] * 3.0  # permuted and rescaled atoms are recovered
-    assert recovery(D, perm) == 1.0
-    noisy = D.copy()
-    noisy[:, :3] = unit_atoms(rng.random((10, 3)))
-    assert recovery(D, noisy, threshold=0.999) == pytest.approx(0.5, abs=1 / 6)
-    assert np.all(best_cosines(D, perm) == pytest.approx(1.0))
-
-
-def test_channel_split_roundtrip():
-    X = np.array([[1.0, -2.0, 0.0]])
-    S = channel_split(X)
-    np.testing.assert_array_equal(S, [[1.0, 0.0, 0.0, 0.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(channel_merge(S.T).T, X)
-
-
-def test_test_objective_matches_direct_lasso():
-    pl = planted_nonneg(12, 16, 30, seed=12)
-    D = 2.0 * pl.D  # scored with unit-norm atoms
-    A = fista(pl.D, pl.X, 0.2, nonneg=True, tol=1e-10)
-    direct = float(np.mean(lasso_objective(pl.D, pl.X, A, 0.2, nonneg=True)))
-    assert test_objective(D, pl.X, 0.2, tol=1e-10) == pytest.approx(direct, rel=1e-8)
 
 
 # -- planted recovery (slow: minutes) ----------------------------------------------------------

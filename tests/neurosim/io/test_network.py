@@ -98,3 +98,9 @@ def test_synapses_mask_round_trips(tmp_path):
     back = load_network(save_network(net, tmp_path / "n.npz"))
     np.testing.assert_array_equal(back.connections[0].synapses, mask)
     assert back.connections[0].n_synapses == 6
+
+
+def test_a_single_npy_array_is_not_a_network_file(tmp_path):
+    np.save(tmp_path / "codes.npy", np.zeros((2, 3)))
+    with pytest.raises(InputError, match="not a .npz archive"):
+        load_network(tmp_path / "codes.npy")

@@ -1,5 +1,6 @@
 """Reading NIR graphs (neurosim.nir.read): weights, parameters, dynamics against the Euler ODE, linear
-chains against direct numpy, nested graphs, errors, and ``neurosim map --nir``."""
+chains against direct numpy, nested graphs, errors (a graph holding neurosim's splitter relays is
+refused), and ``neurosim map --nir``."""
 import json
 import sys
 
@@ -16,6 +17,7 @@ from neurosim.ir import Probe  # noqa: E402
 from neurosim.nir.neurons import NEVER_FIRES  # noqa: E402
 from neurosim.nir.ops import conv2d_op  # noqa: E402
 from neurosim.nir.read import add_poisson_input, read_nir  # noqa: E402
+from tests.helpers import splitter_relay_graph  # noqa: E402
 
 DT = 1e-3
 
@@ -380,3 +382,23 @@ def test_file_handling_errors_name_the_path_and_the_option(tmp_path):
         read_nir(tmp_path / "d", dt_s=1e-3)
     with pytest.raises(InputError, match=r"input_shape': names no Input node of the graph: \['inn'\]"):
         read_nir(g, dt_s=1e-3, input_shape={"inn": (2,)})
+
+
+def test_the_splitter_node_name_agrees_with_the_mapper():
+    from mapper.relays import SPLITTER_POPULATION
+    from neurosim.nir.read import SPLITTER_NODE
+
+    assert SPLITTER_NODE == SPLITTER_POPULATION
+
+
+def test_read_nir_refuses_a_graph_with_splitter_relays():
+    """A ``neurosim map --nir-out`` export holding splitter relays is refused on import, saying what it
+    is and what to map instead (user-test defect 14)."""
+    with pytest.raises(InputError, match=r"contains neurosim splitter relays.*'neurosim map --nir-out'.*"
+                                         r"got node '__splitters__', expected the original network"):
+        read_nir(splitter_relay_graph(), dt_s=1e-3)
+
+
+def test_an_ordinary_layer_named_relay_still_reads():
+    network, _ = read_nir(splitter_relay_graph("relay"), dt_s=1e-3)
+    assert "relay" in [p.name for p in network.populations]

@@ -26,13 +26,6 @@ def planted():
     return p, layers
 
 
-def test_planted_model_is_consistent(planted):
-    p, _ = planted
-    np.testing.assert_allclose(p.X, p.codes[0] @ p.dictionaries[0].T)
-    np.testing.assert_allclose(p.codes[0], p.codes[1] @ p.dictionaries[1].T)
-    assert np.all((p.codes[1] != 0).sum(axis=1) == 3) and np.all((p.codes[0] != 0).sum(axis=1) <= 9)
-
-
 def test_layered_pursuit_recovers_planted_codes(planted):
     p, layers = planted
     for codes in (layered_lasso(layers, p.X), layered_ista(layers, p.X, iters=600)):

@@ -219,3 +219,11 @@ def test_fista_solution_beats_every_nearby_code(seed, lam, nonneg):
     if nonneg:
         trial = np.maximum(trial, 0)
     assert np.all(lasso_objective(D, np.repeat(X, 50, axis=0), trial, lam, nonneg=nonneg) >= f - 1e-12)
+
+
+def test_fista_refuses_inputs_that_overflow_up_front():
+    D = np.eye(4)
+    with pytest.raises(NetworkError, match="too large for float64 arithmetic"):
+        fista(D, np.full((2, 4), 1e200), 0.1)
+    with pytest.raises(NetworkError, match="too large for float32 arithmetic"):
+        fista(D, np.full((2, 4), 1e30), 0.1, dtype=np.float32)

@@ -1,13 +1,11 @@
 """Denoising: patch plumbing, PSNR, the patch and convolutional pipelines (WARP no worse than cold
-at an equal step budget), and the ``warp`` / ``denoise`` commands."""
+at an equal step budget). The ``denoise`` and ``warp`` commands are tested in tests/neurosim/cli."""
 import dataclasses
 
 import numpy as np
 import pytest
 
 import neurosim as ns
-from neurosim.cli import main
-from neurosim.data.samples import overcomplete_dct
 from neurosim.estimators.warp import WarpLCA
 from neurosim.studies.denoise import (
     TEST_BOX,
@@ -88,32 +86,9 @@ def test_conv_denoising_warp_no_worse_than_cold(images):
         denoise_conv(noisy, den, method="bm3d")
 
 
-def test_warp_cli(tmp_path, capsys):
-    D = overcomplete_dct(8, 64)
-    np.save(tmp_path / "D.npy", D)
-    model = tmp_path / "m.npz"
-    argv = ["warp", "train", "--dictionary", str(tmp_path / "D.npy"), "--n-train", "400", "--epochs", "2",
-            "--out", str(model)]
-    assert main(argv) == 0 and model.exists()
-    assert main(argv) == 2 and "file exists" in capsys.readouterr().err
-    assert main(["warp", "eval", str(model), "--n-test", "20", "--steps", "50", "--json", str(tmp_path / "e.json")]) == 0
-    out = capsys.readouterr().out
-    assert "steps to cold final" in out and (tmp_path / "e.json").exists()
-    np.save(tmp_path / "bad.npy", np.ones((10, 4)))
-    assert main(["warp", "train", "--dictionary", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "x.npz")]) == 2
-    assert "not a square patch" in capsys.readouterr().err
-    assert main(["warp", "eval", str(tmp_path / "D.npy")]) == 2
-
-
-def test_denoise_cli(tmp_path, capsys):
-    fig = tmp_path / "fig.png"
-    argv = ["denoise", "--quick", "--mode", "patch", "--steps", "5", "--stride", "4", "--n-train", "300",
-            "--out", str(fig)]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "patch     warp" in out and fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert main(argv) == 2 and "file exists" in capsys.readouterr().err
-    assert main(["denoise", "--sigma", "2"]) == 2
+def test_patch_grid_refuses_uncovered_pixels():
+    with pytest.raises(ns.NetworkError, match="leaves pixels uncovered"):
+        merge_patches(np.zeros((4, 64)), (16, 16), 8, stride=9)
 
 
 @pytest.mark.slow
