@@ -91,7 +91,15 @@ class SpecError(InputError):
         self.key = key
         self.got = got
         self.expected = expected
+        self.what = what
         super().__init__(describe(self.kind, f"{self.path}:{key}", what, got=got, expected=expected))
+
+    def __reduce__(self):  # pickling (worker processes) and deepcopy rebuild from the fields
+        return _rebuild_spec, (type(self), self.path, self.key, self.what, self.got, self.expected)
+
+
+def _rebuild_spec(cls: type, path: str, key: str, what: str, got: Any, expected: Any) -> "SpecError":
+    return cls(path, key, what, got=got, expected=expected)
 
 
 class ChipSpecError(SpecError):
@@ -132,6 +140,9 @@ class CapacityError(NeurosimError, ValueError):
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
+
+    def __reduce__(self):  # pickling (worker processes) and deepcopy rebuild from the fields
+        return type(self), (self.obj, self.resource, self.used, self.limit, self.hint)
 
 
 class MappingError(NeurosimError, RuntimeError):

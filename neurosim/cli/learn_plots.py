@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.data.planted import channel_merge
+from neurosim.errors import InputError
 from neurosim.io.atomic import atomic_write_bytes, check_writable
 
 __all__ = ["plot_atoms", "plot_history"]
@@ -23,7 +24,11 @@ def _figure():
 
 
 def _save(fig, path: Path, *, force: bool) -> Path:
-    check_writable(path, overwrite=force)
+    try:
+        check_writable(path, overwrite=force)
+    except InputError:
+        _figure().close(fig)  # a refused plot leaves no open figure
+        raise
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     _figure().close(fig)

@@ -90,9 +90,13 @@ def planted_nonneg(M: int = 64, N: int = 128, n: int = 20000, *, k: tuple[int, i
         D /= np.linalg.norm(D, axis=0)
     else:
         D = np.asarray(D, dtype=np.float64)
-        if D.shape != (M, N) or np.any(D < 0):
-            raise NetworkError(describe("parameter", "D", "must be a non-negative (M, N) array", got=D.shape,
-                                        expected=(M, N)))
+        if D.shape != (M, N):
+            raise NetworkError(describe("parameter", "D", "wrong shape", got=D.shape, expected=(M, N)))
+        if np.any(D < 0) or not np.all(np.isfinite(D)):
+            bad = int(np.count_nonzero(~(D >= 0)))
+            raise NetworkError(describe("parameter", "D", "must be non-negative and finite",
+                                        got=f"{bad} negative or non-finite entries (min {np.nanmin(D):g})",
+                                        expected="a dictionary with entries >= 0"))
     Z = np.zeros((n, N))
     ks = rng.integers(k_lo, k_hi + 1, size=n)
     lo, hi = amplitude

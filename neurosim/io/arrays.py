@@ -13,6 +13,7 @@ from typing import Union
 import numpy as np
 
 from neurosim.errors import InputError, describe
+from neurosim.io.atomic import read_error
 
 __all__ = ["read_npy"]
 
@@ -52,8 +53,7 @@ def read_npy(path: Union[str, Path], what: str = "array") -> np.ndarray:
     try:
         arr = np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        first = str(exc).splitlines()[0][:80] if str(exc) else type(exc).__name__
-        raise InputError(describe(name, str(path), "cannot be read as a numeric array", got=first,
+        raise InputError(describe(name, str(path), "cannot be read as a numeric array", got=read_error(exc, 80),
                                   expected="a numeric array written by numpy.save")) from None
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating) or arr.dtype == bool):
         raise InputError(describe(name, str(path), "is not real numeric", got=f"dtype {arr.dtype}",

@@ -130,10 +130,6 @@ def test_plain_errors_survive_pickling(make):
     assert type(back) is type(e) and str(back) == str(e)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="SpecError and CapacityError take required keyword-less arguments in __init__ but pass "
-                          "only the message to Exception.__init__: unpickling (a worker process, a Dask sweep) "
-                          "and copy.deepcopy call cls(message) and fail with TypeError, hiding the error")
 @pytest.mark.parametrize("make", [lambda: ChipSpecError("c.yaml", "core.max_in_axons", "bad", got=-1),
                                   lambda: ExperimentError("e.yaml", "network.lam", "bad"),
                                   lambda: CapacityError("core 0", "max_in_axons", 12, 8, "hint")],

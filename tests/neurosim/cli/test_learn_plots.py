@@ -86,7 +86,7 @@ def test_atoms_png_is_written_and_kept_without_force(tmp_path):
     with pytest.raises(InputError, match="file exists"):
         plot_atoms(np.eye(4), p, shape=(2, 2), split=False)
     assert p.read_bytes() == b"mine"
-    plt.close("all")  # the refused figure stays open: see the xfail test below
+    plt.close("all")
     plot_atoms(np.eye(4), p, shape=(2, 2), split=False, force=True)
     assert p.read_bytes()[:8] == PNG
     assert sorted(x.name for x in tmp_path.iterdir()) == ["atoms.png"]
@@ -126,9 +126,6 @@ def test_history_png_is_written_and_kept_without_force(tmp_path):
     assert plt.get_fignums() == []
 
 
-@pytest.mark.xfail(strict=True, reason="learn_plots._save checks the path after the figure is drawn and does "
-                                       "not close it when check_writable refuses: every refused plot leaks an "
-                                       "open matplotlib figure (and the drawing work is wasted)")
 def test_a_refused_plot_leaves_no_open_figure(tmp_path):
     p = tmp_path / "atoms.png"
     p.write_bytes(b"mine")

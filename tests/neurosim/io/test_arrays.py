@@ -128,10 +128,6 @@ def test_pickled_object_array_is_refused_without_being_loaded(tmp_path):
     assert msg.startswith(f"dictionary file '{p}': cannot be read as a numeric array")
 
 
-@pytest.mark.xfail(strict=True, reason="read_npy passes numpy's 'Object arrays cannot be loaded when "
-                                       "allow_pickle=False' through instead of neurosim.io.atomic.read_error's "
-                                       "plain statement (the activity and network loaders say 'pickled' and never "
-                                       "mention allow_pickle)")
 def test_pickled_object_array_message_says_pickled_and_never_mentions_allow_pickle(tmp_path):
     p = tmp_path / "obj.npy"
     np.save(p, np.array([{}, 1], dtype=object), allow_pickle=True)
