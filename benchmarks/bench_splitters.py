@@ -3,7 +3,7 @@
 
 TrueNorth lets a neuron target one core (``core.max_out_axons_per_neuron: 1``), so every neuron
 whose targets the partition spreads over several cores gets relay ("splitter") neurons
-(:mod:`mapper.splitters`). Both methods run ``map_network`` with the same partitioner, placer,
+(:mod:`mapper.partition.splitters`). Both methods run ``map_network`` with the same partitioner, placer,
 seed and activity, in one process:
 
 * ``new-cores`` — every relay on a new splitter core (``splitters="new-cores"``, the mapper's
@@ -31,7 +31,7 @@ import scipy.sparse as sp
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mapper.api import map_network  # noqa: E402
+from mapper import map_network  # noqa: E402
 from neurosim.activity import ActivityProfile  # noqa: E402
 from neurosim.ir import Connection, Network, Population  # noqa: E402
 from neurosim.neurons import LIF  # noqa: E402

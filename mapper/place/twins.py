@@ -1,10 +1,13 @@
-"""Twin exchange: move spike traffic between cores by swapping interchangeable neurons.
+"""The twin-exchange stage: move spike traffic between cores by swapping interchangeable neurons.
 
 Partitioners group neurons by connectivity, so they cannot see *which* of several equivalent
 neurons should sit on a core: in an all-to-all layer (spiking LCA's lateral inhibition, a dense
 layer) every partition sends every spike to every core, and the only thing left to optimise is
-where the busy neurons sit. This module finds such neurons and exchanges them between parts after
-placement, under the placer's exact objective.
+where the busy neurons sit. This stage runs after :func:`mapper.place.place`: it finds such
+neurons (:func:`find_twins`, before placement, so that the placement and the exchange can share
+the time budget) and exchanges them between parts under the placer's exact objective
+(:func:`exchange_twins`), returning the new partition, nets and placement as one
+:class:`TwinExchange` value.
 
 Twins. Neurons ``u`` and ``v`` of the same population are twins when the transposition
 ``sigma = (u v)`` maps the weighted pair graph onto itself:
@@ -27,24 +30,36 @@ lexicographic: each round scores a batch of random twin pairs exactly and applie
 that lowers ``C``, or keeps ``C`` and lowers ``sum_l w_l L_l^2`` (spreading load off the busiest
 links, which is what lets ``max_l L_l`` fall later); it stops after ``patience`` rounds without
 such a pair.
+
+The stage (:func:`exchange_twins`, ``"anneal"`` placer only) exchanges twins at every start
+placement (``"hilbert"``, ``"block"`` and a partitioner's own), keeps the best, refines it
+(:func:`mapper.place.anneal.refine`), exchanges again and refines again; the result replaces the
+plain placement only when its objective is lower. Exchanging first lets the annealer see parts
+whose rates were already sorted (e.g. the busy neurons of an all-to-all layer gathered on the
+block's edge rows, which halves the busiest link at no extra link cost).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Optional
 
 import numpy as np
 
-from .chipspec import ChipSpec
-from .graph import NetGraph
-from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, segments, tile_coords
+from ..chipspec import ChipSpec
+from ..graph import NetGraph, core_rows
+from ..mesh import DIRS, boundary_masks, grid_shape, link_loads, tile_coords
+from ..nets import Nets, build_nets, segments
+from ..options import MappingOptions, Progress
+from ..partition import Partition
+from ..resources import core_usage
+from .anneal import refine
+from .core import Placement
+from .cost import LinkCost, default_lam, placement_cost
+from .placers import block_start, complete_start, hilbert_start
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .partition import Partition
-    from .place import Placement
-
-__all__ = ["twin_classes", "refine_twins", "TwinResult", "place_refined"]
+__all__ = ["twin_classes", "refine_twins", "TwinResult", "find_twins", "exchange_twins", "TwinExchange"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +112,7 @@ def _is_twin(g: NetGraph, u: int, r: int) -> bool:
     return True
 
 
-def twin_classes(graph: NetGraph, *, candidates: np.ndarray = None, max_checks: int = 200_000) -> np.ndarray:
+def twin_classes(graph: NetGraph, *, candidates: Optional[np.ndarray] = None, max_checks: int = 200_000) -> np.ndarray:
     """Twin class of every neuron (``-1``: no twin), see the module doc.
 
     Parameters
@@ -183,8 +198,8 @@ def _net_vectors(nets: Nets, chip: ChipSpec, core: np.ndarray, sel: np.ndarray, 
 
 
 def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, core: np.ndarray, *,
-                 multicast: bool, lam: float, chip_weight: float = 1.0, seed: int = 0, batch: int = 256,
-                 patience: int = 30, max_rounds: int = 20_000, label: np.ndarray = None) -> TwinResult:
+                 multicast: bool, lam: float, chip_weight: float, seed: int, batch: int = 256,
+                 patience: int = 30, max_rounds: int = 20_000, label: Optional[np.ndarray] = None) -> TwinResult:
     """Exchange twins between parts while the placement objective falls (module doc).
 
     Parameters
@@ -281,73 +296,95 @@ def refine_twins(graph: NetGraph, nets: Nets, chip: ChipSpec, part: np.ndarray, 
     return TwinResult(part=part, swaps=swaps, twins=int(tw.size), objective_before=before, objective_after=cur)
 
 
-def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer: str = "anneal", seed: int = 0,
-                  time_budget_s: float = 10.0, twins: bool = True,
-                  **options) -> tuple["Partition", Nets, "Placement", dict]:
-    """Place ``part`` (a :class:`mapper.partition.Partition`) with ``placer``; for ``"anneal"`` on a
-    network with twins, also try exchanging twins at the start placement (:func:`refine_twins`,
-    then :func:`mapper.anneal.refine`, then twins again) and keep whichever result has the lower
-    objective. Exchanging first lets the annealer see parts whose rates were already sorted (e.g.
-    the busy neurons of an all-to-all layer gathered on the block's edge rows, which halves the
-    busiest link at no extra link cost). A partition that chose its own cores
-    (:attr:`~mapper.partition.Partition.cores`, the ``"steiner"`` strategy) adds that placement as
-    a start: annealing begins from the better of it and :func:`mapper.place.best_start`.
+@dataclass(frozen=True, eq=False)
+class TwinExchange:
+    """Outcome of the twin-exchange stage (:func:`exchange_twins`).
 
-    With twins, the plain annealing and the two refinements of the twin path each get a third of
-    ``time_budget_s`` (0: each runs its fixed number of moves, so placement costs about three
-    times as long). Returns ``(partition, nets, placement, info)``; ``partition`` is a new
-    :class:`~mapper.partition.Partition` when twins were exchanged (its resources re-checked), and
-    ``info`` holds ``{"twins", "swaps"}`` (neurons with a twin; exchanges kept).
+    Attributes
+    ----------
+    partition : Partition
+        The partition after the exchanges (the input one when none was kept; resources re-checked).
+    placement : Placement
+        Its placement (the input one when no exchange was kept).
+    nets : Nets
+        The multicast nets of ``partition``.
+    info : dict
+        ``{"twins": neurons with a twin, "swaps": exchanges kept}`` (``report["placement"]["twins"]``).
     """
-    import dataclasses
 
-    from .anneal import LinkCost, default_lam, refine
-    from .graph import core_rows
-    from .place import Placement, best_start, block, complete_start, hilbert, place, placement_cost
-    from .resources import core_usage
-    from .route import build_nets
+    partition: Partition
+    placement: Placement
+    nets: Nets
+    info: dict
 
-    nets = build_nets(graph, part.part, part.rows)
-    info = {"twins": 0, "swaps": 0}
-    try_twins = placer == "anneal" and twins and part.n_parts >= 2
-    if try_twins:
-        label = twin_classes(graph, candidates=np.flatnonzero(nets.neuron_net >= 0))
-        info["twins"] = int((label >= 0).sum())
-        try_twins = info["twins"] > 0
-    if try_twins and time_budget_s:
-        time_budget_s = time_budget_s / 3.0  # three refinements share the budget (plain, then two with twins)
-    given = None  # the partitioner's own choice of cores ("steiner"), a third start for annealing
-    if placer == "anneal" and part.cores is not None and "start" not in options:
-        given = complete_start(chip, part.cores)
-        options = {**options, "start": best_start(
-            nets, chip, multicast=bool(options.get("multicast", getattr(chip.noc, "multicast", True))),
-            lam=options.get("lam"), chip_weight=float(options.get("chip_weight", 1.0)), extra=(given,))}
-    pl = place(nets, chip, strategy=placer, seed=seed, time_budget_s=time_budget_s, **dict(options))
-    if not try_twins:
-        return part, nets, pl, info
-    multicast = bool(options.get("multicast", getattr(chip.noc, "multicast", True)))
-    cw = float(options.get("chip_weight", 1.0))
-    lam_opt = options.get("lam")
-    opts = {k: v for k, v in options.items() if k not in ("multicast", "lam", "chip_weight", "start")}
+
+def find_twins(graph: NetGraph, nets: Nets, options: MappingOptions) -> Optional[np.ndarray]:
+    """Twin class of every neuron (:func:`twin_classes`) when the exchange applies, else ``None``.
+
+    It applies with the ``"anneal"`` placer, the place option ``twins`` on (the default), at least
+    two parts and at least one neuron with a twin. Called before placement: when it applies, the
+    placement and the two refinements of :func:`exchange_twins` share ``options.time_budget_s``.
+    """
+    if options.placer != "anneal" or not options.place_settings()["twins"] or nets.n_parts < 2:
+        return None
+    label = twin_classes(graph, candidates=np.flatnonzero(nets.neuron_net >= 0))
+    return label if (label >= 0).any() else None
+
+
+def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placement: Placement,
+                   options: MappingOptions, *, nets: Nets, label: Optional[np.ndarray],
+                   progress: Optional[Progress] = None) -> TwinExchange:
+    """The twin-exchange stage (module doc): a new partition and placement when exchanging twins
+    lowers the placement objective, else the given ones.
+
+    Parameters
+    ----------
+    graph, chip
+    partition, placement : Partition, Placement
+        The partition and its placement by :func:`mapper.place.place`.
+    options : MappingOptions
+        ``seed``, ``time_budget_s`` (seconds of each of the two refinements; 0: their fixed number
+        of moves) and the place options (``lam``, ``chip_weight``, ``multicast``, the move counts,
+        ``links_slack``, ``start``).
+    nets : Nets
+        The multicast nets of ``partition``.
+    label : ndarray or None
+        :func:`find_twins` of ``graph`` (``None``: nothing to exchange; the inputs are returned).
+    progress : callable, optional
+        ``progress("place: twin exchange", done, starts)`` over the start placements, then the
+        refinements' phases.
+    """
+    info = {"twins": 0 if label is None else int((label >= 0).sum()), "swaps": 0}
+    unchanged = TwinExchange(partition=partition, placement=placement, nets=nets, info=info)
+    if label is None:
+        return unchanged
+    s = options.place_settings()
+    multicast = bool(getattr(chip.noc, "multicast", True) if s["multicast"] is None else s["multicast"])
+    cw = float(s["chip_weight"])
+    seed = options.seed
+    given = None  # the partitioner's own choice of cores ("steiner"), a third start
+    if partition.cores is not None and s["start"] is None:
+        given = complete_start(chip, partition.cores)
+    starts = (hilbert_start(nets, chip), block_start(nets, chip)) + ((given,) if given is not None else ())
+    lam = default_lam(chip, starts[0]) if s["lam"] is None else float(s["lam"])  # one weight for every start
+    if progress is not None:
+        progress("place: twin exchange", 0, len(starts))
     best = None
-    starts = (hilbert(nets, chip), block(nets, chip)) + ((given,) if given is not None else ())
-    lm = default_lam(chip, starts[0]) if lam_opt is None else float(lam_opt)  # one weight for both starts
-    prog = options.get("progress")
-    if prog is not None:
-        prog("place: twin exchange", 0, len(starts))
     for j, start in enumerate(starts):  # exchange at every start, keep the best
-        res = refine_twins(graph, nets, chip, part.part, start, multicast=multicast, lam=lm, chip_weight=cw,
+        res = refine_twins(graph, nets, chip, partition.part, start, multicast=multicast, lam=lam, chip_weight=cw,
                            seed=seed, label=label)
         if best is None or res.objective_after < best[0].objective_after:
-            best = (res, start, lm)
-        if prog is not None:
-            prog("place: twin exchange", j + 1, len(starts))
-    res, core, lam = best
+            best = (res, start)
+        if progress is not None:
+            progress("place: twin exchange", j + 1, len(starts))
+    res, core = best
     cur_part, swaps = res.part, res.swaps
+    k = partition.n_parts
     for i in range(2):
-        cur_nets = build_nets(graph, cur_part, core_rows(graph, cur_part, part.n_parts))
-        core = refine(cur_nets, chip, core, seed=seed, time_budget_s=time_budget_s, multicast=multicast, lam=lam,
-                      chip_weight=cw, **opts)
+        cur_nets = build_nets(graph, cur_part, core_rows(graph, cur_part, k))
+        core = refine(cur_nets, chip, core, seed=seed, time_budget_s=options.time_budget_s, lam=lam, chip_weight=cw,
+                      multicast=multicast, pair_moves=s["pair_moves"], exact_moves=s["exact_moves"],
+                      polish_moves=s["polish_moves"], links_slack=s["links_slack"], progress=progress)
         if i == 1:
             break
         res = refine_twins(graph, cur_nets, chip, cur_part, core, multicast=multicast, lam=lam, chip_weight=cw,
@@ -356,18 +393,16 @@ def place_refined(graph: NetGraph, chip: ChipSpec, part: "Partition", *, placer:
             break
         swaps += res.swaps
         cur_part = res.part
-    plain = LinkCost(nets, chip, pl.core, multicast=multicast, lam=lam, chip_weight=cw).value()
+    plain = LinkCost(nets, chip, placement.core, multicast=multicast, lam=lam, chip_weight=cw).value()
     mine = LinkCost(cur_nets, chip, core, multicast=multicast, lam=lam, chip_weight=cw).value()
     if swaps == 0 or mine >= plain:
-        return part, nets, pl, info
-    rows = core_rows(graph, cur_part, part.n_parts)
-    usage = core_usage(graph, chip, cur_part, n_parts=part.n_parts, rows=rows)
+        return unchanged
+    rows = core_rows(graph, cur_part, k)
+    usage = core_usage(graph, chip, cur_part, n_parts=k, rows=rows)
     if usage.violations():  # pragma: no cover - twins leave every core's resources unchanged
         log.warning("twin exchange changed a core's resources; kept the partition before it")
-        return part, nets, pl, info
-    info["swaps"] = swaps
-    part2 = dataclasses.replace(part, part=cur_part, rows=rows, usage=usage)
+        return unchanged
     cost = placement_cost(cur_nets, chip, core, multicast=multicast, lam=lam, chip_weight=cw)
-    pl2 = Placement(core=core, strategy=pl.strategy, cost=cost, initial_cost=pl.initial_cost,
-                    moves_tried=pl.moves_tried, moves_accepted=pl.moves_accepted, wall_s=pl.wall_s)
-    return part2, cur_nets, pl2, info
+    pl = dataclasses.replace(placement, core=core, cost=cost)
+    return TwinExchange(partition=dataclasses.replace(partition, part=cur_part, rows=rows, usage=usage), placement=pl,
+                        nets=cur_nets, info={**info, "swaps": swaps})

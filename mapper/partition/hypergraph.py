@@ -4,23 +4,23 @@ One net per neuron ``v`` with targets, pins ``{v} + targets(v)``, weight ``~ r_v
 connectivity objective ``sum_nets w (lambda - 1)`` is the rate-weighted count of inter-core spike
 packets under per-core multicast (mapping.md §1.10). Vertex weights and capacities are additive
 stand-ins for one core of the binding resource (:func:`_hypergraph_weights`); the repair of
-:func:`mapper.partition.partition` settles the rest. :mod:`mapper.steiner` maps the same
+:func:`mapper.partition.partition` settles the rest. :mod:`mapper.partition.steiner` maps the same
 hypergraph onto the mesh of tiles.
 """
 from __future__ import annotations
 
 import math
 import os
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import MappingError
 
-from .chipspec import ChipSpec
-from .graph import NetGraph
-from .repair import gather_ranges
-from .resources import (demand_lower_bounds, fanout_bound, limits_of, max_core_size, neuron_alone,
+from ..chipspec import ChipSpec
+from ..graph import NetGraph, gather_ranges
+from ..resources import (demand_lower_bounds, fanout_bound, limits_of, max_core_size, neuron_alone,
                         payload_bits)
 
 __all__ = ["hypergraph"]
@@ -32,7 +32,6 @@ def _vertex_weights(graph: NetGraph, chip: ChipSpec, binding: str) -> np.ndarray
         if d.max() > 0:
             return np.maximum(1, np.round(d / d.max() * 1000)).astype(np.int64)
     return np.ones(graph.n, dtype=np.int64)
-
 
 
 _MTK: dict = {}
@@ -139,8 +138,8 @@ def _hypergraph_weights(graph: NetGraph, chip: ChipSpec, binding: str, k: int,
     return vw, max(cap, int(vw.max()), -(-int(vw.sum()) // k))
 
 
-def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
-               sym: sp.csr_matrix = None, epsilon: float = EPSILON) -> np.ndarray:
+def hypergraph(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int, binding: str = "compartments",
+               sym: Optional[sp.csr_matrix] = None, epsilon: float = EPSILON) -> np.ndarray:
     """Mt-KaHyPar (deterministic preset) km1 partition of the spike hypergraph into ``k`` parts.
 
     One net per neuron ``v`` with targets, pins ``{v} + targets(v)``, weight ``~ r_v`` (events per

@@ -10,18 +10,18 @@ for link traffic. This strategy therefore maps neurons straight onto tiles, mini
 ``G`` of the tiles used, links weighing 1, a chip-boundary link 2: the annealer's default
 ``chip_weight`` of one extra link per crossing), with
 Mt-KaHyPar's ``map_onto_graph`` (Heuer et al.; the process-mapping objective of mapping.md §2).
-``G`` is the most compact block of tiles the cores need (:func:`mapper.place.block_shape`, its
+``G`` is the most compact block of tiles the cores need (:func:`mapper.mesh.block_shape`, its
 first tiles in snake order); every tile may hold ``c_t`` cores' worth of the binding resource
 (``cores_per_tile``, fewer in the last tile, ``k`` cores in all). Each tile's neurons are then
 split into its ``c_t`` cores by a km1 partition (inter-core packets inside a tile cost no link),
 and the repair of :func:`mapper.partition.partition` settles the non-additive limits. The result
 carries the board core of every part (:attr:`mapper.partition.Partition.cores`), which the
-annealing placer takes as a start.
+``"anneal"`` placer takes as a start.
 
 Cost. The mapping's run time grows steeply with tiles and pins (measured here: 65 k neurons on
 16 tiles 8-31 s, on 24 tiles 55 s; 131 k neurons on 32 tiles over 900 s), so it runs in a child
-program (``python -m mapper.steiner``, so it never re-runs the caller's script) with a time limit
-(``budget_s``); past it, if the child fails, or without Mt-KaHyPar, :func:`steiner` raises
+program (:mod:`mapper.partition.steiner_child`, so it never re-runs the caller's script) with a
+time limit (``budget_s``); past it, if the child fails, or without Mt-KaHyPar, :func:`steiner` raises
 :class:`SteinerUnavailable` and :func:`mapper.partition.partition` uses another strategy. The
 child uses one thread, so a seed gives one result.
 """
@@ -38,15 +38,15 @@ import numpy as np
 
 from neurosim.errors import MappingError
 
-from .chipspec import ChipSpec
-from .graph import NetGraph
+from ..chipspec import ChipSpec
+from ..graph import NetGraph
+from ..mesh import block_shape, grid_shape
+from .hypergraph import _hypergraph_weights, _spike_nets
 
-__all__ = ["tile_block", "steiner", "SteinerUnavailable", "DEFAULT_BUDGET_S", "MAX_TILES"]
+__all__ = ["tile_block", "steiner", "SteinerUnavailable", "MAX_TILES"]
 
 log = logging.getLogger(__name__)
 
-#: seconds the Steiner-tree mapping may take before the caller falls back to another strategy
-DEFAULT_BUDGET_S = 60.0
 #: Mt-KaHyPar 1.x supports the Steiner-tree objective on hypergraphs for at most 64 blocks
 #: ("currently only supported for k <= 64"); larger mappings hand over at once.
 MAX_TILES = 64
@@ -59,9 +59,6 @@ def tile_block(chip: ChipSpec, n_tiles: int) -> tuple[np.ndarray, list[tuple[int
     links between them (index pairs into ``first_core``) with their weights (1, or 2 across a chip
     boundary). Raises :class:`MappingError` when no block of the board holds ``n_tiles`` tiles.
     """
-    from .place import block_shape
-    from .route import grid_shape
-
     cpt = chip.noc.cores_per_tile
     gy, gx = grid_shape(chip)
     w, h = block_shape(n_tiles, (gx, gy))
@@ -84,76 +81,21 @@ def tile_block(chip: ChipSpec, n_tiles: int) -> tuple[np.ndarray, list[tuple[int
     return cores, edges, weights
 
 
-def _child(n: int, pins: np.ndarray, ptr: np.ndarray, ew: np.ndarray, vw: np.ndarray, cap: int,
-           n_cores: np.ndarray, edges: list, weights: list, seed: int) -> np.ndarray:
-    """In the child process: tile mapping, then the split of every tile; returns the tile-major
-    core label ``sum(n_cores[:t]) + j`` of every neuron."""
-    import mtkahypar
-
-    mtk = mtkahypar.initialize(1, False)  # one thread: the seed fixes the result
-    mtkahypar.set_seed(int(seed))
-    m = int(n_cores.size)
-    ctx = mtk.context_from_preset(mtkahypar.PresetType.DEFAULT)
-    ctx.set_partitioning_parameters(m, 0.0, mtkahypar.Objective.KM1)
-    tot = int(vw.sum())
-    caps = [int(c) * cap for c in n_cores]
-    if sum(caps) < tot:  # the additive stand-in cannot fit: spread the excess, the repair settles it
-        caps = [c + -(-(tot - sum(caps)) // m) for c in caps]
-    ctx.set_individual_target_block_weights(caps)
-    ctx.logging = False
-    nets = [pins[ptr[i]:ptr[i + 1]].tolist() for i in range(ptr.size - 1)]
-    hg = mtk.create_hypergraph(ctx, n, len(nets), nets, vw.tolist(), ew.tolist())
-    if m > 1:
-        target = mtk.create_target_graph(ctx, m, len(edges), edges, weights)
-        tile = np.asarray(hg.map_onto_graph(target, ctx).get_partition(), dtype=np.int64)
-    else:
-        tile = np.zeros(n, dtype=np.int64)
-    label = np.empty(n, dtype=np.int64)
-    base = np.concatenate([[0], np.cumsum(n_cores)])
-    # every net restricted to each tile it touches: pins grouped by (tile, net), in one sort
-    owner = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
-    order = np.lexsort((owner, tile[pins]))
-    pin_t, pin_net, pin_v = tile[pins][order], owner[order], pins[order]
-    bounds = np.searchsorted(pin_t, np.arange(m + 1))
-    loc = np.empty(n, dtype=np.int64)
-    for t in range(m):
-        memb = np.flatnonzero(tile == t)
-        c = int(n_cores[t])
-        if memb.size == 0:
-            continue
-        if c == 1 or memb.size == 1:
-            label[memb] = base[t]
-            continue
-        loc[memb] = np.arange(memb.size)
-        nets_t, first, size = np.unique(pin_net[bounds[t]:bounds[t + 1]], return_index=True, return_counts=True)
-        keep = size > 1  # a net with one pin in this tile cuts nothing inside it
-        local = loc[pin_v[bounds[t]:bounds[t + 1]]]
-        sub_nets = [local[a:a + k].tolist() for a, k in zip(first[keep], size[keep])]
-        sub_w = ew[nets_t[keep]].tolist()
-        sctx = mtk.context_from_preset(mtkahypar.PresetType.DEFAULT)
-        sctx.set_partitioning_parameters(c, 0.03, mtkahypar.Objective.KM1)
-        sctx.set_individual_target_block_weights([max(cap, -(-int(vw[memb].sum()) // c))] * c)
-        sctx.logging = False
-        sh = mtk.create_hypergraph(sctx, int(memb.size), len(sub_nets), sub_nets, vw[memb].tolist(), sub_w)
-        label[memb] = base[t] + np.asarray(sh.partition(sctx).get_partition(), dtype=np.int64)
-    return label
-
-
 class SteinerUnavailable(Exception):
     """:func:`steiner` has no mapping to offer; the message says why (the caller falls back)."""
 
 
 def _run_child(args: dict, budget_s: float) -> np.ndarray:
-    """:func:`_child` in a fresh interpreter (``python -m mapper.steiner IN OUT``): Mt-KaHyPar
-    cannot be interrupted in-process, and a separate program (unlike ``multiprocessing``'s spawn)
-    never re-runs the caller's script. Raises :class:`SteinerUnavailable` past ``budget_s``
+    """:func:`mapper.partition.steiner_child.map_tiles` in a fresh interpreter (``python -m
+    mapper.partition.steiner_child IN OUT``): Mt-KaHyPar cannot be interrupted in-process, and a
+    separate program (unlike ``multiprocessing``'s spawn) never re-runs the caller's script. Raises :class:`SteinerUnavailable` past ``budget_s``
     seconds or when the child fails (its exit code and last line of output in the message)."""
     with tempfile.TemporaryDirectory(prefix="neurosim-steiner-") as tmp:
         src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npy"
         np.savez(src, **args)
         try:
-            done = subprocess.run([sys.executable, "-m", "mapper.steiner", str(src), str(dst)], capture_output=True,
-                                  text=True, timeout=max(0.0, float(budget_s)))
+            done = subprocess.run([sys.executable, "-m", "mapper.partition.steiner_child", str(src), str(dst)],
+                                  capture_output=True, text=True, timeout=max(0.0, float(budget_s)))
         except subprocess.TimeoutExpired:  # subprocess.run has killed the child
             raise SteinerUnavailable(f"the tile mapping took longer than its {budget_s:g} s budget") from None
         if done.returncode != 0 or not dst.is_file():
@@ -162,18 +104,8 @@ def _run_child(args: dict, budget_s: float) -> np.ndarray:
         return np.load(dst)
 
 
-def _main(argv: list[str]) -> int:
-    """Entry point of the child process: read the arguments of :func:`_child`, write its labels."""
-    with np.load(argv[0]) as z:
-        a = {k: z[k] for k in z.files}
-    label = _child(int(a["n"]), a["pins"], a["ptr"], a["ew"], a["vw"], int(a["cap"]), a["n_cores"],
-                   [tuple(e) for e in a["edges"].tolist()], a["weights"].tolist(), int(a["seed"]))
-    np.save(argv[1], label)
-    return 0
-
-
-def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
-            budget_s: float = DEFAULT_BUDGET_S, **_) -> tuple[np.ndarray, np.ndarray]:
+def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int, binding: str = "compartments",
+            budget_s: float, **_) -> tuple[np.ndarray, np.ndarray]:
     """Map ``graph`` onto the tiles of ``k`` cores (module doc); returns ``(labels, cores)``.
 
     ``labels[v]`` is the part of neuron ``v`` and ``cores[p]`` the board core of part ``p``.
@@ -185,8 +117,6 @@ def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: 
         longer than ``budget_s`` seconds (the message says which).
     """
     import importlib.util
-
-    from .hypergraph import _hypergraph_weights, _spike_nets
 
     if importlib.util.find_spec("mtkahypar") is None:
         raise SteinerUnavailable("Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")
@@ -218,7 +148,3 @@ def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: 
     log.info("steiner: %d neurons onto %d tiles (%d cores) in %.1f s", graph.n, n_tiles, k, time.perf_counter() - t0)
     cores = np.concatenate([first[t] + np.arange(c) for t, c in enumerate(n_cores)]).astype(np.int64)
     return label, cores
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

@@ -1,50 +1,19 @@
-"""Export: the placement file (``placement.json``) and a SANA-FE network file, written atomically.
+"""Read a placement file back: re-validate ``placement.json`` against a chip (and a network), rebuild relays.
 
-placement.json (``"format": "neurosim-placement"``, ``"version": 1``)
--------------------------------------------------------------------
-::
+:func:`read_placement` reads a file written by :func:`mapper.export.write_placement` (format in
+:mod:`mapper.export.placement`) and re-validates it against a chip (and optionally a network):
+structure, the populations (unique names, positive sizes summing to ``network.neurons``), that the
+file was made for this chip (name, mesh and recorded per-core limits; ``other_chip=True``
+re-validates a placement against another chip of the same mesh), addresses, each neuron placed
+once, and every resource within the chip's limits (recomputed exactly when the network is given,
+every recorded figure compared with its recomputation, with the per-neuron destination-core limit
+``core.max_out_axons_per_neuron``). Errors name the file and the key.
 
-    {
-      "format": "neurosim-placement", "version": 1,
-      "chip": {"name", "source", "cores", "tile_grid": [tx, ty], "cores_per_tile", "chip_grid": [cx, cy]},
-      "network": {"name", "neurons", "populations": [{"name", "size"}, ...]},
-      "strategies": {"partitioner", "placer", "seed"[, "requested_partitioner"]},
-      "cores": [
-        {"core": 5, "chip": 0, "x": 1, "y": 0, "slot": 1,
-         "neurons": [{"population": "A", "ranges": [[0, 4], [7, 9]]}],
-         "resources": {"compartments": [6, 1024], "in_axons": [...], "out_axons": [...],
-                       "synapse_bits": [...], "plastic_synapses": [used, limit or null]}},
-        ...
-      ],
-      "routing": {... per-step routing summary of mapper.route.Routing.summary() ...},
-      "splitters": {"population": "__splitters__", "dt_s": 0.001,
-                    "feeder": [g, ...], "dest_cores": [[core, ...], ...]}   (only with relays)
-    }
-
-``core`` is the board-global core index (:meth:`ChipSpec.address`), ``x``/``y`` the chip-local
-tile, ``slot`` the core within its tile; neuron ``ranges`` are half-open ``[start, stop)`` local
-indices of the population. Every neuron appears in exactly one core. ``strategies.partitioner``
-is the strategy whose partition is used; ``requested_partitioner`` appears when that differs from
-the one asked for (a hand-over to sequential fill, or the splitters' choice; see ``report.json``).
-
-:func:`read_placement` reads a file back and re-validates it against a chip (and optionally a
-network): structure, the populations (unique names, positive sizes summing to
-``network.neurons``), that the file was made for this chip (name, mesh and recorded per-core
-limits; ``other_chip=True`` re-validates a placement against another chip of the same mesh),
-addresses, each neuron placed once, and every resource within the chip's limits (recomputed
-exactly when the network is given, every recorded figure compared with its recomputation, with
-the per-neuron destination-core limit ``core.max_out_axons_per_neuron``). Errors name the file
-and the key.
-
-A mapping with splitter relays (:mod:`mapper.splitters`) places the network *with* its relays
-(the last population). ``"splitters"`` records their wiring (:mod:`mapper.relays`): the global
-index of every relay's feeder in the file's neuron order and the board cores of its targets.
-Given the user's original network, :func:`read_placement` rebuilds the relays from it
-(:attr:`PlacementRecord.network`), so the placement can be evaluated again
-(:func:`mapper.api.evaluate_placement` accepts the original network's activity for it).
-
-SANA-FE files (the network with its placement, and the chip as an architecture) are written by
-:mod:`mapper.sanafe`.
+A mapping with splitter relays places the network *with* its relays (the last population) and
+records their wiring. Given the user's original network, :func:`read_placement` rebuilds the
+relays from it (:func:`mapper.partition.relays.rebuild_relays`; :attr:`PlacementRecord.network`),
+so the placement can be evaluated again (:func:`mapper.evaluate.evaluate_placement` accepts the
+original network's activity for it).
 """
 from __future__ import annotations
 
@@ -55,88 +24,19 @@ from typing import Optional, Union
 
 import numpy as np
 
-from neurosim.errors import MappingError, InputError, describe
-from neurosim.io.atomic import atomic_write_json
+from neurosim.activity import ActivityProfile
+from neurosim.errors import InputError, MappingError, describe
 from neurosim.ir import Network
 
 from .chipspec import ChipSpec
-from .relays import SPLITTER_POPULATION, rebuild_relays, relay_wiring
+from .export.placement import PLACEMENT_FORMAT, PLACEMENT_VERSION
+from .graph import build_graph, core_rows
+from .partition.relays import SPLITTER_POPULATION, rebuild_relays
 from .resources import LIMIT_FIELD, RESOURCES, check_dest_cores, core_usage, limits_of
 
-__all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement",
-           "read_placement", "PlacementRecord"]
-
-PLACEMENT_FORMAT = "neurosim-placement"
-PLACEMENT_VERSION = 1
+__all__ = ["PlacementRecord", "read_placement"]
 
 
-def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names, pop_offsets) -> list[list[dict]]:
-    """For every part: ``[{"population": name, "ranges": [[start, stop), ...]}, ...]`` (local indices)."""
-    part = np.asarray(part, dtype=np.int64)
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
-    pop_of = np.searchsorted(pop_offsets, np.arange(part.size), side="right") - 1
-    out = []
-    for i in range(n_parts):
-        g = order[bounds[i]:bounds[i + 1]]
-        entries: list[dict] = []
-        if g.size:
-            p = pop_of[g]
-            brk = np.flatnonzero((np.diff(g) != 1) | (np.diff(p) != 0)) + 1
-            starts = np.concatenate([[0], brk])
-            stops = np.concatenate([brk, [g.size]])
-            for s, e in zip(starts, stops):
-                name = pop_names[p[s]]
-                lo = int(g[s] - pop_offsets[p[s]])
-                rng = [lo, lo + int(e - s)]
-                if entries and entries[-1]["population"] == name:
-                    entries[-1]["ranges"].append(rng)
-                else:
-                    entries.append({"population": name, "ranges": [rng]})
-        out.append(entries)
-    return out
-
-
-def placement_dict(result, *, partitioner: str = "", placer: str = "", seed: int = 0) -> dict:
-    """The placement document of a :class:`mapper.api.MappingResult`."""
-    chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
-    ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
-    cores = []
-    for i in np.argsort(pl.core, kind="stable"):
-        a = chip.address(int(pl.core[i]))
-        cores.append({"core": a.index, "chip": a.chip, "x": a.x, "y": a.y, "slot": a.slot, "neurons": ranges[i],
-                      "resources": {r: [int(part.usage.used[r][i]), part.usage.limits[r]] for r in RESOURCES}})
-    return {
-        "format": PLACEMENT_FORMAT, "version": PLACEMENT_VERSION,
-        "chip": {"name": chip.name, "source": chip.source, "cores": chip.n_cores,
-                 "tile_grid": list(chip.noc.tile_grid), "cores_per_tile": chip.noc.cores_per_tile,
-                 "chip_grid": list(chip.noc.chip_grid)},
-        "network": {"name": g.name, "neurons": g.n,
-                    "populations": [{"name": n, "size": int(g.pop_offsets[i + 1] - g.pop_offsets[i])}
-                                    for i, n in enumerate(g.pop_names)]},
-        "strategies": {"partitioner": part.strategy, "placer": placer or pl.strategy, "seed": seed,
-                       **({"requested_partitioner": partitioner}
-                          if partitioner and partitioner != part.strategy else {})},
-        "cores": cores,
-        "routing": result.routing.summary(),
-        **({"splitters": _splitter_section(result)} if SPLITTER_POPULATION in g.pop_names else {}),
-    }
-
-
-def _splitter_section(result) -> dict:
-    """``"splitters"`` of the placement document: the relay wiring (:mod:`mapper.relays`) with board cores."""
-    feeder, dest = relay_wiring(result.graph, result.partition.part)
-    core = np.asarray(result.placement.core, dtype=np.int64)
-    return {"population": SPLITTER_POPULATION, "dt_s": float(result.graph.dt_s), "feeder": feeder.tolist(),
-            "dest_cores": [sorted(core[d].tolist()) for d in dest]}
-
-
-def write_placement(result, path: Union[str, Path], **kw) -> Path:
-    """Write ``placement.json`` atomically (see the module doc for the format)."""
-    return atomic_write_json(path, placement_dict(result, **kw))
-
-
-# ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class PlacementRecord:
     """A placement file read back: ``part[g]`` is the index (in ``core``) of neuron ``g``'s core.
@@ -181,7 +81,7 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
 
     ``network`` is the network the file places, or the original network of a mapping with
     splitters: its relays are then rebuilt from the file's ``"splitters"`` section, and the record's
-    ``network`` is the network with relays (pass it to :func:`mapper.api.evaluate_placement`).
+    ``network`` is the network with relays (pass it to :func:`mapper.evaluate.evaluate_placement`).
 
     Checks, in order: format and version; ``network.populations`` (unique names, sizes
     ``>= 1``) and ``network.neurons`` (their sum, at most ``chip.n_cores * max_compartments``);
@@ -287,8 +187,6 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
     if relays:
         network = _rebuild(doc, path, network, part, core_idx)
     if network is not None:
-        from neurosim.activity import ActivityProfile
-        from .graph import build_graph, core_rows
         g = build_graph(network, ActivityProfile.assumed(network, 0.0, steps=1))
         usage = core_usage(g, chip, part, n_parts=len(cores))
         for c, r, used, lim in usage.violations():

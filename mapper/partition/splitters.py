@@ -1,4 +1,4 @@
-"""Splitters: relay neurons that give every neuron at most ``L`` destination cores (TrueNorth).
+"""The splitter stage: relay neurons that give every neuron at most ``L`` destination cores (TrueNorth).
 
 A chip with ``CoreLimits.max_out_axons_per_neuron = L`` lets a neuron target axons on at most
 ``L`` cores (TrueNorth: ``L = 1``, one target axon per neuron; Merolla et al. 2014 sec. S4).
@@ -43,7 +43,15 @@ first-fit decreasing onto new *splitter cores*; an item adds its relays
 (compartments), one input axon (its feeder), its relays' destination cores (output axons) and
 one row of ``n`` synapses (synapse memory) to its core.
 
-The augmented network itself is built by :func:`mapper.relays.augment_network`.
+The augmented network itself is built by :func:`mapper.partition.relays.augment_network`.
+
+The stage
+---------
+:func:`add_splitters` is the stage the pipeline runs after :func:`mapper.partition.partition`
+(on a chip with a per-neuron destination limit): :func:`insert_splitters` on the partition and,
+when that needs relays, on alternative partitions, keeping the result with the fewest cores in
+total, then the fewest relays. It returns the new network, activity, graph and partition as one
+:class:`Splitters` value; the later stages place and route that.
 """
 from __future__ import annotations
 
@@ -57,17 +65,17 @@ from neurosim.activity import ActivityProfile
 from neurosim.errors import CapacityError, MappingError
 from neurosim.ir import Network
 
-from .chipspec import ChipSpec
-from .graph import CoreRows, NetGraph, build_graph, core_rows
-from .partition import Partition
+from ..chipspec import ChipSpec
+from ..graph import CoreRows, NetGraph, build_graph, core_rows
+from ..options import MappingOptions
+from ..resources import check_dest_cores, core_usage, limits_of, payload_bits, row_bits
+from .core import Partition, partition
 from .relays import SPLITTER_POPULATION, augment_network, relay_activity
-from .resources import check_dest_cores, core_usage, limits_of, payload_bits, row_bits
 
-__all__ = ["SPLITTER_POPULATION", "Splitters", "needs_splitters", "relays_per_core", "partition_chip",
+__all__ = ["SPLITTER_POPULATION", "Splitters", "add_splitters", "needs_splitters", "relays_per_core", "partition_chip",
            "insert_splitters"]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -437,3 +445,62 @@ def _fixed_partition(graph: NetGraph, chip: ChipSpec, part: np.ndarray, n_parts:
                      k_min=before.k_min, binding=before.binding, k_initial=before.k_initial,
                      repair_moves=before.repair_moves, new_cores=before.new_cores, attempts=before.attempts,
                      fallback=before.fallback)
+
+
+def add_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
+                  options: MappingOptions) -> Splitters:
+    """The splitter stage: :func:`insert_splitters` on ``part`` and, when that needs relays, on
+    alternative partitions, keeping the result with the fewest cores in total, then the fewest relays.
+
+    A graph partitioner minimises synapses cut, but on a chip with a per-neuron destination limit
+    what costs is every neuron whose targets span several cores (each needs relays). Alternatives
+    (for ``options.partitioner`` other than ``"sequential"``): the re-partition from the fewest
+    cores (``slack=0``, when the slack alone raised the parts above the lower bound: its extra
+    part is what splits the neurons of a network that fills whole cores) and sequential fill
+    (contiguous index ranges keep the targets of layered and locally connected networks together,
+    as TrueNorth corelets do). Each costs about one more partition.
+
+    Parameters
+    ----------
+    network, activity, graph
+        What ``part`` partitions (``graph = build_graph(network, activity)``).
+    chip : ChipSpec
+        With ``core.max_out_axons_per_neuron`` set; ``part`` was made for :func:`partition_chip`
+        of it.
+    part : Partition
+    options : MappingOptions
+        ``splitters`` (``"new-cores"``: every relay on a new core, else relays may share cores of
+        the partition), and ``partitioner``, ``seed``, ``repair_budget_s``, ``steiner_budget_s``
+        for the alternative partitions.
+
+    Returns
+    -------
+    Splitters
+        The augmented network, activity, graph and partition; with ``relays == 0`` the inputs
+        unchanged (the partition re-checked on ``chip``).
+
+    Raises
+    ------
+    CapacityError, MappingError
+        As :func:`insert_splitters`.
+    """
+    reuse_cores = options.splitters != "new-cores"
+    best = insert_splitters(network, activity, graph, chip, part, reuse_cores=reuse_cores)
+    if not best.relays or options.partitioner == "sequential":
+        return best
+    alts = []
+    if part.attempts == 1 and not part.new_cores and part.k_initial > part.k_min:
+        alts.append(("slack-0 re-partition", options, {"slack": 0.0}))
+    alts.append(("sequential fill", options.replace(partitioner="sequential"), {}))
+    for label, alt_options, kw in alts:
+        try:
+            alt_part = partition(graph, partition_chip(chip), alt_options, enforce_dest_limit=False, **kw)
+            alt = insert_splitters(network, activity, graph, chip, alt_part, reuse_cores=reuse_cores)
+        except CapacityError as exc:
+            log.info("splitters: the %s does not fit (%s)", label, exc)
+            continue
+        if (alt.partition.n_parts, alt.relays) < (best.partition.n_parts, best.relays):
+            log.info("splitters: %s uses %d cores and %d relays (instead of %d and %d)", label,
+                     alt.partition.n_parts, alt.relays, best.partition.n_parts, best.relays)
+            best = alt
+    return best

@@ -2,7 +2,7 @@
 
 Graph partitioners balance one additive weight within an imbalance factor, so parts overflow
 (1054 neurons on a 1024-neuron core in mapping.md §6), and the axon limits are not additive at
-all. :func:`repair` fixes a partition by single-neuron moves:
+all. :meth:`RepairState.run` fixes a partition by single-neuron moves:
 
 * For an over-full part ``a`` its neurons are ranked by the gain of moving them to a neighbouring
   part ``b``: ``gain(v, b) = w(v, b) - w(v, a)`` with ``w(v, p)`` the rate-weighted traffic
@@ -23,32 +23,21 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
-from .chipspec import ChipSpec
-from .graph import NetGraph, core_rows
-from .resources import RESOURCES, core_usage, limits_of, payload_bits
+from ..chipspec import ChipSpec
+from ..graph import NetGraph, core_rows, gather_ranges
+from ..options import Progress
+from ..resources import RESOURCES, core_usage, limits_of, payload_bits
 
-__all__ = ["RepairState", "gather_ranges"]
+__all__ = ["RepairState"]
 
 log = logging.getLogger(__name__)
 
 _BIG = 1 << 62
-
-
-def gather_ranges(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Indices ``concat(arange(ptr[r], ptr[r + 1]) for r in rows)`` without a Python loop."""
-    rows = np.asarray(rows, dtype=np.int64)
-    starts = ptr[rows]
-    lens = ptr[rows + 1] - starts
-    total = int(lens.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offs = np.cumsum(lens) - lens
-    return np.repeat(starts - offs, lens) + np.arange(total, dtype=np.int64)
 
 
 class RepairState:
@@ -356,7 +345,7 @@ class RepairState:
         self.moves += int(vs.size)
 
     def run(self, *, allow_new: bool, max_rounds: int = 50, log_every_s: float = 10.0,
-            budget_s: Optional[float] = None, progress: Optional[Callable[[str, int, int], None]] = None) -> bool:
+            budget_s: Optional[float] = None, progress: Optional[Progress] = None) -> bool:
         """Repair every over-full part. Returns whether the partition is feasible.
 
         A long repair logs its progress (``INFO``, at most every ``log_every_s`` seconds): the

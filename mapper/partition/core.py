@@ -1,37 +1,22 @@
-"""Partition: split the neurons into parts that each fit one core, minimising spike traffic between parts.
+r"""The partition stage: split the neurons into parts that each fit one core, minimising spike traffic.
 
-Strategies are plain callables ``strategy(graph, chip, *, k, seed) -> part`` (an int array, the
-part of every neuron), chosen by name from :data:`STRATEGIES`:
-
-``"sequential"``
-    Fill cores in neuron order, each as far as *all* limits allow (compartments, input axons,
-    synapse memory, plastic synapses; output axons through per-neuron destination-core costs,
-    per-core caps and re-fills, :func:`sequential`) — the default of nengo-loihi's block splitter
-    and of SANA-FE's converters; ``k`` (the core-count lower bound) only sets the starting costs.
-``"metis"``
-    pymetis k-way partitioning of the symmetrised, rate-weighted graph
-    ``w(u, v) = r_u n(u->v) + r_v n(v->u)`` (``r`` = events per step, ``n`` = synapses), vertex
-    weights = each neuron's demand of the binding resource.
-``"hypergraph"``
-    Mt-KaHyPar (optional extra ``neurosim[hypergraph]``) on the spike hypergraph, one net per
-    neuron and its targets, connectivity objective = inter-core packets under multicast, hard
-    per-core capacity (:func:`mapper.hypergraph.hypergraph`). Slower than ``"metis"``, fewer packets.
-``"steiner"``
-    Mt-KaHyPar's Steiner-tree mapping of the same hypergraph onto the mesh of tiles, then a km1
-    split of every tile into its cores (:mod:`mapper.steiner`): minimises the XY multicast links
-    directly and chooses the core of every part (:attr:`Partition.cores`). Returns
-    ``(part, cores)``; past its time budget it raises and ``"hypergraph"`` takes over. Fewest
-    links on small boards (up to a few tens of tiles); cost grows steeply with tiles.
-
-:func:`partition` runs a strategy and then :class:`mapper.repair.RepairState` (an imbalance
-factor is not a capacity): it starts from the fewest cores the lower bounds allow
+:func:`partition` runs a strategy (:data:`~mapper.partition.strategies.STRATEGIES`) and then the
+exact repair (:class:`~mapper.partition.repair.RepairState`; an imbalance factor is not a
+capacity). It starts from the fewest cores the lower bounds allow
 (:func:`mapper.resources.min_cores`: total demands and the output-axon fixed point; for graph
 partitioners also the synapse memory of one row per source and destination core,
-:func:`mapper.resources.synapse_min_cores`; plus a small slack; for the slow Mt-KaHyPar
-strategies with input axons binding, scaled by the fill of one METIS partition, :func:`_probe_k`),
-re-partitions with more parts if the repair cannot fit every part (at least ``k f / (1 - slack)``
-parts when the parts were over-full on average, :func:`_next_k`), and finally spills into new cores. Networks too large
-for the board, and single neurons too large for a core, raise :class:`~neurosim.errors.CapacityError`.
+:func:`mapper.resources.synapse_min_cores`), plus a small slack,
+
+.. math:: k_0 = \max\left(k_{min}, \left\lceil \frac{D_b}{L_b (1 - \mathrm{slack})} \right\rceil\right)
+
+(``D_b`` the total demand of the binding resource, ``L_b`` its per-core limit; for the slow
+Mt-KaHyPar strategies with input axons binding, scaled by the fill of one METIS partition,
+:func:`_probe_k`), re-partitions with more parts if the repair cannot fit every part (at least
+``k f / (1 - slack)`` parts when the parts were over-full on average, :func:`_next_k`), and finally
+spills into new cores. A graph partitioner that finds no feasible partition on the board hands
+over to sequential fill, and ``"steiner"`` past its budget to ``"hypergraph"``
+(:attr:`Partition.fallback` says why). Networks too large for the board, and single neurons too
+large for a core, raise :class:`~neurosim.errors.CapacityError`.
 """
 from __future__ import annotations
 
@@ -41,28 +26,26 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import CapacityError, MappingError
 
-from .chipspec import ChipSpec
-from .graph import CoreRows, NetGraph, core_rows
-from .hypergraph import _vertex_weights, hypergraph
+from ..chipspec import ChipSpec
+from ..graph import CoreRows, NetGraph, core_rows
+from ..options import MappingOptions, Progress
+from ..resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit,
+                         core_usage, demand_lower_bounds, limits_of, synapse_min_cores)
+from .hypergraph import hypergraph
 from .repair import RepairState
-from .resources import (LIMIT_FIELD, RESOURCES, CoreUsage, check_board_fits, check_dest_cores, check_neurons_fit, core_usage,
-                        demand_lower_bounds, fanout_bound, limits_of, min_cores, payload_bits, row_bits,
-                        synapse_min_cores)
-from .steiner import DEFAULT_BUDGET_S as STEINER_BUDGET_S
-from .steiner import SteinerUnavailable, steiner
+from .steiner import SteinerUnavailable
+from .strategies import STRATEGIES, metis, traffic_graph
 
-__all__ = ["Partition", "STRATEGIES", "partition", "sequential", "metis", "hypergraph", "steiner", "traffic_graph"]
+__all__ = ["Partition", "partition"]
 
 log = logging.getLogger(__name__)
-
-Strategy = Callable[..., np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,210 +99,7 @@ class Partition:
         return [order[bounds[i]:bounds[i + 1]] for i in range(self.n_parts)]
 
 
-# ---------------------------------------------------------------------------------------------
-def traffic_graph(graph: NetGraph) -> sp.csr_matrix:
-    """Symmetric traffic graph without self loops: ``w(u, v) = r_u n(u->v) + r_v n(v->u) + eps``.
 
-    ``eps`` (1e-3 of the mean pair traffic, or 1 when nothing spikes) keeps silent synapses as
-    structure so a network without activity is still partitioned by its connectivity.
-    """
-    src = graph.out_src
-    w = graph.rate[src] * graph.out_nsyn
-    eps = 1e-3 * float(w.mean()) if w.size and w.mean() > 0 else 1.0
-    w = w + eps * graph.out_nsyn
-    w[src == graph.out_idx] = 0.0
-    p = sp.csr_matrix((w, graph.out_idx.copy(), graph.out_ptr.copy()), shape=(graph.n, graph.n))
-    p.eliminate_zeros()
-    s = (p + p.T).tocsr()
-    s.sort_indices()
-    return s
-
-
-def _prefix_fit(graph: NetGraph, chip: ChipSpec, lims: dict, a: int, hi: int, cost: np.ndarray = None) -> int:
-    """How many neurons ``a, a+1, ...`` (at most ``hi - a``) fit one core on the input-side limits
-    (and, given per-neuron output-axon costs ``cost``, ``sum cost <= max_out_axons``).
-
-    One vectorised pass: the fan-in entries of ``a .. hi-1`` are grouped by source (stable, so in
-    neuron order); the ``c``-th synapse from a source adds ``row_bits(P_after) - row_bits(P_before)``
-    synapse bits (``P`` = the row's payload) and the first one adds an input axon; cumulative sums
-    over neurons give every prefix's demand, which only grows, so the answer is its first failure.
-    """
-    lo_e, hi_e = int(graph.in_ptr[a]), int(graph.in_ptr[hi])
-    m = hi - a
-    if cost is not None:
-        m = min(m, int(np.searchsorted(np.cumsum(cost[a:hi]), lims["out_axons"], side="right")))
-        hi = a + m
-        hi_e = int(graph.in_ptr[hi])
-    if hi_e == lo_e or m == 0:
-        return m
-    src = graph.in_idx[lo_e:hi_e]
-    pay = payload_bits(chip.core, graph.in_nsyn[lo_e:hi_e].astype(np.int64), graph.in_nplastic[lo_e:hi_e].astype(np.int64))
-    owner = np.repeat(np.arange(m), np.diff(graph.in_ptr[a:hi + 1]))
-    order = np.argsort(src, kind="stable")
-    s_sorted, p_sorted = src[order], pay[order]
-    first = np.empty(s_sorted.size, dtype=bool)
-    first[0] = True
-    first[1:] = s_sorted[1:] != s_sorted[:-1]
-    cum = np.cumsum(p_sorted)
-    before_all = cum - p_sorted
-    base = np.maximum.accumulate(np.where(first, before_all, 0))
-    before = before_all - base
-    d_bits = np.empty_like(p_sorted)
-    d_bits[order] = row_bits(chip.core, before + p_sorted) - row_bits(chip.core, before)
-    d_in = np.empty(s_sorted.size, dtype=np.int64)
-    d_in[order] = first
-    fits = (np.cumsum(np.bincount(owner, weights=d_bits, minlength=m)) <= lims["synapse_bits"]) \
-        & (np.cumsum(np.bincount(owner, weights=d_in, minlength=m)) <= lims["in_axons"])
-    if lims["plastic_synapses"] is not None:
-        npl = graph.in_nplastic[lo_e:hi_e]
-        fits &= np.cumsum(np.bincount(owner, weights=npl, minlength=m)) <= lims["plastic_synapses"]
-    return m if fits.all() else int(np.argmin(fits))
-
-
-def _fill(graph: NetGraph, chip: ChipSpec, lims: dict, caps: dict[int, int], cost: np.ndarray = None) -> np.ndarray:
-    """Cores filled in neuron order, each with the longest run :func:`_prefix_fit` allows (core
-    ``c`` at most ``caps[c]`` neurons)."""
-    n = graph.n
-    part = np.empty(n, dtype=np.int64)
-    a, c = 0, 0
-    window = 64
-    while a < n:
-        cap = min(lims["compartments"], caps.get(c, n), n - a)
-        w = min(cap, window)
-        while True:  # gallop: look at a window of neurons, widen it while all of them fit
-            m = _prefix_fit(graph, chip, lims, a, a + w, cost)
-            if m < w or w == cap:
-                break
-            w = min(cap, 2 * w)
-        m = max(1, m)  # a single neuron fits (checked before)
-        part[a:a + m] = c
-        window = max(8, m + m // 4 + 2)  # the next core is usually about as large
-        a, c = a + m, c + 1
-    return part
-
-
-def _safe_fill(graph: NetGraph, chip: ChipSpec, lims: dict, k: int, *, max_iter: int = 64) -> np.ndarray:
-    """A fill whose output axons fit by construction: costs ``min(t_v, K)``, ``K`` iterated.
-
-    A neuron with ``t_v`` targets reaches at most ``min(t_v, K)`` of ``K`` cores, so a fill with
-    those costs that uses at most ``K`` cores fits every output-axon limit. Using more cores
-    (``K' > K``) the fill is repeated with ``K'``; the core count only grows, so from a lower
-    bound ``k`` this stops at the first self-consistent ``K`` (at most ``max_iter`` fills).
-    """
-    fan = np.diff(graph.out_ptr).astype(np.int64)
-    big = max(1, int(k))
-    for _ in range(max_iter):
-        part = _fill(graph, chip, lims, {}, np.minimum(fan, big))
-        used = int(part[-1]) + 1
-        if used <= big:
-            break
-        big = used
-    return part
-
-
-def sequential(graph: NetGraph, chip: ChipSpec, *, k: int = 0, seed: int = 0, max_iter: int = 20,
-               stall: int = 6, safe_ratio: float = 1.25) -> np.ndarray:
-    r"""Fill cores in neuron order, each with the longest run of neurons that fits every limit.
-
-    The input-side demand of a run only grows with its length; :func:`_prefix_fit` finds the
-    longest run in one vectorised pass over its fan-in (``O(pairs log pairs)`` per fill). Output
-    axons depend on where the targets land; every neuron ``v`` carries a cost ``c_v`` (destination
-    cores it is assumed to reach) and a run must also keep ``sum c_v <= max_out_axons``:
-
-    1. The costs start at the lower bound ``d_v(k)`` of :class:`mapper.resources.FanoutBound`
-       for the ``k`` parts requested (``k``: :func:`mapper.resources.min_cores` when 0), which
-       no feasible partition with at least ``k`` cores undercuts; on an all-to-all layer they
-       are exact and one fill suffices.
-    2. While a core's output axons overflow (at most ``max_iter`` refills, and until ``stall``
-       refills in a row fail to reduce the overflowing cores below their fewest so far): if some
-       neurons whose targets cannot share one core (``d_v >= 2``) reach more cores than their
-       cost, their costs become ``max(c_v, measured destinations)`` (they only grow, so this
-       settles; on dense layers in two or three fills, since the next layer's cores are what
-       every neuron reaches; local neurons keep the caps below, which pack tighter); otherwise
-       each overflowing core gets a neuron cap, the longest prefix of its neurons whose
-       destination cores fit, minus one (enough for local networks, where a refill moves few
-       destinations).
-    3. If cores still overflow (dense networks: every refill changes every neuron's
-       destinations), the costs become the safe ``min(t_v, K)`` (:func:`_safe_fill`): a fill of
-       at most ``K`` cores with them fits by construction, and ``K`` is iterated up from ``k``.
-       That fill is taken if it uses at most ``safe_ratio`` times the cores of the last capped
-       fill (on sparse networks ``t_v`` overstates the destinations many times over); otherwise
-       the capped fill is returned and :func:`partition`'s repair settles the overflow.
-    """
-    lims = limits_of(chip.core)
-    n = graph.n
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    k_req = max(1, int(k) if k and k > 0 else min_cores(graph, chip)[0])
-    cost = fanout_bound(graph, chip).dest_lower(k_req).astype(np.int64)
-    caps: dict[int, int] = {}
-    fan = np.diff(graph.out_ptr)
-    part = _fill(graph, chip, lims, caps, cost)
-    best = (n + 1, 0)  # fewest overflowing cores so far, and when
-    for it in range(max_iter + 1):
-        k_now = int(part[-1]) + 1
-        bound = np.bincount(part, weights=np.minimum(fan, k_now), minlength=k_now)
-        if bound.max(initial=0) <= lims["out_axons"]:
-            return part  # even if every target sat on a different core, no core could overflow
-        rows = core_rows(graph, part, k_now)
-        ndest = np.bincount(rows.src, minlength=n)
-        out = np.bincount(part, weights=ndest, minlength=k_now)
-        over = np.flatnonzero(out > lims["out_axons"])
-        if over.size == 0:
-            return part
-        if over.size < best[0]:
-            best = (over.size, it)
-        if it == max_iter or it - best[1] >= stall:
-            break
-        grown = (ndest > cost) & (cost >= 2)
-        if grown.any():  # measured destinations: costs only grow, up to min(t_v, cores)
-            log.info("sequential refill %d: %d cores, %d over max_out_axons; %d neurons reach more cores than "
-                     "costed", it + 1, k_now, over.size, int(grown.sum()))
-            cost = np.maximum(cost, ndest)
-        else:
-            log.info("sequential refill %d: %d cores, %d over max_out_axons; capping them", it + 1, k_now, over.size)
-            for c in over:
-                cum = np.cumsum(ndest[part == c])
-                keep = int(np.searchsorted(cum, lims["out_axons"], side="right"))
-                caps[int(c)] = max(1, min(caps.get(int(c), lims["compartments"]), keep) - 1)
-        part = _fill(graph, chip, lims, caps, cost)
-    safe = _safe_fill(graph, chip, lims, k_req)
-    k_safe = int(safe[-1]) + 1
-    use_safe = k_safe <= safe_ratio * k_now
-    log.info("sequential: %d of %d cores still over max_out_axons after %d refills; the safe costs "
-             "min(targets, cores) fill %d cores: %s", over.size, k_now, it, k_safe,
-             "taking them" if use_safe else "leaving the overflow to the repair")
-    return safe if use_safe else part
-
-
-def metis(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int = 0, binding: str = "compartments",
-          sym: sp.csr_matrix = None, ufactor: int = 10) -> np.ndarray:
-    """pymetis k-way partition of :func:`traffic_graph` into ``k`` parts (labels may skip empties)."""
-    import pymetis
-
-    if k <= 1 or graph.n <= 1:
-        return np.zeros(graph.n, dtype=np.int64)
-    k = min(int(k), graph.n)
-    if sym is None:
-        sym = traffic_graph(graph)
-    data = sym.data
-    if data.size == 0:
-        return (np.arange(graph.n) * k // graph.n).astype(np.int64)
-    # integer edge weights, total kept below 2**30 (METIS idx_t may be 32-bit)
-    top = max(1.0, min(1000.0, float(2**30 // max(1, data.size))))
-    ew = np.maximum(1, np.round(data / data.max() * top)).astype(np.int64)
-    vw = _vertex_weights(graph, chip, binding)
-    opts = pymetis.Options(seed=int(seed), ufactor=int(ufactor))
-    adj = pymetis.CSRAdjacency(sym.indptr.astype(np.int64), sym.indices.astype(np.int64))
-    _, parts = pymetis.part_graph(k, adj, vweights=vw, eweights=ew, options=opts)
-    return np.asarray(parts, dtype=np.int64)
-
-
-STRATEGIES: dict[str, Strategy] = {"sequential": sequential, "metis": metis, "hypergraph": hypergraph,
-                                   "steiner": steiner}
-
-
-# ---------------------------------------------------------------------------------------------
 def _compact(part: np.ndarray) -> tuple[np.ndarray, int]:
     """Renumber parts ``0..m-1`` in order of first appearance of their smallest neuron."""
     used, first = np.unique(part, return_index=True)
@@ -329,7 +109,7 @@ def _compact(part: np.ndarray) -> tuple[np.ndarray, int]:
     return remap[part], int(used.size)
 
 
-def _too_big(graph: NetGraph, chip: ChipSpec, st: RepairState, usage: CoreUsage,
+def _too_big(graph: NetGraph, chip: ChipSpec, st: Optional[RepairState], usage: CoreUsage,
              budget_s: Optional[float] = None, *, strategy: str = "sequential",
              k_min: Optional[int] = None, tried: tuple[str, ...] = ()) -> CapacityError:
     """The error for a partition that needs more cores than the board has (or cannot be repaired,
@@ -420,7 +200,7 @@ def _probe_k(graph: NetGraph, chip: ChipSpec, k0: int, binding: str, sym: sp.csr
     if k0 <= 1 or sym.nnz > 64 * max(1, graph.n):
         return k0
     lims = limits_of(chip.core)
-    raw = metis(graph, chip, k=k0, binding=binding, sym=sym)
+    raw = metis(graph, chip, k=k0, seed=0, binding=binding, sym=sym)  # a probe of the fill: any seed
     part, n = _compact(raw)
     usage = core_usage(graph, chip, part, n_parts=n)
     fill = max(float(usage.used[r].sum()) / (n * lims[r]) for r in RESOURCES if lims[r])
@@ -432,18 +212,23 @@ def _probe_k(graph: NetGraph, chip: ChipSpec, k0: int, binding: str, sym: sp.csr
     return max(k0, k)
 
 
-def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed: int = 0,
-              slack: float = 0.01, attempts: int = 3, n_parts: int = None, sym: sp.csr_matrix = None,
-              enforce_dest_limit: bool = True, repair_budget_s: Optional[float] = 60.0,
-              steiner_budget_s: float = STEINER_BUDGET_S,
-              progress: Optional[Callable[[str, int, int], None]] = None, _tried: tuple[str, ...] = ()) -> Partition:
+def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enforce_dest_limit: bool = True,
+              n_parts: Optional[int] = None, slack: float = 0.01, attempts: int = 3,
+              sym: Optional[sp.csr_matrix] = None, progress: Optional[Progress] = None,
+              _tried: tuple[str, ...] = ()) -> Partition:
     """Partition ``graph`` into parts that each fit one core of ``chip``.
 
     Parameters
     ----------
-    strategy : str
-        A key of :data:`STRATEGIES`.
-    seed : int
+    graph : NetGraph
+    chip : ChipSpec
+    options : MappingOptions
+        ``partitioner`` (a key of :data:`~mapper.partition.strategies.STRATEGIES`), ``seed``,
+        ``repair_budget_s`` and ``steiner_budget_s`` (below).
+    enforce_dest_limit : bool
+        Raise when a neuron's targets span more cores than ``CoreLimits.max_out_axons_per_neuron``
+        (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to the splitter stage
+        (:func:`mapper.partition.splitters.add_splitters`).
     slack : float
         Graph partitioners start from ``ceil(demand / (limit (1 - slack)))`` parts for the binding
         resource, and from at least the fewest parts whose synapse memory, filled to ``1 - slack``,
@@ -455,16 +240,12 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     attempts : int
         Re-partitions with more parts before spilling into new cores.
     sym : scipy.sparse.csr_matrix, optional
-        A precomputed :func:`traffic_graph`.
-    enforce_dest_limit : bool
-        Raise when a neuron's targets span more cores than ``CoreLimits.max_out_axons_per_neuron``
-        (:func:`mapper.resources.check_dest_cores`); ``False`` leaves them to
-        :func:`mapper.splitters.insert_splitters`.
-    steiner_budget_s : float
+        A precomputed :func:`~mapper.partition.strategies.traffic_graph`.
+    options.steiner_budget_s : float
         Seconds the ``"steiner"`` tile mappings of this call may take together; past it (or without
         Mt-KaHyPar, or if its process fails) the partition is ``"hypergraph"``'s (``"metis"``'s
         without Mt-KaHyPar) and :attr:`Partition.fallback` says why.
-    repair_budget_s : float or None
+    options.repair_budget_s : float or None
         Seconds each repair of a graph partitioner's attempt may take (``None``: no limit);
         sequential fill's own repair, the last resort, is not limited. Networks whose output axons couple the
         cores (dense layers, where every neuron of a layer reaches every core of the next) can
@@ -484,6 +265,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
     MappingError
         Unknown strategy.
     """
+    strategy, seed = options.partitioner, options.seed
+    repair_budget_s, steiner_budget_s = options.repair_budget_s, options.steiner_budget_s
     if strategy not in STRATEGIES:
         raise MappingError(f"partitioner '{strategy}': unknown strategy (expected one of {sorted(STRATEGIES)})")
     t0 = time.perf_counter()
@@ -534,9 +317,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
             alt = "hypergraph" if importlib.util.find_spec("mtkahypar") is not None else "metis"
             why = f"'steiner' gave no tile mapping of {k} cores ({exc}); '{alt}' used"
             log.warning("partition: %s", why)
-            res = partition(graph, chip, strategy=alt, seed=seed, slack=slack, attempts=attempts, n_parts=k,
-                            sym=sym, enforce_dest_limit=enforce_dest_limit, repair_budget_s=repair_budget_s,
-                            progress=progress)
+            res = partition(graph, chip, options.replace(partitioner=alt), slack=slack, attempts=attempts, n_parts=k,
+                            sym=sym, enforce_dest_limit=enforce_dest_limit, progress=progress)
             return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why)
         label_cores = None
         if isinstance(raw, tuple):  # a strategy that also chose the core of every label ("steiner")
@@ -609,8 +391,8 @@ def partition(graph: NetGraph, chip: ChipSpec, *, strategy: str = "metis", seed:
                   else "") + hopeless + "; sequential fill used")
         log.warning("partition: %s", why)
         try:
-            seq = partition(graph, chip, strategy="sequential", seed=seed, enforce_dest_limit=enforce_dest_limit,
-                            repair_budget_s=repair_budget_s, progress=progress, _tried=_tried + (strategy,))
+            seq = partition(graph, chip, options.replace(partitioner="sequential"),
+                            enforce_dest_limit=enforce_dest_limit, progress=progress, _tried=_tried + (strategy,))
         except CapacityError as exc:
             mine = _too_big(graph, chip, st, usage, repair_budget_s, strategy=strategy, k_min=k_min,
                             tried=_tried + (strategy,))

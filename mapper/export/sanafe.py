@@ -59,7 +59,8 @@ from neurosim.io.atomic import atomic_write_text
 from neurosim.ir import Network
 from neurosim.neurons import LCANeuron, LIF
 
-from .chipspec import ChipSpec
+from ..chipspec import ChipSpec
+from .placement import neuron_ranges
 
 __all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "network_gaps", "constant_drive",
            "sanafe_arch_dict",
@@ -226,8 +227,8 @@ def network_gaps(network: Network, dt_s: float = 1e-3, input_index: int = 0) -> 
 def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_index: int = 0) -> str:
     """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc).
 
-    ``result`` is a :class:`mapper.api.MappingResult` and ``network`` the network it mapped,
-    :attr:`~mapper.api.MappingResult.network` (which holds splitter relays when the mapper added
+    ``result`` is a :class:`mapper.MappingResult` and ``network`` the network it mapped,
+    :attr:`~mapper.MappingResult.network` (which holds splitter relays when the mapper added
     them); a header lists what the file leaves out (:func:`network_gaps`) and renamed groups.
 
     Raises
@@ -235,8 +236,6 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_inde
     MappingError
         ``network``'s populations are not the mapped ones.
     """
-    from .export import neuron_ranges
-
     chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
     pops = [p.name for p in network.populations]
     if pops != list(g.pop_names) or [p.size for p in network.populations] != list(np.diff(g.pop_offsets)):
@@ -244,7 +243,7 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_inde
                                     got=pops, expected=f"{list(g.pop_names)} (pass result.network)"))
     w, h = board_mesh(chip)
     names = _group_names(network)
-    lines = ["# SANA-FE network exported by neurosim (mapper.sanafe); neuron parameters are approximate,",
+    lines = ["# SANA-FE network exported by neurosim (mapper.export.sanafe); neuron parameters are approximate,",
              f"# core T.C: T = X * {h} + Y over the board's {w} x {h} tile mesh (SANA-FE numbers tiles column by "
              "column), C = slot in the tile"]
     lines += [f"# group '{b}' is population '{a}'" for a, b in names.items() if a != b]
@@ -366,7 +365,7 @@ def sanafe_arch_dict(chip: ChipSpec) -> dict:
 def sanafe_arch_text(chip: ChipSpec) -> str:
     """:func:`sanafe_arch_dict` as YAML, headed by the chip's cost source and what SANA-FE leaves out."""
     w, h = board_mesh(chip)
-    head = [f"# SANA-FE architecture exported by neurosim (mapper.sanafe) from chip '{chip.name}' ({chip.source})",
+    head = [f"# SANA-FE architecture exported by neurosim (mapper.export.sanafe) from chip '{chip.name}' ({chip.source})",
             f"# costs: {chip.cost_source or 'not stated'}",
             f"# {w} x {h} tiles (T = X * {h} + Y), {chip.noc.cores_per_tile} cores per tile"]
     head += [f"# not in SANA-FE: {g}" for g in arch_gaps(chip)]

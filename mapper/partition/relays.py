@@ -1,6 +1,6 @@
 """The relay network: build it, read its wiring off a mapping, rebuild it from a placement file.
 
-:mod:`mapper.splitters` decides *where* relay ("splitter") neurons go; this module builds *what*
+:mod:`mapper.partition.splitters` decides *where* relay ("splitter") neurons go; this module builds *what*
 they are. An augmented network is the original network plus the population
 :data:`SPLITTER_POPULATION` (last), the feeder connections (each relay has one input: an original
 neuron or a first-level relay, weight 1, delay 1) and, per original connection whose synapses
@@ -16,7 +16,7 @@ network from the original one (:func:`rebuild_relays`):
 
 A synapse ``t <- v`` of the original network then belongs to the leaf relay ``j`` with
 ``origin(j) = v`` and ``part[t]`` in ``dest_parts[j]``; synapses of no such relay stay direct
-(the host core's, see "Packing" in :mod:`mapper.splitters`). Rebuilding with the same parts
+(the host core's, see "Packing" in :mod:`mapper.partition.splitters`). Rebuilding with the same parts
 gives back the same connections in the same order.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from neurosim.errors import MappingError, NetworkError, describe
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
 
-from .graph import NetGraph
+from ..graph import NetGraph
 
 __all__ = ["SPLITTER_POPULATION", "augment_network", "trace_origins", "relay_origins", "relay_activity",
            "relay_wiring", "rebuild_relays"]

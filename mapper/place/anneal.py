@@ -1,4 +1,4 @@
-"""Simulated-annealing refinement of a placement (used by the ``"anneal"`` placer).
+"""Simulated-annealing refinement of a placement (the ``"anneal"`` placer, and twin exchange's refinements).
 
 Three phases, each a seeded annealing run over moves "put part ``p`` on core ``c``" (swapping with
 the part already there, if any):
@@ -10,7 +10,7 @@ the part already there, if any):
 2. **Exact phase** (the real objective): rate-weighted link traversals of the routed nets
    (multicast trees or unicast XY paths) plus ``lam`` times the busiest link,
    ``C = sum_l w_l load_l + lam * max_l load_l``. A move's change is computed from the nets that
-   touch the two parts only (difference arrays on the link grid, :class:`LinkCost`). With
+   touch the two parts only (difference arrays on the link grid, :class:`~mapper.place.cost.LinkCost`). With
    ``links_slack`` set, moves that would take ``sum_l w_l load_l`` above ``(1 + links_slack)`` times
    its value at the start of the phase are refused (links first, then the busiest link).
 3. **Polish phase** (lexicographic): ``sum_l w_l load_l`` alone, moves that would raise the busiest
@@ -28,155 +28,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
-import scipy.sparse as sp
 
-from .chipspec import ChipSpec
-from .place import quotient
-from .repair import gather_ranges
-from .route import DIRS, Nets, boundary_masks, grid_shape, link_loads, runs, segments, tile_coords
+from ..chipspec import ChipSpec
+from ..mesh import grid_shape, tile_coords
+from ..nets import Nets, quotient
+from ..options import Progress
+from .cost import LinkCost, PairCost, default_lam
 
-__all__ = ["LinkCost", "PairCost", "refine", "default_lam", "Progress"]
-
-#: progress callback of long mapping stages: ``progress(stage, done, total)``
-Progress = Callable[[str, int, int], None]
+__all__ = ["refine"]
 
 log = logging.getLogger(__name__)
-
-
-class LinkCost:
-    """Exact objective of a placement with incremental updates for moves."""
-
-    def __init__(self, nets: Nets, chip: ChipSpec, core: np.ndarray, *, multicast: bool, lam: float,
-                 chip_weight: float):
-        keep = np.flatnonzero(nets.rate > 0)
-        self.nets = nets
-        self.X, self.Y = tile_coords(chip)
-        self.gx = int(self.X.max()) + 1
-        self.shape = grid_shape(chip)
-        self.multicast = multicast
-        self.lam = lam
-        self.cap = math.inf  # busiest-link ceiling: moves that raise the busiest link above it are refused
-        self.total_cap = math.inf  # ceiling of the weighted link traversals, likewise
-        masks = boundary_masks(chip)
-        self.lw = {d: 1.0 + chip_weight * masks[d] for d in DIRS}
-        self.core = np.asarray(core, dtype=np.int64).copy()
-        m = max(nets.n_nets, 1)
-        e_net = np.repeat(np.arange(nets.n_nets), nets.sizes)
-        act = nets.rate[e_net] > 0
-        key = np.unique(np.concatenate([nets.src[keep] * m + keep, nets.dst[act] * m + e_net[act]]))
-        p, j = key // m, key % m
-        self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(p, minlength=nets.n_parts))]).astype(np.int64)
-        self.inc = j
-        self._stamp = np.zeros(nets.n_nets, dtype=np.int64)
-        self._tick = 0
-        self.loads = link_loads(segments(nets, self.X[self.core], self.Y[self.core], multicast=multicast, sel=keep),
-                                self.shape)
-        self.total = self._weighted(self.loads)
-
-    def _weighted(self, loads: dict) -> float:
-        return float(sum((loads[d] * self.lw[d]).sum() for d in DIRS))
-
-    def peak(self) -> float:
-        return float(max(self.loads[d].max(initial=0.0) for d in DIRS))
-
-    def value(self) -> float:
-        return self.total + self.lam * self.peak()
-
-    def summary(self) -> dict:
-        return {"links": float(sum(self.loads[d].sum() for d in DIRS)), "max_link_load": self.peak(),
-                "objective": self.value()}
-
-    def _nets_of(self, p: int, q: int) -> np.ndarray:
-        a = self.inc[self.inc_ptr[p]:self.inc_ptr[p + 1]]
-        if q < 0:
-            return a
-        b = self.inc[self.inc_ptr[q]:self.inc_ptr[q + 1]]
-        self._tick += 1
-        self._stamp[a] = self._tick
-        return np.concatenate([a, b[self._stamp[b] != self._tick]])
-
-    def delta(self, p: int, q: int, cp: int, cq: int):
-        """Change of the objective when part ``p`` goes to core ``cq`` and part ``q`` (-1: none) to ``cp``."""
-        sel = self._nets_of(p, q)
-        if sel.size == 0:
-            return 0.0, None
-        nets = self.nets
-        new = self.core.copy()
-        new[p] = cq
-        if q >= 0:
-            new[q] = cp
-        lens = nets.ptr[sel + 1] - nets.ptr[sel]
-        e = gather_ranges(nets.ptr, sel)
-        src, dst = nets.src[sel], nets.dst[e]
-        co, X, Y = self.core, self.X, self.Y
-        w = nets.rate[sel]
-        segs = runs(np.concatenate([X[co[src]], X[new[src]]]), np.concatenate([Y[co[src]], Y[new[src]]]),
-                    dx=np.concatenate([X[co[dst]], X[new[dst]]]), dy=np.concatenate([Y[co[dst]], Y[new[dst]]]),
-                    lens=np.concatenate([lens, lens]), w_net=np.concatenate([-w, w]), multicast=self.multicast,
-                    gx=self.gx)
-        d = link_loads(segs, self.shape)
-        dtot = self._weighted(d)
-        if self.total + dtot > self.total_cap + 1e-9 * abs(self.total_cap):
-            return math.inf, None
-        new_peak = float(max((self.loads[dd] + d[dd]).max() for dd in DIRS))
-        if new_peak > self.cap + 1e-9 * abs(self.cap):
-            return math.inf, None
-        return dtot + self.lam * (new_peak - self.peak()), (d, dtot)
-
-    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
-        self.core[p] = cq
-        if q >= 0:
-            self.core[q] = cp
-        if info is not None:
-            d, dtot = info
-            for dd in DIRS:
-                self.loads[dd] += d[dd]
-            self.total += dtot
-
-
-class PairCost:
-    """Quadratic-assignment surrogate ``sum_{p<q} T_pq d(core_p, core_q)`` with O(degree) moves."""
-
-    def __init__(self, traffic: sp.csr_matrix, chip: ChipSpec, core: np.ndarray, *, chip_weight: float):
-        self.T = traffic
-        self.X, self.Y = tile_coords(chip)
-        self.tx, self.ty = chip.noc.tile_grid
-        self.cw = float(chip_weight)
-        self.core = np.asarray(core, dtype=np.int64).copy()
-
-    def dist(self, c, cs: np.ndarray) -> np.ndarray:
-        X, Y = self.X, self.Y
-        d = np.abs(X[c] - X[cs]) + np.abs(Y[c] - Y[cs])
-        if self.cw:
-            d = d + self.cw * (np.abs(X[c] // self.tx - X[cs] // self.tx) + np.abs(Y[c] // self.ty - Y[cs] // self.ty))
-        return d
-
-    def value(self) -> float:
-        t = self.T.tocoo()
-        return 0.5 * float(np.sum(t.data * self.dist(self.core[t.row], self.core[t.col])))
-
-    def _side(self, p: int, other: int, c_old: int, c_new: int) -> float:
-        lo, hi = self.T.indptr[p], self.T.indptr[p + 1]
-        idx, w = self.T.indices[lo:hi], self.T.data[lo:hi]
-        if other >= 0:
-            keep = idx != other
-            idx, w = idx[keep], w[keep]
-        cr = self.core[idx]
-        return float(np.dot(w, self.dist(c_new, cr) - self.dist(c_old, cr)))
-
-    def delta(self, p: int, q: int, cp: int, cq: int):
-        d = self._side(p, q, cp, cq)
-        if q >= 0:
-            d += self._side(q, p, cq, cp)
-        return d, None
-
-    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
-        self.core[p] = cq
-        if q >= 0:
-            self.core[q] = cp
 
 
 def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Generator, budget_s: float,
@@ -236,33 +100,39 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
     return best_core, tried, accepted
 
 
-def default_lam(chip: ChipSpec, core: np.ndarray) -> float:
-    """Default busiest-link weight: the number of tiles in use by the placement ``core``."""
-    X, Y = tile_coords(chip)
-    core = np.asarray(core, dtype=np.int64)
-    return float(np.unique(Y[core] * (X.max() + 1) + X[core]).size)
-
-
-def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int = 0, time_budget_s: float = 10.0,
-           pair_moves: int = None, exact_moves: int = None, polish_moves: int = None, links_slack: float = None,
-           lam: float = None, chip_weight: float = 1.0, multicast: bool = True, stats: dict = None,
-           progress: Optional[Progress] = None, **_) -> np.ndarray:
+def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_budget_s: float, lam: Optional[float],
+           chip_weight: float, multicast: bool, pair_moves: Optional[int] = None, exact_moves: Optional[int] = None,
+           polish_moves: Optional[int] = None, links_slack: Optional[float] = None, stats: Optional[dict] = None,
+           progress: Optional[Progress] = None) -> np.ndarray:
     """Refine placement ``start`` (core of every part) in the three phases of the module doc.
 
     Parameters
     ----------
+    nets : Nets
+    chip : ChipSpec
+    start : ndarray of int, shape (n_parts,)
+        Board core of every part to start from.
+    seed : int
+        Seed of the moves (the result is reproducible for a seed when ``time_budget_s`` does not
+        cut a phase short).
+    multicast : bool
+        Routing model of the objective (multicast trees, else unicast XY paths).
     pair_moves, exact_moves, polish_moves : int, optional
         Moves of each phase; defaults ``min(2000 k, 400000)``, ``min(100 k, 40000)`` and half the
         exact moves, for ``k`` parts. The polish phase runs only when ``lam > 0``.
     links_slack : float, optional
         Cap the weighted link traversals of the exact phase at ``(1 + links_slack)`` times their
         value at its start (default: no cap); 0 puts links first and the busiest link second.
-    lam : float, optional
-        Weight of the busiest link; default the number of tiles in use.
+    lam : float or None
+        Weight of the busiest link; ``None``: the number of tiles in use by ``start``.
     chip_weight : float
         Extra cost of a link that crosses a chip boundary (in link traversals).
     time_budget_s : float
-        Shared by the phases (25 % pairwise, 50 % exact, 25 % polish).
+        Seconds, shared by the phases (25 % pairwise, 50 % exact, 25 % polish); 0: every phase
+        runs its number of moves.
+    stats : dict, optional
+        Filled with ``initial`` and ``final`` (:meth:`LinkCost.summary`), ``lam``, ``tried`` and
+        ``accepted``.
     progress : callable, optional
         ``progress(phase, moves_done, moves_total)``, called as each phase runs (phases
         ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``).
