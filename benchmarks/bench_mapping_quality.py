@@ -125,10 +125,10 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
             popts.update({k: v for k, v in (("lam", lam), ("links_slack", links_slack)) if v is not None})
         opts = MappingOptions(placer=placer, seed=seed, time_budget_s=budget, place_options=popts)
         nets = build_nets(g, p.part, p.rows)
-        label = find_twins(g, nets, opts)  # as map_network: with twins, three refinements share the budget
-        opts = opts.replace(time_budget_s=budget / 3.0) if label is not None and budget else opts
+        twins = find_twins(g, nets, opts)  # as map_network: with twins, three refinements share the budget
+        opts = opts.replace(time_budget_s=budget / 3.0) if twins is not None and budget else opts
         pl = place(nets, chip, opts, cores=p.cores)
-        ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=label)
+        ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=twins)
         p, nets, pl, info = ex.partition, ex.nets, ex.placement, ex.info
         t_place = time.perf_counter() - t
         c = placement_cost(nets, chip, pl.core, multicast=multicast)

@@ -12,9 +12,10 @@ seed and activity, in one process:
   per-core limit exactly (the source keeps its synapses there: one relay and one packet per event
   fewer), else on its source's own core, else on new cores.
 
-Networks (``benchmarks/mapping_nets.py`` and ``tests/test_splitters.py``): ``layered(64)`` (4 x 64 x
-64, 3x3 patches), ``sheet(64)`` (64 x 64 locally connected sheet, 10 % random targets), the 1-D
-feed-forward ``ff1d`` (3 x 512, windows of 32) and the fan of one neuron to 600. Printed per
+Networks (``benchmarks/mapping_nets.py`` and ``tests/mapper/partition/test_splitters.py``):
+``layered(64)`` (4 x 64 x 64, 3x3 patches), ``sheet(64)`` (64 x 64 locally connected sheet, 10 %
+random targets), the 1-D feed-forward ``ff1d`` (3 x 512, windows of 32) and the fan of one neuron
+to 600. Printed per
 network and method: split neurons, relays, relays on existing cores, new cores, total cores,
 packets and hops (run totals), and the ratios ``auto / new-cores``.
 """

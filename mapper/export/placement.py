@@ -39,7 +39,7 @@ again is :mod:`mapper.evaluate`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -81,13 +81,19 @@ def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names, pop_offsets) -> 
     return out
 
 
-def placement_dict(result, *, partitioner: str = "", placer: str = "", seed: int = 0) -> dict:
+def placement_dict(result, *, partitioner: Optional[str] = None, placer: Optional[str] = None,
+                   seed: Optional[int] = None) -> dict:
     """The placement document of a :class:`mapper.MappingResult` (the module doc gives the format).
 
     ``partitioner`` is the strategy asked for (recorded as ``requested_partitioner`` when the
-    partition's differs), ``placer`` the placer's name (default the placement's) and ``seed``
-    the mapping's seed.
+    partition's differs), ``placer`` the placer's name and ``seed`` the mapping's seed; each
+    defaults to what the result's report says (``partition.requested``, ``placement.strategy``,
+    ``placement.seed``).
     """
+    rep = result.report.data
+    partitioner = rep["partition"]["requested"] if partitioner is None else partitioner
+    placer = rep["placement"]["strategy"] if placer is None else placer
+    seed = rep["placement"]["seed"] if seed is None else seed
     chip, g, part, pl = result.chip, result.graph, result.partition, result.placement
     ranges = neuron_ranges(part.part, part.n_parts, pop_names=g.pop_names, pop_offsets=g.pop_offsets)
     cores = []

@@ -309,7 +309,7 @@ def _host_items(graph: NetGraph, chip: ChipSpec, part: np.ndarray, rows: CoreRow
 
 
 def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec,
-                     part: Partition, *, reuse_cores: bool = True) -> Splitters:
+                     part: Partition, *, reuse_cores: bool) -> Splitters:
     """Add relay neurons so that no neuron targets more than ``L`` cores (see the module doc).
 
     Parameters
@@ -323,8 +323,9 @@ def insert_splitters(network: Network, activity: ActivityProfile, graph: NetGrap
         A partition of ``graph`` feasible on :func:`partition_chip` of ``chip``; its parts are
         kept; relays go on existing parts with room or on new parts (see "Packing" above).
     reuse_cores : bool
-        ``False``: every relay goes on a new splitter core (the cores of ``part`` are left as
-        they are, as TrueNorth corelets keep their splitter cores apart).
+        ``True``: relays may go on cores of ``part`` with room (``MappingOptions.splitters``
+        ``"auto"``); ``False``: every relay goes on a new splitter core (``"new-cores"``; the
+        cores of ``part`` are left as they are, as TrueNorth corelets keep their splitter cores apart).
 
     Returns
     -------

@@ -30,7 +30,7 @@ def test_a_profile_that_records_its_inputs_costs_per_input_by_them(tmp_path):
     """4 mini-batches of 16 samples: the profile records ``inputs = 64``; every per-input figure
     (energy, time to solution, EDP, NeuroBench counts) divides by 64, not by the batch of 16, and
     the saved profile keeps it (``neurosim map`` of a learn run's --activity-out)."""
-    from mapper.api import map_network
+    from mapper import map_network
     from neurosim.activity import ActivityProfile
     from tests.helpers import make_tiny_network
 

@@ -25,7 +25,7 @@ def graph(relay_name="__splitters__"):
 
 
 def test_the_name_agrees_with_the_mapper():
-    from mapper.relays import SPLITTER_POPULATION
+    from mapper.partition import SPLITTER_POPULATION
     from neurosim.nir.read import SPLITTER_NODE
 
     assert SPLITTER_NODE == SPLITTER_POPULATION

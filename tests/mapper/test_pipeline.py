@@ -1,4 +1,5 @@
-"""Property tests over random networks and chips (hypothesis).
+"""The mapping pipeline (mapper.pipeline): map_network end to end -- reproducible, refuses what cannot
+fit, and (property tests over random networks and chips, hypothesis) never exceeds a per-core limit.
 
 * A mapping never exceeds any per-core limit, checked by an independent brute-force count.
 * Every neuron is placed exactly once, and every part sits on its own core of the board.
@@ -14,12 +15,39 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mapper.api import map_network
+from mapper import map_network
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from neurosim.activity import ActivityProfile
-from neurosim.errors import CapacityError
+from neurosim.errors import CapacityError, MappingError
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
+from tests.helpers import make_tiny_chip, make_tiny_network
+
+
+def test_seeded_runs_are_reproducible():
+    net, act = make_tiny_network()
+    a = map_network(net, make_tiny_chip(), act, seed=4, time_budget_s=0)
+    b = map_network(net, make_tiny_chip(), act, seed=4, time_budget_s=0)
+    assert np.array_equal(a.partition.part, b.partition.part) and np.array_equal(a.placement.core, b.placement.core)
+    assert a.estimate.total_j == b.estimate.total_j
+
+
+def test_unknown_names_and_mismatched_activity():
+    net, act = make_tiny_network()
+    with pytest.raises(MappingError):
+        map_network(net, make_tiny_chip(), act, placer="quantum")
+    from neurosim.errors import NetworkError
+    from neurosim.ir import Population
+    from neurosim.neurons import LIF
+    net.add(Population("E", 2, LIF()))
+    with pytest.raises(NetworkError):
+        map_network(net, make_tiny_chip(), act)
+
+
+def test_capacity_error_for_board():
+    net, act = make_tiny_network()
+    with pytest.raises(CapacityError, match="max_compartments"):
+        map_network(net, make_tiny_chip(max_compartments=2), act)
 
 
 class _Rule:
@@ -92,6 +120,7 @@ def brute_force_usage(net: Network, chip: ChipSpec, core_of: np.ndarray) -> dict
 
 LIMITS = {"compartments": "max_compartments", "in_axons": "max_in_axons", "out_axons": "max_out_axons",
           "synapse_bits": "synapse_mem_bits", "plastic_synapses": "max_plastic_synapses"}
+
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,16 +1,17 @@
-"""Twin exchange (mapper.twins): exact twin detection, resource invariance, a hand-computed optimum,
-the block start, and the pipeline's use of both."""
+"""Twin exchange (mapper.place.twins): exact twin detection, resource invariance, a hand-computed optimum,
+the stage that returns its new partition, and the pipeline's use of it."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from mapper.api import map_network
+from mapper import MappingOptions, map_network
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.graph import build_graph, core_rows
-from mapper.place import block, block_shape, placement_cost
+from mapper.nets import build_nets
+from mapper.partition import partition
+from mapper.place import TwinExchange, exchange_twins, find_twins, place, placement_cost
+from mapper.place.twins import refine_twins, twin_classes
 from mapper.resources import core_usage
-from mapper.route import build_nets, tile_coords
-from mapper.twins import refine_twins, twin_classes
 from neurosim.activity import ActivityProfile
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
@@ -83,7 +84,7 @@ def test_hand_computed_line_optimum_and_resources_unchanged():
     core = np.array([0, 1, 2])
     before = placement_cost(nets, chip, core, multicast=True, lam=1.0)
     assert before["links"] == pytest.approx(4.0) and before["max_link_load"] == pytest.approx(2.0)
-    res = refine_twins(g, nets, chip, part, core, multicast=True, lam=1.0, chip_weight=0.0)
+    res = refine_twins(g, nets, chip, part, core, multicast=True, lam=1.0, chip_weight=0.0, seed=0)
     assert res.objective_before == pytest.approx(6.0) and res.objective_after == pytest.approx(5.0)
     assert res.swaps >= 1 and res.twins == 6
     busy = res.part[[2, 3]]
@@ -95,22 +96,6 @@ def test_hand_computed_line_optimum_and_resources_unchanged():
     u1 = core_usage(g, chip, res.part, n_parts=3, rows=rows2).used
     for r in u0:
         assert np.array_equal(u0[r], u1[r]), r
-
-
-def test_block_start_is_the_most_compact_rectangle():
-    assert block_shape(20, (8, 4)) == (5, 4)
-    assert block_shape(4, (8, 4)) == (2, 2)
-    assert block_shape(8, (8, 4)) == (4, 2)
-    assert block_shape(5, (8, 4)) == (3, 2)
-    chip = line_chip(8, 4, cpt=4)
-    net, act = all_to_all(80, np.arange(80), steps=80)
-    g = build_graph(net, act)
-    part = np.repeat(np.arange(20), 4)
-    nets = build_nets(g, part, core_rows(g, part, 20))
-    core = block(nets, chip)
-    X, Y = tile_coords(chip)
-    assert np.unique(core).size == 20 and X[core].max() == 2 and Y[core].max() == 1  # 5 tiles -> 3 x 2 block
-    assert np.bincount(core // 4).max() == 4  # whole tiles filled
 
 
 def test_map_network_exchanges_twins_of_an_all_to_all_layer():
@@ -169,8 +154,8 @@ def test_twin_exchange_property():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from mapper.anneal import LinkCost
     from mapper.partition import partition
+    from mapper.place.cost import LinkCost
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
@@ -181,14 +166,14 @@ def test_twin_exchange_property():
         chip = line_chip(tx, ty, cpt=cpt, comps=data.draw(st.integers(2, 6)))
         g = build_graph(net, act)
         try:
-            p = partition(g, chip, strategy="sequential")
+            p = partition(g, chip, MappingOptions(partitioner="sequential"))
         except Exception:  # too big for this small chip: not what is tested here
             return
         nets = build_nets(g, p.part, p.rows)
         core = np.random.default_rng(0).permutation(chip.n_cores)[:p.n_parts]
         lam = data.draw(st.sampled_from([0.0, 1.0, 3.0]))
         multicast = data.draw(st.booleans())
-        res = refine_twins(g, nets, chip, p.part, core, multicast=multicast, lam=lam, chip_weight=0.5)
+        res = refine_twins(g, nets, chip, p.part, core, multicast=multicast, lam=lam, chip_weight=0.5, seed=0)
         assert res.objective_after <= res.objective_before + 1e-9
         assert np.array_equal(np.bincount(res.part, minlength=p.n_parts), np.bincount(p.part, minlength=p.n_parts))
         rows2 = core_rows(g, res.part, p.n_parts)
@@ -200,3 +185,47 @@ def test_twin_exchange_property():
         assert fresh.value() == pytest.approx(res.objective_after, rel=1e-9, abs=1e-9)
 
     run()
+
+
+def test_the_stage_returns_a_new_partition_explicitly_and_the_inputs_when_nothing_is_gained():
+    """The line of the hand-computed optimum through the stage: the plain placement cannot lower the
+    busiest link (moving whole parts keeps both busy neurons together), the exchange can; it returns
+    a new partition with its nets and placement, and leaves the given ones untouched."""
+    chip = line_chip(3, comps=2)
+    net, act = all_to_all(6, [0, 0, 10, 10, 0, 0])
+    g = build_graph(net, act)
+    opts = MappingOptions(partitioner="sequential", placer="anneal", seed=0, time_budget_s=0,
+                          place_options={"multicast": True, "lam": 1.0, "chip_weight": 0.0})
+    p = partition(g, chip, opts)
+    assert p.part.tolist() == [0, 0, 1, 1, 2, 2]
+    nets = build_nets(g, p.part, p.rows)
+    label = find_twins(g, nets, opts)
+    assert (label >= 0).sum() == 6
+    pl = place(nets, chip, opts)
+    assert pl.cost["max_link_load"] == pytest.approx(2.0)
+    ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=label)
+    assert isinstance(ex, TwinExchange) and ex.partition is not p and ex.info["twins"] == 6 and ex.info["swaps"] >= 1
+    assert p.part.tolist() == [0, 0, 1, 1, 2, 2]  # the input partition is not changed
+    busy_cores = ex.placement.core[ex.partition.part[[2, 3]]]
+    assert busy_cores[0] != busy_cores[1] and ex.placement.cost["max_link_load"] == pytest.approx(1.0)
+    fresh = build_nets(g, ex.partition.part, core_rows(g, ex.partition.part, 3))
+    assert np.array_equal(ex.nets.neuron_net, fresh.neuron_net) and np.allclose(ex.nets.rate, fresh.rate)
+    assert ex.placement.cost == placement_cost(fresh, chip, ex.placement.core, multicast=True, lam=1.0)
+    for r, used in core_usage(g, chip, ex.partition.part, n_parts=3).used.items():
+        assert np.array_equal(ex.partition.usage.used[r], used) and np.array_equal(used, p.usage.used[r]), r
+    # nothing to exchange: the given partition, nets and placement come back as they are
+    same = exchange_twins(g, chip, p, pl, opts, nets=nets, label=None)
+    assert (same.partition, same.placement, same.nets, same.info) == (p, pl, nets, {"twins": 0, "swaps": 0})
+
+
+def test_find_twins_applies_to_the_anneal_placer_with_twins_on_and_two_parts():
+    chip = line_chip(3, comps=2)
+    net, act = all_to_all(6, [0, 0, 10, 10, 0, 0])
+    g = build_graph(net, act)
+    p = partition(g, chip, MappingOptions(partitioner="sequential"))
+    nets = build_nets(g, p.part, p.rows)
+    assert find_twins(g, nets, MappingOptions()) is not None
+    assert find_twins(g, nets, MappingOptions(placer="hilbert")) is None
+    assert find_twins(g, nets, MappingOptions(place_options={"twins": False})) is None
+    one = build_nets(g, np.zeros(6, dtype=np.int64), core_rows(g, np.zeros(6, dtype=np.int64), 1))
+    assert find_twins(g, one, MappingOptions()) is None

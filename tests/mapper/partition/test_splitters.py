@@ -1,4 +1,5 @@
-"""Splitter (relay) neurons for chips with a per-neuron destination-core limit (TrueNorth)."""
+"""The splitter stage (mapper.partition.splitters): relay neurons for chips with a per-neuron
+destination-core limit (TrueNorth), by hand, through the stage and the pipeline, and as property tests."""
 import json
 
 import numpy as np
@@ -7,12 +8,12 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mapper.api import map_network
+from mapper import MappingOptions, map_network
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.graph import build_graph
 from mapper.partition import partition
+from mapper.partition.splitters import SPLITTER_POPULATION, add_splitters, insert_splitters, relays_per_core
 from mapper.resources import core_usage
-from mapper.splitters import SPLITTER_POPULATION, insert_splitters, relays_per_core
 from neurosim.activity import ActivityProfile
 from neurosim.errors import CapacityError, MappingError
 from neurosim.ir import Connection, Network, Population
@@ -48,9 +49,9 @@ def test_one_source_on_three_cores_gets_three_relays_by_hand():
     net, chip = fan_net(), chip_with()
     act = ActivityProfile.assumed(net, 0.1, steps=100)  # 10 events per neuron
     g = build_graph(net, act)
-    p = partition(g, chip, strategy="sequential", enforce_dest_limit=False)
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
     assert p.n_parts == 3
-    s = insert_splitters(net, act, g, chip, p)
+    s = insert_splitters(net, act, g, chip, p, reuse_cores=True)
     assert (s.split_neurons, s.relays, s.cores, s.levels) == (1, 3, 1, 1)
     relays = s.network.population(SPLITTER_POPULATION)
     assert relays.size == 3 and s.graph.n == 15
@@ -73,7 +74,8 @@ def test_relays_go_on_a_destination_core_with_room_whose_synapses_stay_direct():
     net, chip = fan_net(n_targets=9), chip_with()
     act = ActivityProfile.assumed(net, 0.1, steps=100)
     g = build_graph(net, act)
-    s = insert_splitters(net, act, g, chip, partition(g, chip, strategy="sequential", enforce_dest_limit=False))
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
+    s = insert_splitters(net, act, g, chip, p, reuse_cores=True)
     assert (s.relays, s.cores, s.relays_on_existing, s.hosted_on_destination) == (2, 0, 2, 1)
     assert np.array_equal(s.partition.part, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
     assert dest_cores(s.graph, s.partition.part).max() == 1
@@ -95,7 +97,8 @@ def test_relays_go_on_the_source_core_when_its_destinations_are_full():
     chip = chip_with()
     act = ActivityProfile.assumed(net, 0.1, steps=100)
     g = build_graph(net, act)
-    s = insert_splitters(net, act, g, chip, partition(g, chip, strategy="sequential", enforce_dest_limit=False))
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
+    s = insert_splitters(net, act, g, chip, p, reuse_cores=True)
     assert (s.relays, s.cores, s.relays_on_existing, s.hosted_on_destination) == (2, 0, 2, 0)
     assert np.array_equal(s.partition.part, [0] * 4 + [1] * 4 + [2, 2, 2])
     assert s.network.connection("A->B").n_synapses == 0 and dest_cores(s.graph, s.partition.part).max() == 1
@@ -134,6 +137,31 @@ def test_without_a_limit_nothing_is_split():
     assert res.estimate.counts["syn_op"] == pytest.approx(110) and res.estimate.counts["packet"] == pytest.approx(30)
 
 
+def test_the_stage_returns_the_new_network_activity_graph_and_partition():
+    """add_splitters is the visible stage: its value holds everything the later stages read, the
+    inputs are left as they were, and "new-cores" puts every relay on a new core."""
+    net, chip = fan_net(n_targets=9), chip_with()
+    act = ActivityProfile.assumed(net, 0.1, steps=100)
+    g = build_graph(net, act)
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
+    s = add_splitters(net, act, g, chip, p, MappingOptions(partitioner="sequential"))
+    assert (s.relays, s.cores, s.relays_on_existing) == (2, 0, 2)
+    assert s.network is not net and SPLITTER_POPULATION not in net.population_map()  # the input network unchanged
+    assert s.graph.n == g.n + s.relays and np.array_equal(build_graph(s.network, s.activity).out_idx, s.graph.out_idx)
+    assert s.partition.part.size == s.graph.n and p.part.size == g.n
+    assert core_usage(s.graph, chip, s.partition.part, n_parts=s.partition.n_parts).violations() == []
+    apart = add_splitters(net, act, g, chip, p, MappingOptions(partitioner="sequential", splitters="new-cores"))
+    assert (apart.relays, apart.cores, apart.relays_on_existing) == (3, 1, 0)
+    # no neuron to split: the inputs come back, the partition re-checked on the chip itself
+    few = fan_net(n_targets=3)
+    act3 = ActivityProfile.assumed(few, 0.1, steps=100)
+    g3 = build_graph(few, act3)
+    p3 = partition(g3, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
+    none = add_splitters(few, act3, g3, chip, p3, MappingOptions(partitioner="metis"))
+    assert none.relays == 0 and (none.network, none.activity, none.graph) == (few, act3, g3)
+    assert np.array_equal(none.partition.part, p3.part)
+
+
 def test_auto_versus_false():
     net, chip = fan_net(), chip_with()
     with pytest.raises(CapacityError, match="max_out_axons_per_neuron.*splitters='auto'"):
@@ -155,9 +183,9 @@ def test_two_level_tree_when_the_relays_exceed_a_core():
     chip = chip_with(max_compartments=2)
     act = ActivityProfile.assumed(net, 0.1, steps=100)
     g = build_graph(net, act)
-    p = partition(g, chip, strategy="sequential", enforce_dest_limit=False)
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
     assert relays_per_core(chip) == 2 and p.n_parts == 3
-    s = insert_splitters(net, act, g, chip, p)
+    s = insert_splitters(net, act, g, chip, p, reuse_cores=True)
     assert (s.relays, s.cores, s.levels, s.two_level) == (5, 3, 2, 1)
     assert dest_cores(s.graph, s.partition.part).max() <= 1
     assert core_usage(s.graph, chip, s.partition.part, n_parts=s.partition.n_parts).violations() == []
@@ -209,8 +237,8 @@ def test_simulated_relays_fire_once_per_spike_one_step_late():
     res = simulate(net, steps=200, dt_s=1.0)
     act = res.activity
     g = build_graph(net, act)
-    p = partition(g, chip, strategy="sequential", enforce_dest_limit=False)
-    s = insert_splitters(net, act, g, chip, p)
+    p = partition(g, chip, MappingOptions(partitioner="sequential"), enforce_dest_limit=False)
+    s = insert_splitters(net, act, g, chip, p, reuse_cores=True)
     assert s.relays > 0
     out = simulate(s.network, steps=200, dt_s=1.0).activity
     assert np.array_equal(out.counts["A"], act.counts["A"])

@@ -1,4 +1,5 @@
-"""Placement files of mappings with splitter relays: record the wiring, rebuild it, evaluate again."""
+"""The relay network (mapper.partition.relays): its wiring recorded in a placement file, rebuilt from the
+original network, evaluated again."""
 import json
 
 import numpy as np
@@ -6,13 +7,14 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 
-from mapper.api import evaluate_placement, map_network
-from mapper.export import read_placement, write_placement
-from mapper.relays import rebuild_relays, relay_wiring
-from mapper.splitters import SPLITTER_POPULATION
+from mapper import evaluate_placement, map_network
+from mapper.export import write_placement
+from mapper.partition.relays import rebuild_relays, relay_wiring
+from mapper.partition.splitters import SPLITTER_POPULATION
+from mapper.readback import read_placement
 from neurosim.activity import ActivityProfile
-from neurosim.errors import CapacityError, MappingError, InputError
-from tests.mapper.test_splitters import chip_with, fan_net, limited_chips, random_nets
+from neurosim.errors import CapacityError, MappingError
+from tests.mapper.partition.test_splitters import chip_with, fan_net, limited_chips, random_nets
 
 
 def _same_network(a, b):
@@ -66,40 +68,6 @@ def test_round_trip_on_truenorth(tmp_path):
     wrong.counts.pop(net.populations[-1].name)
     with pytest.raises(NetworkError, match=rf"activity '{net.populations[-1].name}': does not match the network"):
         evaluate_placement(rec.network, res.chip, wrong, part=rec.part, part_core=rec.core)
-
-
-def _mapped(tmp_path):
-    net = fan_net(9)
-    res = map_network(net, chip_with(), None, partitioner="sequential", placer="identity", time_budget_s=0)
-    return net, res, write_placement(res, tmp_path / "placement.json")
-
-
-def test_file_without_wiring_says_what_is_needed(tmp_path):
-    net, res, p = _mapped(tmp_path)
-    doc = json.loads(p.read_text())
-    del doc["splitters"]
-    p.write_text(json.dumps(doc))
-    with pytest.raises(InputError, match=r"placement file '.*': splitters: missing.*MappingResult.network"):
-        read_placement(p, res.chip, network=net)
-    assert read_placement(p, res.chip, network=res.network).network is res.network
-    assert read_placement(p, res.chip).network is None
-
-
-@pytest.mark.parametrize("edit, key", [
-    (lambda s: s.update(feeder=s["feeder"][:-1]), "splitters.feeder"),
-    (lambda s: s.update(feeder=[99] * len(s["feeder"])), "feeder out of range"),
-    (lambda s: s["dest_cores"][0].append(12345), "splitters.dest_cores[0]"),
-    (lambda s: s["dest_cores"][0].__setitem__(0, True), "splitters.dest_cores[0]"),  # JSON true is not core 1
-    (lambda s: s.update(dest_cores=[s["dest_cores"][0]] * 2), "both carry neuron 0"),
-])
-def test_bad_wiring_names_file_and_key(tmp_path, edit, key):
-    net, res, p = _mapped(tmp_path)
-    doc = json.loads(p.read_text())
-    edit(doc["splitters"])
-    p.write_text(json.dumps(doc))
-    with pytest.raises(InputError) as err:
-        read_placement(p, res.chip, network=net)
-    assert str(p) in str(err.value) and key in str(err.value)
 
 
 def test_wiring_of_a_network_without_relays_is_an_error():

@@ -1,4 +1,4 @@
-"""SANA-FE export: the chip as an architecture, board-global tile numbers, and (with ``sanafe``
+"""SANA-FE export (mapper.export.sanafe): the chip as an architecture, board-global tile numbers, and (with ``sanafe``
 installed) the same energy in SANA-FE and in our estimate, also across chips."""
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import make_tiny_chip
-from mapper.api import evaluate_placement, map_network
+from mapper import evaluate_placement, map_network
 from mapper.chipload import load_chip
-from mapper.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_dict_text,
-                           sanafe_tile_core, write_sanafe, write_sanafe_arch)
+from mapper.export.sanafe import (arch_gaps, board_mesh, sanafe_arch_dict, sanafe_dict_text, sanafe_tile_core,
+                                  write_sanafe, write_sanafe_arch)
 from neurosim.activity import ActivityProfile
 from neurosim.errors import MappingError
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Network, Population
 from neurosim.neurons import LIF
+from tests.helpers import make_tiny_chip, make_tiny_network
 
 
 def test_calibrated_loihi_arch_carries_sanafe_costs():
@@ -229,3 +229,31 @@ def test_a_constant_input_is_exported_as_bias_so_sanafe_sees_the_drive(tmp_path)
     _, c0 = _sanafe_counts(sanafe, arch, write_sanafe(net, res, tmp_path / "n0.yaml", input_index=0), net, 20)
     _, c1 = _sanafe_counts(sanafe, arch, write_sanafe(net, res, tmp_path / "n1.yaml", input_index=1), net, 20)
     assert c0["a"].sum() > 20 and c1["a"].sum() == 0
+
+
+@pytest.fixture(scope="module")
+def annealed():
+    net, act = make_tiny_network()
+    return net, map_network(net, make_tiny_chip(), act, partitioner="metis", placer="anneal", time_budget_s=1)
+
+
+def test_sanafe_export_loads_and_maps_in_sanafe(tmp_path, annealed):
+    sanafe = pytest.importorskip("sanafe")
+    net, res = annealed
+    path = write_sanafe(net, res, tmp_path / "net.yaml")
+    text = path.read_text()
+    assert "mappings:" in text and "A.0 -> B.0" in text
+    arch = sanafe.load_loihi()
+    snn = sanafe.load_net(str(path), arch)
+    chip = sanafe.SpikingChip(arch)
+    chip.load(snn)
+    out = chip.sim(2, timing_model="simple", processing_threads=1)
+    assert out["timesteps_executed"] == 2
+
+
+def test_sanafe_tile_numbering_is_column_major(tmp_path):
+    net, act = make_tiny_network()
+    res = map_network(net, make_tiny_chip(), act, partitioner="sequential", placer="identity")
+    text = sanafe_dict_text(net, res)
+    # core 1 = tile (1, 0) -> SANA-FE tile 1 * 2 + 0 = 2; core 2 = tile (0, 1) -> tile 1
+    assert "B.0..3: {core: 2.0}" in text and "C.0..3: {core: 1.0}" in text and "D.0: {core: 3.0}" in text

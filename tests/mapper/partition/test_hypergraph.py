@@ -1,21 +1,22 @@
-"""The Mt-KaHyPar (km1) partitioner: hand case, hard capacity, determinism, and the missing-module error."""
-import math
-import re
+"""The Mt-KaHyPar (km1) partitioner (mapper.partition.hypergraph): hand case, hard capacity, determinism,
+and the missing-module error."""
 import sys
 
 import numpy as np
 import pytest
 
+from mapper import MappingOptions
 from mapper.chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 from mapper.graph import build_graph
-from mapper.partition import hypergraph, partition
+from mapper.partition import partition
+from mapper.partition.strategies import hypergraph
 from neurosim.activity import ActivityProfile
 from neurosim.errors import MappingError
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
+from tests.mapper.partition.helpers import axon_chip, ring_with_random_targets
 
 pytest.importorskip("mtkahypar")
-
 
 def chip(comps: int) -> ChipSpec:
     return ChipSpec(name="c", core=CoreLimits(max_compartments=comps, max_in_axons=64, max_out_axons=64,
@@ -45,7 +46,7 @@ def two_clusters():
 def test_separates_two_clusters_with_one_packet_crossing():
     net, act, order = two_clusters()
     g = build_graph(net, act)
-    p = partition(g, chip(4), strategy="hypergraph", seed=0, slack=0.0)
+    p = partition(g, chip(4), MappingOptions(partitioner="hypergraph", seed=0), slack=0.0)
     assert p.n_parts == 2
     cluster = (order >= 4).astype(int)
     assert len({(int(a), int(b)) for a, b in zip(p.part, cluster)}) == 2  # parts == clusters
@@ -71,15 +72,14 @@ def test_hard_capacity_and_determinism():
 
 
 def test_missing_module_is_a_clear_error(monkeypatch):
-    import mapper.hypergraph as mp
+    import mapper.partition.hypergraph as mp
 
     net, act, _ = two_clusters()
     g = build_graph(net, act)
     monkeypatch.setitem(sys.modules, "mtkahypar", None)
     monkeypatch.setattr(mp, "_MTK", {})
     with pytest.raises(MappingError, match="neurosim\\[hypergraph\\]"):
-        hypergraph(g, chip(4), k=2)
-
+        hypergraph(g, chip(4), k=2, seed=0)
 
 
 def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
@@ -89,7 +89,7 @@ def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
     capacity in "neurons alone" units (2 per core) is below the average load at k = 8 and was
     raised to it, i.e. no capacity; the payload capacity (limit x payload / lower-bound demand,
     ~15.5 neurons) is the real one: the same core count as METIS, no new cores."""
-    from mapper.hypergraph import _hypergraph_weights
+    from mapper.partition.hypergraph import _hypergraph_weights
     from mapper.resources import demand_lower_bounds
 
     n_in, n = 64, 64
@@ -110,8 +110,8 @@ def test_synapse_memory_capacity_counts_shared_rows_not_neurons_alone():
     lb = demand_lower_bounds(g, c)["synapse_bits"]
     assert lb == n * n_in * 8 + n_in * 4
     assert cap == int(c.core.synapse_mem_bits * (n * n_in * 8 / lb) / 512 * 1000)
-    ph = partition(g, c, strategy="hypergraph", seed=0)
-    pm = partition(g, c, strategy="metis", seed=0)
+    ph = partition(g, c, MappingOptions(partitioner="hypergraph", seed=0))
+    pm = partition(g, c, MappingOptions(partitioner="metis", seed=0))
     assert not ph.usage.violations() and ph.new_cores == 0
     assert ph.n_parts <= pm.n_parts
 
@@ -121,7 +121,7 @@ def test_neuron_count_capacity_is_the_compartment_limit_or_the_output_axon_bound
     ``max_compartments`` per core, and with output axons binding at most ``s_max(k)`` (an
     all-to-all layer of 24 on cores of 5 compartments and 24 output axons: 6 cores of 4, since a
     neuron reaches all 6). A capacity of ``max_out_axons`` neurons let parts of 6 through."""
-    from mapper.hypergraph import _hypergraph_weights
+    from mapper.partition.hypergraph import _hypergraph_weights
 
     w = np.ones((24, 24))
     np.fill_diagonal(w, 0.0)
@@ -136,58 +136,10 @@ def test_neuron_count_capacity_is_the_compartment_limit_or_the_output_axon_bound
                  timing=TimingModel(syn_op=1e-9, neuron_update_active=1e-9))
     assert _hypergraph_weights(g, c, "out_axons", 6)[1] == 4
     assert _hypergraph_weights(g, c, "in_axons", 6)[1] == 5
-    raw = hypergraph(g, c, k=6, binding="out_axons")
+    raw = hypergraph(g, c, k=6, binding="out_axons", seed=0)
     assert np.bincount(raw).max() <= 4
-    p = partition(g, c, strategy="hypergraph")
+    p = partition(g, c, MappingOptions(partitioner="hypergraph"))
     assert p.n_parts == 6 and p.repair_moves == 0 and not p.usage.violations()
-
-
-def ring_with_random_targets(n: int = 512, seed: int = 0) -> Network:
-    """A ring: each neuron drives its neighbours at distance 1 and 2 and one random neuron."""
-    rng = np.random.default_rng(seed)
-    src = np.repeat(np.arange(n), 5)
-    off = np.tile([-2, -1, 1, 2, 0], n)
-    tgt = (src + off) % n
-    rand = off == 0
-    tgt[rand] = rng.integers(0, n, int(rand.sum()))
-    keep = tgt != src
-    w = np.zeros((n, n))
-    w[tgt[keep], src[keep]] = 1.0
-    net = Network(name="ring")
-    net.add(Population("x", n, LIF()))
-    net.add(Connection("x", "x", w))
-    return net
-
-
-def axon_chip(in_axons: int) -> ChipSpec:
-    return ChipSpec(name="c", core=CoreLimits(max_compartments=512, max_in_axons=in_axons, max_out_axons=512,
-                                              synapse_mem_bits=1 << 20),
-                    noc=NocSpec(tile_grid=(8, 8), cores_per_tile=1),
-                    energy=EnergyModel(syn_op=1e-12, neuron_update_active=1e-12),
-                    timing=TimingModel(syn_op=1e-9, neuron_update_active=1e-9))
-
-
-def test_a_metis_probe_sizes_the_first_attempt_when_input_axons_bind(caplog):
-    """The input-axon lower bound (11 cores here) is far below what the random targets need; one
-    cheap METIS partition measures the fill (~2x) and Mt-KaHyPar starts near the right count
-    instead of spending an attempt on 11 parts. METIS itself is not probed."""
-    import logging
-
-    net = ring_with_random_targets()
-    g = build_graph(net, ActivityProfile.assumed(net, 0.1))
-    with caplog.at_level(logging.INFO, logger="mapper.partition"):
-        p = partition(g, axon_chip(48), strategy="hypergraph")
-    m = re.search(r"a METIS probe with (\d+) parts fills (\d+)% of a core on average; starting with (\d+) parts",
-                  caplog.text)
-    assert m, caplog.text
-    k0, fill, start = (int(v) for v in m.groups())
-    assert k0 == p.k_min == 11 and fill > 150 and start >= math.ceil(k0 * fill / 100)
-    assert "hypergraph k=11:" not in caplog.text  # no attempt was spent on the lower bound
-    assert not p.usage.violations() and p.n_parts >= start
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="mapper.partition"):
-        partition(g, axon_chip(48), strategy="metis")
-    assert "METIS probe" not in caplog.text
 
 
 def test_axon_bound_parts_hold_about_their_share_of_neurons():
@@ -195,7 +147,7 @@ def test_axon_bound_parts_hold_about_their_share_of_neurons():
     ``max_compartments`` let km1 pile neurons onto a few parts (on loihi2's sheet: parts of 8192
     neurons with 4x their input axons, then 33 extra cores from the repair). The capacity is the
     balanced share ``ceil(n / k (1 + 0.03))``, and the partition needs no more cores than METIS's."""
-    from mapper.hypergraph import _hypergraph_weights
+    from mapper.partition.hypergraph import _hypergraph_weights
 
     net = ring_with_random_targets()
     g = build_graph(net, ActivityProfile.assumed(net, 0.1))
@@ -203,8 +155,9 @@ def test_axon_bound_parts_hold_about_their_share_of_neurons():
     k = 16
     assert _hypergraph_weights(g, c, "in_axons", k)[1] == 33  # ceil(512 / 16 x 1.03), not 512
     assert _hypergraph_weights(g, c, "in_axons", k, balance=0.5)[1] == 48
-    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons", epsilon=0.5), minlength=k).max() <= 48
-    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons"), minlength=k).max() <= 33
-    hg, mt = partition(g, c, strategy="hypergraph"), partition(g, c, strategy="metis")
+    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons", epsilon=0.5, seed=0), minlength=k).max() <= 48
+    assert np.bincount(hypergraph(g, c, k=k, binding="in_axons", seed=0), minlength=k).max() <= 33
+    hg = partition(g, c, MappingOptions(partitioner="hypergraph"))
+    mt = partition(g, c, MappingOptions(partitioner="metis"))
     assert hg.binding == "in_axons" and not hg.usage.violations()
     assert hg.n_parts <= mt.n_parts + 1
