@@ -39,7 +39,7 @@ again is :mod:`mapper.evaluate`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
 
@@ -48,13 +48,17 @@ from neurosim.io.atomic import atomic_write_json
 from ..partition.relays import SPLITTER_POPULATION, relay_wiring
 from ..resources import RESOURCES
 
+if TYPE_CHECKING:  # pragma: no cover - for annotations only
+    from ..pipeline import MappingResult
+
 __all__ = ["PLACEMENT_FORMAT", "PLACEMENT_VERSION", "neuron_ranges", "placement_dict", "write_placement"]
 
 PLACEMENT_FORMAT = "neurosim-placement"
 PLACEMENT_VERSION = 1
 
 
-def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names, pop_offsets) -> list[list[dict]]:
+def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names: Sequence[str],
+                  pop_offsets: np.ndarray) -> list[list[dict]]:
     """For every part: ``[{"population": name, "ranges": [[start, stop), ...]}, ...]`` (local indices)."""
     part = np.asarray(part, dtype=np.int64)
     order = np.argsort(part, kind="stable")
@@ -81,7 +85,7 @@ def neuron_ranges(part: np.ndarray, n_parts: int, *, pop_names, pop_offsets) -> 
     return out
 
 
-def placement_dict(result, *, partitioner: Optional[str] = None, placer: Optional[str] = None,
+def placement_dict(result: MappingResult, *, partitioner: Optional[str] = None, placer: Optional[str] = None,
                    seed: Optional[int] = None) -> dict:
     """The placement document of a :class:`mapper.MappingResult` (the module doc gives the format).
 
@@ -126,6 +130,6 @@ def _splitter_section(result) -> dict:
             "dest_cores": [sorted(core[d].tolist()) for d in dest]}
 
 
-def write_placement(result, path: Union[str, Path], **kw) -> Path:
+def write_placement(result: MappingResult, path: Union[str, Path], **kw) -> Path:
     """Write ``placement.json`` atomically (see the module doc for the format)."""
     return atomic_write_json(path, placement_dict(result, **kw))

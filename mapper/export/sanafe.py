@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 import yaml
@@ -61,6 +61,9 @@ from neurosim.neurons import LCANeuron, LIF
 
 from ..chipspec import ChipSpec
 from .placement import neuron_ranges
+
+if TYPE_CHECKING:  # pragma: no cover - for annotations only
+    from ..pipeline import MappingResult
 
 __all__ = ["board_mesh", "sanafe_tile_core", "sanafe_dict_text", "write_sanafe", "network_gaps", "constant_drive",
            "sanafe_arch_dict",
@@ -224,7 +227,8 @@ def network_gaps(network: Network, dt_s: float = 1e-3, input_index: int = 0) -> 
     return gaps
 
 
-def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_index: int = 0) -> str:
+def sanafe_dict_text(network: Network, result: MappingResult, *, dt_s: float = 1e-3,
+                     input_index: int = 0) -> str:
     """The SANA-FE 2.x network file (YAML text) of a network and its mapping (see module doc).
 
     ``result`` is a :class:`mapper.MappingResult` and ``network`` the network it mapped,
@@ -277,7 +281,7 @@ def sanafe_dict_text(network: Network, result, *, dt_s: float = 1e-3, input_inde
     return "\n".join(lines) + "\n"
 
 
-def write_sanafe(network: Network, result, path: Union[str, Path], *, dt_s: float = 1e-3,
+def write_sanafe(network: Network, result: MappingResult, path: Union[str, Path], *, dt_s: float = 1e-3,
                  input_index: int = 0) -> Path:
     """Write the SANA-FE network file atomically (:func:`sanafe_dict_text`)."""
     return atomic_write_text(path, sanafe_dict_text(network, result, dt_s=dt_s, input_index=input_index))
@@ -365,7 +369,8 @@ def sanafe_arch_dict(chip: ChipSpec) -> dict:
 def sanafe_arch_text(chip: ChipSpec) -> str:
     """:func:`sanafe_arch_dict` as YAML, headed by the chip's cost source and what SANA-FE leaves out."""
     w, h = board_mesh(chip)
-    head = [f"# SANA-FE architecture exported by neurosim (mapper.export.sanafe) from chip '{chip.name}' ({chip.source})",
+    head = [f"# SANA-FE architecture exported by neurosim (mapper.export.sanafe) from chip '{chip.name}' "
+            f"({chip.source})",
             f"# costs: {chip.cost_source or 'not stated'}",
             f"# {w} x {h} tiles (T = X * {h} + Y), {chip.noc.cores_per_tile} cores per tile"]
     head += [f"# not in SANA-FE: {g}" for g in arch_gaps(chip)]

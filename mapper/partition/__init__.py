@@ -5,9 +5,10 @@
 * :data:`STRATEGIES` (:mod:`.strategies`) -- ``"sequential"``, ``"metis"``, ``"hypergraph"``
   (:mod:`.hypergraph`) and ``"steiner"`` (:mod:`.steiner`), plain callables of one signature.
 * :mod:`.repair` -- the exact single-neuron repair every strategy's result goes through.
-* :func:`add_splitters` (:mod:`.splitters`, :mod:`.relays`) -- the splitter stage that follows on
-  chips with a per-neuron destination limit: relay neurons, returned with the new network,
-  activity, graph and partition as a :class:`Splitters` value.
+* :func:`add_splitters` (:mod:`.splitters`; :mod:`.packing` places the relays, :mod:`.relays`
+  builds them) -- the splitter stage that follows on chips with a per-neuron destination limit:
+  relay neurons, returned with the new network, activity, graph and partition as a
+  :class:`Splitters` value.
 """
 from __future__ import annotations
 

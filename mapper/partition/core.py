@@ -109,8 +109,8 @@ def _compact(part: np.ndarray) -> tuple[np.ndarray, int]:
     return remap[part], int(used.size)
 
 
-def _too_big(graph: NetGraph, chip: ChipSpec, st: Optional[RepairState], usage: CoreUsage,
-             budget_s: Optional[float], *, strategy: str, k_min: Optional[int], tried: tuple[str, ...]) -> CapacityError:
+def _too_big(graph: NetGraph, chip: ChipSpec, st: Optional[RepairState], usage: CoreUsage, budget_s: Optional[float],
+             *, strategy: str, k_min: Optional[int], tried: tuple[str, ...]) -> CapacityError:
     """The error for a partition that needs more cores than the board has (or cannot be repaired,
     or whose repair ran out of its ``budget_s``). It names the strategy whose result it is and,
     when the lower bound ``k_min`` fits the board, says another partitioner may fit."""

@@ -88,8 +88,9 @@ class SteinerUnavailable(Exception):
 def _run_child(args: dict, budget_s: float) -> np.ndarray:
     """:func:`mapper.partition.steiner_child.map_tiles` in a fresh interpreter (``python -m
     mapper.partition.steiner_child IN OUT``): Mt-KaHyPar cannot be interrupted in-process, and a
-    separate program (unlike ``multiprocessing``'s spawn) never re-runs the caller's script. Raises :class:`SteinerUnavailable` past ``budget_s``
-    seconds or when the child fails (its exit code and last line of output in the message)."""
+    separate program (unlike ``multiprocessing``'s spawn) never re-runs the caller's script.
+    Raises :class:`SteinerUnavailable` past ``budget_s`` seconds or when the child fails (its exit
+    code and last line of output in the message)."""
     with tempfile.TemporaryDirectory(prefix="neurosim-steiner-") as tmp:
         src, dst = Path(tmp) / "in.npz", Path(tmp) / "out.npy"
         np.savez(src, **args)

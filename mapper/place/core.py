@@ -25,7 +25,7 @@ from neurosim.errors import CapacityError, MappingError
 from ..chipspec import ChipSpec
 from ..nets import Nets
 from ..options import MappingOptions, Progress
-from .cost import placement_cost
+from .cost import objective_multicast, placement_cost
 from .placers import PLACERS, best_start, complete_start
 
 __all__ = ["Placement", "place"]
@@ -93,7 +93,7 @@ def place(nets: Nets, chip: ChipSpec, options: MappingOptions, *, cores: Optiona
         raise CapacityError(f"partition of {nets.n_parts} parts", "cores", nets.n_parts, chip.n_cores,
                             hint=f"'{chip.name}' has {chip.n_cores} cores")
     s = options.place_settings()
-    multicast = bool(getattr(chip.noc, "multicast", True) if s["multicast"] is None else s["multicast"])
+    multicast = objective_multicast(chip, s["multicast"])
     chip_weight = float(s["chip_weight"])
     start = s["start"]
     if strategy == "anneal" and cores is not None and start is None:

@@ -18,6 +18,7 @@ boundary crossed). :func:`placement_cost` reports ``{"links", "max_link_load", "
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +28,7 @@ from ..graph import gather_ranges
 from ..mesh import DIRS, boundary_masks, grid_shape, link_loads, runs, tile_coords
 from ..nets import Nets, segments
 
-__all__ = ["LinkCost", "PairCost", "default_lam", "placement_cost"]
+__all__ = ["LinkCost", "PairCost", "default_lam", "placement_cost", "objective_multicast"]
 
 
 class LinkCost:
@@ -82,7 +83,7 @@ class LinkCost:
         self._stamp[a] = self._tick
         return np.concatenate([a, b[self._stamp[b] != self._tick]])
 
-    def delta(self, p: int, q: int, cp: int, cq: int):
+    def delta(self, p: int, q: int, cp: int, cq: int) -> tuple[float, Optional[tuple]]:
         """Change of the objective when part ``p`` goes to core ``cq`` and part ``q`` (-1: none) to ``cp``."""
         sel = self._nets_of(p, q)
         if sel.size == 0:
@@ -110,7 +111,7 @@ class LinkCost:
             return math.inf, None
         return dtot + self.lam * (new_peak - self.peak()), (d, dtot)
 
-    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
+    def apply(self, p: int, q: int, cp: int, cq: int, info: Optional[tuple]) -> None:
         self.core[p] = cq
         if q >= 0:
             self.core[q] = cp
@@ -131,7 +132,7 @@ class PairCost:
         self.cw = float(chip_weight)
         self.core = np.asarray(core, dtype=np.int64).copy()
 
-    def dist(self, c, cs: np.ndarray) -> np.ndarray:
+    def dist(self, c: int, cs: np.ndarray) -> np.ndarray:
         X, Y = self.X, self.Y
         d = np.abs(X[c] - X[cs]) + np.abs(Y[c] - Y[cs])
         if self.cw:
@@ -151,13 +152,14 @@ class PairCost:
         cr = self.core[idx]
         return float(np.dot(w, self.dist(c_new, cr) - self.dist(c_old, cr)))
 
-    def delta(self, p: int, q: int, cp: int, cq: int):
+    def delta(self, p: int, q: int, cp: int, cq: int) -> tuple[float, None]:
+        """Change of the surrogate when part ``p`` goes to core ``cq`` and part ``q`` (-1: none) to ``cp``."""
         d = self._side(p, q, cp, cq)
         if q >= 0:
             d += self._side(q, p, cq, cp)
         return d, None
 
-    def apply(self, p: int, q: int, cp: int, cq: int, info) -> None:
+    def apply(self, p: int, q: int, cp: int, cq: int, info: Optional[tuple]) -> None:
         self.core[p] = cq
         if q >= 0:
             self.core[q] = cp
@@ -177,3 +179,9 @@ def placement_cost(nets: Nets, chip: ChipSpec, core: np.ndarray, *, multicast: b
     ``chip_weight`` (by default none: the plain link traversals)."""
     c = LinkCost(nets, chip, np.asarray(core, dtype=np.int64), multicast=multicast, lam=lam, chip_weight=chip_weight)
     return c.summary()
+
+
+def objective_multicast(chip: ChipSpec, multicast: Optional[bool]) -> bool:
+    """The routing model the objective optimises: the place option ``multicast``, or (``None``)
+    the chip's ``noc.multicast``."""
+    return bool(getattr(chip.noc, "multicast", True) if multicast is None else multicast)

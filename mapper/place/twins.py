@@ -56,7 +56,7 @@ from ..partition import Partition
 from ..resources import core_usage
 from .anneal import refine
 from .core import Placement
-from .cost import LinkCost, default_lam, placement_cost
+from .cost import LinkCost, default_lam, objective_multicast, placement_cost
 from .placers import block_start, complete_start, hilbert_start
 
 __all__ = ["twin_classes", "refine_twins", "TwinResult", "find_twins", "exchange_twins", "TwinExchange"]
@@ -359,7 +359,7 @@ def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placem
     if label is None:
         return unchanged
     s = options.place_settings()
-    multicast = bool(getattr(chip.noc, "multicast", True) if s["multicast"] is None else s["multicast"])
+    multicast = objective_multicast(chip, s["multicast"])
     cw = float(s["chip_weight"])
     seed = options.seed
     given = None  # the partitioner's own choice of cores ("steiner"), a third start

@@ -35,3 +35,12 @@ def test_link_cost_ceilings_refuse_exactly_the_moves_that_exceed_them():
                 assert dv == pytest.approx(free.delta(p, q, p, cq)[0])
                 assert dv == pytest.approx(truth["links"] - base["links"])
     assert refused > 0
+
+
+def test_the_objective_routes_as_the_chip_unless_the_place_option_says_otherwise():
+    from mapper.place.cost import objective_multicast
+    from tests.helpers import make_tiny_chip
+
+    unicast, tree = make_tiny_chip(multicast=False), make_tiny_chip(multicast=True)
+    assert (objective_multicast(unicast, None), objective_multicast(tree, None)) == (False, True)
+    assert (objective_multicast(unicast, True), objective_multicast(tree, False)) == (True, False)
