@@ -16,9 +16,9 @@ Methods, all under the same limits and the same activity:
 * ``sequential+identity`` — sequential fill (nengo-loihi / SANA-FE default), part i on core i;
 * ``metis+identity``      — pymetis k-way + repair, part i on core i;
 * ``metis+hilbert``       — the same parts, spectral order along a Hilbert curve;
-* ``ours``                — what ``map_network`` runs: pymetis + repair, then
-  :func:`mapper.twins.place_refined` (the better of the Hilbert and compact-block starts, annealing,
-  and, where the network has twins — interchangeable neurons such as an all-to-all layer's —
+* ``ours``                — what ``map_network`` runs: pymetis + repair, then :func:`mapper.place.place`
+  (the better of the Hilbert and compact-block starts, annealing) and :func:`mapper.place.exchange_twins`
+  (where the network has twins — interchangeable neurons such as an all-to-all layer's —
   exchanges of twins between cores), told to optimise the XY multicast routing measured here (the
   ``loihi1`` file declares unicast packets, which the annealer would otherwise optimise).
 
@@ -30,7 +30,7 @@ holds ``cores_per_tile`` cores' worth. It is loose for local networks and tight 
 
 * ``ours, km1``           — the same with the Mt-KaHyPar connectivity (km1) partitioner
   (``partitioner="hypergraph"``, extra ``neurosim[hypergraph]``), when installed;
-* ``ours, steiner``       — ``partitioner="steiner"`` (:mod:`mapper.steiner`): Mt-KaHyPar's
+* ``ours, steiner``       — ``partitioner="steiner"`` (:mod:`mapper.partition.steiner`): Mt-KaHyPar's
   Steiner-tree mapping of the spike hypergraph onto the most compact block of tiles (it minimises
   the multicast tree links of every spike at tile level), a km1 split of each tile into its cores,
   the repair, then the same annealing from the better of its placement and ours.
@@ -64,13 +64,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from mapping_nets import append_results, conv_lca, layered, lca_like, sheet  # noqa: E402
 
+from mapper import MappingOptions  # noqa: E402
 from mapper.chipload import load_chip  # noqa: E402
 from mapper.graph import build_graph  # noqa: E402
+from mapper.mesh import tile_coords  # noqa: E402
+from mapper.nets import build_nets  # noqa: E402
 from mapper.partition import partition, traffic_graph  # noqa: E402
-from mapper.place import placement_cost  # noqa: E402
+from mapper.place import exchange_twins, find_twins, place, placement_cost  # noqa: E402
 from mapper.resources import payload_bits  # noqa: E402
-from mapper.route import tile_coords  # noqa: E402
-from mapper.twins import place_refined  # noqa: E402
 
 
 def links_lower_bound(g, chip, multicast: bool = True) -> float:
@@ -109,8 +110,8 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
     strategies = ["sequential", "metis"] + (["hypergraph", "steiner"] if HAVE_MTK else [])
     for strat in strategies:
         t = time.perf_counter()
-        parts[strat] = (partition(g, chip, strategy=strat, seed=seed, sym=sym, steiner_budget_s=steiner_budget),
-                        time.perf_counter() - t)
+        opts = MappingOptions(partitioner=strat, seed=seed, steiner_budget_s=steiner_budget)
+        parts[strat] = (partition(g, chip, opts, sym=sym), time.perf_counter() - t)
     methods = [("sequential+identity", "sequential", "identity"), ("metis+identity", "metis", "identity"),
                ("metis+hilbert", "metis", "hilbert"), ("ours (metis+anneal)", "metis", "anneal")]
     if HAVE_MTK:
@@ -119,10 +120,16 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
     for label, strat, placer in methods:
         p, t_part = parts[strat]
         t = time.perf_counter()
-        opts = {"multicast": multicast}  # the annealer optimises the routing model measured here
+        popts = {"multicast": multicast}  # the annealer optimises the routing model measured here
         if placer == "anneal":
-            opts.update({k: v for k, v in (("lam", lam), ("links_slack", links_slack)) if v is not None})
-        p, nets, pl, info = place_refined(g, chip, p, placer=placer, seed=seed, time_budget_s=budget, **opts)
+            popts.update({k: v for k, v in (("lam", lam), ("links_slack", links_slack)) if v is not None})
+        opts = MappingOptions(placer=placer, seed=seed, time_budget_s=budget, place_options=popts)
+        nets = build_nets(g, p.part, p.rows)
+        twins = find_twins(g, nets, opts)  # as map_network: with twins, three refinements share the budget
+        opts = opts.replace(time_budget_s=budget / 3.0) if twins is not None and budget else opts
+        pl = place(nets, chip, opts, cores=p.cores)
+        ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=twins)
+        p, nets, pl, info = ex.partition, ex.nets, ex.placement, ex.info
         t_place = time.perf_counter() - t
         c = placement_cost(nets, chip, pl.core, multicast=multicast)
         e_net = np.repeat(np.arange(nets.n_nets), nets.sizes)

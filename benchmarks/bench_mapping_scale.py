@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mapping_nets import append_results, sheet  # noqa: E402
 
-from mapper.api import map_network  # noqa: E402
+from mapper import map_network  # noqa: E402
 from mapper.chipload import load_chip  # noqa: E402
 from neurosim.errors import CapacityError  # noqa: E402
 HEADING = "## Mapper scale: 1 M neurons / 10 M synapses (bench_mapping_scale.py)"

@@ -7,7 +7,7 @@ A. **Energy cross-check.** A spiking LCA (``neurosim.builders.lca.build_spiking_
    False``, as SANA-FE routes every message on its own). SANA-FE then simulates the *same* network
    on its bundled Loihi architecture with the *same* placement (neuron -> core ``T.C`` with
    ``T = x * height + y``) and reports its spikes per neuron; neurosim estimates the energy of that
-   placement from those spike counts (:func:`mapper.api.evaluate_placement`). Compared: SANA-FE's
+   placement from those spike counts (:func:`mapper.evaluate_placement`). Compared: SANA-FE's
    synapse, soma and network energy vs neurosim's ``syn_op``, ``neuron_update`` + ``spike_out``
    and ``packet`` + hops. Target: dynamic energy within 1 %.
 B. **Speed and memory.** The whole cost estimate of a 2048-neuron spiking LCA over 1000 steps:
@@ -105,7 +105,7 @@ def sanafe_run(net, part, part_core, chip, steps: int, *, trace: bool):
 
 
 def energy_check(n: int, steps: int) -> dict:
-    from mapper.api import evaluate_placement, map_network
+    from mapper import evaluate_placement, map_network
     from neurosim.activity import ActivityProfile
 
     net = lca_network(n)
@@ -135,7 +135,7 @@ def side(which: str, n: int, steps: int, placement: str = "") -> dict:
     chip = chip_for_sanafe()
     t0, c0 = time.perf_counter(), time.process_time()
     if which == "ours":
-        from mapper.api import map_network
+        from mapper import map_network
         from neurosim.backends import simulate
         t = time.perf_counter()
         sim = simulate(net, steps=steps, dt_s=DT_S)
@@ -184,7 +184,7 @@ def main() -> int:
         print(json.dumps(side(args.side, args.n_speed, args.steps, args.placement)))
         return 0
     import tempfile
-    from mapper.api import map_network
+    from mapper import map_network
     placed = map_network(lca_network(args.n_speed), chip_for_sanafe(), None, partitioner="sequential", placer="identity")
     tmp = Path(tempfile.mkdtemp()) / "placement.npz"
     np.savez(tmp, part=placed.partition.part, core=placed.placement.core)

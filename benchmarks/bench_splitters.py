@@ -3,7 +3,7 @@
 
 TrueNorth lets a neuron target one core (``core.max_out_axons_per_neuron: 1``), so every neuron
 whose targets the partition spreads over several cores gets relay ("splitter") neurons
-(:mod:`mapper.splitters`). Both methods run ``map_network`` with the same partitioner, placer,
+(:mod:`mapper.partition.splitters`). Both methods run ``map_network`` with the same partitioner, placer,
 seed and activity, in one process:
 
 * ``new-cores`` — every relay on a new splitter core (``splitters="new-cores"``, the mapper's
@@ -12,9 +12,10 @@ seed and activity, in one process:
   per-core limit exactly (the source keeps its synapses there: one relay and one packet per event
   fewer), else on its source's own core, else on new cores.
 
-Networks (``benchmarks/mapping_nets.py`` and ``tests/test_splitters.py``): ``layered(64)`` (4 x 64 x
-64, 3x3 patches), ``sheet(64)`` (64 x 64 locally connected sheet, 10 % random targets), the 1-D
-feed-forward ``ff1d`` (3 x 512, windows of 32) and the fan of one neuron to 600. Printed per
+Networks (``benchmarks/mapping_nets.py`` and ``tests/mapper/partition/test_splitters.py``):
+``layered(64)`` (4 x 64 x 64, 3x3 patches), ``sheet(64)`` (64 x 64 locally connected sheet, 10 %
+random targets), the 1-D feed-forward ``ff1d`` (3 x 512, windows of 32) and the fan of one neuron
+to 600. Printed per
 network and method: split neurons, relays, relays on existing cores, new cores, total cores,
 packets and hops (run totals), and the ratios ``auto / new-cores``.
 """
@@ -31,7 +32,7 @@ import scipy.sparse as sp
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from mapper.api import map_network  # noqa: E402
+from mapper import map_network  # noqa: E402
 from neurosim.activity import ActivityProfile  # noqa: E402
 from neurosim.ir import Connection, Network, Population  # noqa: E402
 from neurosim.neurons import LIF  # noqa: E402

@@ -1,28 +1,41 @@
 """mapper: put a :class:`neurosim.ir.Network` on a many-core chip and estimate what it costs.
 
-A pipeline of pure stages over frozen data:
-``graph`` (the network as the mapper reads it) -> ``partition`` (neurons -> parts that fit a
-core, under every per-core limit) -> ``place`` (parts -> cores on the mesh) -> ``route`` (spike
-multicast trees, link loads) -> ``estimate`` (traffic, energy, latency) -> ``export``
-(placement files, SANA-FE). Chips are data: :class:`ChipSpec` loaded from YAML by
-:func:`load_chip`. :func:`map_network` runs the whole pipeline with :class:`MappingOptions`.
+A pipeline of pure stages over frozen data, one module or package each, in order:
+
+* :mod:`mapper.graph` -- the network as the mapper reads it (:class:`~mapper.graph.NetGraph`);
+* :mod:`mapper.partition` -- neurons -> parts that fit a core, under every per-core limit
+  (strategies, repair, hypergraph and Steiner-tree partitioners), then the splitter stage (relay
+  neurons on chips with a per-neuron destination limit);
+* :mod:`mapper.place` -- parts -> cores on the mesh (placers, annealing), then twin exchange;
+* :mod:`mapper.route` -- spike multicast trees and link loads;
+* :mod:`mapper.estimate` -- traffic, energy and latency;
+* :mod:`mapper.export` -- placement files and SANA-FE files;
+
+with :mod:`mapper.mesh` (tile geometry, XY paths, link indexing) and :mod:`mapper.nets` (multicast
+nets) shared by the stages, :mod:`mapper.resources` (per-core resource accounting), the report
+(:mod:`mapper.report`) and the pipeline (:func:`map_network`, :mod:`mapper.pipeline`). Beside
+them, the import path: :func:`read_placement` (:mod:`mapper.readback`) and
+:func:`evaluate_placement` (:mod:`mapper.evaluate`). Chips are data: :class:`ChipSpec` loaded from
+YAML by :func:`load_chip`. :class:`MappingOptions` is the one home of every mapping default.
 
 ``mapper`` imports the core of ``neurosim`` (IR, activity, errors, io) only, never a backend.
 """
 from __future__ import annotations
 
-from mapper.api import MappingResult, Report, check_fits, evaluate_placement, map_network
 from mapper.chipload import chip_from_dict, list_chips, load_chip
 from mapper.chipspec import ChipSpec
-from mapper.export import read_placement, write_placement
+from mapper.evaluate import evaluate_placement
+from mapper.export import write_placement, write_sanafe, write_sanafe_arch
 from mapper.options import MappingOptions
 from mapper.partition import STRATEGIES
+from mapper.pipeline import MappingResult, check_fits, map_network
 from mapper.place import PLACERS
 from mapper.plots import FIGURES, save_mapping_figures
 from mapper.quantize import quantize_network
-from mapper.sanafe import write_sanafe, write_sanafe_arch
+from mapper.readback import PlacementRecord, read_placement
+from mapper.report import Report
 
 __all__ = ["load_chip", "list_chips", "chip_from_dict", "ChipSpec", "MappingOptions", "map_network", "check_fits",
-           "evaluate_placement", "MappingResult", "Report", "read_placement", "write_placement", "quantize_network",
-           "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures", "write_sanafe",
+           "evaluate_placement", "MappingResult", "Report", "read_placement", "PlacementRecord", "write_placement",
+           "quantize_network", "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures", "write_sanafe",
            "write_sanafe_arch"]

@@ -1,4 +1,4 @@
-"""The global synapse graph every mapping stage reads, built once from a :class:`~neurosim.ir.Network`.
+"""The graph stage: the network as the mapper reads it, built once from a :class:`~neurosim.ir.Network`.
 
 Populations are concatenated in :meth:`Network.offsets` order, so neuron ``g`` of the network is
 neuron ``g - offsets[pop]`` of population ``pop``. Connections (weights ``(n_post, n_pre)``) become
@@ -29,6 +29,13 @@ connections ``c`` into ``t``, with ``P_c(t)`` the synapses of ``c`` into ``t``:
   ``|P_c(t)| * learn_epochs[c] / (steps * batch)``.
 
 Either way ``learn_rate * steps * batch`` summed over neurons is the exact count of the run.
+
+Rows of a partition
+-------------------
+Given the part of every neuron, :func:`core_rows` groups the pairs by (source neuron, part of the
+target): one input-axon row per pair, with its synapse counts, the unit of every per-core resource
+(:mod:`mapper.resources`), of the multicast nets (:mod:`mapper.nets`) and of the estimate.
+:func:`gather_ranges` is the CSR row gather every stage shares.
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ from neurosim.activity import ActivityProfile
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, Network
 
-__all__ = ["NetGraph", "build_graph", "CoreRows", "core_rows"]
+__all__ = ["NetGraph", "build_graph", "CoreRows", "core_rows", "gather_ranges"]
 
 log = logging.getLogger(__name__)
 
@@ -281,3 +288,15 @@ def core_rows(graph: NetGraph, part: np.ndarray, n_parts: int) -> CoreRows:
     src = np.repeat(np.arange(graph.n, dtype=np.int64), np.diff(m.indptr))
     return CoreRows(src=src, part=m.indices.astype(np.int64), nsyn=m.data & 0xFFFFFFFF, nplastic=m.data >> 32,
                     n_parts=int(n_parts))
+
+
+def gather_ranges(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Indices ``concat(arange(ptr[r], ptr[r + 1]) for r in rows)`` of a CSR layout, without a Python loop."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts = ptr[rows]
+    lens = ptr[rows + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offs = np.cumsum(lens) - lens
+    return np.repeat(starts - offs, lens) + np.arange(total, dtype=np.int64)

@@ -7,27 +7,38 @@ value and what is allowed), so a bad option fails before any work.
 
 Strategy names are checked against the registries when the mapping runs
 (:data:`mapper.partition.STRATEGIES`, :data:`mapper.place.PLACERS`), which this module does not
-import (it sits below every stage).
+import (it sits below every stage). The stages take a ``MappingOptions`` (or the values they need
+from it, as keyword arguments without defaults), so no stage repeats a default.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
 from neurosim.errors import MAX_SEED, MappingError, describe
 from neurosim.validation.schema import did_you_mean
 
-__all__ = ["MappingOptions", "PLACE_OPTIONS", "SPLITTER_MODES"]
+__all__ = ["MappingOptions", "PLACE_DEFAULTS", "PLACE_OPTIONS", "SPLITTER_MODES", "Progress"]
 
-#: options the ``"anneal"`` placer and twin exchange take (``MappingOptions.place_options``)
-PLACE_OPTIONS = ("lam", "chip_weight", "pair_moves", "exact_moves", "polish_moves", "links_slack", "multicast",
-                 "start", "twins")
+#: the options of the ``"anneal"`` placer and of twin exchange (``MappingOptions.place_options``)
+#: and their defaults; ``None`` is derived where it is used: ``lam`` the tiles in use by the start
+#: placement, ``pair_moves`` / ``exact_moves`` / ``polish_moves`` from the number of parts
+#: (:func:`mapper.place.anneal.refine`), ``links_slack`` no cap, ``multicast`` the chip's
+#: ``noc.multicast``, ``start`` the better of the ``"hilbert"`` and ``"block"`` placements
+PLACE_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "lam": None, "chip_weight": 1.0, "pair_moves": None, "exact_moves": None, "polish_moves": None,
+    "links_slack": None, "multicast": None, "start": None, "twins": True})
+PLACE_OPTIONS = tuple(PLACE_DEFAULTS)
 #: values of ``MappingOptions.splitters``
 SPLITTER_MODES = ("auto", "new-cores", False)
+
+#: progress callback of the long mapping stages: ``progress(stage, done, total)`` (for progress
+#: bars; it never changes a result)
+Progress = Callable[[str, int, int], None]
 
 
 def _budget(name: str, value: Any, *, none_ok: bool = False) -> None:
@@ -60,7 +71,8 @@ class MappingOptions:
         Events per neuron per step assumed when no activity is given (``0 .. 1``); the report
         says the activity was assumed.
     place_options : mapping
-        Extra options of the ``"anneal"`` placer (:data:`PLACE_OPTIONS`).
+        Extra options of the ``"anneal"`` placer and of twin exchange (:data:`PLACE_OPTIONS`;
+        defaults :data:`PLACE_DEFAULTS`, see :meth:`place_settings`).
     splitters : {"auto", "new-cores", False}
         Relay ("splitter") neurons for neurons whose targets span more cores than the chip's
         ``core.max_out_axons_per_neuron``: on cores with room (``"auto"``), always on new cores
@@ -111,7 +123,8 @@ class MappingOptions:
             object.__setattr__(self, "place_options", {})
         if not isinstance(self.place_options, Mapping):
             raise MappingError(describe("option", "place_options", "must be a mapping of option names to values",
-                                        got=type(self.place_options).__name__, expected=f"keys in {list(PLACE_OPTIONS)}"))
+                                        got=type(self.place_options).__name__,
+                                        expected=f"keys in {list(PLACE_OPTIONS)}"))
         for key in self.place_options:
             if key not in PLACE_OPTIONS:
                 raise MappingError(describe("place option", str(key), "unknown" + did_you_mean(key, PLACE_OPTIONS),
@@ -130,6 +143,10 @@ class MappingOptions:
                 raise MappingError(describe("option", str(key), "unknown mapping option" + did_you_mean(key, names),
                                             expected=f"one of {sorted(names)}"))
         return dataclasses.replace(self, **changes)
+
+    def place_settings(self) -> dict[str, Any]:
+        """Every place option with its value: :data:`PLACE_DEFAULTS` updated by ``place_options``."""
+        return {**PLACE_DEFAULTS, **self.place_options}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (for reports and sweep keys)."""

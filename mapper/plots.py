@@ -26,7 +26,7 @@ import numpy as np
 from neurosim.plots import save_png
 
 from .resources import RESOURCES
-from .route import DIRS, grid_shape, tile_coords
+from .mesh import DIRS, grid_shape, tile_coords
 
 __all__ = ["utilisation_figure", "link_traffic_figure", "save_figure", "save_mapping_figures", "used_region",
            "MARGIN_TILES", "MAX_FIGURE_IN", "CELL_IN", "MAX_LABELS", "FIGURES"]
@@ -78,7 +78,7 @@ def used_region(result: Any, *, margin: int = MARGIN_TILES) -> Region:
     """Bounding box of the tiles of the used cores and of the loaded links, plus ``margin`` tiles.
 
     A link ``E``/``W`` at ``[y, x]`` joins tiles ``x`` and ``x + 1`` of row ``y``, ``N``/``S`` at
-    ``[y, x]`` tiles ``y`` and ``y + 1`` of column ``x`` (:func:`mapper.route.link_loads`); both
+    ``[y, x]`` tiles ``y`` and ``y + 1`` of column ``x`` (:func:`mapper.mesh.link_loads`); both
     ends are included. Without any used core the whole mesh's first ``1 + margin`` tiles are shown.
     """
     chip = result.chip

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from neurosim.errors import CapacityError
 
@@ -49,13 +50,13 @@ def limits_of(core: CoreLimits) -> dict[str, Optional[int]]:
             "plastic_synapses": None if core.max_plastic_synapses is None else int(core.max_plastic_synapses)}
 
 
-def payload_bits(core: CoreLimits, nsyn, nplastic):
+def payload_bits(core: CoreLimits, nsyn: ArrayLike, nplastic: ArrayLike) -> ArrayLike:
     """Bits of the synapse entries of a row before header and rounding: ``n_syn (w + i) + n_plastic e``
     (``w`` = :attr:`CoreLimits.stored_weight_bits`)."""
     return nsyn * (core.stored_weight_bits + core.synapse_index_bits) + nplastic * core.plastic_synapse_extra_bits
 
 
-def row_bits(core: CoreLimits, payload):
+def row_bits(core: CoreLimits, payload: ArrayLike) -> np.ndarray:
     """Memory of one input-axon row: ``W * ceil((payload + h) / W)``; 0 for an empty row."""
     w = int(core.synapse_word_bits)
     p = np.asarray(payload, dtype=np.int64)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.helpers import make_tiny_chip, make_tiny_network
-from mapper.api import map_network
+from mapper import map_network
 from mapper.chipload import chip_from_dict, list_chips, load_chip
 from mapper.chipschema import SCHEMA
 from neurosim.errors import ChipSpecError

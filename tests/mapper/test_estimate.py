@@ -1,14 +1,30 @@
-"""Energy and latency of the tiny mapping, every term by hand (network: tests/conftest.py).
+"""Energy and latency (mapper.estimate) of the tiny mapping, every term by hand (network: tests/helpers.py).
 
 Run: 10 steps, 1 input. Events: spikes A0 3, A1 2, A2 1, B0 4 = 10; synaptic events
 A0 3 x 4 + A1 2 x 1 + A2 1 x 1 + B0 4 x 1 = 19; plastic updates B0 -> C3: 4; packets
 (3 x 3 + 2 + 1 + 4) = 16, of which A2's 1 stays in its tile; tree hops 9 E-W, 10 N-S.
+
+Learning updates under the epoch and the event model, by hand: P(2) -> Q(3) on the tiny chip
+(learn_update 50 pJ, 50 ns). ``W`` plastic, synapses Q0<-P0, Q0<-P1, Q1<-P0, Q2<-P1 (4); ``V``
+plastic, synapse Q2<-P0 (1; same populations as ``W``, so the graph merges both connections into
+one block of (pre, post) pairs); ``S`` static, synapse Q1<-P1. Placement pinned with
+``evaluate_placement``: part 0 = {P0, P1, Q0, Q1} on core 0, part 1 = {Q2} on core 1. Run: 10 steps
+x batch 2 = R 20 executed steps; spikes P0 3, P1 2, Q none. Epoch model, ``W`` 5 epochs:
+4 x 5 = 20 updates (15 on core 0, 5 on core 1). Event model (``V`` always; ``W`` without epochs):
+one update per spike arriving at a plastic synapse: ``W`` 3 x 2 + 2 x 2 = 10 (core 0: P0 3 x 2 +
+P1 2 x 1 = 8, core 1: P1 2); ``V`` 3 (core 1). Energy and time to solution are per input.
 """
+import dataclasses
+
+import numpy as np
 import pytest
 
+from mapper import evaluate_placement, map_network
+from mapper.graph import build_graph
+from neurosim.activity import ActivityProfile
+from neurosim.ir import Connection, Network, Population
+from neurosim.neurons import LIF
 from tests.helpers import make_tiny_chip, make_tiny_network
-from mapper.api import map_network
-import dataclasses
 
 PJ = 1e-12
 
@@ -101,17 +117,98 @@ def test_neurobench_counts():
     assert nb["connection_sparsity"] == pytest.approx(1 - 7 / 68)
 
 
-def test_report_states_assumed_activity():
-    net, _ = make_tiny_network()
-    rep = map_network(net, make_tiny_chip(), None, partitioner="sequential", placer="identity",
-                      assumed_rate=0.02).report.to_dict()
-    assert rep["activity"]["assumed"] is True and rep["activity"]["source"] == "assumed"
-    assert any("ASSUMED" in n for n in rep["notes"])
-
-
 def test_throttled_chip_step_is_at_least_min_step():
     chip = make_tiny_chip()
     chip = dataclasses.replace(chip, timing=dataclasses.replace(chip.timing, min_step_s=1e-3))
     e = run(chip).estimate
     assert e.step_s == pytest.approx(1e-3) and e.time_to_solution_s == pytest.approx(10e-3)
     assert e.static_j == pytest.approx(1e-3 * 10e-3)   # static power over the throttled wall time
+
+
+NS = 1e-9
+
+
+PART = np.array([0, 0, 0, 0, 1])
+
+
+CORES = np.array([0, 1])
+
+
+class _Plastic:
+    name = "test-plastic"
+
+
+def make_net(*, with_v: bool = True) -> Network:
+    net = Network(name="learn")
+    net.add(Population("P", 2, LIF()))
+    net.add(Population("Q", 3, LIF()))
+    mask = np.array([[1, 1], [1, 0], [0, 1]], dtype=bool)
+    net.add(Connection("P", "Q", np.where(mask, 0.5, 0.0), name="W", learning_rule=_Plastic(), synapses=mask))
+    if with_v:
+        net.add(Connection("P", "Q", np.array([[0.0, 0.0], [0.0, 0.0], [0.25, 0.0]]), name="V",
+                           learning_rule=_Plastic()))
+    net.add(Connection("P", "Q", np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), name="S"))
+    return net
+
+
+def run_learning(net, counts, learn_epochs=None):
+    act = ActivityProfile.from_counts(net, counts, steps=10, batch=2, dt_s=1e-3, source="simulated:test",
+                                      learn_epochs=learn_epochs)
+    return evaluate_placement(net, make_tiny_chip(), act, part=PART, part_core=CORES)
+
+
+SILENT = {"P": np.zeros(2, int), "Q": np.zeros(3, int)}
+
+
+SPIKES = {"P": np.array([3, 2]), "Q": np.zeros(3, int)}
+
+
+def test_epoch_model_counts_every_plastic_synapse_per_epoch():
+    res = run_learning(make_net(with_v=False), SILENT, {"W": 5})
+    est = res.estimate
+    assert est.counts["learn_update"] == pytest.approx(20.0, rel=1e-12)
+    assert est.energy_j["learn_update"] == pytest.approx(20 * 50 * PJ, rel=1e-12)
+    assert list(res.routing.per_part["learn_updates"]) == pytest.approx([15 / 20, 5 / 20], rel=1e-12)
+    # no spikes: T_core = compartments x 10 ns (all_mapped) + L_c x 50 ns
+    assert list(est.core_time_s) == pytest.approx([4 * 10 * NS + 0.75 * 50 * NS, 1 * 10 * NS + 0.25 * 50 * NS],
+                                                  rel=1e-12)
+    assert est.core_s == pytest.approx(77.5 * NS, rel=1e-12) and est.slowest_core == 0
+    # the epoch model does not depend on the spikes
+    assert run_learning(make_net(with_v=False), SPIKES, {"W": 5}).estimate.counts["learn_update"] == pytest.approx(20.0)
+
+
+def test_event_model_unchanged_without_epochs():
+    net = make_net(with_v=False)
+    res = run_learning(net, SPIKES)
+    assert res.estimate.counts["learn_update"] == pytest.approx(10.0, rel=1e-12)
+    assert list(res.routing.per_part["learn_updates"]) == pytest.approx([8 / 20, 2 / 20], rel=1e-12)
+    assert run_learning(net, SILENT).estimate.counts["learn_update"] == 0
+    # zero epochs is the epoch model with no update, not the event model
+    assert run_learning(net, SPIKES, {"W": 0}).estimate.counts["learn_update"] == 0
+
+
+def test_mixed_models_on_merged_pairs():
+    """``W`` (epochs) and ``V`` (events) join the same populations: the graph merges their
+    pairs, the learning charge is still per connection."""
+    res = run_learning(make_net(), SPIKES, {"W": 5})
+    assert res.estimate.counts["learn_update"] == pytest.approx(20 + 3, rel=1e-12)
+    assert list(res.routing.per_part["learn_updates"]) == pytest.approx([15 / 20, (5 + 3) / 20], rel=1e-12)
+    assert res.estimate.energy_j["learn_update"] == pytest.approx(23 * 50 * PJ, rel=1e-12)
+    g = build_graph(make_net(), ActivityProfile.from_counts(make_net(), SPIKES, steps=10, batch=2, dt_s=1e-3,
+                                                            source="t", learn_epochs={"W": 5}))
+    # per post neuron: Q0 2 x 5, Q1 1 x 5, Q2 1 x 5 epochs + 3 events of V, over R = 20
+    assert list(g.learn_rate) == pytest.approx([0, 0, 10 / 20, 5 / 20, 8 / 20], rel=1e-12)
+    assert g.learn_epochs == {"W": 5}
+
+
+def _mapped():
+    net, act = make_tiny_network()
+    return map_network(net, make_tiny_chip(), act, partitioner="sequential", placer="identity", time_budget_s=0)
+
+
+def test_edp_is_energy_per_input_times_time_to_solution_per_input():
+    d = _mapped().report.to_dict()
+    e, lat, a = d["energy_j"], d["latency_s"], d["activity"]
+    assert e["per_input"] == pytest.approx(e["total"] / a["batch"])
+    assert lat["time_to_solution"] == pytest.approx(a["steps"] * lat["per_step"])
+    assert d["edp_js"] == pytest.approx(e["per_input"] * lat["time_to_solution"])

@@ -4,7 +4,7 @@ import struct
 
 from tests.helpers import make_tiny_chip, make_tiny_network
 from mapper import plots
-from mapper.api import map_network
+from mapper import map_network
 from mapper.plots import (MAX_FIGURE_IN, link_traffic_figure, save_figure, save_mapping_figures, used_region,
                           utilisation_figure)
 

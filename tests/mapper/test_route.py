@@ -1,4 +1,4 @@
-"""XY routing on the 2 x 2 tiny mesh, figures computed by hand (network: tests/conftest.py).
+"""XY routing (mapper.route) on the 2 x 2 tiny mesh, figures computed by hand (network: tests/helpers.py).
 
 Placement (sequential + identity): A core 0 = tile (0,0), B core 1 = (1,0), C core 2 = (0,1),
 D core 3 = (1,1). Rates per step: A0 0.3, A1 0.2, A2 0.1, B0 0.4.
@@ -7,10 +7,9 @@ A0 -> cores {1, 2, 3}; A1 -> {1}; A2 -> {0} (own core); B0 -> {2}.
 import numpy as np
 import pytest
 
+from mapper import map_network
+from mapper.mesh import tile_coords
 from tests.helpers import make_tiny_chip, make_tiny_network
-from mapper.api import map_network
-from mapper.graph import build_graph, core_rows
-from mapper.route import build_nets, link_loads, segments, tile_coords
 
 
 def run(**chip_kw):
@@ -65,20 +64,6 @@ def test_per_part_traffic():
     assert pp["learn_updates"] == pytest.approx([0.0, 0.0, 0.4, 0.0])
 
 
-def test_nets_group_same_source_part_and_destination_set():
-    net, act = make_tiny_network()
-    g = build_graph(net, act)
-    part = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1])  # B, C, D together on part 1
-    rows = core_rows(g, part, 2)
-    nets = build_nets(g, part, rows)
-    # A0 -> {1}, A1 -> {1} share a net; A2 -> {0}; B0 -> {1}
-    assert nets.n_nets == 3
-    j = nets.neuron_net
-    assert j[0] == j[1] and j[2] != j[0] and j[4] not in (j[0], j[2])
-    assert nets.rate[j[0]] == pytest.approx(0.5) and nets.count[j[0]] == 2
-    assert (j[3] == -1) and (j[5:] == -1).all()
-
-
 def test_multichip_crossing_counted():
     from neurosim.activity import ActivityProfile
     from neurosim.ir import Connection, Network, Population
@@ -102,76 +87,3 @@ def test_multichip_crossing_counted():
     est = res.estimate
     assert est.counts["hop_chip"] == pytest.approx(2.0) and est.energy_j["hop_chip"] == pytest.approx(2e-9)
     assert est.barrier_s == pytest.approx(10e-6)          # multichip table at 2 chips
-
-
-def test_link_loads_difference_arrays_match_brute_force():
-    rng = np.random.default_rng(3)
-    shape = (5, 7)
-    segs = {}
-    brute = {d: np.zeros(shape) for d in "EWNS"}
-    for d in "EWNS":
-        m = 20
-        n_lines, n_len = (5, 7) if d in "EW" else (7, 5)
-        line = rng.integers(0, n_lines, m)
-        a, b = rng.integers(0, n_len, m), rng.integers(0, n_len, m)
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        w = rng.random(m)
-        segs[d] = (line, lo, hi, w)
-        for l_, lo_, hi_, w_ in zip(line, lo, hi, w):
-            for i in range(lo_, hi_):
-                if d in "EW":
-                    brute[d][l_, i] += w_
-                else:
-                    brute[d][i, l_] += w_
-    got = link_loads(segs, shape)
-    for d in "EWNS":
-        np.testing.assert_allclose(got[d], brute[d], atol=1e-12)
-
-
-def _xy_path_links(s, d):
-    """Directed links of the XY path from tile s to tile d (x first)."""
-    (x, y), (xd, yd) = s, d
-    out = []
-    while x != xd:
-        nx = x + (1 if xd > x else -1)
-        out.append(((x, y), (nx, y)))
-        x = nx
-    while y != yd:
-        ny = y + (1 if yd > y else -1)
-        out.append(((x, y), (x, ny)))
-        y = ny
-    return out
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_multicast_tree_equals_union_of_xy_paths(seed):
-    """Independent ground truth: explicit sets of links of every XY path, union per net."""
-    from mapper.route import Nets, DIRS
-    rng = np.random.default_rng(seed)
-    k, gx, gy = 9, 4, 3
-    px, py = rng.integers(0, gx, k), rng.integers(0, gy, k)
-    srcs, ptr, dst, rate = [], [0], [], []
-    for _ in range(30):
-        s = int(rng.integers(k))
-        ds = sorted(set(rng.integers(0, k, rng.integers(1, 5)).tolist()))
-        srcs.append(s); dst += ds; ptr.append(len(dst)); rate.append(float(rng.random()))
-    nets = Nets(src=np.array(srcs), ptr=np.array(ptr), dst=np.array(dst), rate=np.array(rate),
-                count=np.ones(len(srcs), int), neuron_net=np.zeros(0, int), n_parts=k)
-    for multicast in (True, False):
-        loads = link_loads(segments(nets, px, py, multicast=multicast), (gy, gx))
-        brute = {d: np.zeros((gy, gx)) for d in DIRS}
-        for j, s in enumerate(srcs):
-            per = [_xy_path_links((px[s], py[s]), (px[d], py[d])) for d in dst[ptr[j]:ptr[j + 1]]]
-            used = set(l for p in per for l in p) if multicast else [l for p in per for l in p]
-            for (a, b) in used:
-                (x0, y0), (x1, y1) = a, b
-                if x1 > x0:
-                    brute["E"][y0, x0] += rate[j]
-                elif x1 < x0:
-                    brute["W"][y0, x1] += rate[j]
-                elif y1 > y0:
-                    brute["N"][y0, x0] += rate[j]
-                else:
-                    brute["S"][y1, x0] += rate[j]
-        for d in DIRS:
-            np.testing.assert_allclose(loads[d], brute[d], atol=1e-12)

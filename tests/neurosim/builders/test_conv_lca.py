@@ -127,7 +127,7 @@ def test_errors():
 
 def test_spiking_conv_lca_maps_onto_loihi1():
     """The spiking network (compact ConvWeights) is placed on loihi1 with its measured activity."""
-    api = pytest.importorskip("mapper.api", reason="mapper.api (map_network) is not available")
+    api = pytest.importorskip("mapper", reason="mapper (map_network) is not available")
     chipload = pytest.importorskip("mapper.chipload", reason="mapper.chipload is not available")
     chip = chipload.load_chip("loihi1")
     cd = ConvDictionary(unit_filters(4, 1, 5, seed=9), (20, 20))
