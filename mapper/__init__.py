@@ -28,7 +28,7 @@ from mapper.evaluate import evaluate_placement
 from mapper.export import write_placement, write_sanafe, write_sanafe_arch
 from mapper.options import MappingOptions
 from mapper.partition import STRATEGIES
-from mapper.pipeline import MappingResult, check_fits, map_network
+from mapper.pipeline import MappingResult, check_fits, map_network, structure_graph
 from mapper.place import PLACERS
 from mapper.plots import FIGURES, save_mapping_figures
 from mapper.quantize import quantize_network
@@ -36,6 +36,6 @@ from mapper.readback import PlacementRecord, read_placement
 from mapper.report import Report
 
 __all__ = ["load_chip", "list_chips", "chip_from_dict", "ChipSpec", "MappingOptions", "map_network", "check_fits",
-           "evaluate_placement", "MappingResult", "Report", "read_placement", "PlacementRecord", "write_placement",
-           "quantize_network", "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures", "write_sanafe",
-           "write_sanafe_arch"]
+           "structure_graph", "evaluate_placement", "MappingResult", "Report", "read_placement", "PlacementRecord",
+           "write_placement", "quantize_network", "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures",
+           "write_sanafe", "write_sanafe_arch"]

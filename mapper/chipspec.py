@@ -54,7 +54,7 @@ class CoreLimits:
     max_out_axons_per_neuron : int or None
         Destination cores one neuron may target (TrueNorth: 1). ``None``: no per-neuron limit.
         Beyond it the mapper relays a neuron's spikes through splitter neurons
-        (:mod:`mapper.splitters`).
+        (:mod:`mapper.partition.splitters`).
     weight_levels_per_neuron : int or None
         Distinct non-zero weight values one neuron can hold over all its inputs (TrueNorth: 4,
         one per axon type; a crossbar bit selects one of them). ``None``: any weight per synapse.

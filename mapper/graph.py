@@ -39,9 +39,11 @@ target): one input-axon row per pair, with its synapse counts, the unit of every
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -148,6 +150,24 @@ class NetGraph:
         """Population index of every neuron, shape (n,)."""
         return np.repeat(np.arange(len(self.pop_names)), np.diff(self.pop_offsets))
 
+    def with_activity(self, network: Network, activity: ActivityProfile) -> "NetGraph":
+        """The same structure with the rates of ``activity`` (no rebuild of the pair graph:
+        the graph of a network is built once, e.g. for the fit check before a simulation, and
+        given its measured activity afterwards).
+
+        Raises
+        ------
+        NetworkError
+            ``network`` is not the network this graph was built from, or ``activity`` does not
+            match it.
+        """
+        if (network.name, network.n_neurons, tuple(p.name for p in network.populations)) != \
+                (self.name, self.n, self.pop_names):
+            raise NetworkError(describe("graph", self.name, "built from another network",
+                                        got=f"network '{network.name}' of {network.n_neurons} neurons",
+                                        expected=f"'{self.name}' of {self.n} neurons, populations {list(self.pop_names)}"))
+        return dataclasses.replace(self, **_activity_fields(network, activity))
+
 
 def _structure(c, idx_dtype) -> tuple[np.ndarray, np.ndarray]:
     """CSR ``(indptr, indices)`` of a connection's stored synapses (:meth:`Connection.structure`;
@@ -173,6 +193,33 @@ def _learn_rate(c: Connection, indptr: np.ndarray, indices: np.ndarray, pre_rate
     return np.asarray(m @ pre_rate, dtype=np.float64).reshape(-1)
 
 
+def _activity_fields(network: Network, activity: ActivityProfile) -> dict[str, Any]:
+    """The activity-dependent fields of a :class:`NetGraph` (rates, counts, learning rates, run
+    shape), read-only arrays; the structure of the network is not touched."""
+    activity.check_matches(network)
+    offsets = network.offsets()
+    counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \
+        if network.populations else np.zeros(0)
+    denom = float(activity.steps * activity.batch)
+    if denom <= 0:
+        raise NetworkError(describe("activity", network.name, "steps * batch must be positive",
+                                    got=denom, expected="> 0"))
+    rate = counts / denom
+    learn_rate = np.zeros(network.n_neurons, dtype=np.float64)
+    idx_dtype = np.int32 if network.n_neurons < 2**31 - 1 else np.int64
+    for c in network.connections:
+        if c.plastic:
+            indptr, indices = _structure(c, idx_dtype)
+            lo, pre_lo = offsets[c.post], offsets[c.pre]
+            learn_rate[lo:lo + c.shape[0]] += _learn_rate(c, indptr, indices, rate[pre_lo:pre_lo + c.shape[1]],
+                                                          activity.learn_epochs.get(c.name), denom)
+    for arr in (rate, counts, learn_rate):
+        arr.setflags(write=False)
+    return {"rate": rate, "counts": counts, "learn_rate": learn_rate, "steps": int(activity.steps),
+            "batch": int(activity.batch), "dt_s": float(activity.dt_s), "activity_source": str(activity.source),
+            "learn_epochs": dict(activity.learn_epochs), "inputs": int(activity.inputs or 0)}
+
+
 def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     """Concatenate the network's connections into one global pair graph with per-neuron rates.
 
@@ -188,17 +235,9 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
     NetGraph
     """
     network.validate()
-    activity.check_matches(network)
+    act = _activity_fields(network, activity)
     offsets = network.offsets()
     n = network.n_neurons
-    counts = np.concatenate([np.asarray(activity.counts[p.name], dtype=np.float64) for p in network.populations]) \
-        if network.populations else np.zeros(0)
-    denom = float(activity.steps * activity.batch)
-    if denom <= 0:
-        raise NetworkError(describe("activity", network.name, "steps * batch must be positive",
-                                    got=denom, expected="> 0"))
-    rate = counts / denom
-    learn_rate = np.zeros(n, dtype=np.float64)
     idx_dtype = np.int32 if n < 2**31 - 1 else np.int64
     plastic_names = []
     dense = 0
@@ -215,9 +254,6 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
         blocks[key] = code if key not in blocks else (blocks[key] + code).tocsr()
         if c.plastic:
             plastic_names.append(c.name)
-            lo, pre_lo = offsets[c.post], offsets[c.pre]
-            learn_rate[lo:lo + c.shape[0]] += _learn_rate(c, indptr, indices, rate[pre_lo:pre_lo + c.shape[1]],
-                                                          activity.learn_epochs.get(c.name), denom)
     # block matrix, rows = post populations, columns = pre populations (no global sort needed)
     pops = network.populations
     rows = []
@@ -243,14 +279,11 @@ def build_graph(network: Network, activity: ActivityProfile) -> NetGraph:
         out_nsyn=(out_code & 0xFFFFFFFF).astype(np.int32), out_nplastic=(out_code >> 32).astype(np.int32),
         in_ptr=inn.indptr.astype(np.int64), in_idx=inn.indices.astype(idx_dtype, copy=False),
         in_nsyn=(in_code & 0xFFFFFFFF).astype(np.int32), in_nplastic=(in_code >> 32).astype(np.int32),
-        rate=rate, counts=counts, steps=int(activity.steps), batch=int(activity.batch),
-        dt_s=float(activity.dt_s), activity_source=str(activity.source), n_synapses=n_syn,
-        plastic_connections=tuple(plastic_names), dense_weights=dense,
+        n_synapses=n_syn, plastic_connections=tuple(plastic_names), dense_weights=dense,
         graded=np.repeat([bool(p.model.graded) for p in network.populations], [p.size for p in network.populations])
-        .astype(bool), learn_rate=learn_rate, learn_epochs=dict(activity.learn_epochs),
-        inputs=int(activity.inputs or 0))
+        .astype(bool), **act)
     for name in ("pop_offsets", "out_ptr", "out_idx", "out_nsyn", "out_nplastic", "in_ptr", "in_idx", "in_nsyn",
-                 "in_nplastic", "rate", "counts", "graded", "learn_rate"):
+                 "in_nplastic", "graded"):
         getattr(g, name).setflags(write=False)  # frozen data: stages must not modify the graph
     log.debug("graph %s: %d neurons, %d synapses, %d pairs", network.name, n, n_syn, g.n_pairs)
     return g

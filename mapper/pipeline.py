@@ -38,7 +38,7 @@ from .report import Report, build_report
 from .resources import check_board_fits, check_neurons_fit
 from .route import Routing, route
 
-__all__ = ["map_network", "check_fits", "MappingResult", "resolve_chip"]
+__all__ = ["map_network", "check_fits", "structure_graph", "MappingResult", "resolve_chip"]
 
 log = logging.getLogger(__name__)
 
@@ -76,22 +76,30 @@ def resolve_chip(chip: Union[ChipSpec, str]) -> ChipSpec:
     return load_chip(chip)
 
 
-def check_fits(network: Network, chip: Union[ChipSpec, str]) -> tuple[int, str]:
+def structure_graph(network: Network) -> NetGraph:
+    """The mapper's graph of ``network`` before any activity is known (rates zero): build it once,
+    check the fit with it before simulating (:func:`check_fits`), then map with the measured
+    activity (``map_network(..., graph=g)``, which only swaps the rates in)."""
+    return build_graph(network, ActivityProfile.assumed(network, 0.0))
+
+
+def check_fits(network: Network, chip: Union[ChipSpec, str], *, graph: Optional[NetGraph] = None) -> tuple[int, str]:
     """Fail early: raise :class:`CapacityError` if a neuron cannot fit a core on its own or the
     whole network cannot fit the board, before anything is simulated.
 
-    Cheap (connectivity only, no partitioning). Returns ``(k, resource)``: the fewest cores the
-    demand lower bounds allow and the binding resource.
+    Cheap (connectivity only, no partitioning; ``graph`` from :func:`structure_graph` saves
+    building it). Returns ``(k, resource)``: the fewest cores the demand lower bounds allow and
+    the binding resource.
     """
     chip = resolve_chip(chip)
-    graph = build_graph(network, ActivityProfile.assumed(network, 0.0))
+    graph = structure_graph(network) if graph is None else graph
     check_neurons_fit(graph, chip)
     return check_board_fits(graph, chip)
 
 
 def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional[ActivityProfile] = None,
                 options: Optional[MappingOptions] = None, *, progress: Optional[Progress] = None,
-                **overrides: Any) -> MappingResult:
+                graph: Optional[NetGraph] = None, **overrides: Any) -> MappingResult:
     """Map ``network`` onto ``chip`` and estimate traffic, energy and latency.
 
     Parameters
@@ -113,6 +121,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     **overrides
         Fields of :class:`~mapper.options.MappingOptions` to change, e.g. ``partitioner="hypergraph"``
         (applied to ``options``, or to the defaults).
+    graph : NetGraph, optional
+        The network's graph built earlier (:func:`structure_graph`, e.g. for :func:`check_fits`);
+        only its rates are replaced by those of ``activity`` (the graph is built once).
     progress : callable, optional
         ``progress(stage, done, total)`` as the stages run (:data:`mapper.options.Progress`): the
         stages ``"partition"``, ``"splitters"`` (chips with ``max_out_axons_per_neuron``) and
@@ -146,7 +157,7 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     if activity is None:
         activity = ActivityProfile.assumed(network, opts.assumed_rate)
     t = time.perf_counter()
-    graph = build_graph(network, activity)
+    graph = build_graph(network, activity) if graph is None else graph.with_activity(network, activity)
     wall["graph"] = time.perf_counter() - t
 
     t = time.perf_counter()

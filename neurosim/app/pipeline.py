@@ -28,7 +28,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from mapper import ChipSpec, MappingOptions, MappingResult, check_fits, load_chip, map_network, quantize_network
+from mapper import (ChipSpec, MappingOptions, MappingResult, check_fits, load_chip, map_network, quantize_network,
+                    structure_graph)
 from neurosim.app.experiment import BuiltExperiment, Experiment, build_experiment, load_experiment
 from neurosim.app.quality import SolutionQuality, lasso_reference, score_codes, score_quantized
 from neurosim.app.report import compose_report
@@ -150,7 +151,8 @@ def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpe
     opts = options if options is not None else exp.mapping_options()
     built = build_experiment(exp)
     network = _with_raster(built.network)
-    check_fits(network, chip)  # fail before simulating if it cannot fit the chip
+    graph = structure_graph(network)  # the mapper's graph, built once
+    check_fits(network, chip, graph=graph)  # fail before simulating if it cannot fit the chip
     sim = exp.simulation
     t0 = time.perf_counter()
     res = simulate(network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
@@ -162,7 +164,7 @@ def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpe
                           simulation_wall_s=wall)
     if quantize:
         quality = _with_quantized(quality, built, chip, sim, simulation_progress, optimum)
-    mapping = map_network(network, chip, res.activity, opts, progress=progress)
+    mapping = map_network(network, chip, res.activity, opts, progress=progress, graph=graph)
     report = compose_report(mapping, experiment={"name": exp.name, "source": exp.source, "simulation": dict(sim)},
                             quality=quality)
     return RunResult(experiment=exp, chip=chip, options=opts, built=built, simulation=res, codes=codes,

@@ -66,7 +66,7 @@ def _unit(stage: str) -> str:
 class StageProgress:
     """Progress of a multi-stage computation on stderr: one bar per stage.
 
-    Called as ``progress(stage, done, total)`` (the mapper's :data:`mapper.anneal.Progress`); a new
+    Called as ``progress(stage, done, total)`` (the mapper's :data:`mapper.options.Progress`); a new
     ``stage`` closes the previous bar. Bars are drawn only when stderr is a terminal (logs and
     pipes stay clean, and an error stays one line) and erased when closed; ``enabled=False``
     shows nothing. Use as a context manager (or call :meth:`close`) so the last bar is closed.

@@ -30,7 +30,7 @@ says so. Options that would have no effect are refused rather than ignored: ``--
 ``--simulate``, ``--dt``/``--simulate`` without ``--nir``. Every output path (``--out`` and its
 files, ``--nir-out``) is checked before any work (:mod:`neurosim.io.outpaths`): not empty, not
 below a regular file, no two outputs the same file, no output one of the inputs. On a chip with a
-per-neuron destination-core limit (TrueNorth) neurons whose targets span too many cores get splitter relays (:mod:`mapper.splitters`) unless ``--no-splitters``.
+per-neuron destination-core limit (TrueNorth) neurons whose targets span too many cores get splitter relays (:mod:`mapper.partition.splitters`) unless ``--no-splitters``.
 """
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ CONVENTION = ("spikes are unit pulses one step long; forward Euler at dt_s; Affi
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-#: name of the population of splitter relays the mapper adds (``mapper.relays.SPLITTER_POPULATION``,
+#: name of the population of splitter relays the mapper adds (``mapper.partition.relays.SPLITTER_POPULATION``,
 #: repeated here because neurosim never imports mapper; a test checks they agree)
 SPLITTER_NODE = "__splitters__"
 

@@ -165,3 +165,38 @@ def test_certainly_unmappable_networks_raise(net_act, chip, partitioner):
         return
     with pytest.raises(CapacityError):
         map_network(net, chip, act, partitioner=partitioner, placer="identity")
+
+
+def test_a_graph_built_before_the_activity_maps_like_a_fresh_one(monkeypatch):
+    """The fit check's graph is reused: only the rates change, the figures are those of a fresh build."""
+    import mapper.pipeline as pipeline
+    from mapper import MappingOptions, check_fits, map_network, structure_graph
+    from tests.helpers import make_tiny_chip, make_tiny_network
+
+    net, act = make_tiny_network()
+    g = structure_graph(net)
+    assert g.rate.sum() == 0
+    check_fits(net, make_tiny_chip(), graph=g)
+    fresh = map_network(net, make_tiny_chip(), act, MappingOptions(time_budget_s=0))
+    calls = []
+    monkeypatch.setattr(pipeline, "build_graph", lambda *a, **k: calls.append(1))
+    reused = map_network(net, make_tiny_chip(), act, MappingOptions(time_budget_s=0), graph=g)
+    assert not calls
+    for key in ("energy_j", "latency_s", "totals", "routing", "partition"):
+        assert reused.report.to_dict()[key] == fresh.report.to_dict()[key], key
+
+
+def test_a_graph_of_another_network_is_refused():
+    import pytest
+
+    from mapper import structure_graph
+    from neurosim.errors import NetworkError
+    from neurosim.ir import Network, Population
+    from neurosim.neurons import LIF
+    from tests.helpers import make_tiny_network
+
+    net, act = make_tiny_network()
+    other = Network("other")
+    other.add(Population("A", 2, LIF()))
+    with pytest.raises(NetworkError, match=r"graph 'other': built from another network"):
+        structure_graph(other).with_activity(net, act)

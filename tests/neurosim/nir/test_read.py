@@ -385,7 +385,7 @@ def test_file_handling_errors_name_the_path_and_the_option(tmp_path):
 
 
 def test_the_splitter_node_name_agrees_with_the_mapper():
-    from mapper.relays import SPLITTER_POPULATION
+    from mapper.partition.relays import SPLITTER_POPULATION
     from neurosim.nir.read import SPLITTER_NODE
 
     assert SPLITTER_NODE == SPLITTER_POPULATION
