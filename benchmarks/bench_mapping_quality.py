@@ -43,6 +43,10 @@ With ``--unicast`` every packet is routed on its own (``loihi1``'s model: links 
 hops), and ``bound`` sums, per spiking neuron, the distances to the ``C`` nearest core slots of the
 best source tile, ``C`` being the fewest cores its targets fit on.
 
+A run (unless ``--small`` or ``--no-append``) records these targets of ``ours`` per chip (and routing
+model) and network in the summary table at the top of ``benchmarks/RESULTS.md``
+(:func:`quality_targets`, ``results_log.record_targets``).
+
 Run: ``python benchmarks/bench_mapping_quality.py [--chip NAME|FILE] [--budget S] [--lam L] [--links-slack F]
 [--unicast] [--small] [--steiner-budget S] [--no-append]``.
 """
@@ -63,6 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from mapping_nets import append_results, conv_lca, layered, lca_like, sheet  # noqa: E402
+from results_log import Target, record_targets  # noqa: E402
 
 from mapper import MappingOptions  # noqa: E402
 from mapper.chipload import load_chip  # noqa: E402
@@ -98,6 +103,45 @@ def links_lower_bound(g, chip, multicast: bool = True) -> float:
 HAVE_MTK = importlib.util.find_spec("mtkahypar") is not None  # the optional extra neurosim[hypergraph]
 
 HEADING = "## Mapper quality: XY multicast link traversals and busiest link (bench_mapping_quality.py)"
+# stable target-id keys of the full-size networks (``--small`` runs record no targets)
+NET_KEYS = {"sheet 256x256": "sheet", "layered 4x128x128": "layered", "lca 2048": "lca",
+            "spiking conv-LCA 4x64x64": "conv_lca", "sheet 256x256, no random targets": "sheet_local"}
+LINKS_GOAL, BUSIEST_GOAL = 0.6, 0.7  # issue 4: ours / sequential fill
+
+
+def quality_targets(rows: list[dict], chip_name: str, *, multicast: bool = True, note: str = "") -> list[Target]:
+    """Summary-table rows of one run: per network, ours (metis+anneal) vs sequential fill on links
+    (<= 0.6x) and on the busiest link (<= 0.7x), and vs metis+identity (below 1x on both).
+
+    ``rows`` as :func:`evaluate` returns them (``net``, ``method``, ``links``, ``max``, ``bound``);
+    ``note`` (non-default annealer settings) is appended to every figure.
+    """
+    model = "multicast" if multicast else "unicast"
+    prefix = f"mapping.quality.{chip_name}" + ("" if multicast else ".unicast")
+    extra = f"; {note}" if note else ""
+    out = []
+    for name, key in NET_KEYS.items():
+        by = {r["method"]: r for r in rows if r["net"] == name}
+        if not by:
+            continue
+        seq = next(r for m, r in by.items() if m.startswith("sequential"))
+        met = by["metis+identity"]
+        ours = next(r for m, r in by.items() if m.startswith("ours ("))
+        lr, br = ours["links"] / seq["links"], ours["max"] / seq["max"]
+        ml, mb = ours["links"] / met["links"], ours["max"] / met["max"]
+        lb = ours["bound"] / seq["links"]  # shown where it says something (the all-to-all LCA)
+        bound = f", any mapping >= {lb:.2f}x" if lb >= 0.005 else ""
+        head = f"Mapping quality, {chip_name}, {name}"
+        out += [Target(f"{prefix}.{key}.links", f"{head}: XY {model} links/step, ours / sequential fill",
+                       f"{lr:.2f}x ({ours['links']:.1f} vs {seq['links']:.1f}{bound}{extra})",
+                       f"<= {LINKS_GOAL}x", lr <= LINKS_GOAL, "bench_mapping_quality.py"),
+                Target(f"{prefix}.{key}.busiest", f"{head}: busiest link/step ({model}), ours / sequential fill",
+                       f"{br:.2f}x ({ours['max']:.2f} vs {seq['max']:.2f}{extra})",
+                       f"<= {BUSIEST_GOAL}x", br <= BUSIEST_GOAL, "bench_mapping_quality.py"),
+                Target(f"{prefix}.{key}.vs_metis", f"{head}: ours / metis+identity, links and busiest link ({model})",
+                       f"{ml:.2f}x links ({ours['links']:.1f} vs {met['links']:.1f}), {mb:.2f}x busiest{extra}",
+                       "< 1x on both", ml < 1 and mb < 1, "bench_mapping_quality.py")]
+    return out
 
 
 def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, links_slack=None,
@@ -205,6 +249,10 @@ def main() -> int:
                        f"links slack {'none' if args.links_slack is None else args.links_slack}, "
                        f"steiner budget {args.steiner_budget:g} s, "
                        f"annealer optimises XY {model}\n\n{table}")
+        if not args.small:
+            note = ", ".join(f"{k} {v:g}" for k, v in (("lam", args.lam), ("links slack", args.links_slack),
+                                                        ("budget s", args.budget or None)) if v is not None)
+            record_targets(quality_targets(rows, chip.name, multicast=not args.unicast, note=note))
     return 0
 
 

@@ -20,6 +20,9 @@ B. **Speed and memory.** The whole cost estimate of a 2048-neuron spiking LCA ov
    measured inside it. Targets: >= 20x faster, <= 1/5 the memory. On a shared machine the CPU
    time is the fairer figure (SANA-FE runs several threads, neurosim one).
 
+A run (unless ``--no-append``) records these targets in the summary table at the top of
+``benchmarks/RESULTS.md`` (:func:`sanafe_targets`, ``results_log.record_targets``).
+
 Run: ``python benchmarks/bench_sanafe.py [--n-check 1024] [--n-speed 2048] [--steps 1000] [--repeat 2] [--no-append]``.
 """
 from __future__ import annotations
@@ -44,10 +47,37 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mapping_nets import append_results  # noqa: E402
+from results_log import Target, record_targets  # noqa: E402
 
 HEADING = "## Mapper vs SANA-FE: energy cross-check and cost-estimate speed (bench_sanafe.py)"
 DT_S = 0.1
 LAM = 0.1
+ENERGY_TOL, SPEED_GOAL, MEM_GOAL = 0.01, 20.0, 0.2  # dynamic energy within 1 %; >= 20x faster; <= 1/5 memory
+
+
+def sanafe_targets(chk: dict, ours: dict, peer: dict, *, n_speed: int, steps: int) -> list[Target]:
+    """Summary-table rows: energy per category vs SANA-FE (ratio 1 within 1 %; ``chk`` as
+    :func:`energy_check` returns it) and the whole cost estimate's wall time, CPU time and peak
+    memory vs SANA-FE's (``ours`` / ``peer`` as :func:`side` returns them)."""
+    out = []
+    for k in ("synapse", "soma", "network", "total"):
+        a, b = chk["sanafe"][k], chk["ours"][k]
+        r = b / a if a else float("nan")
+        out.append(Target(f"sanafe.energy.{k}", f"Mapper vs SANA-FE, spiking LCA N={chk['n']}: {k} energy ratio",
+                          f"{r:.4f}", "1.00 within 1 %", abs(r - 1.0) <= ENERGY_TOL, "bench_sanafe.py"))
+    what = f"Mapper vs SANA-FE, whole cost estimate of a spiking LCA N={n_speed}, {steps} steps"
+    wall, cpu = peer["wall_s"] / ours["wall_s"], peer["cpu_s"] / ours["cpu_s"]
+    mem = ours["peak_rss_mib"] / peer["peak_rss_mib"]
+    out += [Target("sanafe.speed.wall", f"{what}: wall time",
+                   f"{wall:.1f}x faster ({ours['wall_s']:.2f} s vs {peer['wall_s']:.2f} s)",
+                   f">= {SPEED_GOAL:.0f}x faster", wall >= SPEED_GOAL, "bench_sanafe.py"),
+            Target("sanafe.speed.cpu", f"{what}: CPU time, all threads",
+                   f"{cpu:.1f}x less ({ours['cpu_s']:.2f} s vs {peer['cpu_s']:.2f} s)", f">= {SPEED_GOAL:.0f}x less",
+                   cpu >= SPEED_GOAL, "bench_sanafe.py"),
+            Target("sanafe.memory", f"{what}: peak memory (VmHWM)",
+                   f"{mem:.2f}x ({ours['peak_rss_mib']:.0f} MiB vs {peer['peak_rss_mib']:.0f} MiB)", "<= 0.2x (1/5)",
+                   mem <= MEM_GOAL, "bench_sanafe.py")]
+    return out
 
 
 def lca_network(n: int, seed: int = 0):
@@ -231,6 +261,7 @@ def main() -> int:
     print("\n".join(lines2))
     if not args.no_append:
         append_results(HEADING, "bench_sanafe.py", "\n".join(lines + lines2))
+        record_targets(sanafe_targets(chk, o, s, n_speed=args.n_speed, steps=args.steps))
     return 0
 
 

@@ -18,6 +18,10 @@ random targets), the 1-D feed-forward ``ff1d`` (3 x 512, windows of 32) and the 
 to 600. Printed per
 network and method: split neurons, relays, relays on existing cores, new cores, total cores,
 packets and hops (run totals), and the ratios ``auto / new-cores``.
+
+Target: ``auto`` needs fewer cores and fewer hops than ``new-cores`` on every network; a run
+(unless ``--no-append``) records both ratios per network in the summary table at the top of
+``benchmarks/RESULTS.md`` (:func:`splitter_targets`, ``results_log.record_targets``).
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ from neurosim.ir import Connection, Network, Population  # noqa: E402
 from neurosim.neurons import LIF  # noqa: E402
 
 from mapping_nets import append_results, layered, sheet  # noqa: E402
+from results_log import Target, record_targets  # noqa: E402
 
 
 def fan(n: int = 600):
@@ -60,9 +65,23 @@ def ff1d(n: int = 512, window: int = 32):
 
 
 NETS = {"layered(64)": lambda: layered(64), "sheet(64)": lambda: sheet(64), "ff1d": ff1d, "fan600": fan}
+KEYS = {"layered(64)": "layered64", "sheet(64)": "sheet64", "ff1d": "ff1d", "fan600": "fan600"}  # target ids
 
 
-def run(name: str, partitioner: str, seed: int) -> list[str]:
+def splitter_targets(name: str, partitioner: str, auto: dict, new: dict) -> list[Target]:
+    """Summary-table rows of one network: ``auto`` needs fewer cores and fewer hops than relays on
+    new cores only (``auto`` / ``new`` as :func:`run` measures them: ``cores``, ``hops``)."""
+    head = f"Splitter relays on TrueNorth, {name} ({partitioner}): auto / new-cores"
+    rc, rh = auto["cores"] / new["cores"], auto["hops"] / max(new["hops"], 1)
+    return [Target(f"splitters.{KEYS[name]}.cores", f"{head}, cores",
+                   f"{rc:.2f}x ({auto['cores']} vs {new['cores']} cores)", "< 1x", auto["cores"] < new["cores"],
+                   "bench_splitters.py"),
+            Target(f"splitters.{KEYS[name]}.hops", f"{head}, hops",
+                   f"{rh:.2f}x ({auto['hops']:.4g} vs {new['hops']:.4g} hops)", "< 1x", auto["hops"] < new["hops"],
+                   "bench_splitters.py")]
+
+
+def run(name: str, partitioner: str, seed: int) -> tuple[list[str], dict]:
     net, act = NETS[name]()
     rows, figs = [], {}
     for method in ("new-cores", "auto"):
@@ -84,7 +103,7 @@ def run(name: str, partitioner: str, seed: int) -> list[str]:
                 f"{a['cores'] / b['cores']:.2f} | {a['packets'] / b['packets']:.2f} | "
                 f"{a['hops'] / max(b['hops'], 1):.2f} | |")
     print(rows[-1], flush=True)
-    return rows
+    return rows, figs
 
 
 def main() -> None:
@@ -97,10 +116,15 @@ def main() -> None:
     head = ["| network | partition (kept) | splitters | split neurons | relays | on existing cores | new cores | "
             "cores | packets | hops | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(head))
-    rows = [r for name in args.nets for r in run(name, args.partitioner, args.seed)]
+    rows, targets = [], []
+    for name in args.nets:
+        net_rows, figs = run(name, args.partitioner, args.seed)
+        rows += net_rows
+        targets += splitter_targets(name, args.partitioner, figs["auto"], figs["new-cores"])
     if not args.no_append:
         append_results("## Splitter relays on TrueNorth: cores with room vs new cores (bench_splitters.py)",
                        "bench_splitters.py", "\n".join(head + rows))
+        record_targets(targets)
 
 
 if __name__ == "__main__":

@@ -57,12 +57,16 @@ def _summary(rows: list[Target]) -> str:
     def mark(m: Optional[bool]) -> str:
         return "met" if m is True else ("MISSED" if m is False else "n/a")
 
+    def cell(text: str) -> str:  # a '|' inside a cell would end it
+        return text.replace("|", "\\|")
+
     lines = [START, "", "## Summary: the latest figure of every target", "",
              "Written by the benchmark scripts (`benchmarks/results_log.py`, rows in `benchmarks/targets.json`); "
              "the dated runs follow below.", "",
              "| target | latest figure | goal | status | date | script |", "|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r.id):
-        lines.append(f"| {r.title} | {r.figure} | {r.target} | {mark(r.met)} | {r.date} | `{r.script}` |")
+        lines.append(f"| {cell(r.title)} | {cell(r.figure)} | {cell(r.target)} | {mark(r.met)} | {r.date} "
+                     f"| `{r.script}` |")
     lines += ["", END]
     return "\n".join(lines)
 
