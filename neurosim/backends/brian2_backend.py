@@ -243,14 +243,14 @@ def _progress_reporter(steps: int, name: str, target: str):
 def _collect(network: Network, built: Built, *, steps: int, dt_s: float, batch: int, target: str,
              dtype: np.dtype) -> SimResult:
     """Read counts, probes and final state out of the Brian2 objects."""
-    from neurosim.backends.brian2_build import STATE_NAMES
+    from neurosim.backends.brian2_build import state_names
 
     counts, final_state, probes = {}, {}, {}
     for name, plan in built.plans.items():
         g = built.groups[name]
         n = plan.pop.size
         counts[name] = np.asarray(g.cnt[:], dtype=np.int64).reshape(batch, n).sum(axis=0)
-        names = STATE_NAMES[type(plan.pop.model)]
+        names = state_names(plan.pop.model)
         final_state[name] = {var: np.asarray(getattr(g, f"{b2var}_")[:], dtype=dtype).reshape(batch, n).copy()
                              for var, b2var in names.items()}
         for var, arr in final_state[name].items():
