@@ -80,7 +80,7 @@ def test_dictionary_file_that_is_not_npy(tmp_path):
 
 def test_unknown_backend_is_refused_at_validation():
     with pytest.raises(InputError, match=r"experiment 'x.yaml': key 'simulation.backend': invalid value "
-                                         r"\(got 'nest', expected brian2 or numpy\)"):
+                                         r"\(got 'nest', expected brian2 or compiled or numpy\)"):
         experiment_from_dict(exp(simulation={"backend": "nest"}), source="x.yaml")
 
 
