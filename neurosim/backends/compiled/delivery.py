@@ -63,9 +63,30 @@ def input_key(seed: int, k: int) -> np.uint64:
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def _add(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] += src[i]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _add_scaled(dst, src, x):
+    for i in range(dst.shape[0]):
+        dst[i] += src[i] * x
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _scatter(dst, indices, data, x, unit):
+    if unit:
+        for q in range(indices.shape[0]):
+            dst[indices[q]] += data[q]
+    else:
+        for q in range(indices.shape[0]):
+            dst[indices[q]] += data[q] * x
+
+
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def deliver(b, n, D, pops, conns, w, st, ring):
     """Deliver, for row ``b`` at the end of step ``n``, every connection's due events."""
-    isyn = st.isyn[b]
     for c in range(conns.pre.shape[0]):
         g = conns.gain[c]
         if g == 0.0:
@@ -77,7 +98,8 @@ def deliver(b, n, D, pops, conns, w, st, ring):
             continue
         poff = pops.off[pre]
         graded = pops.kind[pre] == 1
-        base = conns.rbase[c]
+        npost = conns.n_post[c]
+        dst = st.isyn[b, conns.rbase[c]:conns.rbase[c] + npost]
         idx = ring.idx[slot, b]
         val = ring.val[slot, b]
         if conns.kind[c] == 0:
@@ -87,28 +109,20 @@ def deliver(b, n, D, pops, conns, w, st, ring):
                 lo = w.indptr[po + j]
                 hi = w.indptr[po + j + 1]
                 x = g * val[poff + e] if graded else g
-                if x == 1.0:
-                    for q in range(lo, hi):
-                        isyn[base + w.indices[q]] += w.data[q]
-                else:
-                    for q in range(lo, hi):
-                        isyn[base + w.indices[q]] += w.data[q] * x
+                _scatter(dst, w.indices[lo:hi], w.data[lo:hi], x, x == 1.0)
         else:
-            npost = conns.n_post[c]
             do = conns.dense_off[c]
             for e in range(k):
                 j = idx[poff + e]
-                row = do + j * npost
+                row = w.dense[do + j * npost:do + (j + 1) * npost]
                 x = g * val[poff + e] if graded else g
                 if x == 1.0:
-                    for i in range(npost):
-                        isyn[base + i] += w.dense[row + i]
+                    _add(dst, row)
                 else:
-                    for i in range(npost):
-                        isyn[base + i] += w.dense[row + i] * x
+                    _add_scaled(dst, row, x)
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def poisson(b, n, B, pops, inp, st):
     """Poisson input spikes of row ``b`` at the end of step ``n`` into their receptor slots."""
     isyn = st.isyn[b]
@@ -123,7 +137,7 @@ def poisson(b, n, B, pops, inp, st):
                 isyn[base + j] += inp.po_w[inp.po_woff[k] + j]
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def array_ext(b, n, p, pops, inp, st):
     """Sum the array inputs of population ``p`` due at step ``n`` into ``ext`` (row ``b``), in
     input order (``ext = v_1 g_1 + v_2 g_2 + ...``); return whether any was due."""

@@ -16,9 +16,10 @@ LCANeuron (state ``u`` in ``v``, output ``a``; its slot holds the graded input `
     u <- u + (dt/tau) ((drive + in) [+ ext] - u);  in <- 0;  a = T_lam(u) [* 1/gain]
 
 A population's events (spikes, or non-zero graded outputs) are appended to the event ring at
-``slot`` (local indices, and values for graded outputs), counted per neuron, and the update loop
-is written over blocks of :data:`BLOCK` neurons with branch-free arithmetic so that LLVM can
-vectorise it; a block is scanned for events only when one of its neurons crossed threshold.
+``slot`` (local indices, and values for graded outputs) and counted per neuron. The update loops
+run over plain 1-D slices indexed from 0 with branch-free bodies, in blocks of :data:`BLOCK`
+neurons, so that LLVM vectorises them; a block is scanned for events only when one of its
+neurons crossed threshold.
 A non-finite state stops the row: ``err[b]`` records ``(1, step, population, neuron)``.
 """
 from __future__ import annotations
@@ -38,8 +39,89 @@ def _flag(x: float) -> int:
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def lif_update(b, p, n, slot, pops, prm, st, ring, dt, has_ext, track):
-    """Advance LIF population ``p`` of row ``b`` by step ``n``; return the number of events."""
+def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0_s, d1_s, two, has_ext, dt,
+              blk_hits):
+    """``v <- v v_decay + drive [+ dt ext] + i0 [+ i1]``, decay the receptor slots, count threshold
+    crossings per block of :data:`BLOCK`; return the number of non-finite values.
+
+    Written for LLVM's vectoriser: plain 1-D arrays indexed from 0, blocks of constant length,
+    branch-free bodies, and the body written out in place (a numba-inlined helper stops the
+    vectorisation), once for the full blocks and once for the tail."""
+    size = v.shape[0]
+    full = size // BLOCK
+    bad = 0
+    for blk in range(full):
+        lo = blk * BLOCK
+        hits = 0
+        for k in range(BLOCK):
+            j = lo + k
+            x = v[j] * (vd_s if uni else vd_a[j]) + drive[j]
+            if has_ext:
+                x += dt * ext[j]
+            x += i0[j]
+            i0[j] *= d0_s if uni else d0_a[j]
+            if two:
+                x += i1[j]
+                i1[j] *= d1_s if uni else d1_a[j]
+            hits += np.int64(x >= (th_s if uni else th_a[j]))
+            bad += _flag(x)
+            v[j] = x
+        blk_hits[blk] = hits
+    if full * BLOCK < size:
+        hits = 0
+        for j in range(full * BLOCK, size):
+            x = v[j] * (vd_s if uni else vd_a[j]) + drive[j]
+            if has_ext:
+                x += dt * ext[j]
+            x += i0[j]
+            i0[j] *= d0_s if uni else d0_a[j]
+            if two:
+                x += i1[j]
+                i1[j] *= d1_s if uni else d1_a[j]
+            hits += np.int64(x >= (th_s if uni else th_a[j]))
+            bad += _flag(x)
+            v[j] = x
+        blk_hits[full] = hits
+    return bad
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _add_decay(v, ir, d):
+    for j in range(v.shape[0]):
+        v[j] += ir[j]
+        ir[j] *= d[j]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _count(v, th_a, uni, th_s, blk_hits):
+    size = v.shape[0]
+    for blk in range((size + BLOCK - 1) // BLOCK):
+        hits = 0
+        for j in range(blk * BLOCK, min(blk * BLOCK + BLOCK, size)):
+            hits += np.int64(v[j] >= (th_s if uni else th_a[j]))
+        blk_hits[blk] = hits
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _window_current(wcur, isyn, r0, size, R, drive, ext, has_ext, dt):
+    for j in range(size):
+        cur = isyn[r0 + j]
+        for r in range(1, R):
+            cur += isyn[r0 + r * size + j]
+        mu = (cur + drive[j]) / dt
+        if has_ext:
+            mu += ext[j]
+        wcur[j] += mu
+
+
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
+    """Advance LIF population ``p`` of row ``b`` by step ``n``; return the number of events.
+
+    Refractory neurons are the ones that spiked at steps ``n-1 .. n-R`` (ring slots, ``D > R``):
+    their ``v`` is saved, the whole population is updated, their ``v`` restored and they are
+    marked so that they cannot spike (the numpy engine does the same).
+    """
     off = pops.off[p]
     size = pops.size[p]
     R = pops.nrec[p]
@@ -47,74 +129,60 @@ def lif_update(b, p, n, slot, pops, prm, st, ring, dt, has_ext, track):
     refr = pops.refractory[p]
     subtract = pops.reset[p] == 0
     uni = pops.uniform[p] != 0
-    v = st.v[b]
-    isyn = st.isyn[b]
-    drive = st.drive[b]
-    ext = st.ext[b]
-    ref = st.ref[b]
-    vd_s = prm.v_decay[off]
-    th_s = prm.v_th[off]
-    d0_s = prm.i_decay[r0]
-    d1_s = prm.i_decay[r0 + size] if R >= 2 else d0_s
+    v = st.v[b, off:off + size]
+    drive = st.drive[b, off:off + size]
+    ext = st.ext[b, off:off + size]
+    i0 = st.isyn[b, r0:r0 + size]
+    i1 = st.isyn[b, r0 + size:r0 + 2 * size] if R >= 2 else i0
+    vd_a = prm.v_decay[off:off + size]
+    th_a = prm.v_th[off:off + size]
+    d0_a = prm.i_decay[r0:r0 + size]
+    d1_a = prm.i_decay[r0 + size:r0 + 2 * size] if R >= 2 else d0_a
     if track:  # window statistics: the soma current this step integrates, before the update
+        _window_current(st.wcur[b, off:off + size], st.isyn[b], r0, size, R, drive, ext, has_ext, dt)
+    held = st.held[b]
+    mark = st.mark[b]
+    n_frozen = 0
+    if refr > 0:
+        for k in range(1, refr + 1):
+            s = (n - k) % D
+            fidx = ring.idx[s, b]
+            for e in range(ring.cnt[s, b, p]):
+                j = fidx[off + e]
+                held[n_frozen] = v[j]
+                st.frozen[b, n_frozen] = j
+                mark[off + j] = 1
+                n_frozen += 1
+    blk_hits = st.blk[b]
+    bad = _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_a[0], th_a[0], d0_a[0], d1_a[0],
+                    R == 2, has_ext, dt, blk_hits)
+    if R > 2:
+        for r in range(2, R):
+            _add_decay(v, st.isyn[b, r0 + r * size:r0 + (r + 1) * size], prm.i_decay[r0 + r * size:r0 + (r + 1) * size])
+        _count(v, th_a, uni, th_a[0], blk_hits)
         for j in range(size):
-            cur = isyn[r0 + j]
-            for r in range(1, R):
-                cur += isyn[r0 + r * size + j]
-            mu = (cur + drive[off + j]) / dt
-            if has_ext:
-                mu += ext[off + j]
-            st.wcur[b, off + j] += mu
+            bad += _flag(v[j])
+    for m in range(n_frozen):
+        v[st.frozen[b, m]] = held[m]
     idx = ring.idx[slot, b]
     k = 0
-    bad = 0
-    for start in range(0, size, BLOCK):
-        stop = min(start + BLOCK, size)
-        hits = 0
-        for j in range(start, stop):
-            g = off + j
-            vd = vd_s if uni else prm.v_decay[g]
-            th = th_s if uni else prm.v_th[g]
-            x = v[g] * vd + drive[g]
-            if has_ext:
-                x += dt * ext[g]
-            s0 = r0 + j
-            x += isyn[s0]
-            isyn[s0] *= d0_s if uni else prm.i_decay[s0]
-            if R >= 2:
-                s1 = s0 + size
-                x += isyn[s1]
-                isyn[s1] *= d1_s if uni else prm.i_decay[s1]
-                for r in range(2, R):
-                    sr = s0 + r * size
-                    x += isyn[sr]
-                    isyn[sr] *= prm.i_decay[sr]
-            if refr > 0:  # ref counts the frozen steps left; < 0 once free (this step included)
-                rc = ref[g]
-                frozen = rc > 0
-                x = v[g] if frozen else x
-                ref[g] = max(rc - 1, -1)
-                hits += np.int64((x >= th) & (not frozen))
-            else:
-                hits += np.int64(x >= th)
-            bad += _flag(x)
-            v[g] = x
-        if hits > 0:
-            for j in range(start, stop):
-                g = off + j
-                th = th_s if uni else prm.v_th[g]
-                if v[g] >= th and (refr == 0 or ref[g] < 0):
-                    v[g] = v[g] - th if subtract else prm.v_reset[g]
-                    if refr > 0:
-                        ref[g] = refr
-                    idx[off + k] = j
-                    k += 1
-                    st.counts[b, g] += 1
-                    st.wcounts[b, g] += 1
+    for blk in range((size + BLOCK - 1) // BLOCK):
+        if blk_hits[blk] == 0:
+            continue
+        for j in range(blk * BLOCK, min(blk * BLOCK + BLOCK, size)):
+            th = th_a[j]
+            if v[j] >= th and mark[off + j] == 0:
+                v[j] = v[j] - th if subtract else prm.v_reset[off + j]
+                idx[off + k] = j
+                k += 1
+                st.counts[b, off + j] += 1
+                st.wcounts[b, off + j] += 1
+    for m in range(n_frozen):
+        mark[off + st.frozen[b, m]] = 0
     ring.cnt[slot, b, p] = k
     if bad > 0:
         for j in range(size):
-            if _flag(v[off + j]):
+            if _flag(v[j]):
                 st.err[b, 0] = 1
                 st.err[b, 1] = n
                 st.err[b, 2] = p
@@ -133,55 +201,55 @@ def _threshold(u, lam, kind):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def lca_update(b, p, n, slot, pops, prm, st, ring, dt, has_ext, track):
+def _lca_pass(u, a, inp, drive, ext, k_a, lam_a, g_a, uni, k_s, lam_s, kind, unit, has_ext):
+    bad = 0
+    for j in range(u.shape[0]):
+        x = drive[j] + inp[j]
+        if has_ext:
+            x = x + ext[j]
+        ug = u[j] + (k_s if uni else k_a[j]) * (x - u[j])
+        u[j] = ug
+        inp[j] = 0.0
+        out = _threshold(ug, lam_s if uni else lam_a[j], kind)
+        if not unit:
+            out *= g_a[j]
+        a[j] = out
+        bad += _flag(ug)
+    return bad
+
+
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     """Advance graded (analog LCA) population ``p`` of row ``b`` by step ``n``; return the number
     of non-zero outputs (events)."""
     off = pops.off[p]
     size = pops.size[p]
     r0 = pops.roff[p]
-    kind = pops.threshold[p]
-    unit = pops.unit_gain[p] != 0
-    uni = pops.uniform[p] != 0
-    u = st.v[b]
-    a = st.a[b]
-    inp = st.isyn[b]
-    drive = st.drive[b]
-    ext = st.ext[b]
-    k_s = prm.lca_k[off]
-    lam_s = prm.lam[off]
+    u = st.v[b, off:off + size]
+    a = st.a[b, off:off + size]
+    k_a = prm.lca_k[off:off + size]
+    lam_a = prm.lam[off:off + size]
+    bad = _lca_pass(u, a, st.isyn[b, r0:r0 + size], st.drive[b, off:off + size], st.ext[b, off:off + size], k_a,
+                    lam_a, prm.inv_gain[off:off + size], pops.uniform[p] != 0, k_a[0], lam_a[0], pops.threshold[p],
+                    pops.unit_gain[p] != 0, has_ext)
     idx = ring.idx[slot, b]
     val = ring.val[slot, b]
-    bad = 0
-    for j in range(size):
-        g = off + j
-        x = drive[g] + inp[r0 + j]
-        if has_ext:
-            x = x + ext[g]
-        kk = k_s if uni else prm.lca_k[g]
-        ug = u[g] + kk * (x - u[g])
-        u[g] = ug
-        inp[r0 + j] = 0.0
-        out = _threshold(ug, lam_s if uni else prm.lam[g], kind)
-        if not unit:
-            out *= prm.inv_gain[g]
-        a[g] = out
-        bad += _flag(ug)
     k = 0
     for j in range(size):
-        g = off + j
-        if a[g] != 0.0:
+        if a[j] != 0.0:
             idx[off + k] = j
-            val[off + k] = a[g]
+            val[off + k] = a[j]
             k += 1
-            st.counts[b, g] += 1
-            st.wcounts[b, g] += 1
+            st.counts[b, off + j] += 1
+            st.wcounts[b, off + j] += 1
     ring.cnt[slot, b, p] = k
     if track:
+        wcur = st.wcur[b, off:off + size]
         for j in range(size):
-            st.wcur[b, off + j] += u[off + j]
+            wcur[j] += u[j]
     if bad > 0:
         for j in range(size):
-            if _flag(u[off + j]):
+            if _flag(u[j]):
                 st.err[b, 0] = 1
                 st.err[b, 1] = n
                 st.err[b, 2] = p

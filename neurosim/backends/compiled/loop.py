@@ -25,10 +25,11 @@ from neurosim.backends.compiled.learn_kernels import learn_on_events
 
 __all__ = ["State", "Ring", "Probes", "run_rows_serial", "run_rows_parallel", "VAR_CODES", "VAR_RECEPTOR"]
 
-#: per-row state, ``(B, N)`` unless noted: ``isyn`` ``(B, S)`` receptor slots, ``ref`` int16,
-#: ``counts``/``wcounts`` int64 event counters (run / window), ``wcur`` float64 window current sums,
-#: ``err`` ``(B, 4)`` int64 (flag, step, population, neuron)
-State = namedtuple("State", "v a isyn ref drive ext counts wcounts wcur err")
+#: per-row state, ``(B, N)`` unless noted: ``isyn`` ``(B, S)`` receptor slots, ``counts``/``wcounts``
+#: int64 event counters (run / window), ``wcur`` float64 window current sums, ``err`` ``(B, 4)`` int64
+#: (flag, step, population, neuron); scratch: ``held``/``frozen``/``mark`` (refractory neurons'
+#: saved ``v``, indices, uint8 marks), ``blk`` ``(B, blocks)`` threshold crossings per block
+State = namedtuple("State", "v a isyn drive ext counts wcounts wcur err held frozen mark blk")
 #: event ring: ``idx`` ``(D, B, N)`` int32 local indices, ``cnt`` ``(D, B, P)`` int32, ``val`` graded values
 Ring = namedtuple("Ring", "idx cnt val")
 #: state probes (``pr_*``; float values in ``pf``, spikes in ``pb``, both flat ``(records, B, n)``
@@ -40,7 +41,7 @@ VAR_CODES = {"v": 0, "u": 0, "a": 1, "output": 1, "i": 2, "spikes": 3}
 VAR_RECEPTOR = 10
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _record(b, n, slot, B, dt, pops, st, ring, prb):
     for k in range(prb.pr_pop.shape[0]):
         every = prb.pr_every[k]
@@ -95,9 +96,9 @@ def run_row(b, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, p
         for p in range(P):
             has_ext = array_ext(b, n, p, pops, inp, st) if n_arrays > 0 else False
             if pops.kind[p] == 0:
-                lif_update(b, p, n, slot, pops, prm, st, ring, dt, has_ext, track)
+                lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track)
             else:
-                lca_update(b, p, n, slot, pops, prm, st, ring, dt, has_ext, track)
+                lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track)
             if st.err[b, 0] != 0:
                 return s
         deliver(b, n, D, pops, conns, w, st, ring)

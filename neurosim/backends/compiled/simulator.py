@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from neurosim.activity import ActivityProfile
 from neurosim.backends.compiled import learning as lrn_mod
 from neurosim.backends.compiled.delivery import deliver
+from neurosim.backends.compiled.kernels import BLOCK
 from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, build_layout
 from neurosim.backends.compiled.loop import Ring, State, run_rows_parallel, run_rows_serial
 from neurosim.backends.compiled.synapses import build_synapses
@@ -88,13 +89,17 @@ class CompiledSimulator:
         self.track_window = bool(track_window)
         self.layout = L = build_layout(network, dt=self.dt_s, dtype=self.dtype)
         self.table = build_synapses(network, L)
-        self.D = max(self.table.max_delay, 1)
+        # the ring keeps the events of the last D steps: the longest delay, and the refractory
+        # neurons (those that spiked in the last R steps)
+        self.D = max(self.table.max_delay, int(L.pops.refractory.max(initial=0)) + 1, 1)
         N, S, P = L.n_neurons, L.n_slots, len(L.names)
+        blocks = -(-int(L.pops.size.max(initial=1)) // BLOCK)
         self.state_arrays = State(np.zeros((B, N), self.dtype), np.zeros((B, N), self.dtype),
-                                  np.zeros((B, S), self.dtype), np.zeros((B, N), np.int16),
-                                  np.zeros((B, N), self.dtype), np.zeros((B, N), self.dtype),
-                                  np.zeros((B, N), np.int64), np.zeros((B, N), np.int64), np.zeros((B, N)),
-                                  np.zeros((B, 4), np.int64))
+                                  np.zeros((B, S), self.dtype), np.zeros((B, N), self.dtype),
+                                  np.zeros((B, N), self.dtype), np.zeros((B, N), np.int64),
+                                  np.zeros((B, N), np.int64), np.zeros((B, N)), np.zeros((B, 4), np.int64),
+                                  np.zeros((B, N), self.dtype), np.zeros((B, N), np.int32), np.zeros((B, N), np.uint8),
+                                  np.zeros((B, blocks), np.int64))
         graded = bool(np.any(L.pops.kind == KIND_LCA))
         self.ring = Ring(np.zeros((self.D, B, N), np.int32), np.zeros((self.D, B, P), np.int32),
                          np.zeros((self.D, B, N) if graded else (1, 1, 1), self.dtype))
@@ -306,7 +311,7 @@ class CompiledSimulator:
     def reset_state(self) -> None:
         """Zero all neuron state, traces and delay buffers (weights, parameters and counters are kept)."""
         st = self.state_arrays
-        for arr in (st.v, st.a, st.isyn, st.ref):
+        for arr in (st.v, st.a, st.isyn):
             arr.fill(0)
         self.ring.cnt.fill(0)
         self.learning.reset_traces()
