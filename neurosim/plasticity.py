@@ -50,15 +50,24 @@ from __future__ import annotations
 import inspect
 import math
 import types as pytypes
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from neurosim.errors import LocalityError, NetworkError, describe
 from neurosim.learning import LearningRule, parse_quantity
 
-__all__ = ["Update", "PairSTDP", "compile_update", "check_scalar_function", "EVENT_READS", "TARGETS", "QMAX"]
+__all__ = [
+    "EVENT_READS",
+    "QMAX",
+    "TARGETS",
+    "PairSTDP",
+    "Update",
+    "check_no_event_rules",
+    "check_scalar_function",
+    "compile_update",
+]
 
 #: scalars a compiled rule receives after its target (reads + constants)
 QMAX = 16
@@ -137,7 +146,7 @@ class Update:
                 raise LocalityError(describe("rule", name, f"'{quantity}' is not a local quantity of an event rule",
                                              expected=list(EVENT_READS) + ["global.<signal>"]))
             return "event"
-        side, _, stat = parse_quantity(quantity)
+        side, _, _ = parse_quantity(quantity)
         if side == "weight":
             raise LocalityError(describe("rule", name, "'weight' is the first argument, not a read",
                                          expected="reads of the two neurons or global signals"))
@@ -145,6 +154,20 @@ class Update:
             raise LocalityError(describe("rule", name, f"a threshold update cannot read '{quantity}'",
                                          expected="post-synaptic (owner) or global quantities"))
         return side
+
+
+def check_no_event_rules(network, backend: str) -> None:
+    """Raise :class:`~neurosim.errors.SimulationError` if a connection of ``network`` has a rule
+    that learns on events inside the loop: ``backend`` cannot run it, and running the network
+    without its learning would silently be another model."""
+    from neurosim.errors import SimulationError
+
+    for c in network.connections:
+        rule = c.learning_rule
+        if rule is not None and hasattr(rule, "loop_updates") and any(u.event for u in rule.loop_updates()):
+            raise SimulationError(describe("connection", c.name, f"its rule '{getattr(rule, 'name', rule)}' learns on "
+                                           f"spike events inside the loop, which the {backend} backend does not run",
+                                           expected="simulate(..., backend='compiled')"))
 
 
 _SCALAR_FUNCS = {"math", "numpy", "builtins"}
@@ -161,7 +184,6 @@ def check_scalar_function(fn: Callable, nargs: int, *, name: str = "rule"):
         through object mode) anything but numbers: the message names the variable and its type.
     """
     from numba import njit, types
-    from numba.core.errors import NumbaError
 
     py = getattr(fn, "py_func", fn)  # a numba dispatcher: recompile its Python function here
     if not isinstance(py, pytypes.FunctionType):
@@ -177,7 +199,7 @@ def check_scalar_function(fn: Callable, nargs: int, *, name: str = "rule"):
     sig = types.float64(*([types.float64] * nargs))
     try:
         disp = njit(sig, cache=False)(py)
-    except NumbaError as exc:
+    except Exception as exc:  # noqa: BLE001 - any compile failure: the function is not a scalar function
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LocalityError(describe("rule", name, "does not compile as a function of scalars", got=first[:200],
                                      expected="arithmetic and math/numpy functions of its float arguments")) from None

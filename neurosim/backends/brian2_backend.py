@@ -43,6 +43,7 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends.brian2_build import Built, build_network
 from neurosim.errors import BackendUnavailableError, NetworkError, SimulationError, describe
 from neurosim.ir import Network
+from neurosim.plasticity import check_no_event_rules
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
         raise NetworkError(describe("backend", "brian2", "unknown options", got=sorted(opts), expected=list(_OPTIONS)))
     if target not in TARGETS:
         raise NetworkError(describe("backend", "brian2", "unknown target", got=repr(target), expected=list(TARGETS)))
+    check_no_event_rules(network, "brian2")
     merged = dict(network.signals)
     unknown = set(signals or {}) - set(merged)
     if unknown:

@@ -31,6 +31,7 @@ from neurosim.backends.numpy_delivery import compile_connection
 from neurosim.backends.numpy_populations import make_state
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput, receptor_index
+from neurosim.plasticity import check_no_event_rules
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Simulator:
                  signals: Optional[dict[str, float]] = None, track_window: bool = False,
                  check_every: int = CHECK_EVERY, options: Optional[dict[str, Any]] = None):
         network.validate()
+        check_no_event_rules(network, "numpy")
         self.network = network
         self.dtype = np.dtype(dtype)
         self.dt_s = float(dt_s)

@@ -23,7 +23,7 @@ learning : bool
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -32,12 +32,12 @@ from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
 from neurosim.result import SimResult
 
-__all__ = ["CompiledSimulator", "run", "OPTIONS"]
+__all__ = ["OPTIONS", "CompiledSimulator", "run"]
 
 
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: bool = False,
-        options: Optional[dict] = None) -> SimResult:
+        initial_state: dict | None = None, signals: dict | None = None, progress: bool = False,
+        options: dict | None = None) -> SimResult:
     """Backend entry point used by :func:`neurosim.simulate` (arguments as there)."""
     opts = dict(options or {})
     unknown = sorted(set(opts) - set(OPTIONS))

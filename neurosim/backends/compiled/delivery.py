@@ -24,7 +24,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-__all__ = ["deliver", "poisson", "array_ext", "mix64", "uniform01", "input_key", "Inputs"]
+__all__ = ["Inputs", "array_ext", "deliver", "input_key", "mix64", "poisson", "uniform01"]
 
 #: input tables: array inputs (``ar_*``, values flat ``(steps, rows, n)`` per input) and Poisson
 #: inputs (``po_*``: target, first slot, probabilities ``(rows, n)`` and scaled weights ``(n,)``)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["lif_update", "lca_update", "BLOCK"]
+__all__ = ["BLOCK", "lca_update", "lif_update"]
 
 BLOCK = 64
 

@@ -19,7 +19,7 @@ from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import Network
 from neurosim.neurons import LIF, LCANeuron
 
-__all__ = ["Pops", "Params", "Layout", "build_layout", "KIND_LIF", "KIND_LCA", "THRESHOLD_CODES", "MAX_REFRACTORY"]
+__all__ = ["KIND_LCA", "KIND_LIF", "MAX_REFRACTORY", "THRESHOLD_CODES", "Layout", "Params", "Pops", "build_layout"]
 
 KIND_LIF, KIND_LCA = 0, 1
 #: LCANeuron.threshold -> kernel code

@@ -29,8 +29,22 @@ from collections import namedtuple
 import numpy as np
 from numba import cfunc, njit, types
 
-__all__ = ["Lrn", "RULE_SIG", "noop_rule", "learn_on_events", "apply_phase", "apply_phase_threshold", "QMAX",
-           "Q_PRE_TRACE", "Q_POST_TRACE", "Q_POST_V", "Q_POST_I", "Q_PRE_VALUE", "Q_CONST", "Q_GLOBAL"]
+__all__ = [
+    "QMAX",
+    "Q_CONST",
+    "Q_GLOBAL",
+    "Q_POST_I",
+    "Q_POST_TRACE",
+    "Q_POST_V",
+    "Q_PRE_TRACE",
+    "Q_PRE_VALUE",
+    "RULE_SIG",
+    "Lrn",
+    "apply_phase",
+    "apply_phase_threshold",
+    "learn_on_events",
+    "noop_rule",
+]
 
 #: length of the scalar tuple a rule receives (reads then constants, zero-padded)
 QMAX = 16

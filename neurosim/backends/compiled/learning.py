@@ -10,14 +10,13 @@ updates (``on="phase:<name>"``) the statistics of the windows, gathered per syna
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, Layout
 from neurosim.backends.compiled.learn_kernels import (
-    QMAX,
     Q_CONST,
     Q_GLOBAL,
     Q_POST_I,
@@ -25,6 +24,7 @@ from neurosim.backends.compiled.learn_kernels import (
     Q_POST_V,
     Q_PRE_TRACE,
     Q_PRE_VALUE,
+    QMAX,
     Lrn,
     apply_phase,
     apply_phase_threshold,
@@ -142,7 +142,7 @@ class LoopLearning:
             L.pops.unit_gain[p] = int(np.all(prm.inv_gain[off:off + n] == 1.0))
 
     # -- weights ----------------------------------------------------------------------------------
-    def current_weights(self, c: int, conn, override: Optional[object]):
+    def current_weights(self, c: int, conn, override: object | None):
         """Connection ``c``'s weights as the IR holds them (learned values of a plastic one)."""
         if not conn.plastic:
             return (override if override is not None else conn.weights).copy()

@@ -23,7 +23,7 @@ from neurosim.backends.compiled.delivery import array_ext, deliver, poisson
 from neurosim.backends.compiled.kernels import lca_update, lif_update
 from neurosim.backends.compiled.learn_kernels import learn_on_events
 
-__all__ = ["State", "Ring", "Probes", "run_rows_serial", "run_rows_parallel", "VAR_CODES", "VAR_RECEPTOR"]
+__all__ = ["VAR_CODES", "VAR_RECEPTOR", "Probes", "Ring", "State", "run_rows_parallel", "run_rows_serial"]
 
 #: per-row state, ``(B, N)`` unless noted: ``isyn`` ``(B, S)`` receptor slots, ``counts``/``wcounts``
 #: int64 event counters (run / window), ``wcur`` float64 window current sums, ``err`` ``(B, 4)`` int64
@@ -102,7 +102,7 @@ def run_row(b, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, p
             if st.err[b, 0] != 0:
                 return s
         deliver(b, n, D, pops, conns, w, st, ring)
-        if lrn is not None:  # pruned at compile time for the parallel driver (no event rules there)
+        if lrn is not None:  # noqa: SIM102 - pruned at compile time for the parallel driver (no event rules)
             if lrn.rule_conn.shape[0] > 0:
                 learn_on_events(b, n, D, pops, conns, w, st, ring, lrn, prm)
         if inp.po_pop.shape[0] > 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import numba
 import numpy as np
@@ -33,7 +33,7 @@ from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CompiledSimulator", "OPTIONS"]
+__all__ = ["OPTIONS", "CompiledSimulator"]
 
 #: options of the compiled backend (``simulate(..., options={...})``)
 OPTIONS = ("threads", "track_window", "check_every", "learning")
@@ -66,9 +66,9 @@ class CompiledSimulator:
     backend_name = "compiled"
 
     def __init__(self, network: Network, *, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-                 initial_state: Optional[dict[str, dict[str, np.ndarray]]] = None,
-                 signals: Optional[dict[str, float]] = None, track_window: bool = False,
-                 threads: Optional[int] = None, learning: bool = True):
+                 initial_state: dict[str, dict[str, np.ndarray]] | None = None,
+                 signals: dict[str, float] | None = None, track_window: bool = False,
+                 threads: int | None = None, learning: bool = True):
         network.validate()
         self.network = network
         self.dtype = np.dtype(dtype)
@@ -295,6 +295,13 @@ class CompiledSimulator:
             st = self.state_arrays
             st.a[:, sl] = self._activation(population, st.v[:, sl])
 
+    def thresholds(self, population: str) -> np.ndarray:
+        """The current thresholds of ``population`` (float64, ``(n,)``): ``v_th`` of LIF neurons,
+        ``gain`` of analog ones (the ``post.threshold`` of learning rules)."""
+        if population not in self.layout.names:
+            raise NetworkError(describe("population", population, "no such population", expected=self.layout.names))
+        return self.learning._thresholds(population).copy()
+
     def set_input(self, name: str, value) -> None:
         """Replace the value of ConstantInput ``name`` (same shape rules), e.g. the next sample."""
         for inp in self.const_inputs:
@@ -368,7 +375,7 @@ class CompiledSimulator:
                 d = d + L.leak_drive[lo:hi].astype(dtype)
             self.state_arrays.drive[:, lo:hi] = d
 
-    def run(self, steps: int, *, progress: bool = False, phase: Optional[str] = None) -> None:
+    def run(self, steps: int, *, progress: bool = False, phase: str | None = None) -> None:
         """Advance ``steps`` steps.
 
         ``phase`` names a statistics window: the window restarts, and at the end of the run its

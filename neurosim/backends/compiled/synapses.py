@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 from collections import namedtuple
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +30,7 @@ from neurosim.backends.compiled.layout import Layout
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, Network, receptor_index
 
-__all__ = ["Conns", "Weights", "SynapseTable", "build_synapses", "KIND_SPARSE", "KIND_DENSE"]
+__all__ = ["KIND_DENSE", "KIND_SPARSE", "Conns", "SynapseTable", "Weights", "build_synapses"]
 
 KIND_SPARSE, KIND_DENSE = 0, 1
 
@@ -73,7 +72,7 @@ def _source_rows(conn: Connection) -> sp.csr_matrix:
 
 
 def build_synapses(network: Network, layout: Layout, *,
-                   weights_override: Optional[dict[str, object]] = None) -> SynapseTable:
+                   weights_override: dict[str, object] | None = None) -> SynapseTable:
     """Tables of every connection of ``network``; ``weights_override`` maps connection names to
     weights replacing the IR's (as :meth:`CompiledSimulator.set_weights` passes them)."""
     dtype = layout.dtype
