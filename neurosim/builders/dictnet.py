@@ -38,7 +38,6 @@ from typing import Optional
 
 import numpy as np
 
-from neurosim.backends.compiled import CompiledSimulator
 from neurosim.backends.numpy_engine import Simulator
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, ConstantInput, Gain, Network, Population
@@ -255,7 +254,9 @@ class DictNetRunner:
         self.network = build_dictnet(params, np.zeros((self.batch, M)) if self.batch > 1 else np.zeros(M),
                                      lam=lam, model=model, rules=rules)
         self.in_loop = backend == "compiled" and bool(rules) and all(hasattr(r, "loop_updates") for r in rules.values())
-        if backend == "compiled":
+        self.compiled = backend == "compiled"
+        if self.compiled:
+            from neurosim.backends.compiled import CompiledSimulator  # numba loads only when used
             self.sim = CompiledSimulator(self.network, dt_s=dt_s, track_window=(model == "spiking"),
                                          learning=self.in_loop)
         else:
@@ -298,7 +299,7 @@ class DictNetRunner:
             self.sim.record_learning_epoch(name)
 
     def _stats(self, phase: str) -> dict[str, dict[str, np.ndarray]]:
-        if isinstance(self.sim, CompiledSimulator):  # recorded by the engine before any in-loop update
+        if self.compiled:  # recorded by the engine before any in-loop update
             st = self.sim.phase_stats[phase]
             keys = ("rate", "mean_current") if self.model == "rate" else ("rate", "count", "mean_current")
             return {pop: {k: st[pop][k] for k in keys} for pop in (INPUT, CODING)}
@@ -319,7 +320,7 @@ class DictNetRunner:
         self.sim.set_input("x", X if X.ndim == 2 else X[None, :])
         self.sim.reset_state()
         out = {}
-        compiled = isinstance(self.sim, CompiledSimulator)
+        compiled = self.compiled
         for phase, gamma in zip(PHASES, (0.0, self.kappa)):
             self.sim.set_signal("gamma", gamma)
             if self.settle:

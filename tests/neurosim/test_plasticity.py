@@ -255,3 +255,22 @@ def test_lin_tang_in_the_loop_equals_the_between_runs_update(model, dt, T):
     act = inside.sim.result().activity
     assert act.learn_epochs == {"F": 1, "B": 1, "H": 1}
     assert act.learn_updates == {"F": 96, "B": 96, "H": 132} and act.learn_triggers["H"] == ("phase",)
+
+
+def test_the_online_stdp_example_learns_and_counts_its_updates():
+    import importlib.util
+
+    from tests.helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location("stdp_online", ROOT / "examples" / "stdp_online.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    net = example.build_stdp_network(n_inputs=200, rate_hz=20.0, w_max=0.05, seed=3)
+    sim = CompiledSimulator(net, dt_s=example.DT_S, seed=3)
+    w0 = np.asarray(sim.weights("plastic")).ravel().copy()
+    sim.run(20000)
+    w = np.asarray(sim.weights("plastic")).ravel()
+    act = sim.result().activity
+    assert act.counts["out"].sum() > 20
+    assert np.all((w >= 0) & (w <= 0.05)) and w.std() > 3 * w0.std()  # competition spreads the weights
+    assert act.learn_updates["plastic"] == act.syn_events["plastic"] + int(act.counts["out"].sum()) * 200

@@ -57,7 +57,7 @@ Q_CONST, Q_GLOBAL = 1000, 2000
 #: ``pre_ld``/``post_ld`` = ``-dt / tau``), the signal values ``glob`` and update counters
 #: ``updates`` (per connection: synapse updates applied)
 Lrn = namedtuple("Lrn", "rule_conn rule_on rule_q rule_lo rule_hi consts fns "
-                        "traced pre_tr post_tr pre_ld post_ld tr_val tr_last glob updates")
+                        "traced pre_tr post_tr pre_ld post_ld tr_val tr_last glob updates qbuf")
 
 
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
@@ -75,8 +75,10 @@ def _bump(lrn, b, t, n, ld, x):
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _gather(lrn, k, b, c, n, i, j, pre_value, pops, st, conns):
-    """The scalar tuple of rule ``k`` for synapse (post ``i``, pre ``j``) of connection ``c``."""
-    q = np.zeros(16)
+    """The scalar tuple of rule ``k`` for synapse (post ``i``, pre ``j``) of connection ``c``
+    (gathered in the scratch ``lrn.qbuf``: no allocation per update)."""
+    q = lrn.qbuf
+    q[:] = 0.0
     for m in range(16):
         code = lrn.rule_q[k, m]
         if code < 0:
@@ -156,8 +158,8 @@ def learn_on_events(b, n, D, pops, conns, w, st, ring, lrn, prm):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _phase_q(sides, rows, consts, pre_q, post_q, glob, b, i, j):
-    q = np.zeros(16)
+def _phase_q(q, sides, rows, consts, pre_q, post_q, glob, b, i, j):
+    q[:] = 0.0
     for m in range(sides.shape[0]):
         side = sides[m]
         if side == 0:
@@ -178,6 +180,7 @@ def apply_phase(fn, sides, rows, consts, pre_q, post_q, glob, indptr, indices, m
     connection's model weights and delivery copy (``data = w * scale[i]``)."""
     B = pre_q.shape[1] if pre_q.shape[0] > 0 else post_q.shape[1]
     base = indptr[0]
+    q = np.zeros(16)
     for j in range(n_pre):
         for s in range(indptr[j], indptr[j + 1]):
             i = indices[s]
@@ -185,7 +188,7 @@ def apply_phase(fn, sides, rows, consts, pre_q, post_q, glob, indptr, indices, m
             old = model[m]
             acc = 0.0
             for b in range(B):
-                acc += fn(np.float64(old), _phase_q(sides, rows, consts, pre_q, post_q, glob, b, i, j))
+                acc += fn(np.float64(old), _phase_q(q, sides, rows, consts, pre_q, post_q, glob, b, i, j))
             new = min(max(old + acc / B, lo_w), hi_w)
             model[m] = new
             data[m] = new * scale[i]
@@ -196,11 +199,12 @@ def apply_phase_threshold(fn, sides, rows, consts, post_q, glob, theta, lo_t, hi
     """Owner-neuron phase rule: ``theta_i <- clip(theta_i + mean_b fn(theta_i, q_b), lo_t, hi_t)``."""
     B = post_q.shape[1]
     empty = np.zeros((0, 1, 1))
+    q = np.zeros(16)
     for i in range(theta.shape[0]):
         old = theta[i]
         acc = 0.0
         for b in range(B):
-            acc += fn(np.float64(old), _phase_q(sides, rows, consts, empty, post_q, glob, b, i, 0))
+            acc += fn(np.float64(old), _phase_q(q, sides, rows, consts, empty, post_q, glob, b, i, 0))
         theta[i] = min(max(old + acc / B, lo_t), hi_t)
 
 

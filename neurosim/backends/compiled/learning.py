@@ -113,7 +113,7 @@ class LoopLearning:
         glob = np.array([signals[s] for s in self.signal_names] or [0.0])
         del pops
         return Lrn(rule_conn, rule_on, rule_q, lo, hi, consts, fns, traced, pre_tr, post_tr, pre_ld, post_ld,
-                   np.zeros((B, n_tr)), np.zeros((B, n_tr), np.int64), glob, np.zeros(C, np.int64))
+                   np.zeros((B, n_tr)), np.zeros((B, n_tr), np.int64), glob, np.zeros(C, np.int64), np.zeros(QMAX))
 
     def set_signals(self, signals: dict[str, float]) -> None:
         if self.signal_names:
