@@ -28,7 +28,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from neurosim.backends import simulate
+from neurosim.backends import DEFAULT_BACKEND, simulate
 from neurosim.conv import ConvWeights
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, ConstantInput, Network, Population, Probe
@@ -64,7 +64,7 @@ def build_conv_lca(cd: ConvDictionary, X, lam, *, threshold: str = "soft", name:
 
 
 def run_conv_lca(cd: ConvDictionary, X, lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
-                 backend: str = "numpy", name: str = "clca", initial_state: Optional[dict] = None,
+                 backend: str = DEFAULT_BACKEND, name: str = "clca", initial_state: Optional[dict] = None,
                  options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
     """Run :func:`build_conv_lca` on a backend; returns codes ``(B, K, h, w)`` and the result."""
     net = build_conv_lca(cd, X, lam, threshold=threshold, name=name, probes=("count",))
@@ -130,7 +130,7 @@ def decode_spiking_conv_lca(result: SimResult, cd: ConvDictionary, *, nonneg: bo
 
 
 def spiking_conv_lca(cd: ConvDictionary, X, lam, *, nonneg: bool = True, steps: int = 5000, dt_s: float = 0.1,
-                     transient: Optional[int] = None, backend: str = "numpy", name: str = "sclca", seed: int = 0,
+                     transient: Optional[int] = None, backend: str = DEFAULT_BACKEND, name: str = "sclca", seed: int = 0,
                      initial_state: Optional[dict] = None, options: Optional[dict[str, Any]] = None
                      ) -> tuple[np.ndarray, SimResult]:
     """Build, run and decode a spiking convolutional LCA (rates counted after ``transient`` steps,

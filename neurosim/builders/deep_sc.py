@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from neurosim.backends import simulate
+from neurosim.backends import DEFAULT_BACKEND, simulate
 from neurosim.ir import Connection, ConstantInput, Network, Population, Probe
 from neurosim.neurons import LCANeuron
 from neurosim.solvers.deep_sc import DSCLayer, _check
@@ -53,7 +53,7 @@ def build_deep_sc(layers: Sequence[DSCLayer], X, *, name: str = "dsc", tau_s: fl
     return net.validate()
 
 
-def run_deep_sc(layers: Sequence[DSCLayer], X, *, steps: int = 2000, dt_over_tau: float = 0.1, backend: str = "numpy",
+def run_deep_sc(layers: Sequence[DSCLayer], X, *, steps: int = 2000, dt_over_tau: float = 0.1, backend: str = DEFAULT_BACKEND,
                 name: str = "dsc", options: Optional[dict[str, Any]] = None):
     """Run :func:`build_deep_sc`; returns the codes of every layer ``[(batch, n_j)]`` and the result."""
     net = build_deep_sc(layers, X, name=name, probes=("count",))

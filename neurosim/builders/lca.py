@@ -46,7 +46,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from neurosim.backends import simulate
+from neurosim.backends import DEFAULT_BACKEND, simulate
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Connection, ConstantInput, Network, Population, Probe
 from neurosim.neurons import IF, LCANeuron, threshold_function
@@ -137,7 +137,7 @@ def decode_spiking_lca(result: SimResult, *, n_atoms: int, nonneg: bool, name: s
 
 
 def spiking_lca(D, X, lam: Lam, *, nonneg: bool = True, steps: int = 10000, dt_s: float = 0.1,
-                backend: str = "numpy", seed: int = 0, transient: Optional[int] = None, tau_s: float = 1.0,
+                backend: str = DEFAULT_BACKEND, seed: int = 0, transient: Optional[int] = None, tau_s: float = 1.0,
                 scale: Union[str, float, np.ndarray, None] = "auto",
                 name: str = "slca", progress: bool = False, dtype: Any = np.float64,
                 options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
@@ -230,7 +230,7 @@ def build_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", name: str = "lc
 
 
 def run_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
-                   backend: str = "numpy", seed: int = 0, name: str = "lca", progress: bool = False,
+                   backend: str = DEFAULT_BACKEND, seed: int = 0, name: str = "lca", progress: bool = False,
                    dtype: Any = np.float64, options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
     """Analog LCA run through a backend (:func:`build_analog_lca` + :func:`neurosim.simulate`).
 
