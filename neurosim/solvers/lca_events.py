@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["lca_events", "THRESHOLD_KINDS"]
+__all__ = ["THRESHOLD_KINDS", "lca_events"]
 
 #: threshold name -> kernel code
 THRESHOLD_KINDS = {"soft": 0, "nonneg": 1, "hard": 2}

@@ -20,6 +20,10 @@ track_window : bool
 learning : bool
     Apply the in-loop forms of the connections' learning rules (default True; see
     :mod:`neurosim.plasticity`).
+settle_tol : float
+    Analog (graded) networks: each batch row stops once its neurons have settled (residual at
+    most ``settle_tol``); ``SimResult.row_steps`` says how many steps each row ran. Graded outputs
+    are delivered event-driven in any case: only the non-zero outputs' weight rows are read.
 """
 from __future__ import annotations
 

@@ -201,12 +201,16 @@ def _threshold(u, lam, kind):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _lca_pass(u, a, inp, drive, ext, k_a, lam_a, g_a, uni, k_s, lam_s, kind, unit, has_ext):
+def _lca_pass(u, a, inp, drive, ext, k_a, lam_a, g_a, uni, k_s, lam_s, kind, unit, has_ext, settle):
+    """One Euler step of the graded neurons; returns ``(bad, moving)``: non-finite states, and
+    neurons whose residual ``|x - u|`` (the drive not yet matched) exceeds ``settle``."""
     bad = 0
+    moving = 0
     for j in range(u.shape[0]):
         x = drive[j] + inp[j]
         if has_ext:
             x = x + ext[j]
+        moving += np.int64(abs(x - u[j]) > settle)
         ug = u[j] + (k_s if uni else k_a[j]) * (x - u[j])
         u[j] = ug
         inp[j] = 0.0
@@ -215,13 +219,13 @@ def _lca_pass(u, a, inp, drive, ext, k_a, lam_a, g_a, uni, k_s, lam_s, kind, uni
             out *= g_a[j]
         a[j] = out
         bad += _flag(ug)
-    return bad
+    return bad, moving
 
 
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
-def lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
+def lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track, settle):
     """Advance graded (analog LCA) population ``p`` of row ``b`` by step ``n``; return the number
-    of non-zero outputs (events)."""
+    of neurons still moving (residual above ``settle``; see :func:`_lca_pass`)."""
     off = pops.off[p]
     size = pops.size[p]
     r0 = pops.roff[p]
@@ -229,9 +233,9 @@ def lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     a = st.a[b, off:off + size]
     k_a = prm.lca_k[off:off + size]
     lam_a = prm.lam[off:off + size]
-    bad = _lca_pass(u, a, st.isyn[b, r0:r0 + size], st.drive[b, off:off + size], st.ext[b, off:off + size], k_a,
-                    lam_a, prm.inv_gain[off:off + size], pops.uniform[p] != 0, k_a[0], lam_a[0], pops.threshold[p],
-                    pops.unit_gain[p] != 0, has_ext)
+    bad, moving = _lca_pass(u, a, st.isyn[b, r0:r0 + size], st.drive[b, off:off + size], st.ext[b, off:off + size],
+                            k_a, lam_a, prm.inv_gain[off:off + size], pops.uniform[p] != 0, k_a[0], lam_a[0],
+                            pops.threshold[p], pops.unit_gain[p] != 0, has_ext, settle)
     idx = ring.idx[slot, b]
     val = ring.val[slot, b]
     k = 0
@@ -255,4 +259,4 @@ def lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
                 st.err[b, 2] = p
                 st.err[b, 3] = j
                 break
-    return k
+    return moving

@@ -85,20 +85,23 @@ def _record(b, n, slot, B, dt, pops, st, ring, prb):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_row(b, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, prb, lrn):
-    """Run ``steps`` steps of batch row ``b`` from absolute step ``n0``; return the steps done
-    (fewer when a state became non-finite: ``st.err[b]`` says where)."""
+def run_row(b, steps, n0, B, D, dt, track, settle, pops, prm, st, ring, conns, w, inp, prb, lrn):
+    """Run ``steps`` steps of batch row ``b`` from absolute step ``n0``; return the steps done:
+    fewer when a state became non-finite (``st.err[b]`` says where), or when every neuron of an
+    all-graded network has settled (``settle >= 0``: no residual above it) -- the row then stays
+    as it is, emits nothing, and its probes keep recording that state."""
     P = pops.kind.shape[0]
     n_arrays = inp.ar_pop.shape[0]
     for s in range(steps):
         n = n0 + s
         slot = n % D
+        moving = 0
         for p in range(P):
             has_ext = array_ext(b, n, p, pops, inp, st) if n_arrays > 0 else False
             if pops.kind[p] == 0:
                 lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track)
             else:
-                lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track)
+                moving += lca_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track, settle)
             if st.err[b, 0] != 0:
                 return s
         deliver(b, n, D, pops, conns, w, st, ring)
@@ -108,23 +111,31 @@ def run_row(b, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, p
         if inp.po_pop.shape[0] > 0:
             poisson(b, n, B, pops, inp, st)
         _record(b, n, slot, B, dt, pops, st, ring, prb)
+        if settle >= 0.0 and moving == 0:
+            for t in range(s + 1, steps):  # settled: nothing moves or fires any more
+                nt = n0 + t
+                for p in range(P):
+                    ring.cnt[nt % D, b, p] = 0
+                _record(b, nt, nt % D, B, dt, pops, st, ring, prb)
+            return s + 1
     return steps
 
 
 @njit(cache=True, nogil=True)
-def run_rows_serial(rows, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, prb, lrn):
+def run_rows_serial(rows, steps, n0, B, D, dt, track, settle, pops, prm, st, ring, conns, w, inp, prb, lrn):
     """:func:`run_row` for each row of ``rows`` in turn; returns the steps done per row."""
     done = np.zeros(rows.shape[0], np.int64)
     for i in range(rows.shape[0]):
-        done[i] = run_row(rows[i], steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, prb, lrn)
+        done[i] = run_row(rows[i], steps, n0, B, D, dt, track, settle, pops, prm, st, ring, conns, w, inp, prb, lrn)
     return done
 
 
 @njit(cache=True, parallel=True)
-def run_rows_parallel(rows, steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, prb):
+def run_rows_parallel(rows, steps, n0, B, D, dt, track, settle, pops, prm, st, ring, conns, w, inp, prb):
     """:func:`run_row` for the rows of ``rows`` in parallel (rows are independent within a run: no
     event-triggered learning rule, whose shared weights would couple them)."""
     done = np.zeros(rows.shape[0], np.int64)
     for i in prange(rows.shape[0]):
-        done[i] = run_row(rows[i], steps, n0, B, D, dt, track, pops, prm, st, ring, conns, w, inp, prb, None)
+        done[i] = run_row(rows[i], steps, n0, B, D, dt, track, settle, pops, prm, st, ring, conns, w, inp, prb,
+                          None)
     return done

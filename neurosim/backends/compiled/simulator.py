@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = ["OPTIONS", "CompiledSimulator"]
 
 #: options of the compiled backend (``simulate(..., options={...})``)
-OPTIONS = ("threads", "track_window", "check_every", "learning")
+OPTIONS = ("threads", "track_window", "check_every", "learning", "settle_tol")
 
 
 class CompiledSimulator:
@@ -61,6 +61,11 @@ class CompiledSimulator:
         Threads over batch rows (default: numba's thread count; 1 runs rows in turn).
     learning : bool
         Apply the in-loop forms of the connections' learning rules (default True).
+    settle_tol : float, optional
+        Networks of graded (analog) neurons only: a batch row stops once every neuron's residual
+        ``|bias + ext + in - u|`` is at most ``settle_tol`` (its fixed point, to that tolerance); it
+        then emits nothing more and its probes keep its state. :attr:`row_steps` counts the steps
+        each row ran.
     """
 
     backend_name = "compiled"
@@ -68,7 +73,7 @@ class CompiledSimulator:
     def __init__(self, network: Network, *, dt_s: float, seed: int = 0, dtype: Any = np.float64,
                  initial_state: dict[str, dict[str, np.ndarray]] | None = None,
                  signals: dict[str, float] | None = None, track_window: bool = False,
-                 threads: int | None = None, learning: bool = True):
+                 threads: int | None = None, learning: bool = True, settle_tol: float | None = None):
         network.validate()
         self.network = network
         self.dtype = np.dtype(dtype)
@@ -88,6 +93,16 @@ class CompiledSimulator:
         self._overrides: dict[str, object] = {}
         self.track_window = bool(track_window)
         self.layout = L = build_layout(network, dt=self.dt_s, dtype=self.dtype)
+        if settle_tol is not None:
+            if not (isinstance(settle_tol, (int, float, np.floating)) and np.isfinite(settle_tol) and settle_tol >= 0):
+                raise NetworkError(describe("backend", "compiled", "settle_tol must be a number >= 0", got=settle_tol,
+                                            expected=">= 0"))
+            if np.any(L.pops.kind != KIND_LCA):
+                raise NetworkError(describe("network", network.name, "settle_tol needs a network of graded neurons only",
+                                            got=[n for p, n in enumerate(L.names) if L.pops.kind[p] != KIND_LCA],
+                                            expected="LCANeuron populations (spiking neurons never settle)"))
+        self.settle = -1.0 if settle_tol is None else float(settle_tol)
+        self.row_steps = np.zeros(B, np.int64)
         self.table = build_synapses(network, L)
         # the ring keeps the events of the last D steps: the longest delay, and the refractory
         # neurons (those that spiked in the last R steps)
@@ -414,17 +429,19 @@ class CompiledSimulator:
         parallel = self.threads > 1 and self.batch > 1 and not self.learning.has_event_rules
         track = self.track_window or self.learning.needs_current
         before = numba.get_num_threads()
+        done = np.full(self.batch, steps, np.int64)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", numba.NumbaExperimentalFeatureWarning)
             try:
                 if parallel:
                     numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
                 args = (rows, steps, self.step_count, self.batch, self.D, self.dtype.type(self.dt_s), track,
-                        L.pops, L.params, st, self.ring, self.table.conns, self.table.weights, self.inputs, tables)
+                        self.dtype.type(self.settle), L.pops, L.params, st, self.ring, self.table.conns,
+                        self.table.weights, self.inputs, tables)
                 if parallel:
-                    run_rows_parallel(*args)
+                    done = run_rows_parallel(*args)
                 else:
-                    run_rows_serial(*args, self.learning.tables)
+                    done = run_rows_serial(*args, self.learning.tables)
             finally:
                 numba.set_num_threads(before)
         for pr, (off, cnt, n, spikes) in zip(self.state_probes, where):
@@ -441,6 +458,7 @@ class CompiledSimulator:
                 "population", name, f"state '{var}' became non-finite by step {n_step}",
                 got=f"{st.v[b, off + j]} at batch {b}, neuron {j}",
                 expected="finite values (reduce dt_s or weights; check for runaway excitation)"))
+        self.row_steps += done
         self.step_count += steps
         self.window_steps += steps
 
@@ -470,7 +488,8 @@ class CompiledSimulator:
                                                dt_s=self.dt_s, source="simulated:compiled", learn_epochs=epochs,
                                                learn_updates=self.learning.updates())
         return SimResult(network=self.network.name, backend="compiled", steps=self.step_count, batch=self.batch,
-                         dt_s=self.dt_s, probes=probes, activity=activity, final_state=self.state, wall_s=self.wall_s)
+                         dt_s=self.dt_s, probes=probes, activity=activity, final_state=self.state, wall_s=self.wall_s,
+                         row_steps=self.row_steps.copy())
 
 
 def _progress(total: int, name: str):
