@@ -40,9 +40,10 @@ def _flag(x: float) -> int:
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0_s, d1_s, two, has_ext, dt,
-              blk_hits):
+              blk_hits, duni, dr_s):
     """``v <- v v_decay + drive [+ dt ext] + i0 [+ i1]``, decay the receptor slots, count threshold
-    crossings per block of :data:`BLOCK`; return the number of non-finite values.
+    crossings per block of :data:`BLOCK`; return the number of non-finite values. Parameters and
+    drive shared by every neuron (``uni``, ``duni``) are read once, not per neuron.
 
     Written for LLVM's vectoriser: plain 1-D arrays indexed from 0, blocks of constant length,
     branch-free bodies, and the body written out in place (a numba-inlined helper stops the
@@ -55,7 +56,7 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
         hits = 0
         for k in range(BLOCK):
             j = lo + k
-            x = v[j] * (vd_s if uni else vd_a[j]) + drive[j]
+            x = v[j] * (vd_s if uni else vd_a[j]) + (dr_s if duni else drive[j])
             if has_ext:
                 x += dt * ext[j]
             x += i0[j]
@@ -70,7 +71,7 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
     if full * BLOCK < size:
         hits = 0
         for j in range(full * BLOCK, size):
-            x = v[j] * (vd_s if uni else vd_a[j]) + drive[j]
+            x = v[j] * (vd_s if uni else vd_a[j]) + (dr_s if duni else drive[j])
             if has_ext:
                 x += dt * ext[j]
             x += i0[j]
@@ -79,6 +80,44 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
                 x += i1[j]
                 i1[j] *= d1_s if uni else d1_a[j]
             hits += np.int64(x >= (th_s if uni else th_a[j]))
+            bad += _flag(x)
+            v[j] = x
+        blk_hits[full] = hits
+    return bad
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _lif_pass_uniform(v, drive, i0, i1, vd, th, d0, d1, two, duni, dr, blk_hits):
+    """:func:`_lif_pass` for a population whose parameters are one number each and which has no
+    array input this step: no parameter array is read at all (memory traffic is the limit)."""
+    size = v.shape[0]
+    full = size // BLOCK
+    bad = 0
+    for blk in range(full):
+        lo = blk * BLOCK
+        hits = 0
+        for k in range(BLOCK):
+            j = lo + k
+            x = v[j] * vd + (dr if duni else drive[j])
+            x += i0[j]
+            i0[j] *= d0
+            if two:
+                x += i1[j]
+                i1[j] *= d1
+            hits += np.int64(x >= th)
+            bad += _flag(x)
+            v[j] = x
+        blk_hits[blk] = hits
+    if full * BLOCK < size:
+        hits = 0
+        for j in range(full * BLOCK, size):
+            x = v[j] * vd + (dr if duni else drive[j])
+            x += i0[j]
+            i0[j] *= d0
+            if two:
+                x += i1[j]
+                i1[j] *= d1
+            hits += np.int64(x >= th)
             bad += _flag(x)
             v[j] = x
         blk_hits[full] = hits
@@ -119,8 +158,9 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     """Advance LIF population ``p`` of row ``b`` by step ``n``; return the number of events.
 
     Refractory neurons are the ones that spiked at steps ``n-1 .. n-R`` (ring slots, ``D > R``):
-    their ``v`` is saved, the whole population is updated, their ``v`` restored and they are
-    marked so that they cannot spike (the numpy engine does the same).
+    the whole population is updated, then their ``v`` is put back -- to ``v_reset`` after a reset
+    to ``v_reset < v_th`` (where they sit since their spike, and cannot fire), else to the value
+    saved before the update, and they are marked so that they cannot spike (as the numpy engine).
     """
     off = pops.off[p]
     size = pops.size[p]
@@ -142,8 +182,9 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
         _window_current(st.wcur[b, off:off + size], st.isyn[b], r0, size, R, drive, ext, has_ext, dt)
     held = st.held[b]
     mark = st.mark[b]
+    clamp = pops.clamp[p] != 0
     n_frozen = 0
-    if refr > 0:
+    if refr > 0 and not clamp:  # reset by subtraction: keep the exact v of the frozen neurons
         for k in range(1, refr + 1):
             s = (n - k) % D
             fidx = ring.idx[s, b]
@@ -154,8 +195,12 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
                 mark[off + j] = 1
                 n_frozen += 1
     blk_hits = st.blk[b]
-    bad = _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_a[0], th_a[0], d0_a[0], d1_a[0],
-                    R == 2, has_ext, dt, blk_hits)
+    duni = st.drive_uni[p] != 0  # one drive for every neuron and row (no bias map): not read per neuron
+    if uni and not has_ext:
+        bad = _lif_pass_uniform(v, drive, i0, i1, vd_a[0], th_a[0], d0_a[0], d1_a[0], R == 2, duni, drive[0], blk_hits)
+    else:
+        bad = _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_a[0], th_a[0], d0_a[0], d1_a[0],
+                        R == 2, has_ext, dt, blk_hits, duni, drive[0])
     if R > 2:
         for r in range(2, R):
             _add_decay(v, st.isyn[b, r0 + r * size:r0 + (r + 1) * size], prm.i_decay[r0 + r * size:r0 + (r + 1) * size])
@@ -164,6 +209,13 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
             bad += _flag(v[j])
     for m in range(n_frozen):
         v[st.frozen[b, m]] = held[m]
+    if refr > 0 and clamp:  # reset to v_reset < v_th: a frozen neuron sits at v_reset and cannot fire
+        for k in range(1, refr + 1):
+            s = (n - k) % D
+            fidx = ring.idx[s, b]
+            for e in range(ring.cnt[s, b, p]):
+                j = fidx[off + e]
+                v[j] = prm.v_reset[off + j]
     idx = ring.idx[slot, b]
     k = 0
     for blk in range((size + BLOCK - 1) // BLOCK):

@@ -138,6 +138,8 @@ class LoopLearning:
             d = prm.i_decay[r0:r0 + R * n].reshape(R, n)
             same = same and bool(np.all(d == d[:, :1]))
         L.pops.uniform[p] = int(same)
+        if L.pops.kind[p] == KIND_LIF:
+            L.pops.clamp[p] = int(L.pops.reset[p] == 1 and bool(np.all(prm.v_reset[off:off + n] < prm.v_th[off:off + n])))
         if L.pops.kind[p] == KIND_LCA:
             L.pops.unit_gain[p] = int(np.all(prm.inv_gain[off:off + n] == 1.0))
 

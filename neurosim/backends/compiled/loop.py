@@ -28,8 +28,9 @@ __all__ = ["VAR_CODES", "VAR_RECEPTOR", "Probes", "Ring", "State", "run_rows_par
 #: per-row state, ``(B, N)`` unless noted: ``isyn`` ``(B, S)`` receptor slots, ``counts``/``wcounts``
 #: int64 event counters (run / window), ``wcur`` float64 window current sums, ``err`` ``(B, 4)`` int64
 #: (flag, step, population, neuron); scratch: ``held``/``frozen``/``mark`` (refractory neurons'
-#: saved ``v``, indices, uint8 marks), ``blk`` ``(B, blocks)`` threshold crossings per block
-State = namedtuple("State", "v a isyn drive ext counts wcounts wcur err held frozen mark blk")
+#: saved ``v``, indices, uint8 marks), ``blk`` ``(B, blocks)`` threshold crossings per block;
+#: ``drive_uni`` ``(P,)``: 1 where a population's drive is one number for all its neurons and rows
+State = namedtuple("State", "v a isyn drive ext counts wcounts wcur err held frozen mark blk drive_uni")
 #: event ring: ``idx`` ``(D, B, N)`` int32 local indices, ``cnt`` ``(D, B, P)`` int32, ``val`` graded values
 Ring = namedtuple("Ring", "idx cnt val")
 #: state probes (``pr_*``; float values in ``pf``, spikes in ``pb``, both flat ``(records, B, n)``

@@ -114,7 +114,7 @@ class CompiledSimulator:
                                   np.zeros((B, N), self.dtype), np.zeros((B, N), np.int64),
                                   np.zeros((B, N), np.int64), np.zeros((B, N)), np.zeros((B, 4), np.int64),
                                   np.zeros((B, N), self.dtype), np.zeros((B, N), np.int32), np.zeros((B, N), np.uint8),
-                                  np.zeros((B, blocks), np.int64))
+                                  np.zeros((B, blocks), np.int64), np.zeros(P, np.int64))
         graded = bool(np.any(L.pops.kind == KIND_LCA))
         self.ring = Ring(np.zeros((self.D, B, N), np.int32), np.zeros((self.D, B, P), np.int32),
                          np.zeros((self.D, B, N) if graded else (1, 1, 1), self.dtype))
@@ -389,6 +389,8 @@ class CompiledSimulator:
             if L.pops.kind[p] == KIND_LIF and L.leaky[lo:hi].any():
                 d = d + L.leak_drive[lo:hi].astype(dtype)
             self.state_arrays.drive[:, lo:hi] = d
+            block = self.state_arrays.drive[:, lo:hi]
+            self.state_arrays.drive_uni[p] = int(bool(np.all(block == block[0, 0])))
 
     def run(self, steps: int, *, progress: bool = False, phase: str | None = None) -> None:
         """Advance ``steps`` steps.
