@@ -443,7 +443,8 @@ class CompiledSimulator:
                 if parallel:
                     done = run_rows_parallel(*args)
                 else:
-                    done = run_rows_serial(*args, self.learning.tables)
+                    # the loop is compiled with the rule tables only for networks with event rules
+                    done = run_rows_serial(*args, self.learning.tables if self.learning.has_event_rules else None)
             finally:
                 numba.set_num_threads(before)
         for pr, (off, cnt, n, spikes) in zip(self.state_probes, where):
