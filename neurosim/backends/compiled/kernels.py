@@ -40,7 +40,7 @@ def _flag(x: float) -> int:
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0_s, d1_s, two, has_ext, dt,
-              blk_hits, duni, dr_s):
+              blk_hits, duni, dr_s, thu):
     """``v <- v v_decay + drive [+ dt ext] + i0 [+ i1]``, decay the receptor slots, count threshold
     crossings per block of :data:`BLOCK`; return the number of non-finite values. Parameters and
     drive shared by every neuron (``uni``, ``duni``) are read once, not per neuron.
@@ -64,7 +64,7 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
             if two:
                 x += i1[j]
                 i1[j] *= d1_s if uni else d1_a[j]
-            hits += np.int64(x >= (th_s if uni else th_a[j]))
+            hits += np.int64(x >= (th_s if thu else th_a[j]))
             bad += _flag(x)
             v[j] = x
         blk_hits[blk] = hits
@@ -79,7 +79,7 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
             if two:
                 x += i1[j]
                 i1[j] *= d1_s if uni else d1_a[j]
-            hits += np.int64(x >= (th_s if uni else th_a[j]))
+            hits += np.int64(x >= (th_s if thu else th_a[j]))
             bad += _flag(x)
             v[j] = x
         blk_hits[full] = hits
@@ -87,9 +87,10 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _lif_pass_uniform(v, drive, i0, i1, vd, th, d0, d1, two, duni, dr, blk_hits):
-    """:func:`_lif_pass` for a population whose parameters are one number each and which has no
-    array input this step: no parameter array is read at all (memory traffic is the limit)."""
+def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th, blk_hits):
+    """:func:`_lif_pass` for a population whose parameters but the threshold are one number each and
+    which has no array input this step: no other parameter array is read (memory traffic is the
+    limit), the thresholds only if they differ (``thu`` false)."""
     size = v.shape[0]
     full = size // BLOCK
     bad = 0
@@ -104,7 +105,7 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th, d0, d1, two, duni, dr, blk_hits)
             if two:
                 x += i1[j]
                 i1[j] *= d1
-            hits += np.int64(x >= th)
+            hits += np.int64(x >= (th if thu else th_a[j]))
             bad += _flag(x)
             v[j] = x
         blk_hits[blk] = hits
@@ -117,7 +118,7 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th, d0, d1, two, duni, dr, blk_hits)
             if two:
                 x += i1[j]
                 i1[j] *= d1
-            hits += np.int64(x >= th)
+            hits += np.int64(x >= (th if thu else th_a[j]))
             bad += _flag(x)
             v[j] = x
         blk_hits[full] = hits
@@ -169,6 +170,7 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     refr = pops.refractory[p]
     subtract = pops.reset[p] == 0
     uni = pops.uniform[p] != 0
+    thu = pops.th_uniform[p] != 0
     v = st.v[b, off:off + size]
     drive = st.drive[b, off:off + size]
     ext = st.ext[b, off:off + size]
@@ -197,14 +199,15 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     blk_hits = st.blk[b]
     duni = st.drive_uni[p] != 0  # one drive for every neuron and row (no bias map): not read per neuron
     if uni and not has_ext:
-        bad = _lif_pass_uniform(v, drive, i0, i1, vd_a[0], th_a[0], d0_a[0], d1_a[0], R == 2, duni, drive[0], blk_hits)
+        bad = _lif_pass_uniform(v, drive, i0, i1, vd_a[0], th_a, d0_a[0], d1_a[0], R == 2, duni, drive[0], thu, th_a[0],
+                                blk_hits)
     else:
         bad = _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_a[0], th_a[0], d0_a[0], d1_a[0],
-                        R == 2, has_ext, dt, blk_hits, duni, drive[0])
+                        R == 2, has_ext, dt, blk_hits, duni, drive[0], thu)
     if R > 2:
         for r in range(2, R):
             _add_decay(v, st.isyn[b, r0 + r * size:r0 + (r + 1) * size], prm.i_decay[r0 + r * size:r0 + (r + 1) * size])
-        _count(v, th_a, uni, th_a[0], blk_hits)
+        _count(v, th_a, thu, th_a[0], blk_hits)
         for j in range(size):
             bad += _flag(v[j])
     for m in range(n_frozen):

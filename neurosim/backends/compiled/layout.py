@@ -28,8 +28,9 @@ THRESHOLD_CODES = {"soft": 0, "nonneg": 1, "hard": 2}
 MAX_REFRACTORY = 32767
 
 #: per-population integers (int64 arrays of length P; ``off`` has P + 1 entries); ``clamp``: reset to
-#: ``v_reset < v_th``, so a refractory neuron is held at ``v_reset`` (no saved value needed)
-Pops = namedtuple("Pops", "kind off size roff nrec refractory reset threshold unit_gain uniform clamp")
+#: ``v_reset < v_th``, so a refractory neuron is held at ``v_reset`` (no saved value needed);
+#: ``uniform``: one value of each parameter but the threshold (``th_uniform``) for all neurons
+Pops = namedtuple("Pops", "kind off size roff nrec refractory reset threshold unit_gain uniform clamp th_uniform")
 #: per-neuron (length N) and per-slot (length S) parameters, run dtype
 Params = namedtuple("Params", "v_decay v_th v_reset lca_k lam inv_gain i_decay input_scale")
 
@@ -110,6 +111,7 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
     unit_gain = np.zeros(P, np.int64)
     uniform = np.zeros(P, np.int64)
     clamp = np.zeros(P, np.int64)
+    th_uniform = np.zeros(P, np.int64)
     f64 = {k: np.zeros(N) for k in ("v_decay", "v_th", "v_reset", "lca_k", "lam", "inv_gain", "base", "leak")}
     f64["v_decay"][:] = 1.0
     f64["inv_gain"][:] = 1.0
@@ -142,8 +144,8 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
             kind[p], nrec[p] = KIND_LIF, len(names)
             refractory[p] = int(m.refractory_steps)
             reset[p] = 0 if m.reset == "subtract" else 1
-            uniform[p] = _uniform(f64["v_decay"][sl], f64["leak"][sl], f64["v_th"][sl], f64["v_reset"][sl],
-                                  *decays[-len(names):])
+            uniform[p] = _uniform(f64["v_decay"][sl], f64["leak"][sl], f64["v_reset"][sl], *decays[-len(names):])
+            th_uniform[p] = _uniform(f64["v_th"][sl])
             clamp[p] = int(reset[p] == 1 and bool(np.all(f64["v_reset"][sl] < f64["v_th"][sl])))
             receptors[pop.name] = names
         elif isinstance(m, LCANeuron):
@@ -171,6 +173,6 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
     input_scale = np.concatenate(scales) if scales else np.zeros(0)
     params = Params(*(f64[key].astype(dtype) for key in ("v_decay", "v_th", "v_reset", "lca_k", "lam", "inv_gain")),
                     i_decay.astype(dtype), input_scale.astype(dtype))
-    pops = Pops(kind, off, size, roff, nrec, refractory, reset, threshold, unit_gain, uniform, clamp)
+    pops = Pops(kind, off, size, roff, nrec, refractory, reset, threshold, unit_gain, uniform, clamp, th_uniform)
     return Layout([p.name for p in network.populations], pops, params, N, n_slots, f64["base"], f64["leak"], leaky,
                   receptors, float(dt), np.dtype(dtype))

@@ -131,13 +131,14 @@ class LoopLearning:
         L = self.layout
         off, n = int(L.pops.off[p]), int(L.pops.size[p])
         prm = L.params
-        arrs = (prm.v_decay, prm.v_th, prm.v_reset) if L.pops.kind[p] == KIND_LIF else (prm.lca_k, prm.lam, prm.inv_gain)
+        arrs = (prm.v_decay, prm.v_reset) if L.pops.kind[p] == KIND_LIF else (prm.lca_k, prm.lam, prm.inv_gain)
         same = all(bool(np.all(a[off:off + n] == a[off])) for a in arrs)
         if L.pops.kind[p] == KIND_LIF:
             r0, R = int(L.pops.roff[p]), int(L.pops.nrec[p])
             d = prm.i_decay[r0:r0 + R * n].reshape(R, n)
             same = same and bool(np.all(d == d[:, :1]))
         L.pops.uniform[p] = int(same)
+        L.pops.th_uniform[p] = int(bool(np.all(prm.v_th[off:off + n] == prm.v_th[off])))
         if L.pops.kind[p] == KIND_LIF:
             L.pops.clamp[p] = int(L.pops.reset[p] == 1 and bool(np.all(prm.v_reset[off:off + n] < prm.v_th[off:off + n])))
         if L.pops.kind[p] == KIND_LCA:
