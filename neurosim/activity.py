@@ -18,12 +18,27 @@ profiled run (all inputs included), so the plastic-synapse updates of connection
     learn_updates[c] = n_plastic_synapses[c] * learn_epochs[c]
 
 A plastic connection not listed is costed by the mapper as event-driven (one update per event
-arriving at a plastic synapse, the STDP-like model). Producers: the numpy
-:class:`~neurosim.backends.numpy_engine.Simulator` records what its caller reports through
-``Simulator.record_learning_epoch`` (its own time loop never applies a rule), and
-:class:`~neurosim.estimators.dictlearn.LocalDictionaryLearning` does so for every local update it
-makes on a simulated network (its ``activity_``). A plain :func:`neurosim.simulate` run applies no
-rule and leaves ``learn_epochs`` empty; so does the brian2 backend.
+arriving at a plastic synapse, the STDP-like model). Producers: the simulators record what their
+caller reports through ``record_learning_epoch`` (rules applied between runs), the compiled
+engine adds every phase-rule application it makes inside the loop (:mod:`neurosim.plasticity`,
+``on="phase:<name>"``: all plastic synapses once), and
+:class:`~neurosim.estimators.dictlearn.LocalDictionaryLearning` records every local update it
+makes on a simulated network (its ``activity_``). A run that applies no rule leaves
+``learn_epochs`` empty (the brian2 backend never applies one).
+
+Updates applied inside the loop
+-------------------------------
+``learn_updates[c]`` is the exact number of synapse updates the engine applied to connection
+``c`` inside its loop, and ``learn_triggers[c]`` what triggered them:
+
+* ``"pre"`` -- one update per event arriving at a plastic synapse: ``sum_j count_j fan_out_c[j]``,
+  exactly the mapper's event model;
+* ``"post"`` -- one update per incoming plastic synapse of a post-synaptic neuron that emitted an
+  event: ``sum_i count_i fan_in_c[i]`` (pair-based STDP's potentiation);
+* ``"phase"`` -- every plastic synapse once per application (also counted in ``learn_epochs``).
+
+so ``learn_updates[c]`` equals the sum of these terms over ``learn_triggers[c]`` (the counts give
+each term exactly).
 """
 from __future__ import annotations
 
@@ -40,6 +55,8 @@ from neurosim.ir import Network
 __all__ = ["ActivityProfile"]
 
 FORMAT_VERSION = 1
+#: what can trigger a learning update inside the loop
+TRIGGERS = ("pre", "post", "phase")
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,11 @@ class ActivityProfile:
         Inputs (samples) the run covers, when not one per batch lane: a training run streams ``N``
         samples through ``batch`` lanes, so figures per input divide by ``N``
         (:func:`mapper.estimate.per_input_figures`). ``None`` (the default): ``batch``.
+    learn_updates : dict[str, int]
+        Connection name -> synapse updates the engine applied inside its loop (see the module
+        docstring); empty when no rule ran in the loop.
+    learn_triggers : dict[str, tuple of str]
+        Connection name -> what triggered those updates (``"pre"``, ``"post"``, ``"phase"``).
     """
 
     steps: int
@@ -78,9 +100,19 @@ class ActivityProfile:
     source: str = "simulated"
     learn_epochs: dict[str, int] = field(default_factory=dict)
     inputs: Optional[int] = None
+    learn_updates: dict[str, int] = field(default_factory=dict)
+    learn_triggers: dict[str, tuple] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "learn_epochs", _check_epoch_values(self.learn_epochs))
+        object.__setattr__(self, "learn_updates", _check_epoch_values(self.learn_updates, what="learn_updates"))
+        trig = {}
+        for name, t in dict(self.learn_triggers).items():
+            t = tuple(t)
+            if not t or any(x not in TRIGGERS for x in t):
+                raise NetworkError(describe("learn_triggers", name, "unknown trigger", got=t, expected=list(TRIGGERS)))
+            trig[str(name)] = t
+        object.__setattr__(self, "learn_triggers", trig)
         if self.inputs is not None:
             if isinstance(self.inputs, bool) or not isinstance(self.inputs, (int, np.integer)) or self.inputs < 1:
                 raise NetworkError(describe("activity", "inputs", "must be a whole number >= 1 or None",
@@ -90,11 +122,13 @@ class ActivityProfile:
     # ------------------------------------------------------------------------------------
     @classmethod
     def from_counts(cls, network: Network, counts: dict[str, np.ndarray], *, steps: int, batch: int,
-                    dt_s: float, source: str, learn_epochs: Optional[Mapping[str, int]] = None) -> "ActivityProfile":
+                    dt_s: float, source: str, learn_epochs: Optional[Mapping[str, int]] = None,
+                    learn_updates: Optional[Mapping[str, tuple[int, tuple]]] = None) -> "ActivityProfile":
         """Build a profile from per-neuron counts, deriving synaptic events from connectivity.
 
         ``learn_epochs`` (connection -> rule applications over the run) must name plastic
-        connections of ``network``; see the module docstring.
+        connections of ``network``; ``learn_updates`` maps connections to ``(updates, triggers)``
+        applied inside the loop; see the module docstring.
         """
         counts = {k: _event_counts(k, v, int(steps) * int(batch)) for k, v in counts.items()}
         for p in network.populations:
@@ -106,8 +140,11 @@ class ActivityProfile:
         syn = {c.name: int(counts[c.pre] @ c.fan_out()) for c in network.connections}
         epochs = _check_epoch_values(learn_epochs or {})
         _check_epoch_connections(network, epochs)
+        upd = {k: int(v[0]) for k, v in (learn_updates or {}).items()}
+        _check_epoch_connections(network, upd)
         return cls(steps=int(steps), batch=int(batch), dt_s=float(dt_s), counts=counts, syn_events=syn, source=source,
-                   learn_epochs=epochs)
+                   learn_epochs=epochs, learn_updates=upd,
+                   learn_triggers={k: tuple(v[1]) for k, v in (learn_updates or {}).items()})
 
     @classmethod
     def assumed(cls, network: Network, rate_per_step: Union[float, dict[str, float]], *, steps: int = 1000,
@@ -161,17 +198,24 @@ class ActivityProfile:
         counts = {k: np.sum([p.counts[k] for p in profiles], axis=0).astype(np.int64) for k in first.counts}
         syn: dict[str, int] = {}
         learn: dict[str, int] = {}
+        upd: dict[str, int] = {}
+        trig: dict[str, tuple] = {}
         for p in profiles:
             for k, v in p.syn_events.items():
                 syn[k] = syn.get(k, 0) + int(v)
             for k, v in p.learn_epochs.items():
                 learn[k] = learn.get(k, 0) + int(v)
+            for k, v in p.learn_updates.items():
+                upd[k] = upd.get(k, 0) + int(v)
+            for k, v in p.learn_triggers.items():
+                trig[k] = tuple(sorted(set(trig.get(k, ())) | set(v), key=TRIGGERS.index))
         sources = {p.source for p in profiles}
         # inputs: the samples of the runs that say how many they covered, each other run its batch
         inputs = (sum(p.batch if p.inputs is None else p.inputs for p in profiles)
                   if any(p.inputs is not None for p in profiles) else None)
         return cls(steps=int(steps), batch=int(batch), dt_s=first.dt_s, counts=counts, syn_events=syn,
-                   source=first.source if len(sources) == 1 else "combined", learn_epochs=learn, inputs=inputs)
+                   source=first.source if len(sources) == 1 else "combined", learn_epochs=learn, inputs=inputs,
+                   learn_updates=upd, learn_triggers=trig)
 
     # ------------------------------------------------------------------------------------
     def rate_per_step(self, population: str) -> np.ndarray:
@@ -202,6 +246,7 @@ class ActivityProfile:
                 raise NetworkError(describe("activity", p.name, "counts do not match the population's size",
                                             got=f"shape {c.shape}", expected=f"shape {(p.size,)}"))
         _check_epoch_connections(network, self.learn_epochs)
+        _check_epoch_connections(network, self.learn_updates)
 
     # ------------------------------------------------------------------------------------
     def save(self, path: Union[str, Path]) -> Path:
@@ -209,6 +254,8 @@ class ActivityProfile:
         arrays = {f"counts/{k}": v for k, v in self.counts.items()}
         arrays.update({f"syn/{k}": np.array(v, dtype=np.int64) for k, v in self.syn_events.items()})
         arrays.update({f"learn/{k}": np.array(v, dtype=np.int64) for k, v in self.learn_epochs.items()})
+        arrays.update({f"lupd/{k}": np.array(v, dtype=np.int64) for k, v in self.learn_updates.items()})
+        arrays.update({f"ltrig/{k}": np.array(list(v)) for k, v in self.learn_triggers.items()})
         arrays["meta"] = np.array([FORMAT_VERSION, self.steps, self.batch], dtype=np.int64)
         arrays["dt_s"] = np.array(self.dt_s)
         arrays["source"] = np.array(self.source)
@@ -233,9 +280,12 @@ class ActivityProfile:
                 counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
                 syn = {k[len("syn/"):]: int(z[k]) for k in z.files if k.startswith("syn/")}
                 learn = {k[len("learn/"):]: int(z[k]) for k in z.files if k.startswith("learn/")}
+                upd = {k[len("lupd/"):]: int(z[k]) for k in z.files if k.startswith("lupd/")}
+                trig = {k[len("ltrig/"):]: tuple(str(x) for x in z[k]) for k in z.files if k.startswith("ltrig/")}
                 inputs = int(z["inputs"]) if "inputs" in z.files else None
                 return cls(steps=int(meta[1]), batch=int(meta[2]), dt_s=float(z["dt_s"]), counts=counts,
-                           syn_events=syn, source=str(z["source"]), learn_epochs=learn, inputs=inputs)
+                           syn_events=syn, source=str(z["source"]), learn_epochs=learn, inputs=inputs,
+                           learn_updates=upd, learn_triggers=trig)
         except InputError:
             raise
         except NetworkError as exc:
@@ -281,19 +331,19 @@ def _meta_of(z, path: Union[str, Path], expected: str) -> np.ndarray:
     return meta
 
 
-def _check_epoch_values(learn_epochs: Mapping[str, int]) -> dict[str, int]:
+def _check_epoch_values(learn_epochs: Mapping[str, int], what: str = "learn_epochs") -> dict[str, int]:
     """A copy of ``learn_epochs`` as ``{str: int}``; :class:`NetworkError` unless every value is an
     integer >= 0 (cheap checks, no network needed)."""
     if not isinstance(learn_epochs, Mapping):
-        raise NetworkError(describe("activity", "learn_epochs", "must be a mapping connection -> epochs",
+        raise NetworkError(describe("activity", what, "must be a mapping connection -> count",
                                     got=type(learn_epochs).__name__, expected="dict[str, int]"))
     out = {}
     for name, v in learn_epochs.items():
         if not isinstance(name, str):
-            raise NetworkError(describe("activity", "learn_epochs", "connection names must be strings",
+            raise NetworkError(describe("activity", what, "connection names must be strings",
                                         got=repr(name), expected="str"))
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise NetworkError(describe("learn_epochs", name, "must be a non-negative integer",
+            raise NetworkError(describe(what, name, "must be a non-negative integer",
                                         got=repr(v), expected="int >= 0"))
         out[name] = int(v)
     return out

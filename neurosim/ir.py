@@ -31,7 +31,7 @@ from neurosim.errors import NetworkError, describe
 from neurosim.neurons import NeuronModel
 
 __all__ = ["Population", "Gain", "Connection", "ConstantInput", "ArrayInput", "PoissonInput",
-           "Probe", "Network", "Input"]
+           "Probe", "Network", "Input", "receptor_index"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -115,6 +115,10 @@ class Connection:
         synapses the hardware keeps.
     name : str, optional
         Defaults to ``"<pre>-><post>"``.
+    receptor : str, optional
+        The synaptic current of a :class:`~neurosim.neurons.LIF` target this connection drives
+        (a name of ``LIF.receptor_names``; default ``"syn"``, time constant ``tau_s``). Graded
+        (:class:`~neurosim.neurons.LCANeuron`) targets have no receptors.
     """
 
     pre: str
@@ -125,10 +129,14 @@ class Connection:
     learning_rule: Optional[object] = None
     name: str = ""
     synapses: Optional[np.ndarray] = None
+    receptor: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}")
+        if self.receptor is not None and not isinstance(self.receptor, str):
+            raise NetworkError(describe("connection", self.name, "receptor must be a name", got=repr(self.receptor),
+                                        expected="a receptor name of the target LIF model, or None"))
         if self.synapses is not None:
             mask = np.asarray(self.synapses, dtype=bool)
             if sp.issparse(self.weights) or isinstance(self.weights, ConvWeights) or mask.shape != np.shape(self.weights):
@@ -217,6 +225,21 @@ class Connection:
         return self.learning_rule is not None
 
 
+def _check_receptor(kind: str, name: str, receptor: Optional[str], post: Population) -> None:
+    """:class:`NetworkError` unless ``receptor`` (None = the default) is a receptor of ``post``'s model."""
+    if receptor is None:
+        return
+    names = getattr(post.model, "receptor_names", ())
+    if receptor not in names:
+        raise NetworkError(describe(kind, name, f"unknown receptor of population '{post.name}'", got=repr(receptor),
+                                    expected=list(names) or f"no receptor ({type(post.model).__name__} has none)"))
+
+
+def receptor_index(receptor: Optional[str], model: NeuronModel) -> int:
+    """Index of ``receptor`` in ``model.receptor_names`` (0, the default, for ``None``)."""
+    return 0 if receptor is None else list(model.receptor_names).index(receptor)
+
+
 def _as_batched(kind: str, name: str, value, n: int) -> np.ndarray:
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
@@ -285,14 +308,16 @@ class PoissonInput:
 
     Each step neuron ``j`` receives a spike with probability ``rate_hz[j] * dt`` (clipped to 1);
     a spike delivers ``weight`` exactly as a synapse of that weight would (for an
-    :class:`~neurosim.neurons.LIF` target it adds ``weight / tau_s`` to ``i``; for an
-    :class:`~neurosim.neurons.LCANeuron` it adds ``weight`` to the next step's input).
+    :class:`~neurosim.neurons.LIF` target it adds ``weight / tau_r`` to the current of
+    ``receptor``, default ``"syn"`` with ``tau_s``; for an :class:`~neurosim.neurons.LCANeuron`
+    it adds ``weight`` to the next step's input).
     """
 
     target: str
     rate_hz: np.ndarray
     weight: float = 1.0
     name: str = ""
+    receptor: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -480,7 +505,10 @@ class Network:
             if c.gain is not None and c.gain.signal not in signals:
                 raise NetworkError(describe("connection", c.name, "gain refers to an unknown signal",
                                             got=repr(c.gain.signal), expected=sorted(signals) or "a key of Network.signals"))
+            _check_receptor("connection", c.name, c.receptor, pops[c.post])
         for inp in self.inputs:
+            if isinstance(inp, PoissonInput) and inp.target in pops:
+                _check_receptor("input", inp.name, inp.receptor, pops[inp.target])
             g = getattr(inp, "gain", None)
             if g is not None and g.signal not in signals:
                 raise NetworkError(describe("input", inp.name, "gain refers to an unknown signal",
@@ -495,7 +523,7 @@ class Network:
                 raise NetworkError(describe("probe", pr.name, "target population does not exist",
                                             got=repr(pr.target), expected=sorted(pops)))
             model = pops[pr.target].model
-            allowed = PROBE_VARS_COMMON + model.state_vars
+            allowed = PROBE_VARS_COMMON + model.probe_vars
             if pr.var not in allowed:
                 raise NetworkError(describe("probe", pr.name, "unknown variable", got=repr(pr.var), expected=allowed))
             if pr.var == "spikes" and model.graded:

@@ -112,12 +112,17 @@ _FORBIDDEN_ATTRS = {"sum", "mean", "max", "min", "prod", "std", "var", "cumsum",
 
 
 def _operand(x: Any, where: str) -> Any:
-    """Unwrap a LocalArray; allow plain scalars; refuse non-local arrays."""
+    """Unwrap a LocalArray; allow plain numeric scalars; refuse non-local arrays and any object
+    (an object-dtype operand makes numpy call its Python methods once per element, handing them
+    every element of the array)."""
     if isinstance(x, LocalArray):
         return x._a
-    if x is None or isinstance(x, (bool, int, float, complex, np.generic)):
+    if x is None or isinstance(x, (bool, int, float, np.bool_, np.number)):
         return x
-    arr = np.asarray(x)
+    arr = np.asarray(x) if not isinstance(x, (complex, str, bytes)) else np.asarray(0)
+    if arr.dtype.kind not in "biuf":
+        raise LocalityError(describe("LocalArray", where, "an operand is not a number", got=type(x).__name__,
+                                     expected="LocalArray views from the rule context, or numeric scalars"))
     if arr.ndim == 0:
         return arr
     raise LocalityError(describe("LocalArray", where, "an operand is a plain array, not a declared local quantity",
@@ -162,6 +167,8 @@ class LocalArray(NDArrayOperatorsMixin):
         return LocalArray(self._a.copy())
 
     def astype(self, dtype: Any) -> "LocalArray":
+        if np.dtype(dtype).kind not in "biuf":
+            raise _forbid(f"astype({np.dtype(dtype)}) (only numeric dtypes)")
         return LocalArray(self._a.astype(dtype))
 
     def clip(self, lo: Any = None, hi: Any = None) -> "LocalArray":
@@ -173,6 +180,8 @@ class LocalArray(NDArrayOperatorsMixin):
             raise _forbid(f"np.{ufunc.__name__}.{method}")
         if ufunc.signature is not None:  # matmul, vecdot ...: generalized ufuncs contract axes
             raise _forbid(f"np.{ufunc.__name__}")
+        if getattr(np, ufunc.__name__, None) is not ufunc:  # np.frompyfunc / np.vectorize: a Python callback
+            raise _forbid(f"ufunc {ufunc.__name__!r} (not one of numpy's own; a Python callback sees every element)")
         args = [_operand(x, f"np.{ufunc.__name__}") for x in inputs]
         if "out" in kwargs:
             kwargs["out"] = tuple(_operand(o, "out=") for o in kwargs["out"])

@@ -10,20 +10,24 @@ time constant, i.e. ``tau_s = 1``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import ClassVar, Union
+import re
+from dataclasses import dataclass, field, fields
+from typing import ClassVar, Mapping, Union
 
 import numpy as np
 
 from neurosim.errors import NetworkError, describe
 
-__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function"]
+__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function", "DEFAULT_RECEPTOR"]
 
 #: A per-neuron parameter: one value for all neurons or one value per neuron.
 Param = Union[float, np.ndarray]
 
 RESETS = ("zero", "subtract")
 THRESHOLDS = ("soft", "nonneg", "hard")
+#: name of the synaptic current of time constant ``LIF.tau_s`` (connections target it by default)
+DEFAULT_RECEPTOR = "syn"
+_RECEPTOR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class NeuronModel:
@@ -55,6 +59,12 @@ class NeuronModel:
                 raise NetworkError(describe("population", pop_name, f"parameter {type(self).__name__}.{f} is not finite",
                                             got=value, expected="finite values"))
 
+    @property
+    def probe_vars(self) -> tuple[str, ...]:
+        """State variables a :class:`~neurosim.ir.Probe` may record (``state_vars`` unless a
+        model adds per-instance ones, such as one current per receptor)."""
+        return self.state_vars
+
     def param(self, name: str, n: int, dtype: np.dtype = np.float64) -> np.ndarray:
         """Parameter ``name`` broadcast to shape ``(n,)``."""
         return np.broadcast_to(np.asarray(getattr(self, name), dtype=dtype), (n,)).copy()
@@ -65,31 +75,43 @@ class NeuronModel:
 
 @dataclass(frozen=True, eq=False)
 class LIF(NeuronModel):
-    r"""Current-based leaky integrate-and-fire neuron with an exponential synaptic current.
+    r"""Current-based leaky integrate-and-fire neuron with exponential synaptic currents.
 
-    Continuous time (``v`` potential, ``i`` synaptic current, both in units of ``v`` per second
-    for ``i``)::
+    Continuous time. ``v`` is the membrane potential (units of ``v``, e.g. mV); each receptor
+    ``r`` carries a synaptic current ``i_r`` in units of ``v`` per second; the soma current is
+    their sum ``i = sum_r i_r``::
 
-        tau_s di/dt = -i + tau_s * sum_j w_ij sum_k delta(t - t_jk)   # a spike adds w_ij / tau_s
-        dv/dt       = bias + ext(t) + i - (v - v_rest) / tau_m         # no leak if tau_m = inf
+        tau_r di_r/dt = -i_r + tau_r * sum_{c -> r} sum_j w_ij sum_k delta(t - t_jk)
+                                                         # a spike through c adds w_ij / tau_r to i_r
+        dv/dt         = bias + ext(t) + sum_r i_r - (v - v_rest) / tau_m   # no leak if tau_m = inf
         v >= v_th  ->  spike; v <- v_reset ("zero") or v <- v - v_th ("subtract");
                        v frozen for ``refractory_steps`` steps
 
-    The synaptic kernel ``(1/tau_s) exp(-t/tau_s)`` has unit area, so a spike of weight ``w``
-    moves ``v`` by ``w`` in total. Discrete time, step ``dt`` (forward Euler), at step ``n``:
+    Receptor ``"syn"`` (:data:`DEFAULT_RECEPTOR`) has time constant ``tau_s``; ``receptors``
+    adds more, each with its own time constant ``tau_r``; a :class:`~neurosim.ir.Connection`
+    (or :class:`~neurosim.ir.PoissonInput`) names the receptor it drives (default ``"syn"``).
+    Every synaptic kernel ``(1/tau_r) exp(-t/tau_r)`` has unit area, so a spike of weight ``w``
+    moves ``v`` by ``w`` in total whatever its receptor: the receptor sets only how the charge
+    is spread in time. Brian2's CUBA example is ``LIF(tau_m_s=20e-3, tau_s=5e-3,
+    receptors={"inh": 10e-3})`` with excitatory weights ``1.62 mV * 5/20`` on ``"syn"`` and
+    inhibitory ones ``-9 mV * 10/20`` on ``"inh"`` (its jump ``J`` of ``g`` in ``taum dv/dt =
+    g - ...`` is ``w = J tau_r / tau_m``).
 
-    1. ``v <- v + dt * (bias + ext_n + i - (v - v_rest)/tau_m)`` unless refractory;
+    Discrete time, step ``dt`` (forward Euler), at step ``n``:
+
+    1. ``v <- v + dt * (bias + ext_n + sum_r i_r - (v - v_rest)/tau_m)`` unless refractory;
     2. ``s_n = v >= v_th``; reset the neurons that spiked, start their refractory count;
-    3. ``i <- (1 - dt/tau_s) i + (1/tau_s) * sum_c W_c s^{pre}_{n - d_c + 1}`` (delay ``d_c >= 1``).
+    3. ``i_r <- (1 - dt/tau_r) i_r + (1/tau_r) * sum_{c -> r} W_c s^{pre}_{n - d_c + 1}`` for every
+       receptor (delay ``d_c >= 1``).
 
-    The Euler decay preserves the kernel's unit area exactly: ``sum_k dt (1-dt/tau)^k / tau = 1``.
+    The Euler decay preserves each kernel's unit area exactly: ``sum_k dt (1-dt/tau)^k / tau = 1``.
     Reset by subtraction keeps the threshold overshoot and removes the rate bias that reset to
     zero has at large ``dt`` (see ``shared/reference/peers.md``).
 
     Parameters
     ----------
     tau_s : float or array, seconds
-        Synaptic time constant (> 0). Spiking LCA uses 1.
+        Time constant of the default receptor ``"syn"`` (> 0). Spiking LCA uses 1.
     tau_m_s : float or array, seconds
         Membrane time constant; ``inf`` (the default) gives the non-leaky IF neuron.
     v_th : float or array
@@ -101,6 +123,10 @@ class LIF(NeuronModel):
     reset : {"subtract", "zero"}
     refractory_steps : int
         Steps a neuron stays frozen after a spike.
+    receptors : dict of str to float or array, seconds
+        Further receptors by name, each with its time constant ``tau_r`` (> 0; a scalar or one
+        per neuron). Names are identifiers other than ``"syn"``. Probe variable ``"i"`` is the
+        total current, ``"i_<name>"`` one receptor's current (``"i_syn"`` the default one).
     """
 
     tau_s: Param = 1.0
@@ -111,13 +137,43 @@ class LIF(NeuronModel):
     v_reset: Param = 0.0
     reset: str = "subtract"
     refractory_steps: int = 0
+    receptors: Mapping[str, Param] = field(default_factory=dict)
 
     state_vars: ClassVar[tuple[str, ...]] = ("v", "i")
     graded: ClassVar[bool] = False
     per_neuron: ClassVar[tuple[str, ...]] = ("tau_s", "tau_m_s", "v_th", "bias", "v_rest", "v_reset")
 
+    @property
+    def receptor_names(self) -> tuple[str, ...]:
+        """``("syn", *receptors)``: the default receptor first, then the others in order."""
+        return (DEFAULT_RECEPTOR, *self.receptors)
+
+    @property
+    def probe_vars(self) -> tuple[str, ...]:
+        return self.state_vars + tuple(f"i_{r}" for r in self.receptor_names)
+
+    def receptor_tau(self, receptor: str, n: int) -> np.ndarray:
+        """Time constant (seconds) of ``receptor`` broadcast to ``(n,)``."""
+        if receptor == DEFAULT_RECEPTOR:
+            return self.param("tau_s", n)
+        return np.broadcast_to(np.asarray(self.receptors[receptor], dtype=np.float64), (n,)).copy()
+
     def check(self, pop_name: str, n: int) -> None:
         super().check(pop_name, n)
+        if not isinstance(self.receptors, Mapping):
+            raise NetworkError(describe("population", pop_name, "LIF.receptors must be a dict name -> tau (s)",
+                                        got=type(self.receptors).__name__, expected="dict[str, float or array]"))
+        for name, tau in self.receptors.items():
+            if not isinstance(name, str) or not _RECEPTOR_NAME.match(name) or name == DEFAULT_RECEPTOR:
+                raise NetworkError(describe("population", pop_name, "invalid receptor name", got=repr(name),
+                                            expected=f"an identifier other than '{DEFAULT_RECEPTOR}'"))
+            arr = np.asarray(tau, dtype=float)
+            if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape[0] != n):
+                raise NetworkError(describe("population", pop_name, f"receptor '{name}' time constant has the wrong shape",
+                                            got=arr.shape, expected=f"a scalar or shape ({n},)"))
+            if not np.all(np.isfinite(arr)) or not np.all(arr > 0):
+                raise NetworkError(describe("population", pop_name, f"receptor '{name}' time constant must be positive",
+                                            got=tau, expected="finite values > 0 (seconds)"))
         if self.reset not in RESETS:
             raise NetworkError(describe("population", pop_name, "unknown LIF.reset", got=repr(self.reset),
                                         expected=" or ".join(RESETS)))
@@ -135,11 +191,15 @@ class LIF(NeuronModel):
 
     def check_dt(self, pop_name: str, n: int, dt: float) -> None:
         """Raise :class:`NetworkError` if the Euler step ``dt`` (seconds) is unstable for these
-        time constants: ``dt <= tau_s`` (non-negative current decay) and ``dt <= tau_m_s``."""
-        tau_s = self.param("tau_s", n)
-        if np.any(dt > tau_s):
-            raise NetworkError(describe("population", pop_name, "dt_s larger than tau_s makes the Euler current decay negative",
-                                        got=f"dt_s={dt:g}, min tau_s={tau_s.min():g}", expected="dt_s <= tau_s"))
+        time constants: ``dt <= tau_r`` for every receptor (non-negative current decay) and
+        ``dt <= tau_m_s``."""
+        for receptor in self.receptor_names:
+            tau_s = self.receptor_tau(receptor, n)
+            what = "tau_s" if receptor == DEFAULT_RECEPTOR else f"receptor '{receptor}' tau"
+            if np.any(dt > tau_s):
+                raise NetworkError(describe("population", pop_name,
+                                            f"dt_s larger than {what} makes the Euler current decay negative",
+                                            got=f"dt_s={dt:g}, min {what}={tau_s.min():g}", expected=f"dt_s <= {what}"))
         if np.any(dt > self.param("tau_m_s", n)):
             raise NetworkError(describe("population", pop_name, "dt_s larger than tau_m_s makes the Euler leak unstable",
                                         got=f"dt_s={dt:g}", expected="dt_s <= tau_m_s"))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -33,6 +34,9 @@ class SimResult:
         State variables ``(batch, n)`` of each population after the last step.
     wall_s : float
         Wall time of the run, seconds (including any build step of the backend).
+    row_steps : ndarray of int64 (batch,), optional
+        Steps each batch row ran (the compiled backend; fewer than ``steps`` for a row of an
+        analog network that settled, option ``settle_tol``). None: every row ran ``steps``.
     """
 
     network: str
@@ -44,6 +48,7 @@ class SimResult:
     activity: ActivityProfile
     final_state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     wall_s: float = 0.0
+    row_steps: Optional[np.ndarray] = None
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self.probes:

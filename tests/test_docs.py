@@ -3,6 +3,7 @@ generated reference material is current, and every link to docs/ resolves."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -43,6 +44,16 @@ def test_pipeline_snippet_runs_as_written(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "relative gap to FISTA" in proc.stdout
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text()))
+def test_python_examples_in_docs_run_as_written(page, tmp_path):
+    """Each example runs in a fresh process from a copy of the project's examples (paths in the
+    docs are relative to the project root)."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for code in python_blocks((ROOT / "docs" / page).read_text()):
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"docs/{page}: " + proc.stderr[-2000:]
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_the_second():

@@ -15,7 +15,7 @@ expected a number >= 0)``); the schema is also a JSON Schema (:func:`experiment_
     simulation:
       steps: 5000
       dt_s: 0.1                        # <= tau_s = 1 of both builders (forward Euler)
-      backend: numpy                   # a key of neurosim.backends.BACKENDS (default: DEFAULT_BACKEND)
+      backend: compiled                # a key of neurosim.backends.BACKENDS (default: DEFAULT_BACKEND)
       seed: 0
       transient: 500                   # spiking_lca only: steps skipped before rates are counted
     mapping:                           # fields of mapper.MappingOptions; absent keys keep its defaults

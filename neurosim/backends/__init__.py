@@ -22,11 +22,12 @@ __all__ = ["BACKENDS", "DEFAULT_BACKEND", "simulate", "get_backend"]
 
 #: name -> "module:function" of the backend's ``run`` function (imported lazily).
 BACKENDS: dict[str, str] = {
+    "compiled": "neurosim.backends.compiled:run",
     "numpy": "neurosim.backends.numpy_engine:run",
     "brian2": "neurosim.backends.brian2_backend:run",
 }
 #: the backend :func:`simulate` uses when none is named (experiments too)
-DEFAULT_BACKEND = "numpy"
+DEFAULT_BACKEND = "compiled"
 
 
 def get_backend(name: str) -> Callable[..., SimResult]:

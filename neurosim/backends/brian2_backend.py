@@ -43,6 +43,7 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends.brian2_build import Built, build_network
 from neurosim.errors import BackendUnavailableError, NetworkError, SimulationError, describe
 from neurosim.ir import Network
+from neurosim.plasticity import check_no_event_rules
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
         raise NetworkError(describe("backend", "brian2", "unknown options", got=sorted(opts), expected=list(_OPTIONS)))
     if target not in TARGETS:
         raise NetworkError(describe("backend", "brian2", "unknown target", got=repr(target), expected=list(TARGETS)))
+    check_no_event_rules(network, "brian2")
     merged = dict(network.signals)
     unknown = set(signals or {}) - set(merged)
     if unknown:
@@ -243,14 +245,14 @@ def _progress_reporter(steps: int, name: str, target: str):
 def _collect(network: Network, built: Built, *, steps: int, dt_s: float, batch: int, target: str,
              dtype: np.dtype) -> SimResult:
     """Read counts, probes and final state out of the Brian2 objects."""
-    from neurosim.backends.brian2_build import STATE_NAMES
+    from neurosim.backends.brian2_build import state_names
 
     counts, final_state, probes = {}, {}, {}
     for name, plan in built.plans.items():
         g = built.groups[name]
         n = plan.pop.size
         counts[name] = np.asarray(g.cnt[:], dtype=np.int64).reshape(batch, n).sum(axis=0)
-        names = STATE_NAMES[type(plan.pop.model)]
+        names = state_names(plan.pop.model)
         final_state[name] = {var: np.asarray(getattr(g, f"{b2var}_")[:], dtype=dtype).reshape(batch, n).copy()
                              for var, b2var in names.items()}
         for var, arr in final_state[name].items():

@@ -6,12 +6,15 @@ block-diagonal over the copies. The groups implement exactly the discrete-time e
 documented in :mod:`neurosim.neurons`, using Brian2's default schedule
 (``start, groups, thresholds, synapses, resets, end``) for the event order:
 
-LIF / IF (``i`` is called ``isyn``: ``i`` is the neuron index in Brian2)::
+LIF / IF (``i`` is called ``isyn``: ``i`` is the neuron index in Brian2; receptor ``r`` other than
+the default ``"syn"`` has its own current ``isyn_r`` with time constant ``tau_r``, and ``itot`` is
+their sum)::
 
-    groups      v += dt (bias + ext + isyn - (v - v_rest)/tau_m)   (forward Euler, frozen when
-                isyn += -dt isyn / tau_s                            refractory), same old values
+    groups      v += dt (bias + ext + isyn [+ isyn_r ...] - (v - v_rest)/tau_m)  (forward Euler,
+                isyn += -dt isyn / tau_s ; isyn_r += -dt isyn_r / tau_r      frozen when refractory),
+                                                                             same old values
     thresholds  s = v >= v_th  (refractory neurons cannot spike)
-    synapses    isyn += W / tau_s  for spikes emitted d - 1 steps ago (Brian2 delay (d-1) dt)
+    synapses    isyn_r += W / tau_r  for spikes emitted d - 1 steps ago (Brian2 delay (d-1) dt)
     resets      v -= v_th  or  v = v_reset
 
 so a spike at step n reaches ``v`` at step ``n + d``. A refractory period of ``R`` steps is
@@ -41,14 +44,29 @@ import numpy as np
 
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Network, PoissonInput, Population
-from neurosim.neurons import LIF, LCANeuron, threshold_function
+from neurosim.neurons import DEFAULT_RECEPTOR, LIF, LCANeuron, threshold_function
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Built", "build_network", "STATE_NAMES"]
+__all__ = ["Built", "build_network", "STATE_NAMES", "state_names", "receptor_var"]
 
-#: neurosim state-variable name -> Brian2 variable name, per model
+#: neurosim state-variable name -> Brian2 variable name, per model (one-receptor LIF)
 STATE_NAMES: dict[type, dict[str, str]] = {LIF: {"v": "v", "i": "isyn"}, LCANeuron: {"u": "u", "a": "a"}}
+
+
+def receptor_var(model: LIF, receptor: Optional[str]) -> str:
+    """The Brian2 variable of a LIF receptor's current: ``isyn`` (default) or ``isyn_<name>``."""
+    return "isyn" if receptor is None or receptor == DEFAULT_RECEPTOR else f"isyn_{receptor}"
+
+
+def state_names(model: Any, *, probes: bool = False) -> dict[str, str]:
+    """neurosim variable -> Brian2 variable of ``model``'s final state (``probes``: every
+    probe-able state variable, e.g. ``i_syn`` of a one-receptor LIF)."""
+    if not isinstance(model, LIF):
+        return dict(STATE_NAMES[type(model)])
+    if len(model.receptor_names) == 1:
+        return {"v": "v", "i": "isyn", **({"i_syn": "isyn"} if probes else {})}
+    return {"v": "v", "i": "itot", **{f"i_{r}": receptor_var(model, r) for r in model.receptor_names}}
 
 _THRESHOLDS = {  # LCANeuron threshold function T(u), Brian2 syntax
     "soft": "sign(u) * clip(abs(u) - lam, 0, inf)",
@@ -111,6 +129,8 @@ def plan_lif(pop: Population, gname: str, batch: int, dt: float) -> GroupPlan:
     if m.leaky:
         plan.params["tau_m"] = (np.tile(m.param("tau_m_s", n), batch), "second")
         plan.params["v_rest"] = (np.tile(m.param("v_rest", n), batch), "1")
+    for r in m.receptors:
+        plan.params[f"tau_{r}"] = (np.tile(m.receptor_tau(r, n), batch), "second")
     return plan
 
 
@@ -136,7 +156,12 @@ def _equations(plan: GroupPlan) -> str:
     drive = "".join(f" + {t}" for t in plan.drive_terms)
     if not plan.graded:
         leak = " - (v - v_rest)/tau_m" if "tau_m" in plan.params else ""
-        core = [f"dv/dt = bias + ext{drive} + isyn{leak} : 1 (unless refractory)", "disyn/dt = -isyn/tau_s : Hz"]
+        extra_r = list(plan.pop.model.receptors)  # type: ignore[attr-defined]
+        currents = "".join(f" + isyn_{r}" for r in extra_r)
+        core = [f"dv/dt = bias + ext{drive} + isyn{currents}{leak} : 1 (unless refractory)",
+                "disyn/dt = -isyn/tau_s : Hz"] + [f"disyn_{r}/dt = -isyn_{r}/tau_{r} : Hz" for r in extra_r]
+        if extra_r:
+            core.append(f"itot = isyn{currents} : Hz")
     else:
         spk = " + spk_in" if plan.spk_in else ""
         hist = [f"ah{k} : 1" for k in range(1, plan.history + 1)] if plan.history >= 2 else []
@@ -222,9 +247,10 @@ def make_synapses(b2, conn: Connection, k: int, plans: dict[str, GroupPlan], gro
                           delay=(d - 1) * clock.dt, clock=clock, name=name, namespace={})
         values = w * gain
     else:
-        syn = b2.Synapses(groups[conn.pre], groups[conn.post], model="w : Hz", on_pre="isyn_post += w",
+        var = receptor_var(post.pop.model, conn.receptor)
+        syn = b2.Synapses(groups[conn.pre], groups[conn.post], model="w : Hz", on_pre=f"{var}_post += w",
                           delay=(d - 1) * clock.dt, clock=clock, name=name, namespace={})
-        inv_tau = 1.0 / post.params["tau_s"][0]
+        inv_tau = 1.0 / post.params["tau_s" if var == "isyn" else f"tau_{conn.receptor}"][0]
         values = (w * inv_tau[dst]) * gain * b2.Hz
     syn.connect(i=src, j=dst)
     syn.w = values
@@ -255,7 +281,9 @@ def add_poisson(b2, inp: PoissonInput, k: int, plan: GroupPlan, signals: dict, d
         plan.spk_in = True
         weight, unit, var = np.full(plan.size, float(inp.weight)), "1", "spk_in"
     else:
-        weight, unit, var = float(inp.weight) / plan.params["tau_s"][0], "Hz", "isyn"
+        var = receptor_var(plan.pop.model, inp.receptor)
+        tau = plan.params["tau_s" if var == "isyn" else f"tau_{inp.receptor}"][0]
+        weight, unit = float(inp.weight) / tau, "Hz"
     plan.params[f"prate{k}"] = (rate, "Hz")
     plan.params[f"pw{k}"] = (weight, unit)
     plan.regular.append((f"{var} += pw{k} * int(rand() < prate{k} * dt)", "synapses"))
@@ -303,7 +331,7 @@ def build_network(b2, network: Network, *, dt: float, batch: int, signals: dict[
                 spike_monitors[pr.target] = b2.SpikeMonitor(groups[pr.target], name=f"spikemon_{plans[pr.target].gname}")
                 objects.append(spike_monitors[pr.target])
             continue
-        var = "a" if pr.var == "output" else STATE_NAMES[type(plans[pr.target].pop.model)][pr.var]
+        var = "a" if pr.var == "output" else state_names(plans[pr.target].pop.model, probes=True)[pr.var]
         mon_clock = clock if pr.every == 1 else b2.Clock(dt=pr.every * dt * b2.second, name=f"probeclock{k}")
         mon = b2.StateMonitor(groups[pr.target], var, record=True, when="end", clock=mon_clock, name=f"statemon{k}")
         state_monitors[pr.name] = (mon, var)
@@ -316,7 +344,9 @@ def _set_initial_state(groups: dict, plans: dict[str, GroupPlan], initial_state:
         if name not in plans:
             raise NetworkError(describe("initial state", name, "no such population", expected=sorted(plans)))
         plan = plans[name]
-        allowed = {"u": "u"} if plan.graded else STATE_NAMES[LIF]
+        model = plan.pop.model
+        allowed = {"u": "u"} if plan.graded else {"v": "v", "i": "isyn",
+                                                  **{f"i_{r}": receptor_var(model, r) for r in model.receptor_names}}
         for var, value in values.items():
             if var not in allowed:
                 raise NetworkError(describe("initial state", name, "unknown or read-only variable", got=repr(var),
@@ -327,8 +357,8 @@ def _set_initial_state(groups: dict, plans: dict[str, GroupPlan], initial_state:
                                             expected=f"({plan.pop.size},) or ({plan.batch}, {plan.pop.size})"))
             flat = np.broadcast_to(arr, (plan.batch, plan.pop.size)).reshape(-1)
             target = allowed[var]
-            if target == "isyn":
-                groups[name].isyn_ = flat
+            if target.startswith("isyn"):
+                setattr(groups[name], f"{target}_", flat)
             else:
                 setattr(groups[name], target, flat)
             if plan.graded and var == "u":

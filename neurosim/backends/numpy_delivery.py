@@ -69,6 +69,7 @@ class CompiledConnection:
     w_csr: Optional[sp.csr_matrix]
     gain: object
     event_fraction: float
+    receptor: int = 0
 
     def deliver(self, out: np.ndarray, flat_events: np.ndarray, acc: np.ndarray, scale: float) -> None:
         """Add ``scale * out @ W.T`` into ``acc`` (batch, n_post).

@@ -30,7 +30,8 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends.numpy_delivery import compile_connection
 from neurosim.backends.numpy_populations import make_state
 from neurosim.errors import NetworkError, SimulationError, describe
-from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput
+from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput, receptor_index
+from neurosim.plasticity import check_no_event_rules
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Simulator:
                  signals: Optional[dict[str, float]] = None, track_window: bool = False,
                  check_every: int = CHECK_EVERY, options: Optional[dict[str, Any]] = None):
         network.validate()
+        check_no_event_rules(network, "numpy")
         self.network = network
         self.dtype = np.dtype(dtype)
         self.dt_s = float(dt_s)
@@ -98,12 +100,7 @@ class Simulator:
         self._event_fraction = event_fraction
         self._weights: list = [None] * len(network.connections)
         self._input_values: dict[str, np.ndarray] = {}
-        self.conns = []
-        for c in network.connections:
-            post = self.pops[c.post]
-            self.conns.append(compile_connection(
-                c, n_pre=self.pops[c.pre].n, n_post=post.n, post_scale=post.input_scale,
-                dtype=self.dtype, event_fraction=event_fraction))
+        self.conns = [self._compile(c) for c in network.connections]
         max_delay = {name: 1 for name in self.order}
         for cc in self.conns:
             max_delay[cc.pre] = max(max_delay[cc.pre], cc.delay)
@@ -128,6 +125,19 @@ class Simulator:
                               for p in self.probes if p.var == "count"}
         self.wall_s = 0.0
 
+    def _receptor(self, post: str, receptor) -> int:
+        return receptor_index(receptor, self.network.population(post).model)
+
+    def _compile(self, c):
+        """Prepare connection ``c`` for delivery into its receptor's current (scaled by ``dt / tau_r``)."""
+        post = self.pops[c.post]
+        r = self._receptor(c.post, c.receptor)
+        scale = None if post.graded else post.input_scales[r]
+        cc = compile_connection(c, n_pre=self.pops[c.pre].n, n_post=post.n, post_scale=scale, dtype=self.dtype,
+                                event_fraction=self._event_fraction)
+        cc.receptor = r
+        return cc
+
     def _prime_graded_outputs(self) -> None:
         """Treat the initial outputs ``a = T(u0)`` of graded populations as emitted at step -1.
 
@@ -146,7 +156,7 @@ class Simulator:
             if cc.pre in primed and cc.delay == 1:
                 out, flat = self.history[cc.pre][-1]
                 g = 1.0 if cc.gain is None else cc.gain.value(self.signals)
-                cc.deliver(out, flat, self.pops[cc.post].input_buffer(), g)
+                cc.deliver(out, flat, self.pops[cc.post].input_buffer(cc.receptor), g)
 
     # -- mutable parameters (learning, new inputs) ---------------------------------------------
     def _conn_index(self, name: str) -> int:
@@ -176,11 +186,7 @@ class Simulator:
         if not np.all(np.isfinite(w.data if sp.issparse(w) else w)):
             raise NetworkError(describe("connection", name, "new weights contain NaN or inf", expected="finite"))
         self._weights[k] = w.copy()
-        post = self.pops[conn.post]
-        new = dataclasses.replace(conn, weights=w)
-        self.conns[k] = compile_connection(new, n_pre=self.pops[conn.pre].n, n_post=post.n,
-                                           post_scale=post.input_scale, dtype=self.dtype,
-                                           event_fraction=self._event_fraction)
+        self.conns[k] = self._compile(dataclasses.replace(conn, weights=w))
 
     def record_learning_epoch(self, connection: str, epochs: int = 1) -> None:
         """Record that ``connection``'s learning rule updated all its plastic synapses ``epochs``
@@ -280,8 +286,8 @@ class Simulator:
         self._drives()
         gains = [1.0 if cc.gain is None else cc.gain.value(self.signals) for cc in self.conns]
         array_gains = [1.0 if a.gain is None else a.gain.value(self.signals) for a in self.array_inputs]
-        poisson = [(inp, self.pops[inp.target]) for inp in self.poisson_inputs]
-        poisson_p = [np.minimum(np.asarray(inp.rate_hz, dtype=float) * self.dt_s, 1.0) for inp, _ in poisson]
+        poisson = [(inp, self.pops[inp.target], self._receptor(inp.target, inp.receptor)) for inp in self.poisson_inputs]
+        poisson_p = [np.minimum(np.asarray(inp.rate_hz, dtype=float) * self.dt_s, 1.0) for inp, _, _ in poisson]
         incoming = {name: [] for name in self.order}
         for k, cc in enumerate(self.conns):
             incoming[cc.post].append((cc, gains[k]))
@@ -309,19 +315,20 @@ class Simulator:
                     if self.track_window and st.graded:
                         self.window_current[name] += st.current(ext.get(name))
                 for name in self.order:
-                    target = self.pops[name].input_buffer()
+                    post = self.pops[name]
                     for cc, g in incoming[name]:
+                        target = post.input_buffer(cc.receptor)
                         hist = self.history[cc.pre]
                         if len(hist) < cc.delay:
                             continue
                         out, flat = hist[-cc.delay]
                         if flat.size:
                             cc.deliver(out, flat, target, g)
-                for (inp, st), p in zip(poisson, poisson_p):
+                for (inp, st, r), p in zip(poisson, poisson_p):
                     spikes = self.rng.random((self.batch, st.n)) < p
                     if spikes.any():
-                        w = inp.weight if st.input_scale is None else inp.weight * st.input_scale
-                        st.receive((spikes * w).astype(self.dtype))
+                        w = inp.weight if st.graded else inp.weight * st.input_scales[r]
+                        st.receive((spikes * w).astype(self.dtype), r)
                 for pr in state_probes:
                     if pr.records(n):
                         self._probe_data[pr.name].append(self._probe_value(pr))

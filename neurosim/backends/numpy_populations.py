@@ -19,26 +19,28 @@ __all__ = ["LIFState", "LCAState", "make_state"]
 class LIFState:
     r"""Batched LIF/IF state. One step (forward Euler, see :class:`neurosim.neurons.LIF`)::
 
-        v <- a_m v + c_m + dt (bias + ext + i)      (a_m = 1 - dt/tau_m, c_m = dt v_rest / tau_m)
-        i <- (1 - dt/tau_s) i
+        v <- a_m v + c_m + dt (bias + ext) + sum_r dt i_r   (a_m = 1 - dt/tau_m, c_m = dt v_rest / tau_m)
+        i_r <- (1 - dt/tau_r) i_r                           for every receptor r
         s  = v >= v_th ;  v[s] <- v[s] - v_th  or  v_reset
-    followed by synaptic delivery ``i += W s / tau_s`` (done by the engine).
+    followed by synaptic delivery ``i_r += W s / tau_r`` (done by the engine). The state keeps
+    ``dt * i_r`` per receptor, shaped ``(receptors, batch, n)``.
     """
 
     graded = False
-    vars = ("v", "i")
 
     def __init__(self, pop: Population, batch: int, dt: float, dtype: np.dtype):
         m: LIF = pop.model  # type: ignore[assignment]
         n = pop.size
         self.name, self.n, self.batch, self.dtype = pop.name, n, batch, dtype
+        self.receptors = m.receptor_names
+        self.vars = ("v", "i") + tuple(f"i_{r}" for r in self.receptors)
         self.v = np.zeros((batch, n), dtype=dtype)
-        self.idt = np.zeros((batch, n), dtype=dtype)  # dt * i: saves one pass per step
+        self.idt = np.zeros((len(self.receptors), batch, n), dtype=dtype)  # dt * i_r: saves one pass per step
         m.check_dt(pop.name, n, dt)
-        tau_s = m.param("tau_s", n)
-        self.tau_s = tau_s
-        self.i_decay = (1.0 - dt / tau_s).astype(dtype)
-        self.uniform_i_decay = bool(np.all(self.i_decay == self.i_decay[0]))
+        tau = np.stack([m.receptor_tau(r, n) for r in self.receptors])
+        self.tau_s = tau[0]
+        self.i_decay = (1.0 - dt / tau).astype(dtype)
+        self.uniform_i_decay = [bool(np.all(d == d[0])) for d in self.i_decay]
         tau_m = m.param("tau_m_s", n)
         self.leaky = bool(np.any(np.isfinite(tau_m)))
         v_rest = m.param("v_rest", n)
@@ -54,8 +56,9 @@ class LIFState:
         self.v_reset = m.param("v_reset", n).astype(dtype)
         self.refractory = int(m.refractory_steps)
         self._ref_ring: list[np.ndarray] = []
-        #: synaptic deliveries are scaled by dt / tau_s (a spike of weight w adds w / tau_s to i)
-        self.input_scale = (dt / tau_s).astype(dtype)
+        #: synaptic deliveries are scaled by dt / tau_r (a spike of weight w adds w / tau_r to i_r)
+        self.input_scales = (dt / tau).astype(dtype)
+        self.input_scale = self.input_scales[0]
         self.drive = self.base_drive  # dt * (bias + constant inputs), set by the engine
 
     @property
@@ -72,7 +75,11 @@ class LIFState:
             raise NetworkError(describe("initial state", self.name, "unknown variable", got=repr(var), expected=self.vars))
         arr = np.asarray(value, dtype=self.dtype)
         try:
-            target, factor = (self.v, 1.0) if var == "v" else (self.idt, self.dt)
+            if var == "v":
+                target, factor = self.v, 1.0
+            else:  # "i" is the default receptor's current
+                r = 0 if var == "i" else self.receptors.index(var[2:])
+                target, factor = self.idt[r], self.dt
             target[...] = np.broadcast_to(arr, (self.batch, self.n)) * factor
         except ValueError as exc:
             raise NetworkError(describe("initial state", f"{self.name}.{var}", "wrong shape", got=arr.shape,
@@ -97,8 +104,8 @@ class LIFState:
         self._ref_ring.clear()
 
     def current(self, ext_step: Optional[np.ndarray]) -> np.ndarray:
-        """Soma current ``mu = bias + ext + i`` (for window statistics), shape (batch, n)."""
-        mu = (self.idt + self.drive) / self.dt
+        """Soma current ``mu = bias + ext + sum_r i_r`` (for window statistics), shape (batch, n)."""
+        mu = (self.idt.sum(axis=0) + self.drive) / self.dt
         if ext_step is not None:
             mu = mu + ext_step
         return mu
@@ -115,13 +122,15 @@ class LIFState:
         v += self._drive_total
         if ext_step is not None:
             v += self.dt * ext_step
-        v += idt
+        for r in range(idt.shape[0]):
+            v += idt[r]
         if frozen is not None:
             v.reshape(-1)[frozen] = held
-        if self.uniform_i_decay:
-            idt *= self.i_decay[0]
-        else:
-            idt *= self.i_decay
+        for r in range(idt.shape[0]):
+            if self.uniform_i_decay[r]:
+                idt[r] *= self.i_decay[r, 0]
+            else:
+                idt[r] *= self.i_decay[r]
         s = v >= (self.v_th[0] if self.uniform_th else self.v_th)
         if frozen is not None:
             s.reshape(-1)[frozen] = False
@@ -146,19 +155,22 @@ class LIFState:
             if len(self._ref_ring) > self.refractory:
                 self._ref_ring.pop(0)
 
-    def receive(self, acc: np.ndarray) -> None:
-        """Add pre-scaled input (``dt * w / tau_s`` per spike) to the current."""
-        self.idt += acc
+    def receive(self, acc: np.ndarray, receptor: int = 0) -> None:
+        """Add pre-scaled input (``dt * w / tau_r`` per spike) to the current of ``receptor``."""
+        self.idt[receptor] += acc
 
-    def input_buffer(self) -> np.ndarray:
-        """Array that synaptic deliveries accumulate into (``dt * i``)."""
-        return self.idt
+    def input_buffer(self, receptor: int = 0) -> np.ndarray:
+        """Array that synaptic deliveries to ``receptor`` accumulate into (``dt * i_r``)."""
+        return self.idt[receptor]
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"v": self.v.copy(), "i": self.idt / self.dt}
+        return {k: v.copy() for k, v in self.arrays().items()}
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"v": self.v, "i": self.idt / self.dt}
+        out = {"v": self.v, "i": self.idt.sum(axis=0) / self.dt}
+        if len(self.receptors) > 1:
+            out.update({f"i_{r}": self.idt[k] / self.dt for k, r in enumerate(self.receptors)})
+        return out
 
 
 class LCAState:
@@ -245,10 +257,10 @@ class LCAState:
     def reset(self, s: np.ndarray, flat: np.ndarray) -> None:
         return None
 
-    def receive(self, acc: np.ndarray) -> None:
+    def receive(self, acc: np.ndarray, receptor: int = 0) -> None:
         self.inp += acc
 
-    def input_buffer(self) -> np.ndarray:
+    def input_buffer(self, receptor: int = 0) -> np.ndarray:
         """Array that synaptic deliveries accumulate into (next step's graded input)."""
         return self.inp
 

@@ -22,8 +22,12 @@ Two versions share the same IR layout, the same learning rules
   ``tau_s = 1``, ``v_th = theta`` (1 for the input neurons); statistics are window averages of
   spike rate and soma current ``mu`` over the phase after a settling period.
 
-:class:`DictNetRunner` runs the two phases on the numpy engine with a warm start between them
-(``gamma`` switched by :meth:`~neurosim.backends.numpy_engine.Simulator.set_signal`).
+:class:`DictNetRunner` runs the two phases with a warm start between them (``gamma`` switched by
+``set_signal``): on the compiled engine (the default) the rules of :mod:`neurosim.builders.dictrules`
+run **inside the loop** -- the engine applies them at the end of phase ``"kappa"`` from the
+statistics it recorded itself, and the runner only copies each coding neuron's new threshold into
+its penalty scaling (``s <- diag H``) before the next sample; on the numpy engine
+(``backend="numpy"``) the caller applies them between runs (:func:`neurosim.learning.apply_rule`).
 :func:`neurosim.solvers.dictnet_rate.rate_phase_stats` computes the rate model's statistics from
 its fixed points directly (fast; tests check that both agree).
 """
@@ -214,7 +218,8 @@ def build_dictnet(params: DictNetParams, X: np.ndarray, *, lam: float, model: st
 
 
 class DictNetRunner:
-    """Runs the two phases on the numpy engine for a batch of inputs and returns the statistics.
+    """Runs the two phases for a batch of inputs and returns the statistics (see the module
+    docstring: on the compiled engine the rules learn inside its loop).
 
     Parameters
     ----------
@@ -231,17 +236,31 @@ class DictNetRunner:
         Length of each phase (model time).
     settle_fraction : float
         Spiking model: fraction of each phase before the statistics window opens.
+    rules : dict, optional
+        The ``F``, ``B``, ``H`` rules; on the compiled backend they learn inside the loop.
+    backend : {"compiled", "numpy"}
+        Engine of the phases. ``"compiled"`` with ``rules`` learns in the loop (``in_loop``).
     """
 
     def __init__(self, params: DictNetParams, *, batch: int, lam: float, model: str = "rate", kappa: float = 0.7,
                  dt_s: float = 0.05, phase_time: float = 40.0, settle_fraction: float = 0.25,
-                 rules: Optional[dict[str, LearningRule]] = None):
+                 rules: Optional[dict[str, LearningRule]] = None, backend: str = "compiled"):
         M, _ = params.shape
         self.model, self.kappa, self.lam = model, float(kappa), float(lam)
         self.batch = int(batch)
+        if backend not in ("compiled", "numpy"):
+            raise NetworkError(describe("dictnet", "runner", "unknown backend", got=repr(backend),
+                                        expected="'compiled' or 'numpy'"))
         self.network = build_dictnet(params, np.zeros((self.batch, M)) if self.batch > 1 else np.zeros(M),
                                      lam=lam, model=model, rules=rules)
-        self.sim = Simulator(self.network, dt_s=dt_s, track_window=(model == "spiking"))
+        self.in_loop = backend == "compiled" and bool(rules) and all(hasattr(r, "loop_updates") for r in rules.values())
+        self.compiled = backend == "compiled"
+        if self.compiled:
+            from neurosim.backends.compiled import CompiledSimulator  # numba loads only when used
+            self.sim = CompiledSimulator(self.network, dt_s=dt_s, track_window=(model == "spiking"),
+                                         learning=self.in_loop)
+        else:
+            self.sim = Simulator(self.network, dt_s=dt_s, track_window=(model == "spiking"))
         steps = int(round(phase_time / dt_s))
         self.settle = int(round(settle_fraction * steps)) if model == "spiking" else 0
         self.measure = steps - self.settle
@@ -260,13 +279,30 @@ class DictNetRunner:
         sim.set_input("lam_s", -self.lam * params.s)
         self.params = params
 
+    def learned_params(self) -> DictNetParams:
+        """The weights and thresholds the engine holds now (after in-loop updates), with the
+        penalty scaling ``s = theta`` (Algorithm 1's ``s <- diag H``), which it also loads into the
+        coding neurons' penalty input for the next sample."""
+        sim = self.sim
+        theta = sim.thresholds(CODING)
+        H = -np.asarray(sim.weights("H"), dtype=np.float64)
+        H[np.diag_indices_from(H)] = theta
+        params = DictNetParams(sim.weights("F"), sim.weights("B"), H, theta.copy())
+        sim.set_input("lam_s", -self.lam * params.s)
+        self.params = params
+        return params
+
     def record_update(self, connections: tuple[str, ...] = ("F", "B", "H")) -> None:
         """Record one learning epoch (one rule application updating all plastic synapses) of each
         of ``connections`` in the simulator's activity profile (``learn_epochs``)."""
         for name in connections:
             self.sim.record_learning_epoch(name)
 
-    def _stats(self) -> dict[str, dict[str, np.ndarray]]:
+    def _stats(self, phase: str) -> dict[str, dict[str, np.ndarray]]:
+        if self.compiled:  # recorded by the engine before any in-loop update
+            st = self.sim.phase_stats[phase]
+            keys = ("rate", "mean_current") if self.model == "rate" else ("rate", "count", "mean_current")
+            return {pop: {k: st[pop][k] for k in keys} for pop in (INPUT, CODING)}
         if self.model == "rate":
             st = self.sim.state
             return {pop: {"rate": st[pop]["a"].astype(np.float64), "mean_current": st[pop]["u"].astype(np.float64)}
@@ -284,12 +320,16 @@ class DictNetRunner:
         self.sim.set_input("x", X if X.ndim == 2 else X[None, :])
         self.sim.reset_state()
         out = {}
+        compiled = self.compiled
         for phase, gamma in zip(PHASES, (0.0, self.kappa)):
             self.sim.set_signal("gamma", gamma)
             if self.settle:
                 self.sim.run(self.settle)
-            self.sim.reset_window()
-            self.sim.run(self.measure)
-            out[phase] = self._stats()
+            if compiled:  # the window is the phase; in-loop rules act at the end of "kappa"
+                self.sim.run(self.measure, phase=phase)
+            else:
+                self.sim.reset_window()
+                self.sim.run(self.measure)
+            out[phase] = self._stats(phase)
         return out
 

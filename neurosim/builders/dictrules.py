@@ -21,6 +21,13 @@ and the updates (eqs. 11-12; ``eta_H = eta_h_ratio * eta_D``; batch means for mi
     H_ij   <- H_ij   - eta_H g_H,i a_kappa,j / kappa - 2 eta_D lambda2 H_ij  stored at coding i,
                                                         incl. the diagonal theta_i = H_ii
     then F, B, H >= 0 (lateral W <= 0), theta >= theta_min.
+
+Each rule has two equivalent forms: :meth:`update` applies it between runs through
+:func:`neurosim.learning.apply_rule` (the numpy engine's path), and :meth:`loop_updates` gives the
+scalar functions the compiled engine runs inside its loop at the end of phase ``"kappa"``
+(:mod:`neurosim.plasticity`): ``w <- clip(w + mean_b dw_b, lo, hi)`` per synapse with the
+per-input changes ``dw_b`` below (the same arithmetic; the batch means of the products are the
+batch-mean products of :meth:`RuleContext.batch_mean_product`).
 """
 from __future__ import annotations
 
@@ -30,13 +37,47 @@ import numpy as np
 
 from neurosim.errors import NetworkError, describe
 from neurosim.learning import LearningRule, LocalArray, RuleContext
+from neurosim.plasticity import Update
 
-__all__ = ['FeedforwardRule', 'FeedbackRule', 'LateralRule', 'lin_tang_rules', 'THETA_MIN']
+__all__ = ['FeedforwardRule', 'FeedbackRule', 'LateralRule', 'lin_tang_rules', 'THETA_MIN', 'feedforward_dw',
+           'feedback_dw', 'lateral_dw', 'threshold_dtheta', 'UPDATE_PHASE']
 
 
 
 #: lower bound of the learned thresholds (the engine needs v_th > 0 / gain > 0)
 THETA_MIN = 1e-3
+#: the phase whose end triggers the in-loop updates
+UPDATE_PHASE = "phase:kappa"
+
+
+# -- scalar forms (one synapse, one input): used inside the compiled loop -------------------------
+def feedforward_dw(w, a_k, b_k, b_0, eta_d, kappa, lambda2):
+    """Eq. 11 for ``F_ij``: ``-eta_D (a_k,i (b_k,j - b_0,j) / kappa + lambda2 F_ij)``."""
+    return -eta_d * (a_k * (b_k - b_0) / kappa + lambda2 * w)
+
+
+def feedback_dw(w, b_k, b_0, a_k, eta_d, kappa, lambda2):
+    """Eq. 11 for ``B_ij``: ``-eta_D ((b_k,i - b_0,i) a_k,j / kappa + lambda2 B_ij)``."""
+    return -eta_d * ((b_k - b_0) * a_k / kappa + lambda2 * w)
+
+
+def lateral_dw(w, theta, a0, ak, mc0, mck, rec0, reck, a_k_pre, eta_h, kappa, eta_d, lambda2):
+    """Eq. 12 for the lateral weight ``W_ij = -H_ij``: ``eta_H g_H,i a_k,j / kappa - 2 eta_D lambda2 W_ij``,
+    ``g_H`` (Theorem 3) from the owner's own statistics as in :meth:`LateralRule.g_h`."""
+    kc = 1.0 - kappa
+    g_h = kc * ((theta * a0 - rec0) - (theta * ak - reck)) + kc * (mc0 - theta * a0) - (mck - theta * ak)
+    return eta_h * g_h * a_k_pre / kappa - 2.0 * eta_d * lambda2 * w
+
+
+def threshold_dtheta(theta, a0, ak, mc0, mck, rec0, reck, eta_h, kappa, eta_d, lambda2):
+    """Eq. 12 for ``theta_i = H_ii``: ``-eta_H g_H,i a_k,i / kappa - 2 eta_D lambda2 theta_i``."""
+    kc = 1.0 - kappa
+    g_h = kc * ((theta * a0 - rec0) - (theta * ak - reck)) + kc * (mc0 - theta * a0) - (mck - theta * ak)
+    return -eta_h * g_h * ak / kappa - 2.0 * eta_d * lambda2 * theta
+
+
+_POST_H = ("post.phase.0.rate", "post.phase.kappa.rate", "post.phase.0.mean_current", "post.phase.kappa.mean_current",
+           "post.phase.0.received", "post.phase.kappa.received")
 
 
 @dataclass(frozen=True)
@@ -70,6 +111,10 @@ class FeedforwardRule(_Hyper, LearningRule):
         w = w - self.eta_d * (hebb / self.kappa + self.lambda2 * w)
         return {"weight": np.maximum(w, 0.0) if self.project else w}
 
+    def loop_updates(self) -> list[Update]:
+        return [Update(UPDATE_PHASE, feedforward_dw, ("post.phase.kappa.rate", "pre.phase.kappa.rate", "pre.phase.0.rate"),
+                       (self.eta_d, self.kappa, self.lambda2), lo=0.0 if self.project else -np.inf)]
+
 
 class FeedbackRule(_Hyper, LearningRule):
     """Eq. 11 for ``B`` (connection coding -> input, stored at input neuron ``i``)."""
@@ -83,6 +128,10 @@ class FeedbackRule(_Hyper, LearningRule):
         hebb = ctx.batch_mean_product(g_d, ctx["pre.phase.kappa.rate"])
         w = w - self.eta_d * (hebb / self.kappa + self.lambda2 * w)
         return {"weight": np.maximum(w, 0.0) if self.project else w}
+
+    def loop_updates(self) -> list[Update]:
+        return [Update(UPDATE_PHASE, feedback_dw, ("post.phase.kappa.rate", "post.phase.0.rate", "pre.phase.kappa.rate"),
+                       (self.eta_d, self.kappa, self.lambda2), lo=0.0 if self.project else -np.inf)]
 
 
 class LateralRule(_Hyper, LearningRule):
@@ -121,6 +170,14 @@ class LateralRule(_Hyper, LearningRule):
             w = np.minimum(w, 0.0)
             theta = np.maximum(theta, THETA_MIN)
         return {"weight": w, "post.threshold": theta}
+
+    def loop_updates(self) -> list[Update]:
+        eta_h = self.eta_h_ratio * self.eta_d
+        consts = (eta_h, self.kappa, self.eta_d, self.lambda2)
+        return [Update(UPDATE_PHASE, lateral_dw, ("post.threshold", *_POST_H, "pre.phase.kappa.rate"), consts,
+                       hi=0.0 if self.project else np.inf),
+                Update(UPDATE_PHASE, threshold_dtheta, _POST_H, consts, target="post.threshold",
+                       lo=THETA_MIN if self.project else -np.inf)]
 
 
 def lin_tang_rules(*, kappa: float = 0.7, eta_d: float = 0.01, eta_h_ratio: float = 15.0, lambda2: float = 0.0,

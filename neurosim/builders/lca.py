@@ -231,13 +231,21 @@ def build_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", name: str = "lc
 
 def run_analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
                    backend: str = DEFAULT_BACKEND, seed: int = 0, name: str = "lca", progress: bool = False,
-                   dtype: Any = np.float64, options: Optional[dict[str, Any]] = None) -> tuple[np.ndarray, SimResult]:
+                   dtype: Any = np.float64, options: Optional[dict[str, Any]] = None,
+                   tol: Optional[float] = None) -> tuple[np.ndarray, SimResult]:
     """Analog LCA run through a backend (:func:`build_analog_lca` + :func:`neurosim.simulate`).
 
     ``tau_s = 1`` and ``dt_s = dt_over_tau``. Returns the codes ``(batch, N)`` (or ``(N,)``) and
-    the :class:`~neurosim.result.SimResult` (graded output events and synaptic events).
+    the :class:`~neurosim.result.SimResult` (graded output events and synaptic events). ``tol``
+    (compiled backend): each input stops once its residual ``|D^T x - u - G a|_inf`` is at most
+    ``tol`` (option ``settle_tol``; ``SimResult.row_steps`` gives each input's steps).
     """
     D, X, lam, single = _problem(D, X, lam)
+    if tol is not None:
+        if backend != "compiled":
+            raise NetworkError(describe("parameter", "tol", "stopping settled inputs needs the compiled backend",
+                                        got=backend, expected="backend='compiled' or tol=None"))
+        options = {**(options or {}), "settle_tol": _positive("tol", tol)}
     net = build_analog_lca(D, X, lam, threshold=threshold, name=name, probes=("count",))
     res = simulate(net, steps=_steps("steps", steps), dt_s=_positive("dt_over_tau", dt_over_tau), backend=backend,
                    seed=seed, dtype=dtype, progress=progress, options=options)

@@ -9,9 +9,13 @@ Per mini-batch of inputs (batch 1 = the paper's online setting)::
     s <- diag(H)                                     (each coding neuron copies its own threshold)
 
 The phase statistics come from one of three interchangeable sources: the rate model's fixed
-points (``model="rate"``, ``solver="fixed_point"``, fast), the rate network simulated on the
-numpy engine (``solver="network"``) or the spiking network (``model="spiking"``). Every update goes
-through :func:`neurosim.learning.apply_rule`, i.e. the locality check.
+points (``model="rate"``, ``solver="fixed_point"``, fast), the rate network simulated
+(``solver="network"``) or the spiking network (``model="spiking"``). A simulated network runs on
+the compiled engine by default, which applies the rules **inside its loop** at the end of phase
+``"kappa"`` (their scalar forms, :mod:`neurosim.plasticity`: local by construction); with
+``backend="numpy"`` (and for the fixed points) every update goes between runs through
+:func:`neurosim.learning.apply_rule`, i.e. the locality check of :class:`~neurosim.learning.LocalArray`.
+Both give the same weights (to rounding).
 
 Training is resumable: :class:`TrainState` holds the weights, the sample counter, the current
 epoch's order, the random generator's state and the history, and round-trips through
@@ -219,6 +223,9 @@ class LocalDictionaryLearning:
     eval_every : int, optional
         Record the history every this many samples (needs ``X_test`` in :meth:`fit`).
     seed : int
+    backend : {"compiled", "numpy"}
+        Engine of a simulated network: ``"compiled"`` learns inside its loop, ``"numpy"`` between
+        runs.
 
     Attributes
     ----------
@@ -245,19 +252,24 @@ class LocalDictionaryLearning:
                  lambda2: Union[float, str] = "auto",
                  batch_size: int = 1, n_epochs: float = 1.0, n_samples: Optional[int] = None, init: str = "random",
                  project: bool = True, dt_s: Optional[float] = None, phase_time: Optional[float] = None,
-                 settle_fraction: float = 0.25, tol: float = 1e-6, eval_every: Optional[int] = None, seed: int = 0):
+                 settle_fraction: float = 0.25, tol: float = 1e-6, eval_every: Optional[int] = None, seed: int = 0,
+                 backend: str = "compiled"):
         self.n_components = n_components
         self.model, self.solver, self.lam, self.kappa = model, solver, lam, kappa
         self.eta_d, self.eta_h_ratio, self.lambda2 = eta_d, eta_h_ratio, lambda2
         self.batch_size, self.n_epochs, self.n_samples, self.init = batch_size, n_epochs, n_samples, init
         self.project, self.dt_s, self.phase_time, self.settle_fraction = project, dt_s, phase_time, settle_fraction
         self.tol, self.eval_every, self.seed = tol, eval_every, seed
+        self.backend = backend
 
     # -- set-up -------------------------------------------------------------------------------
     def _check(self) -> None:
         if self.model not in ("rate", "spiking"):
             raise NetworkError(describe("parameter", "model", "unknown", got=repr(self.model),
                                         expected="'rate' or 'spiking'"))
+        if self.backend not in ("compiled", "numpy"):
+            raise NetworkError(describe("parameter", "backend", "unknown", got=repr(self.backend),
+                                        expected="'compiled' or 'numpy'"))
         if self.solver not in ("fixed_point", "network"):
             raise NetworkError(describe("parameter", "solver", "unknown", got=repr(self.solver),
                                         expected="'fixed_point' or 'network'"))
@@ -324,9 +336,11 @@ class LocalDictionaryLearning:
         if runner is None:
             dt, T = self._defaults()
             runner = DictNetRunner(params, batch=len(X), lam=self.lam, model=self.model, kappa=self.kappa, dt_s=dt,
-                                   phase_time=T, settle_fraction=self.settle_fraction, rules=self._rules())
+                                   phase_time=T, settle_fraction=self.settle_fraction, rules=self._rules(),
+                                   backend=self.backend)
             self._runners[len(X)] = runner
-        runner.set_params(params)
+        if not (runner.in_loop and params is runner.params):  # in the loop the engine already holds them
+            runner.set_params(params)
         return runner.phases(X)
 
     # -- training ---------------------------------------------------------------------------------
@@ -357,10 +371,13 @@ class LocalDictionaryLearning:
                     for pop, n_active in active.items():
                         n_active += np.count_nonzero(stats[phase][pop]["rate"] > 0, axis=0)
                 updates[len(Xb)] = updates.get(len(Xb), 0) + 1
-            st.params = lin_tang_update(st.params, stats, rules, kappa=self.kappa)
             runner = self._runners.get(len(Xb))
-            if runner is not None:  # the update just applied F's, B's and H's rules once each
-                runner.record_update(tuple(_CONNS))
+            if runner is not None and runner.in_loop:  # the engine applied the rules at the end of phase kappa
+                st.params = runner.learned_params()
+            else:
+                st.params = lin_tang_update(st.params, stats, rules, kappa=self.kappa)
+                if runner is not None:  # the update just applied F's, B's and H's rules once each
+                    runner.record_update(tuple(_CONNS))
             if not (np.all(np.isfinite(st.params.H)) and np.all(np.isfinite(st.params.B))):
                 raise SimulationError(describe("dictionary learning", "lin_tang", "weights became non-finite",
                                                got=f"after {st.samples_seen + len(Xb)} samples",

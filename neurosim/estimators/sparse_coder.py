@@ -4,8 +4,9 @@
     codes = coder.transform(X)          # (batch, N)
 
 ``method`` picks the solver: ``"fista"`` (:func:`neurosim.solvers.lasso.fista`, the reference),
-``"lca"`` (analog LCA, :func:`neurosim.solvers.lca.analog_lca`) or ``"slca"`` (spiking LCA run on
-a backend, :func:`neurosim.builders.lca.spiking_lca`). All solve, per row ``x`` of ``X``::
+``"lca"`` (analog LCA, :func:`neurosim.solvers.lca.analog_lca`: event-driven -- the lateral
+inhibition reads only the active neurons' rows -- and each input stops once its code has settled)
+or ``"slca"`` (spiking LCA run on a backend, :func:`neurosim.builders.lca.spiking_lca`). All solve, per row ``x`` of ``X``::
 
     minimise_a  1/2 ||x - D a||^2 + lam ||a||_1      (subject to a >= 0 when nonneg)
 
@@ -42,6 +43,11 @@ DEFAULT_STEPS = {"fista": 20000, "lca": 2000, "slca": 10000}
 DEFAULT_DT = {"fista": None, "lca": 0.1, "slca": 0.1}
 
 
+#: default ``tol`` per method (FISTA: KKT tolerance; LCA: settling tolerance of each input)
+DEFAULT_TOL = {"fista": 1e-9, "lca": 1e-6, "slca": None}
+LCA_TOL = DEFAULT_TOL["lca"]
+
+
 class SparseCoder:
     """Sparse codes of inputs over a fixed dictionary (``fit``/``transform``).
 
@@ -64,12 +70,15 @@ class SparseCoder:
     backend : str, optional
         Backend that runs the network (a key of :data:`neurosim.backends.BACKENDS`): ``slca``
         always runs on one (default :data:`~neurosim.backends.DEFAULT_BACKEND`); ``lca`` runs
-        the direct numpy solver unless a backend is named, which then runs the analog LCA
-        network (:func:`neurosim.builders.lca.run_analog_lca`) and records its activity.
+        the event-driven solver (:func:`neurosim.solvers.lca_events`) unless a backend is named,
+        which then runs the analog LCA network (:func:`neurosim.builders.lca.run_analog_lca`) and
+        records its activity.
     seed : int
         Seed passed to the backend.
-    tol : float
-        FISTA's KKT tolerance.
+    tol : float, optional
+        FISTA's KKT tolerance (default 1e-9); for ``lca`` the settling tolerance of each input: it
+        stops once its fixed-point residual ``|D^T x - u - G a|_inf`` is at most ``tol`` (default
+        :data:`LCA_TOL`, in the units of ``D^T x``; ``steps`` caps the steps).
     progress : bool
         Show the simulation's progress bar on stderr.
 
@@ -90,7 +99,7 @@ class SparseCoder:
 
     def __init__(self, dictionary, *, lam: Any = 0.1, method: str = "fista", nonneg: bool = False,
                  steps: Optional[int] = None, dt_s: Optional[float] = None, backend: Optional[str] = None,
-                 seed: int = 0, tol: float = 1e-9, progress: bool = False):
+                 seed: int = 0, tol: Optional[float] = None, progress: bool = False):
         self.dictionary = dictionary
         self.lam = lam
         self.method = method
@@ -153,15 +162,17 @@ class SparseCoder:
         Xc, single = check_inputs(X, D.shape[0])
         self.dt_used_ = dt
         if self.method == "fista":
-            codes = fista(D, Xc, lam, nonneg=bool(self.nonneg), max_iter=steps, tol=self.tol)
+            codes = fista(D, Xc, lam, nonneg=bool(self.nonneg), max_iter=steps,
+                          tol=DEFAULT_TOL["fista"] if self.tol is None else self.tol)
             self.last_result_ = None
         elif self.method == "lca" and self.backend is None:
-            codes = analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft", steps=steps, dt_over_tau=dt)
+            codes = analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft", steps=steps, dt_over_tau=dt,
+                               tol=DEFAULT_TOL["lca"] if self.tol is None else self.tol)
             self.last_result_ = None
         elif self.method == "lca":
             codes, self.last_result_ = run_analog_lca(D, Xc, lam, threshold="nonneg" if self.nonneg else "soft",
                                                       steps=steps, dt_over_tau=dt, backend=self.backend,
-                                                      seed=self.seed, progress=self.progress)
+                                                      seed=self.seed, progress=self.progress, tol=self.tol)
         else:
             codes, self.last_result_ = spiking_lca(D, Xc, lam, nonneg=bool(self.nonneg), steps=steps, dt_s=dt,
                                                    backend=self.backend or DEFAULT_BACKEND, seed=self.seed,

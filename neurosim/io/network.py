@@ -4,13 +4,15 @@ Layout: an entry ``meta`` holding a JSON document, and numeric arrays beside it:
 
     meta = {"format": "neurosim-network", "version": 1, "name": ..., "signals": {...},
             "populations": [{"name", "size", "model": "LIF" | "LCANeuron",
-                             "params": {field: number | string | {"array": key}}}],
+                             "params": {field: number | string | {"array": key}
+                                        | {"dict": {name: value}} (LIF.receptors)}}],
             "connections": [{"name", "pre", "post", "delay_steps", "gain": null | {...},
                              "kind": "csr" | "dense" | "conv", "arrays": {part: key},
+                            "receptor": null | name of the target LIF's receptor,
                              "conv": {"in_shape", "stride", "padding"} (conv only),
                              "learning_rule": null | {"class": "neurosim.x:Rule", "params": {...}}}],
             "inputs": [{"type": "constant" | "array" | "poisson", "name", "target", "gain",
-                        "arrays": {...}, "weight" (poisson)}],
+                        "arrays": {...}, "weight", "receptor" (poisson)}],
             "probes": [{"target", "var", "every", "start", "name"}]}
 
 Arrays are stored under the keys the document names (``pop/0/v_th``, ``conn/2/data`` ...).
@@ -68,6 +70,8 @@ class _Writer:
             return v
         if v is None:
             return None
+        if isinstance(v, dict):  # e.g. LIF.receptors: name -> time constant
+            return {"dict": {str(k): self.value(f"{key}/{k}", x) for k, x in v.items()}}
         a = np.asarray(v)
         if a.dtype == object:
             raise NetworkError(f"network file: cannot store {key} of type {type(v).__name__}")
@@ -111,7 +115,7 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
     conns = []
     for i, c in enumerate(network.connections):
         d = {"name": c.name, "pre": c.pre, "post": c.post, "delay_steps": int(c.delay_steps), "gain": _gain(c.gain),
-             "learning_rule": _rule_doc(w, f"conn/{i}/rule", c.learning_rule)}
+             "learning_rule": _rule_doc(w, f"conn/{i}/rule", c.learning_rule), "receptor": c.receptor}
         if c.is_conv:
             cw = c.weights
             d.update(kind="conv", arrays={"kernel": w.value(f"conn/{i}/kernel", cw.kernel)},
@@ -135,6 +139,7 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
                            "arrays": {"values": w.value(f"input/{i}/values", inp.values)}})
         else:
             inputs.append({"type": "poisson", "name": inp.name, "target": inp.target, "weight": float(inp.weight),
+                           "receptor": inp.receptor,
                            "arrays": {"rate_hz": w.value(f"input/{i}/rate_hz", np.asarray(inp.rate_hz, dtype=float))}})
     probes = [{"target": p.target, "var": p.var, "every": int(p.every), "start": int(p.start), "name": p.name,
                **({} if p.stop is None else {"stop": int(p.stop)})} for p in network.probes]
@@ -234,6 +239,8 @@ class _Reader:
             return self.z[key]
         if isinstance(v, dict) and "float" in v:
             return float(v["float"])
+        if isinstance(v, dict) and "dict" in v and isinstance(v["dict"], dict):
+            return {k: self.value(x, f"{where}.{k}") for k, x in v["dict"].items()}
         return v
 
 
@@ -339,7 +346,8 @@ def load_network(path: Union[str, Path]) -> Network:
                                    delay_steps=int(r.need(c, "delay_steps", where, int)),
                                    gain=_gain_of(r, c.get("gain"), where + "gain"),
                                    learning_rule=_rule_of(r, c.get("learning_rule"), where + "learning_rule"),
-                                   name=r.need(c, "name", where, str), synapses=arrays.get("synapses")))
+                                   name=r.need(c, "name", where, str), synapses=arrays.get("synapses"),
+                                   receptor=c.get("receptor")))
             for i, d in enumerate(r.need(meta, "inputs", "", list)):
                 where = f"inputs[{i}]."
                 arrays = {k: r.value(v, f"{where}arrays.{k}") for k, v in r.need(d, "arrays", where, dict).items()}
@@ -350,7 +358,8 @@ def load_network(path: Union[str, Path]) -> Network:
                 elif typ == "array":
                     net.add(ArrayInput(tgt, arrays["values"], gain=_gain_of(r, d.get("gain"), where + "gain"), name=name))
                 elif typ == "poisson":
-                    net.add(PoissonInput(tgt, arrays["rate_hz"], weight=float(r.need(d, "weight", where)), name=name))
+                    net.add(PoissonInput(tgt, arrays["rate_hz"], weight=float(r.need(d, "weight", where)), name=name,
+                                         receptor=d.get("receptor")))
                 else:
                     raise r.err(where + "type", f"unknown input type {typ!r}")
             for i, p in enumerate(r.need(meta, "probes", "", list)):

@@ -84,6 +84,9 @@ def _kind(pop: Population, dt: float, *, has_in: bool, has_out: bool) -> str:
     if m.refractory_steps:
         raise NetworkError(describe("population", pop.name, "refractory period has no NIR equivalent",
                                     got=f"LIF.refractory_steps={m.refractory_steps}", expected="0"))
+    if m.receptors:
+        raise NetworkError(describe("population", pop.name, "several synaptic receptors have no NIR equivalent",
+                                    got=f"LIF.receptors={sorted(m.receptors)}", expected="one synaptic current (tau_s)"))
     try:
         m.check_dt(pop.name, n, dt)
     except NetworkError as exc:

@@ -1,5 +1,5 @@
 """Pure numerics of the LCA family (no network, no backend): the sign split, the Gram matrix and
-the analog LCA integrated directly in numpy.
+the analog LCA integrated directly (event-driven, compiled: :mod:`neurosim.solvers.lca_events`).
 
 Analog LCA (Rozell et al. 2008), batched over input rows, forward Euler with ``r = dt / tau``::
 
@@ -13,7 +13,7 @@ decoding are documented in :mod:`neurosim.builders.lca`.
 from __future__ import annotations
 
 import logging
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -93,64 +93,92 @@ def lca_gram(D: np.ndarray) -> np.ndarray:
 
 def analog_lca(D, X, lam: Lam, *, threshold: str = "soft", steps: int = 1000, dt_over_tau: float = 0.1,
                u0: Optional[np.ndarray] = None, tol: Optional[float] = None, return_history: bool = False,
-               history_every: int = 1):
-    r"""Analog LCA by direct batched Euler integration (no network objects).
+               history_every: int = 1, dtype: Any = np.float64, return_steps: bool = False):
+    r"""Analog LCA by direct batched Euler integration (no network objects), event-driven.
 
-    For all rows at once (``U``, ``A`` shaped ``(batch, N)``, ``B = X D``, ``r = dt/tau``)::
+    For every row (``U``, ``A`` shaped ``(batch, N)``, ``B = X D``, ``r = dt/tau``)::
 
         A = T_lam(U);   U <- U + r (B - U - A G),   G = D^T D - I (:func:`lca_gram`)
 
     repeated ``steps`` times from ``U = u0`` (default 0); the codes are ``T_lam(U)`` at the end.
-    The product ``A G`` only uses the atoms active in some row. This is exactly what the engine
-    computes for :func:`build_analog_lca` when ``u0 = 0``.
+    The product ``A G`` reads only the rows of ``G`` of the active (non-zero output) neurons, and
+    each row stops on its own once its code has settled (``tol``):
+    :func:`neurosim.solvers.lca_events.lca_events`, compiled, rows in parallel threads. This is
+    exactly what the engine computes for :func:`build_analog_lca` when ``u0 = 0`` and ``tol`` is
+    None (to rounding: the sums run in another order).
 
     Parameters
     ----------
     threshold : {"soft", "nonneg", "hard"}
         Signed LASSO, non-negative LASSO, or the hard (l0-type) threshold.
     steps : int
-        Euler steps.
+        Euler steps (the most any row takes).
     dt_over_tau : float
         ``dt / tau`` in ``(0, 2 / ||D||_2^2)`` for stability (0.1 for unit-norm atoms).
     u0 : ndarray (batch, N), optional
         Initial internal state (warm start).
     tol : float, optional
-        Stop early once ``max |U_new - U| <= tol * dt_over_tau`` over the whole batch.
+        A row stops once ``max |U_new - U| <= tol * dt_over_tau``, i.e. its fixed-point residual
+        ``|B - U - A G|_inf <= tol`` (same units as ``D^T x``). None: every row runs ``steps``.
     return_history : bool
-        Also return the codes every ``history_every`` steps, ``(records, batch, N)``.
+        Also return the codes every ``history_every`` steps, ``(records, batch, N)`` (the same
+        kernel run in chunks of ``history_every`` steps: the codes are bit for bit those of a run
+        without history).
+    dtype : numpy dtype
+        float64 or float32 arithmetic.
+    return_steps : bool
+        Also return the steps each row took, ``(batch,)``.
 
     Returns
     -------
-    codes : ndarray (batch, N) (or (N,) for one input vector), and the history if requested.
+    codes : ndarray (batch, N) (or (N,) for one input vector), then the history and the steps if
+    requested.
     """
     D, X, lam, single = _problem(D, X, lam)
     threshold_function(np.zeros(1), lam[:1], threshold)  # validates the name
     steps = _steps("steps", steps)
     r = _positive("dt_over_tau", dt_over_tau)
     every = _steps("history_every", history_every)
-    G = lca_gram(D)
-    B = X @ D
-    U = np.zeros_like(B) if u0 is None else np.array(np.broadcast_to(np.asarray(u0, dtype=float), B.shape))
+    if tol is not None:
+        tol = _positive("tol", tol)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise NetworkError(describe("parameter", "dtype", "unsupported", got=dtype, expected="float64 or float32"))
+    G = np.ascontiguousarray(lca_gram(D), dtype=dtype)
+    B = np.ascontiguousarray(X @ D, dtype=dtype)
+    U = np.zeros_like(B) if u0 is None else np.array(np.broadcast_to(np.asarray(u0, dtype=float), B.shape), dtype=dtype)
+    from neurosim.solvers.lca_events import THRESHOLD_KINDS, lca_events
+
+    kind, lam_d = THRESHOLD_KINDS[threshold], lam.astype(dtype)
+    done = np.zeros(len(U), np.int64)
     history = []
-    for k in range(steps):
-        A = threshold_function(U, lam, threshold)
-        if return_history and k % every == 0:
-            history.append(A)
-        active = np.flatnonzero(A.any(axis=0))
-        with np.errstate(over="ignore", invalid="ignore"):
-            AG = A[:, active] @ G[active] if active.size < 0.8 * A.shape[1] else A @ G
-            dU = r * (B - U - AG)
-            U += dU
-        if not np.all(np.isfinite(U)):
-            raise NetworkError(describe("parameter", "dt_over_tau", f"analog LCA diverged at step {k + 1}",
-                                        got=r, expected=f"< 2 / ||D||_2^2 = {2 / np.linalg.norm(D, 2) ** 2:.3g}"))
-        if tol is not None and np.max(np.abs(dU)) <= tol * r:
-            log.debug("analog_lca: converged after %d steps", k + 1)
+    live = np.arange(len(U))  # rows still running (a row that settled stays as it is)
+    chunk = every if return_history else steps
+    for k in range(0, steps, chunk):
+        if return_history:
+            history.append(threshold_function(U.astype(np.float64), lam, threshold))
+        n = min(chunk, steps - k)
+        U_live = np.ascontiguousarray(U[live])
+        took, events = np.zeros(len(live), np.int64), np.zeros(len(live), np.int64)
+        lca_events(G, np.ascontiguousarray(B[live]), U_live, lam_d, kind, dtype.type(r), n,
+                   dtype.type(-1.0 if tol is None else tol), took, events)
+        U[live] = U_live
+        if np.any(took < 0):
+            bad = int(np.flatnonzero(took < 0)[0])
+            raise NetworkError(describe("parameter", "dt_over_tau",
+                                        f"analog LCA diverged at step {k - took[bad]} (input {live[bad]})", got=r,
+                                        expected=f"< 2 / ||D||_2^2 = {2 / np.linalg.norm(D, 2) ** 2:.3g}"))
+        done[live] += took
+        live = live[took == n] if tol is not None else live
+        if live.size == 0:
             break
-    A = threshold_function(U, lam, threshold)
+    log.debug("analog_lca: %d rows, steps per row mean %.1f, max %d", len(done), done.mean(), done.max())
+    A = threshold_function(U.astype(np.float64), lam, threshold)
     codes = A[0] if single else A
+    out: tuple = (codes,)
     if return_history:
         history.append(A)
-        return codes, np.stack(history)
-    return codes
-
+        out += (np.stack(history),)
+    if return_steps:
+        out += (done[0] if single else done,)
+    return out[0] if len(out) == 1 else out

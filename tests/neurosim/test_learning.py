@@ -197,3 +197,29 @@ def test_spiking_window_current_is_bias_plus_received_input():
     post, _ = connection_stats({"w": win}, pre="a", post="b", weights=np.array([[0.8]]))
     assert win["a"]["rate"][0, 0] == pytest.approx(0.3, rel=1e-3)
     assert win["b"]["mean_current"][0, 0] == pytest.approx(-0.2 + post["w"]["received"][0, 0], abs=1e-3)
+
+
+def test_python_callbacks_and_object_operands_cannot_see_the_weights():
+    """The two old bypasses of the between-runs path: a ufunc made by np.frompyfunc and an
+    object-dtype operand both hand numpy's per-element Python calls every element of the weight
+    matrix. Both are refused now."""
+    seen = []
+
+    class Spy:
+        def __radd__(self, other):
+            seen.append(other)
+            return other
+
+    def record(x):
+        seen.append(x)
+        return x
+
+    attempts = [lambda c: np.frompyfunc(record, 1, 1)(c["weight"]),
+                lambda c: np.vectorize(record)(c["weight"]),
+                lambda c: c["weight"] + np.array(Spy(), dtype=object),
+                lambda c: c["weight"] + Spy(),
+                lambda c: c["weight"].astype(object) + 0.0]
+    for fn in attempts:
+        with pytest.raises(LocalityError):
+            run(make_rule({"weight"}, lambda c, fn=fn: {"weight": fn(c)}))
+    assert seen == []

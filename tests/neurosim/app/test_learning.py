@@ -1,6 +1,5 @@
 """The cost of learning on a chip (neurosim.app.learning), from the library: the fit is checked
 before training and the learning updates are charged exactly (plastic synapses x updates)."""
-import numpy as np
 import pytest
 
 from mapper import MappingOptions, load_chip

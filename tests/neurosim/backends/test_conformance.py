@@ -1,4 +1,5 @@
-"""One conformance suite over every backend (numpy engine, Brian2 numpy/cython/cpp_standalone).
+"""One conformance suite over every backend (the ``backend`` fixture of ``tests/conftest.py``:
+compiled engine, numpy engine, Brian2 numpy/cython/cpp_standalone).
 
 Every network here is run on each backend and compared with ``reference_run``, a plain
 step-by-step numpy loop written from the equations in the docstrings of
@@ -41,12 +42,6 @@ from neurosim import (
     simulate,
 )
 
-BACKENDS = [
-    pytest.param(("numpy", {}), id="numpy"),
-    pytest.param(("brian2", {"target": "numpy"}), id="brian2-numpy"),
-    pytest.param(("brian2", {"target": "cython"}), id="brian2-cython", marks=pytest.mark.slow),
-    pytest.param(("brian2", {"target": "cpp_standalone"}), id="brian2-cpp_standalone", marks=pytest.mark.slow),
-]
 STATE_ATOL = 1e-9
 
 
@@ -63,7 +58,8 @@ def reference_run(net: Network, steps: int, dt: float, signals: dict | None = No
     """Step the network exactly as the neuron docstrings say.
 
     Returns ``(counts, state, outputs)``: events per neuron ``(batch, n)``, final state, and the
-    outputs of every step ``(steps, batch, n)`` (spikes as 0/1) per population.
+    outputs of every step ``(steps, batch, n)`` (spikes as 0/1) per population. A LIF neuron has
+    one current per receptor (``i`` in the state is their sum).
     """
     net.validate()
     batch = net.batch
@@ -73,7 +69,9 @@ def reference_run(net: Network, steps: int, dt: float, signals: dict | None = No
         m, n = p.model, p.size
         prm = {k: m.param(k, n) for k in m.per_neuron}
         if isinstance(m, LIF):
-            st[p.name] = dict(prm=prm, v=np.zeros((batch, n)), i=np.zeros((batch, n)), ref=np.zeros((batch, n), int))
+            names = m.receptor_names
+            st[p.name] = dict(prm=prm, v=np.zeros((batch, n)), ir=[np.zeros((batch, n)) for _ in names],
+                              tau=[m.receptor_tau(r, n) for r in names], names=names, ref=np.zeros((batch, n), int))
         else:
             st[p.name] = dict(prm=prm, u=np.zeros((batch, n)), a=np.zeros((batch, n)), inp=np.zeros((batch, n)))
         counts[p.name] = np.zeros((batch, n), dtype=np.int64)
@@ -87,6 +85,10 @@ def reference_run(net: Network, steps: int, dt: float, signals: dict | None = No
     poisson = [a for a in net.inputs if isinstance(a, PoissonInput)]
     if any(np.any(np.asarray(a.rate_hz) * dt < 1.0) for a in poisson):
         raise ValueError("the reference runs Poisson inputs only at probability 1 (deterministic)")
+
+    def rec(pop, receptor):
+        return 0 if receptor is None else list(st[pop]["names"]).index(receptor)
+
     for step in range(steps):
         for p in net.populations:
             s, m = st[p.name], p.model
@@ -97,10 +99,11 @@ def reference_run(net: Network, steps: int, dt: float, signals: dict | None = No
             prm = s["prm"]
             if isinstance(m, LIF):
                 active = s["ref"] == 0
-                v_new = s["v"] + dt * (prm["bias"] + ext + s["i"] - (s["v"] - prm["v_rest"]) / prm["tau_m_s"])
+                i_tot = sum(s["ir"])
+                v_new = s["v"] + dt * (prm["bias"] + ext + i_tot - (s["v"] - prm["v_rest"]) / prm["tau_m_s"])
                 s["v"] = np.where(active, v_new, s["v"])
                 s["ref"] = np.where(active, 0, s["ref"] - 1)
-                s["i"] = (1.0 - dt / prm["tau_s"]) * s["i"]
+                s["ir"] = [(1.0 - dt / tau) * i for i, tau in zip(s["ir"], s["tau"])]
                 spk = active & (s["v"] >= prm["v_th"])
                 reset = s["v"] - prm["v_th"] if m.reset == "subtract" else np.broadcast_to(prm["v_reset"], s["v"].shape)
                 s["v"] = np.where(spk, reset, s["v"])
@@ -114,20 +117,27 @@ def reference_run(net: Network, steps: int, dt: float, signals: dict | None = No
             hist[p.name].append(out)
         for p in net.populations:  # deliver the outputs emitted d - 1 steps ago
             s = st[p.name]
-            new_inp = np.zeros_like(s["v"] if "v" in s else s["u"])
+            lif = isinstance(p.model, LIF)
+            new_inp = [np.zeros((batch, p.size)) for _ in (s["ir"] if lif else [0])]
             for c in net.connections:
                 if c.post != p.name or step - c.delay_steps + 1 < 0:
                     continue
                 g = 1.0 if c.gain is None else c.gain.value(sig)
                 x = hist[c.pre][step - c.delay_steps + 1]
-                new_inp += g * np.asarray((c.csr() @ x.T).T)
+                new_inp[rec(p.name, c.receptor) if lif else 0] += g * np.asarray((c.csr() @ x.T).T)
             for a in poisson:  # a spike every step, delivered like a synapse of weight a.weight
-                new_inp += a.weight if a.target == p.name else 0.0
-            if isinstance(p.model, LIF):
-                s["i"] = s["i"] + new_inp / s["prm"]["tau_s"]
+                if a.target == p.name:
+                    new_inp[rec(p.name, a.receptor) if lif else 0] += a.weight
+            if lif:
+                s["ir"] = [i + x / tau for i, x, tau in zip(s["ir"], new_inp, s["tau"])]
             else:
-                s["inp"] = new_inp
-    state = {name: {k: v for k, v in s.items() if k in ("v", "i", "u", "a")} for name, s in st.items()}
+                s["inp"] = new_inp[0]
+    state = {}
+    for name, s in st.items():
+        if "ir" in s:
+            state[name] = {"v": s["v"], "i": sum(s["ir"]), **{f"i_{r}": i for r, i in zip(s["names"], s["ir"])}}
+        else:
+            state[name] = {"u": s["u"], "a": s["a"]}
     return counts, state, {name: np.stack(h) for name, h in hist.items()}
 
 
@@ -209,7 +219,6 @@ def _run(backend, net, steps, dt, **kw):
 
 
 # -- conformance ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 def test_lif_network_matches_reference(backend, reset):
     net = lif_network(reset=reset)
@@ -225,7 +234,6 @@ def test_lif_network_matches_reference(backend, reset):
     assert res.activity.syn_events["exc->inh"] == int(ref["exc"][0] @ net.connection("exc->inh").fan_out())
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_probe_windows_record_only_their_steps(backend):
     """A probe records the steps ``start <= t < stop`` on its ``every`` grid (counts: every step of
     the window); checked against the full raster and state of the same run."""
@@ -249,7 +257,6 @@ def test_probe_window_must_be_ordered():
         Probe("p", "spikes", start=5, stop=5)
 
 
-@pytest.mark.parametrize("backend", BACKENDS[1:])
 def test_probes_agree_with_numpy_engine(backend):
     net = lif_network()
     steps, dt = 300, 5e-4
@@ -264,7 +271,6 @@ def test_probes_agree_with_numpy_engine(backend):
     assert res.activity.source.startswith("simulated:")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("signed", [False, True])
 def test_spiking_lca_matches_reference(backend, signed):
     net = spiking_lca_network(signed=signed)
@@ -277,7 +283,6 @@ def test_spiking_lca_matches_reference(backend, signed):
     np.testing.assert_array_equal(res["lca.spikes"], ref_out["lca"] > 0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_batched_spiking_lca_equals_separate_runs(backend):
     batch, steps, dt = 3, 1500, 0.02
     net = spiking_lca_network(batch=batch)
@@ -293,7 +298,6 @@ def test_batched_spiking_lca_equals_separate_runs(backend):
         np.testing.assert_array_equal(one["lca.count"][0], res["lca.count"][b])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("threshold,delay", [("soft", 1), ("nonneg", 1), ("hard", 1), ("soft", 2)])
 def test_analog_lca_matches_reference(backend, threshold, delay):
     net = analog_lca_network(threshold, delay=delay)
@@ -308,7 +312,6 @@ def test_analog_lca_matches_reference(backend, threshold, delay):
     np.testing.assert_allclose(res["lca.output"], ref_out["lca"][::3], atol=STATE_ATOL)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_spikes_into_analog_neurons_match_reference(backend):
     rng = np.random.default_rng(7)
     net = Network("mixed")
@@ -326,7 +329,6 @@ def test_spikes_into_analog_neurons_match_reference(backend):
     np.testing.assert_allclose(res.final_state["dst"]["u"], ref_state["dst"]["u"], atol=STATE_ATOL)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_convolutional_weights_match_reference(backend):
     from neurosim.conv import ConvWeights
 
@@ -342,7 +344,6 @@ def test_convolutional_weights_match_reference(backend):
     np.testing.assert_array_equal(res.activity.counts["fmap"], ref["fmap"][0])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_plastic_connection_runs_with_its_current_weights(backend):
     """Learning rules act between runs (neurosim.learning), so a run uses the stored weights."""
     net, plastic = spiking_lca_network(), spiking_lca_network()
@@ -360,7 +361,6 @@ def _poisson_network(rate_hz: float, n: int = 200) -> Network:
     return net
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_poisson_at_probability_one_is_deterministic(backend):
     net = _poisson_network(rate_hz=5000.0, n=5)  # rate * dt = 5 -> a spike every step
     res = _run(backend, net, 40, 1e-3)
@@ -369,7 +369,6 @@ def test_poisson_at_probability_one_is_deterministic(backend):
     assert res.activity.counts["p"].sum() > 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_poisson_totals_match_binomial(backend):
     n, steps, dt, rate = 200, 1000, 1e-3, 50.0
     res = _run(backend, _poisson_network(rate, n), steps, dt, seed=11)

@@ -47,7 +47,7 @@ def test_spiking_learning_cost_on_loihi1(tmp_path, capsys):
         {"name": n, "learning_model": "epoch", "epochs": 3} for n in ("F", "B", "H")]
 
     # the profile that was mapped is the one saved
-    assert report["activity"]["source"] == act.source == "simulated:numpy"
+    assert report["activity"]["source"] == act.source == "simulated:compiled"
     assert (report["activity"]["steps"], report["activity"]["batch"]) == (act.steps, act.batch)
     assert report["totals"]["neuron_spikes"] == pytest.approx(act.total_events, rel=1e-12)
     learning = report["learning"]

@@ -1,13 +1,22 @@
-"""The numpy engine against hand-computable cases and its own alternative code paths."""
+"""Both engines (compiled, numpy reference) against hand-computable cases, and each engine's own
+alternative code paths (the numpy engine's delivery strategies)."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import neurosim as ns
+from neurosim.backends.compiled import CompiledSimulator
 from neurosim.backends.numpy_engine import Simulator
 
+SIMULATORS = {"numpy": Simulator, "compiled": CompiledSimulator}
 
-def single(model, bias_input=None, steps=100, dt=0.1, probes=("v",)):
+
+@pytest.fixture(params=sorted(SIMULATORS))
+def engine(request) -> str:
+    return request.param
+
+
+def single(engine, model, bias_input=None, steps=100, dt=0.1, probes=("v",)):
     net = ns.Network("one")
     net.add(ns.Population("p", 1, model))
     if bias_input is not None:
@@ -15,12 +24,12 @@ def single(model, bias_input=None, steps=100, dt=0.1, probes=("v",)):
     for var in probes:
         net.add(ns.Probe("p", var))
     net.add(ns.Probe("p", "count", name="n"))
-    return ns.simulate(net, steps=steps, dt_s=dt)
+    return ns.simulate(net, steps=steps, dt_s=dt, backend=engine)
 
 
-def test_if_constant_bias_spike_count_and_times_subtract():
+def test_if_constant_bias_spike_count_and_times_subtract(engine):
     # dv/dt = 0.3, theta 1, dt 0.1: v after step n is 0.03 (n+1) minus spikes so far
-    r = single(ns.IF(bias=0.3), steps=1000, dt=0.1, probes=("spikes",))
+    r = single(engine, ns.IF(bias=0.3), steps=1000, dt=0.1, probes=("spikes",))
     assert int(r["n"][0, 0]) == int(np.floor(0.03 * 1000 + 1e-9))
     times = np.flatnonzero(r["p.spikes"][:, 0, 0])
     # k-th spike when 0.03 (n+1) >= k  ->  n = ceil(k/0.03) - 1
@@ -28,16 +37,16 @@ def test_if_constant_bias_spike_count_and_times_subtract():
     np.testing.assert_array_equal(times, expected)
 
 
-def test_reset_to_zero_loses_overshoot():
-    r0 = single(ns.IF(bias=0.75, reset="zero"), steps=100, dt=1.0, probes=())
-    r1 = single(ns.IF(bias=0.75, reset="subtract"), steps=100, dt=1.0, probes=())
+def test_reset_to_zero_loses_overshoot(engine):
+    r0 = single(engine, ns.IF(bias=0.75, reset="zero"), steps=100, dt=1.0, probes=())
+    r1 = single(engine, ns.IF(bias=0.75, reset="subtract"), steps=100, dt=1.0, probes=())
     assert int(r0["n"][0, 0]) == 50  # v: 0.75, 1.5 -> spike -> 0 ... every 2nd step
     assert int(r1["n"][0, 0]) == 75
 
 
-def test_leaky_neuron_matches_discrete_recursion():
+def test_leaky_neuron_matches_discrete_recursion(engine):
     tau_m, dt, bias = 0.5, 0.01, 3.0
-    r = single(ns.LIF(bias=bias, tau_m_s=tau_m, v_th=10.0, v_rest=0.2), steps=300, dt=dt)
+    r = single(engine, ns.LIF(bias=bias, tau_m_s=tau_m, v_th=10.0, v_rest=0.2), steps=300, dt=dt)
     v, vs = 0.0, []
     for _ in range(300):
         v = v + dt * (bias - (v - 0.2) / tau_m)
@@ -58,8 +67,8 @@ def two_neuron_net(w, delay=1, sparse=False, tau_s=1.0):
 
 
 @pytest.mark.parametrize("delay", [1, 2, 5])
-def test_delay_and_unit_area_kernel(delay):
-    r = ns.simulate(two_neuron_net(0.8, delay=delay, tau_s=2.0), steps=400, dt_s=0.5)
+def test_delay_and_unit_area_kernel(engine, delay):
+    r = ns.simulate(two_neuron_net(0.8, delay=delay, tau_s=2.0), steps=400, dt_s=0.5, backend=engine)
     v = r["b.v"][:, 0, 0]
     i = r["b.i"][:, 0, 0]
     # spike of a at step 0 reaches b's current at the end of step delay-1, so v moves at step delay
@@ -69,28 +78,30 @@ def test_delay_and_unit_area_kernel(delay):
     assert v[-1] == pytest.approx(0.8, rel=1e-9)
 
 
-def test_sparse_and_dense_weights_and_paths_agree():
+def test_sparse_and_dense_weights_and_paths_agree(engine):
     rng = np.random.default_rng(1)
     n = 60
     w = rng.normal(0, 0.3, (n, n)) * (rng.random((n, n)) < 0.2)
     np.fill_diagonal(w, 0)
     bias = rng.uniform(0.1, 0.6, (3, n))
     results = []
+    # numpy engine: 0 = always dense, > 1 = always event-driven; compiled: dense rows / CSR rows
+    options = [{"event_fraction": 0.0}, {"event_fraction": 1.1}] if engine == "numpy" else [{}]
     for weights in (w, sp.csr_matrix(w)):
-        for frac in (0.0, 1.1):  # 0: always dense, >1: always event-driven
+        for opts in options:
             net = ns.Network("rand")
             net.add(ns.Population("p", n, ns.IF()))
             net.add(ns.Connection("p", "p", weights, delay_steps=2))
             net.add(ns.ConstantInput("p", bias))
             net.add(ns.Probe("p", "count"))
-            r = ns.simulate(net, steps=2000, dt_s=0.05, options={"event_fraction": frac})
+            r = ns.simulate(net, steps=2000, dt_s=0.05, options=opts, backend=engine)
             results.append(r["p.count"])
     for other in results[1:]:
         np.testing.assert_array_equal(results[0], other)
     assert results[0].sum() > 100
 
 
-def test_batched_run_equals_separate_runs():
+def test_batched_run_equals_separate_runs(engine):
     rng = np.random.default_rng(2)
     n = 20
     w = -np.abs(rng.normal(0, 0.2, (n, n)))
@@ -105,28 +116,28 @@ def test_batched_run_equals_separate_runs():
         net.add(ns.Probe("p", "count"))
         return net
 
-    batched = ns.simulate(make(bias), steps=500, dt_s=0.1)["p.count"]
+    batched = ns.simulate(make(bias), steps=500, dt_s=0.1, backend=engine)["p.count"]
     for k in range(4):
-        single_run = ns.simulate(make(bias[k]), steps=500, dt_s=0.1)["p.count"]
+        single_run = ns.simulate(make(bias[k]), steps=500, dt_s=0.1, backend=engine)["p.count"]
         np.testing.assert_array_equal(batched[k], single_run[0])
 
 
-def test_float32_close_to_float64():
+def test_float32_close_to_float64(engine):
     net = ns.Network("f")
     net.add(ns.Population("p", 5, ns.IF(bias=np.linspace(0.1, 0.9, 5))))
     net.add(ns.Probe("p", "count"))
-    c64 = ns.simulate(net, steps=5000, dt_s=0.01)["p.count"]
-    c32 = ns.simulate(net, steps=5000, dt_s=0.01, dtype=np.float32)["p.count"]
+    c64 = ns.simulate(net, steps=5000, dt_s=0.01, backend=engine)["p.count"]
+    c32 = ns.simulate(net, steps=5000, dt_s=0.01, dtype=np.float32, backend=engine)["p.count"]
     assert np.abs(c64 - c32).max() <= 1
 
 
-def test_refractory_freezes_neuron():
-    r = single(ns.IF(bias=1.0, refractory_steps=3), steps=100, dt=1.0, probes=("spikes",))
+def test_refractory_freezes_neuron(engine):
+    r = single(engine, ns.IF(bias=1.0, refractory_steps=3), steps=100, dt=1.0, probes=("spikes",))
     times = np.flatnonzero(r["p.spikes"][:, 0, 0])
     np.testing.assert_array_equal(np.diff(times), 4)
 
 
-def test_poisson_is_seeded_and_has_the_right_rate():
+def test_poisson_is_seeded_and_has_the_right_rate(engine):
     def run(seed):
         net = ns.Network("pois")
         net.add(ns.Population("p", 200, ns.IF(v_th=1e9)))
@@ -134,7 +145,7 @@ def test_poisson_is_seeded_and_has_the_right_rate():
         net.add(ns.Population("q", 200, ns.IF(v_th=0.5, tau_s=1e-3, reset="zero")))
         net.add(ns.PoissonInput("q", rate_hz=np.full(200, 50.0), weight=1.0))
         net.add(ns.Probe("q", "count"))
-        return ns.simulate(net, steps=2000, dt_s=1e-3, seed=seed)["q.count"]
+        return ns.simulate(net, steps=2000, dt_s=1e-3, seed=seed, backend=engine)["q.count"]
 
     a, b, c = run(1), run(1), run(2)
     np.testing.assert_array_equal(a, b)
@@ -143,19 +154,19 @@ def test_poisson_is_seeded_and_has_the_right_rate():
     assert a.mean() == pytest.approx(100, rel=0.05)
 
 
-def test_nan_stops_run_naming_population_and_neuron():
+def test_nan_stops_run_naming_population_and_neuron(engine):
     net = ns.Network("boom")
     net.add(ns.Population("p", 3, ns.IF(v_th=1e300)))
     net.add(ns.ConstantInput("p", np.array([0.0, 1e308, 0.0])))
     with pytest.raises(ns.SimulationError, match=r"population 'p'.*neuron 1"):
-        ns.simulate(net, steps=100, dt_s=1.0)
+        ns.simulate(net, steps=100, dt_s=1.0, backend=engine)
 
 
-def test_gain_signal_switch_keeps_state():
+def test_gain_signal_switch_keeps_state(engine):
     net = ns.Network("g", signals={"gamma": 0.0})
     net.add(ns.Population("p", 1, ns.IF(v_th=1e9)))
     net.add(ns.ConstantInput("p", 1.0, gain=ns.Gain("gamma", scale=-1.0, offset=1.0)))
-    sim = Simulator(net, dt_s=1.0)
+    sim = SIMULATORS[engine](net, dt_s=1.0)
     sim.run(10)
     assert sim.state["p"]["v"][0, 0] == pytest.approx(10.0)
     sim.set_signal("gamma", 0.75)
@@ -165,10 +176,10 @@ def test_gain_signal_switch_keeps_state():
         sim.set_signal("beta", 1.0)
 
 
-def test_window_statistics():
+def test_window_statistics(engine):
     net = ns.Network("w")
     net.add(ns.Population("p", 2, ns.IF(bias=np.array([0.5, 0.25]))))
-    sim = Simulator(net, dt_s=0.1, track_window=True)
+    sim = SIMULATORS[engine](net, dt_s=0.1, track_window=True)
     sim.run(1000)
     sim.reset_window()
     sim.run(2000)
@@ -178,13 +189,13 @@ def test_window_statistics():
     np.testing.assert_allclose(win["mean_current"][0], [0.5, 0.25])
 
 
-def test_activity_profile_counts_and_synaptic_events(tmp_path):
+def test_activity_profile_counts_and_synaptic_events(engine, tmp_path):
     net = ns.Network("act")
     net.add(ns.Population("a", 3, ns.IF(bias=np.array([1.0, 0.5, 0.0]))))
     net.add(ns.Population("b", 2, ns.IF(v_th=1e9)))
     w = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0]])  # fan-out of a: 2, 1, 1
     net.add(ns.Connection("a", "b", w))
-    r = ns.simulate(net, steps=80, dt_s=0.125)
+    r = ns.simulate(net, steps=80, dt_s=0.125, backend=engine)
     counts = r.activity.counts["a"]
     np.testing.assert_array_equal(counts, [10, 5, 0])
     assert r.activity.syn_events["a->b"] == 10 * 2 + 5 * 1
@@ -194,7 +205,7 @@ def test_activity_profile_counts_and_synaptic_events(tmp_path):
     assert back.syn_events == r.activity.syn_events and back.steps == 80
 
 
-def test_analog_lca_neuron_matches_euler():
+def test_analog_lca_neuron_matches_euler(engine):
     rng = np.random.default_rng(3)
     D = rng.standard_normal((8, 12))
     D /= np.linalg.norm(D, axis=0)
@@ -205,7 +216,7 @@ def test_analog_lca_neuron_matches_euler():
     net.add(ns.Connection("u", "u", -G))
     net.add(ns.ConstantInput("u", D.T @ x))
     net.add(ns.Probe("u", "a", every=50))
-    r = ns.simulate(net, steps=200, dt_s=0.1)
+    r = ns.simulate(net, steps=200, dt_s=0.1, backend=engine)
     u = np.zeros(12)
     for _ in range(200):
         a = np.sign(u) * np.maximum(np.abs(u) - 0.2, 0)
@@ -214,49 +225,49 @@ def test_analog_lca_neuron_matches_euler():
     assert r["u.a"].shape == (4, 1, 12)
 
 
-def test_initial_state_and_bad_initial_state():
+def test_initial_state_and_bad_initial_state(engine):
     net = ns.Network("init")
     net.add(ns.Population("p", 2, ns.IF(v_th=1e9)))
-    r = ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"v": np.array([1.0, 2.0])}})
+    r = ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"v": np.array([1.0, 2.0])}}, backend=engine)
     np.testing.assert_allclose(r.final_state["p"]["v"][0], [1.0, 2.0])
     with pytest.raises(ns.NetworkError, match="wrong shape"):
-        ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"v": np.zeros(3)}})
+        ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"v": np.zeros(3)}}, backend=engine)
     with pytest.raises(ns.NetworkError, match="unknown variable"):
-        ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"w": np.zeros(2)}})
+        ns.simulate(net, steps=1, dt_s=1.0, initial_state={"p": {"w": np.zeros(2)}}, backend=engine)
 
 
-def test_run_argument_errors():
+def test_run_argument_errors(engine):
     net = ns.Network("e")
     net.add(ns.Population("p", 2, ns.IF(tau_s=0.5)))
     with pytest.raises(ns.NetworkError, match="steps must be a positive integer"):
-        ns.simulate(net, steps=0, dt_s=0.1)
+        ns.simulate(net, steps=0, dt_s=0.1, backend=engine)
     with pytest.raises(ns.NetworkError, match="dt_s must be a positive number"):
-        ns.simulate(net, steps=10, dt_s=-1.0)
+        ns.simulate(net, steps=10, dt_s=-1.0, backend=engine)
     with pytest.raises(ns.NetworkError, match="dt_s larger than tau_s"):
-        ns.simulate(net, steps=10, dt_s=1.0)
+        ns.simulate(net, steps=10, dt_s=1.0, backend=engine)
     with pytest.raises(ns.NetworkError, match="unknown backend"):
         ns.simulate(net, steps=10, dt_s=0.1, backend="nest")
     with pytest.raises(ns.NetworkError, match="unsupported dtype"):
-        ns.simulate(net, steps=10, dt_s=0.1, dtype=np.int32)
+        ns.simulate(net, steps=10, dt_s=0.1, dtype=np.int32, backend=engine)
 
 
-def test_probe_every_and_start():
+def test_probe_every_and_start(engine):
     net = ns.Network("pr")
     net.add(ns.Population("p", 1, ns.IF(bias=0.5)))
     net.add(ns.Probe("p", "v", every=10))
     net.add(ns.Probe("p", "count", start=50, name="late"))
-    r = ns.simulate(net, steps=100, dt_s=0.2)
+    r = ns.simulate(net, steps=100, dt_s=0.2, backend=engine)
     assert r["p.v"].shape == (10, 1, 1)
     assert int(r["late"][0, 0]) == 5  # 0.1 per step from step 50: 5 spikes in 50 steps
 
 
-def test_set_weights_param_input_and_reset_state():
+def test_set_weights_param_input_and_reset_state(engine):
     net = ns.Network("mut")
     net.add(ns.Population("a", 2, ns.IF(bias=np.array([0.5, 0.0]))))
     net.add(ns.Population("b", 2, ns.IF(v_th=1e9)))
     net.add(ns.Connection("a", "b", np.zeros((2, 2))))
     net.add(ns.ConstantInput("a", np.zeros(2), name="x"))
-    sim = Simulator(net, dt_s=0.5)
+    sim = SIMULATORS[engine](net, dt_s=0.5)
     sim.set_weights("a->b", np.array([[1.0, 0.0], [0.0, 2.0]]))
     sim.set_input("x", np.array([0.0, 1.0]))
     sim.set_param("a", "v_th", np.array([1.0, 2.0]))
@@ -275,7 +286,7 @@ def test_set_weights_param_input_and_reset_state():
         sim.set_input("y", np.zeros(2))
 
 
-def test_analog_initial_state_equals_euler_from_u0():
+def test_analog_initial_state_equals_euler_from_u0(engine):
     rng = np.random.default_rng(5)
     D = rng.standard_normal((6, 10))
     D /= np.linalg.norm(D, axis=0)
@@ -286,10 +297,9 @@ def test_analog_initial_state_equals_euler_from_u0():
     net.add(ns.Population("u", 10, ns.LCANeuron(lam=0.3, threshold="hard")))
     net.add(ns.Connection("u", "u", -G))
     net.add(ns.ConstantInput("u", D.T @ x))
-    r = ns.simulate(net, steps=30, dt_s=0.1, initial_state={"u": {"u": u0}})
+    r = ns.simulate(net, steps=30, dt_s=0.1, initial_state={"u": {"u": u0}}, backend=engine)
     u = u0.copy()
     for _ in range(30):
         a = np.where(np.abs(u) > 0.3, u, 0.0)
         u = u + 0.1 * (D.T @ x - u - G @ a)
     np.testing.assert_allclose(r.final_state["u"]["u"][0], u, rtol=1e-12, atol=1e-12)
-
