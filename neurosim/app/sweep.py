@@ -273,70 +273,90 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
     if force and not resume:
         store.clear()
     out.mkdir(parents=True, exist_ok=True)
-    records: dict[str, dict[str, Any]] = {}
+    rec = _Recorder(out, spec, plans, store, progress)
     if resume:
-        for p in plans:
-            if p.key not in records and (rec := store.get(p.key)) is not None:
-                records[p.key] = rec
-    reused = {p.key for p in plans if p.key in records}
-    todo: dict[str, PointPlan] = {}
-    for p in plans:
-        if p.key not in records and p.key not in todo:
-            todo[p.key] = p
-    per_key: dict[str, int] = {}
-    for p in plans:
-        per_key[p.key] = per_key.get(p.key, 0) + 1
-    total = len(plans)
-    state = {"done": sum(per_key[k] for k in records), "failed": sum(per_key[k] for k, r in records.items()
-                                                                    if r["status"] != "ok")}
-    work = {"points": total, "computed": 0, "reused": len([p for p in plans if p.key in reused]),
-            "simulations": 0, "quantized_simulations": 0, "quantize": int(spec.quantize)}
-    sims, quants = set(), set()
-    code = code_version()
-    last = [time.monotonic()]
-
-    def finish(p: PointPlan, outcome: dict[str, Any]) -> None:
-        rec = {"key": p.key, "status": outcome["status"], "reason": outcome["reason"],
-               "metrics": outcome.get("metrics", {}), "wall_s": outcome.get("wall_s"), "inputs": p.inputs,
-               "code": code}
-        if rec["status"] != "error":  # an unexpected error is run again on --resume
-            store.put(rec)
-        records[p.key] = rec
-        if outcome.get("simulated"):
-            sims.add(p.sim_key)
-        if outcome.get("quantized"):
-            quants.add(p.quant_key)
-        work["computed"] += per_key[p.key]
-        state["done"] += per_key[p.key]
-        state["failed"] += per_key[p.key] if rec["status"] != "ok" else 0
-        if progress is not None:
-            progress(state["done"], state["failed"], total)
-        if time.monotonic() - last[0] > TABLE_INTERVAL_S:
-            _write_table(out, spec, plans, records)
-            last[0] = time.monotonic()
-
-    if progress is not None:
-        progress(state["done"], state["failed"], total)
-    valid = [p for p in todo.values() if p.valid]
-    for p in todo.values():
+        rec.load_finished()
+    todo = rec.todo()
+    valid = [p for p in todo if p.valid]
+    for p in todo:
         if not p.valid:
-            finish(p, {"status": p.status, "reason": p.reason, "metrics": {}})
-    log.info("sweep '%s': %d points, %d to run (%d reused, %d invalid)", spec.name, total, len(todo),
-             work["reused"], len(todo) - len(valid))
+            rec.finish(p, {"status": p.status, "reason": p.reason, "metrics": {}})
+    log.info("sweep '%s': %d points, %d to run (%d reused, %d invalid)", spec.name, len(plans), len(todo),
+             rec.work["reused"], len(todo) - len(valid))
     try:
         if valid:
             n = workers if workers is not None else (os.cpu_count() or 1)
             if scheduler is None and n == 1:
                 for p, outcome in _run_in_process(valid, spec.quantize):
-                    finish(p, outcome)
+                    rec.finish(p, outcome)
             else:
                 with _dask_client(n if scheduler is None else None, scheduler) as client:
                     for p, outcome in _run_on_dask(client, valid, spec.quantize):
-                        finish(p, outcome)
+                        rec.finish(p, outcome)
     finally:
-        _write_table(out, spec, plans, records)  # an interrupted sweep leaves its table (pending rows)
-    work["simulations"], work["quantized_simulations"] = len(sims), len(quants)
-    return _finish(out, spec, plans, records, work, plots=plots)
+        _write_table(out, spec, plans, rec.records)  # an interrupted sweep leaves its table (pending rows)
+    rec.work["simulations"], rec.work["quantized_simulations"] = len(rec.sims), len(rec.quants)
+    return _finish(out, spec, plans, rec.records, rec.work, plots=plots)
+
+
+class _Recorder:
+    """The driving process's bookkeeping: each finished point is stored, counted and reported."""
+
+    def __init__(self, out: Path, spec: SweepSpec, plans: list[PointPlan], store: PointStore,
+                 progress: Optional[Progress]):
+        self.out, self.spec, self.plans, self.store, self.progress = out, spec, plans, store, progress
+        self.records: dict[str, dict[str, Any]] = {}
+        self.per_key: dict[str, int] = {}  # points sharing a key (duplicates of a sampled sweep)
+        for p in plans:
+            self.per_key[p.key] = self.per_key.get(p.key, 0) + 1
+        self.done = self.failed = 0
+        self.work = {"points": len(plans), "computed": 0, "reused": 0, "simulations": 0, "quantized_simulations": 0,
+                     "quantize": int(spec.quantize)}
+        self.sims: set[str] = set()
+        self.quants: set[str] = set()
+        self.code = code_version()
+        self.last = time.monotonic()
+
+    def load_finished(self) -> None:
+        """Take every stored point of the plan (``--resume``)."""
+        for key, n in self.per_key.items():
+            stored = self.store.get(key)
+            if stored is not None:
+                self.records[key] = stored
+                self.work["reused"] += n
+                self.done += n
+                self.failed += n if stored["status"] != "ok" else 0
+
+    def todo(self) -> list[PointPlan]:
+        """The points still to run, one per key."""
+        out: dict[str, PointPlan] = {}
+        for p in self.plans:
+            if p.key not in self.records and p.key not in out:
+                out[p.key] = p
+        if self.progress is not None:
+            self.progress(self.done, self.failed, len(self.plans))
+        return list(out.values())
+
+    def finish(self, p: PointPlan, outcome: dict[str, Any]) -> None:
+        rec = {"key": p.key, "status": outcome["status"], "reason": outcome["reason"],
+               "metrics": outcome.get("metrics", {}), "wall_s": outcome.get("wall_s"), "inputs": p.inputs,
+               "code": self.code}
+        if rec["status"] != "error":  # an unexpected error is run again on --resume
+            self.store.put(rec)
+        self.records[p.key] = rec
+        if outcome.get("simulated"):
+            self.sims.add(p.sim_key)
+        if outcome.get("quantized"):
+            self.quants.add(p.quant_key)
+        n = self.per_key[p.key]
+        self.work["computed"] += n
+        self.done += n
+        self.failed += n if rec["status"] != "ok" else 0
+        if self.progress is not None:
+            self.progress(self.done, self.failed, len(self.plans))
+        if time.monotonic() - self.last > TABLE_INTERVAL_S:
+            _write_table(self.out, self.spec, self.plans, self.records)
+            self.last = time.monotonic()
 
 
 def _write_table(out: Path, spec: SweepSpec, plans: list[PointPlan], records: dict[str, dict[str, Any]]) -> list:

@@ -48,12 +48,13 @@ from mapper.chipload import load_chip_dict
 from neurosim.app.experiment import FIELDS as EXPERIMENT_FIELDS
 from neurosim.app.experiment import experiment_from_dict
 from neurosim.errors import MAX_SEED, ChipSpecError, ExperimentError, NeurosimError, SpecError
-from neurosim.validation.schema import Ctx, Field, Variants, did_you_mean, json_schema, load_yaml, section
+from neurosim.validation.schema import Ctx, Field, Variants, did_you_mean, json_schema, load_yaml, schema_markdown
+from neurosim.validation.schema import section
 from neurosim.validation.schema import validate as validate_value
 from neurosim.validation.schema import validate_section
 
 __all__ = ["SweepError", "SweepSpec", "Axis", "FIELDS", "MAX_POINTS", "load_sweep", "sweep_from_dict",
-           "sweep_json_schema", "CHIP_SECTIONS"]
+           "sweep_json_schema", "sweep_schema_markdown", "CHIP_SECTIONS"]
 
 #: most points a sweep may have (a guard against a typo in a range, not a limit of the method)
 MAX_POINTS = 100_000
@@ -83,8 +84,8 @@ FIELDS: dict[str, Field] = {
                        EXPERIMENT_FIELDS["mapping"].fields or {}, required=False),
     "quantize": Field("bool", "also simulate the network quantised to each chip's weight precision and score it "
                       "(once per distinct precision)", required=False, default=True),
-    "axes": Field("mapping", "axis key -> list of values, or a range {from, to, step | num, scale}; see "
-                  "docs/sweeps.md"),
+    "axes": Field("mapping", "axis key -> a list of values, or a range {from, to, step} or {from, to, num, "
+                  "scale}; see docs/sweeps.md"),
     "sample": section("which points of the axes to run", {
         "method": Field("choice", "grid: every combination; random: n points drawn at random; lhs: n points of a "
                         "Latin hypercube", choices=SAMPLE_METHODS, required=False, default="grid"),
@@ -451,6 +452,17 @@ def load_sweep(path: Union[str, Path]) -> SweepSpec:
     data, ctx = load_yaml(path, error=SweepError)
     p = Path(path)
     return sweep_from_dict(data, source=str(p), base_dir=p.parent, ctx=ctx)
+
+
+def sweep_schema_markdown() -> str:
+    """The sweep file's keys as Markdown tables (an inline experiment's keys are those of an
+    experiment file, documented in ``docs/experiments.md``)."""
+    exp = FIELDS["experiment"]
+    inline = {"...": Field("mapping", "every key of an experiment file (docs/experiments.md)")}
+    short = dict(FIELDS, experiment=Field("variant", exp.doc, variants=Variants(
+        options={"file": exp.variants.options["file"], "inline": inline}, key="file", default="inline",
+        present={"file": "file"})))
+    return schema_markdown(short)
 
 
 def sweep_json_schema() -> dict[str, Any]:

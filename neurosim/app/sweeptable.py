@@ -101,6 +101,12 @@ def pareto_front(rows: Sequence[dict[str, Any]]) -> list[int]:
     return front
 
 
+def _rank(row: dict[str, Any], metric: str) -> float:
+    """A metric for ordering: missing values last."""
+    v = _value(row, metric)
+    return math.inf if math.isnan(v) else v
+
+
 def _where(row: dict[str, Any], axis_keys: Sequence[str]) -> str:
     return ", ".join(f"{k}={_cell(row[k])}" for k in axis_keys)
 
@@ -125,12 +131,12 @@ def summary_text(*, name: str, source: str, description: str, rows: Sequence[dic
              f"{work.get('computed', 0) * (2 if work.get('quantize', 1) else 1)} times)"]
     ok = [r for r in rows if r["status"] == "ok"]
     if ok:
-        lines.append("best point per metric (lowest):")
+        lines.append("best point per metric (lowest; ties go to the better energy, time and gap):")
         for m in BEST_OF:
             cand = [r for r in ok if not math.isnan(_value(r, m))]
             if not cand:
                 continue
-            best = min(cand, key=lambda r: (_value(r, m), r["point"]))
+            best = min(cand, key=lambda r: (_value(r, m), *(_rank(r, o) for o in OBJECTIVES), r["point"]))
             label, unit = _LABELS[m]
             lines.append(f"  {label}: {_value(best, m):.4g}{' ' + unit if unit else ''} at point {best['point']} "
                          f"({_where(best, axis_keys)})")

@@ -213,3 +213,23 @@ def test_pareto_front_of_synthetic_points():
         dominated = any(np.all(np.array([o["energy_per_input_j"], o["time_to_solution_s"], o["relative_gap"]]) <= a)
                         and j != i for j, o in enumerate(rows))
         assert (i in front) == (not dominated)
+
+
+@pytest.mark.slow
+def test_the_example_sweep_answers_as_the_docs_say(tmp_path):
+    """examples/sweep_loihi1.yaml on the default local cluster (one worker per core): the shared
+    work and the findings quoted in README.md and docs/sweeps.md."""
+    from tests.helpers import ROOT
+
+    res = run_sweep(ROOT / "examples" / "sweep_loihi1.yaml", tmp_path / "out")
+    assert res.counts == {"ok": 64}
+    assert res.work["simulations"] == 2 and res.work["quantized_simulations"] == 8
+    gaps = {r["chip.core.weight_bits"]: r["relative_gap_quantized"] for r in res.rows
+            if r["experiment.simulation.steps"] == 2000}
+    assert gaps[3] > 100 and gaps[5] > 1 and gaps[9] < gaps[7] < 0.02
+    front = [res.rows[i] for i in res.front]
+    assert {(r["chip.core.max_compartments"], r["chip.noc.cores_per_tile"]) for r in front} == {(128, 4)}
+    assert {r["experiment.simulation.steps"] for r in front} == {500, 2000}
+    small = [r for r in res.rows if r["chip.core.weight_bits"] == 9 and r["experiment.simulation.steps"] == 2000]
+    best = min(small, key=lambda r: r["energy_per_input_j"])
+    assert best["chip.core.max_compartments"] == 128 and best["cores"] == 5

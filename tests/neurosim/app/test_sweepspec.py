@@ -170,3 +170,16 @@ def test_shipped_json_schema_is_current_and_the_example_sweep_validates():
         jsonschema.validate({"experiment": {"file": "e.yaml"}, "chip": "loihi1", "axes": {"x": {"from": 1}}}, shipped)
     spec = load_sweep(example)
     assert len(spec.points()) == 64
+
+
+def test_docs_list_every_key_and_every_result_column():
+    import re
+
+    from neurosim.app.sweepplan import METRICS
+    from neurosim.app.sweepspec import sweep_schema_markdown
+
+    doc = (ROOT / "docs" / "sweeps.md").read_text()
+    m = re.search(r"<!-- generated: [^>]*-->\n(.*?)<!-- end generated -->", doc, flags=re.S)
+    assert m and m.group(1) == sweep_schema_markdown(), "regenerate the 'Every key' section of docs/sweeps.md"
+    for column in METRICS:
+        assert f"`{column}`" in doc, column
