@@ -23,16 +23,19 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, Union
 
 from mapper import ChipSpec, MappingOptions, chip_from_dict, check_fits
 from mapper.chipload import load_chip_dict
 from neurosim.app.experiment import Experiment, experiment_from_dict
+from neurosim.app.mapping import MappingInput, load_nir_graph, map_input
 from neurosim.app.pipeline import Simulated, map_stage, prepare_network, quantized_stage, simulate_stage
 from neurosim.app.quality import QuantizedQuality
-from neurosim.app.sweepspec import SweepSpec, _relative
+from neurosim.app.sweepspec import NIR_FIELDS, SweepError, SweepSpec, _relative
 from neurosim.app.sweepstore import code_version, digest, file_digest
 from neurosim.errors import CapacityError, NeurosimError, SpecError
+from neurosim.validation.schema import Ctx, validate_section
 from neurosim.ir import Network
 
 __all__ = ["PointPlan", "Failure", "plan_sweep", "simulate_group", "quantize_group", "run_point", "metrics_of",
@@ -116,61 +119,110 @@ def _data_digests(exp: Experiment) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class NirSetting:
+    """A NIR graph read at ``dt_s`` seconds and, with ``simulate`` steps, driven by Poisson input
+    (``input_rate`` events per step per input neuron, ``seed``) to measure its activity."""
+
+    path: Path
+    dt_s: float
+    simulate: Optional[int]
+    input_rate: float
+    seed: int
+    backend: str
+
+
+def _chip_variant(spec: SweepSpec, point: dict[str, Any], cache: dict) -> tuple[dict, str, str]:
+    """The chip of a point as data, its source label and, if its whole-chip value is unusable, why."""
+    chip_d, chip_src, bad = copy.deepcopy(spec.chip), spec.chip_source, ""
+    if "chip" in point:
+        name = str(point["chip"])
+        if name not in cache:
+            try:
+                d, path = load_chip_dict(_relative(spec.base_dir, name))
+                cache[name] = (d, str(path))
+            except SpecError as exc:
+                cache[name] = str(exc)
+        if isinstance(cache[name], str):
+            bad = cache[name]
+        else:
+            chip_d, chip_src = copy.deepcopy(cache[name][0]), cache[name][1]
+    changed = []
+    for key, v in point.items():
+        head, _, rest = key.partition(".")
+        if head == "chip" and rest:
+            _set(chip_d, rest, v)
+            changed.append(f"{rest}={v}")
+    return chip_d, chip_src + (f" [{', '.join(changed)}]" if changed else ""), bad
+
+
+def _overrides(point: dict[str, Any], head: str) -> dict[str, Any]:
+    return {k.partition(".")[2]: v for k, v in point.items() if k.partition(".")[0] == head}
+
+
 def plan_sweep(spec: SweepSpec) -> list[PointPlan]:
     """The :class:`PointPlan` of every point of ``spec`` (cheap: nothing is built or simulated)."""
     code = code_version()
-    chips: dict[str, Union[tuple[dict, str], str]] = {}
+    cache: dict[str, Union[tuple[dict, str], str]] = {}
     plans = []
     for i, point in enumerate(spec.points()):
-        exp_d = copy.deepcopy(spec.experiment)
-        if spec.mapping:
-            exp_d["mapping"] = {**(exp_d.get("mapping") or {}), **spec.mapping}
-        chip_d, chip_src, bad_chip = copy.deepcopy(spec.chip), spec.chip_source, ""
-        if "chip" in point:
-            name = str(point["chip"])
-            if name not in chips:
-                try:
-                    d, path = load_chip_dict(_relative(spec.base_dir, name))
-                    chips[name] = (d, str(path))
-                except SpecError as exc:
-                    chips[name] = str(exc)
-            if isinstance(chips[name], str):
-                bad_chip = chips[name]
-            else:
-                chip_d, chip_src = copy.deepcopy(chips[name][0]), chips[name][1]
-        changed = []
-        for key, v in point.items():
-            head, _, rest = key.partition(".")
-            if head == "chip" and rest:
-                _set(chip_d, rest, v)
-                changed.append(f"{rest}={v}")
-            elif head == "experiment":
-                _set(exp_d, rest, v)
-            elif head == "mapping":
-                _set(exp_d, f"mapping.{rest}", v)
-        inputs = {"experiment": exp_d, "chip": chip_d, "quantize": spec.quantize, "code": code}
+        chip_d, chip_src, bad_chip = _chip_variant(spec, point, cache)
         base = dict(index=i, values=point, quantize=spec.quantize)
+        raw = copy.deepcopy(spec.experiment)
+        if spec.kind == "nir":
+            raw.update(_overrides(point, "experiment"))
+        else:
+            raw["mapping"] = {**(raw.get("mapping") or {}), **spec.mapping}
+            for key, v in _overrides(point, "experiment").items():
+                _set(raw, key, v)
+            for key, v in _overrides(point, "mapping").items():
+                _set(raw, f"mapping.{key}", v)
         try:
-            exp = experiment_from_dict(copy.deepcopy(exp_d), source=spec.experiment_source,
-                                       base_dir=spec.experiment_base_dir)
+            if spec.kind == "nir":
+                setting, raw, options = _nir_point(spec, raw, _overrides(point, "mapping"))
+            else:
+                setting = experiment_from_dict(copy.deepcopy(raw), source=spec.experiment_source,
+                                               base_dir=spec.experiment_base_dir)
+                options = setting.mapping_options()
             if bad_chip:
                 raise _Invalid(bad_chip)
-            chip = chip_from_dict(copy.deepcopy(chip_d), source=chip_src + (f" [{', '.join(changed)}]"
-                                                                              if changed else ""))
-            options = exp.mapping_options()
+            chip = chip_from_dict(copy.deepcopy(chip_d), source=chip_src)
         except (SpecError, NeurosimError, _Invalid) as exc:
+            inputs = {"experiment": raw, "mapping": _overrides(point, "mapping"), "chip": chip_d,
+                      "quantize": spec.quantize, "code": code}
             plans.append(PointPlan(key=digest(inputs), inputs=inputs, status="invalid", reason=str(exc), **base))
             continue
-        data = _data_digests(exp)
-        sim_key = digest({"network": exp.network, "simulation": exp.simulation, "data": data, "code": code})
+        if spec.kind == "nir":
+            data = {"nir": file_digest(setting.path)}
+            shared = {"nir": {k: v for k, v in raw.items() if k != "nir"}, "data": data, "code": code}
+            described = {"nir": raw}
+        else:
+            data = _data_digests(setting)
+            shared = {"network": setting.network, "simulation": setting.simulation, "data": data, "code": code}
+            described = {"name": setting.name, "network": setting.network, "simulation": setting.simulation,
+                         "mapping": setting.mapping}
+        sim_key = digest(shared)
         quant_key = digest({"sim": sim_key, "chip": chip.name, "weight_bits": chip.core.weight_bits,
                             "levels": chip.core.weight_levels_per_neuron})
-        inputs = {"experiment": {"name": exp.name, "network": exp.network, "simulation": exp.simulation,
-                                 "mapping": exp.mapping}, "data": data, "chip": chip_d,
-                  "options": options.to_dict(), "quantize": spec.quantize, "code": code}
-        plans.append(PointPlan(key=digest(inputs), inputs=inputs, experiment=exp, chip=chip, options=options,
+        inputs = {"experiment": described, "data": data, "chip": chip_d, "options": options.to_dict(),
+                  "quantize": spec.quantize, "code": code}
+        plans.append(PointPlan(key=digest(inputs), inputs=inputs, experiment=setting, chip=chip, options=options,
                                sim_key=sim_key, quant_key=quant_key, data=data, **base))
     return plans
+
+
+def _nir_point(spec: SweepSpec, raw: dict[str, Any], mapping: dict[str, Any]) -> tuple[NirSetting, dict,
+                                                                                    MappingOptions]:
+    """The NIR setting (validated like the sweep file's own keys) and mapping options of a point."""
+    ctx = Ctx(spec.source, {}, SweepError)
+    v = validate_section(ctx, raw, NIR_FIELDS, "experiment")
+    try:
+        options = MappingOptions(**{**spec.mapping, **mapping})
+    except NeurosimError as exc:
+        raise ctx.error("mapping", str(exc)) from None
+    setting = NirSetting(path=spec.experiment_base_dir / v["nir"], dt_s=v["dt_s"], simulate=v["simulate"],
+                         input_rate=v["input_rate"], seed=v["seed"], backend=v["backend"])
+    return setting, v, options
 
 
 class _Invalid(Exception):
@@ -190,25 +242,36 @@ def _unexpected(exc: BaseException) -> Failure:
     return Failure("error", f"{type(exc).__name__}: {exc}".splitlines()[0])
 
 
-def simulate_group(experiment: Experiment, chips: list[ChipSpec]) -> Union[Simulated, Failure]:
+def _first_fit(network: Network, chips: list[ChipSpec]) -> Optional[Failure]:
+    """``None`` if ``network`` fits one of ``chips``, else the does-not-fit failure of the first."""
+    first: Optional[CapacityError] = None
+    for chip in chips:
+        try:
+            check_fits(network, chip)
+            return None
+        except CapacityError as exc:
+            first = first or exc
+    return Failure("does-not-fit", str(first), network=network)
+
+
+def simulate_group(experiment: Union[Experiment, NirSetting],
+                   chips: list[ChipSpec]) -> Union[Simulated, MappingInput, Failure]:
     """Build the network and, if it fits at least one of ``chips``, simulate and score it once.
 
     Returns the :class:`~neurosim.app.pipeline.Simulated` stage without probe data (what the
-    points need), or a :class:`Failure` (its points report it).
+    points need) -- for a NIR graph the :class:`~neurosim.app.mapping.MappingInput` (with the
+    measured activity when ``simulate`` is set) -- or a :class:`Failure` (its points report it).
     """
     with _one_thread():
         try:
+            if isinstance(experiment, NirSetting):
+                e = experiment
+                graph = load_nir_graph(e.path, dt_s=e.dt_s)
+                return _first_fit(graph.network, chips) or (graph if e.simulate is None else load_nir_graph(
+                    e.path, dt_s=e.dt_s, simulate_steps=e.simulate, input_rate=e.input_rate, seed=e.seed,
+                    backend=e.backend))
             built = prepare_network(experiment)
-            first: Optional[CapacityError] = None
-            for chip in chips:
-                try:
-                    check_fits(built.network, chip)
-                    break
-                except CapacityError as exc:
-                    first = first or exc
-            else:
-                return Failure("does-not-fit", str(first), network=built.network)
-            return simulate_stage(experiment, built).without_probes()
+            return _first_fit(built.network, chips) or simulate_stage(experiment, built).without_probes()
         except NeurosimError as exc:
             return Failure("failed", f"simulation: {exc}")
         except Exception as exc:  # a bug: recorded, logged with its traceback, retried on --resume
@@ -222,17 +285,10 @@ def quantize_group(simulated: Union[Simulated, Failure], chips: list[ChipSpec]) 
         return simulated
     with _one_thread():
         try:
-            fits = None
-            for chip in chips:
-                try:
-                    check_fits(simulated.built.network, chip)
-                    fits = chip
-                    break
-                except CapacityError as exc:
-                    first = exc
-            if fits is None:
-                return Failure("does-not-fit", str(first))
-            return quantized_stage(simulated, fits)
+            failure = _first_fit(simulated.built.network, chips)
+            if failure is not None:
+                return Failure(failure.status, failure.reason)
+            return quantized_stage(simulated, chips[0])  # the chips share the weight precision
         except NeurosimError as exc:
             return Failure("failed", f"quantised simulation: {exc}")
         except Exception as exc:
@@ -261,21 +317,23 @@ def metrics_of(report: dict[str, Any]) -> dict[str, Optional[float]]:
     }
 
 
-def run_point(simulated: Union[Simulated, Failure], quantized: Union[QuantizedQuality, Failure, None],
+def run_point(simulated: Union[Simulated, MappingInput, Failure], quantized: Union[QuantizedQuality, Failure, None],
               chip: ChipSpec, options: MappingOptions) -> dict[str, Any]:
     """Map one point with the shared stages; ``{"status", "reason", "metrics", "wall_s"}``."""
     t0 = time.perf_counter()
     with _one_thread():
         try:
-            network = simulated.network if isinstance(simulated, Failure) else simulated.built.network
+            network = simulated.built.network if isinstance(simulated, Simulated) else simulated.network
             if network is not None:
                 check_fits(network, chip)  # this chip's own reason when it does not fit
             for stage in (simulated, quantized):
                 if isinstance(stage, Failure):
                     raise _Failed(stage)
-            run = map_stage(simulated, chip, options, quantized=quantized)
-            out = {"status": "ok", "reason": "", "metrics": metrics_of(run.report)}
-            out["simulated"], out["quantized"] = True, quantized is not None
+            if isinstance(simulated, MappingInput):
+                report = map_input(simulated, chip, options).report
+            else:
+                report = map_stage(simulated, chip, options, quantized=quantized).report
+            out = {"status": "ok", "reason": "", "metrics": metrics_of(report)}
         except _Failed as exc:
             out = {"status": exc.failure.status, "reason": exc.failure.reason, "metrics": {}}
         except CapacityError as exc:
@@ -285,7 +343,8 @@ def run_point(simulated: Union[Simulated, Failure], quantized: Union[QuantizedQu
         except Exception as exc:
             f = _unexpected(exc)
             out = {"status": f.status, "reason": f.reason, "metrics": {}}
-    out.setdefault("simulated", isinstance(simulated, Simulated))
+    out.setdefault("simulated", isinstance(simulated, Simulated) or (isinstance(simulated, MappingInput)
+                                                                      and simulated.activity is not None))
     out.setdefault("quantized", quantized is not None and not isinstance(quantized, Failure))
     out["wall_s"] = time.perf_counter() - t0
     return out

@@ -49,19 +49,22 @@ def pareto_figure(rows: Sequence[dict[str, Any]], front: Sequence[int], *, title
     gap = np.array([_metric(r, "solution_gap") for r in ok])
     if ok:
         finite = gap[np.isfinite(gap)]
-        norm = None
-        if finite.size and finite.min() > 0 and finite.max() / finite.min() >= 100:
-            from matplotlib.colors import LogNorm
+        if finite.size:
+            norm = None
+            if finite.min() > 0 and finite.max() / finite.min() >= 100:
+                from matplotlib.colors import LogNorm
 
-            norm = LogNorm(vmin=finite.min(), vmax=finite.max())
-        sc = ax.scatter(x, y, c=gap, cmap="viridis_r", norm=norm, s=36, zorder=2, edgecolors="none")
-        fig.colorbar(sc, ax=ax, label="solution gap (relative to FISTA's LASSO optimum; lower is better)")
+                norm = LogNorm(vmin=finite.min(), vmax=finite.max())
+            sc = ax.scatter(x, y, c=gap, cmap="viridis_r", norm=norm, s=36, zorder=2, edgecolors="none")
+            fig.colorbar(sc, ax=ax, label="solution gap (relative to FISTA's LASSO optimum; lower is better)")
+        else:  # no solution quality (a NIR graph): the front is of energy and time only
+            ax.scatter(x, y, s=36, zorder=2, color="tab:blue")
         fr = sorted((rows[i] for i in front), key=lambda r: _metric(r, "time_to_solution_s"))
         fx = [_metric(r, "time_to_solution_s") for r in fr]
         fy = [_metric(r, "energy_per_input_j") for r in fr]
         ax.plot(fx, fy, "-", color="tab:red", lw=1, zorder=1)
         ax.scatter(fx, fy, s=150, facecolors="none", edgecolors="tab:red", lw=1.5, zorder=3,
-                   label=f"Pareto front ({len(fr)} points: energy, time, gap)")
+                   label=f"Pareto front ({len(fr)} points: energy, time" + (", gap)" if finite.size else ")"))
         for r in fr:
             ax.annotate(str(r["point"]), (_metric(r, "time_to_solution_s"), _metric(r, "energy_per_input_j")),
                         textcoords="offset points", xytext=(6, 4), fontsize=7, color="tab:red")

@@ -8,6 +8,8 @@ keys (including axis keys) get a "did you mean"; :func:`sweep_json_schema` is it
     name: loihi1-design-space
     experiment: {file: slca_small.yaml}    # a YAML experiment, relative to this file; or inline:
                                            # experiment: {network: {...}, simulation: {...}}
+                                           # or a NIR graph: {nir: net.nir, dt_s: 1e-3, simulate: 500,
+                                           #                  input_rate: 0.1, seed: 0}
     chip: loihi1                           # base chip: a name or a YAML path relative to this file
     mapping: {time_budget_s: 0}            # overrides of the experiment's mapping section
     quantize: true                         # score the quantised network too (once per weight precision)
@@ -24,8 +26,9 @@ keys (including axis keys) get a "did you mean"; :func:`sweep_json_schema` is it
 An axis key is ``chip`` (whole chips), ``chip.<key>`` or a bare chip key (``core.weight_bits``:
 the top-level chip sections ``core``, ``noc``, ``board``, ``energy``, ``timing``),
 ``experiment.<key>`` (``experiment.network.lam``, ``experiment.network.dictionary.atoms``,
-``experiment.simulation.steps``, ``experiment.simulation.dt_s`` ...) or ``mapping.<option>``
-(the experiment's ``mapping`` fields). Values are a list, or a range ``{from, to, step}``
+``experiment.simulation.steps``, ``experiment.simulation.dt_s`` ...; with a NIR graph:
+``experiment.dt_s``, ``experiment.simulate``, ``experiment.input_rate``, ``experiment.seed``) or
+``mapping.<option>`` (the experiment's ``mapping`` fields). Values are a list, or a range ``{from, to, step}``
 (``to`` included when hit), ``{from, to, num, scale: linear | log}``, or ``{from, to}`` (drawn
 from the continuous interval; ``random`` and ``lhs`` only). Whole-number keys get whole numbers
 (rounded, duplicates dropped). Each value is checked where it is used, per point: a chip variant
@@ -43,17 +46,19 @@ from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
-from mapper import chipschema, load_chip
+from mapper import MappingOptions, chipschema, load_chip
 from mapper.chipload import load_chip_dict
 from neurosim.app.experiment import FIELDS as EXPERIMENT_FIELDS
 from neurosim.app.experiment import experiment_from_dict
-from neurosim.errors import MAX_SEED, ChipSpecError, ExperimentError, NeurosimError, SpecError
+from neurosim.app.mapping import INPUT_RATE, load_nir_graph
+from neurosim.backends import BACKENDS, DEFAULT_BACKEND
+from neurosim.errors import MAX_SEED, ChipSpecError, ExperimentError, MappingError, NeurosimError, SpecError
 from neurosim.validation.schema import Ctx, Field, Variants, did_you_mean, json_schema, load_yaml, schema_markdown
 from neurosim.validation.schema import section
 from neurosim.validation.schema import validate as validate_value
 from neurosim.validation.schema import validate_section
 
-__all__ = ["SweepError", "SweepSpec", "Axis", "FIELDS", "MAX_POINTS", "load_sweep", "sweep_from_dict",
+__all__ = ["SweepError", "SweepSpec", "Axis", "FIELDS", "NIR_FIELDS", "MAX_POINTS", "load_sweep", "sweep_from_dict",
            "sweep_json_schema", "sweep_schema_markdown", "CHIP_SECTIONS"]
 
 #: most points a sweep may have (a guard against a typo in a range, not a limit of the method)
@@ -71,14 +76,28 @@ class SweepError(SpecError):
 
 _RANGE_KEYS = ("from", "to", "step", "num", "scale")
 
+#: a NIR graph as the base (``neurosim map --nir FILE --dt S [--simulate STEPS --input-rate R]``)
+NIR_FIELDS: dict[str, Field] = {
+    "nir": Field("str", "NIR graph file (.nir), relative to the sweep file"),
+    "dt_s": Field("float", "time step the graph is read at", unit="s", minimum=0, exclusive_minimum=True),
+    "simulate": Field("int", "steps to simulate with Poisson input to measure the activity (absent: rates "
+                      "assumed, mapping.assumed_rate)", minimum=1, maximum=10**9, required=False, nullable=True),
+    "input_rate": Field("float", "Poisson input events per step per input neuron", maximum=1.0, required=False,
+                        default=INPUT_RATE),
+    "seed": Field("int", "seed of the Poisson input", minimum=0, maximum=MAX_SEED, required=False, default=0),
+    "backend": Field("choice", "simulation backend", choices=tuple(sorted(BACKENDS)), required=False,
+                     default=DEFAULT_BACKEND),
+}
+
 #: the sweep file, as a schema tree (``axes`` is free-form here and checked by :func:`_axis`)
 FIELDS: dict[str, Field] = {
     "name": Field("str", "sweep name, used in outputs (default: the file name)", required=False),
-    "experiment": Field("variant", "the base experiment: {file: EXPERIMENT.yaml} (relative to the sweep file) or "
-                        "the experiment itself (an experiment file's keys)", variants=Variants(
+    "experiment": Field("variant", "the base experiment: {file: EXPERIMENT.yaml} (relative to the sweep file), "
+                        "the experiment itself (an experiment file's keys), or a NIR graph {nir: FILE.nir, dt_s, ...}",
+                        variants=Variants(
                             options={"file": {"file": Field("str", "experiment YAML, relative to the sweep file")},
-                                     "inline": dict(EXPERIMENT_FIELDS)},
-                            key="file", default="inline", present={"file": "file"})),
+                                     "nir": NIR_FIELDS, "inline": dict(EXPERIMENT_FIELDS)},
+                            key="file", default="inline", present={"file": "file", "nir": "nir"})),
     "chip": Field("str", "base chip: a name (neurosim chips list) or a YAML path relative to the sweep file"),
     "mapping": section("mapping options applied on top of the experiment's mapping section",
                        EXPERIMENT_FIELDS["mapping"].fields or {}, required=False),
@@ -140,7 +159,8 @@ class SweepSpec:
     name, source : str
         Sweep name and its file (``"<dict>"`` in memory).
     experiment : dict
-        The base experiment as data (validated; variants change keys of a copy).
+        The base experiment as data (validated; variants change keys of a copy): an experiment,
+        or for ``kind == "nir"`` the NIR settings (:data:`NIR_FIELDS`).
     experiment_source : str
         Its file (relative data files resolve against ``experiment_base_dir``).
     chip : dict
@@ -156,6 +176,9 @@ class SweepSpec:
         Points drawn and the seed (random and lhs).
     base_dir : Path
         The sweep file's directory (whole-chip axis values resolve against it).
+    kind : {"experiment", "nir"}
+        What the base is: an experiment (LASSO problems, scored against FISTA) or a NIR graph
+        (no solution quality; ``mapping`` and ``mapping.*`` axes are its mapping options).
     """
 
     name: str
@@ -172,6 +195,7 @@ class SweepSpec:
     n: Optional[int] = None
     seed: int = 0
     base_dir: Path = Path(".")
+    kind: str = "experiment"
 
     @property
     def columns(self) -> list[str]:
@@ -255,7 +279,7 @@ def _all_keys(fields: Mapping[str, Field], prefix: str = "") -> list[str]:
 _CHIP_AXIS = Field("str", "a whole chip: a name or a YAML path")
 
 
-def _resolve_key(ctx: Ctx, where: str, key: str) -> tuple[str, Field]:
+def _resolve_key(ctx: Ctx, where: str, key: str, nir: bool) -> tuple[str, Field]:
     """An axis key as ``(canonical key, its schema field)``; unknown keys get a did-you-mean."""
     key = key.strip()
     if key == "chip":
@@ -263,7 +287,7 @@ def _resolve_key(ctx: Ctx, where: str, key: str) -> tuple[str, Field]:
     if key.split(".")[0] in CHIP_SECTIONS:
         key = "chip." + key
     head, _, rest = key.partition(".")
-    trees = {"chip": chipschema.FIELDS, "experiment": EXPERIMENT_FIELDS,
+    trees = {"chip": chipschema.FIELDS, "experiment": NIR_FIELDS if nir else EXPERIMENT_FIELDS,
              "mapping": EXPERIMENT_FIELDS["mapping"].fields or {}}
     if head not in trees or not rest:
         raise ctx.error(where, "unknown axis key" + did_you_mean(head, list(trees) + list(CHIP_SECTIONS)),
@@ -279,7 +303,10 @@ def _resolve_key(ctx: Ctx, where: str, key: str) -> tuple[str, Field]:
     if spec is None or rest not in leaves:
         raise ctx.error(where, f"unknown {head} key" + did_you_mean(rest, leaves, prefix=head + "."), got=repr(key),
                         expected=f"a {head} key (docs/{'chips' if head == 'chip' else 'experiments'}.md)")
-    if head == "experiment" and rest.startswith("mapping."):
+    if head == "experiment" and nir and rest == "nir":
+        raise ctx.error(where, "the graph file is not an axis (one sweep, one graph)", got=repr(key),
+                        expected="dt_s, simulate, input_rate, seed or backend")
+    if head == "experiment" and not nir and rest.startswith("mapping."):
         return "mapping." + rest[len("mapping."):], spec
     return key, spec
 
@@ -326,12 +353,12 @@ def _range(ctx: Ctx, where: str, spec: Field, data: dict, method: str) -> Axis:
     return Axis(name="", keys=(), levels=tuple((v,) for v in dict.fromkeys(values)))
 
 
-def _axis(ctx: Ctx, name: Any, data: Any, method: str) -> Axis:
+def _axis(ctx: Ctx, name: Any, data: Any, method: str, nir: bool) -> Axis:
     where = f"axes.{name}"
     if not isinstance(name, str) or not name.strip():
         raise ctx.error(where, "axis keys must be text", got=repr(name),
                         expected="a dotted key such as core.weight_bits")
-    resolved = [_resolve_key(ctx, where, k) for k in name.split(",")]
+    resolved = [_resolve_key(ctx, where, k, nir) for k in name.split(",")]
     keys = tuple(k for k, _ in resolved)
     if len(set(keys)) != len(keys):
         raise ctx.error(where, "a key is linked to itself", got=name, expected="distinct keys")
@@ -401,7 +428,8 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(
     axes_data = top["axes"]
     if not axes_data:
         raise ctx.error("axes", "no axes", got="{}", expected="at least one axis")
-    axes = tuple(_axis(ctx, k, v, method) for k, v in axes_data.items())
+    nir = "nir" in data["experiment"]
+    axes = tuple(_axis(ctx, k, v, method, nir) for k, v in axes_data.items())
     seen: dict[str, str] = {}
     for a in axes:
         for k in a.keys:
@@ -419,6 +447,9 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(
             raise ctx.error("sample.n", "more points than the grid has", got=sample["n"],
                             expected=f"<= {size} (or method grid)")
     raw_exp = data["experiment"]
+    mapping = {k: v for k, v in top["mapping"].items() if v is not None}
+    if nir:
+        return _nir_spec(ctx, top, name=name, source=source, base_dir=base_dir, axes=axes, mapping=mapping)
     if "file" in raw_exp:
         path = base_dir / str(raw_exp["file"])
         if not path.is_file():
@@ -430,12 +461,7 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(
         exp_data = raw_exp
         exp = experiment_from_dict(copy.deepcopy(raw_exp), source=f"{source}:experiment", base_dir=base_dir,
                                    ctx=_Prefixed(ctx, "experiment"))
-    try:
-        chip_data, chip_path = load_chip_dict(_relative(base_dir, top["chip"]))
-    except ChipSpecError as exc:
-        raise ctx.error("chip", str(exc)) from None
-    load_chip(chip_path)  # the base chip is validated as the file it is (with its lines)
-    mapping = {k: v for k, v in top["mapping"].items() if v is not None}
+    chip_data, chip_path = _base_chip(ctx, base_dir, top["chip"])
     try:
         exp.mapping_options(**mapping)
     except NeurosimError as exc:
@@ -445,6 +471,36 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(
                      experiment_base_dir=exp.base_dir, chip=chip_data, chip_source=str(chip_path), mapping=mapping,
                      quantize=top["quantize"], axes=axes, method=method, n=sample["n"], seed=sample["seed"],
                      base_dir=base_dir)
+
+
+def _base_chip(ctx: Ctx, base_dir: Path, chip: str) -> tuple[dict, Path]:
+    try:
+        chip_data, chip_path = load_chip_dict(_relative(base_dir, chip))
+    except ChipSpecError as exc:
+        raise ctx.error("chip", str(exc)) from None
+    load_chip(chip_path)  # the base chip is validated as the file it is (with its lines)
+    return chip_data, chip_path
+
+
+def _nir_spec(ctx: Ctx, top: dict, *, name: str, source: str, base_dir: Path, axes: tuple[Axis, ...],
+              mapping: dict) -> SweepSpec:
+    """A sweep over a NIR graph: the graph is read once here (it must be readable at ``dt_s``)."""
+    settings = top["experiment"]
+    path = base_dir / settings["nir"]
+    if not path.is_file():
+        raise ctx.error("experiment.nir", "no such file", got=str(path),
+                        expected="a NIR graph file (paths are relative to the sweep file)")
+    load_nir_graph(path, dt_s=settings["dt_s"])
+    chip_data, chip_path = _base_chip(ctx, base_dir, top["chip"])
+    try:
+        MappingOptions(**mapping)
+    except MappingError as exc:
+        raise ctx.error("mapping", str(exc)) from None
+    sample = top["sample"]
+    return SweepSpec(name=name, source=source, experiment=dict(settings), experiment_source=str(path),
+                     experiment_base_dir=base_dir, chip=chip_data, chip_source=str(chip_path), mapping=mapping,
+                     quantize=False, axes=axes, method=sample["method"], n=sample["n"], seed=sample["seed"],
+                     base_dir=base_dir, kind="nir")
 
 
 def load_sweep(path: Union[str, Path]) -> SweepSpec:
@@ -460,8 +516,8 @@ def sweep_schema_markdown() -> str:
     exp = FIELDS["experiment"]
     inline = {"...": Field("mapping", "every key of an experiment file (docs/experiments.md)")}
     short = dict(FIELDS, experiment=Field("variant", exp.doc, variants=Variants(
-        options={"file": exp.variants.options["file"], "inline": inline}, key="file", default="inline",
-        present={"file": "file"})))
+        options={"file": exp.variants.options["file"], "nir": NIR_FIELDS, "inline": inline}, key="file",
+        default="inline", present={"file": "file", "nir": "nir"})))
     return schema_markdown(short)
 
 

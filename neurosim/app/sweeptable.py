@@ -8,8 +8,9 @@ point's result key in ``points/``). Metrics of a point that is not ok are empty.
 precision, lists as JSON text.
 
 The **Pareto front** minimises energy per input, time to solution and the solution gap (the
-quantised network's relative gap when it was scored, else the float network's): a point is on
-it when no other ok point is at least as good in all three and better in one.
+quantised network's relative gap when it was scored, else the float network's; a NIR graph has
+none, its front is of energy and time): a point is on it when no other ok point is at least as
+good in all of them and better in one.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ import numpy as np
 
 from neurosim.app.sweepplan import METRICS, PointPlan
 
-__all__ = ["result_rows", "columns", "csv_text", "pareto_front", "solution_gap", "summary_text", "OBJECTIVES",
-           "BEST_OF"]
+__all__ = ["result_rows", "columns", "csv_text", "pareto_front", "objectives", "solution_gap", "summary_text",
+           "OBJECTIVES", "BEST_OF"]
 
 #: the objectives of the Pareto front (all minimised)
 OBJECTIVES = ("energy_per_input_j", "time_to_solution_s", "solution_gap")
@@ -87,10 +88,17 @@ def _value(row: dict[str, Any], metric: str) -> float:
     return float(v) if v is not None and math.isfinite(float(v)) else math.nan
 
 
+def objectives(rows: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """:data:`OBJECTIVES`, without the solution gap when no ok point has one (a NIR graph's)."""
+    scored = any(r["status"] == "ok" and not math.isnan(_value(r, "solution_gap")) for r in rows)
+    return OBJECTIVES if scored else OBJECTIVES[:2]
+
+
 def pareto_front(rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Indices (into ``rows``) of the ok points on the Pareto front of :data:`OBJECTIVES`."""
+    """Indices (into ``rows``) of the ok points on the Pareto front of :func:`objectives`."""
+    objs = objectives(rows)
     idx = [i for i, r in enumerate(rows) if r["status"] == "ok"]
-    vals = np.array([[_value(rows[i], m) for m in OBJECTIVES] for i in idx], dtype=float).reshape(-1, len(OBJECTIVES))
+    vals = np.array([[_value(rows[i], m) for m in objs] for i in idx], dtype=float).reshape(-1, len(objs))
     keep = ~np.isnan(vals).any(axis=1)
     idx, vals = [i for i, k in zip(idx, keep) if k], vals[keep]
     front = []
@@ -130,23 +138,24 @@ def summary_text(*, name: str, source: str, description: str, rows: Sequence[dic
              f"reused from the store (one neurosim run per point would simulate "
              f"{work.get('computed', 0) * (2 if work.get('quantize', 1) else 1)} times)"]
     ok = [r for r in rows if r["status"] == "ok"]
+    objs = objectives(rows)
+    names = ", ".join(_LABELS[o][0] for o in objs)
     if ok:
-        lines.append("best point per metric (lowest; ties go to the better energy, time and gap):")
+        lines.append(f"best point per metric (lowest; ties go to the better {names}):")
         for m in BEST_OF:
             cand = [r for r in ok if not math.isnan(_value(r, m))]
             if not cand:
                 continue
-            best = min(cand, key=lambda r: (_value(r, m), *(_rank(r, o) for o in OBJECTIVES), r["point"]))
+            best = min(cand, key=lambda r: (_value(r, m), *(_rank(r, o) for o in objs), r["point"]))
             label, unit = _LABELS[m]
             lines.append(f"  {label}: {_value(best, m):.4g}{' ' + unit if unit else ''} at point {best['point']} "
                          f"({_where(best, axis_keys)})")
-        lines.append(f"Pareto front (minimising energy per input, time to solution, solution gap): {len(front)} "
-                     f"point(s)")
+        lines.append(f"Pareto front (minimising {names}): {len(front)} point(s)")
         for i in front:
             r = rows[i]
+            gap = f", gap {_value(r, 'solution_gap'):.3g}" if "solution_gap" in objs else ""
             lines.append(f"  point {r['point']}: {_value(r, 'energy_per_input_j'):.4g} J, "
-                         f"{_value(r, 'time_to_solution_s'):.4g} s, gap {_value(r, 'solution_gap'):.3g} "
-                         f"({_where(r, axis_keys)})")
+                         f"{_value(r, 'time_to_solution_s'):.4g} s{gap} ({_where(r, axis_keys)})")
     else:
         lines.append("no point finished ok: no best point, no Pareto front")
     failed = [r for r in rows if r["status"] not in ("ok", "pending")]

@@ -51,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_workers_arg, metavar="N",
-                       help="worker processes of the local Dask cluster (default: one per core, "
-                            f"{os.cpu_count()} here); 1: no cluster, run in this process")
+                       help="worker processes of the local Dask cluster (default: one per core); 1: no cluster, "
+                            "run in this process")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="submit to an existing Dask scheduler, e.g. tcp://HOST:8786 (its workers need neurosim "
                             "and the experiment's data files)")
