@@ -144,7 +144,7 @@ def _dask_client(workers: Optional[int], scheduler: Optional[str]) -> Iterator[A
 
     with _quiet_dask():
         if scheduler is None:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                               silence_logs=logging.INFO if log.isEnabledFor(logging.INFO) else logging.WARNING) \
                     as cluster, Client(cluster) as client:
                 log.info("Dask local cluster: %d worker process(es), scheduler %s", workers,
