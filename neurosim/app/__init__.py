@@ -22,5 +22,5 @@ from neurosim.app.sweep import SweepResult, run_sweep
 from neurosim.app.sweepspec import SweepSpec, load_sweep
 
 __all__ = ["run_experiment", "RunResult", "Experiment", "load_experiment", "experiment_from_dict", "build_experiment",
-           "SolutionQuality", "MappingOptions", "write_run", "write_mapping", "check_out_dir", "run_sweep", "SweepResult",
-           "SweepSpec", "load_sweep"]
+           "SolutionQuality", "MappingOptions", "write_run", "write_mapping", "check_out_dir", "run_sweep",
+           "SweepResult", "SweepSpec", "load_sweep"]

@@ -38,34 +38,24 @@ that point a recorded result, not an error of the sweep.
 from __future__ import annotations
 
 import copy
-import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
-import numpy as np
-
-from mapper import MappingOptions, chipschema, load_chip
+from mapper import MappingOptions, load_chip
 from mapper.chipload import load_chip_dict
 from neurosim.app.experiment import FIELDS as EXPERIMENT_FIELDS
 from neurosim.app.experiment import experiment_from_dict
 from neurosim.app.mapping import INPUT_RATE, load_nir_graph
+from neurosim.app.sweepaxes import CHIP_SECTIONS, MAX_POINTS, SAMPLE_METHODS, Axis, parse_axis, sample_points
 from neurosim.backends import BACKENDS, DEFAULT_BACKEND
 from neurosim.errors import MAX_SEED, ChipSpecError, ExperimentError, MappingError, NeurosimError, SpecError
-from neurosim.validation.schema import Ctx, Field, Variants, did_you_mean, json_schema, load_yaml, schema_markdown
-from neurosim.validation.schema import section
-from neurosim.validation.schema import validate as validate_value
+from neurosim.validation.schema import Ctx, Field, Variants, json_schema, load_yaml, schema_markdown, section
 from neurosim.validation.schema import validate_section
 
 __all__ = ["SweepError", "SweepSpec", "Axis", "FIELDS", "NIR_FIELDS", "MAX_POINTS", "load_sweep", "sweep_from_dict",
            "sweep_json_schema", "sweep_schema_markdown", "CHIP_SECTIONS"]
-
-#: most points a sweep may have (a guard against a typo in a range, not a limit of the method)
-MAX_POINTS = 100_000
-#: top-level chip sections an axis may name without the ``chip.`` prefix
-CHIP_SECTIONS = ("core", "noc", "board", "energy", "timing")
-SAMPLE_METHODS = ("grid", "random", "lhs")
 
 
 class SweepError(SpecError):
@@ -74,7 +64,6 @@ class SweepError(SpecError):
     kind = "sweep"
 
 
-_RANGE_KEYS = ("from", "to", "step", "num", "scale")
 
 #: a NIR graph as the base (``neurosim map --nir FILE --dt S [--simulate STEPS --input-rate R]``)
 NIR_FIELDS: dict[str, Field] = {
@@ -112,42 +101,6 @@ FIELDS: dict[str, Field] = {
         "seed": Field("int", "seed of the draw", minimum=0, maximum=MAX_SEED, required=False, default=0),
     }, required=False),
 }
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One axis: one key (or several linked keys) and its levels, or a continuous interval.
-
-    Attributes
-    ----------
-    name : str
-        The key as written in the file (linked keys: ``"a, b"``).
-    keys : tuple of str
-        Canonical dotted keys: ``chip``, ``chip.<key>``, ``experiment.<key>`` or ``mapping.<key>``.
-    levels : tuple of tuples, or None
-        Discrete values, one tuple per level (one entry per key); ``None`` for a continuous interval.
-    low, high : float
-        The continuous interval (``levels is None``).
-    log : bool
-        Continuous interval drawn uniformly in log space.
-    integer : bool
-        Continuous values are rounded to whole numbers.
-    """
-
-    name: str
-    keys: tuple[str, ...]
-    levels: Optional[tuple[tuple[Any, ...], ...]] = None
-    low: float = 0.0
-    high: float = 0.0
-    log: bool = False
-    integer: bool = False
-
-    def value(self, u: float) -> tuple[Any, ...]:
-        """The value at ``u`` in [0, 1): level ``floor(u * levels)``, or the point of the interval."""
-        if self.levels is not None:
-            return self.levels[min(int(u * len(self.levels)), len(self.levels) - 1)]
-        x = self.low * (self.high / self.low) ** u if self.log else self.low + (self.high - self.low) * u
-        return (int(round(x)),) if self.integer else (float(x),)
 
 
 @dataclass(frozen=True)
@@ -203,30 +156,9 @@ class SweepSpec:
         return [k for a in self.axes for k in a.keys]
 
     def points(self) -> list[dict[str, Any]]:
-        """The points of the sweep, each ``{key: value}`` over :attr:`columns` (duplicates dropped)."""
-        if self.method == "grid":
-            combos = itertools.product(*(a.levels for a in self.axes))
-        else:
-            rng = np.random.default_rng(self.seed)
-            discrete = all(a.levels is not None for a in self.axes)
-            size = math.prod(len(a.levels) for a in self.axes) if discrete else None
-            if self.method == "random" and discrete:
-                flat = rng.choice(size, size=self.n, replace=False)
-                combos = (_decode(int(i), self.axes) for i in flat)
-            elif self.method == "random":
-                u = rng.random((self.n, len(self.axes)))
-                combos = (tuple(a.value(x) for a, x in zip(self.axes, row)) for row in u)
-            else:  # Latin hypercube: one point per stratum of every axis
-                u = np.stack([(rng.permutation(self.n) + rng.random(self.n)) / self.n for _ in self.axes], axis=1)
-                combos = (tuple(a.value(x) for a, x in zip(self.axes, row)) for row in u)
-        out, seen = [], set()
-        for combo in combos:
-            point = {k: v for a, vals in zip(self.axes, combo) for k, v in zip(a.keys, vals)}
-            ident = repr(sorted(point.items()))
-            if ident not in seen:
-                seen.add(ident)
-                out.append(point)
-        return out
+        """The points of the sweep, each ``{key: value}`` over :attr:`columns` (duplicates dropped;
+        :func:`~neurosim.app.sweepaxes.sample_points`)."""
+        return sample_points(self.axes, self.method, self.n, self.seed)
 
     def describe(self) -> str:
         """One line: the axes and how points are chosen."""
@@ -234,155 +166,6 @@ class SweepSpec:
                            for a in self.axes)
         how = "full grid" if self.method == "grid" else f"{self.n} points by {self.method}, seed {self.seed}"
         return f"{sizes}: {how}"
-
-
-def _decode(flat: int, axes: tuple[Axis, ...]) -> tuple[tuple[Any, ...], ...]:
-    """Mixed-radix index -> one level of each axis (the last axis varies fastest, as in a grid)."""
-    out = []
-    for a in reversed(axes):
-        flat, i = divmod(flat, len(a.levels))
-        out.append(a.levels[i])
-    return tuple(reversed(out))
-
-
-# -- axis keys ---------------------------------------------------------------------------------
-def _field_at(fields: Mapping[str, Field], parts: list[str]) -> Optional[Field]:
-    """The schema field at dotted ``parts`` (through sections and every option of variants)."""
-    head, rest = parts[0], parts[1:]
-    spec = fields.get(head)
-    if spec is None:
-        return None
-    if not rest:
-        return spec
-    if spec.kind == "section" and spec.fields:
-        return _field_at(spec.fields, rest)
-    if spec.kind == "variant":
-        for option in spec.variants.options.values():
-            found = _field_at(option, rest)
-            if found is not None:
-                return found
-    return None
-
-
-def _all_keys(fields: Mapping[str, Field], prefix: str = "") -> list[str]:
-    out = []
-    for k, spec in fields.items():
-        out.append(prefix + k)
-        if spec.kind == "section" and spec.fields:
-            out += _all_keys(spec.fields, f"{prefix}{k}.")
-        elif spec.kind == "variant":
-            for option in spec.variants.options.values():
-                out += _all_keys(option, f"{prefix}{k}.")
-    return out
-
-
-_CHIP_AXIS = Field("str", "a whole chip: a name or a YAML path")
-
-
-def _resolve_key(ctx: Ctx, where: str, key: str, nir: bool) -> tuple[str, Field]:
-    """An axis key as ``(canonical key, its schema field)``; unknown keys get a did-you-mean."""
-    key = key.strip()
-    if key == "chip":
-        return key, _CHIP_AXIS
-    if key.split(".")[0] in CHIP_SECTIONS:
-        key = "chip." + key
-    head, _, rest = key.partition(".")
-    trees = {"chip": chipschema.FIELDS, "experiment": NIR_FIELDS if nir else EXPERIMENT_FIELDS,
-             "mapping": EXPERIMENT_FIELDS["mapping"].fields or {}}
-    if head not in trees or not rest:
-        raise ctx.error(where, "unknown axis key" + did_you_mean(head, list(trees) + list(CHIP_SECTIONS)),
-                        got=repr(key), expected="chip, chip.<key>, <chip section>.<key>, experiment.<key> or "
-                        "mapping.<option>")
-    spec = _field_at(trees[head], rest.split("."))
-    if spec is not None and spec.kind in ("section", "variant"):
-        inner = [f"{head}.{k}" for k in _all_keys(trees[head]) if k.startswith(rest + ".")]
-        raise ctx.error(where, "is a section, not a value: name one of its keys", got=repr(key),
-                        expected=f"a key such as {inner[:3]}")
-    leaves = [k for k in _all_keys(trees[head]) if (f := _field_at(trees[head], k.split("."))) is not None
-              and f.kind not in ("section", "variant") and not (head == "chip" and k in ("schema_version", "name"))]
-    if spec is None or rest not in leaves:
-        raise ctx.error(where, f"unknown {head} key" + did_you_mean(rest, leaves, prefix=head + "."), got=repr(key),
-                        expected=f"a {head} key (docs/{'chips' if head == 'chip' else 'experiments'}.md)")
-    if head == "experiment" and nir and rest == "nir":
-        raise ctx.error(where, "the graph file is not an axis (one sweep, one graph)", got=repr(key),
-                        expected="dt_s, simulate, input_rate, seed or backend")
-    if head == "experiment" and not nir and rest.startswith("mapping."):
-        return "mapping." + rest[len("mapping."):], spec
-    return key, spec
-
-
-def _range(ctx: Ctx, where: str, spec: Field, data: dict, method: str) -> Axis:
-    for k in data:
-        if k not in _RANGE_KEYS:
-            raise ctx.error(f"{where}.{k}", "unknown range key" + did_you_mean(k, _RANGE_KEYS, prefix=f"{where}."),
-                            got=repr(k), expected=f"one of {list(_RANGE_KEYS)}")
-    if spec.kind not in ("int", "float"):
-        raise ctx.error(where, "a range needs a numeric key", got=f"a {spec.kind} key",
-                        expected="a list of values")
-    num = Field("float", minimum=None)
-    for k in ("from", "to"):
-        if k not in data:
-            raise ctx.error(f"{where}.{k}", "missing range key", expected="a number")
-    lo, hi = (validate_value(ctx, f"{where}.{k}", num, data[k]) for k in ("from", "to"))
-    if hi < lo:
-        raise ctx.error(f"{where}.to", "range ends before it starts", got=hi, expected=f">= from = {lo:g}")
-    scale = validate_value(ctx, f"{where}.scale", Field("choice", choices=("linear", "log")),
-                           data.get("scale", "linear"))
-    if scale == "log" and lo <= 0:
-        raise ctx.error(f"{where}.from", "a log range must start above 0", got=lo, expected="> 0")
-    integer = spec.kind == "int"
-    if "step" in data and "num" in data:
-        raise ctx.error(f"{where}.num", "give step or num, not both", expected="one of step, num")
-    if "step" in data:
-        if scale == "log":
-            raise ctx.error(f"{where}.step", "a log range takes num, not step", expected="num")
-        step = validate_value(ctx, f"{where}.step", Field("float", minimum=0, exclusive_minimum=True), data["step"])
-        count = int(math.floor((hi - lo) / step + 1e-9)) + 1
-        if count > MAX_POINTS:
-            raise ctx.error(f"{where}.step", "too many values", got=count, expected=f"<= {MAX_POINTS}")
-        values = [lo + i * step for i in range(count)]
-    elif "num" in data:
-        n = validate_value(ctx, f"{where}.num", Field("int", minimum=1, maximum=MAX_POINTS), data["num"])
-        values = list(np.geomspace(lo, hi, n) if scale == "log" else np.linspace(lo, hi, n))
-    else:
-        if method == "grid":
-            raise ctx.error(where, "a grid needs discrete values: give step or num (or sample with random or lhs)",
-                            expected="{from, to, step} or {from, to, num}")
-        return Axis(name="", keys=(), levels=None, low=lo, high=hi, log=scale == "log", integer=integer)
-    values = [int(round(v)) if integer else float(v) for v in values]
-    return Axis(name="", keys=(), levels=tuple((v,) for v in dict.fromkeys(values)))
-
-
-def _axis(ctx: Ctx, name: Any, data: Any, method: str, nir: bool) -> Axis:
-    where = f"axes.{name}"
-    if not isinstance(name, str) or not name.strip():
-        raise ctx.error(where, "axis keys must be text", got=repr(name),
-                        expected="a dotted key such as core.weight_bits")
-    resolved = [_resolve_key(ctx, where, k, nir) for k in name.split(",")]
-    keys = tuple(k for k, _ in resolved)
-    if len(set(keys)) != len(keys):
-        raise ctx.error(where, "a key is linked to itself", got=name, expected="distinct keys")
-    if isinstance(data, dict):
-        if len(keys) > 1:
-            raise ctx.error(where, "linked keys take a list of value lists", got="a range",
-                            expected=f"[[{', '.join(keys)}], ...]")
-        axis = _range(ctx, where, resolved[0][1], data, method)
-    elif isinstance(data, list) and data:
-        levels = []
-        for i, v in enumerate(data):
-            if len(keys) > 1:
-                if not isinstance(v, list) or len(v) != len(keys):
-                    raise ctx.error(f"{where}[{i}]", f"each value of linked keys is a list of {len(keys)}",
-                                    got=repr(v), expected=f"[{', '.join(keys)}]")
-                levels.append(tuple(v))
-            else:
-                levels.append((v,))
-        axis = Axis(name="", keys=(), levels=tuple(levels))
-    else:
-        raise ctx.error(where, "must be a non-empty list of values or a range", got=repr(data),
-                        expected="[v1, v2, ...] or {from, to, step | num}")
-    return Axis(name=name.strip(), keys=keys, levels=axis.levels, low=axis.low, high=axis.high, log=axis.log,
-                integer=axis.integer)
 
 
 # -- the file ----------------------------------------------------------------------------------
@@ -429,7 +212,8 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>", base_dir: Path = Path(
     if not axes_data:
         raise ctx.error("axes", "no axes", got="{}", expected="at least one axis")
     nir = "nir" in data["experiment"]
-    axes = tuple(_axis(ctx, k, v, method, nir) for k, v in axes_data.items())
+    axes = tuple(parse_axis(ctx, k, v, method, NIR_FIELDS if nir else EXPERIMENT_FIELDS)
+                 for k, v in axes_data.items())
     seen: dict[str, str] = {}
     for a in axes:
         for k in a.keys:
