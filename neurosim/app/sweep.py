@@ -144,12 +144,17 @@ def _dask_client(workers: Optional[int], scheduler: Optional[str]) -> Iterator[A
 
     with _quiet_dask():
         if scheduler is None:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                              silence_logs=logging.INFO if log.isEnabledFor(logging.INFO) else logging.WARNING) \
-                    as cluster, Client(cluster) as client:
-                log.info("Dask local cluster: %d worker process(es), scheduler %s", workers,
-                         cluster.scheduler_address)
-                yield client
+            environ = dict(os.environ)  # Dask sets OMP_NUM_THREADS=1, PYTHONHASHSEED ... here for its workers
+            try:
+                with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.INFO if log.isEnabledFor(logging.INFO) else logging.WARNING) \
+                        as cluster, Client(cluster) as client:
+                    log.info("Dask local cluster: %d worker process(es), scheduler %s", workers,
+                             cluster.scheduler_address)
+                    yield client
+            finally:  # and leaves them behind: the caller's environment is its own
+                os.environ.clear()
+                os.environ.update(environ)
             return
         try:
             client = Client(scheduler, timeout="20s")

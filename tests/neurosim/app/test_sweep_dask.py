@@ -62,3 +62,19 @@ def test_two_worker_processes_run_a_sweep_whose_point_equals_neurosim_run(tmp_pa
         if m != "mapper_wall_s":
             assert row[m] == single[m], m
     assert row["cores"] >= 2
+
+
+def test_the_default_local_cluster_is_started_and_stopped_and_leaves_the_environment_alone(tmp_path):
+    """``workers=2`` without a scheduler: the call starts its own cluster of two worker processes
+    and stops it; Dask's settings for its workers (OMP_NUM_THREADS=1 ...) do not leak into the caller."""
+    psutil = pytest.importorskip("psutil")
+    before = dict(os.environ)
+    children = set(psutil.Process().children(recursive=True))
+    spec = sweep_from_dict({"experiment": copy.deepcopy(EXPERIMENT), "chip": "loihi1",
+                            "axes": {"core.weight_bits": [9], "noc.cores_per_tile": [1, 4]}})
+    res = run_sweep(spec, tmp_path / "out", workers=2, plots=False)
+    assert res.counts == {"ok": 2}
+    assert dict(os.environ) == before
+    new = set(psutil.Process().children(recursive=True)) - children
+    gone, alive = psutil.wait_procs(list(new), timeout=30)
+    assert not alive
