@@ -1,6 +1,6 @@
 """Design-space sweep: 1 vs 2 Dask workers, and against a shell loop of ``neurosim run``.
 
-The sweep is ``examples/sweep_loihi1.yaml``: a signed spiking LCA (512 neurons, 16 patches) on 64
+The sweep is ``examples/sweeps/loihi1.yaml``: a signed spiking LCA (512 neurons, 16 patches) on 64
 Loihi-1 variants (cores per tile x compartments per core with their synapse index bits x weight
 bits x run length). It runs three ways on the same machine, one after the other:
 
@@ -42,9 +42,9 @@ from neurosim.app.sweep import run_sweep  # noqa: E402
 from neurosim.app.sweepplan import METRICS, metrics_of  # noqa: E402
 from neurosim.app.sweepspec import load_sweep  # noqa: E402
 
-SWEEP = ROOT / "examples" / "sweep_loihi1.yaml"
+SWEEP = ROOT / "examples" / "sweeps" / "loihi1.yaml"
 HEADING = "## Design-space sweep: 1 vs 2 Dask workers and a loop of neurosim run (bench_sweep.py)"
-INTRO = ("`examples/sweep_loihi1.yaml` (64 Loihi-1 variants of a 512-neuron spiking LCA) run by `neurosim.app."
+INTRO = ("`examples/sweeps/loihi1.yaml` (64 Loihi-1 variants of a 512-neuron spiking LCA) run by `neurosim.app."
          "run_sweep` in one process, on a 2-worker Dask local cluster, and as a shell loop of one `neurosim run` "
          "per point; every point's numbers must agree (mapper wall time aside).")
 

@@ -106,8 +106,11 @@ def axis_figure(rows: Sequence[dict[str, Any]], key: str, *, title: str):
             ax.set_xticklabels(labels, rotation=30, fontsize=7)
         elif len(xs) and np.all(xs > 0) and xs.max() / xs.min() >= 16:
             ax.set_xscale("log")
-        if len(y) and np.all(y[~np.isnan(y)] > 0) and np.nanmax(y) / max(np.nanmin(y), 1e-300) >= 100:
+        finite = y[np.isfinite(y)]
+        if finite.size and finite.min() > 0 and finite.max() / finite.min() >= 100:
             ax.set_yscale("log")
+        elif not finite.size:
+            ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes, fontsize=8)
         ax.set_xlabel(key, fontsize=8)
         ax.set_ylabel(label, fontsize=8)
         ax.tick_params(labelsize=7)

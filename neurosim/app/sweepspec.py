@@ -3,7 +3,7 @@
 A sweep file is checked by the project's one schema mechanism (:mod:`neurosim.validation.schema`):
 errors name the file, the key path, the line, what was expected and what was found, and unknown
 keys (including axis keys) get a "did you mean"; :func:`sweep_json_schema` is its JSON Schema
-(``examples/sweep.schema.json``)::
+(``examples/sweeps/sweep.schema.json``)::
 
     name: loihi1-design-space
     experiment: {file: slca_small.yaml}    # a YAML experiment, relative to this file; or inline:

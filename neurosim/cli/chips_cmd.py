@@ -6,7 +6,7 @@ check :func:`mapper.chipload.load_chip` makes, prints a summary and ``ok``, or p
 error and exits with code 2; ``neurosim chips schema [--experiment | --sweep] [--out FILE]``
 prints (or writes atomically) the JSON Schema of chip files (or of experiment or sweep files),
 which editors use to complete and check them (``chips/chip.schema.json``,
-``examples/experiment.schema.json`` and ``examples/sweep.schema.json`` are the shipped copies).
+``examples/experiment.schema.json`` and ``examples/sweeps/sweep.schema.json`` are the shipped copies).
 """
 from __future__ import annotations
 

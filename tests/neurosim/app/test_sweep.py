@@ -217,11 +217,11 @@ def test_pareto_front_of_synthetic_points():
 
 @pytest.mark.slow
 def test_the_example_sweep_answers_as_the_docs_say(tmp_path):
-    """examples/sweep_loihi1.yaml on the default local cluster (one worker per core): the shared
+    """examples/sweeps/loihi1.yaml on the default local cluster (one worker per core): the shared
     work and the findings quoted in README.md and docs/sweeps.md."""
     from tests.helpers import ROOT
 
-    res = run_sweep(ROOT / "examples" / "sweep_loihi1.yaml", tmp_path / "out")
+    res = run_sweep(ROOT / "examples" / "sweeps" / "loihi1.yaml", tmp_path / "out")
     assert res.counts == {"ok": 64}
     assert res.work["simulations"] == 2 and res.work["quantized_simulations"] == 8
     gaps = {r["chip.core.weight_bits"]: r["relative_gap_quantized"] for r in res.rows

@@ -160,10 +160,10 @@ def test_base_experiment_file_and_chip_path_resolve_against_the_sweep_file(tmp_p
 
 def test_shipped_json_schema_is_current_and_the_example_sweep_validates():
     jsonschema = pytest.importorskip("jsonschema")
-    shipped = json.loads((ROOT / "examples" / "sweep.schema.json").read_text())
+    shipped = json.loads((ROOT / "examples" / "sweeps" / "sweep.schema.json").read_text())
     assert shipped == sweep_json_schema(), \
-        "regenerate: neurosim chips schema --sweep --out examples/sweep.schema.json --force"
-    example = ROOT / "examples" / "sweep_loihi1.yaml"
+        "regenerate: neurosim chips schema --sweep --out examples/sweeps/sweep.schema.json --force"
+    example = ROOT / "examples" / "sweeps" / "loihi1.yaml"
     assert example.read_text().startswith("# yaml-language-server: $schema=sweep.schema.json")
     jsonschema.validate(yaml.safe_load(example.read_text()), shipped)
     with pytest.raises(jsonschema.ValidationError):
