@@ -107,11 +107,12 @@ def append_run(heading: str, intro: str, lines: list[str]) -> None:
     """Append ``lines`` (one run) at the end of section ``heading`` of RESULTS.md, creating the
     section (with ``intro``) or the file if missing; the write is atomic."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    run = "\n".join(lines).strip("\n")  # one blank line before the run, whatever the caller starts with
     if heading not in text:
-        text = text.rstrip("\n") + f"\n\n{heading}\n\n{intro}\n" + "\n".join(lines)
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{intro}\n\n" + run + "\n"
     else:
         start = text.index(heading)
         nxt = text.find("\n## ", start + len(heading))
         end = len(text) if nxt < 0 else nxt
-        text = text[:end].rstrip("\n") + "\n" + "\n".join(lines) + text[end:]
+        text = text[:end].rstrip("\n") + "\n\n" + run + "\n" + text[end:]
     atomic_write_text(RESULTS, text)

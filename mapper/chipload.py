@@ -30,7 +30,7 @@ from neurosim.validation.schema import Ctx, did_you_mean, load_yaml, validate, v
 from .chipschema import FIELDS, SCHEMA, SCHEMA_VERSION
 from .chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 
-__all__ = ["load_chip", "list_chips", "chip_from_dict", "chip_dirs", "SCHEMA", "SCHEMA_VERSION"]
+__all__ = ["load_chip", "list_chips", "chip_from_dict", "load_chip_dict", "chip_dirs", "SCHEMA", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,24 @@ def load_chip(name_or_path: PathLike, *, chip_grid: Optional[tuple[int, int]] = 
 def chip_from_dict(d: dict, source: str = "<dict>") -> ChipSpec:
     """Validate an in-memory spec (same schema as the YAML files) and build a :class:`ChipSpec`."""
     return _build(d, ctx=Ctx(source, {}, ChipSpecError), stem=None)
+
+
+def load_chip_dict(name_or_path: PathLike) -> tuple[dict, Path]:
+    """A chip file as plain data (``yaml.safe_load``, not validated) and its resolved path.
+
+    For variants of a chip (design-space sweeps): change keys of the dict, then validate it with
+    :func:`chip_from_dict` exactly like a file.
+
+    Raises
+    ------
+    ChipSpecError
+        Unknown name, unreadable file, YAML syntax error, or a file that is not a mapping.
+    """
+    path = _resolve(name_or_path).resolve()
+    data, ctx = load_yaml(path, error=ChipSpecError)
+    if not isinstance(data, dict):
+        raise ctx.error("", "must be a mapping of key: value", got=type(data).__name__, expected="a YAML mapping")
+    return data, path
 
 
 # -- parsing ---------------------------------------------------------------------------------

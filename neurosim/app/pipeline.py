@@ -13,6 +13,17 @@
 and returns a :class:`RunResult` holding every stage's output. Files are written by
 :func:`neurosim.app.outputs.write_run`; nothing here prints (progress bars are opt-in).
 
+The steps are also public **stages**, so that work shared by many configurations is done once
+(design-space sweeps, :mod:`neurosim.app.sweep`) and every configuration's numbers are exactly
+those of :func:`run_experiment`, which is nothing but the stages in order:
+
+* :func:`prepare_network` -- build the network with its raster probe (no chip);
+* :func:`simulate_stage` -- simulate the float network once and score it against FISTA
+  (depends on the experiment's ``network`` and ``simulation`` sections only) -> :class:`Simulated`;
+* :func:`quantized_stage` -- quantise to a chip's weight precision, simulate, score (depends
+  only on the chip's ``core.weight_bits`` and ``core.weight_levels_per_neuron`` and its name);
+* :func:`map_stage` -- map with the measured activity and compose the report -> :class:`RunResult`.
+
 Example::
 
     from neurosim.app import run_experiment
@@ -21,23 +32,26 @@ Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
 from mapper import (ChipSpec, MappingOptions, MappingResult, check_fits, load_chip, map_network, quantize_network,
                     structure_graph)
+from mapper.graph import NetGraph
 from neurosim.app.experiment import BuiltExperiment, Experiment, build_experiment, load_experiment
-from neurosim.app.quality import SolutionQuality, lasso_reference, score_codes, score_quantized
+from neurosim.app.quality import QuantizedQuality, SolutionQuality, lasso_reference, score_codes, score_quantized
 from neurosim.app.report import compose_report
 from neurosim.backends import simulate
 from neurosim.ir import Network, Probe
 from neurosim.result import SimResult
 
-__all__ = ["run_experiment", "RunResult", "RASTER_STEPS", "RASTER_PROBE"]
+__all__ = ["run_experiment", "RunResult", "Simulated", "prepare_network", "simulate_stage", "quantized_stage",
+           "map_stage", "RASTER_STEPS", "RASTER_PROBE"]
 
 #: steps recorded for the raster of ``activity.png`` (declared as a probe when the network is built)
 RASTER_STEPS = 1000
@@ -116,10 +130,136 @@ def _with_raster(network: Network) -> Network:
     return network
 
 
+
+
+@dataclass(frozen=True, eq=False)
+class Simulated:
+    """The float network of an experiment, simulated once and scored: what every chip and mapping
+    of one network and simulation setting shares.
+
+    Attributes
+    ----------
+    experiment : Experiment
+    built : BuiltExperiment
+        The network (with its raster probe) and the problem ``D``, ``X``, ``lam``.
+    simulation : SimResult
+        The run (codes, activity, probes).
+    codes, reference : ndarray (batch, N)
+        Decoded codes, and FISTA's codes of the same problem.
+    optimum : float
+        FISTA's mean objective ``F*`` (the reference of every relative gap).
+    quality : SolutionQuality
+        The float network's score (no quantised part).
+    """
+
+    experiment: Experiment
+    built: BuiltExperiment
+    simulation: SimResult
+    codes: np.ndarray
+    reference: np.ndarray
+    optimum: float
+    quality: SolutionQuality
+
+    def without_probes(self) -> "Simulated":
+        """A copy whose simulation keeps its activity but no probe data or final state (what a
+        mapping needs; small enough to ship to other processes)."""
+        sim = dataclasses.replace(self.simulation, probes={}, final_state={})
+        return dataclasses.replace(self, simulation=sim)
+
+
+def prepare_network(experiment: Experiment) -> BuiltExperiment:
+    """Build ``experiment``'s network with the raster probe of its first RASTER_STEPS steps."""
+    built = build_experiment(experiment)
+    _with_raster(built.network)
+    return built
+
+
+def simulate_stage(experiment: Experiment, built: BuiltExperiment, *, progress: bool = False) -> Simulated:
+    """Simulate the float network once and score its codes against FISTA's optimum.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        Supplies ``simulation`` (steps, dt_s in seconds, backend, seed).
+    built : BuiltExperiment
+        From :func:`prepare_network`.
+    progress : bool
+        Show the simulation's progress bar on stderr.
+    """
+    sim = experiment.simulation
+    t0 = time.perf_counter()
+    res = simulate(built.network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
+                   progress=progress)
+    wall = time.perf_counter() - t0
+    codes = built.decode(res)
+    reference, optimum = lasso_reference(built.D, built.X, built.lam, nonneg=built.nonneg)
+    quality = score_codes(built.D, built.X, codes, built.lam, nonneg=built.nonneg, optimum=optimum,
+                          simulation_wall_s=wall)
+    return Simulated(experiment=experiment, built=built, simulation=res, codes=codes, reference=reference,
+                     optimum=optimum, quality=quality)
+
+
+def quantized_stage(simulated: Simulated, chip: ChipSpec, *, progress: bool = False) -> QuantizedQuality:
+    """Quantise the network's weights to ``chip``'s precision (:func:`mapper.quantize_network`),
+    simulate that network once and score it against the float optimum.
+
+    Only ``chip.name``, ``core.weight_bits`` and ``core.weight_levels_per_neuron`` matter: chips
+    equal in those share the result.
+    """
+    built, sim = simulated.built, simulated.experiment.simulation
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        qnet, qrep = quantize_network(built.network, chip)
+    qnet.probes = [p for p in qnet.probes if p.name != RASTER_PROBE]  # only the codes are needed
+    qres = simulate(qnet, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
+                    progress=progress)
+    return score_quantized(built.D, built.X, built.decode(qres), built.lam, nonneg=built.nonneg,
+                           optimum=simulated.optimum, weight_bits=chip.core.weight_bits, weights=qrep.to_dict(),
+                           warnings=[str(w.message) for w in caught])
+
+
+def map_stage(simulated: Simulated, chip: ChipSpec, options: MappingOptions, *,
+              quantized: Optional[QuantizedQuality] = None, progress: Optional[Progress] = None,
+              graph: Optional[NetGraph] = None) -> RunResult:
+    """Map the simulated network onto ``chip`` with its measured activity and compose the report.
+
+    Parameters
+    ----------
+    simulated : Simulated
+        From :func:`simulate_stage`.
+    chip : ChipSpec
+    options : MappingOptions
+    quantized : QuantizedQuality, optional
+        From :func:`quantized_stage` on this chip (or one equal in weight precision).
+    progress : callable, optional
+        ``progress(stage, done, total)`` of the mapping stages.
+    graph : NetGraph, optional
+        The network's structure graph (:func:`mapper.structure_graph`) when the caller already
+        built it (the fit check); the measured rates are put in by :func:`mapper.map_network`.
+
+    Raises
+    ------
+    CapacityError
+        The network does not fit ``chip``.
+    """
+    exp = simulated.experiment
+    quality = simulated.quality if quantized is None else dataclasses.replace(simulated.quality, quantized=quantized)
+    mapping = map_network(simulated.built.network, chip, simulated.simulation.activity, options, progress=progress,
+                          graph=graph)
+    report = compose_report(mapping, experiment={"name": exp.name, "source": exp.source,
+                                                 "simulation": dict(exp.simulation)}, quality=quality)
+    return RunResult(experiment=exp, chip=chip, options=options, built=simulated.built,
+                     simulation=simulated.simulation, codes=simulated.codes, reference=simulated.reference,
+                     quality=quality, mapping=mapping, report=report)
+
+
 def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpec, str],
                    options: Optional[MappingOptions] = None, *, quantize: bool = True,
                    progress: Optional[Progress] = None, simulation_progress: bool = False) -> RunResult:
     """Build, simulate, score, quantise and map ``experiment`` on ``chip``.
+
+    The stages in order: :func:`prepare_network`, the fit check (:func:`mapper.check_fits`),
+    :func:`simulate_stage`, :func:`quantized_stage` (unless ``quantize=False``), :func:`map_stage`.
 
     Parameters
     ----------
@@ -149,40 +289,9 @@ def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpe
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     chip = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     opts = options if options is not None else exp.mapping_options()
-    built = build_experiment(exp)
-    network = _with_raster(built.network)
-    graph = structure_graph(network)  # the mapper's graph, built once
-    check_fits(network, chip, graph=graph)  # fail before simulating if it cannot fit the chip
-    sim = exp.simulation
-    t0 = time.perf_counter()
-    res = simulate(network, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
-                   progress=simulation_progress)
-    wall = time.perf_counter() - t0
-    codes = built.decode(res)
-    reference, optimum = lasso_reference(built.D, built.X, built.lam, nonneg=built.nonneg)
-    quality = score_codes(built.D, built.X, codes, built.lam, nonneg=built.nonneg, optimum=optimum,
-                          simulation_wall_s=wall)
-    if quantize:
-        quality = _with_quantized(quality, built, chip, sim, simulation_progress, optimum)
-    mapping = map_network(network, chip, res.activity, opts, progress=progress, graph=graph)
-    report = compose_report(mapping, experiment={"name": exp.name, "source": exp.source, "simulation": dict(sim)},
-                            quality=quality)
-    return RunResult(experiment=exp, chip=chip, options=opts, built=built, simulation=res, codes=codes,
-                     reference=reference, quality=quality, mapping=mapping, report=report)
-
-
-def _with_quantized(quality: SolutionQuality, built: BuiltExperiment, chip: ChipSpec, sim: dict[str, Any],
-                    show: bool, optimum: float) -> SolutionQuality:
-    """``quality`` with the quantised network's score (one more simulation)."""
-    import dataclasses
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        qnet, qrep = quantize_network(built.network, chip)
-    qnet.probes = [p for p in qnet.probes if p.name != RASTER_PROBE]  # only the codes are needed
-    qres = simulate(qnet, steps=sim["steps"], dt_s=sim["dt_s"], backend=sim["backend"], seed=sim["seed"],
-                    progress=show)
-    q = score_quantized(built.D, built.X, built.decode(qres), built.lam, nonneg=built.nonneg, optimum=optimum,
-                        weight_bits=chip.core.weight_bits, weights=qrep.to_dict(),
-                        warnings=[str(w.message) for w in caught])
-    return dataclasses.replace(quality, quantized=q)
+    built = prepare_network(exp)
+    graph = structure_graph(built.network)  # the mapper's graph, built once
+    check_fits(built.network, chip, graph=graph)  # fail before simulating if it cannot fit the chip
+    simulated = simulate_stage(exp, built, progress=simulation_progress)
+    quantized = quantized_stage(simulated, chip, progress=simulation_progress) if quantize else None
+    return map_stage(simulated, chip, opts, quantized=quantized, progress=progress, graph=graph)

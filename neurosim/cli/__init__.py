@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "lca": "neurosim.cli.lca_cmd",
     "chips": "neurosim.cli.chips_cmd",
     "map": "neurosim.cli.map_cmd",
+    "sweep": "neurosim.cli.sweep_cmd",
     "learn": "neurosim.cli.learn_cmd",
     "pudle": "neurosim.cli.pudle_cmd",
     "relu": "neurosim.cli.relu_cmd",

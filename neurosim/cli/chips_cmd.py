@@ -3,9 +3,10 @@
 ``neurosim chips list`` prints one row per chip found by name (see
 :func:`mapper.chipload.list_chips`); ``neurosim chips validate FILE`` loads a file with every
 check :func:`mapper.chipload.load_chip` makes, prints a summary and ``ok``, or prints the one-line
-error and exits with code 2; ``neurosim chips schema [--experiment] [--out FILE]`` prints (or
-writes atomically) the JSON Schema of chip files (or of experiment files), which editors use to
-complete and check them (``chips/chip.schema.json`` is the shipped copy).
+error and exits with code 2; ``neurosim chips schema [--experiment | --sweep] [--out FILE]``
+prints (or writes atomically) the JSON Schema of chip files (or of experiment or sweep files),
+which editors use to complete and check them (``chips/chip.schema.json``,
+``examples/experiment.schema.json`` and ``examples/sweeps/sweep.schema.json`` are the shipped copies).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import json
 from mapper import ChipSpec, list_chips, load_chip
 from mapper.chipschema import chip_json_schema
 from neurosim.app.experiment import experiment_json_schema
+from neurosim.app.sweepspec import sweep_json_schema
 from neurosim.io.atomic import atomic_write_text
 from neurosim.io.outpaths import check_outputs
 
@@ -32,8 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pv = sub.add_parser("validate", help="check a chip YAML file (or a chip name) and print a summary")
     pv.add_argument("file", metavar="FILE", help="path to a chip YAML file, or a chip name")
     pv.set_defaults(func=cmd_validate)
-    ps = sub.add_parser("schema", help="print the JSON Schema of chip files (or of experiment files)")
-    ps.add_argument("--experiment", action="store_true", help="the schema of experiment files instead")
+    ps = sub.add_parser("schema", help="print the JSON Schema of chip files (or of experiment or sweep files)")
+    which = ps.add_mutually_exclusive_group()
+    which.add_argument("--experiment", action="store_true", help="the schema of experiment files instead")
+    which.add_argument("--sweep", action="store_true", help="the schema of sweep files (neurosim sweep) instead")
     ps.add_argument("--out", metavar="FILE", help="write it to FILE instead of printing it")
     ps.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     ps.set_defaults(func=cmd_schema)
@@ -86,13 +90,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def schema_text(experiment: bool = False) -> str:
-    """The JSON Schema of chip (or experiment) files, as indented JSON text."""
-    return json.dumps(experiment_json_schema() if experiment else chip_json_schema(), indent=1) + "\n"
+def schema_text(experiment: bool = False, sweep: bool = False) -> str:
+    """The JSON Schema of chip (or experiment, or sweep) files, as indented JSON text."""
+    schema = experiment_json_schema() if experiment else sweep_json_schema() if sweep else chip_json_schema()
+    return json.dumps(schema, indent=1) + "\n"
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    text = schema_text(args.experiment)
+    text = schema_text(args.experiment, args.sweep)
     if args.out is None:
         print(text, end="")
         return 0

@@ -1,6 +1,6 @@
 """The command-line reference (``docs/cli.md``), generated from the parsers themselves.
 
-``python -m neurosim.cli.reference > docs/cli.md`` rewrites it; a test checks the shipped file is
+``python docs/generate.py`` rewrites it (with the other generated pages); a test checks the shipped file is
 current, so the reference cannot drift from the options the commands accept.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ __all__ = ["reference_markdown"]
 
 INTRO = """# Command-line reference
 
-Generated from the parsers by `python -m neurosim.cli.reference > docs/cli.md` (a test checks it
+Generated from the parsers by `python docs/generate.py` (a test checks it
 is current). Every command is a thin shell over a library call (`neurosim.app`, `mapper`,
 `neurosim.estimators`); errors a user can fix print one line on stderr and exit with code 2;
 every output path is checked before any work and an existing file is kept unless `--force`.

@@ -109,3 +109,12 @@ def test_the_shipped_summary_is_what_targets_json_generates():
     for r in rows:
         assert r.date and (BENCH / r.script).exists(), r
         assert r.met in (True, False, None), r
+
+
+def test_an_appended_run_is_its_own_markdown_block(rl):
+    """A run whose lines start straight with its heading still gets a blank line before it."""
+    rl.append_run("## Third benchmark (bench_c.py)", "Intro.", ["### 2026-01-04 — first", "- a"])
+    rl.append_run("## Third benchmark (bench_c.py)", "Intro.", ["### 2026-01-05 — second", "- b"])
+    text = rl.RESULTS.read_text()
+    assert "## Third benchmark (bench_c.py)\n\nIntro.\n\n### 2026-01-04 — first\n- a\n\n### 2026-01-05 — second\n- b\n" \
+        in text

@@ -21,7 +21,7 @@ def as_json(data):
 
 def test_shipped_json_schema_is_current():
     assert json.loads(SHIPPED.read_text()) == chip_json_schema(), \
-        "regenerate with: neurosim chips schema --out chips/chip.schema.json --force"
+        "regenerate with: python docs/generate.py"
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "chips").glob("*.yaml")), ids=lambda p: p.stem)
