@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, Union
 
@@ -34,6 +33,8 @@ import scipy.sparse as sp
 from neurosim.conv import ConvWeights
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.atomic import atomic_save_npz, read_error
+from neurosim.io.jsontext import parse_json
+from neurosim.io.npyformat import SafeNpz
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from neurosim.neurons import LIF, LCANeuron
 
@@ -165,7 +166,7 @@ def _sniff(head: bytes) -> str:
     return "a text file (YAML?)"
 
 
-def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npyio.NpzFile":
+def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> SafeNpz:
     """Open ``path`` as an ``.npz`` archive (``allow_pickle=False``), refusing anything else.
 
     Parameters
@@ -179,8 +180,9 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
 
     Returns
     -------
-    numpy.lib.npyio.NpzFile
-        The open archive (use it as a context manager).
+    SafeNpz
+        The open archive (use it as a context manager); ``z[key]`` checks each array's header
+        against the member's size and the memory limit before reading it.
 
     Raises
     ------
@@ -204,11 +206,7 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
                                   expected=expected)) from None
     if not head.startswith(b"PK"):
         raise InputError(describe(kind, str(path), "not a .npz archive", got=_sniff(head), expected=expected))
-    try:
-        return np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(describe(kind, str(path), "cannot be read as a .npz archive", got=read_error(exc),
-                                  expected=expected)) from None
+    return SafeNpz(p, kind=kind, expected=expected)  # members read checked: header, size, CRC
 
 
 class _Reader:
@@ -284,10 +282,7 @@ def _meta_of(r: _Reader, z) -> dict:
         raise InputError(describe("network file", str(r.path), "not a neurosim network file",
                                   got=f"'meta' of dtype {raw.dtype} and shape {raw.shape}",
                                   expected="'meta' holding a JSON document, as save_network writes"))
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as exc:
-        raise r.err("meta", f"invalid JSON ({exc})") from None
+    meta = parse_json(str(raw), f"network file '{r.path}': meta")
     if not isinstance(meta, dict):
         raise r.err("meta", f"not a JSON object (got {type(meta).__name__}, expected {{format: {FORMAT!r}, ...}})")
     return meta
@@ -362,7 +357,7 @@ def load_network(path: Union[str, Path]) -> Network:
             net.validate()
         except InputError:
             raise
-        except (NetworkError, KeyError, TypeError, ValueError) as exc:
+        except (NetworkError, KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError) as exc:
             raise InputError(f"network file '{path}': invalid contents ({read_error(exc)})") from None
     return net
 

@@ -341,7 +341,7 @@ def validate(ctx: Ctx, key: str, spec: Field, v: Any) -> Any:
         if not isinstance(v, dict):
             raise ctx.error(key, "must be a mapping", got=_shown(v), expected=spec.expected())
         name = spec.variants.choose(v)
-        if name not in spec.variants.options:
+        if not isinstance(name, str) or name not in spec.variants.options:
             where = f"{key}.{spec.variants.key}" if key else spec.variants.key
             choices = [n for n in spec.variants.options if n not in spec.variants.present.values()]
             raise ctx.error(where, "unknown kind" + did_you_mean(name, choices), got=repr(name),

@@ -104,3 +104,27 @@ def test_a_single_npy_array_is_not_a_network_file(tmp_path):
     np.save(tmp_path / "codes.npy", np.zeros((2, 3)))
     with pytest.raises(InputError, match="not a .npz archive"):
         load_network(tmp_path / "codes.npy")
+
+
+def test_deeply_nested_metadata_is_refused(tmp_path):
+    """Family 1 of issue 16: a network file whose JSON metadata nests 100k levels ended in RecursionError."""
+    p = tmp_path / "net.npz"
+    np.savez(p, meta=np.array("[" * 100_000 + "]" * 100_000))
+    with pytest.raises(InputError, match=r"network file '.*net.npz': meta: nested too deeply \(got 100000 levels"):
+        load_network(p)
+
+
+@pytest.mark.parametrize("damage", ["crc", "truncate", "inflate"])
+def test_damaged_archives_are_refused(tmp_path, damage):
+    """Family 5 of issue 16: a damaged network.npz ended in BadZipFile, zlib.error or EOFError."""
+    p = save_network(full_network(), tmp_path / "net.npz")
+    data = bytearray(p.read_bytes())
+    if damage == "crc":  # one byte of a stored member flipped: the CRC check fails
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    else:  # the compressed stream of the first member broken
+        data[60:80] = bytes(20)
+    p.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"network file '.*net.npz'"):
+        load_network(p)
