@@ -171,7 +171,7 @@ class ResourceError(InputError):
         text = _bytes(need) if resource == "memory" else _seconds(need)
         lim = _bytes(limit) if resource == "memory" else _seconds(limit)
         msg = describe("resources", obj, what or f"needs {text} of {resource}", got=f"an estimated {text}",
-                       expected=f"at most {lim}" + (f": {hint}" if hint else ""))
+                       expected=f"at most {lim}" + (f", {hint}" if hint else ""))
         super().__init__(msg)
 
     def __reduce__(self):  # pickling (worker processes) and deepcopy rebuild from the fields

@@ -81,12 +81,12 @@ class ResourceLimits:
         return float(self.max_duration_s) if self.max_duration_s is not None else DEFAULT_MAX_DURATION_S
 
     def memory_hint(self) -> str:
-        return ("the --max-memory / max_memory_bytes given" if self.max_memory_bytes is not None
-                else "this machine's memory; reduce the sizes")
+        return ("the limit set by --max-memory / max_memory_bytes" if self.max_memory_bytes is not None
+                else "this machine's memory")
 
     def duration_hint(self) -> str:
-        return ("the --max-duration / max_duration_s given" if self.max_duration_s is not None
-                else "one day by default; reduce it, or raise --max-duration / max_duration_s")
+        return ("the limit set by --max-duration / max_duration_s" if self.max_duration_s is not None
+                else "the default limit (raise it with --max-duration / max_duration_s)")
 
 
 def check_memory(obj: str, need_bytes: float, limits: Optional[ResourceLimits] = None, *, detail: str = "") -> None:

@@ -11,7 +11,7 @@ from neurosim.guard import (DEFAULT_MAX_DURATION_S, ResourceLimits, check_durati
 
 def test_memory_beyond_the_limit_is_refused_with_the_estimate():
     with pytest.raises(ResourceError, match=r"resources 'experiment x': needs 22.6 GiB of memory \(D 4096 x 1e6\) "
-                                            r"\(got an estimated 22.6 GiB, expected at most 1 GiB: the --max-memory"):
+                                            r"\(got an estimated 22.6 GiB, expected at most 1 GiB, the limit set by --max-memory"):
         check_memory("experiment x", 22.6 * 2**30, ResourceLimits(max_memory_bytes=2**30), detail="D 4096 x 1e6")
     check_memory("ok", 2**30, ResourceLimits(max_memory_bytes=2**30))  # at the limit: accepted
 
@@ -25,7 +25,7 @@ def test_the_default_memory_limit_is_the_machine():
 
 
 def test_durations_beyond_the_limit_are_refused():
-    with pytest.raises(ResourceError, match=r"would run for about 3.17e\+70 years .*one day by default"):
+    with pytest.raises(ResourceError, match=r"would run for about 3.17e\+70 years .*the default limit"):
         check_duration("simulation.steps", 1e78)
     check_duration("ok", DEFAULT_MAX_DURATION_S)
     with pytest.raises(ResourceError, match=r"about 2 min .*expected at most 1 min"):
