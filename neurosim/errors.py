@@ -193,5 +193,6 @@ def _seconds(s: float) -> str:
     s = float(s)
     for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
         if s >= size:
-            return f"{s / size:.3g} {unit}"
+            text = f"{s / size:.3g}"
+            return f"{text} {unit[:-1] if text == '1' and unit.endswith('s') else unit}"
     return f"{s:.3g} s"

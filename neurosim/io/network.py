@@ -229,7 +229,11 @@ class _Reader:
             key = v["array"]
             if key not in self.z.files:
                 raise self.err(where, f"array '{key}' is missing from the file")
-            return self.z[key]
+            a = self.z[key]
+            if a.dtype.kind not in "biuf":
+                raise self.err(where, f"array '{key}' is not real numeric (got dtype {a.dtype}, expected integer, "
+                                      "floating-point or boolean values)")
+            return a
         if isinstance(v, dict) and "float" in v:
             return float(v["float"])
         return v

@@ -128,3 +128,15 @@ def test_damaged_archives_are_refused(tmp_path, damage):
     p.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"network file '.*net.npz'"):
         load_network(p)
+
+
+def test_complex_weights_are_refused_not_truncated(tmp_path):
+    """A network file whose weights became complex was read with the imaginary parts silently dropped."""
+    p = save_network(full_network(), tmp_path / "net.npz")
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = next(k for k in arrays if k.endswith("/weights"))
+    arrays[key] = arrays[key].astype(complex)
+    np.savez(p, **arrays)
+    with pytest.raises(InputError, match=rf"array '{key}' is not real numeric \(got dtype complex128"):
+        load_network(p)
