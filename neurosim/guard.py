@@ -22,13 +22,16 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from neurosim.errors import InputError, ResourceError, _bytes, _seconds, describe
 
+if TYPE_CHECKING:  # pragma: no cover
+    from neurosim.ir import Network
+
 __all__ = ["ResourceLimits", "DEFAULT_MAX_DURATION_S", "MACS_PER_S", "LONG_RUN_S", "machine_memory_bytes",
-           "check_memory", "check_duration", "estimate_seconds", "format_bytes", "format_duration", "parse_memory",
-           "parse_duration"]
+           "check_memory", "check_duration", "check_run", "run_estimate", "estimate_seconds", "format_bytes",
+           "format_duration", "parse_memory", "parse_duration", "STEP_OVERHEAD_S"]
 
 #: longest estimated run accepted without a user-set ``max_duration_s``: one day
 DEFAULT_MAX_DURATION_S = 86400.0
@@ -36,6 +39,8 @@ DEFAULT_MAX_DURATION_S = 86400.0
 MACS_PER_S = 1e9
 #: estimated duration above which commands announce the estimate before starting
 LONG_RUN_S = 10.0
+#: fixed cost of one simulated step of the numpy engine, seconds (estimates only)
+STEP_OVERHEAD_S = 5e-4
 
 
 def machine_memory_bytes() -> int:
@@ -115,6 +120,39 @@ def check_duration(obj: str, seconds: float, limits: Optional[ResourceLimits] = 
     if not math.isfinite(seconds) or seconds > limits.duration:
         what = f"would run for about {format_duration(seconds)}" + (f" ({detail})" if detail else "")
         raise ResourceError(obj, "duration", float(seconds), float(limits.duration), what, limits.duration_hint())
+
+
+def run_estimate(network: "Network", steps: int) -> tuple[float, float]:
+    """Memory (bytes) and duration (seconds) of simulating ``network`` for ``steps`` steps.
+
+    Memory: the engine's state (16 float64 arrays per neuron and input), the probes' frames, and a
+    copy of every weight (CSR, 16 bytes per synapse). Duration: every synapse of every input once
+    per step at :data:`MACS_PER_S` (a dense upper bound; event-driven delivery is usually faster)
+    plus :data:`STEP_OVERHEAD_S` per step.
+    """
+    batch = network.batch
+    neurons = float(network.n_neurons)
+    synapses = float(sum(c.weights.nnz if c.is_conv else c.n_synapses for c in network.connections))
+    sizes = {p.name: p.size for p in network.populations}
+    frames = 0.0
+    for pr in network.probes:
+        stop = steps if pr.stop is None else min(int(pr.stop), steps)
+        n = float(sizes.get(pr.target, 0))
+        frames += n * (1 if pr.var == "count" else max(0, stop - int(pr.start)) / max(1, int(pr.every)))
+    memory = 8.0 * (16.0 * neurons * batch + frames * batch) + 16.0 * synapses
+    seconds = steps * (STEP_OVERHEAD_S + batch * synapses / MACS_PER_S)
+    return memory, seconds
+
+
+def check_run(network: "Network", steps: int, limits: Optional[ResourceLimits] = None, *,
+              what: str = "simulation") -> tuple[float, float]:
+    """Refuse a simulation of ``network`` for ``steps`` steps beyond ``limits``
+    (:func:`run_estimate`); return the estimate ``(bytes, seconds)``."""
+    memory, seconds = run_estimate(network, steps)
+    detail = f"{network.n_neurons} neurons, {network.batch} input(s), {steps} steps"
+    check_memory(what, memory, limits, detail=detail)
+    check_duration(what, seconds, limits, detail=detail)
+    return memory, seconds
 
 
 def estimate_seconds(macs: float) -> float:
