@@ -27,7 +27,7 @@ import yaml
 from neurosim.errors import ChipSpecError
 from neurosim.validation.schema import Ctx, did_you_mean, load_yaml, validate, validate_section
 
-from .chipschema import FIELDS, SCHEMA, SCHEMA_VERSION
+from .chipschema import FIELDS, MAX_BOARD_CORES, MAX_BOARD_TILES, SCHEMA, SCHEMA_VERSION
 from .chipspec import ChipSpec, CoreLimits, EnergyModel, NocSpec, TimingModel
 
 __all__ = ["load_chip", "list_chips", "chip_from_dict", "load_chip_dict", "chip_dirs", "SCHEMA", "SCHEMA_VERSION"]
@@ -167,6 +167,7 @@ def _build(data: Any, *, ctx: Ctx, stem: Optional[str]) -> ChipSpec:
     if stem is not None and name != stem:
         raise ctx.error("name", "must equal the file name without .yaml", got=repr(name), expected=repr(stem))
     core, noc, board, energy, timing = (top[s] for s in ("core", "noc", "board", "energy", "timing"))
+    _check_board(ctx, noc["tile_grid"], noc["cores_per_tile"], board["chip_grid"], key="noc.tile_grid")
     if core["synapse_word_bits"] > core["synapse_mem_bits"]:
         raise ctx.error("core.synapse_word_bits", "a memory word cannot exceed the synapse memory",
                         got=core["synapse_word_bits"], expected=f"<= core.synapse_mem_bits = {core['synapse_mem_bits']}")
@@ -200,6 +201,22 @@ def _build(data: Any, *, ctx: Ctx, stem: Optional[str]) -> ChipSpec:
     )
 
 
+def _check_board(ctx: Ctx, tile_grid: tuple[int, int], cores_per_tile: int, chip_grid: tuple[int, int], *,
+                 key: str) -> None:
+    """Refuse a board with more tiles or cores than the mapper's arrays are sized for."""
+    tiles = tile_grid[0] * tile_grid[1] * chip_grid[0] * chip_grid[1]
+    cores = tiles * cores_per_tile
+    shape = (f"chip_grid {list(chip_grid)} x tile_grid {list(tile_grid)} x cores_per_tile {cores_per_tile}")
+    if tiles > MAX_BOARD_TILES:
+        raise ctx.error(key, f"the board would have {tiles} tiles ({shape})", got=tiles,
+                        expected=f"at most {MAX_BOARD_TILES} tiles")
+    if cores > MAX_BOARD_CORES:
+        raise ctx.error(key, f"the board would have {cores} cores ({shape})", got=cores,
+                        expected=f"at most {MAX_BOARD_CORES} cores")
+
+
 def _with_chip_grid(chip: ChipSpec, chip_grid: Any) -> ChipSpec:
-    grid = validate(Ctx(chip.source, {}, ChipSpecError), "board.chip_grid", SCHEMA["board"]["chip_grid"], chip_grid)
+    ctx = Ctx(chip.source, {}, ChipSpecError)
+    grid = validate(ctx, "board.chip_grid", SCHEMA["board"]["chip_grid"], chip_grid)
+    _check_board(ctx, chip.noc.tile_grid, chip.noc.cores_per_tile, grid, key="board.chip_grid")
     return dataclasses.replace(chip, noc=dataclasses.replace(chip.noc, chip_grid=grid))

@@ -17,7 +17,6 @@ original network's activity for it).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -26,6 +25,7 @@ import numpy as np
 
 from neurosim.activity import ActivityProfile
 from neurosim.errors import InputError, MappingError, describe
+from neurosim.io.jsontext import parse_json
 from neurosim.ir import Network
 
 from .chipspec import ChipSpec
@@ -119,9 +119,10 @@ def read_placement(path: Union[str, Path], chip: ChipSpec, *, network: Optional[
         With ``network``: a neuron targets more cores than ``core.max_out_axons_per_neuron``.
     """
     try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise _err(path, "<file>", f"cannot be read as JSON ({exc})") from None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise _err(path, "<file>", f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    doc = parse_json(raw, f"placement file '{path}'")
     if not isinstance(doc, dict):
         raise _err(path, "<file>", "not a placement file", got=type(doc).__name__, expected="a JSON object")
     if _need(doc, "format", str, path, "") != PLACEMENT_FORMAT:

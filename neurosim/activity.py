@@ -277,22 +277,66 @@ class ActivityProfile:
                 meta = _meta_of(z, path, expected)
                 if int(meta[0]) != FORMAT_VERSION:
                     raise InputError(f"activity file '{path}': unsupported version (got {int(meta[0])}, expected {FORMAT_VERSION})")
-                counts = {k[len("counts/"):]: z[k].astype(np.int64) for k in z.files if k.startswith("counts/")}
-                syn = {k[len("syn/"):]: int(z[k]) for k in z.files if k.startswith("syn/")}
-                learn = {k[len("learn/"):]: int(z[k]) for k in z.files if k.startswith("learn/")}
-                upd = {k[len("lupd/"):]: int(z[k]) for k in z.files if k.startswith("lupd/")}
-                trig = {k[len("ltrig/"):]: tuple(str(x) for x in z[k]) for k in z.files if k.startswith("ltrig/")}
-                inputs = int(z["inputs"]) if "inputs" in z.files else None
-                return cls(steps=int(meta[1]), batch=int(meta[2]), dt_s=float(z["dt_s"]), counts=counts,
-                           syn_events=syn, source=str(z["source"]), learn_epochs=learn, inputs=inputs,
+                steps, batch = int(meta[1]), int(meta[2])
+                if steps < 1 or batch < 1:
+                    raise InputError(f"activity file '{path}', entry 'meta': steps and batch must be whole numbers >= 1 "
+                                     f"(got steps {steps}, batch {batch}, expected [version, steps >= 1, batch >= 1])")
+                counts = {k[len("counts/"):]: _event_counts(k[len("counts/"):], z[k], steps * batch)
+                          for k in z.files if k.startswith("counts/")}
+                syn = {k[len("syn/"):]: _whole(z, k, path, minimum=0) for k in z.files if k.startswith("syn/")}
+                learn = {k[len("learn/"):]: _whole(z, k, path, minimum=0) for k in z.files if k.startswith("learn/")}
+                upd = {k[len("lupd/"):]: _whole(z, k, path, minimum=0) for k in z.files if k.startswith("lupd/")}
+                trig = {k[len("ltrig/"):]: tuple(str(x) for x in np.asarray(z[k]).reshape(-1))
+                        for k in z.files if k.startswith("ltrig/")}
+                inputs = _whole(z, "inputs", path, minimum=1) if "inputs" in z.files else None
+                return cls(steps=steps, batch=batch, dt_s=_seconds(z, path), counts=counts, syn_events=syn,
+                           source=_text(z, "source", path), learn_epochs=learn, inputs=inputs,
                            learn_updates=upd, learn_triggers=trig)
         except InputError:
             raise
         except NetworkError as exc:
             raise InputError(f"activity file '{path}': invalid content ({exc})") from exc
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, OverflowError) as exc:
             raise InputError(f"activity file '{path}': cannot be read as an activity profile "
                              f"({read_error(exc)})") from None
+
+
+def _entry(z, key: str, path) -> np.ndarray:
+    if key not in z.files:
+        raise InputError(f"activity file '{path}', entry '{key}' is missing (expected an entry '{key}', as "
+                         "ActivityProfile.save writes)")
+    return z[key]
+
+
+def _whole(z, key: str, path, *, minimum: int) -> int:
+    """Entry ``key`` as one whole number >= ``minimum`` (a 0-d integer array)."""
+    a = _entry(z, key, path)
+    if a.shape != () or a.dtype.kind not in "iu":
+        got = f"shape {a.shape}" if a.shape != () else f"dtype {a.dtype}"
+        raise InputError(f"activity file '{path}', entry '{key}': must be one whole number >= {minimum} "
+                         f"(got {got}, expected a scalar integer)")
+    if int(a) < minimum:
+        raise InputError(f"activity file '{path}', entry '{key}': must be one whole number >= {minimum} "
+                         f"(got {int(a)}, expected >= {minimum})")
+    return int(a)
+
+
+def _seconds(z, path) -> float:
+    """Entry ``dt_s``: one finite number of seconds > 0."""
+    a = _entry(z, "dt_s", path)
+    if a.shape != () or a.dtype.kind not in "iuf" or not np.isfinite(a) or float(a) <= 0:
+        got = f"shape {a.shape}" if a.shape != () else (f"dtype {a.dtype}" if a.dtype.kind not in "iuf" else float(a))
+        raise InputError(f"activity file '{path}', entry 'dt_s': must be a finite number of seconds > 0 "
+                         f"(got {got}, expected a scalar > 0)")
+    return float(a)
+
+
+def _text(z, key: str, path) -> str:
+    a = _entry(z, key, path)
+    if a.shape != () or a.dtype.kind != "U":
+        raise InputError(f"activity file '{path}', entry '{key}': must be text (got dtype {a.dtype} and shape "
+                         f"{a.shape}, expected a string)")
+    return str(a)
 
 
 def _event_counts(name: str, values, most: int) -> np.ndarray:
@@ -302,6 +346,10 @@ def _event_counts(name: str, values, most: int) -> np.ndarray:
     if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(np.isfinite(raw))):
         raise NetworkError(describe("activity", name, "counts must be finite numbers", got=str(raw.dtype),
                                     expected="whole numbers of events"))
+    if raw.dtype.kind == "f" and raw.size and float(np.abs(raw.astype(np.float64)).max()) > 2.0**62:  # beyond int64
+        raise NetworkError(describe("activity", name, "counts out of range (at most one event per step and input)",
+                                    got=float(np.abs(raw.astype(np.float64)).max()),
+                                    expected=f"0 .. steps x batch = {most}"))
     c = raw.astype(np.int64).reshape(-1)
     if raw.dtype.kind == "f" and not np.array_equal(c, raw.reshape(-1)):
         raise NetworkError(describe("activity", name, "counts must be whole numbers of events",

@@ -20,6 +20,7 @@ __all__ = [
     "CapacityError",
     "MappingError",
     "InputError",
+    "ResourceError",
     "describe",
     "MAX_SEED",
 ]
@@ -147,3 +148,51 @@ class CapacityError(NeurosimError, ValueError):
 
 class MappingError(NeurosimError, RuntimeError):
     """A mapping stage failed for a reason other than capacity (bad strategy, bad file ...)."""
+
+
+class ResourceError(InputError):
+    """A computation would need more memory or time than allowed, found before it allocates.
+
+    The limits are the machine's memory (or a ``max_memory`` the user sets) and a maximum
+    duration; the message names what was asked for and gives the estimate.
+
+    Attributes
+    ----------
+    obj : str
+        What the estimate is of (an experiment file and key, an option, an array in a file).
+    resource : str
+        ``"memory"`` (bytes) or ``"duration"`` (seconds).
+    need, limit : float
+        The estimate and the limit, in bytes or seconds.
+    """
+
+    def __init__(self, obj: str, resource: str, need: float, limit: float, what: str = "", hint: str = ""):
+        self.obj, self.resource, self.need, self.limit, self.what, self.hint = obj, resource, need, limit, what, hint
+        text = _bytes(need) if resource == "memory" else _seconds(need)
+        lim = _bytes(limit) if resource == "memory" else _seconds(limit)
+        msg = describe("resources", obj, what or f"needs {text} of {resource}", got=f"an estimated {text}",
+                       expected=f"at most {lim}" + (f", {hint}" if hint else ""))
+        super().__init__(msg)
+
+    def __reduce__(self):  # pickling (worker processes) and deepcopy rebuild from the fields
+        return type(self), (self.obj, self.resource, self.need, self.limit, self.what, self.hint)
+
+
+def _bytes(n: float) -> str:
+    """``22.6 GiB``: a byte count in binary units."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def _seconds(s: float) -> str:
+    """``3.2 h``: a duration in the largest unit that keeps it >= 1."""
+    s = float(s)
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            text = f"{s / size:.3g}"
+            return f"{text} {unit[:-1] if text == '1' and unit.endswith('s') else unit}"
+    return f"{s:.3g} s"

@@ -45,14 +45,17 @@ from mapper import PLACERS, STRATEGIES, MappingOptions
 from neurosim.backends import BACKENDS, DEFAULT_BACKEND
 from neurosim.builders.lca import auto_scale, build_analog_lca, build_spiking_lca, decode_spiking_lca
 from neurosim.data.samples import default_dictionary, image_patches
-from neurosim.errors import MAX_SEED, ExperimentError, InputError, NeurosimError
+from neurosim.errors import MAX_SEED, ExperimentError, InputError, NeurosimError, ResourceError
+from neurosim.guard import MACS_PER_S, ResourceLimits, check_duration, check_memory, format_bytes
 from neurosim.io.arrays import read_npy
+from neurosim.io.npyformat import read_header
 from neurosim.ir import Network
 from neurosim.result import SimResult
 from neurosim.validation.schema import Ctx, Field, Variants, json_schema, load_yaml, section, validate_section
 
 __all__ = ["Experiment", "BuiltExperiment", "DEFAULT_EXPERIMENT", "FIELDS", "BUILDERS", "TAU_S", "load_experiment",
-           "experiment_from_dict", "experiment_data", "build_experiment", "experiment_json_schema"]
+           "experiment_from_dict", "experiment_data", "build_experiment", "experiment_json_schema",
+           "ExperimentEstimate", "estimate_experiment", "check_experiment_resources", "RASTER_STEPS"]
 
 DEFAULT_EXPERIMENT: dict[str, Any] = {
     "name": "slca-patches",
@@ -68,8 +71,13 @@ DEFAULT_EXPERIMENT: dict[str, Any] = {
 
 #: synaptic time constant of both builders (seconds); ``simulation.dt_s`` may not exceed it
 TAU_S = 1.0
-#: largest size accepted for patch sides, atoms and inputs (a guard against typos, not a model limit)
+#: largest size accepted for patch sides, atoms and inputs (a guard against typos, not a model limit;
+#: what fits the machine is checked by :func:`check_experiment_resources`)
 MAX_SIZE = 1 << 20
+#: steps recorded for the raster of a run's ``activity.png`` (the pipeline's raster probe)
+RASTER_STEPS = 1000
+#: overhead of one simulated step of the numpy engine, seconds (estimates only)
+STEP_OVERHEAD_S = 5e-4
 
 
 def _int(doc: str, *, minimum: int = 1, maximum: Optional[int] = MAX_SIZE, required: bool = True,
@@ -226,6 +234,8 @@ def _load_array(exp: Experiment, key: str, spec: dict) -> np.ndarray:
     path = exp.base_dir / str(spec["file"])
     try:
         return read_npy(path, key)
+    except ResourceError:
+        raise
     except InputError as exc:
         raise ExperimentError(exp.source, f"network.{key}.file", str(exc)) from None
 
@@ -256,6 +266,114 @@ def experiment_data(exp: Experiment) -> tuple[np.ndarray, np.ndarray]:
         raise ExperimentError(exp.source, "network.inputs", "shape does not match the dictionary", got=X.shape,
                               expected=f"(batch, {D.shape[0]})")
     return np.asarray(D, dtype=float), np.asarray(X, dtype=float)
+
+
+# -- resources ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExperimentEstimate:
+    """What a run of an experiment needs, estimated from its sizes before anything is built.
+
+    Attributes
+    ----------
+    dimension, atoms, inputs, neurons, steps : int
+        ``M``, ``N``, the batch, the neurons of the network (``N``, or ``2N`` signed spiking) and
+        the steps of one simulation.
+    memory_bytes : float
+        Peak memory of a run (an upper estimate): the network's weights and their copies (the
+        quantised network, the mapper's graph, FISTA's Gram matrix), the dictionary, the inputs
+        and the engine's state per input, the raster probe.
+    seconds : float
+        Duration of the two simulations of a run (float and quantised), at
+        :data:`neurosim.guard.MACS_PER_S` for ``inputs x neurons^2`` multiply-adds per step plus
+        a fixed overhead per step: a rough figure, usually above the real one.
+    parts : dict
+        Bytes of each part of ``memory_bytes``, for messages.
+    """
+
+    dimension: int
+    atoms: int
+    inputs: int
+    neurons: int
+    steps: int
+    memory_bytes: float
+    seconds: float
+    parts: dict[str, float]
+
+
+def _file_shape(exp: Experiment, key: str, spec: dict) -> tuple[int, ...]:
+    """The shape of a ``.npy`` data file, from its header (nothing is loaded)."""
+    path = exp.base_dir / str(spec["file"])
+    try:
+        with open(path, "rb") as fh:
+            return read_header(fh, f"{key} file '{path}'").shape
+    except InputError as exc:
+        raise ExperimentError(exp.source, f"network.{key}.file", str(exc)) from None
+    except OSError as exc:
+        raise ExperimentError(exp.source, f"network.{key}.file", "cannot be read", got=str(path),
+                              expected=f"a readable .npy file ({exc.strerror or type(exc).__name__})") from None
+
+
+def estimate_experiment(exp: Experiment) -> ExperimentEstimate:
+    """Estimate the memory and duration of a run of ``exp`` from its sizes (see :class:`ExperimentEstimate`).
+
+    Raises
+    ------
+    ExperimentError
+        A data file's header cannot be read.
+    """
+    dspec, xspec = exp.network["dictionary"], exp.network["inputs"]
+    if "file" in dspec:
+        shape = _file_shape(exp, "dictionary", dspec)
+        M, N = (int(shape[0]), int(shape[1])) if len(shape) == 2 else (int(np.prod(shape)), 1)
+    else:
+        M, N = dspec["patch"] ** 2, dspec["atoms"]
+    if "file" in xspec:
+        shape = _file_shape(exp, "inputs", xspec)
+        B = int(shape[0]) if len(shape) == 2 else 1
+    else:
+        B = xspec["n"]
+    spiking = exp.network["builder"] == "spiking_lca"
+    n = 2 * N if spiking and not exp.network["nonneg"] else N
+    steps = int(exp.simulation["steps"])
+    f = 8.0  # bytes per float64
+    parts = {
+        # the builder's Gram and weights with their temporaries, the quantised copy, the mapper's graph, FISTA's Gram
+        "weights": 16 * f * n * n,
+        "dictionary": 3 * f * M * (N + n),
+        "inputs": f * B * (M + 12 * n + 4 * N),  # X, the drive, the engine's state, FISTA's iterates
+        "raster": (2 if spiking else 2 * f) * min(steps, RASTER_STEPS) * B * n,  # spikes (bool) or outputs, stacked
+    }
+    seconds = 2 * steps * (STEP_OVERHEAD_S + B * float(n) * n / MACS_PER_S)
+    return ExperimentEstimate(dimension=M, atoms=N, inputs=B, neurons=n, steps=steps,
+                              memory_bytes=float(sum(parts.values())), seconds=seconds, parts=parts)
+
+
+def check_experiment_resources(exp: Experiment, limits: Optional[ResourceLimits] = None) -> ExperimentEstimate:
+    """Refuse a run of ``exp`` that would need more memory or time than ``limits`` allow.
+
+    Returns
+    -------
+    ExperimentEstimate
+
+    Raises
+    ------
+    ResourceError
+        Naming the experiment's key that sets the largest part (``network.dictionary``,
+        ``network.inputs.n``, ``simulation.steps``) and the estimate.
+    """
+    est = estimate_experiment(exp)
+    dspec, xspec = exp.network["dictionary"], exp.network["inputs"]
+    big = max(est.parts, key=lambda k: est.parts[k])
+    if big in ("weights", "dictionary"):
+        key = "network.dictionary" + (".file" if "file" in dspec else "")
+    else:
+        key = "network.inputs" + (".file" if "file" in xspec else ".n")
+    detail = (f"{est.dimension} x {est.atoms} atoms, {est.inputs} inputs, {est.neurons} neurons: "
+              + ", ".join(f"{k} {format_bytes(v)}" for k, v in est.parts.items()))
+    check_memory(f"{exp.source}:{key}", est.memory_bytes, limits, detail=detail)
+    check_duration(f"{exp.source}:simulation.steps", est.seconds, limits,
+                   detail=f"2 simulations of {est.steps} steps, {est.inputs} inputs x {est.neurons} neurons")
+    return est
 
 
 # -- builders -----------------------------------------------------------------------------------

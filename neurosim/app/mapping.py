@@ -25,6 +25,7 @@ from neurosim.activity import ActivityProfile
 from neurosim.app.report import compose_report, nir_text
 from neurosim.backends import DEFAULT_BACKEND, simulate
 from neurosim.errors import InputError, NetworkError, describe
+from neurosim.guard import ResourceLimits, check_run
 from neurosim.io.network import load_network
 from neurosim.ir import Network
 from neurosim.nir.read import add_poisson_input, read_nir
@@ -102,11 +103,25 @@ def load_network_file(network: PathLike, activity: Optional[PathLike] = None) ->
 
 def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int] = None,
                    input_rate: float = INPUT_RATE, seed: int = 0, backend: str = DEFAULT_BACKEND,
-                   progress: bool = False) -> MappingInput:
+                   progress: bool = False, limits: Optional[ResourceLimits] = None,
+                   announce: Optional[Callable[[str, float], None]] = None) -> MappingInput:
     """A NIR graph read at ``dt_s`` (:func:`neurosim.nir.read.read_nir`) and, with
     ``simulate_steps``, its activity measured with Poisson spikes (``input_rate`` events per step
-    per input neuron, seed ``seed``) into its inputs."""
-    network, info = read_nir(path, dt_s=dt_s)
+    per input neuron, seed ``seed``) into its inputs.
+
+    ``limits`` bound the memory of the graph's layers (checked from their shapes, before anything
+    is built) and the memory and duration of the simulation (:func:`neurosim.guard.check_run`);
+    ``announce(what, seconds)`` (if given) receives the simulation's estimated duration before it
+    starts.
+
+    Raises
+    ------
+    InputError
+        An unreadable graph, impossible shapes, bad options.
+    ResourceError
+        The graph or the simulation would need more memory or time than ``limits`` allow.
+    """
+    network, info = read_nir(path, dt_s=dt_s, limits=limits)
     if simulate_steps is None:
         return MappingInput(network=network, nir=info)
     if isinstance(simulate_steps, bool) or not isinstance(simulate_steps, (int, np.integer)) or simulate_steps < 1:
@@ -116,6 +131,9 @@ def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int]
         raise InputError(describe("option", "input_rate", "out of range", got=input_rate,
                                   expected="events per step in [0, 1]"))
     driven = add_poisson_input(network, info, rate_per_step=float(input_rate), dt_s=dt_s)
+    _, seconds = check_run(driven, int(simulate_steps), limits, what=f"NIR graph '{path}' simulated")
+    if announce is not None:
+        announce(f"simulating {driven.n_neurons} neurons for {int(simulate_steps)} steps", seconds)
     res = simulate(driven, steps=int(simulate_steps), dt_s=dt_s, backend=backend, seed=seed, progress=progress)
     info["simulation"] = {"steps": int(simulate_steps), "backend": res.backend, "input": "poisson",
                           "input_rate_per_step": float(input_rate), "seed": seed}

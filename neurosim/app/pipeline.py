@@ -2,7 +2,8 @@
 
 :func:`run_experiment` does what ``neurosim run`` does, and the command only calls it::
 
-    build (network with its probes, the problem D, X, lam)
+    estimate memory and duration from the sizes (refused beyond the limits, before anything is built)
+      -> build (network with its probes, the problem D, X, lam)
       -> check the network can fit the chip (before anything is simulated)
       -> simulate once (codes, activity, the raster of the first RASTER_STEPS steps)
       -> score the codes against FISTA's optimum (neurosim.app.quality)
@@ -43,18 +44,20 @@ import numpy as np
 from mapper import (ChipSpec, MappingOptions, MappingResult, check_fits, load_chip, map_network, quantize_network,
                     structure_graph)
 from mapper.graph import NetGraph
-from neurosim.app.experiment import BuiltExperiment, Experiment, build_experiment, load_experiment
+from neurosim.app.experiment import (RASTER_STEPS, BuiltExperiment, Experiment, build_experiment,
+                                     check_experiment_resources, load_experiment)
 from neurosim.app.quality import QuantizedQuality, SolutionQuality, lasso_reference, score_codes, score_quantized
 from neurosim.app.report import compose_report
 from neurosim.backends import simulate
+from neurosim.guard import ResourceLimits
 from neurosim.ir import Network, Probe
 from neurosim.result import SimResult
 
 __all__ = ["run_experiment", "RunResult", "Simulated", "prepare_network", "simulate_stage", "quantized_stage",
            "map_stage", "RASTER_STEPS", "RASTER_PROBE"]
 
-#: steps recorded for the raster of ``activity.png`` (declared as a probe when the network is built)
-RASTER_STEPS = 1000
+#: the raster of ``activity.png`` is the probe ``RASTER_PROBE`` of the first ``RASTER_STEPS`` steps
+#: (declared when the network is built)
 RASTER_PROBE = "raster"
 
 Progress = Callable[[str, int, int], None]
@@ -255,7 +258,8 @@ def map_stage(simulated: Simulated, chip: ChipSpec, options: MappingOptions, *,
 
 def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpec, str],
                    options: Optional[MappingOptions] = None, *, quantize: bool = True,
-                   progress: Optional[Progress] = None, simulation_progress: bool = False) -> RunResult:
+                   progress: Optional[Progress] = None, simulation_progress: bool = False,
+                   limits: Optional[ResourceLimits] = None) -> RunResult:
     """Build, simulate, score, quantise and map ``experiment`` on ``chip``.
 
     The stages in order: :func:`prepare_network`, the fit check (:func:`mapper.check_fits`),
@@ -278,17 +282,24 @@ def run_experiment(experiment: Union[Experiment, str, None], chip: Union[ChipSpe
         ``progress(stage, done, total)`` of the mapping stages (for progress bars).
     simulation_progress : bool
         Show the simulations' progress bars on stderr.
+    limits : ResourceLimits, optional
+        Most memory and time the run may be estimated to need
+        (:func:`~neurosim.app.experiment.check_experiment_resources`); default: the machine's
+        memory and one day.
 
     Raises
     ------
     ExperimentError, ChipSpecError
         Invalid experiment or chip (before any work).
+    ResourceError
+        The run would need more memory or time than ``limits`` allow (before anything is built).
     CapacityError
         The network cannot fit the chip (before anything is simulated).
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     chip = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     opts = options if options is not None else exp.mapping_options()
+    check_experiment_resources(exp, limits)  # before anything is allocated
     built = prepare_network(exp)
     graph = structure_graph(built.network)  # the mapper's graph, built once
     check_fits(built.network, chip, graph=graph)  # fail before simulating if it cannot fit the chip

@@ -7,9 +7,11 @@ import sys
 from typing import Any, Optional
 
 
-from neurosim.errors import MAX_SEED
+from neurosim.errors import MAX_SEED, InputError
+from neurosim.guard import LONG_RUN_S, ResourceLimits, format_duration, parse_duration, parse_memory
 
-__all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED"]
+__all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED", "memory_arg", "duration_arg",
+           "add_limit_options", "limits_of", "announce"]
 
 
 
@@ -44,6 +46,45 @@ def rate_arg(text: str) -> float:
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError(f"out of range: expected events per step in [0, 1], got {v}")
     return v
+
+
+def memory_arg(text: str) -> int:
+    """``--max-memory``: bytes from ``4G``, ``512M``, ``1e9`` (argparse reports anything else in one line)."""
+    try:
+        return parse_memory(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"expected a memory size such as 4G, 512M or 1e9 bytes, got {text!r}") \
+            from None
+
+
+def duration_arg(text: str) -> float:
+    """``--max-duration``: seconds from ``90``, ``15min``, ``2h``, ``1d``."""
+    try:
+        return parse_duration(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 15min, 2h or 1d, got {text!r}") from None
+
+
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    """``--max-memory`` and ``--max-duration`` (:class:`neurosim.guard.ResourceLimits`)."""
+    p.add_argument("--max-memory", type=memory_arg, metavar="SIZE",
+                   help="refuse, before starting, work estimated to need more memory, e.g. 4G or 512M "
+                        "(default: this machine's physical memory)")
+    p.add_argument("--max-duration", type=duration_arg, metavar="T",
+                   help="refuse, before starting, work estimated to run longer, e.g. 90s, 15min, 2h "
+                        "(default 1d)")
+
+
+def limits_of(args: argparse.Namespace) -> ResourceLimits:
+    """The :class:`~neurosim.guard.ResourceLimits` of ``--max-memory`` and ``--max-duration``."""
+    return ResourceLimits(max_memory_bytes=getattr(args, "max_memory", None),
+                          max_duration_s=getattr(args, "max_duration", None))
+
+
+def announce(what: str, seconds: float) -> None:
+    """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`)."""
+    if seconds >= LONG_RUN_S:
+        print(f"{what}: estimated about {format_duration(seconds)} (a rough figure; progress on stderr)", flush=True)
 
 
 def _interactive() -> bool:

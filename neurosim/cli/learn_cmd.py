@@ -38,12 +38,14 @@ from typing import Any, Optional
 
 import numpy as np
 
+from neurosim.app.checkpoint import load_checkpoint, save_checkpoint
 from neurosim.cli import learn_map
-from neurosim.cli.common import seed_arg
+from neurosim.cli.common import add_limit_options, announce, limits_of, seed_arg
 from neurosim.cli.errors import UsageError
 from neurosim.io.outpaths import check_outputs, check_path
 from neurosim.data.planted import channel_split, planted_nonneg
 from neurosim.errors import describe
+from neurosim.guard import MACS_PER_S, check_duration, check_memory, format_bytes
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.io.atomic import atomic_save_npz, check_writable
@@ -61,6 +63,10 @@ DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 #: files ``--plots`` writes
 PLOT_FILES = ("atoms.png", "training.png")
+#: input dimension ``M`` of each data source
+DIMENSION = {"patches8": 128, "patches16": 512, "digits": 64, "planted": 64}
+#: multiply-adds per sample and per ``N^2 + M N`` of each method (measured, rounded up; estimates only)
+MACS_PER_SAMPLE = {"local-rate": 150, "local-spiking": 700, "sgd": 120}
 #: settings that must match between a checkpoint and a resumed run
 RESUME_KEYS = ("data", "atoms", "method", "batch", "lam", "eta", "lambda2", "kappa", "eta_h_ratio", "train", "seed",
                "total", "init", "test")
@@ -103,6 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stop once N samples are done, leaving the checkpoint (like an interrupted run)")
     p.add_argument("--plots", metavar="DIR", help="write atoms.png and training.png into DIR")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_limit_options(p)
     learn_map.add_options(p)
     p.set_defaults(func=run)
 
@@ -167,6 +174,17 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     return s
 
 
+def estimate(s: dict[str, Any]) -> tuple[float, float]:
+    """Memory (bytes) and duration (seconds) of a training run with settings ``s``: the data, the
+    weights with their updates, and ``MACS_PER_SAMPLE`` multiply-adds per ``N^2 + M N`` per sample
+    (a rough figure at :data:`neurosim.guard.MACS_PER_S`)."""
+    M, N = DIMENSION[s["data"]], s["atoms"]
+    unit = float(N) * N + float(M) * N
+    memory = 8.0 * (3.0 * (s["train"] + s["test"]) * M + 16.0 * unit + 8.0 * s["batch"] * (M + N))
+    seconds = (s["total"] * MACS_PER_SAMPLE[s["method"]] * unit + 200.0 * (s["train"] + s["test"]) * M * N) / MACS_PER_S
+    return memory, seconds
+
+
 def make_learner(s: dict[str, Any]):
     if s["method"] == "sgd":
         return SGDDictionaryLearning(s["atoms"], lam=s["lam"], eta=s["eta"], lambda2=0.0, batch_size=s["batch"],
@@ -176,22 +194,6 @@ def make_learner(s: dict[str, Any]):
                                    lam=s["lam"], kappa=s["kappa"], eta_d=s["eta"], eta_h_ratio=s["eta_h_ratio"],
                                    lambda2=s["lambda2"], batch_size=s["batch"], n_samples=s["total"], init=s["init"],
                                    eval_every=s["eval_every"], seed=s["seed"])
-
-
-def _load_checkpoint(path: Path, s: dict[str, Any]) -> TrainState:
-    if not path.exists():
-        raise UsageError(describe("checkpoint", str(path), "not found", expected="a checkpoint from an earlier run"))
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            saved = json.loads(str(z["settings"]))
-            state = TrainState.from_arrays(z)
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(describe("checkpoint", str(path), "is not a neurosim learn checkpoint", got=str(exc))) from exc
-    diff = {k: (saved.get(k), s[k]) for k in RESUME_KEYS if saved.get(k) != s[k]}
-    if diff:
-        raise UsageError(describe("checkpoint", str(path), "was written with other settings",
-                                  got={k: v[0] for k, v in diff.items()}, expected={k: v[1] for k, v in diff.items()}))
-    return state
 
 
 def _check_outputs(args: argparse.Namespace, out: Path, ck: Optional[Path],
@@ -224,9 +226,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(describe("option", "--plots", "is not a directory", got=args.plots))
     plan = learn_map.plan_mapping(args, s, out)
     _check_outputs(args, out, ck, plan)
+    memory, seconds = estimate(s)
+    limits = limits_of(args)
+    check_memory("--train/--test/--atoms", memory, limits,
+                 detail=f"{s['train'] + s['test']} samples of {DIMENSION[s['data']]} values, {s['atoms']} atoms: "
+                        f"{format_bytes(memory)}")
+    check_duration("--samples/--epochs", seconds, limits,
+                   detail=f"{s['total']} samples of {s['method']} with {s['atoms']} atoms")
+    announce(f"learning {s['atoms']} atoms from {s['total']} samples ({s['method']})", seconds)
     X, Xt, meta = load_data(s["data"], train=s["train"], test=s["test"], atoms=s["atoms"], seed=s["seed"])
     learner = make_learner(s)
-    state = _load_checkpoint(ck, s) if args.resume else learner.initial_state(X)
+    state = learner.initial_state(X)
+    if args.resume:  # every entry checked against a fresh state before training resumes
+        state = load_checkpoint(ck, settings=s, keys=RESUME_KEYS, fresh=state, n_train=len(X), total=s["total"])
     if plan is not None:  # fail before training if the network cannot fit the chip
         learn_map.check_before_training(plan, learner, state, total=s["total"])
     first_sample = state.samples_seen
@@ -240,9 +252,9 @@ def run(args: argparse.Namespace) -> int:
     last_ck = [state.samples_seen]
     stopped = [False]
 
-    def save_checkpoint(st: TrainState) -> None:
+    def checkpoint(st: TrainState) -> None:
         if ck is not None:
-            atomic_save_npz(ck, settings=np.array(settings_json), **st.to_arrays())
+            save_checkpoint(ck, st, s)
 
     def callback(st: TrainState) -> bool:
         if bar is not None:
@@ -250,10 +262,10 @@ def run(args: argparse.Namespace) -> int:
             if st.history["test_objective"]:
                 bar.set_postfix(test_obj=f"{st.history['test_objective'][-1]:.4f}", refresh=False)
         if st.samples_seen - last_ck[0] >= s["checkpoint_every"]:
-            save_checkpoint(st)
+            checkpoint(st)
             last_ck[0] = st.samples_seen
         if args.stop_after is not None and st.samples_seen >= args.stop_after and st.samples_seen < s["total"]:
-            save_checkpoint(st)
+            checkpoint(st)
             stopped[0] = True
             return True
         return False
@@ -270,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         if plan is not None:
             print("not mapped: the run stopped early; a resumed run maps the samples it processes")
         return 0
-    save_checkpoint(st)
+    checkpoint(st)
     arrays = st.to_arrays()
     D = arrays.pop("D") if "D" in arrays else arrays["B"]
     hist = {k: v for k, v in arrays.items() if k.startswith("history_")}

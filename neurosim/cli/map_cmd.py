@@ -6,14 +6,16 @@
                  [--input-rate R]) --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
                  [--seed N] [--time-budget S] [--repair-budget S] [--steiner-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
-                 [--no-progress] [--force]
+                 [--max-memory SIZE] [--max-duration T] [--no-progress] [--force]
 
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
 :func:`neurosim.nir.read.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
 ``nir`` section (populations, folded connections, approximations per node) and the summary lists
 the approximations. With ``--simulate STEPS`` the network runs on the default backend with Poisson
 spikes into its inputs (``--input-rate`` events per step per input neuron, seed ``--seed``) and
-the measured activity is mapped instead of assumed rates.
+the measured activity is mapped instead of assumed rates; the graph's layers and the simulation
+are estimated from their shapes first and refused beyond ``--max-memory`` / ``--max-duration``, and
+a long simulation announces its estimated duration and shows a progress bar.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and, with ``--sanafe``,
@@ -39,7 +41,8 @@ import argparse
 from mapper import PLACERS, STRATEGIES, MappingOptions, write_sanafe, write_sanafe_arch
 from neurosim.app.mapping import INPUT_RATE, load_network_file, load_nir_graph, map_input, placement_metadata
 from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, write_mapping
-from neurosim.cli.common import StageProgress, rate_arg, seconds_arg, seed_arg
+from neurosim.cli.common import (StageProgress, add_limit_options, announce, limits_of, rate_arg, seconds_arg,
+                                 seed_arg)
 from neurosim.cli.errors import UsageError
 from neurosim.nir.write import check_exportable, write_nir
 
@@ -88,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "placement, and the chip as an architecture) to cross-check with that simulator")
     p.add_argument("--nir-out", metavar="FILE.nir",
                    help="also write the mapped network as a NIR graph, placement in its metadata")
+    add_limit_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_map)
@@ -105,7 +109,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.nir is not None:
         inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
                              input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, limits=limits_of(args), announce=announce)
     else:
         inp = load_network_file(args.network, args.activity)
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form

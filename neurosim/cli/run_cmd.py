@@ -3,7 +3,8 @@
 ::
 
     neurosim run [EXPERIMENT.yaml] --chip NAME|FILE --out DIR [--partitioner P] [--placer P]
-                 [--seed N] [--time-budget S] [--no-quantize] [--no-splitters] [--no-progress] [--force]
+                 [--seed N] [--time-budget S] [--no-quantize] [--no-splitters] [--max-memory SIZE]
+                 [--max-duration T] [--no-progress] [--force]
 
 Without ``EXPERIMENT.yaml`` the built-in experiment runs (a signed spiking LCA on patches of
 scikit-learn's bundled sample images, :data:`neurosim.app.experiment.DEFAULT_EXPERIMENT`).
@@ -15,16 +16,21 @@ objective of the decoded codes, FISTA's optimum and, unless ``--no-quantize``, t
 after quantising the weights to the chip's precision and re-simulating), ``placement.json``,
 ``summary.txt``, ``core_utilisation.png``, ``link_traffic.png``, ``activity.png`` (raster),
 ``codes.npy``, ``activity.npz`` and ``network.npz``. Existing files are kept unless ``--force``.
+
+Before anything is built, the run's memory and duration are estimated from the experiment's sizes
+and refused beyond ``--max-memory`` (default: the machine's memory) or ``--max-duration``
+(default one day), naming the key and the estimate; a run estimated to take longer than a few
+seconds says so before it starts.
 """
 from __future__ import annotations
 
 import argparse
 
 from mapper import PLACERS, STRATEGIES, MappingOptions
-from neurosim.app.experiment import load_experiment
+from neurosim.app.experiment import check_experiment_resources, load_experiment
 from neurosim.app.outputs import RUN_OUTPUTS, check_out_dir, write_run
 from neurosim.app.pipeline import run_experiment
-from neurosim.cli.common import StageProgress, seconds_arg, seed_arg
+from neurosim.cli.common import StageProgress, add_limit_options, announce, limits_of, seconds_arg, seed_arg
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 
@@ -51,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-quantize", action="store_true", help="skip the quantised re-simulation")
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")
+    add_limit_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_run)
@@ -63,12 +70,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out_dir(out, OUTPUTS, force=args.force, option="--out", inputs=exp.input_files())
     options = exp.mapping_options(partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                                   time_budget_s=args.time_budget, splitters=False if args.no_splitters else None)
+    limits = limits_of(args)
+    est = check_experiment_resources(exp, limits)  # before anything is built
     sim = exp.simulation
     print(f"experiment '{exp.name}' ({exp.source}): {sim['steps']} steps of {sim['dt_s']} s on {sim['backend']}, "
           f"chip {args.chip}")
+    announce(f"{2 if not args.no_quantize else 1} simulation(s) of {est.inputs} inputs x {est.neurons} neurons",
+             est.seconds / (1 if not args.no_quantize else 2))
     with StageProgress(enabled=not args.no_progress) as progress:
         result = run_experiment(exp, args.chip, options, quantize=not args.no_quantize, progress=progress,
-                                simulation_progress=not args.no_progress)
+                                simulation_progress=not args.no_progress, limits=limits)
     written = write_run(result, out)
     print(result.summary_text(), end="")
     print(f"wrote {len(written)} files to {out}/: {', '.join(written)}")

@@ -19,6 +19,7 @@ from neurosim.builders.warp import build_warp_lca
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.estimators.warp_predictors import Predictor, make_predictor, predictor_from_arrays
 from neurosim.io.atomic import atomic_save_npz, check_writable, read_error
+from neurosim.io.jsontext import parse_json
 from neurosim.solvers.lca import analog_lca
 from neurosim.solvers.warp import converged_states, energy_trace, warp_energy
 from neurosim.validation.checks import check_dictionary, check_inputs, check_lam
@@ -31,6 +32,33 @@ FORMAT = "neurosim-warp-lca"
 
 
 VERSION = 1
+#: the settings a model file's ``config`` may hold (:meth:`WarpLCA.config`)
+CONFIG_KEYS = ("threshold", "target", "steps", "dt_over_tau", "target_init", "target_steps", "soft_ratio",
+               "train_energy", "train_seed")
+
+
+def check_settings(model: "WarpLCA") -> None:
+    """Refuse settings no run can use (a model read from a file is checked with this).
+
+    Raises
+    ------
+    NetworkError
+        ``steps`` or ``target_steps`` below 1, ``dt_over_tau`` not in ``(0, 2)``, ``soft_ratio``
+        negative or not finite, an unknown ``target_init``, a non-finite ``train_energy``, a
+        ``train_seed`` out of ``0 .. 2**31 - 1``.
+    """
+    from neurosim.errors import MAX_SEED
+
+    checks = [("steps", model.steps >= 1, ">= 1"), ("target_steps", model.target_steps >= 1, ">= 1"),
+              ("dt_over_tau", bool(np.isfinite(model.dt_over_tau)) and 0 < model.dt_over_tau < 2, "in (0, 2)"),
+              ("soft_ratio", bool(np.isfinite(model.soft_ratio)) and model.soft_ratio >= 0, ">= 0"),
+              ("target_init", model.target_init in ("soft", "cold"), "'soft' or 'cold'"),
+              ("train_energy", model.train_energy_ is None or bool(np.isfinite(model.train_energy_)), "finite"),
+              ("train_seed", model.train_seed_ is None or 0 <= model.train_seed_ <= MAX_SEED, f"0 .. {MAX_SEED}")]
+    for name, ok, expected in checks:
+        if not ok:
+            raise NetworkError(describe("parameter", name, "invalid value", got=repr(getattr(model, name, None)),
+                                        expected=expected))
 
 
 class WarpLCA:
@@ -177,21 +205,53 @@ class WarpLCA:
                 raise InputError(describe("WARP model", str(p), "cannot be read", got=read_error(exc),
                                           expected=expected)) from None
         missing = [k for k in ("format", "version", "dictionary", "lam", "config", "predictor.kind") if k not in data]
-        if missing or str(data.get("format")) != FORMAT:
+        if missing or data["format"].shape != () or str(data.get("format")) != FORMAT:
             raise InputError(f"WARP model '{p}': not a WARP-LCA model (got missing keys {missing} or format "
-                             f"{str(data.get('format'))!r}, expected format {FORMAT!r})")
-        if int(data["version"]) != VERSION:
-            raise InputError(f"WARP model '{p}': unsupported version (got {int(data['version'])}, expected {VERSION})")
-        cfg = json.loads(str(data["config"]))
-        pred = predictor_from_arrays({k[len("predictor."):]: v for k, v in data.items() if k.startswith("predictor.")})
+                             f"{str(data.get('format'))[:40]!r}, expected format {FORMAT!r})")
+        version = data["version"]
+        if version.shape != () or version.dtype.kind not in "iu":
+            raise InputError(f"WARP model '{p}', entry 'version': must be one whole number (got dtype {version.dtype}, "
+                             f"shape {version.shape}, expected {VERSION})")
+        if int(version) != VERSION:
+            raise InputError(f"WARP model '{p}': unsupported version (got {int(version)}, expected {VERSION})")
+        config = data["config"]
+        if config.shape != () or config.dtype.kind != "U":
+            raise InputError(f"WARP model '{p}', entry 'config': must be text (got dtype {config.dtype}, expected "
+                             "a JSON object)")
+        cfg = parse_json(str(config), f"WARP model '{p}', entry 'config'")
+        if not isinstance(cfg, dict):
+            raise InputError(f"WARP model '{p}', entry 'config': must be a JSON object (got {type(cfg).__name__}, "
+                             "expected {setting: value})")
+        for key in cfg:
+            if key not in CONFIG_KEYS:
+                raise InputError(f"WARP model '{p}', entry 'config': unknown setting {key!r} (expected keys among "
+                                 f"{list(CONFIG_KEYS)})")
+        try:
+            pred = predictor_from_arrays({k[len("predictor."):]: v for k, v in data.items()
+                                          if k.startswith("predictor.")})
+        except NetworkError as exc:
+            raise InputError(f"WARP model '{p}': {exc}") from None
         D = data["dictionary"]
         if (pred.n_in_, pred.n_out_) != D.shape:
             raise InputError(f"WARP model '{p}': predictor shape does not match the dictionary "
                              f"(got {(pred.n_in_, pred.n_out_)}, expected {D.shape})")
         train_energy = cfg.pop("train_energy", None)
         train_seed = cfg.pop("train_seed", None)
-        model = cls(D, data["lam"], predictor=pred, **cfg)
-        model.train_energy_ = train_energy
-        model.train_seed_ = None if train_seed is None else int(train_seed)
+        for key, value in (("dictionary", D), ("lam", data["lam"])):
+            if value.dtype.kind not in "biuf":
+                raise InputError(f"WARP model '{p}', entry '{key}': not real numeric (got dtype {value.dtype}, "
+                                 "expected floating-point values)")
+        try:
+            check_dictionary(D, name="dictionary")
+        except NetworkError as exc:
+            raise InputError(f"WARP model '{p}', entry 'dictionary': {exc}") from None
+        try:
+            model = cls(D, data["lam"], predictor=pred, **cfg)
+            model.train_energy_ = None if train_energy is None else float(train_energy)
+            model.train_seed_ = None if train_seed is None else int(train_seed)
+            check_settings(model)
+        except (NetworkError, TypeError, ValueError, OverflowError) as exc:
+            raise InputError(f"WARP model '{p}', entry 'config' or 'lam': invalid settings ({exc})") from None
         return model
+
 

@@ -34,7 +34,8 @@ from typing import Any, Callable, ClassVar, Optional
 
 import numpy as np
 
-from neurosim.errors import NetworkError, describe
+from neurosim.errors import InputError, NetworkError, describe
+from neurosim.io.jsontext import parse_json
 from neurosim.solvers.optim import Adam
 
 __all__ = ['Predictor', 'ZeroPredictor', 'LinearPredictor', 'MLPPredictor', 'LISTAPredictor', 'PREDICTORS', 'make_predictor', 'predictor_from_arrays']
@@ -107,6 +108,11 @@ class Predictor:
         out.update({f"p{i}": np.asarray(p) for i, p in enumerate(self._params())})
         return out
 
+    def param_shapes(self, n_in: int, n_out: int) -> list[tuple[int, ...]]:
+        """Shapes of the fitted parameters ``p0, p1, ...`` for inputs of ``n_in`` and outputs of
+        ``n_out`` (what :func:`predictor_from_arrays` checks a saved predictor against)."""
+        return []
+
     # -- for subclasses -------------------------------------------------------------------------------
     def _fit(self, X: np.ndarray, Y: np.ndarray, dictionary: Optional[np.ndarray]) -> None:
         raise NotImplementedError
@@ -163,6 +169,9 @@ class LinearPredictor(Predictor):
 
     def _predict(self, X):
         return X @ self.W + self.c
+
+    def param_shapes(self, n_in: int, n_out: int) -> list[tuple[int, ...]]:
+        return [(n_in, n_out), (n_out,)]
 
     def macs(self) -> int:
         return int(self.W.size) if self.W is not None else 0
@@ -254,6 +263,9 @@ class MLPPredictor(Predictor):
     def _predict(self, X):
         W1, c1, W2, c2 = self.p
         return np.maximum(X @ W1 + c1, 0.0) @ W2 + c2
+
+    def param_shapes(self, n_in: int, n_out: int) -> list[tuple[int, ...]]:
+        return [(n_in, self.hidden), (self.hidden,), (self.hidden, n_out), (n_out,)]
 
     def macs(self) -> int:
         return int(self.p[0].size + self.p[2].size) if self.p else 0
@@ -353,6 +365,9 @@ class LISTAPredictor(Predictor):
     def _predict(self, X):
         return self._forward(X)[0]
 
+    def param_shapes(self, n_in: int, n_out: int) -> list[tuple[int, ...]]:
+        return [(n_in, n_out), (n_out, n_out), (self.layers + 1, n_out)]
+
     def macs(self) -> int:
         return int(self.p[0].size + self.layers * self.p[1].size) if self.p else 0
 
@@ -379,16 +394,59 @@ def make_predictor(kind: str, **options: Any) -> Predictor:
 
 
 def predictor_from_arrays(arrays: dict[str, np.ndarray]) -> Predictor:
-    """Rebuild a fitted predictor from :meth:`Predictor.to_arrays` output."""
+    """Rebuild a fitted predictor from :meth:`Predictor.to_arrays` output.
+
+    Every entry is checked before it is used: ``kind`` a known predictor, ``hyper`` a JSON object of
+    valid hyper-parameters, ``shape`` two whole numbers ``>= 1``, and exactly the parameters
+    ``p0 ..`` of :meth:`Predictor.param_shapes`, finite.
+
+    Raises
+    ------
+    NetworkError
+        Naming the entry that is missing or wrong.
+    """
+    def bad(what: str, *, got: Any = None, expected: Any = None) -> NetworkError:
+        return NetworkError(describe("predictor", "arrays", what, got=got, expected=expected))
+
+    for key in ("kind", "hyper", "shape"):
+        if key not in arrays:
+            raise bad(f"entry 'predictor.{key}' is missing", expected="a predictor written by WarpLCA.save")
+    kind, hyper, shape = (np.asarray(arrays[k]) for k in ("kind", "hyper", "shape"))
+    for key, a in (("kind", kind), ("hyper", hyper)):
+        if a.shape != () or a.dtype.kind != "U":
+            raise bad(f"entry 'predictor.{key}': must be text", got=f"dtype {a.dtype}, shape {a.shape}",
+                      expected="a string")
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or (shape < 1).any() or (shape > 2**31).any():
+        raise bad("entry 'predictor.shape': must be two whole numbers >= 1", got=f"{shape!r}"[:60],
+                  expected="[inputs, outputs]")
     try:
-        kind = str(arrays["kind"])
-        hyper = json.loads(str(arrays["hyper"]))
-        n_in, n_out = (int(v) for v in arrays["shape"])
-    except (KeyError, ValueError) as exc:
-        raise NetworkError(describe("predictor", "arrays", f"incomplete or corrupt predictor data ({exc})")) from exc
-    pred = make_predictor(kind, **hyper)
-    count = sum(1 for k in arrays if k.startswith("p") and k[1:].isdigit())
-    pred._set_params([np.asarray(arrays[f"p{i}"], dtype=np.float64) for i in range(count)])
+        opts = parse_json(str(hyper), "entry 'predictor.hyper'")
+    except InputError as exc:
+        raise bad(str(exc)) from None
+    if not isinstance(opts, dict):
+        raise bad("predictor hyper-parameters must be a JSON object", got=type(opts).__name__, expected="{name: value}")
+    try:
+        pred = make_predictor(str(kind), **opts)
+    except NetworkError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise bad("invalid predictor hyper-parameters", got=str(exc)[:80], expected=f"those of {str(kind)!r}") from None
+    n_in, n_out = (int(v) for v in shape)
+    want = pred.param_shapes(n_in, n_out)
+    have = sorted(k for k in arrays if k.startswith("p") and k[1:].isdigit())
+    if have != sorted(f"p{i}" for i in range(len(want))):
+        raise bad(f"predictor parameters: expected {len(want)} arrays p0..p{len(want) - 1}", got=have,
+                  expected=f"the parameters of a {pred.kind} predictor")
+    params = []
+    for i, w in enumerate(want):
+        a = np.asarray(arrays[f"p{i}"])
+        if a.shape != w or a.dtype.kind not in "biuf":
+            got = f"shape {a.shape}" if a.shape != w else f"dtype {a.dtype}"
+            raise bad(f"predictor parameter p{i} has {got}, expected {w} real values")
+        a = a.astype(np.float64)
+        if not np.all(np.isfinite(a)):
+            raise bad(f"predictor parameter p{i} is not finite", expected="finite values")
+        params.append(a)
+    pred._set_params(params)
     pred.n_in_, pred.n_out_ = n_in, n_out
     return pred
-

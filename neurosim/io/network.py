@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, Union
 
@@ -36,6 +35,8 @@ import scipy.sparse as sp
 from neurosim.conv import ConvWeights
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.atomic import atomic_save_npz, read_error
+from neurosim.io.jsontext import parse_json
+from neurosim.io.npyformat import SafeNpz
 from neurosim.ir import ArrayInput, Connection, ConstantInput, Gain, Network, PoissonInput, Population, Probe
 from neurosim.neurons import LIF, LCANeuron
 
@@ -170,7 +171,7 @@ def _sniff(head: bytes) -> str:
     return "a text file (YAML?)"
 
 
-def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npyio.NpzFile":
+def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> SafeNpz:
     """Open ``path`` as an ``.npz`` archive (``allow_pickle=False``), refusing anything else.
 
     Parameters
@@ -184,8 +185,9 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
 
     Returns
     -------
-    numpy.lib.npyio.NpzFile
-        The open archive (use it as a context manager).
+    SafeNpz
+        The open archive (use it as a context manager); ``z[key]`` checks each array's header
+        against the member's size and the memory limit before reading it.
 
     Raises
     ------
@@ -209,11 +211,7 @@ def open_npz(path: Union[str, Path], *, kind: str, expected: str) -> "np.lib.npy
                                   expected=expected)) from None
     if not head.startswith(b"PK"):
         raise InputError(describe(kind, str(path), "not a .npz archive", got=_sniff(head), expected=expected))
-    try:
-        return np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(describe(kind, str(path), "cannot be read as a .npz archive", got=read_error(exc),
-                                  expected=expected)) from None
+    return SafeNpz(p, kind=kind, expected=expected)  # members read checked: header, size, CRC
 
 
 class _Reader:
@@ -236,7 +234,11 @@ class _Reader:
             key = v["array"]
             if key not in self.z.files:
                 raise self.err(where, f"array '{key}' is missing from the file")
-            return self.z[key]
+            a = self.z[key]
+            if a.dtype.kind not in "biuf":
+                raise self.err(where, f"array '{key}' is not real numeric (got dtype {a.dtype}, expected integer, "
+                                      "floating-point or boolean values)")
+            return a
         if isinstance(v, dict) and "float" in v:
             return float(v["float"])
         if isinstance(v, dict) and "dict" in v and isinstance(v["dict"], dict):
@@ -291,10 +293,7 @@ def _meta_of(r: _Reader, z) -> dict:
         raise InputError(describe("network file", str(r.path), "not a neurosim network file",
                                   got=f"'meta' of dtype {raw.dtype} and shape {raw.shape}",
                                   expected="'meta' holding a JSON document, as save_network writes"))
-    try:
-        meta = json.loads(str(raw))
-    except ValueError as exc:
-        raise r.err("meta", f"invalid JSON ({exc})") from None
+    meta = parse_json(str(raw), f"network file '{r.path}': meta")
     if not isinstance(meta, dict):
         raise r.err("meta", f"not a JSON object (got {type(meta).__name__}, expected {{format: {FORMAT!r}, ...}})")
     return meta
@@ -371,7 +370,7 @@ def load_network(path: Union[str, Path]) -> Network:
             net.validate()
         except InputError:
             raise
-        except (NetworkError, KeyError, TypeError, ValueError) as exc:
+        except (NetworkError, KeyError, TypeError, ValueError, OverflowError, IndexError, AttributeError) as exc:
             raise InputError(f"network file '{path}': invalid contents ({read_error(exc)})") from None
     return net
 

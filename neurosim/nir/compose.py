@@ -18,7 +18,8 @@ import scipy.sparse as sp
 
 from neurosim.conv import ConvWeights
 from neurosim.errors import InputError, describe
-from neurosim.nir.ops import affine_op, conv1d_op, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op
+from neurosim.nir.ops import (affine_op, conv1d_op, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op,
+                              whole)
 
 __all__ = ["Node", "LinearChains", "channel_bias", "walk", "conv_weights", "DELAY_RTOL"]
 
@@ -96,7 +97,7 @@ class LinearChains:
             return None, None, shape
         if t == "Conv1d":
             if len(shape) != 2 and getattr(o, "input_shape", None) is not None:
-                length = int(np.asarray(o.input_shape).ravel()[-1])
+                length = whole(node.name, "input_shape", np.asarray(o.input_shape).ravel()[-1:])
                 if int(np.prod(shape)) % length == 0:
                     shape = (int(np.prod(shape)) // length, length)
             a, out = conv1d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
@@ -170,6 +171,6 @@ def conv_weights(nodes: dict[str, Node], ops: tuple, in_shape: tuple, factor: np
         pad = conv_padding(name, o.padding, w.shape[2:], dil, stride)
     except InputError:
         return None
-    if int(np.asarray(o.groups).item()) != 1 or dil != (1, 1) or stride[0] != stride[1] or len(set(pad)) != 1:
+    if whole(name, "groups", o.groups) != 1 or dil != (1, 1) or stride[0] != stride[1] or len(set(pad)) != 1:
         return None
     return ConvWeights(w * float(factor[0]), in_shape, stride=stride[0], padding=pad[0])

@@ -130,21 +130,25 @@ def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: 
     else:
         v_th = NEVER_FIRES
         notes.append(f"non-spiking readout: LIF with unreachable threshold {NEVER_FIRES:g}, no output events")
-    if type_ in ("IF", "I"):
-        factor, bias_v = dt * p["r"], p["r"] * bias
-        model = LIF(tau_s=dt, v_th=v_th, v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
-                    bias=_compact(bias_v))
-    elif type_ in ("LIF", "LI"):
-        factor, bias_v = dt * p["r"] / p["tau"], p["r"] * bias / p["tau"]
-        model = LIF(tau_s=dt, tau_m_s=_compact(p["tau"]), v_th=v_th, v_rest=_compact(p["v_leak"]),
-                    v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero", bias=_compact(bias_v))
-    else:  # CubaLIF, CubaLI
-        factor = dt * p["r"] * p["w_in"] / p["tau_mem"]
-        bias_v = p["r"] * p["w_in"] * bias / p["tau_mem"]
-        if np.any(bias):
-            notes.append("bias enters at its steady state R w_in b / tau_mem (synaptic transient skipped)")
-        model = LIF(tau_s=_compact(p["tau_syn"]), tau_m_s=_compact(p["tau_mem"]), v_th=v_th,
-                    v_rest=_compact(p["v_leak"]), v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
-                    bias=_compact(bias_v))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # overflow is checked below
+        if type_ in ("IF", "I"):
+            factor, bias_v = dt * p["r"], p["r"] * bias
+            model = LIF(tau_s=dt, v_th=v_th, v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
+                        bias=_compact(bias_v))
+        elif type_ in ("LIF", "LI"):
+            factor, bias_v = dt * p["r"] / p["tau"], p["r"] * bias / p["tau"]
+            model = LIF(tau_s=dt, tau_m_s=_compact(p["tau"]), v_th=v_th, v_rest=_compact(p["v_leak"]),
+                        v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero", bias=_compact(bias_v))
+        else:  # CubaLIF, CubaLI
+            factor = dt * p["r"] * p["w_in"] / p["tau_mem"]
+            bias_v = p["r"] * p["w_in"] * bias / p["tau_mem"]
+            if np.any(bias):
+                notes.append("bias enters at its steady state R w_in b / tau_mem (synaptic transient skipped)")
+            model = LIF(tau_s=_compact(p["tau_syn"]), tau_m_s=_compact(p["tau_mem"]), v_th=v_th,
+                        v_rest=_compact(p["v_leak"]), v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
+                        bias=_compact(bias_v))
+    if not (np.all(np.isfinite(factor)) and np.all(np.isfinite(bias_v))):
+        raise InputError(describe("NIR node", name, "parameters give non-finite weights or bias",
+                                  got="r, w_in, tau or bias overflow at dt_s", expected="finite weight factors"))
     return model, factor, notes
 

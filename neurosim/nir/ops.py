@@ -33,6 +33,18 @@ __all__ = ['pair', 'affine_op', 'scale_op', 'conv1d_op', 'conv2d_op', 'pool2d_op
 Shape = tuple[int, ...]
 
 
+def whole(node: str, what: str, value) -> int:
+    """``value`` (a scalar or a one-element array) as an int; :class:`InputError` otherwise."""
+    try:
+        arr = np.asarray(value).ravel()
+        if arr.size != 1 or not float(arr[0]).is_integer() or abs(float(arr[0])) > 2**62:
+            raise ValueError
+        return int(arr[0])
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(describe("NIR node", node, f"{what} must be one whole number", got=str(value)[:40],
+                                  expected="an integer")) from None
+
+
 def pair(node: str, what: str, value) -> tuple[int, int]:
     """``value`` (int or 1- / 2-sequence) as a pair of ints, for stride, padding, kernel size."""
     arr = np.atleast_1d(np.asarray(value)).ravel()
@@ -133,7 +145,7 @@ def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
     w = _conv_arrays(node, "Conv2d", weight, in_shape, "(C_out, C_in/groups, kh, kw)", "(C, H, W)")
     c_in, h, wd = (int(v) for v in in_shape)
     c_out, c_in_g, kh, kw = w.shape
-    g = int(np.asarray(groups).item())
+    g = whole(node, "groups", groups)
     if g < 1 or c_in != c_in_g * g or c_out % g:
         raise InputError(describe("NIR node", node, "channels do not match groups", got=f"C_in {c_in}, weight {w.shape}, groups {g}",
                                   expected=f"C_in = {c_in_g} * groups and C_out divisible by groups"))
@@ -201,7 +213,7 @@ def flatten_shape(node: str, in_shape: Shape, start_dim: int, end_dim: int) -> S
     """Output shape of ``Flatten`` (no batch axis: dims index ``in_shape``); the C-order element
     order is unchanged, so no matrix is needed."""
     nd = len(in_shape)
-    s, e = int(np.asarray(start_dim).item()), int(np.asarray(end_dim).item())
+    s, e = whole(node, "start_dim", start_dim), whole(node, "end_dim", end_dim)
     s, e = (s + nd if s < 0 else s), (e + nd if e < 0 else e)
     if nd == 0 or not 0 <= s <= e < nd:
         # exporters that count a batch axis (start_dim=1 on an unbatched shape of one axis) flatten everything

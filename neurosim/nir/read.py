@@ -74,6 +74,7 @@ x``, ``mem <- beta mem + syn`` are reproduced exactly (``tests/test_nir_io.py``)
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -83,6 +84,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import InputError, NetworkError, describe
+from neurosim.guard import ResourceLimits, check_memory
 from neurosim.ir import Connection, Network, PoissonInput, Population
 from neurosim.neurons import LIF
 from neurosim.nir.compose import LinearChains, Node, conv_weights, walk
@@ -217,10 +219,6 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
     nir = _import_nir()
     try:
         return nir.read(path), str(path)
-    except (OSError, KeyError, TypeError, AssertionError, AttributeError) as exc:
-        raise InputError(describe("NIR file", str(path), "cannot be read as NIR",
-                                  got=_first_line(exc),
-                                  expected="an HDF5 file written by nir.write")) from exc
     except ValueError as first:
         # older or hand-made graphs can fail nir's type inference (NIR issue #135): retry without it
         try:
@@ -231,6 +229,9 @@ def _load(path_or_graph, notes: list[str]) -> tuple[Any, str]:
         log.warning("NIR file %s fails nir's type check (%s); read without it", path, first)
         notes.append(f"nir's type check failed ({_first_line(first)}); read with type_check=False")
         return graph, str(path)
+    except Exception as exc:  # noqa: BLE001 - h5py and nir raise anything on a damaged file: it is unreadable
+        raise InputError(describe("NIR file", str(path), "cannot be read as NIR", got=_first_line(exc),
+                                  expected="an HDF5 file written by nir.write")) from None
 
 
 def _refuse_mapped(source: str, nodes: dict[str, Node]) -> None:
@@ -254,7 +255,7 @@ def _refuse_mapped(source: str, nodes: dict[str, Node]) -> None:
 
 def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
              input_shape: Optional[Union[tuple[int, ...], dict[str, tuple[int, ...]]]] = None,
-             name: Optional[str] = None) -> tuple[Network, dict]:
+             name: Optional[str] = None, limits: Optional[ResourceLimits] = None) -> tuple[Network, dict]:
     """Convert a NIR graph into a neurosim :class:`~neurosim.ir.Network` (rules in the module docstring).
 
     Parameters
@@ -269,6 +270,9 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         stored in the graph (e.g. one without a batch axis).
     name : str, optional
         Network name (default: the file stem, or ``"nir"``).
+    limits : ResourceLimits, optional
+        Most memory the layers may need (:mod:`neurosim.guard`; default: the machine's memory),
+        checked from their shapes before anything is built.
 
     Returns
     -------
@@ -288,7 +292,10 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         Missing ``nir`` package, unreadable file, unsupported node (naming it, its type and the
         supported types), shapes that do not fit, unstable ``dt_s``, negative delays, loops of linear
         nodes, or a graph holding the mapper's splitter relays (a mapped network exported by
-        ``neurosim map --nir-out`` on a chip with a destination-core limit, see :func:`_refuse_mapped`).
+        ``neurosim map --nir-out`` on a chip with a destination-core limit, see :func:`_refuse_mapped`),
+        impossible shapes (a dimension below 1 or above 2^31, more than 8 dimensions).
+    ResourceError
+        The layers would need more memory than ``limits`` allow.
     """
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
         raise InputError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
@@ -319,8 +326,10 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             given = nodes[n].obj.input_type.get("input") if isinstance(nodes[n].obj.input_type, dict) else None
         if given is None:
             raise InputError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
-        shapes[n] = as_shape(given)
+        shapes[n] = _checked_shape(n, as_shape(given))
     declared = {n: param_shape(n, nodes[n].type, nodes[n].obj) for n in neurons}
+    declared = {n: None if v is None else _checked_shape(n, v) for n, v in declared.items()}
+    _check_memory(source, shapes, declared, limits)
     # breadth-first from the inputs (populations in that order); layers no input reaches come last
     queue = list(inputs)
     later = [n for n in neurons if declared[n] is not None]
@@ -347,7 +356,8 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             if nodes[sink].kind == "neuron":
                 _check_size(sink, shape, shapes)
                 if sink not in shapes:
-                    shapes[sink] = shape
+                    shapes[sink] = _checked_shape(sink, shape)
+                    _check_memory(source, shapes, {}, limits)
                 if sink not in done:
                     queue.append(sink)
             contrib.append((src, sink, m, shape, ops, path, delay))
@@ -428,6 +438,35 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
                                           "synapses": conn.n_synapses, "delay_steps": conn.delay_steps}
     net.validate()
     return net, info
+
+
+#: largest dimension of a layer, and most dimensions
+MAX_DIM = 2**31
+MAX_NDIM = 8
+#: bytes per neuron of a layer: its parameters, the engine's state, the mapper's arrays (estimates only)
+BYTES_PER_NEURON = 512
+
+
+def _checked_shape(node: str, shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints, refused unless every dimension is in ``1 .. MAX_DIM``."""
+    try:
+        dims = tuple(shape)
+        ok = 0 < len(dims) <= MAX_NDIM and all(float(d) == int(d) and 1 <= int(d) <= MAX_DIM for d in dims)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(describe("NIR node", node, "impossible shape", got=str(shape)[:60],
+                                  expected=f"1 to {MAX_NDIM} whole dimensions, each 1 .. {MAX_DIM}"))
+    return tuple(int(d) for d in dims)
+
+
+def _check_memory(source: str, shapes: dict, declared: dict, limits: Optional[ResourceLimits]) -> None:
+    """Refuse layers whose neurons would not fit the memory limit (before anything is built)."""
+    sizes = {n: math.prod(s) for n, s in {**shapes, **{k: v for k, v in declared.items() if v is not None}}.items()}
+    total = sum(sizes.values())
+    big = max(sizes, key=sizes.get) if sizes else "?"
+    check_memory(f"NIR graph '{source}'", float(total) * BYTES_PER_NEURON, limits,
+                 detail=f"{total} neurons, the largest layer '{big}' of shape {shapes.get(big, declared.get(big))}")
 
 
 def _check_size(sink: str, shape: tuple, shapes: dict) -> None:

@@ -41,7 +41,12 @@ def check_dictionary(D, *, name: str = "D") -> np.ndarray:
     if D.ndim != 2 or 0 in D.shape:
         raise NetworkError(describe("dictionary", name, "must be a non-empty 2-D array (M, N), atoms in columns",
                                     got=f"shape {D.shape}", expected="(M, N)"))
-    norms = np.linalg.norm(D, axis=0)
+    with np.errstate(over="ignore"):
+        norms = np.linalg.norm(D, axis=0)
+    if not np.all(np.isfinite(norms)):
+        raise NetworkError(describe("dictionary", name, "has atoms too large to represent (their norm overflows)",
+                                    got=np.flatnonzero(~np.isfinite(norms))[:5].tolist(),
+                                    expected="atoms of norm below 1e150"))
     if np.any(norms == 0):
         raise NetworkError(describe("dictionary", name, "has all-zero atoms (columns)",
                                     got=np.flatnonzero(norms == 0)[:5].tolist(), expected="non-zero columns"))

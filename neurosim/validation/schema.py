@@ -15,7 +15,7 @@ Field kinds
 -----------
 ``int``, ``float`` (in ``[minimum, maximum]``; ``exclusive_minimum`` makes the lower bound
 strict), ``bool``, ``str`` (non-empty), ``choice`` (one of ``choices``), ``grid`` (two whole
-numbers >= 1, ``[x, y]``), ``table`` (``{count: value}``, count >= 1), ``strmap`` (text -> text),
+numbers >= 1, ``[x, y]``), ``table`` (``{count: value}``, ``1 <= count <= MAX_TABLE_KEY``), ``strmap`` (text -> text),
 ``mapping`` (free-form), ``section`` (known keys ``fields``), ``variant`` (one of several
 sections, chosen by :class:`Variants`).
 """
@@ -39,6 +39,8 @@ _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 MAX_DEPTH = 64
 #: most values a file may hold once its aliases are expanded (a guard against alias bombs)
 MAX_NODES = 200_000
+#: largest key of a ``table`` (a count of tiles, chips ...)
+MAX_TABLE_KEY = 2**31 - 1
 #: largest file read, bytes
 MAX_BYTES = 16 * 1024 * 1024
 _OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
@@ -320,8 +322,9 @@ def validate(ctx: Ctx, key: str, spec: Field, v: Any) -> Any:
             raise ctx.error(key, "must be a non-empty mapping {count: value}", got=_shown(v), expected=spec.expected())
         out = []
         for k, x in v.items():
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ctx.error(f"{key}.{k}", "table keys must be whole numbers >= 1", got=_shown(k), expected="int >= 1")
+            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_TABLE_KEY:
+                raise ctx.error(f"{key}.{k}", f"table keys must be whole numbers >= 1 and <= {MAX_TABLE_KEY}",
+                                got=_shown(k), expected=f"1 <= int <= {MAX_TABLE_KEY}")
             out.append((k, validate(ctx, f"{key}.{k}", Field("float", unit=spec.unit, maximum=spec.maximum), x)))
         return tuple(sorted(out))
     if kind in ("mapping", "strmap"):
@@ -341,7 +344,7 @@ def validate(ctx: Ctx, key: str, spec: Field, v: Any) -> Any:
         if not isinstance(v, dict):
             raise ctx.error(key, "must be a mapping", got=_shown(v), expected=spec.expected())
         name = spec.variants.choose(v)
-        if name not in spec.variants.options:
+        if not isinstance(name, str) or name not in spec.variants.options:
             where = f"{key}.{spec.variants.key}" if key else spec.variants.key
             choices = [n for n in spec.variants.options if n not in spec.variants.present.values()]
             raise ctx.error(where, "unknown kind" + did_you_mean(name, choices), got=repr(name),

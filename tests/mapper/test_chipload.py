@@ -322,3 +322,58 @@ def test_any_value_in_any_field_loads_or_raises_chipspecerror():
             assert isinstance(chip, ChipSpec)
 
     check()
+
+
+# -- issue 16, family 3: numbers the pipeline cannot represent are refused at load time ------------
+@pytest.mark.parametrize("section, key, value, match", [
+    ("noc", "tile_grid", [10**19, 2], r"noc.tile_grid\[0\]': out of range .*expected a whole number >= 1 and <= 1024"),
+    ("noc", "tile_grid", [1024, 1024], r"noc.tile_grid': the board would have 4194304 tiles"),
+    ("noc", "cores_per_tile", 10**6, r"noc.cores_per_tile': out of range"),
+    ("core", "max_compartments", 10**19, r"core.max_compartments': out of range"),
+    ("core", "synapse_index_bits", 10**19, r"core.synapse_index_bits': out of range"),
+    ("core", "synapse_mem_bits", 2**70, r"core.synapse_mem_bits': out of range"),
+    ("core", "plastic_synapse_extra_bits", 10**9, r"core.plastic_synapse_extra_bits': out of range"),
+    ("energy", "hop_ew", 1e308, r"energy.hop_ew': out of range .*<= 1 \(J\)"),
+    ("timing", "syn_op", 1e300, r"timing.syn_op': out of range"),
+    ("timing", "tile_bandwidth_msgs_per_s", 1e-300, r"timing.tile_bandwidth_msgs_per_s': out of range"),
+    ("timing", "barrier_by_tiles", {10**30: 1e-6}, r"timing.barrier_by_tiles.1000000000000000000000000000000': "
+                                                    r"table keys must be whole numbers >= 1 and <= 2147483647"),
+    ("timing", "barrier_by_tiles", {1: 1e200}, r"timing.barrier_by_tiles.1': out of range"),
+    ("board", "chip_grid", [4096, 4096], r"board.chip_grid\[0\]': out of range"),
+    ("energy", "static_power_w_per_chip", 1e20, r"energy.static_power_w_per_chip': out of range"),
+], ids=lambda v: str(v)[:20])
+def test_numbers_beyond_what_the_pipeline_represents_are_refused(section, key, value, match):
+    """A tile grid or core limit of 10^19 passed validation and died later in the mapper (MemoryError
+    in route.tile_coords, OverflowError in payload_bits); an energy of 1e308 gave reports of inf."""
+    d = copy.deepcopy(TINY)
+    d.setdefault(section, {})[key] = value
+    if value == [1024, 1024]:
+        d["board"] = {"chip_grid": [2, 2]}
+    with pytest.raises(ChipSpecError, match=match):
+        chip_from_dict(d)
+
+
+def test_the_board_size_is_checked_with_a_chip_grid_override():
+    with pytest.raises(ChipSpecError, match=r"board would have .* cores"):
+        load_chip("loihi1", chip_grid=(1024, 1024))
+
+
+def test_extreme_accepted_chips_map_to_finite_reports():
+    """The largest values the schema accepts still give a finite, non-negative report."""
+    from mapper import MappingOptions, map_network
+    from tests.fuzz.kinds import check_report
+    from tests.helpers import make_tiny_network
+
+    d = copy.deepcopy(TINY)
+    d["energy"] = {k: (1.0 if k not in ("active_policy",) else v) for k, v in d["energy"].items()}
+    d["energy"]["static_power_w_per_chip"] = 1e6
+    d["timing"].update({k: 1.0 for k in ("syn_op", "neuron_update_active", "neuron_update_inactive", "spike_out",
+                                         "packet_out", "packet_in", "spike_within_tile", "hop_ew", "hop_ns",
+                                         "learn_update")})
+    d["timing"]["tile_bandwidth_msgs_per_s"] = 1.0
+    d["core"].update(synapse_index_bits=64, plastic_synapse_extra_bits=4096, synapse_row_overhead_bits=2**20)
+    d["core"].update(synapse_mem_bits=2**48, synapse_word_bits=2**20)
+    chip = chip_from_dict(d)
+    net, act = make_tiny_network()
+    res = map_network(net, chip, act, MappingOptions(time_budget_s=0))
+    check_report(res.report.to_dict())

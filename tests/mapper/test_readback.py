@@ -188,3 +188,20 @@ def test_bad_wiring_names_file_and_key(tmp_path, edit, key):
     with pytest.raises(InputError) as err:
         read_placement(p, res.chip, network=net)
     assert str(p) in str(err.value) and key in str(err.value)
+
+
+# -- issue 16: hostile files are refused with the house error, never a traceback ------------------
+@pytest.mark.parametrize("text, match", [
+    (b"[" * 100_000 + b"]" * 100_000, r"nested too deeply \(got 100000 levels, expected at most 64"),
+    (b'{"format": "neurosim-placement", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", r"nested too deeply"),
+    (b'{"format": "neurosim-placement\xff\xfe"}', r"not UTF-8 text \(byte 30\)"),
+    (b'{"format": NaN}', r"not valid JSON .*without NaN"),
+    (b'{"format": ', r"not valid JSON at line 1, column 12"),
+], ids=["deep-array", "deep-value", "not-utf8", "nan", "truncated"])
+def test_nesting_bombs_and_bad_bytes_are_refused(tmp_path, text, match):
+    """Family 1 and 2 of issue 16: a deeply nested placement file ended in RecursionError."""
+    p = tmp_path / "placement.json"
+    p.write_bytes(text)
+    with pytest.raises(InputError, match=match) as err:
+        read_placement(p, make_tiny_chip())
+    assert f"placement file '{p}'" in str(err.value)

@@ -7,6 +7,7 @@ from neurosim.backends.numpy_engine import Simulator
 from neurosim.errors import InputError, NetworkError
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
+from tests.helpers import make_tiny_network
 
 
 class _Plastic:
@@ -87,7 +88,7 @@ def test_load_rejects_a_bad_epoch_entry(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, **{"counts/P": np.array([3, 2]), "learn/W": np.array(-4), "meta": np.array([1, 10, 1]),
                       "dt_s": np.array(1e-3), "source": np.array("x")})
-    with pytest.raises(InputError, match="bad.npz.*non-negative integer"):
+    with pytest.raises(InputError, match="bad.npz.*(non-negative integer|whole number >= 0)"):
         ActivityProfile.load(path)
 
 
@@ -165,3 +166,43 @@ def test_population_size_mismatch_reports_both_shapes():
     bad = ActivityProfile(steps=act.steps, batch=act.batch, dt_s=act.dt_s, counts=counts, syn_events=act.syn_events)
     with pytest.raises(ValueError, match=r"activity 'A'.*got shape \(\d+,\), expected shape \(\d+,\)"):
         bad.check_matches(net)
+
+
+# -- issue 16, family 5: a damaged activity file is refused naming the entry ----------------------
+def _saved(tmp_path):
+    net, act = make_tiny_network()
+    return act.save(tmp_path / "act.npz")
+
+
+def _with(path, **changes):
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays.update(changes)
+    for k, v in list(arrays.items()):
+        if v is None:
+            del arrays[k]
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"syn/A->B": np.array([1, 2])}, r"entry 'syn/A->B': must be one whole number >= 0 \(got shape \(2,\)"),
+    ({"syn/A->B": np.array(-4)}, r"entry 'syn/A->B': must be one whole number >= 0 \(got -4"),
+    ({"syn/A->B": np.array(1 + 2j)}, r"entry 'syn/A->B': must be one whole number >= 0 \(got dtype complex128"),
+    ({"dt_s": np.array(-1.0)}, r"entry 'dt_s': must be a finite number of seconds > 0 \(got -1.0"),
+    ({"dt_s": np.array(np.nan)}, r"entry 'dt_s': must be a finite number of seconds > 0 \(got nan"),
+    ({"dt_s": np.array([1e-3, 2e-3])}, r"entry 'dt_s': must be a finite number of seconds > 0 \(got shape"),
+    ({"counts/A": np.array([np.inf, 0, 0, 0])}, r"counts must be finite numbers"),
+    ({"counts/A": np.array([-3, 0, 0, 0])}, r"counts out of range"),
+    ({"meta": np.array([1, -10, 1])}, r"entry 'meta': steps and batch must be whole numbers >= 1 \(got steps -10"),
+    ({"source": np.array([1, 2])}, r"entry 'source': must be text"),
+    ({"inputs": np.array("x")}, r"entry 'inputs': must be one whole number >= 1"),
+    ({"learn/A->B": np.array(2.5)}, r"entry 'learn/A->B': must be one whole number >= 0"),
+    ({"dt_s": None}, r"entry 'dt_s' is missing"),
+], ids=lambda v: str(v)[:24])
+def test_damaged_entries_are_refused(tmp_path, changes, match):
+    """A wrong field type raised TypeError (``int()`` of an array); negative or non-finite values gave
+    reports with negative or NaN figures."""
+    p = _with(_saved(tmp_path), **changes)
+    with pytest.raises(InputError, match=r"activity file '.*act.npz'.*" + match):
+        ActivityProfile.load(p)

@@ -6,9 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from neurosim.app.experiment import (DEFAULT_EXPERIMENT, FIELDS, build_experiment, experiment_from_dict,
-                                     experiment_json_schema, load_experiment)
-from neurosim.errors import ExperimentError, InputError
+from neurosim.app.experiment import (DEFAULT_EXPERIMENT, FIELDS, build_experiment, check_experiment_resources,
+                                     estimate_experiment, experiment_from_dict, experiment_json_schema,
+                                     load_experiment)
+from neurosim.errors import ExperimentError, InputError, ResourceError
+from neurosim.guard import ResourceLimits
 from neurosim.validation.schema import schema_markdown
 from tests.helpers import ROOT
 
@@ -134,3 +136,60 @@ def test_shipped_examples_validate():
     assert files
     for path in files:
         load_experiment(path)
+
+
+# -- issue 16, family 3: sizes and steps are checked against memory and time before any work -----
+@pytest.mark.parametrize("mutate, resource, match", [
+    (lambda d: d["network"].update(dictionary={"kind": "default", "patch": 64, "atoms": 1 << 20}), "memory",
+     r"resources 'x.yaml:network.dictionary': needs .* TiB of memory \(.*1048576 atoms"),
+    (lambda d: d["network"].update(inputs={"kind": "patches", "patch": 8, "n": 1 << 20}), "memory",
+     r"resources 'x.yaml:network.inputs.n': needs .* TiB of memory"),
+    (lambda d: d["simulation"].update(steps=10**9), "duration",
+     r"resources 'x.yaml:simulation.steps': would run for about .* years"),
+], ids=["atoms", "inputs", "steps"])
+def test_absurd_sizes_and_steps_are_refused_with_the_estimate(mutate, resource, match):
+    """``dictionary.atoms`` of 2^20 died in numpy (``_ArrayMemoryError: 22.6 GiB``); 10^9 steps ran until
+    killed. Both are refused up front, naming the key and the estimate."""
+    d = copy.deepcopy(DEFAULT_EXPERIMENT)
+    mutate(d)
+    e = experiment_from_dict(d, source="x.yaml")
+    with pytest.raises(ResourceError, match=match) as err:
+        check_experiment_resources(e, ResourceLimits(max_memory_bytes=16 * 2**30))
+    assert err.value.resource == resource
+
+
+def test_a_user_memory_limit_is_honoured():
+    e = load_experiment(None)
+    est = estimate_experiment(e)
+    check_experiment_resources(e, ResourceLimits(max_memory_bytes=int(est.memory_bytes) + 1))
+    with pytest.raises(ResourceError, match=r"needs .* MiB of memory .*the limit set by --max-memory"):
+        check_experiment_resources(e, ResourceLimits(max_memory_bytes=int(est.memory_bytes) - 1))
+
+
+def test_estimate_bounds_the_measured_peak():
+    """The memory estimate is an upper bound of what building and simulating the built-in experiment
+    allocates (within a factor of 8: it is an honest figure, not a refusal of everything)."""
+    import tracemalloc
+
+    from neurosim.backends import simulate
+
+    d = copy.deepcopy(DEFAULT_EXPERIMENT)
+    d["simulation"].update(steps=200, transient=20)
+    e = experiment_from_dict(d)
+    tracemalloc.start()
+    try:
+        b = build_experiment(e)
+        simulate(b.network, steps=200, dt_s=0.1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    est = estimate_experiment(e)
+    assert peak <= est.memory_bytes <= 8 * peak
+
+
+def test_file_shapes_are_read_from_their_headers(tmp_path):
+    np.save(tmp_path / "D.npy", np.zeros((16, 12)))
+    np.save(tmp_path / "X.npy", np.zeros((5, 16)))
+    (tmp_path / "e.yaml").write_text("network:\n  dictionary: {file: D.npy}\n  inputs: {file: X.npy}\n")
+    est = estimate_experiment(load_experiment(tmp_path / "e.yaml"))
+    assert (est.atoms, est.dimension, est.inputs) == (12, 16, 5)

@@ -97,3 +97,18 @@ def test_default_experiment_spans_several_tiles_with_traffic():
     routing, totals = r.report["routing"], r.report["totals"]
     assert routing["tiles_used"] > 1
     assert totals["hops_ew"] + totals["hops_ns"] > 0
+
+
+def test_a_run_beyond_the_memory_limit_is_refused_before_building(monkeypatch):
+    """Issue 16: the resource guard runs before anything is built or simulated."""
+    from neurosim.errors import ResourceError
+    from neurosim.guard import ResourceLimits
+
+    def boom(*a, **k):
+        raise AssertionError("built before the resource check")
+
+    monkeypatch.setattr(pipeline, "build_experiment", boom)
+    with pytest.raises(ResourceError, match=r"needs .* of memory .*the limit set by --max-memory / max_memory_bytes"):
+        run_experiment(small(), "loihi1", FAST, limits=ResourceLimits(max_memory_bytes=1024))
+    with pytest.raises(ResourceError, match=r"simulation.steps': would run for about"):
+        run_experiment(small(), "loihi1", FAST, limits=ResourceLimits(max_duration_s=1e-6))

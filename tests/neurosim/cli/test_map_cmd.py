@@ -227,3 +227,33 @@ def test_map_refuses_splitter_relays_before_partitioning(tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f"NIR graph '{f}'" in err and "map the graph or network file that was mapped" in err
     assert not (tmp_path / "rt").exists()
+
+
+# -- issue 16: a NIR simulation is estimated first: refused beyond the limits, announced when long --
+@pytest.fixture
+def small_nir(tmp_path):
+    nir = pytest.importorskip("nir")
+    from tests.neurosim.nir.test_read import two_layer
+
+    f = tmp_path / "g.nir"
+    nir.write(str(f), two_layer(np.random.default_rng(0))[0])
+    return f
+
+
+def test_map_nir_simulate_refuses_an_absurd_step_count(small_nir, tmp_path, capsys):
+    err = one_line_error(capsys, ["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**12),
+                                  "--chip", "loihi1", "--out", str(tmp_path / "o"), "--no-progress"])
+    assert "simulated': would run for about" in err and "years" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsys, monkeypatch):
+    from neurosim.app import mapping
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mapping, "simulate", stop)
+    assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**6), "--chip", "loihi1",
+                 "--out", str(tmp_path / "o"), "--no-progress"]) == 130
+    assert "simulating 10 neurons for 1000000 steps: estimated about" in capsys.readouterr().out

@@ -60,3 +60,40 @@ def test_run_bad_experiment_and_chip(tmp_path, capsys):
     assert "network.lam" in capsys.readouterr().err
     assert main(["run", "--chip", "no-such-chip", "--out", str(tmp_path / "o")]) == 2
     assert "no-such-chip" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--max-memory", "1M"], r"^neurosim run: error: resources '.*exp.yaml:network.dictionary': needs .* MiB of memory"),
+    (["--max-duration", "1s"], r"^neurosim run: error: resources '.*exp.yaml:simulation.steps': would run for about"),
+])
+def test_limits_refuse_before_any_work(exp_file, tmp_path, capsys, extra, match):
+    """Issue 16: a run beyond --max-memory / --max-duration is refused with its estimate, one line, exit 2,
+    and nothing is written."""
+    out = tmp_path / "out"
+    assert main(["run", str(exp_file), "--chip", "loihi1", "--out", str(out)] + extra) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and __import__("re").search(match, err), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["lots", "-1G", "0"])
+def test_bad_limit_values_are_usage_errors(exp_file, tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(exp_file), "--chip", "loihi1", "--out", str(tmp_path / "o"), "--max-memory", value])
+    assert exc.value.code == 2 and "--max-memory" in capsys.readouterr().err
+
+
+def test_a_long_run_says_its_estimate_first(tmp_path, capsys, monkeypatch):
+    """A run estimated to take long prints the estimate before it starts (the progress bars follow)."""
+    import neurosim.cli.run_cmd as run_cmd
+
+    def stop(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_cmd, "run_experiment", stop)
+    p = tmp_path / "e.yaml"
+    p.write_text("network:\n  dictionary: {kind: default, patch: 8, atoms: 256}\n  inputs: {kind: patches, n: 64}\n"
+                 "simulation: {steps: 40000}\n")
+    assert main(["run", str(p), "--chip", "loihi1", "--out", str(tmp_path / "o")]) == 130
+    out = capsys.readouterr().out
+    assert "2 simulation(s) of 64 inputs x 512 neurons: estimated about" in out and "min" in out

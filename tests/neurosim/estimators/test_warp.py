@@ -231,3 +231,62 @@ def test_warp_must_show_learned_dictionary():
     assert k is not None and 1000 / k >= 10
     assert warm[-1] <= cold[-1]
     assert (a_warm != 0).sum(axis=1).mean() <= (a_cold != 0).sum(axis=1).mean()
+
+
+# -- issue 16, family 5: a damaged model is refused naming the file and the entry -----------------
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    D = np.linalg.qr(rng.normal(size=(16, 16)))[0][:, :12]
+    X = rng.normal(size=(40, 16))
+    out = {}
+    for kind, opts in (("lista", {"epochs": 2, "layers": 1}), ("linear", {}), ("mlp", {"epochs": 2, "hidden": 8})):
+        m = WarpLCA(D, 0.5, predictor=kind, predictor_options=opts).fit(X)
+        out[kind] = m.save(tmp_path_factory.mktemp(kind) / "m.npz")
+    return out
+
+
+def _damaged(src, dst, **changes):
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    for k, v in changes.items():
+        if v is None:
+            arrays.pop(k)
+        else:
+            arrays[k] = v
+    np.savez(dst, **arrays)
+    return dst
+
+
+@pytest.mark.parametrize("kind, changes, match", [
+    ("lista", {"predictor.p0": None}, r"predictor parameters: expected 3 arrays p0..p2"),
+    ("lista", {"predictor.p0": np.zeros((3, 3))}, r"predictor parameter p0 has shape \(3, 3\), expected \(16, 12\)"),
+    ("lista", {"predictor.p1": np.zeros(())}, r"predictor parameter p1 has shape \(\), expected \(12, 12\)"),
+    ("mlp", {"predictor.p3": np.array([np.nan] * 12)}, r"predictor parameter p3 is not finite"),
+    ("mlp", {"predictor.p4": np.zeros(3)}, r"predictor parameters: expected 4 arrays"),
+    ("linear", {"predictor.p1": np.zeros(0)}, r"predictor parameter p1 has shape \(0,\), expected \(12,\)"),
+    ("linear", {"predictor.hyper": np.array("[]")}, r"predictor hyper-parameters must be a JSON object"),
+    ("mlp", {"predictor.hyper": np.array('{"hidden": "x"}')}, r"hidden must be a positive integer"),
+    ("mlp", {"predictor.hyper": np.array('{"lr": "x"}')}, r"invalid options"),
+    ("mlp", {"predictor.hyper": np.array('{"hidden": 8, "epochs": Infinity}')}, r"without NaN or Infinity"),
+    ("linear", {"predictor.kind": np.array(["linear"])}, r"entry 'predictor.kind': must be text"),
+    ("linear", {"predictor.shape": np.array([16])}, r"entry 'predictor.shape': must be two whole numbers"),
+    ("linear", {"version": np.array("[]")}, r"entry 'version': must be one whole number"),
+    ("linear", {"version": np.array(np.nan)}, r"entry 'version': must be one whole number"),
+    ("linear", {"config": np.array("{")}, r"entry 'config': not valid JSON"),
+    ("linear", {"config": np.array('{"steps": -3}')}, r"invalid settings"),
+    ("linear", {"config": np.array('{"bogus": 1}')}, r"entry 'config': unknown setting 'bogus'"),
+    ("linear", {"dictionary": np.zeros((16, 12))}, r"entry 'dictionary'.*all-zero atoms"),
+    ("linear", {"lam": np.array([1 + 1j])}, r"entry 'lam'"),
+], ids=lambda v: str(v)[:30])
+def test_damaged_models_are_refused(saved_models, tmp_path, kind, changes, match):
+    """A damaged model raised KeyError 'p0', unpack errors or matmul shape errors, at load or at use."""
+    p = _damaged(saved_models[kind], tmp_path / "bad.npz", **changes)
+    with pytest.raises(ns.InputError, match=r"WARP model '.*bad.npz'.*" + match):
+        WarpLCA.load(p)
+
+
+def test_a_loaded_model_predicts(saved_models):
+    for p in saved_models.values():
+        m = WarpLCA.load(p)
+        assert m.transform(np.ones((2, 16)), steps=3).shape == (2, 12)

@@ -104,3 +104,44 @@ def test_a_single_npy_array_is_not_a_network_file(tmp_path):
     np.save(tmp_path / "codes.npy", np.zeros((2, 3)))
     with pytest.raises(InputError, match="not a .npz archive"):
         load_network(tmp_path / "codes.npy")
+
+
+def test_deeply_nested_metadata_is_refused(tmp_path):
+    """Family 1 of issue 16: a network file whose JSON metadata nests 100k levels ended in RecursionError."""
+    p = tmp_path / "net.npz"
+    np.savez(p, meta=np.array("[" * 100_000 + "]" * 100_000))
+    with pytest.raises(InputError, match=r"network file '.*net.npz': meta: nested too deeply \(got 100000 levels"):
+        load_network(p)
+
+
+@pytest.mark.parametrize("damage", ["crc", "truncate", "inflate"])
+def test_damaged_archives_are_refused(tmp_path, damage):
+    """Family 5 of issue 16: a damaged network.npz ended in BadZipFile, zlib.error or EOFError."""
+    p = save_network(full_network(), tmp_path / "net.npz")
+    data = bytearray(p.read_bytes())
+    if damage == "crc":  # one byte inside the largest member's data flipped: its CRC check fails
+        import zipfile
+
+        with zipfile.ZipFile(p) as z:
+            info = max(z.infolist(), key=lambda i: i.compress_size)
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # past the local header
+        data[start + info.compress_size // 2] ^= 0xFF
+    elif damage == "truncate":
+        data = data[: len(data) // 2]
+    else:  # the compressed stream of the first member broken
+        data[60:80] = bytes(20)
+    p.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"network file '.*net.npz'"):
+        load_network(p)
+
+
+def test_complex_weights_are_refused_not_truncated(tmp_path):
+    """A network file whose weights became complex was read with the imaginary parts silently dropped."""
+    p = save_network(full_network(), tmp_path / "net.npz")
+    with np.load(p) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = next(k for k in arrays if k.endswith("/weights"))
+    arrays[key] = arrays[key].astype(complex)
+    np.savez(p, **arrays)
+    with pytest.raises(InputError, match=rf"array '{key}' is not real numeric \(got dtype complex128"):
+        load_network(p)

@@ -402,3 +402,55 @@ def test_read_nir_refuses_a_graph_with_splitter_relays():
 def test_an_ordinary_layer_named_relay_still_reads():
     network, _ = read_nir(splitter_relay_graph("relay"), dt_s=1e-3)
     assert "relay" in [p.name for p in network.populations]
+
+
+# -- issue 16, family 6: impossible shapes are refused before anything is allocated ---------------
+def _graph_with_input(shape, rng=None):
+    rng = rng or np.random.default_rng(0)
+    g, *_ = two_layer(rng)
+    g.nodes["input"] = nir.Input(np.array(shape))
+    return g
+
+
+@pytest.mark.parametrize("shape, match", [
+    ([-1, 3], r"NIR node 'input': impossible shape \(got \(-1, 3\)"),
+    ([0], r"NIR node 'input': impossible shape"),
+    ([2**40], r"NIR node 'input': impossible shape"),
+    ([1] * 9, r"NIR node 'input': impossible shape"),
+])
+def test_impossible_shapes_are_refused(tmp_path, shape, match):
+    nir.write(tmp_path / "g.nir", _graph_with_input(shape))
+    with pytest.raises(InputError, match=match):
+        read_nir(tmp_path / "g.nir", dt_s=DT)
+
+
+def test_multi_gib_shapes_are_refused_with_the_estimate(tmp_path):
+    """An Input of 100000 x 100000 neurons (a few bytes in the file) was allocated as an identity
+    matrix of 10^10 rows before anything was checked."""
+    from neurosim.errors import ResourceError
+    from neurosim.guard import ResourceLimits
+
+    nir.write(tmp_path / "g.nir", _graph_with_input([100000, 100000]))
+    with pytest.raises(ResourceError, match=r"resources 'NIR graph '.*g.nir'': needs .* TiB of memory \(10000000"):
+        read_nir(tmp_path / "g.nir", dt_s=DT)
+    nir.write(tmp_path / "h.nir", _graph_with_input([3]))
+    with pytest.raises(ResourceError, match=r"needs 5 KiB of memory"):
+        read_nir(tmp_path / "h.nir", dt_s=DT, limits=ResourceLimits(max_memory_bytes=1024))
+
+
+def test_overflowing_parameters_are_refused(tmp_path):
+    g, *_ = two_layer(np.random.default_rng(0))
+    g.nodes["lif2"] = lif(2, r=1e308, tau=1e-3)
+    nir.write(tmp_path / "g.nir", g)
+    with pytest.raises(InputError, match=r"NIR node 'lif2': .*non-finite"):
+        read_nir(tmp_path / "g.nir", dt_s=DT)
+
+
+def test_damaged_files_are_refused(tmp_path):
+    g, *_ = two_layer(np.random.default_rng(0))
+    nir.write(tmp_path / "g.nir", g)
+    data = bytearray((tmp_path / "g.nir").read_bytes())
+    data[2000:2060] = bytes(60)  # object headers of the graph's nodes
+    (tmp_path / "g.nir").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"NIR file '.*g.nir': cannot be read as NIR"):
+        read_nir(tmp_path / "g.nir", dt_s=DT)

@@ -138,3 +138,9 @@ def test_a_finite_dictionary_without_zero_atoms_passes_unchanged(M, N, seed):
     D = np.random.default_rng(seed).standard_normal((M, N))
     D[0] += 1e-3 * np.sign(D[0]) + (D[0] == 0)  # no zero column
     np.testing.assert_array_equal(check_dictionary(D), D)
+
+
+def test_a_dictionary_whose_norms_overflow_is_refused():
+    """Issue 16: atoms of 1e300 passed the check and overflowed later (inf norms, RuntimeWarning)."""
+    with pytest.raises(NetworkError, match=r"dictionary 'D': has atoms too large to represent"):
+        check_dictionary(np.full((4, 3), 1e300))

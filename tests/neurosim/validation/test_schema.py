@@ -115,3 +115,10 @@ def test_nesting_and_alias_bombs_are_refused_before_they_cost(text, match):
 def test_shared_anchors_within_bounds_load():
     data, _ = load_yaml("x.yaml", error=SpecError, text="a: &x {b: 1}\nc: *x\n")
     assert data == {"a": {"b": 1}, "c": {"b": 1}}
+
+
+@pytest.mark.parametrize("kind", [["random"], {"a": 1}, 3, None])
+def test_a_variant_kind_of_the_wrong_type_is_refused(kind):
+    """Family 4 of issue 16: ``kind: [random]`` raised TypeError (unhashable type: 'list')."""
+    with pytest.raises(SpecError, match=r"'f.yaml:data.kind': unknown kind"):
+        check({"name": "x", "size": 3, "data": {"kind": kind, "n": 2}})
