@@ -46,7 +46,12 @@ def test_pipeline_snippet_runs_as_written(tmp_path):
     assert "relative gap to FISTA" in proc.stdout
 
 
-@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text()))
+#: pages whose examples run a whole study (minutes): checked in the slow run only
+SLOW_PAGES = {"sweeps.md"}
+
+
+@pytest.mark.parametrize("page", [pytest.param(p.name, marks=[pytest.mark.slow] if p.name in SLOW_PAGES else [])
+                                  for p in sorted((ROOT / "docs").glob("*.md")) if "```python" in p.read_text()])
 def test_python_examples_in_docs_run_as_written(page, tmp_path):
     """Each example runs in a fresh process from a copy of the project's examples (paths in the
     docs are relative to the project root)."""
