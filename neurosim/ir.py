@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -208,6 +208,21 @@ class Connection:
         if self.is_sparse:
             raise NetworkError(describe("connection", self.name, "structure() is for dense weights; use csr()"))
         return self.weights != 0 if self.synapses is None else self.synapses
+
+    def check_new_weights(self, weights: Any) -> None:
+        """Refuse replacement weights that a running simulation cannot take: another shape or
+        storage (dense vs sparse), NaN or inf, or (plastic dense connections) a non-zero weight
+        outside :attr:`synapses`. Raises :class:`~neurosim.errors.NetworkError`."""
+        w = weights
+        if sp.issparse(w) != self.is_sparse or tuple(w.shape) != self.shape:
+            raise NetworkError(describe("connection", self.name, "new weights must keep the shape and storage",
+                                        got=f"{type(w).__name__} {tuple(w.shape)}",
+                                        expected=f"{'sparse' if self.is_sparse else 'dense'} {self.shape}"))
+        if not np.all(np.isfinite(w.data if sp.issparse(w) else w)):
+            raise NetworkError(describe("connection", self.name, "new weights contain NaN or inf", expected="finite"))
+        if self.plastic and not self.is_sparse and np.any(np.asarray(w)[~self.structure()] != 0):
+            raise NetworkError(describe("connection", self.name, "non-zero weight outside the plastic synapses",
+                                        expected="weights zero wherever Connection.synapses is False"))
 
     @property
     def n_synapses(self) -> int:

@@ -24,7 +24,6 @@ from collections import deque
 from typing import Any, Optional
 
 import numpy as np
-import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
 from neurosim.backends.numpy_delivery import compile_connection
@@ -178,13 +177,8 @@ class Simulator:
         """Replace the weights of connection ``name`` (same shape; dense or sparse as built)."""
         k = self._conn_index(name)
         conn = self.network.connections[k]
+        conn.check_new_weights(weights)
         w = weights
-        if sp.issparse(w) != conn.is_sparse or tuple(w.shape) != conn.shape:
-            raise NetworkError(describe("connection", name, "new weights must keep the shape and storage",
-                                        got=f"{type(w).__name__} {tuple(w.shape)}",
-                                        expected=f"{'sparse' if conn.is_sparse else 'dense'} {conn.shape}"))
-        if not np.all(np.isfinite(w.data if sp.issparse(w) else w)):
-            raise NetworkError(describe("connection", name, "new weights contain NaN or inf", expected="finite"))
         self._weights[k] = w.copy()
         self.conns[k] = self._compile(dataclasses.replace(conn, weights=w))
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import numba
 import numpy as np
-import scipy.sparse as sp
 
 from neurosim.activity import ActivityProfile
 from neurosim.backends.compiled import learning as lrn_mod
@@ -244,16 +243,8 @@ class CompiledSimulator:
         """Replace the weights of connection ``name`` (same shape; dense or sparse as built)."""
         c = self._conn_index(name)
         conn = self.network.connections[c]
+        conn.check_new_weights(weights)
         w = weights
-        if sp.issparse(w) != conn.is_sparse or tuple(w.shape) != conn.shape:
-            raise NetworkError(describe("connection", name, "new weights must keep the shape and storage",
-                                        got=f"{type(w).__name__} {tuple(w.shape)}",
-                                        expected=f"{'sparse' if conn.is_sparse else 'dense'} {conn.shape}"))
-        if not np.all(np.isfinite(w.data if sp.issparse(w) else w)):
-            raise NetworkError(describe("connection", name, "new weights contain NaN or inf", expected="finite"))
-        if conn.plastic and not conn.is_sparse and np.any(np.asarray(w)[~conn.structure()] != 0):
-            raise NetworkError(describe("connection", name, "non-zero weight outside the plastic synapses",
-                                        expected="weights zero wherever Connection.synapses is False"))
         overrides = {n: self.weights(n) for n in self.table.names if self.network.connection(n).plastic}
         overrides.update(self._overrides)
         overrides[name] = w.copy()
