@@ -84,7 +84,8 @@ def limits_of(args: argparse.Namespace) -> ResourceLimits:
 def announce(what: str, seconds: float) -> None:
     """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`)."""
     if seconds >= LONG_RUN_S:
-        print(f"{what}: estimated about {format_duration(seconds)} (a rough figure; progress on stderr)", flush=True)
+        print(f"{what}: at most about {format_duration(seconds)} (an upper bound: every synapse every step; "
+              "event-driven runs are usually much faster; progress on stderr)", flush=True)
 
 
 def _interactive() -> bool:

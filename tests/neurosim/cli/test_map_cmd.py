@@ -256,4 +256,4 @@ def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsy
     monkeypatch.setattr(mapping, "simulate", stop)
     assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**6), "--chip", "loihi1",
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 130
-    assert "simulating 10 neurons for 1000000 steps: estimated about" in capsys.readouterr().out
+    assert "simulating 10 neurons for 1000000 steps: at most about" in capsys.readouterr().out

@@ -96,4 +96,4 @@ def test_a_long_run_says_its_estimate_first(tmp_path, capsys, monkeypatch):
                  "simulation: {steps: 40000}\n")
     assert main(["run", str(p), "--chip", "loihi1", "--out", str(tmp_path / "o")]) == 130
     out = capsys.readouterr().out
-    assert "2 simulation(s) of 64 inputs x 512 neurons: estimated about" in out and "min" in out
+    assert "2 simulation(s) of 64 inputs x 512 neurons: at most about" in out and "min" in out
