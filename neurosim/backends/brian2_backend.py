@@ -52,7 +52,7 @@ __all__ = ["run", "TARGETS", "import_brian2"]
 
 TARGETS = ("cython", "numpy", "cpp_standalone")
 DEFAULT_TARGET = "cython"
-INSTALL_HINT = "install it with: pip install 'brian2>=2.7,<3' 'numpy<2.4'"
+INSTALL_HINT = "install it with: pip install -e '.[brian2]' (or: pip install 'brian2>=2.7,<3' 'numpy<2.4' cython)"
 _OPTIONS = ("target",)
 _cython_ok: Optional[tuple[bool, str]] = None
 _quieted = False
