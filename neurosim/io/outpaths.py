@@ -124,6 +124,9 @@ def check_outputs(files: Sequence[tuple[str, Optional[PathLike]]], *, force: boo
     for option, f in files:
         if f.is_dir():
             raise InputError(describe("option", option, "is a directory", got=str(f), expected="a file path"))
+        if f.exists() and not f.is_file():
+            raise InputError(describe("option", option, "is not a regular file (a device, pipe or socket)",
+                                      got=str(f), expected="a file path"))
         if f.exists() and not force and option not in keep:
             raise InputError(describe("option", option, "file exists", got=str(f),
                                       expected="a new path, or --force to replace it"))

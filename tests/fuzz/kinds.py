@@ -505,8 +505,12 @@ def _cli_base(work: Path) -> dict:
         ["warp", "train", "--dictionary", f"{w}/D.npy", "--predictor", "linear", "--n-train", "50", "--out",
          f"{w}/m.npz", "--force"] + lim,
     ]
+    # no path outside the work directory: a symlink stands for /dev/null (replacing it replaces the link)
+    (work / "adir").mkdir(exist_ok=True)
+    if not (work / "devnull").is_symlink():
+        (work / "devnull").symlink_to("/dev/null")
     values = ["0", "-1", "1e400", "nan", "inf", "-inf", "", " ", "x", "10000000000000000000", "99999999999",
-              "1e-300", "ü", "\x00", "/", "/dev/null", f"{w}", f"{w}/net.npz", f"{w}/tiny.yaml", f"{w}/D.npy",
+              "1e-300", "ü", "\x00", f"{w}/adir", f"{w}/devnull", f"{w}", f"{w}/net.npz", f"{w}/tiny.yaml", f"{w}/D.npy",
               "--force", "0x10", "1_0", "3.5", "2147483648", "-0"]
     return {"commands": commands, "values": values}
 

@@ -104,6 +104,13 @@ def test_the_same_file_under_another_spelling(d, spelling):
     assert "option '--nir-out': is the same file as --out" in msg
 
 
+def test_a_device_is_refused(d):
+    (d / "null").symlink_to("/dev/null")
+    msg = refused(files=[("--out", d / "null")], force=True)
+    assert msg == (f"option '--out': is not a regular file (a device, pipe or socket) (got {d / 'null'}, "
+                   "expected a file path)")
+
+
 def test_the_same_file_through_a_symbolic_link(d):
     (d / "link").symlink_to(d / "adir")
     msg = refused(files=[("--out", d / "adir" / "r.json"), ("--nir-out", d / "link" / "r.json")], force=True)
