@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -520,13 +521,25 @@ def _cli_mutant(rng: np.random.Generator, base: dict) -> Any:
     return json.dumps(mutate_argv(rng, argv, lambda: base["values"])).encode("utf-8", "surrogatepass")
 
 
+@contextlib.contextmanager
+def _inside(directory: Path):
+    """Work in ``directory`` for a while (contextlib.chdir is Python 3.11+)."""
+    old = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
 def _read_cli(path: Path, base: dict) -> Any:
     from neurosim.cli import main
 
     argv = json.loads(path.read_bytes().decode("utf-8", "surrogatepass"))
     err = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+    try:  # relative output paths ("x", "-0") land in the mutant's directory, not the repository
+        with _inside(path.parent), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(err):
             code = main(argv)
     except SystemExit as exc:  # argparse: usage errors exit 2 after one line, --help exits 0
         code = exc.code if isinstance(exc.code, int) else 2

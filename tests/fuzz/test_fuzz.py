@@ -14,8 +14,8 @@ from tests.fuzz.harness import Counts, run_campaign
 from tests.fuzz.kinds import KINDS
 
 #: mutants per kind in the default run (cheap readers get more; the whole file stays under ~40 s)
-DEFAULT_MUTANTS = {"chip": 60, "chip+map": 30, "experiment": 80, "experiment+run": 12, "placement": 80,
-                   "network": 40, "activity": 40, "checkpoint": 40, "warp-model": 60, "npy": 80, "nir": 40,
+DEFAULT_MUTANTS = {"chip": 60, "chip+map": 30, "experiment": 80, "experiment+run": 12, "placement": 150,
+                   "network": 80, "activity": 80, "checkpoint": 40, "warp-model": 100, "npy": 150, "nir": 40,
                    "cli": 12}
 SLOW_MUTANTS = 1000
 SEED = 16
