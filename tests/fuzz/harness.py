@@ -8,8 +8,9 @@ limited (:data:`EXTRA_MEMORY` above what it starts with), so a reader that alloc
 promises crashes with ``MemoryError`` instead of taking the machine; the parent survives whatever
 the child does.
 
-``python -m tests.fuzz.harness KIND [N] [SEED]`` runs one campaign and prints its counts and
-failure signatures.
+``python -m tests.fuzz.harness KIND [N] [SEED] [START]`` runs one campaign (mutants ``START ..
+START + N - 1``; ``1 SEED i`` replays mutant ``i`` alone) and prints its counts and failure
+signatures.
 """
 from __future__ import annotations
 
@@ -189,7 +190,8 @@ if __name__ == "__main__":  # pragma: no cover
     name = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     s = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    c = run_campaign(name, count, seed=s)
+    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    c = run_campaign(name, count, seed=s, start=first)
     print(c.line())
     for sig, idx in c.failures.items():
         print(f"  #{idx}: {sig}")

@@ -26,7 +26,8 @@ def _verdict(c: Counts, n: int) -> list[str]:
     problems = []
     if c.crashed or c.hung:
         problems.append(f"{c.crashed} crashed, {c.hung} hung")
-        problems += [f"  mutant #{i}: {sig}" for sig, i in sorted(c.failures.items(), key=lambda kv: kv[1])]
+        problems += [f"  mutant #{i}: {sig} (alone: python -m tests.fuzz.harness {c.kind} 1 {c.seed} {i})"
+                     for sig, i in sorted(c.failures.items(), key=lambda kv: kv[1])]
     if not c.accepted:
         problems.append("no mutant was accepted: the campaign tests nothing behind the reader")
     if not c.refused:
@@ -35,6 +36,18 @@ def _verdict(c: Counts, n: int) -> list[str]:
         problems.insert(0, c.line())
         problems.append(f"reproduce: python -m tests.fuzz.harness {c.kind} {n} {c.seed}")
     return problems
+
+
+def test_a_failure_names_its_signature_and_how_to_reproduce_it():
+    c = Counts(kind="chip", seed=16, mutants=10, accepted=3, refused=6, crashed=1,
+               failures={"KeyError at chipload.py:12 (_convert): 'core'": 7})
+    text = "\n".join(_verdict(c, 10))
+    assert "mutant #7: KeyError at chipload.py:12 (_convert): 'core'" in text
+    assert "python -m tests.fuzz.harness chip 1 16 7" in text and "python -m tests.fuzz.harness chip 10 16" in text
+    assert _verdict(Counts(kind="npy", seed=0, mutants=5, refused=5), 5) == [
+        "npy: 5 mutants, 0 accepted, 5 refused, 0 crashed, 0 hung (0 s)",
+        "no mutant was accepted: the campaign tests nothing behind the reader",
+        "reproduce: python -m tests.fuzz.harness npy 5 0"]
 
 
 def test_every_kind_has_a_default_budget():
