@@ -109,7 +109,9 @@ def _one(kind, base: dict, work: Path, counts: Counts, i: int, rng: np.random.Ge
     from neurosim.errors import NeurosimError
     from tests.fuzz.kinds import BadReport
 
-    data = kind.mutant(rng, base)
+    with warnings.catch_warnings():  # casts to NaN / overflow while *making* a mutant are intended
+        warnings.simplefilter("ignore", RuntimeWarning)
+        data = kind.mutant(rng, base)
     case = work / f"m{i % 4}"
     shutil.rmtree(case, ignore_errors=True)
     case.mkdir()
