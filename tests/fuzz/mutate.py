@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -67,8 +68,10 @@ def _number_near(rng: np.random.Generator, v: Any) -> Any:
         return v * 10 ** int(rng.integers(3, 30)) if isinstance(v, int) else v * 10.0 ** int(rng.integers(3, 300))
     if choice == 2:
         return v + 1 if isinstance(v, int) else v * 1.5
-    if choice == 3:
-        return float(v) if isinstance(v, int) else int(v)
+    if choice == 3:  # int <-> float, where the other type can hold the value
+        if isinstance(v, int):
+            return float(v) if abs(v) < 2**1000 else v
+        return int(v) if math.isfinite(v) else v
     if choice == 4:
         return str(v)
     return 0
