@@ -246,7 +246,10 @@ def experiment_data(exp: Experiment) -> tuple[np.ndarray, np.ndarray]:
     if "file" in dspec:
         D = _load_array(exp, "dictionary", dspec)
     else:
-        D = default_dictionary(dspec["patch"], dspec["atoms"])
+        try:
+            D = default_dictionary(dspec["patch"], dspec["atoms"])
+        except NeurosimError as exc:
+            raise ExperimentError(exp.source, "network.dictionary", str(exc), got=dspec) from None
     if D.ndim != 2:
         raise ExperimentError(exp.source, "network.dictionary", "must be 2-D (M, N)", got=D.shape,
                               expected="a 2-D array (M, N)")

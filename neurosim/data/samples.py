@@ -224,6 +224,9 @@ def overcomplete_dct(size: int = 8, n_atoms: int = 256) -> np.ndarray:
     """
     size = _positive_int("size", size)
     n_atoms = _positive_int("n_atoms", n_atoms)
+    if size == 1 and n_atoms > 1:  # every 1-D atom but the constant is zero once its mean is removed
+        raise NetworkError(describe("parameter", "n_atoms", "a 1x1 patch has one DCT atom (the constant)",
+                                    got=n_atoms, expected="1 when size is 1, or size >= 2"))
     K = int(math.ceil(math.sqrt(n_atoms)))
     t = np.arange(size)[:, None]
     C = np.cos(np.pi * t * np.arange(K)[None, :] / K)

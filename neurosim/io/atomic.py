@@ -41,6 +41,8 @@ def _check_target(path: PathLike) -> Path:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"output '{p}': is a directory (expected a file path)")
+    if p.exists() and not p.is_file():  # replacing a device or a pipe would destroy it (/dev/null as root)
+        raise InputError(f"output '{p}': is not a regular file (got a device, pipe or socket, expected a file path)")
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():

@@ -5,7 +5,7 @@ option that named it) and calls :func:`check_outputs` before simulating or mappi
 problem is a one-line :class:`~neurosim.errors.InputError` (the CLI prints it and exits with code 2):
 
 * an empty path (``--out ""``, typically an unset shell variable), which would otherwise mean the
-  current directory;
+  current directory, or one with a NUL character (no file has one);
 * a path below an existing regular file (``--out afile/sub``): the directory cannot be created;
 * two outputs that are the same file (``--nir-out DIR/report.json``), or one below a file another
   output writes: the later write would silently replace the earlier one;
@@ -43,6 +43,7 @@ def check_path(path: PathLike, option: str) -> Path:
     if not str(path).strip():
         raise InputError(describe("option", option, "empty path", got=repr(str(path)),
                                   expected="a file or directory path; is a shell variable unset?"))
+    _refuse_nul(path, option)
     p = Path(path)
     for parent in p.parents:
         if parent.exists():
@@ -51,6 +52,13 @@ def check_path(path: PathLike, option: str) -> Path:
                                           expected="a path whose parent is a directory"))
             break
     return p
+
+
+def _refuse_nul(path: PathLike, option: str) -> None:
+    """A path with a NUL character names no file (the operating system refuses it)."""
+    if "\x00" in str(path):
+        raise InputError(describe("option", option, "path contains a NUL character", got=repr(str(path))[:80],
+                                  expected="a file or directory path without NUL characters"))
 
 
 def _key(p: Path) -> str:
@@ -101,6 +109,7 @@ def check_outputs(files: Sequence[tuple[str, Optional[PathLike]]], *, force: boo
                                       expected="a directory path no other output uses"))
     for in_option, path in inputs:
         if path is not None and str(path).strip():
+            _refuse_nul(path, in_option)
             k = _key(Path(path))
             other = seen.get(k)
             if other is not None:
@@ -115,6 +124,9 @@ def check_outputs(files: Sequence[tuple[str, Optional[PathLike]]], *, force: boo
     for option, f in files:
         if f.is_dir():
             raise InputError(describe("option", option, "is a directory", got=str(f), expected="a file path"))
+        if f.exists() and not f.is_file():
+            raise InputError(describe("option", option, "is not a regular file (a device, pipe or socket)",
+                                      got=str(f), expected="a file path"))
         if f.exists() and not force and option not in keep:
             raise InputError(describe("option", option, "file exists", got=str(f),
                                       expected="a new path, or --force to replace it"))

@@ -89,7 +89,6 @@ from neurosim.ir import Connection, Network, PoissonInput, Population
 from neurosim.neurons import LIF
 from neurosim.nir.compose import LinearChains, Node, conv_weights, walk
 from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape
-from neurosim.nir.ops import as_shape
 
 __all__ = ['read_nir', 'add_poisson_input', 'SUPPORTED_NODES']
 
@@ -326,7 +325,8 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             given = nodes[n].obj.input_type.get("input") if isinstance(nodes[n].obj.input_type, dict) else None
         if given is None:
             raise InputError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
-        shapes[n] = _checked_shape(n, as_shape(given))
+        # checked as given: a NaN or fractional dimension is refused, not converted
+        shapes[n] = _checked_shape(n, tuple(np.atleast_1d(np.asarray(given)).ravel().tolist()))
     declared = {n: param_shape(n, nodes[n].type, nodes[n].obj) for n in neurons}
     declared = {n: None if v is None else _checked_shape(n, v) for n, v in declared.items()}
     _check_memory(source, shapes, declared, limits)

@@ -193,3 +193,11 @@ def test_file_shapes_are_read_from_their_headers(tmp_path):
     (tmp_path / "e.yaml").write_text("network:\n  dictionary: {file: D.npy}\n  inputs: {file: X.npy}\n")
     est = estimate_experiment(load_experiment(tmp_path / "e.yaml"))
     assert (est.atoms, est.dimension, est.inputs) == (12, 16, 5)
+
+
+def test_a_default_dictionary_it_cannot_build_names_the_file_and_key(tmp_path):
+    """Found by the fuzzer: ``dictionary: {patch: 1, atoms: 2}`` built a NaN dictionary."""
+    (tmp_path / "e.yaml").write_text("network:\n  dictionary: {kind: default, patch: 1, atoms: 2}\n"
+                                     "  inputs: {kind: patches, patch: 1, n: 2, seed: 0}\n")
+    with pytest.raises(ExperimentError, match=r"e\.yaml.*network\.dictionary.*a 1x1 patch has one DCT atom"):
+        build_experiment(load_experiment(tmp_path / "e.yaml"))

@@ -108,3 +108,11 @@ def test_overcomplete_dct_dictionary():
     np.testing.assert_allclose(D[:, 1:].sum(axis=0), 0.0, atol=1e-12)
     np.testing.assert_array_equal(default_dictionary(), D)
     assert overcomplete_dct(8, 100).shape == (64, 100)
+
+
+def test_overcomplete_dct_of_a_one_pixel_patch():
+    """Found by the fuzzer (an experiment with ``dictionary: {patch: 1, atoms: 2}``): the second atom
+    was 0 / 0, a NaN dictionary."""
+    assert np.array_equal(overcomplete_dct(1, 1), [[1.0]])
+    with pytest.raises(NetworkError, match=r"parameter 'n_atoms': a 1x1 patch has one DCT atom .*got 2"):
+        overcomplete_dct(1, 2)

@@ -111,6 +111,21 @@ def test_directory_is_refused(tmp_path):
     assert _names(tmp_path / "d") == []
 
 
+def test_a_device_or_pipe_is_refused(tmp_path):
+    """``--out /dev/null --force`` (a fuzzer's value) replaced the device with a regular file."""
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "null").symlink_to("/dev/null")
+    for target in (tmp_path / "pipe", tmp_path / "null"):
+        with pytest.raises(InputError) as err:
+            atomic_write_text(target, "x")
+        assert str(err.value) == (f"output '{target}': is not a regular file "
+                                  "(got a device, pipe or socket, expected a file path)")
+    assert (tmp_path / "null").is_symlink() and not (tmp_path / "pipe").is_file()
+    assert _names(tmp_path) == ["null", "pipe"]
+
+
 @pytest.mark.parametrize("below", [("x.txt",), ("sub", "x.txt")])
 def test_path_below_a_regular_file_is_refused(tmp_path, below):
     f = tmp_path / "afile"

@@ -44,6 +44,16 @@ def test_check_path_empty(path):
                               "expected a file or directory path; is a shell variable unset?)")
 
 
+def test_a_nul_character_is_refused(d):
+    """Found by the fuzzer (``--out 'a\\x00'``): os.path.realpath raised "embedded null byte"."""
+    with pytest.raises(InputError) as err:
+        check_path("out\x00.json", "--out")
+    assert str(err.value) == ("option '--out': path contains a NUL character (got 'out\\x00.json', "
+                              "expected a file or directory path without NUL characters)")
+    msg = refused(files=[("--out", d / "o.npz")], force=False, inputs=[("--dictionary", "D\x00.npy")])
+    assert msg.startswith("option '--dictionary': path contains a NUL character")
+
+
 @pytest.mark.parametrize("below", [("sub",), ("sub", "deeper", "f.json")])
 def test_check_path_below_a_regular_file(d, below):
     p = (d / "afile").joinpath(*below)
@@ -92,6 +102,13 @@ def test_two_outputs_that_are_the_same_file(d):
 def test_the_same_file_under_another_spelling(d, spelling):
     msg = refused(files=[("--out", d / "r.json"), ("--nir-out", f"{d}/{spelling}")], force=True)
     assert "option '--nir-out': is the same file as --out" in msg
+
+
+def test_a_device_is_refused(d):
+    (d / "null").symlink_to("/dev/null")
+    msg = refused(files=[("--out", d / "null")], force=True)
+    assert msg == (f"option '--out': is not a regular file (a device, pipe or socket) (got {d / 'null'}, "
+                   "expected a file path)")
 
 
 def test_the_same_file_through_a_symbolic_link(d):

@@ -417,6 +417,8 @@ def _graph_with_input(shape, rng=None):
     ([0], r"NIR node 'input': impossible shape"),
     ([2**40], r"NIR node 'input': impossible shape"),
     ([1] * 9, r"NIR node 'input': impossible shape"),
+    ([np.nan], r"NIR node 'input': impossible shape \(got \(nan,\)"),  # fuzz: a ValueError from int(nan)
+    ([2.5, 3], r"NIR node 'input': impossible shape \(got \(2.5, 3.0\)"),
 ])
 def test_impossible_shapes_are_refused(tmp_path, shape, match):
     nir.write(tmp_path / "g.nir", _graph_with_input(shape))
