@@ -453,6 +453,18 @@ class Network:
         raise NetworkError(describe("network", self.name, "no such connection", got=repr(name),
                                     expected=[c.name for c in self.connections]))
 
+    def learning_epochs(self, connection: str, epochs: Any) -> int:
+        """``epochs`` as a count of learning epochs of ``connection`` (which must exist and have a
+        learning rule; ``epochs`` an integer >= 0), for a simulator's ``record_learning_epoch``."""
+        if not self.connection(connection).plastic:
+            raise NetworkError(describe("connection", connection, "has no learning rule, so no learning epoch",
+                                        expected=[c.name for c in self.connections if c.plastic]
+                                        or "no plastic connections"))
+        if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise NetworkError(describe("connection", connection, "learning epochs must be an integer >= 0",
+                                        got=repr(epochs), expected="int >= 0"))
+        return int(epochs)
+
     @property
     def n_neurons(self) -> int:
         return sum(p.size for p in self.populations)

@@ -257,15 +257,9 @@ class CompiledSimulator:
     def record_learning_epoch(self, connection: str, epochs: int = 1) -> None:
         """Record that ``connection``'s rule updated all its plastic synapses ``epochs`` more times
         (between runs, by the caller); see ``learn_epochs`` of :class:`ActivityProfile`."""
-        conn = self.network.connections[self._conn_index(connection)]
-        if not conn.plastic:
-            raise NetworkError(describe("connection", connection, "has no learning rule, so no learning epoch",
-                                        expected=[c.name for c in self.network.connections if c.plastic]
-                                        or "no plastic connections"))
-        if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise NetworkError(describe("connection", connection, "learning epochs must be an integer >= 0",
-                                        got=repr(epochs), expected="int >= 0"))
-        self.learn_epochs[connection] = self.learn_epochs.get(connection, 0) + int(epochs)
+        self._conn_index(connection)
+        self.learn_epochs[connection] = self.learn_epochs.get(connection, 0) + self.network.learning_epochs(connection,
+                                                                                                            epochs)
 
     def set_param(self, population: str, name: str, values) -> None:
         """Change a per-neuron parameter (``v_th`` or ``bias`` of LIF; ``lam``, ``gain`` or ``bias``
