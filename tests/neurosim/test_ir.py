@@ -132,3 +132,15 @@ def test_synapses_mask_counts_zero_weights_as_stored():
         ns.Connection("a", "a", w, synapses=np.zeros((3, 3), dtype=bool))
     with pytest.raises(ns.NetworkError, match="synapses mask must match"):
         ns.Connection("a", "a", w, synapses=np.ones((2, 3), dtype=bool))
+
+
+def test_learning_epochs_are_counted_only_for_plastic_connections():
+    from neurosim import IF, Connection, Network, NetworkError, Population
+
+    net = Network("e")
+    net.add(Population("a", 2, IF()))
+    net.add(Connection("a", "a", np.zeros((2, 2)), name="fixed"))
+    with pytest.raises(NetworkError, match="has no learning rule, so no learning epoch"):
+        net.learning_epochs("fixed", 1)
+    with pytest.raises(NetworkError, match="no such connection"):
+        net.learning_epochs("missing", 1)
