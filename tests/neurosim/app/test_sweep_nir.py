@@ -29,6 +29,8 @@ def spec(tmp_path, axes, **nir_keys):
                            base_dir=tmp_path)
 
 
+# slow (18 s): the default run checks NIR sweeps with assumed activity and point equality on experiments
+@pytest.mark.slow
 def test_nir_sweep_points_equal_neurosim_map_nir(tmp_path, graph):
     from neurosim.cli import main
 

@@ -75,6 +75,8 @@ def test_patch_denoising_warp_no_worse_than_cold(images):
     assert np.array_equal(denoise_patches(noisy, zero, method="warp", steps=20, stride=2), results["cold"].image)
 
 
+# slow (8 s): the default run keeps the patch version of the same claim
+@pytest.mark.slow
 def test_conv_denoising_warp_no_worse_than_cold(images):
     clean, train, noisy = images
     den = prepare_conv_denoiser(train, sigma=0.1, n_filters=8, n_train=3000, n_dict=2000,
