@@ -453,6 +453,20 @@ class Network:
         raise NetworkError(describe("network", self.name, "no such connection", got=repr(name),
                                     expected=[c.name for c in self.connections]))
 
+    def constant_input_value(self, name: str, value: Any) -> np.ndarray:
+        """``value`` as the new value of ConstantInput ``name`` (shape ``(n,)`` or ``(batch, n)``,
+        ``n`` its population's size), for a simulator's ``set_input``."""
+        consts = [i for i in self.inputs if isinstance(i, ConstantInput)]
+        for inp in consts:
+            if inp.name == name:
+                n = self.population(inp.target).size
+                arr = np.asarray(value, dtype=float)
+                if arr.shape[-1:] != (n,) or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] not in (1, self.batch)):
+                    raise NetworkError(describe("input", name, "new value has the wrong shape", got=arr.shape,
+                                                expected=f"({n},) or ({self.batch}, {n})"))
+                return arr
+        raise NetworkError(describe("input", name, "no such constant input", expected=[i.name for i in consts]))
+
     def learning_epochs(self, connection: str, epochs: Any) -> int:
         """``epochs`` as a count of learning epochs of ``connection`` (which must exist and have a
         learning rule; ``epochs`` an integer >= 0), for a simulator's ``record_learning_epoch``."""

@@ -208,16 +208,7 @@ class Simulator:
 
     def set_input(self, name: str, value) -> None:
         """Replace the value of ConstantInput ``name`` (same shape rules), e.g. the next sample."""
-        for inp in self.const_inputs:
-            if inp.name == name:
-                n = self.pops[inp.target].n
-                arr = np.asarray(value, dtype=float)
-                if arr.shape[-1:] != (n,) or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[0] not in (1, self.batch)):
-                    raise NetworkError(describe("input", name, "new value has the wrong shape", got=arr.shape,
-                                                expected=f"({n},) or ({self.batch}, {n})"))
-                self._input_values[name] = arr
-                return
-        raise NetworkError(describe("input", name, "no such constant input", expected=[i.name for i in self.const_inputs]))
+        self._input_values[name] = self.network.constant_input_value(name, value)
 
     def reset_state(self) -> None:
         """Zero all neuron state and delay buffers (weights, parameters and counters are kept)."""
