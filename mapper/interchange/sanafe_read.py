@@ -21,11 +21,15 @@ Translation (the inverse of :mod:`mapper.export.sanafe`)
 Every group becomes a population of :class:`~neurosim.neurons.LIF` neurons at time step ``dt_s``
 (SANA-FE's defaults where an attribute is absent)::
 
-    v_th = threshold (1.0)          v_reset = reset (0.0)         reset = "subtract" if reset_mode
+    v_th = threshold⁺ (1.0)         v_reset = reset (0.0)         reset = "subtract" if reset_mode
     tau_m_s = dt / (1 - leak_decay)  (inf when leak_decay = 1.0)          is "soft" else "zero" (hard)
     bias = bias / dt  (units of v per second; SANA-FE adds bias to v every step)
     tau_s = dt  (a spike of weight w moves v by w one step later, as in SANA-FE)
     refractory_steps = refractory_delay (0)
+
+where ``x⁺`` is the smallest float above ``x``: SANA-FE fires when ``v > threshold``, neurosim when
+``v >= v_th`` (the exporter writes ``v_th⁻``, so the round trip is exact). A soft reset subtracts
+``v_th``, one ulp more than SANA-FE's ``threshold``.
 
 Each pair of groups gives one connection per edge form (per-synapse lines and ``sparse``
 hyperedges: sparse weights; ``dense``: dense weights; ``conv2d``: a compact
@@ -296,10 +300,10 @@ def _group(ctx: Ctx, g: Any, key: str, dt_s: float, notes: list[str]) -> tuple[s
         return float(a[0]) if np.all(a == a[0]) else a.copy()
 
     th = vals["threshold"]
-    if np.any(th <= 0):
-        raise ctx.error(f"{key}.attributes.threshold", "must be > 0 for a neurosim LIF", got=float(th.min()),
-                        expected="threshold > 0")
-    model = LIF(tau_s=dt_s, tau_m_s=one(tau_m), v_th=one(th), bias=one(vals["bias"] / dt_s),
+    if np.any(th < 0):
+        raise ctx.error(f"{key}.attributes.threshold", "must be >= 0 for a neurosim LIF", got=float(th.min()),
+                        expected="threshold >= 0")
+    model = LIF(tau_s=dt_s, tau_m_s=one(tau_m), v_th=one(np.nextafter(th, np.inf)), bias=one(vals["bias"] / dt_s),
                 v_reset=one(vals["reset"]), reset="subtract" if mode == "soft" else "zero",
                 refractory_steps=int(refr[0]) if np.all(refr == refr[0]) else refr.astype(np.int64))
     return name, Population("g", n, model)
@@ -434,7 +438,7 @@ def read_sanafe_network(path: Union[str, Path], *, dt_s: float = 1e-3) -> Sanafe
     text = _read_text(p)
     renamed = {m.group(1): m.group(2) for m in map(_GROUP_NOTE.match, text.splitlines()[:10_000]) if m}
     # ``core: 1.10`` is tile 1, core 10 (SANA-FE reads text), not the number 1.1: keep it as text
-    data, ctx = load_yaml(p, error=SanafeFileError, text=_CORE_VALUE.sub(r'\1"\2"', text))
+    data, ctx = load_yaml(p, error=SanafeFileError, text=_CORE_VALUE.sub(r'\1"\2"', text), fast=True)
     if not isinstance(data, dict) or not isinstance(data.get("network"), dict):
         raise ctx.error("network", "missing", got=type(data).__name__, expected="a top-level 'network:' map")
     net_doc = data["network"]

@@ -121,8 +121,8 @@ def test_hand_written_file_with_every_edge_form(tmp_path):
     net = r.network
     assert r.groups == {"0": "g_0", "out": "out", "d": "d"}
     g0, out = net.population("g_0").model, net.population("out").model
-    assert g0.reset == "subtract" and g0.v_th == 2.0 and out.reset == "zero" and out.v_reset == -1.0
-    assert out.refractory_steps == 2 and out.v_th == 3.0
+    assert g0.reset == "subtract" and g0.v_th == np.nextafter(2.0, 3.0) and out.reset == "zero" and out.v_reset == -1.0
+    assert out.refractory_steps == 2 and out.v_th == np.nextafter(3.0, 4.0)  # SANA-FE fires when v > threshold
     np.testing.assert_array_equal(g0.bias, [0.0] * 8 + [0.5 / DT])
     np.testing.assert_allclose(g0.tau_m_s, [np.inf] * 8 + [DT / 0.25])
     conn = {c.name: c for c in net.connections}
