@@ -16,6 +16,9 @@ LCA neurons as LIF with ``threshold = lam⁻``; ``x⁻`` is the largest float be
 fires when ``v > threshold`` and neurosim when ``v >= v_th``), so SANA-FE's own spike counts may differ from ours:
 compare energy with the same activity. Every group logs its spikes (``log_spikes``), so a run with
 ``spike_trace=True`` gives the counts to feed back as an :class:`~neurosim.activity.ActivityProfile`.
+:func:`mapper.interchange.read_sanafe_network` reads the file back: the populations (their
+original names from the header's ``# group 'g' is population 'p'`` lines), the parameters this
+translation keeps, the synapses and their weights, and the placement, exactly.
 
 Architecture (``architecture:``)
 --------------------------------
