@@ -185,3 +185,56 @@ def test_bad_files_are_input_errors_naming_file_and_key(tmp_path, old, new, key,
     assert isinstance(e.value, SanafeFileError)
     assert str(path) in str(e.value) and what in str(e.value)
     assert e.value.key.split(" ")[0] in (key, key.split("[0].type")[0] + ".type", key.split("[0].type")[0])
+
+
+# the shape of what SANA-FE 2.2.9's own Network.save writes (groups in name order, flags as 0/1,
+# one edge line per synapse with the layer API's 'w', block-style mappings)
+SAVED = """\
+network:
+  name: ' '
+  groups:
+    - name: conv2d_0
+      attributes:
+        leak_decay: 0.5
+        threshold: 2
+        log_spikes: 0
+        log_potential: 0
+      neurons:
+        - 0: {bias: 0.30000001192092896}
+        - 1..2: {}
+    - name: input_0
+      attributes:
+        threshold: 1
+        log_spikes: 0
+      neurons:
+        - 0..3: {}
+  edges:
+    - conv2d_0.0 -> conv2d_0.1: {weight: 1}
+    - input_0.0 -> conv2d_0.0: {w: 0}
+    - input_0.3 -> conv2d_0.2: {w: 7}
+mappings:
+  - input_0.0:
+      core: 0.0
+  - input_0.1..3:
+      core: 0.1
+  - conv2d_0.0..2:
+      core: 1.0
+"""
+
+
+def test_sanafe_own_saved_format(tmp_path):
+    path = tmp_path / "saved.yaml"
+    path.write_text(SAVED)
+    r = read_sanafe_network(path, dt_s=DT)
+    net = r.network
+    assert net.name == "sanafe" and [(p.name, p.size) for p in net.populations] == [("conv2d_0", 3), ("input_0", 4)]
+    m = net.population("conv2d_0").model
+    np.testing.assert_allclose(m.tau_m_s, 2 * DT)  # leak_decay 0.5 = 1 - dt / tau_m
+    np.testing.assert_array_equal(m.bias, [0.30000001192092896 / DT, 0.0, 0.0])
+    c = {c.name: c for c in net.connections}
+    assert c["input_0->conv2d_0"].n_synapses == 2  # the zero-weight synapse is kept
+    np.testing.assert_array_equal(c["input_0->conv2d_0"].weights, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 7]])
+    assert r.mapped and list(r.slot["input_0"]) == [0, 1, 1, 1] and list(r.tile["conv2d_0"]) == [1, 1, 1]
+    chip = make_tiny_chip(max_compartments=4)  # one core per tile: 0.1 is not on it
+    with pytest.raises(SanafeFileError, match=r"core 0\.1 is not on chip"):
+        r.placement(chip)
