@@ -65,7 +65,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.conv import ConvWeights
-from neurosim.errors import SpecError
+from neurosim.errors import NetworkError, SpecError
 from neurosim.ir import Connection, Network, Population
 from neurosim.neurons import LIF
 from neurosim.validation.schema import Ctx, load_yaml
@@ -90,6 +90,8 @@ _LIF_MODELS = {"leaky_integrate_fire", "leaky_integrate_and_fire", "loihi"}
 _EDGE = re.compile(r"^\s*([^.\s>-][^.\s]*?)(?:\.([0-9.]+))?\s*->\s*([^.\s][^.\s]*?)(?:\.([0-9.]+))?\s*$")
 _GROUP_NOTE = re.compile(r"^# group '(.+)' is population '(.+)'\s*$")
 _CORE_VALUE = re.compile(r"(\bcore\s*:\s*)(\d+\.\d+)(?=\s*[,}\]\n]|\s*$)", re.M)
+#: a mapping key ``- 0.10:`` (group 0, neuron 10), which YAML would read as the number 0.1
+_NUMERIC_KEY = re.compile(r"^(\s*-\s+)(\d+\.\d+)(\s*:)", re.M)
 
 
 class SanafeFileError(SpecError):
@@ -303,9 +305,12 @@ def _group(ctx: Ctx, g: Any, key: str, dt_s: float, notes: list[str]) -> tuple[s
     if np.any(th < 0):
         raise ctx.error(f"{key}.attributes.threshold", "must be >= 0 for a neurosim LIF", got=float(th.min()),
                         expected="threshold >= 0")
-    model = LIF(tau_s=dt_s, tau_m_s=one(tau_m), v_th=one(np.nextafter(th, np.inf)), bias=one(vals["bias"] / dt_s),
-                v_reset=one(vals["reset"]), reset="subtract" if mode == "soft" else "zero",
-                refractory_steps=int(refr[0]) if np.all(refr == refr[0]) else refr.astype(np.int64))
+    try:
+        model = LIF(tau_s=dt_s, tau_m_s=one(tau_m), v_th=one(np.nextafter(th, np.inf)), bias=one(vals["bias"] / dt_s),
+                    v_reset=one(vals["reset"]), reset="subtract" if mode == "soft" else "zero",
+                    refractory_steps=int(refr[0]) if np.all(refr == refr[0]) else refr.astype(np.int64))
+    except (NetworkError, ValueError) as exc:
+        raise ctx.error(f"{key}.attributes", f"not a valid LIF population: {exc}") from None
     return name, Population("g", n, model)
 
 
@@ -352,7 +357,10 @@ def _hyper(ctx: Ctx, at: dict, key: str, n_pre: int, n_post: int, notes: list[st
             raise ctx.error(key, "input_channels x input_height x input_width is not the source group's size",
                             got=ic * ih * iw, expected=n_pre)
         kernel = values(kh * kw * ic * kc).reshape(kh, kw, ic, kc).transpose(3, 2, 0, 1)
-        cw = ConvWeights(kernel, (ic, ih, iw), stride=sw, padding=0, zero_taps=bool(np.any(kernel == 0)))
+        try:
+            cw = ConvWeights(kernel, (ic, ih, iw), stride=sw, padding=0, zero_taps=bool(np.any(kernel == 0)))
+        except NetworkError as exc:
+            raise ctx.error(key, f"not a valid convolution: {exc}") from None
         if cw.shape[0] != n_post:
             raise ctx.error(key, "the convolution's output is not the target group's size", got=cw.shape[0],
                             expected=f"{n_post} (kernel_count x output height x output width)")
@@ -437,8 +445,10 @@ def read_sanafe_network(path: Union[str, Path], *, dt_s: float = 1e-3) -> Sanafe
         raise SanafeFileError(src, "(dt_s)", "time step must be positive", got=dt_s, expected="seconds > 0")
     text = _read_text(p)
     renamed = {m.group(1): m.group(2) for m in map(_GROUP_NOTE.match, text.splitlines()[:10_000]) if m}
-    # ``core: 1.10`` is tile 1, core 10 (SANA-FE reads text), not the number 1.1: keep it as text
-    data, ctx = load_yaml(p, error=SanafeFileError, text=_CORE_VALUE.sub(r'\1"\2"', text), fast=True)
+    # ``core: 1.10`` is tile 1, core 10 (SANA-FE reads text), not the number 1.1: keep it as text,
+    # and so a mapping key ``0.10`` (group 0, neuron 10)
+    text = _NUMERIC_KEY.sub(r'\1"\2"\3', _CORE_VALUE.sub(r'\1"\2"', text))
+    data, ctx = load_yaml(p, error=SanafeFileError, text=text, fast=True)
     if not isinstance(data, dict) or not isinstance(data.get("network"), dict):
         raise ctx.error("network", "missing", got=type(data).__name__, expected="a top-level 'network:' map")
     net_doc = data["network"]

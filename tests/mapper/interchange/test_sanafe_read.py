@@ -108,6 +108,7 @@ network:
     - d.0 -> d.1: [w: -1]
 mappings:
   - 0: {core: 0.10}
+  - 0.8: {core: 0.10}
   - out.0..3: {core: 1.0}
   - out.4..7: [core: 2.1]
   - d: {core: 3.0}
@@ -174,7 +175,9 @@ def test_a_given_placement_is_checked_against_every_core_limit(tmp_path):
     ("type: dense", "type: ring", "network.edges[1][0].type", "unknown hyperedge type"),  # list-form attributes
     ("input_width: 3", "input_width: 4", "network.edges[0]", "not the source group's size"),
     ("- 8: [bias", "- 9: [bias", "network.groups[0].neurons[1]", "beyond the group's size"),
-    ("core: 1.0}", "core: one}", "mappings[1].core", "must read 'tile.core'"),
+    ("core: 1.0}", "core: one}", "mappings[2].core", "must read 'tile.core'"),
+    ("- 0.8: {core", "- 0.18: {core", "mappings[1]", "neuron id beyond its group"),  # 0.18 is not 0.18 (a number)
+    ("stride_width: 1,", "stride_width: 0,", "network.edges[0].stride_width", "must be a positive integer"),
     ("network:\n  name: hand", "netwerk:\n  name: hand", "network", "missing"),
 ])
 def test_bad_files_are_input_errors_naming_file_and_key(tmp_path, old, new, key, what):
