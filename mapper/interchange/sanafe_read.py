@@ -56,6 +56,7 @@ of a :class:`~mapper.chipspec.ChipSpec`, and :meth:`SanafeNetwork.placement` int
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,9 +226,13 @@ def _ids(ctx: Ctx, raw: Any, key: str) -> tuple[int, int]:
 
 
 def _number(ctx: Ctx, v: Any, key: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ctx.error(key, "must be a finite number", got=repr(v), expected="a number")
-    return float(v)
+    try:
+        f = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+    except OverflowError:  # an integer beyond the float range
+        f = math.inf
+    if not math.isfinite(f):
+        raise ctx.error(key, "must be a finite number", got=repr(v)[:60], expected="a number")
+    return f
 
 
 def _group(ctx: Ctx, g: Any, key: str, dt_s: float, notes: list[str]) -> tuple[str, Population]:
@@ -367,9 +372,10 @@ def _hyper(ctx: Ctx, at: dict, key: str, n_pre: int, n_post: int, notes: list[st
         return "conv", cw, None
     if typ == "sparse":
         pairs = at.get("source_target_pairs")
-        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**62 for i in p) for p in pairs):
             raise ctx.error(f"{key}.source_target_pairs", "must be a list of [source, target] pairs",
-                            got=repr(pairs)[:60], expected="[[0, 1], [2, 3], ...]")
+                            got=repr(pairs)[:60], expected="[[0, 1], [2, 3], ...] (neuron ids >= 0)")
         pre = np.asarray([int(p[0]) for p in pairs], dtype=np.int64)
         post = np.asarray([int(p[1]) for p in pairs], dtype=np.int64)
         return "sparse", (pre, post, values(len(pairs))), None
