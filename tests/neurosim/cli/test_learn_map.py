@@ -111,10 +111,10 @@ def test_partitioner_and_placer_options_reach_the_mapping(tmp_path, capsys):
     one ``neurosim map`` makes of the saved network and profile with the same options."""
     act_path = tmp_path / "act.npz"
     opts = ["--partitioner", "sequential", "--placer", "identity"]
-    assert learn(tmp_path, "--chip", "loihi1", "--time-budget", "0", "--activity-out", str(act_path),
+    assert learn(tmp_path, "--chip", "loihi1", "--activity-out", str(act_path),
                  "--map-out", str(tmp_path / "m"), *opts) == 0
     assert main(["map", "--network", str(tmp_path / "m" / "network.npz"), "--activity", str(act_path),
-                 "--chip", "loihi1", "--time-budget", "0", "--out", str(tmp_path / "again"), *opts]) == 0
+                 "--chip", "loihi1", "--out", str(tmp_path / "again"), *opts]) == 0
     first = json.loads((tmp_path / "m" / "placement.json").read_text())
     again = json.loads((tmp_path / "again" / "placement.json").read_text())
     assert (first["strategies"]["partitioner"], first["strategies"]["placer"]) == ("sequential", "identity")

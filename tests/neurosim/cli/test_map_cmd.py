@@ -203,7 +203,7 @@ def test_assumed_rate_with_simulate_is_refused(wrong_files, capsys):
 
 def test_assumed_rate_alone_is_used(wrong_files, capsys):
     files = wrong_files
-    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5", "--time-budget", "0",
+    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5",
                    "--partitioner", "sequential", "--placer", "identity") == 0
     rep = json.loads((files / "o" / "report.json").read_text())
     assert rep["activity"]["assumed"] is True
