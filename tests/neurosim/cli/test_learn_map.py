@@ -177,3 +177,9 @@ def test_learn_report_per_input_divides_by_samples(tmp_path, capsys):
     per_input = float(re.search(r"per input ([0-9.e+-]+) J", out).group(1))
     per_sample = float(re.search(r"\(([0-9.e+-]+) J per sample\)", out).group(1))
     assert per_input == pytest.approx(per_sample, rel=1e-3) == pytest.approx(e["per_input"], rel=1e-3)
+
+
+def test_a_time_budget_the_placer_ignores_is_refused(tmp_path, capsys):
+    assert learn(tmp_path, "--chip", "loihi1", "--placer", "hilbert", "--time-budget", "0") == 2
+    assert "option --time-budget: only with placer anneal (got placer hilbert" in capsys.readouterr().err
+    assert not (tmp_path / "d.npz").exists()

@@ -257,3 +257,28 @@ def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsy
     assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**6), "--chip", "loihi1",
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 130
     assert "simulating 10 neurons for 1000000 steps: at most about" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--steiner-budget", "5"), "option --steiner-budget: only with --partitioner steiner (got --partitioner metis"),
+    (("--partitioner", "hypergraph", "--steiner-budget", "0"), "only with --partitioner steiner"),
+    (("--partitioner", "sequential", "--repair-budget", "5"),
+     "option --repair-budget: not with --partitioner sequential"),
+    (("--placer", "hilbert", "--time-budget", "0"), "option --time-budget: only with --placer anneal (got --placer "
+                                                    "hilbert"),
+])
+def test_options_without_effect_are_refused_before_any_work(wrong_files, capsys, args, message):
+    """Issue 16: an option the chosen strategy ignores is a usage error naming it, not silently
+    dropped; the same option where it matters, and any option left at its default, are fine."""
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), *args) == 2
+    assert message in one_line(capsys)
+    assert not (files / "o").exists()
+
+
+def test_budgets_where_they_matter_are_accepted(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--partitioner", "metis", "--repair-budget", "5",
+                   "--placer", "anneal", "--time-budget", "0") == 0
+    placement = json.loads((files / "o" / "placement.json").read_text())
+    assert placement["strategies"]["partitioner"] == "metis"
