@@ -127,10 +127,10 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
                                 placer=plan.options.placer, seed=plan.options.seed, report=cost.report,
                                 extra_text=cost.text())
     save_network(cost.network, plan.out / "network.npz")
-    written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
-    record.complete(written)
     if plan.activity_out is not None:
         cost.activity.save(plan.activity_out)
+    written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
+    record.complete(written)  # the last write
     print(text, end="")
     print(f"wrote {', '.join(written)} to {plan.out}/" + (f"; activity to {plan.activity_out}" if plan.activity_out
                                                           else ""))

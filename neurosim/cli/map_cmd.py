@@ -134,11 +134,11 @@ def cmd_map(args: argparse.Namespace) -> int:
         write_sanafe(result.network, result, out / SANAFE_OUTPUTS[0], dt_s=result.graph.dt_s)
         write_sanafe_arch(result.chip, out / SANAFE_OUTPUTS[1])
     in_dir = [n for n in names if n in drawn or n not in MAP_OUTPUTS]
-    record.complete(in_dir)
     written = [str(out / n) for n in in_dir]
     if args.nir_out is not None:
         written.append(str(write_nir(result.network, args.nir_out, dt_s=inp.dt_s,
                                      placement=placement_metadata(result), outputs=inp.nir_outputs)))
+    record.complete(in_dir)  # the last write
     print(text, end="")
     print(f"wrote {', '.join(written)}")
     return 0

@@ -69,7 +69,7 @@ def _writer_alive(record: dict[str, Any]) -> bool:
     """Whether the process that wrote an incomplete record is still running (same host only)."""
     pid = record.get("pid")
     return (record.get("status") == "writing" and record.get("host") == socket.gethostname()
-            and isinstance(pid, int) and pid != os.getpid() and pid_alive(pid))
+            and isinstance(pid, int) and pid > 0 and pid != os.getpid() and pid_alive(pid))
 
 
 def replaceable(directory: PathLike, *, option: str = "output") -> tuple[set[str], Optional[dict[str, Any]]]:
