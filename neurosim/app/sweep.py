@@ -10,6 +10,10 @@
       -> store each point as it finishes (DIR/points/<key>.json, atomically)
       -> results.csv, pareto.csv, summary.txt, sweep.json, pareto.png, axis_<key>.png
 
+The run record ``DIR/.neurosim-run.json`` (:mod:`neurosim.io.runrecord`) says ``"writing"`` from
+the start until the last file is written (then ``"complete"``, with every file's size and
+SHA-256): an interrupted sweep's directory says it is incomplete, and ``--resume`` completes it.
+
 Where the points run:
 
 * ``workers=None`` (default): a Dask ``LocalCluster`` with one single-threaded worker process per
@@ -43,6 +47,7 @@ from neurosim.app.sweeptable import columns, csv_text, pareto_front, result_rows
 from neurosim.errors import InputError, describe
 from neurosim.guard import ResourceLimits
 from neurosim.io.atomic import atomic_write_json, atomic_write_text
+from neurosim.io.runrecord import RunRecord
 
 __all__ = ["run_sweep", "SweepResult", "sweep_outputs", "check_sweep_out", "TABLES"]
 
@@ -279,6 +284,7 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
                                   expected="an integer >= 1"))
     out = check_sweep_out(out, spec, resume=resume, force=force)
     plans = plan_sweep(spec, limits)
+    record = RunRecord(out, sweep_outputs(spec)).start()  # "writing" until the last file is written
     store = PointStore(out / "points")
     if force and not resume:
         store.clear()
@@ -306,7 +312,9 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
     finally:
         _write_table(out, spec, plans, rec.records)  # an interrupted sweep leaves its table (pending rows)
     rec.work["simulations"], rec.work["quantized_simulations"] = len(rec.sims), len(rec.quants)
-    return _finish(out, spec, plans, rec.records, rec.work, plots=plots)
+    result = _finish(out, spec, plans, rec.records, rec.work, plots=plots)
+    record.complete(result.files)
+    return result
 
 
 class _Recorder:

@@ -7,11 +7,12 @@ import sys
 from typing import Any, Optional
 
 
+from neurosim.cli.errors import UsageError
 from neurosim.errors import MAX_SEED, InputError
 from neurosim.guard import LONG_RUN_S, ResourceLimits, format_duration, parse_duration, parse_memory
 
 __all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED", "memory_arg", "duration_arg",
-           "add_limit_options", "limits_of", "announce", "announce_compile"]
+           "add_limit_options", "limits_of", "announce", "announce_compile", "note", "refuse_unless"]
 
 
 
@@ -96,6 +97,19 @@ def announce_compile(backend: str) -> None:
         if kernels_cached() is False:
             print("first run of the compiled engine here: compiling its kernels (about a minute, once; "
                   "later runs load them from numba's disk cache)", flush=True)
+
+
+def note(args: argparse.Namespace, text: Optional[str]) -> None:
+    """Print ``text`` (if any) as one ``neurosim COMMAND: note: ...`` line on stderr."""
+    if text:
+        print(f"neurosim {getattr(args, 'command', None) or 'neurosim'}: note: {text}", file=sys.stderr, flush=True)
+
+
+def refuse_unless(args: argparse.Namespace, dest: str, ok: bool, why: str) -> None:
+    """Refuse the option ``dest`` if the user gave it (its value is not the ``None`` sentinel) and it
+    has no effect (``ok`` false): a :class:`UsageError` ``option --dest: why`` (exit code 2)."""
+    if getattr(args, dest, None) is not None and not ok:
+        raise UsageError(f"option --{dest.replace('_', '-')}: {why}")
 
 
 def _interactive() -> bool:

@@ -46,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=100, help="equal step budget of every method (default 100)")
     p.add_argument("--n-train", type=int, default=20000, help="predictor training samples (default 20000)")
     p.add_argument("--stride", type=int, help="patch grid step of the patch pipeline (default 1)")
-    p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista", help="WARP predictor")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training")
+    p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista",
+                   help="WARP predictor (default lista)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training (default 0)")
     p.add_argument("--quick", action="store_true", help="64x64 crop, 3000 training samples (smoke run)")
     p.add_argument("--out", metavar="FIG.png", help="write a figure of the results")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")

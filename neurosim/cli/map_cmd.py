@@ -38,9 +38,15 @@ same assignment as ``placement.json``); prints the summary. Existing files are k
 ``--activity`` every neuron is assumed to emit ``--assumed-rate`` events per step, and the report
 says so. Options that would have no effect are refused rather than ignored: ``--assumed-rate`` with
 ``--activity`` or ``--simulate`` (the measured activity is mapped), ``--input-rate`` without
-``--simulate``, ``--dt``/``--simulate`` without ``--nir``. Every output path (``--out`` and its
+``--simulate``, ``--dt``/``--simulate`` without ``--nir``, ``--steiner-budget`` unless
+``--partitioner steiner``, ``--repair-budget`` with ``--partitioner sequential`` (it has no
+repair), ``--time-budget`` unless ``--placer anneal`` (the others do not refine). Every output path (``--out`` and its
 files, ``--nir-out``) is checked before any work (:mod:`neurosim.io.outpaths`): not empty, not
-below a regular file, no two outputs the same file, no output one of the inputs. On a chip with a
+below a regular file, no two outputs the same file, no output one of the inputs. The files in
+``DIR`` are bracketed by the run record ``DIR/.neurosim-run.json`` (:mod:`neurosim.io.runrecord`:
+``"writing"`` before the first, ``"complete"`` with sizes and SHA-256 after the last); the files of
+an interrupted run are replaced without ``--force``, and a ``--network``/``--activity`` from a
+directory whose record says incomplete is refused. On a chip with a
 per-neuron destination-core limit (TrueNorth) neurons whose targets span too many cores get splitter relays (:mod:`mapper.partition.splitters`) unless ``--no-splitters``.
 """
 from __future__ import annotations
@@ -50,10 +56,11 @@ import argparse
 from mapper import PLACERS, STRATEGIES, MappingOptions, write_sanafe, write_sanafe_arch
 from neurosim.app.mapping import (INPUT_RATE, load_network_file, load_nir_graph, load_sanafe_file, map_input,
                                   placement_metadata)
-from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, write_mapping
-from neurosim.cli.common import (StageProgress, add_limit_options, announce, limits_of, rate_arg, seconds_arg,
-                                 seed_arg)
+from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, interrupted_note, write_mapping
+from neurosim.cli.common import (StageProgress, add_limit_options, announce, limits_of, note, rate_arg,
+                                 refuse_unless, seconds_arg, seed_arg)
 from neurosim.cli.errors import UsageError
+from neurosim.io.runrecord import RunRecord, check_input_complete
 from neurosim.nir.write import check_exportable, write_nir
 
 __all__ = ["register", "cmd_map", "OUTPUTS"]
@@ -89,15 +96,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--placer", default=_DEFAULTS.placer, choices=sorted(PLACERS),
                    help=f"how cores are placed on the mesh (default {_DEFAULTS.placer})")
     p.add_argument("--seed", type=seed_arg, default=_DEFAULTS.seed, help=f"mapping seed (default {_DEFAULTS.seed})")
-    p.add_argument("--time-budget", type=seconds_arg, default=_DEFAULTS.time_budget_s, metavar="S",
-                   help=f"placement refinement budget, seconds (default {_DEFAULTS.time_budget_s:g}; 0: a fixed "
-                        "number of moves)")
-    p.add_argument("--repair-budget", type=seconds_arg, default=_DEFAULTS.repair_budget_s, metavar="S",
-                   help="seconds each repair of a graph partitioner may take before sequential fill takes over "
-                        f"(default {_DEFAULTS.repair_budget_s:g}; 0 hands over at once)")
-    p.add_argument("--steiner-budget", type=seconds_arg, default=_DEFAULTS.steiner_budget_s, metavar="S",
+    # budgets default to None (the user did not give them) so that one without effect can be refused
+    p.add_argument("--time-budget", type=seconds_arg, metavar="S",
+                   help=f"placement refinement budget of --placer anneal, seconds (default "
+                        f"{_DEFAULTS.time_budget_s:g}; 0: a fixed number of moves)")
+    p.add_argument("--repair-budget", type=seconds_arg, metavar="S",
+                   help="seconds each repair of a graph partitioner (not sequential) may take before sequential "
+                        f"fill takes over (default {_DEFAULTS.repair_budget_s:g}; 0 hands over at once)")
+    p.add_argument("--steiner-budget", type=seconds_arg, metavar="S",
                    help="seconds the 'steiner' partitioner's tile mapping may take before 'hypergraph' takes over "
-                        f"(default {_DEFAULTS.steiner_budget_s:g})")
+                        f"(default {_DEFAULTS.steiner_budget_s:g}; only with --partitioner steiner)")
     p.add_argument("--assumed-rate", type=rate_arg, metavar="R",
                    help="events per neuron per step when no --activity or --simulate is given "
                         f"(default {_DEFAULTS.assumed_rate})")
@@ -120,10 +128,12 @@ def cmd_map(args: argparse.Namespace) -> int:
                         inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir),
                                 ("--sanafe-net", args.sanafe_net)])
     _check_options(args)
+    note(args, interrupted_note(out))
+    given = {k: v for k, v in (("time_budget_s", args.time_budget), ("repair_budget_s", args.repair_budget),
+                               ("steiner_budget_s", args.steiner_budget), ("assumed_rate", args.assumed_rate))
+             if v is not None}
     options = MappingOptions(partitioner=args.partitioner, placer=args.placer, seed=args.seed,
-                             time_budget_s=args.time_budget, repair_budget_s=args.repair_budget,
-                             steiner_budget_s=args.steiner_budget, splitters=False if args.no_splitters else "auto",
-                             **({} if args.assumed_rate is None else {"assumed_rate": args.assumed_rate}))
+                             splitters=False if args.no_splitters else "auto", **given)
     if args.nir is not None:
         inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
                              input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
@@ -140,15 +150,18 @@ def cmd_map(args: argparse.Namespace) -> int:
     with StageProgress(enabled=not args.no_progress) as progress:
         mapped = map_input(inp, args.chip, options, progress=progress)
     result = mapped.result
+    record = RunRecord(out, names, command=getattr(args, "command_line", None)).start()
     text, drawn = write_mapping(result, out, partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                                 report=mapped.report, extra_text=mapped.extra_text)
     if args.sanafe:
         write_sanafe(result.network, result, out / SANAFE_OUTPUTS[0], dt_s=result.graph.dt_s)
         write_sanafe_arch(result.chip, out / SANAFE_OUTPUTS[1])
-    written = [str(out / n) for n in names if n in drawn or n not in MAP_OUTPUTS]
+    in_dir = [n for n in names if n in drawn or n not in MAP_OUTPUTS]
+    written = [str(out / n) for n in in_dir]
     if args.nir_out is not None:
         written.append(str(write_nir(result.network, args.nir_out, dt_s=inp.dt_s,
                                      placement=placement_metadata(result), outputs=inp.nir_outputs)))
+    record.complete(in_dir)  # the last write
     print(text, end="")
     print(f"wrote {', '.join(written)}")
     return 0
@@ -170,6 +183,15 @@ def _check_options(args: argparse.Namespace) -> None:
             raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")
         if args.dt is None:
             raise UsageError("option --dt: required with --nir (time step in seconds, e.g. --dt 1e-3)")
+    check_input_complete(args.network, "--network")
+    check_input_complete(args.activity, "--activity")
+    refuse_unless(args, "steiner_budget", args.partitioner == "steiner",
+                  f"only with --partitioner steiner (got --partitioner {args.partitioner}, which has no tile "
+                  "mapping to budget)")
+    refuse_unless(args, "repair_budget", args.partitioner != "sequential",
+                  "not with --partitioner sequential (sequential fill has no repair to budget)")
+    refuse_unless(args, "time_budget", args.placer == "anneal",
+                  f"only with --placer anneal (got --placer {args.placer}, which does not refine)")
     if args.input_rate is not None and args.simulate is None:
         raise UsageError("option --input-rate: only with --simulate (without it no input spikes are simulated)")
     if args.assumed_rate is not None and (args.activity is not None or args.simulate is not None):
@@ -181,9 +203,9 @@ def _check_options(args: argparse.Namespace) -> None:
 def _check_given(args: argparse.Namespace) -> None:
     """Refuse strategy options when the SANA-FE file's own placement is costed (they would do nothing)."""
     changed = [f"--{k.replace('_', '-')}" for k, default in (
-        ("partitioner", _DEFAULTS.partitioner), ("placer", _DEFAULTS.placer), ("time_budget", _DEFAULTS.time_budget_s),
-        ("repair_budget", _DEFAULTS.repair_budget_s), ("steiner_budget", _DEFAULTS.steiner_budget_s),
-        ("no_splitters", False)) if getattr(args, k) != default]
+        ("partitioner", _DEFAULTS.partitioner), ("placer", _DEFAULTS.placer), ("time_budget", None),
+        ("repair_budget", None), ("steiner_budget", None), ("no_splitters", False))  # budgets: None unless given
+        if getattr(args, k) != default]
     if changed:
         raise UsageError(f"option {changed[0]}: no effect, the SANA-FE file's own placement is costed as given "
                          "(add --remap to map the network anew)")

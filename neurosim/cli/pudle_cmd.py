@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="learning rate (default 1e-3 for Adam, 1.0 for g_noodl's plain step)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
     p.add_argument("--init-noise", type=float, help="planted: initial dictionary noise (default 0.1)")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the data and of the initial dictionary")
+    p.add_argument("--seed", type=seed_arg, default=0,
+                   help="seed of the data and of the initial dictionary (default 0)")
     p.add_argument("--out", metavar="DICT.npz", help="write the learned dictionary and curves")
     p.add_argument("--plot", metavar="CURVE.png", help="write a plot of the error (or loss) curve")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")

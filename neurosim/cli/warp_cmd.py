@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--target", choices=("code", "state"), default="code", help="regress codes or states (default code)")
     t.add_argument("--n-train", type=int, default=20000, help="training patches (default 20000)")
     t.add_argument("--epochs", type=int, default=None, help="training epochs of mlp/lista (defaults: mlp 30, lista 40)")
-    t.add_argument("--seed", type=seed_arg, default=0, help="seed of the patch sample and training")
+    t.add_argument("--seed", type=seed_arg, default=0, help="seed of the patch sample and training (default 0)")
     t.add_argument("--out", required=True, metavar="MODEL.npz", help="where to write the model")
     t.add_argument("--force", action="store_true", help="overwrite an existing output file")
     t.set_defaults(func=cmd_train)

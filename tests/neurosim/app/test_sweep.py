@@ -17,6 +17,7 @@ from neurosim.app.sweepplan import METRICS, metrics_of
 from neurosim.app.sweepspec import sweep_from_dict
 from neurosim.app.sweeptable import pareto_front
 from neurosim.errors import InputError
+from neurosim.io.runrecord import RECORD, read_record, verify_record
 
 EXPERIMENT = {"network": {"dictionary": {"kind": "default", "patch": 8, "atoms": 32},
                           "inputs": {"kind": "patches", "n": 3, "seed": 0}, "lam": 0.1},
@@ -172,6 +173,7 @@ def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_
     first = run_sweep(s, out, workers=1, plots=False)
     table = (out / "results.csv").read_text()
     assert len(count_simulations) == 6
+    assert verify_record(out) == [] and sorted(f["name"] for f in read_record(out)["files"]) == sorted(first.files)
     with pytest.raises(InputError, match="point store of an earlier sweep"):
         run_sweep(s, out, workers=1, plots=False)
     count_simulations.clear()
@@ -181,7 +183,10 @@ def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_
     # a lost and a corrupt point are run again, nothing else
     (out / "points" / f"{first.rows[0]['key']}.json").unlink()
     (out / "points" / f"{first.rows[3]['key']}.json").write_text("{not json")
+    record = json.loads((out / RECORD).read_text())
+    (out / RECORD).write_text(json.dumps({**record, "status": "writing", "pid": -1}))  # as if killed
     partial = run_sweep(s, out, workers=1, resume=True, plots=False)
+    assert verify_record(out) == []  # the resumed sweep completes the directory
     assert partial.work["computed"] == 2 and partial.work["reused"] == 2
     assert without(read_csv(out / "results.csv"), "mapper_wall_s") == without(
         list(csv.DictReader(table.splitlines())), "mapper_wall_s")

@@ -203,7 +203,7 @@ def test_assumed_rate_with_simulate_is_refused(wrong_files, capsys):
 
 def test_assumed_rate_alone_is_used(wrong_files, capsys):
     files = wrong_files
-    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5", "--time-budget", "0",
+    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5",
                    "--partitioner", "sequential", "--placer", "identity") == 0
     rep = json.loads((files / "o" / "report.json").read_text())
     assert rep["activity"]["assumed"] is True
@@ -293,3 +293,28 @@ def test_map_a_sanafe_network_file_costs_its_placement_as_given(files, capsys):
 
     again = map_input(load_sanafe_file(sfile, remap=True), "tiny", MappingOptions(placer="identity", time_budget_s=0))
     assert again.report["sanafe"]["placement"] == "mapped anew (--remap)" and again.report["sanafe"]["given"] is False
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--steiner-budget", "5"), "option --steiner-budget: only with --partitioner steiner (got --partitioner metis"),
+    (("--partitioner", "hypergraph", "--steiner-budget", "0"), "only with --partitioner steiner"),
+    (("--partitioner", "sequential", "--repair-budget", "5"),
+     "option --repair-budget: not with --partitioner sequential"),
+    (("--placer", "hilbert", "--time-budget", "0"), "option --time-budget: only with --placer anneal (got --placer "
+                                                    "hilbert"),
+])
+def test_options_without_effect_are_refused_before_any_work(wrong_files, capsys, args, message):
+    """Issue 16: an option the chosen strategy ignores is a usage error naming it, not silently
+    dropped; the same option where it matters, and any option left at its default, are fine."""
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), *args) == 2
+    assert message in one_line(capsys)
+    assert not (files / "o").exists()
+
+
+def test_budgets_where_they_matter_are_accepted(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--partitioner", "metis", "--repair-budget", "5",
+                   "--placer", "identity") == 0  # --time-budget with anneal: test_map_shows_stage_progress...
+    placement = json.loads((files / "o" / "placement.json").read_text())
+    assert placement["strategies"]["partitioner"] == "metis"
