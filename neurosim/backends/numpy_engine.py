@@ -279,6 +279,8 @@ class Simulator:
         try:
             for k in range(steps):
                 n = self.step_count
+                if any([st.bias_on(n) for st in self.pops.values() if not st.graded]):
+                    self._drives()
                 ext = self._array_ext(n, array_gains)
                 for name in self.order:
                     st = self.pops[name]
