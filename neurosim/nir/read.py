@@ -90,7 +90,7 @@ from neurosim.neurons import LIF
 from neurosim.nir.compose import LinearChains, Node, conv_weights, walk
 from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape
 
-__all__ = ['read_nir', 'add_poisson_input', 'SUPPORTED_NODES']
+__all__ = ['read_nir', 'add_poisson_input', 'add_spike_input', 'SUPPORTED_NODES']
 
 log = logging.getLogger(__name__)
 
@@ -492,3 +492,31 @@ def add_poisson_input(network: Network, info: dict, *, rate_per_step: float, dt_
         out.add(PoissonInput(pop, np.full(n, rate_per_step / dt_s), weight=1.0, name=f"poisson->{pop}"))
     return out
 
+
+
+def add_spike_input(network: Network, info: dict, spikes: Union[np.ndarray, dict[str, np.ndarray]], *,
+                    dt_s: float) -> Network:
+    """A copy of ``network`` whose input relays spike at the given steps.
+
+    ``spikes`` is a raster ``(steps, n)`` (or ``(steps, batch, n)``) of 0/1 for the graph's only
+    Input, or ``{relay population: raster}``. A relay spikes at step ``t`` exactly when
+    ``spikes[t]`` is 1 (an :class:`~neurosim.ir.ArrayInput` of ``spikes / dt_s`` moves its ``v`` by
+    1 against its threshold of 0.5), so a layer at depth ``d`` (``d`` connections of delay 1 from
+    the relays) sees the exporter's time step ``t`` at neurosim's step ``t + d``: its bias starts
+    at step ``d`` (``LIF.bias_start``).
+    """
+    from neurosim.ir import ArrayInput  # noqa: PLC0415 - beside PoissonInput, only here
+
+    given = spikes if isinstance(spikes, dict) else ({info["inputs"][0]: spikes} if len(info["inputs"]) == 1 else None)
+    if given is None or set(given) - set(info["inputs"]):
+        raise InputError(describe("option", "spikes", "names no input relay population (or the graph has several inputs)",
+                                  got=sorted(given) if given else type(spikes).__name__, expected=info["inputs"]))
+    out = Network(network.name, list(network.populations), list(network.connections), list(network.inputs),
+                  list(network.probes), dict(network.signals))
+    for pop, raster in given.items():
+        arr = np.asarray(raster, dtype=float)
+        if arr.ndim not in (2, 3) or not np.all((arr == 0) | (arr == 1)):
+            raise InputError(describe("input", pop, "spikes must be a 0/1 raster (steps, n) or (steps, batch, n)",
+                                      got=f"shape {arr.shape}", expected="values 0 or 1"))
+        out.add(ArrayInput(pop, arr / float(dt_s), name=f"spikes->{pop}"))
+    return out
