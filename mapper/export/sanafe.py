@@ -221,7 +221,11 @@ def network_gaps(network: Network, dt_s: float = 1e-3, input_index: int = 0) -> 
             dropped = [k for k, bad in (("tau_s (synaptic current)",
                                          np.any(np.asarray(m.tau_s, dtype=float) > dt_s * (1 + 1e-9))),
                                         ("v_rest", np.any(np.asarray(m.v_rest, dtype=float) != 0)),
-                                        ("refractory_steps", np.any(np.asarray(m.refractory_steps) > 0))) if bad]
+                                        ("refractory_steps", np.any(np.asarray(m.refractory_steps) > 0)),
+                                        ("threshold '>' (strict spike condition)", m.threshold == ">"),
+                                        ("bias_start (bias onset)", m.bias_start > 0 and np.any(m.param("bias", p.size))),
+                                        ("bias_receptor (bias through the synaptic current)",
+                                         m.bias_receptor is not None and np.any(m.param("bias", p.size)))) if bad]
             if dropped:
                 gaps.append(f"population '{p.name}': {', '.join(dropped)} not expressed")
     return gaps
