@@ -41,6 +41,7 @@ from neurosim.app.sweepspec import SweepSpec, load_sweep
 from neurosim.app.sweepstore import PointStore, code_version, digest
 from neurosim.app.sweeptable import columns, csv_text, pareto_front, result_rows, summary_text
 from neurosim.errors import InputError, describe
+from neurosim.guard import ResourceLimits
 from neurosim.io.atomic import atomic_write_json, atomic_write_text
 
 __all__ = ["run_sweep", "SweepResult", "sweep_outputs", "check_sweep_out", "TABLES"]
@@ -234,7 +235,8 @@ def _run_on_dask(client: Any, plans: list[PointPlan], quantize: bool) -> Iterato
 
 def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, workers: Optional[int] = None,
               scheduler: Optional[str] = None, resume: bool = False, force: bool = False,
-              progress: Optional[Progress] = None, plots: bool = True) -> SweepResult:
+              progress: Optional[Progress] = None, plots: bool = True,
+              limits: Optional[ResourceLimits] = None) -> SweepResult:
     """Run a sweep and write its results into ``out`` (see the module docstring).
 
     Parameters
@@ -257,6 +259,9 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
         ``progress(done, failed, total)`` after each point.
     plots : bool
         Draw the plots (``pareto.png``, ``axis_<key>.png``); the tables are always written.
+    limits : ResourceLimits, optional
+        Most memory and time one setting's run may need (:mod:`neurosim.guard`; default: the
+        machine's memory); a setting beyond them is an ``invalid`` point, never allocated.
 
     Raises
     ------
@@ -273,7 +278,7 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
         raise InputError(describe("option", "--workers", "must be a whole number >= 1", got=repr(workers),
                                   expected="an integer >= 1"))
     out = check_sweep_out(out, spec, resume=resume, force=force)
-    plans = plan_sweep(spec)
+    plans = plan_sweep(spec, limits)
     store = PointStore(out / "points")
     if force and not resume:
         store.clear()

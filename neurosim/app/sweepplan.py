@@ -28,13 +28,14 @@ from typing import Any, Optional, Union
 
 from mapper import ChipSpec, MappingOptions, chip_from_dict, check_fits
 from mapper.chipload import load_chip_dict
-from neurosim.app.experiment import Experiment, experiment_from_dict
+from neurosim.app.experiment import Experiment, check_experiment_resources, experiment_from_dict
 from neurosim.app.mapping import MappingInput, load_nir_graph, map_input
 from neurosim.app.pipeline import Simulated, map_stage, prepare_network, quantized_stage, simulate_stage
 from neurosim.app.quality import QuantizedQuality
 from neurosim.app.sweepspec import NIR_FIELDS, SweepError, SweepSpec, _relative
 from neurosim.app.sweepstore import code_version, digest, file_digest
 from neurosim.errors import CapacityError, NeurosimError, SpecError
+from neurosim.guard import ResourceLimits
 from neurosim.validation.schema import Ctx, validate_section
 from neurosim.ir import Network
 
@@ -43,7 +44,7 @@ __all__ = ["PointPlan", "Failure", "plan_sweep", "simulate_group", "quantize_gro
 
 log = logging.getLogger(__name__)
 
-#: point statuses: ok; invalid (a variant fails validation); does-not-fit (CapacityError);
+#: point statuses: ok; invalid (a variant fails validation, or its run would exceed the resource limits); does-not-fit (CapacityError);
 #: failed (another domain error while simulating or mapping); error (an unexpected exception:
 #: a bug, not stored, so ``--resume`` runs the point again)
 STATUSES = ("ok", "invalid", "does-not-fit", "failed", "error")
@@ -162,8 +163,14 @@ def _overrides(point: dict[str, Any], head: str) -> dict[str, Any]:
     return {k.partition(".")[2]: v for k, v in point.items() if k.partition(".")[0] == head}
 
 
-def plan_sweep(spec: SweepSpec) -> list[PointPlan]:
-    """The :class:`PointPlan` of every point of ``spec`` (cheap: nothing is built or simulated)."""
+def plan_sweep(spec: SweepSpec, limits: Optional[ResourceLimits] = None) -> list[PointPlan]:
+    """The :class:`PointPlan` of every point of ``spec`` (cheap: nothing is built or simulated).
+
+    Every experiment setting is checked against ``limits`` (memory and duration of its run,
+    :func:`~neurosim.app.experiment.check_experiment_resources`; default: the machine's memory)
+    before anything is built: a setting that would not fit is an ``invalid`` point whose reason
+    gives the estimate, and no worker allocates it.
+    """
     code = code_version()
     cache: dict[str, Union[tuple[dict, str], str]] = {}
     plans = []
@@ -186,6 +193,7 @@ def plan_sweep(spec: SweepSpec) -> list[PointPlan]:
                 setting = experiment_from_dict(copy.deepcopy(raw), source=spec.experiment_source,
                                                base_dir=spec.experiment_base_dir)
                 options = setting.mapping_options()
+                check_experiment_resources(setting, limits)
             if bad_chip:
                 raise _Invalid(bad_chip)
             chip = chip_from_dict(copy.deepcopy(chip_d), source=chip_src)

@@ -11,7 +11,7 @@ from neurosim.errors import MAX_SEED, InputError
 from neurosim.guard import LONG_RUN_S, ResourceLimits, format_duration, parse_duration, parse_memory
 
 __all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED", "memory_arg", "duration_arg",
-           "add_limit_options", "limits_of", "announce"]
+           "add_limit_options", "limits_of", "announce", "announce_compile"]
 
 
 
@@ -86,6 +86,16 @@ def announce(what: str, seconds: float) -> None:
     if seconds >= LONG_RUN_S:
         print(f"{what}: at most about {format_duration(seconds)} (an upper bound: every synapse every step; "
               "event-driven runs are usually much faster; progress on stderr)", flush=True)
+
+
+def announce_compile(backend: str) -> None:
+    """Say so when the compiled engine's first run on this machine will compile its kernels."""
+    if backend == "compiled":
+        from neurosim.backends.compiled import kernels_cached  # noqa: PLC0415
+
+        if kernels_cached() is False:
+            print("first run of the compiled engine here: compiling its kernels (about a minute, once; "
+                  "later runs load them from numba's disk cache)", flush=True)
 
 
 def _interactive() -> bool:

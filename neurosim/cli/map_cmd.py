@@ -3,7 +3,8 @@
 ::
 
     neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--spikes pulse|dirac]
-                 [--threshold '>'|'>='] [--input-shape C,H,W] [--simulate STEPS] [--input-rate R])
+                 [--threshold '>'|'>='] [--input-shape C,H,W] [--simulate STEPS] [--input-rate R]
+                 | --sanafe-net FILE.yaml [--dt S] [--activity ACT.npz] [--remap])
                  --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
                  [--seed N] [--time-budget S] [--repair-budget S] [--steiner-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
@@ -24,6 +25,14 @@ fires, a warning goes to stderr and to the report's notes: the graph was probabl
 wrong ``--dt`` or ``--spikes``); the graph's layers and the simulation
 are estimated from their shapes first and refused beyond ``--max-memory`` / ``--max-duration``, and
 a long simulation announces its estimated duration and shows a progress bar.
+
+``--sanafe-net`` reads a SANA-FE 2.x network file (:func:`mapper.interchange.read_sanafe_network`,
+its per-step ``leak_decay`` and ``bias`` at time step ``--dt``, default 1e-3 s); when its
+``mappings`` section places every neuron, that placement is costed as given
+(:func:`mapper.evaluate_placement`, every per-core limit re-checked) unless ``--remap`` asks for a
+new mapping, and the strategy options (``--partitioner``, ``--placer``, budgets,
+``--no-splitters``) are refused as having no effect; ``report.json`` then has a ``sanafe`` section
+and the summary lists what did not translate exactly.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and, with ``--sanafe``,
@@ -48,7 +57,8 @@ import argparse
 import sys
 
 from mapper import PLACERS, STRATEGIES, MappingOptions, write_sanafe, write_sanafe_arch
-from neurosim.app.mapping import INPUT_RATE, load_network_file, load_nir_graph, map_input, placement_metadata
+from neurosim.app.mapping import (INPUT_RATE, load_network_file, load_nir_graph, load_sanafe_file, map_input,
+                                  placement_metadata)
 from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, write_mapping
 from neurosim.cli.common import (StageProgress, add_limit_options, announce, limits_of, rate_arg, seconds_arg,
                                  seed_arg)
@@ -69,7 +79,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--network", metavar="NET.npz", help="network saved by neurosim.io.network.save_network")
     p.add_argument("--activity", metavar="ACT.npz", help="activity profile (ActivityProfile.save); default: assumed rates")
     p.add_argument("--nir", metavar="FILE.nir", help="a NIR graph instead of --network (needs --dt; pip install 'neurosim[nir]')")
-    p.add_argument("--dt", type=float, metavar="S", help="time step in seconds used to discretise the NIR graph")
+    p.add_argument("--sanafe-net", metavar="FILE.yaml",
+                   help="a SANA-FE 2.x network file instead of --network; its mappings section, when complete, is "
+                        "costed as given")
+    p.add_argument("--remap", action="store_true",
+                   help="with --sanafe-net: map the network anew instead of costing the file's own placement")
+    p.add_argument("--dt", type=float, metavar="S",
+                   help="time step in seconds used to discretise the NIR graph (with --sanafe-net: to read the "
+                        "per-step leak and bias at, default 1e-3)")
     p.add_argument("--spikes", choices=("pulse", "dirac"),
                    help="with --nir: spike convention of the exporter: 'pulse' (one step long, area dt: snnTorch; "
                         "the default) or 'dirac' (area 1: Norse IAF, Sinabs)")
@@ -117,7 +134,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_map(args: argparse.Namespace) -> int:
     names = list(OUTPUTS) + (list(SANAFE_OUTPUTS) if args.sanafe else [])
     out = check_out_dir(args.out, names, force=args.force, option="--out", extra=[("--nir-out", args.nir_out)],
-                        inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir)])
+                        inputs=[("--network", args.network), ("--activity", args.activity), ("--nir", args.nir),
+                                ("--sanafe-net", args.sanafe_net)])
     _check_options(args)
     options = MappingOptions(partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                              time_budget_s=args.time_budget, repair_budget_s=args.repair_budget,
@@ -130,6 +148,11 @@ def cmd_map(args: argparse.Namespace) -> int:
                              progress=not args.no_progress, limits=limits_of(args), announce=announce)
         for warning in inp.nir.get("warnings", []):
             print(f"warning: {warning}", file=sys.stderr)
+    elif args.sanafe_net is not None:
+        inp = load_sanafe_file(args.sanafe_net, dt_s=1e-3 if args.dt is None else args.dt, activity=args.activity,
+                               remap=args.remap)
+        if inp.given_placement:
+            _check_given(args)
     else:
         inp = load_network_file(args.network, args.activity)
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form
@@ -166,12 +189,15 @@ def shape_arg(text: str) -> tuple[int, ...]:
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse options that would be silently ignored, before any work (values are checked by
     :class:`~mapper.MappingOptions` and the library)."""
-    if (args.network is None) == (args.nir is None):
-        raise UsageError("options: give exactly one of --network NET.npz and --nir FILE.nir")
+    if sum(x is not None for x in (args.network, args.nir, args.sanafe_net)) != 1:
+        raise UsageError("options: give exactly one of --network NET.npz, --nir FILE.nir and --sanafe-net FILE.yaml")
+    if args.remap and args.sanafe_net is None:
+        raise UsageError("option --remap: only with --sanafe-net (the other inputs carry no placement)")
     if args.nir is None:
         for opt in ("dt", "simulate", "spikes", "threshold", "input_shape"):
-            if getattr(args, opt) is not None:
-                raise UsageError(f"option --{opt.replace('_', '-')}: only with --nir")
+            if getattr(args, opt) is not None and not (opt == "dt" and args.sanafe_net is not None):
+                also = " or --sanafe-net" if opt == "dt" else ""
+                raise UsageError(f"option --{opt.replace('_', '-')}: only with --nir{also}")
     else:
         if args.activity is not None:
             raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")
@@ -183,3 +209,14 @@ def _check_options(args: argparse.Namespace) -> None:
         given = "--activity" if args.activity is not None else "--simulate"
         raise UsageError(f"option --assumed-rate: not with {given} (the measured activity is mapped, "
                          f"no rate is assumed)")
+
+
+def _check_given(args: argparse.Namespace) -> None:
+    """Refuse strategy options when the SANA-FE file's own placement is costed (they would do nothing)."""
+    changed = [f"--{k.replace('_', '-')}" for k, default in (
+        ("partitioner", _DEFAULTS.partitioner), ("placer", _DEFAULTS.placer), ("time_budget", _DEFAULTS.time_budget_s),
+        ("repair_budget", _DEFAULTS.repair_budget_s), ("steiner_budget", _DEFAULTS.steiner_budget_s),
+        ("no_splitters", False)) if getattr(args, k) != default]
+    if changed:
+        raise UsageError(f"option {changed[0]}: no effect, the SANA-FE file's own placement is costed as given "
+                         "(add --remap to map the network anew)")

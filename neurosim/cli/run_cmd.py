@@ -30,7 +30,8 @@ from mapper import PLACERS, STRATEGIES, MappingOptions
 from neurosim.app.experiment import check_experiment_resources, load_experiment
 from neurosim.app.outputs import RUN_OUTPUTS, check_out_dir, write_run
 from neurosim.app.pipeline import run_experiment
-from neurosim.cli.common import StageProgress, add_limit_options, announce, limits_of, seconds_arg, seed_arg
+from neurosim.cli.common import (StageProgress, add_limit_options, announce, announce_compile, limits_of, seconds_arg,
+                                 seed_arg)
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 
@@ -77,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"chip {args.chip}")
     announce(f"{2 if not args.no_quantize else 1} simulation(s) of {est.inputs} inputs x {est.neurons} neurons",
              est.seconds / (1 if not args.no_quantize else 2))
+    announce_compile(sim["backend"])
     with StageProgress(enabled=not args.no_progress) as progress:
         result = run_experiment(exp, args.chip, options, quantize=not args.no_quantize, progress=progress,
                                 simulation_progress=not args.no_progress, limits=limits)

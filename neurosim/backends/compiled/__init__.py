@@ -27,7 +27,8 @@ settle_tol : float
 """
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Optional
 
 import numpy as np
 
@@ -36,7 +37,22 @@ from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
 from neurosim.result import SimResult
 
-__all__ = ["OPTIONS", "CompiledSimulator", "run"]
+__all__ = ["OPTIONS", "CompiledSimulator", "run", "kernels_cached"]
+
+
+def kernels_cached() -> Optional[bool]:
+    """Whether numba's disk cache holds compiled time loops of this engine (``None``: unknown).
+
+    ``False`` on a machine (or ``NUMBA_CACHE_DIR``) where the engine never ran: its first run
+    then compiles the kernels it needs (about a minute), which later processes load instead.
+    """
+    try:
+        from neurosim.backends.compiled import loop  # noqa: PLC0415
+
+        return any(os.path.exists(d._cache._cache_file._index_path)  # numba's cache index (private API)
+                   for d in (loop.run_rows_serial, loop.run_rows_parallel))
+    except Exception:  # noqa: BLE001 - another numba version: say nothing rather than guess
+        return None
 
 
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,

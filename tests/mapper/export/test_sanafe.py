@@ -259,7 +259,7 @@ def test_sanafe_tile_numbering_is_column_major(tmp_path):
     assert "B.0..3: {core: 2.0}" in text and "C.0..3: {core: 1.0}" in text and "D.0: {core: 3.0}" in text
 
 
-def test_strict_thresholds_and_bias_onsets_are_listed_as_not_expressed():
+def test_bias_onsets_are_listed_as_not_expressed_and_strict_thresholds_exported_as_they_are():
     from mapper.export.sanafe import network_gaps
     from neurosim.neurons import LIF
 
@@ -268,5 +268,10 @@ def test_strict_thresholds_and_bias_onsets_are_listed_as_not_expressed():
     net.add(Population("b", 2, LIF(tau_s=1e-3, v_th=1.0, reset="zero", threshold=">", bias=3.0, bias_start=1)))
     net.add(Connection("a", "b", np.ones((2, 2))))
     gaps = [g for g in network_gaps(net) if "'b'" in g]
-    assert len(gaps) == 1 and "threshold '>'" in gaps[0] and "bias_start" in gaps[0] and "bias_receptor" not in gaps[0]
+    assert len(gaps) == 1 and "bias_start" in gaps[0] and "bias_receptor" not in gaps[0] and "threshold" not in gaps[0]
     assert not [g for g in network_gaps(net) if "'a'" in g]
+    from mapper.export.sanafe import _group_attrs
+
+    # SANA-FE fires on v > threshold: a strict population keeps its v_th, a '>=' one the float below
+    assert _group_attrs(net.population("b"), 1e-3)[0]["threshold"] == 1.0
+    assert _group_attrs(net.population("a"), 1e-3)[0]["threshold"] == np.nextafter(0.5, 0)

@@ -153,6 +153,19 @@ def test_a_setting_that_fits_no_chip_is_never_simulated(tmp_path, count_simulati
     assert "no point finished ok" in res.summary
 
 
+def test_a_setting_beyond_the_resource_limits_is_refused_before_anything_is_built(tmp_path, count_simulations):
+    from neurosim.guard import ResourceLimits
+
+    res = run_sweep(spec({"noc.tile_grid": [[1, 1]], "noc.cores_per_tile": [1],
+                          "experiment.network.inputs.n": [3, 1_000_000]}), tmp_path / "out", workers=1,
+                    plots=False, limits=ResourceLimits(max_memory_bytes=2**30))
+    by = {r["experiment.network.inputs.n"]: r for r in res.rows}
+    big = by[1_000_000]
+    assert big["status"] == "invalid" and "network.inputs.n" in big["reason"] and "GiB" in big["reason"]
+    assert by[3]["status"] in ("ok", "does-not-fit") and by[3]["reason"] != big["reason"]
+    assert all(name == "slca" for name in count_simulations)  # the big setting was never simulated
+
+
 def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_path, count_simulations):
     s = spec({"core.weight_bits": [5, 9], "experiment.simulation.steps": [300, 400]})
     out = tmp_path / "out"

@@ -257,3 +257,39 @@ def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsy
     assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**6), "--chip", "loihi1",
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 130
     assert "simulating 10 neurons for 1000000 steps: at most about" in capsys.readouterr().out
+
+
+def test_map_a_sanafe_network_file_costs_its_placement_as_given(files, capsys):
+    """``--sanafe-net``: the exporter's file read back is costed on its own placement (the same
+    cores, the same event counts as the mapping that wrote it); ``--remap`` maps it anew; strategy
+    options that would do nothing are refused."""
+    from mapper import map_network, write_sanafe
+    from neurosim.io.network import load_network
+
+    net, act = load_network(files / "net.npz"), ActivityProfile.load(files / "act.npz")
+    res = map_network(net, "tiny", act, partitioner="sequential", placer="hilbert", time_budget_s=0)
+    sfile = str(write_sanafe(net, res, files / "net.yaml"))
+    base = ["map", "--chip", "tiny", "--no-progress", "--activity", str(files / "act.npz"), "--sanafe-net", sfile]
+    assert main(base + ["--out", str(files / "given")]) == 0
+    out = capsys.readouterr().out
+    assert "SANA-FE network" in out and "placement: as given by the file's mappings (4 cores)" in out
+    rep = json.loads((files / "given" / "report.json").read_text())
+    assert rep["sanafe"]["given"] is True and rep["sanafe"]["source"] == sfile
+    assert sorted(c["core"] for c in rep["cores"]) == sorted(int(c) for c in res.placement.core)
+    assert rep["totals"]["packets"] == pytest.approx(res.estimate.counts["packet"])
+    assert rep["energy_j"]["dynamic"] == pytest.approx(res.estimate.dynamic_j, rel=1e-12)
+    err = one_line_error(capsys, base + ["--out", str(files / "x"), "--placer", "identity"])
+    assert "option --placer: no effect" in err and "--remap" in err
+    err = one_line_error(capsys, ["map", "--chip", "tiny", "--network", str(files / "net.npz"), "--out",
+                                  str(files / "y"), "--remap"])
+    assert "option --remap: only with --sanafe-net" in err
+    (files / "bad.yaml").write_text("network: {name: x, groups: []}\n")
+    err = one_line_error(capsys, ["map", "--chip", "tiny", "--sanafe-net", str(files / "bad.yaml"),
+                                  "--out", str(files / "z")])
+    assert "bad.yaml:network.groups" in err and "non-empty list of groups" in err
+    # --remap (what the CLI calls, without a second run's figures)
+    from mapper import MappingOptions
+    from neurosim.app.mapping import load_sanafe_file, map_input
+
+    again = map_input(load_sanafe_file(sfile, remap=True), "tiny", MappingOptions(placer="identity", time_budget_s=0))
+    assert again.report["sanafe"]["placement"] == "mapped anew (--remap)" and again.report["sanafe"]["given"] is False
