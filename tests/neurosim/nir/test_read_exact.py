@@ -226,3 +226,16 @@ def test_brian2_reproduces_strict_ties_and_bias_onset():
     for p in ref:
         np.testing.assert_array_equal(got[p], ref[p])
     np.testing.assert_array_equal(ref["lif1"][1:T + 1], leaky_ref(x, w1, b1, 0.75))
+
+
+def test_a_recorded_spike_condition_is_honoured_unless_forced_and_checked():
+    g, _ = mlp(np.random.default_rng(1), bias=False)
+    g.nodes["lif1"].metadata = {"neurosim.threshold": ">=", "neurosim.bias_start": 0}
+    net, info = read_nir(g, dt_s=DT)
+    assert info["threshold"] == {"lif1": ">=", "lif2": ">"} and info["bias_start"] == {"lif1": 0, "lif2": 2}
+    assert read_nir(g, dt_s=DT, threshold=">")[1]["threshold"]["lif1"] == ">"
+    g.nodes["lif1"].metadata = {"neurosim.threshold": ">>"}
+    with pytest.raises(InputError, match="lif1.*neurosim.threshold"):
+        read_nir(g, dt_s=DT)
+    with pytest.raises(InputError, match="raster"):
+        add_spike_input(*read_nir(g, dt_s=DT, threshold=">"), np.full((3, 4), 2.0), dt_s=DT)
