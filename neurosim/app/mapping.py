@@ -17,6 +17,7 @@ the report says so.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -37,6 +38,8 @@ from neurosim.nir.read import add_poisson_input, read_nir
 
 __all__ = ["MappingInput", "MappedNetwork", "load_network_file", "load_nir_graph", "load_sanafe_file", "map_input",
            "placement_metadata", "INPUT_RATE"]
+
+log = logging.getLogger(__name__)
 
 #: default Poisson input rate of a simulated NIR graph, events per step per input neuron
 INPUT_RATE = 0.1
@@ -154,11 +157,18 @@ def sanafe_text(info: dict[str, Any]) -> str:
 
 def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int] = None,
                    input_rate: float = INPUT_RATE, seed: int = 0, backend: str = DEFAULT_BACKEND,
+                   spikes: str = "pulse", threshold: Optional[str] = None,
+                   input_shape: Optional[tuple[int, ...]] = None,
                    progress: bool = False, limits: Optional[ResourceLimits] = None,
                    announce: Optional[Callable[[str, float], None]] = None) -> MappingInput:
-    """A NIR graph read at ``dt_s`` (:func:`neurosim.nir.read.read_nir`) and, with
-    ``simulate_steps``, its activity measured with Poisson spikes (``input_rate`` events per step
-    per input neuron, seed ``seed``) into its inputs.
+    """A NIR graph read at ``dt_s`` (:func:`neurosim.nir.read.read_nir`, with its ``spikes``,
+    ``threshold`` and ``input_shape`` options) and, with ``simulate_steps``, its activity measured
+    with Poisson spikes (``input_rate`` events per step per input neuron, seed ``seed``) into its
+    inputs.
+
+    A simulation in which no neuron but the input relays fires (a graph read with the wrong ``dt_s``
+    or spike convention is silent: see the README's table of exporters) adds a warning to
+    ``info["warnings"]`` (the report's notes; the CLI prints it) and to the log.
 
     ``limits`` bound the memory of the graph's layers (checked from their shapes, before anything
     is built) and the memory and duration of the simulation (:func:`neurosim.guard.check_run`);
@@ -172,7 +182,7 @@ def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int]
     ResourceError
         The graph or the simulation would need more memory or time than ``limits`` allow.
     """
-    network, info = read_nir(path, dt_s=dt_s, limits=limits)
+    network, info = read_nir(path, dt_s=dt_s, limits=limits, spikes=spikes, threshold=threshold, input_shape=input_shape)
     if simulate_steps is None:
         return MappingInput(network=network, nir=info)
     if isinstance(simulate_steps, bool) or not isinstance(simulate_steps, (int, np.integer)) or simulate_steps < 1:
@@ -188,6 +198,14 @@ def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int]
     res = simulate(driven, steps=int(simulate_steps), dt_s=dt_s, backend=backend, seed=seed, progress=progress)
     info["simulation"] = {"steps": int(simulate_steps), "backend": res.backend, "input": "poisson",
                           "input_rate_per_step": float(input_rate), "seed": seed}
+    fired = {p: int(np.sum(c)) for p, c in res.activity.counts.items() if p not in info["inputs"]}
+    if input_rate > 0 and not any(fired.values()):
+        warning = (f"silent network: in {int(simulate_steps)} simulated steps no neuron fired but the input relays "
+                   f"({sum(res.activity.counts[p].sum() for p in info['inputs'])} input spikes); the mapping costs "
+                   f"only the inputs. Check --dt and --spikes (read at dt {dt_s:g} s as '{spikes}' spikes; an "
+                   "exporter of Dirac impulses, e.g. Sinabs or Norse IAF, needs --spikes dirac)")
+        log.warning("NIR graph %s: %s", path, warning)
+        info["warnings"] = [warning]
     return MappingInput(network=network, activity=res.activity, nir=info)
 
 
@@ -223,7 +241,8 @@ def map_input(inp: MappingInput, chip: Union[ChipSpec, str], options: Optional[M
         sanafe = {"source": inp.sanafe.path, "dt_s": inp.sanafe.dt_s, "groups": len(inp.sanafe.groups),
                   "group_populations": dict(inp.sanafe.groups), "placement": how, "given": inp.given_placement,
                   "notes": list(inp.sanafe.notes)}
-    report = compose_report(result, nir=inp.nir)
+    notes = list((inp.nir or {}).get("warnings", []))  # a silent simulated NIR graph
+    report = compose_report(result, nir=inp.nir, notes=notes or None)
     if sanafe is not None:
         report["sanafe"] = sanafe
     return MappedNetwork(input=inp, result=result, report=report)

@@ -131,6 +131,8 @@ class NirSetting:
     input_rate: float
     seed: int
     backend: str
+    spikes: str = "pulse"
+    threshold: Optional[str] = None
 
 
 def _chip_variant(spec: SweepSpec, point: dict[str, Any], cache: dict) -> tuple[dict, str, str]:
@@ -229,7 +231,8 @@ def _nir_point(spec: SweepSpec, raw: dict[str, Any], mapping: dict[str, Any]) ->
     except NeurosimError as exc:
         raise ctx.error("mapping", str(exc)) from None
     setting = NirSetting(path=spec.experiment_base_dir / v["nir"], dt_s=v["dt_s"], simulate=v["simulate"],
-                         input_rate=v["input_rate"], seed=v["seed"], backend=v["backend"])
+                         input_rate=v["input_rate"], seed=v["seed"], backend=v["backend"], spikes=v["spikes"],
+                         threshold=v["threshold"])
     return setting, v, options
 
 
@@ -274,10 +277,10 @@ def simulate_group(experiment: Union[Experiment, NirSetting],
         try:
             if isinstance(experiment, NirSetting):
                 e = experiment
-                graph = load_nir_graph(e.path, dt_s=e.dt_s)
+                graph = load_nir_graph(e.path, dt_s=e.dt_s, spikes=e.spikes, threshold=e.threshold)
                 return _first_fit(graph.network, chips) or (graph if e.simulate is None else load_nir_graph(
                     e.path, dt_s=e.dt_s, simulate_steps=e.simulate, input_rate=e.input_rate, seed=e.seed,
-                    backend=e.backend))
+                    backend=e.backend, spikes=e.spikes, threshold=e.threshold))
             built = prepare_network(experiment)
             return _first_fit(built.network, chips) or simulate_stage(experiment, built).without_probes()
         except NeurosimError as exc:

@@ -262,6 +262,10 @@ class Simulator:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise NetworkError(describe("run", self.network.name, "steps must be a non-negative integer", got=steps))
         t0 = time.perf_counter()
+        lif_states = [st for st in self.pops.values() if not st.graded]
+        onsets = {st.bias_start for st in lif_states if st.bias_start > 0}
+        for st in lif_states:
+            st.bias_on(self.step_count)
         self._drives()
         gains = [1.0 if cc.gain is None else cc.gain.value(self.signals) for cc in self.conns]
         array_gains = [1.0 if a.gain is None else a.gain.value(self.signals) for a in self.array_inputs]
@@ -279,6 +283,8 @@ class Simulator:
         try:
             for k in range(steps):
                 n = self.step_count
+                if n in onsets and any([st.bias_on(n) for st in lif_states]):  # a bias switches on: new drives
+                    self._drives()
                 ext = self._array_ext(n, array_gains)
                 for name in self.order:
                     st = self.pops[name]

@@ -2,8 +2,9 @@
 
 ::
 
-    neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--simulate STEPS]
-                 [--input-rate R] | --sanafe-net FILE.yaml [--dt S] [--activity ACT.npz] [--remap])
+    neurosim map (--network NET.npz [--activity ACT.npz] | --nir FILE.nir --dt S [--spikes pulse|dirac]
+                 [--threshold '>'|'>='] [--input-shape C,H,W] [--simulate STEPS] [--input-rate R]
+                 | --sanafe-net FILE.yaml [--dt S] [--activity ACT.npz] [--remap])
                  --chip NAME|FILE --out DIR
                  [--partitioner metis|sequential|hypergraph|steiner] [--placer anneal|block|hilbert|identity]
                  [--seed N] [--time-budget S] [--repair-budget S] [--steiner-budget S] [--assumed-rate R] [--no-splitters] [--sanafe] [--nir-out FILE.nir]
@@ -12,9 +13,16 @@
 ``--nir`` reads a NIR graph (snnTorch, Norse, Sinabs, Lava-DL ... exports) with
 :func:`neurosim.nir.read.read_nir` at time step ``--dt`` seconds; ``report.json`` then has a
 ``nir`` section (populations, folded connections, approximations per node) and the summary lists
-the approximations. With ``--simulate STEPS`` the network runs on the default backend with Poisson
+the approximations. ``--spikes`` is the exporter's spike convention (``pulse``, the default: a
+one-step pulse of area ``dt``, snnTorch; ``dirac``: an impulse of area 1, Norse ``IAF``, Sinabs),
+``--threshold`` forces the spike condition of every layer (default: NIR's ``>``, or what neurosim
+recorded in the graph), ``--input-shape`` gives the Input's shape without a batch axis (a leading
+axis of 1 is dropped with a note when the graph needs it dropped); the report's ``nir`` section
+and the summary name them. With ``--simulate STEPS`` the network runs on the default backend with Poisson
 spikes into its inputs (``--input-rate`` events per step per input neuron, seed ``--seed``) and
-the measured activity is mapped instead of assumed rates; the graph's layers and the simulation
+the measured activity is mapped instead of assumed rates (when no neuron but the input relays
+fires, a warning goes to stderr and to the report's notes: the graph was probably read at the
+wrong ``--dt`` or ``--spikes``); the graph's layers and the simulation
 are estimated from their shapes first and refused beyond ``--max-memory`` / ``--max-duration``, and
 a long simulation announces its estimated duration and shows a progress bar.
 
@@ -52,6 +60,7 @@ per-neuron destination-core limit (TrueNorth) neurons whose targets span too man
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mapper import PLACERS, STRATEGIES, MappingOptions, write_sanafe, write_sanafe_arch
 from neurosim.app.mapping import (INPUT_RATE, load_network_file, load_nir_graph, load_sanafe_file, map_input,
@@ -85,6 +94,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dt", type=float, metavar="S",
                    help="time step in seconds used to discretise the NIR graph (with --sanafe-net: to read the "
                         "per-step leak and bias at, default 1e-3)")
+    p.add_argument("--spikes", choices=("pulse", "dirac"),
+                   help="with --nir: spike convention of the exporter: 'pulse' (one step long, area dt: snnTorch; "
+                        "the default) or 'dirac' (area 1: Norse IAF, Sinabs)")
+    p.add_argument("--threshold", choices=(">", ">="),
+                   help="with --nir: spike condition of every layer (default: NIR's '>', or the one neurosim "
+                        "recorded in the graph; Sinabs fires on '>=')")
+    p.add_argument("--input-shape", type=shape_arg, metavar="C,H,W",
+                   help="with --nir: shape of the graph's Input without a batch axis, e.g. 2,34,34")
     p.add_argument("--simulate", type=int, metavar="STEPS",
                    help="with --nir: simulate STEPS steps with Poisson input and map the measured activity")
     p.add_argument("--input-rate", type=rate_arg, metavar="R",
@@ -137,7 +154,10 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.nir is not None:
         inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
                              input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
+                             spikes=args.spikes or "pulse", threshold=args.threshold, input_shape=args.input_shape,
                              progress=not args.no_progress, limits=limits_of(args), announce=announce)
+        for warning in inp.nir.get("warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
     elif args.sanafe_net is not None:
         inp = load_sanafe_file(args.sanafe_net, dt_s=1e-3 if args.dt is None else args.dt, activity=args.activity,
                                remap=args.remap)
@@ -167,6 +187,18 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def shape_arg(text: str) -> tuple[int, ...]:
+    """``"2,34,34"`` as ``(2, 34, 34)``: whole dimensions >= 1, comma-separated."""
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(","))
+    except ValueError:
+        dims = ()
+    if not dims or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"invalid shape {text!r} (expected whole dimensions >= 1 separated by "
+                                         "commas, e.g. 2,34,34)")
+    return dims
+
+
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse options that would be silently ignored, before any work (values are checked by
     :class:`~mapper.MappingOptions` and the library)."""
@@ -175,9 +207,10 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.remap and args.sanafe_net is None:
         raise UsageError("option --remap: only with --sanafe-net (the other inputs carry no placement)")
     if args.nir is None:
-        for opt in ("dt", "simulate"):
+        for opt in ("dt", "simulate", "spikes", "threshold", "input_shape"):
             if getattr(args, opt) is not None and not (opt == "dt" and args.sanafe_net is not None):
-                raise UsageError(f"option --{opt}: only with --nir" + (" or --sanafe-net" if opt == "dt" else ""))
+                also = " or --sanafe-net" if opt == "dt" else ""
+                raise UsageError(f"option --{opt.replace('_', '-')}: only with --nir{also}")
     else:
         if args.activity is not None:
             raise UsageError("option --activity: not with --nir (use --simulate STEPS to measure activity)")

@@ -21,7 +21,7 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends.compiled import learning as lrn_mod
 from neurosim.backends.compiled.delivery import deliver
 from neurosim.backends.compiled.kernels import BLOCK
-from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, build_layout
+from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, build_layout, compare_threshold
 from neurosim.backends.compiled.loop import Ring, State, run_rows_parallel, run_rows_serial
 from neurosim.backends.compiled.synapses import build_synapses
 from neurosim.backends.compiled.tables import build_inputs, probe_code, probe_tables
@@ -283,11 +283,17 @@ class CompiledSimulator:
         sl = slice(off, off + n)
         if name == "v_th":
             prm.v_th[sl] = arr
+            strict = self.network.population(population).model.threshold == ">"
+            prm.v_cmp[sl] = compare_threshold(arr, np.full(n, strict))
         elif name == "lam":
             prm.lam[sl] = arr
         elif name == "gain":
             prm.inv_gain[sl] = (1.0 / arr).astype(self.dtype)
             L.pops.unit_gain[p] = int(np.all(prm.inv_gain[sl] == 1.0))
+        elif lif and L.pops.bias_rec[p] >= 0:
+            model = self.network.population(population).model
+            dt = self.dtype.type(self.dt_s)
+            prm.i_bias[sl] = (dt * arr) * (dt / model.receptor_tau(model.bias_receptor, n)).astype(self.dtype)
         else:
             L.base_drive[sl] = (self.dtype.type(self.dt_s) * arr) if lif else arr
         self.learning.refresh_uniform(p)
@@ -349,10 +355,15 @@ class CompiledSimulator:
     # -- the loop --------------------------------------------------------------------------------------
     def _drives(self) -> None:
         """``drive = dt (bias + constant inputs) [+ dt v_rest / tau_m]`` per row, as the numpy engine
-        computes it (same operations, same rounding)."""
+        computes it (same operations, same rounding); the bias of a spiking population only from
+        its ``bias_start`` on (the current step :attr:`step_count`)."""
         L, dtype = self.layout, self.dtype
         dt = dtype.type(self.dt_s)
-        drives = {name: L.base_drive[L.span(name)[0]:L.span(name)[1]].astype(dtype) for name in L.names}
+        drives = {}
+        for p, name in enumerate(L.names):
+            base = L.base_drive[L.span(name)[0]:L.span(name)[1]].astype(dtype)
+            off = L.pops.kind[p] == KIND_LIF and self.step_count < L.pops.bias_start[p]
+            drives[name] = np.zeros_like(base) if off else base
         for inp in self.const_inputs:
             g = 1.0 if inp.gain is None else inp.gain.value(self.signals)
             p = L.index(inp.target)
@@ -383,10 +394,15 @@ class CompiledSimulator:
         self._drives()
         bar = _progress(steps, self.network.name) if progress and steps else None
         chunk = max(1, steps // 100) if bar is not None else max(steps, 1)
+        onsets = sorted({int(k) for k in self.layout.pops.bias_start if k > 0})
         try:
             done = 0
             while done < steps:
                 k = min(chunk, steps - done)
+                now = self.step_count
+                k = min([k] + [on - now for on in onsets if on > now])  # a bias switches on: new drives
+                if now in onsets:
+                    self._drives()
                 self._run_chunk(k)
                 done += k
                 if bar is not None:
