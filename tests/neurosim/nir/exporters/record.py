@@ -125,9 +125,9 @@ def snntorch_cases(manifest: list) -> None:
         return {i: np.stack(v) for i, v in rec.items()}
 
     def reset(modules):
+        """Zero the hidden state: an empty tensor is re-initialised to zeros of the input's shape."""
         for m in modules:
             if isinstance(m, snn.SpikingNeuron):
-                m.reset_hidden() if hasattr(m, "reset_hidden") else None
                 for attr in ("mem", "spk", "syn"):
                     if hasattr(m, attr) and isinstance(getattr(m, attr), torch.Tensor):
                         setattr(m, attr, torch.zeros(0))
@@ -150,8 +150,11 @@ def snntorch_cases(manifest: list) -> None:
 
     rng = np.random.default_rng(101)
     inp = raster(rng, STEPS, (12,), 0.3)
+
     def leaky(n):
-        return snn.Leaky(beta=torch.full(_shape(n), 0.9), threshold=torch.ones(_shape(n)), init_hidden=True, reset_mechanism="zero")
+        # per-neuron beta and threshold: with scalars, export_to_nir fails in nir's infer_types (nir 1.0.8)
+        return snn.Leaky(beta=torch.full(_shape(n), 0.9), threshold=torch.ones(_shape(n)), init_hidden=True,
+                         reset_mechanism="zero")
 
     mods = mlp(1, 12, 32, 10, True, 3.0, leaky)
     record("snntorch_leaky_mlp_bias", mods, inp, torch.zeros(12),
