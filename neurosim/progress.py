@@ -21,3 +21,21 @@ def report(progress: Optional[Progress], phase: str, done: int, total: int) -> N
     """Call ``progress(phase, done, total)`` when a callback is given (``None``: nothing)."""
     if progress is not None:
         progress(phase, int(done), int(total))
+
+
+class CallbackBar:
+    """The ``update`` / ``refresh`` / ``close`` of a tqdm bar, reported to a :data:`Progress`
+    callback as ``progress(phase, done, total)`` (how a simulator's loop reports to the CLI)."""
+
+    def __init__(self, progress: Progress, phase: str, total: int):
+        self.progress, self.phase, self.total, self.n = progress, phase, int(total), 0
+
+    def update(self, k: int = 1) -> None:
+        self.n += int(k)
+        self.progress(self.phase, self.n, self.total)
+
+    def refresh(self) -> None:
+        self.progress(self.phase, self.n, self.total)
+
+    def close(self) -> None:
+        """Nothing to close: the callback's owner closes what it draws."""

@@ -15,7 +15,8 @@ the approximations. With ``--simulate STEPS`` the network runs on the default ba
 spikes into its inputs (``--input-rate`` events per step per input neuron, seed ``--seed``) and
 the measured activity is mapped instead of assumed rates; the graph's layers and the simulation
 are estimated from their shapes first and refused beyond ``--max-memory`` / ``--max-duration``, and
-a long simulation announces its estimated duration and shows a progress bar.
+a long simulation announces its estimated duration; its progress bar (with the time left) is drawn
+on stderr when it is a terminal, like the mapping stages' bars, unless ``--no-progress``.
 
 Writes ``DIR/report.json``, ``DIR/placement.json``, ``DIR/summary.txt``,
 ``DIR/core_utilisation.png``, ``DIR/link_traffic.png`` (and, with ``--sanafe``,
@@ -107,9 +108,10 @@ def cmd_map(args: argparse.Namespace) -> int:
                              steiner_budget_s=args.steiner_budget, splitters=False if args.no_splitters else "auto",
                              **({} if args.assumed_rate is None else {"assumed_rate": args.assumed_rate}))
     if args.nir is not None:
-        inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
-                             input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
-                             progress=not args.no_progress, limits=limits_of(args), announce=announce)
+        with StageProgress(enabled=not args.no_progress, prefix="map") as sim_progress:
+            inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
+                                 input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
+                                 progress=sim_progress, limits=limits_of(args), announce=announce)
     else:
         inp = load_network_file(args.network, args.activity)
     if args.nir_out is not None:  # fail before mapping if the network has no faithful NIR form

@@ -259,8 +259,9 @@ def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsy
     assert "simulating 10 neurons for 1000000 steps: at most about" in capsys.readouterr().out
 
 
-def test_map_nir_simulate_shows_progress_on_stderr(small_nir, tmp_path, capsys):
+def test_map_nir_simulate_shows_progress_on_stderr(small_nir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("neurosim.cli.common._interactive", lambda: True)  # bars are drawn on terminals only
     assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", "30", "--chip", "loihi1",
                  "--time-budget", "0", "--out", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err  # the simulation's bar, with the time left: "[elapsed<remaining, rate]"
-    assert "simulating" in err and "/30 [" in err and "<" in err and "step/s]" in err
+    assert "map: simulating" in err and "/30 [" in err and "<" in err and "step/s]" in err
