@@ -29,6 +29,7 @@ class CallbackBar:
 
     def __init__(self, progress: Progress, phase: str, total: int):
         self.progress, self.phase, self.total, self.n = progress, phase, int(total), 0
+        self.progress(self.phase, 0, self.total)  # shown at once (the first chunk may compile kernels)
 
     def update(self, k: int = 1) -> None:
         self.n += int(k)
