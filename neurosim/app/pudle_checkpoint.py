@@ -126,7 +126,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
             arrays["steps"] = steps
             arrays["epoch"] = e.whole("epoch", 0, int(model.epochs))
             arrays["position"] = e.whole("position", 0, n - 1 if arrays["epoch"] < int(model.epochs) else 0)
-            if arrays["epoch"] * per_epoch + -(-arrays["position"] // model._batch(n)) != steps:
+            if arrays["epoch"] * per_epoch + -(-arrays["position"] // model.batch_of(n)) != steps:
                 raise e.err("steps", "does not match the epoch and the position in it", got=steps,
                             expected=f"epoch {arrays['epoch']} x {per_epoch} steps + the position's steps")
             arrays["no_change"] = e.whole("no_change", 0, int(model.n_iter_no_change))
@@ -148,7 +148,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
                 raise e.err("loss_curve", "not finite", got="NaN or inf values", expected="finite losses")
             arrays["loss_curve"] = loss
             saved = {name: _curve(e, f"curve_{name}", steps + extra) for name, extra in (curves or {}).items()}
-            state = PUDLEState.from_arrays(arrays, model._optimizer())
+            state = PUDLEState.from_arrays(arrays, model.make_optimizer())
             return state, saved
         except InputError:
             raise

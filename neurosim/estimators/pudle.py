@@ -118,13 +118,13 @@ class PUDLEState:
     converged: bool = False
     loss_curve: list = field(default_factory=list)
 
-    #: scalar entries of :meth:`to_arrays` (and their kinds: whole numbers or reals)
-    INTS = ("steps", "epoch", "position", "no_change", "converged", "adam_k")
+    #: real-valued scalar entries of :meth:`to_arrays`
     FLOATS = ("g0", "lam_factor", "best_loss", "epoch_loss")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Named arrays: ``components``, ``adam_m``, ``adam_v`` (zeros before the first Adam step or
-        for the plain step), the scalars of :attr:`INTS` and :attr:`FLOATS`, ``order``,
+        for the plain step), the whole numbers ``steps``, ``epoch``, ``position``, ``no_change``,
+        ``converged``, ``adam_k``, the reals of :attr:`FLOATS`, ``order``,
         ``rng_state`` (JSON text) and ``loss_curve``."""
         opt = self.optimizer
         m = getattr(opt, "m", None)
@@ -275,15 +275,17 @@ class PUDLE:
         """The learned dictionary ``D`` (``n_features x n_components``), a view of ``components_``."""
         return self.components_.T
 
-    def _optimizer(self) -> Union[Adam, SGD]:
+    def make_optimizer(self) -> Union[Adam, SGD]:
+        """A new optimiser of the run: Adam (``lr``, ``adam_eps``) or the plain step."""
         return Adam(self.lr, eps=self.adam_eps) if self.optimizer == "adam" else SGD(self.lr)
 
-    def _batch(self, n: int) -> int:
+    def batch_of(self, n: int) -> int:
+        """Mini-batch size on ``n`` samples (``batch_size``, at most ``n``; ``None``: ``n``)."""
         return n if self.batch_size is None else min(int(self.batch_size), n)
 
     def _order(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """One epoch's sample order (a fresh permutation when shuffling mini-batches)."""
-        return rng.permutation(n) if (self.shuffle and self._batch(n) < n) else np.arange(n)
+        return rng.permutation(n) if (self.shuffle and self.batch_of(n) < n) else np.arange(n)
 
     def initial_state(self, X: Any, *, D_init: Optional[np.ndarray] = None) -> PUDLEState:
         """The state before the first step: ``D_init`` (``n_features x n_components``; default:
@@ -300,7 +302,7 @@ class PUDLE:
                 raise InputError(describe("PUDLE", "D_init", "shape must be (n_features, n_components)",
                                           got=D.shape, expected=(m, self.n_components)))
             D = normalize_columns(D)
-        return PUDLEState(components=np.ascontiguousarray(D.T), optimizer=self._optimizer(), rng=rng,
+        return PUDLEState(components=np.ascontiguousarray(D.T), optimizer=self.make_optimizer(), rng=rng,
                           order=self._order(rng, n))
 
     def fit(self, X: Any, y: Any = None, *, D_init: Optional[np.ndarray] = None,
@@ -317,7 +319,7 @@ class PUDLE:
                                       expected=f"(n_components, {X.shape[1]}) and an order of {n} samples"))
         self.state_ = st
         self.components_ = st.components
-        bs = self._batch(n)
+        bs = self.batch_of(n)
         workspace: dict = {}
         t_start = time.perf_counter()
         if self.callback is not None and st.steps == 0:
@@ -386,13 +388,13 @@ class PUDLE:
 
     def steps_per_epoch(self, n_samples: int) -> int:
         """Mini-batches per epoch of ``n_samples`` samples."""
-        return -(-int(n_samples) // self._batch(int(n_samples)))
+        return -(-int(n_samples) // self.batch_of(int(n_samples)))
 
     def step_macs(self, n_samples: int, n_features: int) -> float:
         """Multiply-adds of one step on a full mini-batch (estimates only): ``T`` encoder layers
         of ``p^2 b`` each, twice more in the backward pass of ``g_ae-*``, plus ``3 m p b`` for
         ``b = alpha D^T x``, the residual and the gradient."""
-        b, p = self._batch(int(n_samples)), int(self.n_components)
+        b, p = self.batch_of(int(n_samples)), int(self.n_components)
         layers = 3 if self.estimator in ("g_ae-ls", "g_ae-lasso") else 1
         return float(layers * int(self.T) * p * p * b + 3 * int(n_features) * p * b)
 

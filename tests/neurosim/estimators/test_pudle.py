@@ -11,7 +11,7 @@ import threadpoolctl
 
 from neurosim.data.planted import init_dictionary, make_planted, normalize_columns
 from neurosim.errors import InputError, SimulationError
-from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.estimators.pudle import PUDLE, PUDLEState, RecoveryCurve, max_sine_distance, relative_error
 from neurosim.solvers.lasso import fista
 from neurosim.solvers.optim import Adam, lam_decay_factor
 from neurosim.solvers.pudle_grad import encode, unrolled_gradient
@@ -191,7 +191,7 @@ def test_fit_resumed_from_its_state_takes_the_same_steps_bit_for_bit():
     assert part.n_steps_ == 6 and part.state_.epoch == 1 and part.state_.position == 80
     arrays = part.state_.to_arrays()  # through the checkpoint's arrays
     resumed = PUDLE(100, **kw)
-    state = type(part.state_).from_arrays(arrays, resumed._optimizer())
+    state = PUDLEState.from_arrays(arrays, resumed.make_optimizer())
     resumed.fit(prob.X, state=state)
     np.testing.assert_array_equal(resumed.components_, whole.components_)
     assert resumed.loss_curve_ == whole.loss_curve_ and resumed.n_steps_ == whole.n_steps_ == 12
