@@ -35,6 +35,7 @@ from neurosim.guard import ResourceLimits, check_run
 from neurosim.io.network import load_network
 from neurosim.ir import Network
 from neurosim.nir.read import add_poisson_input, read_nir
+from neurosim.progress import Progress
 
 __all__ = ["MappingInput", "MappedNetwork", "load_network_file", "load_nir_graph", "load_sanafe_file", "map_input",
            "placement_metadata", "INPUT_RATE"]
@@ -159,7 +160,7 @@ def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int]
                    input_rate: float = INPUT_RATE, seed: int = 0, backend: str = DEFAULT_BACKEND,
                    spikes: str = "pulse", threshold: Optional[str] = None,
                    input_shape: Optional[tuple[int, ...]] = None,
-                   progress: bool = False, limits: Optional[ResourceLimits] = None,
+                   progress: Union[bool, Progress] = False, limits: Optional[ResourceLimits] = None,
                    announce: Optional[Callable[[str, float], None]] = None) -> MappingInput:
     """A NIR graph read at ``dt_s`` (:func:`neurosim.nir.read.read_nir`, with its ``spikes``,
     ``threshold`` and ``input_shape`` options) and, with ``simulate_steps``, its activity measured
@@ -173,7 +174,8 @@ def load_nir_graph(path: PathLike, *, dt_s: float, simulate_steps: Optional[int]
     ``limits`` bound the memory of the graph's layers (checked from their shapes, before anything
     is built) and the memory and duration of the simulation (:func:`neurosim.guard.check_run`);
     ``announce(what, seconds)`` (if given) receives the simulation's estimated duration before it
-    starts.
+    starts; ``progress`` shows the simulation's bar on stderr (``True``) or hears
+    ``("simulating", steps done, steps)`` (a :data:`~neurosim.progress.Progress` callback).
 
     Raises
     ------

@@ -82,11 +82,16 @@ def limits_of(args: argparse.Namespace) -> ResourceLimits:
                           max_duration_s=getattr(args, "max_duration", None))
 
 
-def announce(what: str, seconds: float) -> None:
-    """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`)."""
+#: what the estimate of a simulation assumes (the default note of :func:`announce`)
+SIMULATION_BOUND = "every synapse every step; event-driven runs are usually much faster"
+
+
+def announce(what: str, seconds: float, *, bound: str = SIMULATION_BOUND) -> None:
+    """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`);
+    ``bound`` says why the estimate is an upper bound."""
     if seconds >= LONG_RUN_S:
-        print(f"{what}: at most about {format_duration(seconds)} (an upper bound: every synapse every step; "
-              "event-driven runs are usually much faster; progress on stderr)", flush=True)
+        print(f"{what}: at most about {format_duration(seconds)} (an upper bound: {bound}; progress on stderr)",
+              flush=True)
 
 
 def announce_compile(backend: str) -> None:
@@ -120,8 +125,15 @@ def _interactive() -> bool:
         return False
 
 
+#: what the stages of the learning verbs count (``warp``, ``denoise``: :mod:`neurosim.progress`)
+_UNITS = {"predictor": "epoch", "targets": "phase", "dictionary": "phase", "denoising": "method",
+          "warm start": "patch", "cold start": "patch"}
+
+
 def _unit(stage: str) -> str:
     """What a stage counts: annealing moves, over-full parts of a repair, or attempts / steps."""
+    if stage in _UNITS:
+        return _UNITS[stage]
     if stage.startswith("place"):
         return "move"
     if stage.endswith("repair"):

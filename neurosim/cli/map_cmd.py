@@ -24,7 +24,8 @@ the measured activity is mapped instead of assumed rates (when no neuron but the
 fires, a warning goes to stderr and to the report's notes: the graph was probably read at the
 wrong ``--dt`` or ``--spikes``); the graph's layers and the simulation
 are estimated from their shapes first and refused beyond ``--max-memory`` / ``--max-duration``, and
-a long simulation announces its estimated duration and shows a progress bar.
+a long simulation announces its estimated duration; its progress bar (with the time left) is drawn
+on stderr when it is a terminal, like the mapping stages' bars, unless ``--no-progress``.
 
 ``--sanafe-net`` reads a SANA-FE 2.x network file (:func:`mapper.interchange.read_sanafe_network`,
 its per-step ``leak_decay`` and ``bias`` at time step ``--dt``, default 1e-3 s); when its
@@ -152,10 +153,12 @@ def cmd_map(args: argparse.Namespace) -> int:
     options = MappingOptions(partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                              splitters=False if args.no_splitters else "auto", **given)
     if args.nir is not None:
-        inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
-                             input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
-                             spikes=args.spikes or "pulse", threshold=args.threshold, input_shape=args.input_shape,
-                             progress=not args.no_progress, limits=limits_of(args), announce=announce)
+        with StageProgress(enabled=not args.no_progress, prefix="map") as sim_progress:
+            inp = load_nir_graph(args.nir, dt_s=args.dt, simulate_steps=args.simulate, seed=args.seed,
+                                 input_rate=INPUT_RATE if args.input_rate is None else args.input_rate,
+                                 spikes=args.spikes or "pulse", threshold=args.threshold,
+                                 input_shape=args.input_shape, progress=sim_progress, limits=limits_of(args),
+                                 announce=announce)
         for warning in inp.nir.get("warnings", []):
             print(f"warning: {warning}", file=sys.stderr)
     elif args.sanafe_net is not None:

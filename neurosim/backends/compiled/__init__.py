@@ -35,6 +35,7 @@ import numpy as np
 from neurosim.backends.compiled.simulator import OPTIONS, CompiledSimulator
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
+from neurosim.progress import Progress
 from neurosim.result import SimResult
 
 __all__ = ["OPTIONS", "CompiledSimulator", "run", "kernels_cached"]
@@ -56,7 +57,7 @@ def kernels_cached() -> Optional[bool]:
 
 
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-        initial_state: dict | None = None, signals: dict | None = None, progress: bool = False,
+        initial_state: dict | None = None, signals: dict | None = None, progress: bool | Progress = False,
         options: dict | None = None) -> SimResult:
     """Backend entry point used by :func:`neurosim.simulate` (arguments as there)."""
     opts = dict(options or {})

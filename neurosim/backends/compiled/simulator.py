@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any
+from typing import Any, Union
 
 import numba
 import numpy as np
@@ -28,6 +28,7 @@ from neurosim.backends.compiled.tables import build_inputs, probe_code, probe_ta
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, ConstantInput, Network
 from neurosim.neurons import threshold_function
+from neurosim.progress import CallbackBar, Progress
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -379,8 +380,9 @@ class CompiledSimulator:
             block = self.state_arrays.drive[:, lo:hi]
             self.state_arrays.drive_uni[p] = int(bool(np.all(block == block[0, 0])))
 
-    def run(self, steps: int, *, progress: bool = False, phase: str | None = None) -> None:
-        """Advance ``steps`` steps.
+    def run(self, steps: int, *, progress: Union[bool, Progress] = False, phase: str | None = None) -> None:
+        """Advance ``steps`` steps (``progress``: a bar on stderr, or a :data:`~neurosim.progress.Progress`
+        callback hearing ``("simulating", steps done, steps)``).
 
         ``phase`` names a statistics window: the window restarts, and at the end of the run its
         statistics are stored under that name (:attr:`phase_stats`) and every in-loop rule
@@ -392,7 +394,7 @@ class CompiledSimulator:
         if phase is not None:
             self.reset_window()
         self._drives()
-        bar = _progress(steps, self.network.name) if progress and steps else None
+        bar = _progress(steps, self.network.name, progress) if progress and steps else None
         chunk = max(1, steps // 100) if bar is not None else max(steps, 1)
         onsets = sorted({int(k) for k in self.layout.pops.bias_start if k > 0})
         try:
@@ -487,7 +489,10 @@ class CompiledSimulator:
                          row_steps=self.row_steps.copy())
 
 
-def _progress(total: int, name: str):
+def _progress(total: int, name: str, progress: Union[bool, Progress] = True):
+    """A tqdm bar on stderr, or the steps reported to ``progress("simulating", done, total)``."""
+    if callable(progress):
+        return CallbackBar(progress, "simulating", total)
     from tqdm import tqdm  # imported lazily: only long interactive runs need it
 
     return tqdm(total=total, desc=f"simulating {name}", unit="step", leave=False, mininterval=0.5)

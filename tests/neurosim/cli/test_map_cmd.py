@@ -318,3 +318,11 @@ def test_budgets_where_they_matter_are_accepted(wrong_files, capsys):
                    "--placer", "identity") == 0  # --time-budget with anneal: test_map_shows_stage_progress...
     placement = json.loads((files / "o" / "placement.json").read_text())
     assert placement["strategies"]["partitioner"] == "metis"
+
+
+def test_map_nir_simulate_shows_progress_on_stderr(small_nir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("neurosim.cli.common._interactive", lambda: True)  # bars are drawn on terminals only
+    assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", "30", "--chip", "loihi1",
+                 "--placer", "hilbert", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err  # the simulation's bar, with the time left: "[elapsed<remaining, rate]"
+    assert "map: simulating" in err and "/30 [" in err and "<" in err and "step/s]" in err
