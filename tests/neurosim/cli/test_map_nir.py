@@ -9,7 +9,7 @@ nir = pytest.importorskip("nir")
 
 from neurosim.cli import main  # noqa: E402
 
-FAST = ["--chip", "loihi1", "--time-budget", "0", "--partitioner", "sequential", "--placer", "identity", "--no-progress"]
+FAST = ["--chip", "loihi1", "--partitioner", "sequential", "--placer", "identity", "--no-progress"]
 
 
 def conv_graph(path, shape):
