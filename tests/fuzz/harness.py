@@ -215,7 +215,8 @@ def record(runs: list[Counts], n: int, seed: int) -> None:
     from results_log import append_run  # noqa: PLC0415
 
     failures = [f"  - {c.kind} mutant #{i}: {sig}" for c in runs for sig, i in c.failures.items()]
-    lines = [f"\n### {datetime.date.today().isoformat()} — {len(runs)} kinds x {n:,} mutants, seed {seed}",
+    lines = [f"\n### {datetime.date.today().isoformat()} — "
+             + (f"{len(runs)} kinds" if len(runs) > 1 else f"kind {runs[0].kind}") + f" x {n:,} mutants, seed {seed}",
              f"- machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
              f"load average {os.getloadavg()[0]:.1f} at the end (shared machine)",
              f"- command: `python -m tests.fuzz.harness all {n} {seed} --record`", ""] + table(runs) + [""]
