@@ -99,7 +99,7 @@ class MappingOptions:
     partitioner: str = "metis"
     placer: str = "anneal"
     seed: int = 0
-    time_budget_s: float = 120.0
+    time_budget_s: float = 300.0
     assumed_rate: float = 0.01
     place_options: Mapping[str, Any] = field(default_factory=dict)
     splitters: Union[str, bool] = "auto"

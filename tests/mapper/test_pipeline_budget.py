@@ -21,10 +21,10 @@ from neurosim.neurons import LIF
 #: a small work budget: the move counts it gives are far below their caps (checked below), so the
 #: work budget, not the number of parts, decides how long the search runs -- what the old
 #: wall-clock budget decided, by the clock, on large networks
-WORK = 3e4
+WORK = 2e4
 
 
-def sheet_with_lateral_layer(side: int = 12, inh: int = 32, seed: int = 0):
+def sheet_with_lateral_layer(side: int = 10, inh: int = 24, seed: int = 0):
     """A ``side x side`` sheet (local and random targets, Poisson counts) driving an all-to-all
     inhibitory layer of equal weights (every pair of its neurons are twins)."""
     rng = np.random.default_rng(seed)
