@@ -34,7 +34,7 @@ __all__ = ["MappingOptions", "PLACE_DEFAULTS", "PLACE_OPTIONS", "SPLITTER_MODES"
 #: number of moves from the sizes alone, so a seed gives the same placement on any machine
 PLACE_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "lam": None, "chip_weight": 1.0, "pair_moves": None, "exact_moves": None, "polish_moves": None,
-    "links_slack": None, "multicast": None, "start": None, "twins": True, "work": 2.0e7})
+    "links_slack": None, "multicast": None, "start": None, "twins": True, "work": 2.5e7})
 PLACE_OPTIONS = tuple(PLACE_DEFAULTS)
 #: values of ``MappingOptions.splitters``
 SPLITTER_MODES = ("auto", "new-cores", False)
@@ -148,7 +148,7 @@ class MappingOptions:
         if isinstance(work, bool) or not isinstance(work, (int, float, np.integer, np.floating)) \
                 or not np.isfinite(work) or work <= 0:
             raise MappingError(describe("place option", "work", "must be a finite number of work units > 0",
-                                        got=repr(work), expected="> 0 (default 2e7: about 20 s of refinement)"))
+                                        got=repr(work), expected="> 0 (default 2.5e7: about 25 s of refinement at most)"))
         object.__setattr__(self, "place_options", MappingProxyType(dict(self.place_options)))
 
     def replace(self, **changes: Any) -> "MappingOptions":

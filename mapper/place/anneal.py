@@ -34,7 +34,8 @@ half of it) for ``k`` parts, ``f`` the phase's share and ``c`` the modelled cost
 (:data:`MOVE_COST`): ``c = a + b d`` for the pairwise phase (``d`` the mean number of traffic
 partners of a part) and ``c = a + b n + e s`` for the exact phases (``n`` the mean number of nets
 touching a part, ``s`` the mean number of their pins), fitted on the reference machine (within
-about 30 % on the benchmark networks of ``benchmarks/mapping_nets.py``).
+about 30 % on the benchmark networks of ``benchmarks/mapping_nets.py``; separate constants for
+unicast paths, which cost more per pin).
 
 Wall-clock cap. ``deadline`` (a :func:`time.perf_counter` time, from ``MappingOptions.time_budget_s``)
 only stops a phase that is still running past it (checked every 256 moves), and skips the phases
@@ -61,8 +62,9 @@ __all__ = ["refine", "move_budget", "MOVE_COST"]
 log = logging.getLogger(__name__)
 
 #: modelled work units (about microseconds on the reference machine) of one move:
-#: ``"pair": (a, b)`` for ``a + b d`` and ``"exact": (a, b, e)`` for ``a + b n + e s`` (module doc)
-MOVE_COST = {"pair": (45.0, 0.4), "exact": (125.0, 0.63, 0.032)}
+#: ``"pair": (a, b)`` for ``a + b d`` and ``"exact"`` / ``"exact_unicast"``: ``(a, b, e)`` for
+#: ``a + b n + e s`` (module doc; unicast paths cost more per pin than multicast trees)
+MOVE_COST = {"pair": (45.0, 0.4), "exact": (125.0, 0.63, 0.032), "exact_unicast": (120.0, 0.124, 0.119)}
 #: shares of the work budget of the pairwise, exact and polish phases
 PHASE_SHARE = (0.25, 0.5, 0.25)
 
@@ -76,7 +78,7 @@ def move_budget(nets: Nets, traffic, cost: LinkCost, *, work: float) -> tuple[in
     k = max(nets.n_parts, 1)
     a, b = MOVE_COST["pair"]
     c_pair = a + b * traffic.nnz / k
-    a, b, e = MOVE_COST["exact"]
+    a, b, e = MOVE_COST["exact" if cost.multicast else "exact_unicast"]
     inc = cost.inc
     pins = float((nets.sizes[inc] + 1).sum()) if inc.size else 0.0
     c_exact = a + b * inc.size / k + e * pins / k
