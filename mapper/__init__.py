@@ -10,6 +10,8 @@ A pipeline of pure stages over frozen data, one module or package each, in order
 * :mod:`mapper.route` -- spike multicast trees and link loads;
 * :mod:`mapper.estimate` -- traffic, energy and latency;
 * :mod:`mapper.export` -- placement files and SANA-FE files;
+* :mod:`mapper.interchange` -- SANA-FE network files read back: a network and a given placement
+  (:func:`read_sanafe_network`);
 
 with :mod:`mapper.mesh` (tile geometry, XY paths, link indexing) and :mod:`mapper.nets` (multicast
 nets) shared by the stages, :mod:`mapper.resources` (per-core resource accounting), the report
@@ -26,6 +28,7 @@ from mapper.chipload import chip_from_dict, list_chips, load_chip
 from mapper.chipspec import ChipSpec
 from mapper.evaluate import evaluate_placement
 from mapper.export import write_placement, write_sanafe, write_sanafe_arch
+from mapper.interchange import read_sanafe_network
 from mapper.options import MappingOptions
 from mapper.partition import STRATEGIES
 from mapper.pipeline import MappingResult, check_fits, map_network, structure_graph
@@ -38,4 +41,4 @@ from mapper.report import Report
 __all__ = ["load_chip", "list_chips", "chip_from_dict", "ChipSpec", "MappingOptions", "map_network", "check_fits",
            "structure_graph", "evaluate_placement", "MappingResult", "Report", "read_placement", "PlacementRecord",
            "write_placement", "quantize_network", "STRATEGIES", "PLACERS", "FIGURES", "save_mapping_figures",
-           "write_sanafe", "write_sanafe_arch"]
+           "write_sanafe", "write_sanafe_arch", "read_sanafe_network"]

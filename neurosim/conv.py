@@ -11,7 +11,9 @@ post neurons the output map ``(C_out, H_out, W_out)`` likewise, with
     H_out = (H + 2 p - kh) // stride + 1,   W_out = (W + 2 p - kw) // stride + 1
     post[o, y, x] receives  sum_{c, dy, dx} kernel[o, c, dy, dx] * pre[c, y*stride + dy - p, x*stride + dx - p]
 
-(taps that fall outside the input, i.e. into the zero padding, are no synapse).
+(taps that fall outside the input, i.e. into the zero padding, are no synapse). A zero tap is
+no synapse either, unless ``zero_taps`` is set: hardware that stores the whole kernel (SANA-FE's
+``conv2d`` edges) keeps, and charges, a synapse for every tap inside the input whatever its weight.
 """
 from __future__ import annotations
 
@@ -40,12 +42,15 @@ class ConvWeights:
         Step of the output grid over the input (>= 1).
     padding : int
         Zero padding on each side (>= 0).
+    zero_taps : bool
+        Zero taps are synapses too (stored with weight 0; the mapper counts them).
     """
 
     kernel: np.ndarray
     in_shape: tuple[int, int, int]
     stride: int = 1
     padding: int = 0
+    zero_taps: bool = False
     _csr: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,12 +104,12 @@ class ConvWeights:
         o, rem = np.divmod(post, h_out * w_out)
         y, x = np.divmod(rem, w_out)
         s, p = int(self.stride), int(self.padding)
-        taps_c, taps_dy, taps_dx = np.nonzero(np.any(self.kernel != 0, axis=0))
+        taps_c, taps_dy, taps_dx = np.nonzero(np.any(self.kernel != 0, axis=0) | bool(self.zero_taps))
         # every (post, tap) pair; kernel values depend on the post's output channel
         yy = y[:, None] * s + taps_dy[None, :] - p
         xx = x[:, None] * s + taps_dx[None, :] - p
         vals = self.kernel[o[:, None], taps_c[None, :], taps_dy[None, :], taps_dx[None, :]]
-        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w) & (vals != 0)
+        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w) & ((vals != 0) | bool(self.zero_taps))
         cols = (taps_c[None, :] * h + yy) * w + xx
         r = np.broadcast_to(np.arange(post.size)[:, None], ok.shape)
         m = sp.csr_matrix((vals[ok], (r[ok], cols[ok])), shape=(post.size, self.shape[1]))
@@ -115,7 +120,8 @@ class ConvWeights:
 
     @property
     def nnz(self) -> int:
-        """Number of synapses (non-zero taps inside the input), without expanding the matrix."""
+        """Number of synapses (non-zero taps, or all taps with ``zero_taps``, inside the input),
+        without expanding the matrix."""
         c_out, c_in, kh, kw = self.kernel.shape
         _, h, w = self.in_shape
         _, h_out, w_out = self.out_shape
@@ -125,5 +131,5 @@ class ConvWeights:
         vx = (np.arange(w_out)[None, :] * s + np.arange(kw)[:, None] - p)
         ny = ((vy >= 0) & (vy < h)).sum(axis=1)  # (kh,) output rows using tap row dy
         nx = ((vx >= 0) & (vx < w)).sum(axis=1)  # (kw,)
-        nonzero = (self.kernel != 0).astype(np.int64)  # (C_out, C_in, kh, kw)
+        nonzero = ((self.kernel != 0) | bool(self.zero_taps)).astype(np.int64)  # (C_out, C_in, kh, kw)
         return int(np.einsum("ocyx,y,x->", nonzero, ny, nx))

@@ -29,7 +29,8 @@ from neurosim.errors import InputError, ResourceError, _bytes, _seconds, describ
 if TYPE_CHECKING:  # pragma: no cover
     from neurosim.ir import Network
 
-__all__ = ["ResourceLimits", "DEFAULT_MAX_DURATION_S", "MACS_PER_S", "LONG_RUN_S", "machine_memory_bytes",
+__all__ = ["ResourceLimits", "DEFAULT_MAX_DURATION_S", "MACS_PER_S", "GEMM_MACS_PER_S", "LONG_RUN_S",
+           "machine_memory_bytes",
            "check_memory", "check_duration", "check_run", "run_estimate", "estimate_seconds", "format_bytes",
            "format_duration", "parse_memory", "parse_duration", "STEP_OVERHEAD_S"]
 
@@ -37,6 +38,9 @@ __all__ = ["ResourceLimits", "DEFAULT_MAX_DURATION_S", "MACS_PER_S", "LONG_RUN_S
 DEFAULT_MAX_DURATION_S = 86400.0
 #: nominal multiply-accumulates per second of the estimates (numpy engine, one core)
 MACS_PER_S = 1e9
+#: nominal multiply-accumulates per second of dense matrix products through BLAS on one core
+#: (estimates only: PUDLE's products measured 1.6e10 per second on one core of the CI machine)
+GEMM_MACS_PER_S = 5e9
 #: estimated duration above which commands announce the estimate before starting
 LONG_RUN_S = 10.0
 #: fixed cost of one simulated step of the numpy engine, seconds (estimates only)
@@ -155,9 +159,10 @@ def check_run(network: "Network", steps: int, limits: Optional[ResourceLimits] =
     return memory, seconds
 
 
-def estimate_seconds(macs: float) -> float:
-    """Seconds that ``macs`` multiply-accumulates take at :data:`MACS_PER_S`."""
-    return float(macs) / MACS_PER_S
+def estimate_seconds(macs: float, *, rate: float = MACS_PER_S) -> float:
+    """Seconds that ``macs`` multiply-accumulates take at ``rate`` per second (default
+    :data:`MACS_PER_S`; :data:`GEMM_MACS_PER_S` for dense matrix products)."""
+    return float(macs) / rate
 
 
 def format_bytes(n: float) -> str:

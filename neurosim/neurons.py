@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import ClassVar, Mapping, Union
+from typing import ClassVar, Mapping, Optional, Union
 
 import numpy as np
 
 from neurosim.errors import NetworkError, describe
 
-__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function", "DEFAULT_RECEPTOR"]
+__all__ = ["NeuronModel", "LIF", "IF", "LCANeuron", "Param", "threshold_function", "DEFAULT_RECEPTOR", "SPIKE_CONDITIONS"]
 
 #: A per-neuron parameter: one value for all neurons or one value per neuron.
 Param = Union[float, np.ndarray]
 
 RESETS = ("zero", "subtract")
+#: spike conditions of :class:`LIF` (``LIF.threshold``): ``v >= v_th`` (neurosim's default) or ``v > v_th``
+SPIKE_CONDITIONS = (">=", ">")
 THRESHOLDS = ("soft", "nonneg", "hard")
 #: name of the synaptic current of time constant ``LIF.tau_s`` (connections target it by default)
 DEFAULT_RECEPTOR = "syn"
@@ -86,6 +88,7 @@ class LIF(NeuronModel):
         dv/dt         = bias + ext(t) + sum_r i_r - (v - v_rest) / tau_m   # no leak if tau_m = inf
         v >= v_th  ->  spike; v <- v_reset ("zero") or v <- v - v_th ("subtract");
                        v frozen for ``refractory_steps`` steps
+        (``v > v_th`` with ``threshold=">"``)
 
     Receptor ``"syn"`` (:data:`DEFAULT_RECEPTOR`) has time constant ``tau_s``; ``receptors``
     adds more, each with its own time constant ``tau_r``; a :class:`~neurosim.ir.Connection`
@@ -99,10 +102,19 @@ class LIF(NeuronModel):
 
     Discrete time, step ``dt`` (forward Euler), at step ``n``:
 
-    1. ``v <- v + dt * (bias + ext_n + sum_r i_r - (v - v_rest)/tau_m)`` unless refractory;
-    2. ``s_n = v >= v_th``; reset the neurons that spiked, start their refractory count;
+    0. with ``bias_receptor = r``: ``i_r <- i_r + (dt/tau_r) bias_n`` (the bias is a constant input
+       current filtered by receptor ``r``; its steady state ``i_r = bias`` drives ``v`` as a direct
+       bias would);
+    1. ``v <- v + dt * (bias_n + ext_n + sum_r i_r - (v - v_rest)/tau_m)`` unless refractory
+       (without ``bias_n`` here when ``bias_receptor`` is set);
+    2. ``s_n = v >= v_th`` (``v > v_th`` with ``threshold=">"``); reset the neurons that spiked
+       (by subtraction of ``v_th`` itself), start their refractory count;
     3. ``i_r <- (1 - dt/tau_r) i_r + (1/tau_r) * sum_{c -> r} W_c s^{pre}_{n - d_c + 1}`` for every
        receptor (delay ``d_c >= 1``).
+
+    where ``bias_n = bias`` for ``n >= bias_start`` and 0 before (a layer whose input first arrives
+    at step ``k`` has ``bias_start = k``: its bias switches on with its input, as in the
+    discrete-time libraries whose graphs :func:`neurosim.nir.read_nir` reads).
 
     The Euler decay preserves each kernel's unit area exactly: ``sum_k dt (1-dt/tau)^k / tau = 1``.
     Reset by subtraction keeps the threshold overshoot and removes the rate bias that reset to
@@ -127,6 +139,15 @@ class LIF(NeuronModel):
         Further receptors by name, each with its time constant ``tau_r`` (> 0; a scalar or one
         per neuron). Names are identifiers other than ``"syn"``. Probe variable ``"i"`` is the
         total current, ``"i_<name>"`` one receptor's current (``"i_syn"`` the default one).
+    threshold : {">=", ">"}
+        Spike condition: ``v >= v_th`` (default) or the strict ``v > v_th`` (NIR, snnTorch, Norse).
+    bias_start : int
+        First step at which ``bias`` acts (>= 0; default 0: from the first step).
+    bias_receptor : str, optional
+        ``None`` (default): ``bias`` drives ``v`` directly. A receptor name (e.g. ``"syn"``): the
+        bias enters that receptor's current every step, ``i_r <- i_r + (dt/tau_r) bias``, and
+        reaches ``v`` through the synaptic filter (a current-based neuron's bias, as in snnTorch's
+        ``Synaptic``: ``syn <- alpha syn + (W x + b)``).
     """
 
     tau_s: Param = 1.0
@@ -138,6 +159,9 @@ class LIF(NeuronModel):
     reset: str = "subtract"
     refractory_steps: int = 0
     receptors: Mapping[str, Param] = field(default_factory=dict)
+    threshold: str = ">="
+    bias_start: int = 0
+    bias_receptor: Optional[str] = None
 
     state_vars: ClassVar[tuple[str, ...]] = ("v", "i")
     graded: ClassVar[bool] = False
@@ -188,6 +212,15 @@ class LIF(NeuronModel):
         if not isinstance(self.refractory_steps, (int, np.integer)) or self.refractory_steps < 0:
             raise NetworkError(describe("population", pop_name, "LIF.refractory_steps must be a non-negative integer",
                                         got=self.refractory_steps, expected="int >= 0"))
+        if self.threshold not in SPIKE_CONDITIONS:
+            raise NetworkError(describe("population", pop_name, "unknown LIF.threshold (spike condition)",
+                                        got=repr(self.threshold), expected=" or ".join(repr(c) for c in SPIKE_CONDITIONS)))
+        if isinstance(self.bias_start, bool) or not isinstance(self.bias_start, (int, np.integer)) or self.bias_start < 0:
+            raise NetworkError(describe("population", pop_name, "LIF.bias_start must be a non-negative integer",
+                                        got=self.bias_start, expected="int >= 0 (steps)"))
+        if self.bias_receptor is not None and self.bias_receptor not in self.receptor_names:
+            raise NetworkError(describe("population", pop_name, "LIF.bias_receptor names no receptor of the model",
+                                        got=repr(self.bias_receptor), expected=f"None or one of {self.receptor_names}"))
 
     def check_dt(self, pop_name: str, n: int, dt: float) -> None:
         """Raise :class:`NetworkError` if the Euler step ``dt`` (seconds) is unstable for these

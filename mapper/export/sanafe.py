@@ -10,11 +10,16 @@ One group per population, one edge line per synapse (``a.0 -> b.1: {weight: w}``
 ``a.0..3: {core: T.C}`` where ``T = X * H + Y`` is SANA-FE's tile number (it numbers tiles column
 by column over a ``W x H`` mesh) and ``C`` the slot in the tile. ``(X, Y)`` are board-global tile
 coordinates (:meth:`~mapper.chipspec.ChipSpec.global_tile`), so a multi-chip board is one flat
-mesh. Neuron parameters are translated approximately (LIF: ``threshold = v_th``, ``reset =
+mesh. Neuron parameters are translated approximately (LIF: ``threshold = v_th⁻`` (``v_th`` itself for
+``LIF.threshold == ">"``), ``reset =
 v_reset``, ``reset_mode`` soft/hard, ``leak_decay = 1 - dt/tau_m``, ``bias = bias * dt``; graded
-LCA neurons as LIF with ``threshold = lam``), so SANA-FE's own spike counts may differ from ours:
+LCA neurons as LIF with ``threshold = lam⁻``; ``x⁻`` is the largest float below ``x``, since SANA-FE
+fires when ``v > threshold`` and neurosim when ``v >= v_th``), so SANA-FE's own spike counts may differ from ours:
 compare energy with the same activity. Every group logs its spikes (``log_spikes``), so a run with
 ``spike_trace=True`` gives the counts to feed back as an :class:`~neurosim.activity.ActivityProfile`.
+:func:`mapper.interchange.read_sanafe_network` reads the file back: the populations (their
+original names from the header's ``# group 'g' is population 'p'`` lines), the parameters this
+translation keeps, the synapses and their weights, and the placement, exactly.
 
 Architecture (``architecture:``)
 --------------------------------
@@ -96,6 +101,11 @@ def _scalar(v) -> Union[float, None]:
     return float(a[0]) if np.all(a == a[0]) else None
 
 
+def _below(v) -> np.ndarray:
+    """The largest float below ``v``: SANA-FE's ``v > threshold`` is then neurosim's ``v >= v_th``."""
+    return np.nextafter(np.asarray(v, dtype=float), -np.inf)
+
+
 def _group_attrs(pop, dt_s: float, drive=0.0) -> tuple[dict, dict]:
     """(group attributes, per-neuron attribute arrays) for a population, translated approximately;
     ``drive`` (bias units) is added to the bias (:func:`constant_drive`)."""
@@ -103,12 +113,12 @@ def _group_attrs(pop, dt_s: float, drive=0.0) -> tuple[dict, dict]:
     per: dict = {}
     if isinstance(m, LIF):
         tau_m = np.asarray(m.tau_m_s, dtype=float)
-        vals = {"threshold": m.v_th, "reset": m.v_reset,
+        vals = {"threshold": m.v_th if m.threshold == ">" else _below(m.v_th), "reset": m.v_reset,
                 "leak_decay": np.where(np.isfinite(tau_m), 1.0 - dt_s / np.where(np.isfinite(tau_m), tau_m, 1.0), 1.0),
                 "bias": (np.asarray(m.bias, dtype=float) + drive) * dt_s}
         attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft" if m.reset == "subtract" else "hard"}
     elif isinstance(m, LCANeuron):
-        vals = {"threshold": m.lam, "bias": (np.asarray(m.bias, dtype=float) + drive) * dt_s}
+        vals = {"threshold": _below(m.lam), "bias": (np.asarray(m.bias, dtype=float) + drive) * dt_s}
         attrs = {"model": "leaky_integrate_fire", "reset_mode": "soft"}
     else:  # pragma: no cover - every model of neurosim.neurons is handled above
         vals, attrs = {}, {}
@@ -221,7 +231,10 @@ def network_gaps(network: Network, dt_s: float = 1e-3, input_index: int = 0) -> 
             dropped = [k for k, bad in (("tau_s (synaptic current)",
                                          np.any(np.asarray(m.tau_s, dtype=float) > dt_s * (1 + 1e-9))),
                                         ("v_rest", np.any(np.asarray(m.v_rest, dtype=float) != 0)),
-                                        ("refractory_steps", np.any(np.asarray(m.refractory_steps) > 0))) if bad]
+                                        ("refractory_steps", np.any(np.asarray(m.refractory_steps) > 0)),
+                                        ("bias_start (bias onset)", m.bias_start > 0 and np.any(m.param("bias", p.size))),
+                                        ("bias_receptor (bias through the synaptic current)",
+                                         m.bias_receptor is not None and np.any(m.param("bias", p.size)))) if bad]
             if dropped:
                 gaps.append(f"population '{p.name}': {', '.join(dropped)} not expressed")
     return gaps

@@ -9,6 +9,14 @@ drawn is skipped and the report's notes say so). Files are written atomically
 *before* the command does any work. A run (:func:`write_run`) adds ``activity.png`` (the raster
 of input 0 over the first steps and its decoded code against FISTA's), ``codes.npy``,
 ``activity.npz`` and ``network.npz``.
+
+A directory of outputs is complete or visibly incomplete: the command writes the run record
+``.neurosim-run.json`` (:mod:`neurosim.io.runrecord`) with status ``"writing"`` before its first
+file and rewrites it with status ``"complete"`` and every file's size and SHA-256 as its last
+write (:func:`write_run` does both; ``neurosim map`` and ``neurosim learn --chip`` bracket their
+own writes with :class:`~neurosim.io.runrecord.RunRecord`). :func:`check_out_dir` lets a command
+replace the files of an interrupted run (record ``"writing"``) without ``--force``, never those
+of a complete run; :func:`interrupted_note` is the line the CLI prints about such a run.
 """
 from __future__ import annotations
 
@@ -19,12 +27,13 @@ from mapper import FIGURES, MappingResult, Report, save_mapping_figures, write_p
 from neurosim.io.atomic import atomic_save_npy, atomic_write_json, atomic_write_text
 from neurosim.io.network import save_network
 from neurosim.io.outpaths import check_outputs, check_path
+from neurosim.io.runrecord import RECORD, RunRecord, read_record, replaceable
 from neurosim.plots import activity_figure, save_png
 
 if TYPE_CHECKING:  # pragma: no cover
     from neurosim.app.pipeline import RunResult
 
-__all__ = ["MAP_OUTPUTS", "RUN_OUTPUTS", "check_out_dir", "write_mapping", "write_run"]
+__all__ = ["MAP_OUTPUTS", "RUN_OUTPUTS", "check_out_dir", "interrupted_note", "write_mapping", "write_run"]
 
 #: the files :func:`write_mapping` writes, in this order
 MAP_OUTPUTS = ("report.json", "placement.json", "summary.txt", "core_utilisation.png", "link_traffic.png")
@@ -38,11 +47,31 @@ def check_out_dir(out: Union[str, Path], names: Sequence[str], *, force: bool, o
     """``out`` as a Path, after checking it can take the files ``names`` (and the ``extra``
     outputs, as ``(option, path)``) without replacing one of the ``inputs``
     (:func:`~neurosim.io.outpaths.check_outputs`, which raises the one-line
-    :class:`~neurosim.errors.InputError`)."""
+    :class:`~neurosim.errors.InputError`).
+
+    The run record :data:`~neurosim.io.runrecord.RECORD` is one of the files: a complete run's
+    record, like its files, is replaced only with ``force``. The files an interrupted run was
+    writing (its record says ``"writing"``) may be replaced without ``force``; a directory whose
+    record's writer is still running is refused.
+    """
     out = check_path(out, option)
+    names = list(names) + [RECORD]
+    free: set[str] = set()
+    if out.is_dir():
+        free, _ = replaceable(out, option=option)
     check_outputs([(f"{option} ({n})", out / n) for n in names] + list(extra), dirs=[(option, out)], force=force,
-                  inputs=inputs)
+                  inputs=inputs, keep={f"{option} ({n})" for n in names if n in free})
     return out
+
+
+def interrupted_note(out: Union[str, Path]) -> Optional[str]:
+    """One line about the interrupted run in ``out`` (its record says ``"writing"``), or ``None``."""
+    record = read_record(out) if Path(out).is_dir() else None
+    if record is None or record["status"] == "complete":
+        return None
+    what = f"'{record['command']}'" if isinstance(record.get("command"), str) else "an earlier command"
+    return (f"'{out}' holds the files of an interrupted run ({what}, pid {record.get('pid', '?')}); "
+            "they are replaced")
 
 
 def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer: str, seed: int,
@@ -84,12 +113,22 @@ def write_mapping(result: MappingResult, out: Path, *, partitioner: str, placer:
     return text, [n for n in MAP_OUTPUTS if n not in FIGURES] + [p.name for p in drawn]
 
 
-def write_run(result: "RunResult", out: Path) -> list[str]:
+def write_run(result: "RunResult", out: Path, *, command: Optional[str] = None) -> list[str]:
     """Write every file of a run (:data:`RUN_OUTPUTS`) into ``out``; return the names written
     (a plot that could not be drawn is missing and the report's notes say why).
 
-    Check ``out`` first with ``check_out_dir(out, RUN_OUTPUTS, force=..., inputs=experiment.input_files())``.
+    The run record (:mod:`neurosim.io.runrecord`) is written first with status ``"writing"`` and
+    last with status ``"complete"`` and every file's size and SHA-256; ``command`` is recorded
+    in it (default: this process's command line). Check ``out`` first with
+    ``check_out_dir(out, RUN_OUTPUTS, force=..., inputs=experiment.input_files())``.
     """
+    record = RunRecord(out, RUN_OUTPUTS, command=command).start()
+    written = _write_run_files(result, out)
+    record.complete(written)
+    return written
+
+
+def _write_run_files(result: "RunResult", out: Path) -> list[str]:
     from neurosim.app.pipeline import RASTER_PROBE
 
     mapping = result.mapping

@@ -46,6 +46,13 @@ def nir_text(info: dict[str, Any]) -> str:
     lines = [f"NIR graph {info['source']}: {len(info['populations'])} populations, "
              f"{len(info['connections'])} connections at dt {info['dt_s']:g} s",
              f"  convention: {info['convention']}"]
+    if "spikes" in info:
+        conds = sorted(set(info.get("threshold", {}).values()))
+        what = "one-step pulses of area dt" if info["spikes"] == "pulse" else "impulses of area 1"
+        lines.append(f"  spikes read as: {info['spikes']} ({what}); spike condition: v {' / '.join(conds) or '>'} v_threshold"
+                     + (f" (per population: {info['threshold']})" if len(conds) > 1 else ""))
+    for warning in info.get("warnings", []):
+        lines.append(f"  WARNING: {warning}")
     if "simulation" in info:
         sim = info["simulation"]
         lines.append(f"  activity simulated: {sim['steps']} steps, Poisson input {sim['input_rate_per_step']:g} "

@@ -10,6 +10,10 @@
       -> store each point as it finishes (DIR/points/<key>.json, atomically)
       -> results.csv, pareto.csv, summary.txt, sweep.json, pareto.png, axis_<key>.png
 
+The run record ``DIR/.neurosim-run.json`` (:mod:`neurosim.io.runrecord`) says ``"writing"`` from
+the start until the last file is written (then ``"complete"``, with every file's size and
+SHA-256): an interrupted sweep's directory says it is incomplete, and ``--resume`` completes it.
+
 Where the points run:
 
 * ``workers=None`` (default): a Dask ``LocalCluster`` with one single-threaded worker process per
@@ -41,7 +45,9 @@ from neurosim.app.sweepspec import SweepSpec, load_sweep
 from neurosim.app.sweepstore import PointStore, code_version, digest
 from neurosim.app.sweeptable import columns, csv_text, pareto_front, result_rows, summary_text
 from neurosim.errors import InputError, describe
+from neurosim.guard import ResourceLimits
 from neurosim.io.atomic import atomic_write_json, atomic_write_text
+from neurosim.io.runrecord import RunRecord
 
 __all__ = ["run_sweep", "SweepResult", "sweep_outputs", "check_sweep_out", "TABLES"]
 
@@ -234,7 +240,8 @@ def _run_on_dask(client: Any, plans: list[PointPlan], quantize: bool) -> Iterato
 
 def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, workers: Optional[int] = None,
               scheduler: Optional[str] = None, resume: bool = False, force: bool = False,
-              progress: Optional[Progress] = None, plots: bool = True) -> SweepResult:
+              progress: Optional[Progress] = None, plots: bool = True,
+              limits: Optional[ResourceLimits] = None) -> SweepResult:
     """Run a sweep and write its results into ``out`` (see the module docstring).
 
     Parameters
@@ -257,6 +264,9 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
         ``progress(done, failed, total)`` after each point.
     plots : bool
         Draw the plots (``pareto.png``, ``axis_<key>.png``); the tables are always written.
+    limits : ResourceLimits, optional
+        Most memory and time one setting's run may need (:mod:`neurosim.guard`; default: the
+        machine's memory); a setting beyond them is an ``invalid`` point, never allocated.
 
     Raises
     ------
@@ -273,7 +283,8 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
         raise InputError(describe("option", "--workers", "must be a whole number >= 1", got=repr(workers),
                                   expected="an integer >= 1"))
     out = check_sweep_out(out, spec, resume=resume, force=force)
-    plans = plan_sweep(spec)
+    plans = plan_sweep(spec, limits)
+    record = RunRecord(out, sweep_outputs(spec)).start()  # "writing" until the last file is written
     store = PointStore(out / "points")
     if force and not resume:
         store.clear()
@@ -301,7 +312,9 @@ def run_sweep(spec: Union[SweepSpec, str, Path], out: Union[str, Path], *, worke
     finally:
         _write_table(out, spec, plans, rec.records)  # an interrupted sweep leaves its table (pending rows)
     rec.work["simulations"], rec.work["quantized_simulations"] = len(rec.sims), len(rec.quants)
-    return _finish(out, spec, plans, rec.records, rec.work, plots=plots)
+    result = _finish(out, spec, plans, rec.records, rec.work, plots=plots)
+    record.complete(result.files)
+    return result
 
 
 class _Recorder:

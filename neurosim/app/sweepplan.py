@@ -28,13 +28,14 @@ from typing import Any, Optional, Union
 
 from mapper import ChipSpec, MappingOptions, chip_from_dict, check_fits
 from mapper.chipload import load_chip_dict
-from neurosim.app.experiment import Experiment, experiment_from_dict
+from neurosim.app.experiment import Experiment, check_experiment_resources, experiment_from_dict
 from neurosim.app.mapping import MappingInput, load_nir_graph, map_input
 from neurosim.app.pipeline import Simulated, map_stage, prepare_network, quantized_stage, simulate_stage
 from neurosim.app.quality import QuantizedQuality
 from neurosim.app.sweepspec import NIR_FIELDS, SweepError, SweepSpec, _relative
 from neurosim.app.sweepstore import code_version, digest, file_digest
 from neurosim.errors import CapacityError, NeurosimError, SpecError
+from neurosim.guard import ResourceLimits
 from neurosim.validation.schema import Ctx, validate_section
 from neurosim.ir import Network
 
@@ -43,7 +44,7 @@ __all__ = ["PointPlan", "Failure", "plan_sweep", "simulate_group", "quantize_gro
 
 log = logging.getLogger(__name__)
 
-#: point statuses: ok; invalid (a variant fails validation); does-not-fit (CapacityError);
+#: point statuses: ok; invalid (a variant fails validation, or its run would exceed the resource limits); does-not-fit (CapacityError);
 #: failed (another domain error while simulating or mapping); error (an unexpected exception:
 #: a bug, not stored, so ``--resume`` runs the point again)
 STATUSES = ("ok", "invalid", "does-not-fit", "failed", "error")
@@ -130,6 +131,8 @@ class NirSetting:
     input_rate: float
     seed: int
     backend: str
+    spikes: str = "pulse"
+    threshold: Optional[str] = None
 
 
 def _chip_variant(spec: SweepSpec, point: dict[str, Any], cache: dict) -> tuple[dict, str, str]:
@@ -160,8 +163,14 @@ def _overrides(point: dict[str, Any], head: str) -> dict[str, Any]:
     return {k.partition(".")[2]: v for k, v in point.items() if k.partition(".")[0] == head}
 
 
-def plan_sweep(spec: SweepSpec) -> list[PointPlan]:
-    """The :class:`PointPlan` of every point of ``spec`` (cheap: nothing is built or simulated)."""
+def plan_sweep(spec: SweepSpec, limits: Optional[ResourceLimits] = None) -> list[PointPlan]:
+    """The :class:`PointPlan` of every point of ``spec`` (cheap: nothing is built or simulated).
+
+    Every experiment setting is checked against ``limits`` (memory and duration of its run,
+    :func:`~neurosim.app.experiment.check_experiment_resources`; default: the machine's memory)
+    before anything is built: a setting that would not fit is an ``invalid`` point whose reason
+    gives the estimate, and no worker allocates it.
+    """
     code = code_version()
     cache: dict[str, Union[tuple[dict, str], str]] = {}
     plans = []
@@ -184,6 +193,7 @@ def plan_sweep(spec: SweepSpec) -> list[PointPlan]:
                 setting = experiment_from_dict(copy.deepcopy(raw), source=spec.experiment_source,
                                                base_dir=spec.experiment_base_dir)
                 options = setting.mapping_options()
+                check_experiment_resources(setting, limits)
             if bad_chip:
                 raise _Invalid(bad_chip)
             chip = chip_from_dict(copy.deepcopy(chip_d), source=chip_src)
@@ -221,7 +231,8 @@ def _nir_point(spec: SweepSpec, raw: dict[str, Any], mapping: dict[str, Any]) ->
     except NeurosimError as exc:
         raise ctx.error("mapping", str(exc)) from None
     setting = NirSetting(path=spec.experiment_base_dir / v["nir"], dt_s=v["dt_s"], simulate=v["simulate"],
-                         input_rate=v["input_rate"], seed=v["seed"], backend=v["backend"])
+                         input_rate=v["input_rate"], seed=v["seed"], backend=v["backend"], spikes=v["spikes"],
+                         threshold=v["threshold"])
     return setting, v, options
 
 
@@ -266,10 +277,10 @@ def simulate_group(experiment: Union[Experiment, NirSetting],
         try:
             if isinstance(experiment, NirSetting):
                 e = experiment
-                graph = load_nir_graph(e.path, dt_s=e.dt_s)
+                graph = load_nir_graph(e.path, dt_s=e.dt_s, spikes=e.spikes, threshold=e.threshold)
                 return _first_fit(graph.network, chips) or (graph if e.simulate is None else load_nir_graph(
                     e.path, dt_s=e.dt_s, simulate_steps=e.simulate, input_rate=e.input_rate, seed=e.seed,
-                    backend=e.backend))
+                    backend=e.backend, spikes=e.spikes, threshold=e.threshold))
             built = prepare_network(experiment)
             return _first_fit(built.network, chips) or simulate_stage(experiment, built).without_probes()
         except NeurosimError as exc:

@@ -76,6 +76,10 @@ NIR_FIELDS: dict[str, Field] = {
     "seed": Field("int", "seed of the Poisson input", minimum=0, maximum=MAX_SEED, required=False, default=0),
     "backend": Field("choice", "simulation backend", choices=tuple(sorted(BACKENDS)), required=False,
                      default=DEFAULT_BACKEND),
+    "spikes": Field("choice", "spike convention of the exporter: 'pulse' (one step long, area dt: snnTorch) or "
+                    "'dirac' (area 1: Norse IAF, Sinabs)", choices=("pulse", "dirac"), required=False, default="pulse"),
+    "threshold": Field("choice", "spike condition of every layer (absent: NIR's '>', or the one neurosim recorded "
+                       "in the graph)", choices=(">", ">="), required=False, nullable=True),
 }
 
 #: the sweep file, as a schema tree (``axes`` is free-form here and checked by :func:`_axis`)
@@ -274,7 +278,7 @@ def _nir_spec(ctx: Ctx, top: dict, *, name: str, source: str, base_dir: Path, ax
     if not path.is_file():
         raise ctx.error("experiment.nir", "no such file", got=str(path),
                         expected="a NIR graph file (paths are relative to the sweep file)")
-    load_nir_graph(path, dt_s=settings["dt_s"])
+    load_nir_graph(path, dt_s=settings["dt_s"], spikes=settings["spikes"], threshold=settings["threshold"])
     chip_data, chip_path = _base_chip(ctx, base_dir, top["chip"])
     try:
         MappingOptions(**mapping)

@@ -16,6 +16,7 @@ import numpy as np
 
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
+from neurosim.progress import Progress
 from neurosim.result import SimResult
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "simulate", "get_backend"]
@@ -40,7 +41,7 @@ def get_backend(name: str) -> Callable[..., SimResult]:
 
 def simulate(network: Network, *, steps: int, dt_s: float, backend: str = DEFAULT_BACKEND, seed: int = 0,
              dtype: Any = np.float64, initial_state: Optional[dict[str, dict[str, np.ndarray]]] = None,
-             signals: Optional[dict[str, float]] = None, progress: bool = False,
+             signals: Optional[dict[str, float]] = None, progress: bool | Progress = False,
              options: Optional[dict[str, Any]] = None) -> SimResult:
     """Run ``network`` for ``steps`` steps of ``dt_s`` seconds on ``backend``.
 
@@ -62,8 +63,10 @@ def simulate(network: Network, *, steps: int, dt_s: float, backend: str = DEFAUL
         ``{population: {var: array (n,) or (batch, n)}}`` written before the first step.
     signals : dict, optional
         Values of global broadcast signals, overriding ``network.signals``.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : bool or callable
+        ``True``: show a progress bar on stderr; a :data:`neurosim.progress.Progress` callback:
+        report ``progress("simulating", steps done, steps)`` to it instead (the compiled and numpy
+        engines after every chunk of steps, Brian2's runtime targets as it reports).
     options : dict, optional
         Backend-specific options (e.g. ``{"target": "cpp_standalone"}`` for Brian2).
     """

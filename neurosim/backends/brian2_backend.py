@@ -35,7 +35,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from neurosim.backends.brian2_build import Built, build_network
 from neurosim.errors import BackendUnavailableError, NetworkError, SimulationError, describe
 from neurosim.ir import Network
 from neurosim.plasticity import check_no_event_rules
+from neurosim.progress import Progress
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def _brian2_session(b2, target: str, dtype: np.dtype, seed: int) -> Iterator[Opt
 
 # -- running ---------------------------------------------------------------------------------------
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: bool = False,
+        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: Union[bool, Progress] = False,
         options: Optional[dict] = None) -> SimResult:
     """Backend entry point used by :func:`neurosim.simulate` (arguments as there).
 
@@ -212,7 +213,7 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
     with _captured_warnings(), _brian2_session(b2, target, np.dtype(dtype), seed) as directory:
         built = build_network(b2, network, dt=dt_s, batch=batch, signals=merged, initial_state=initial_state)
         net = b2.Network(*built.objects, name="neurosim_network")
-        report = _progress_reporter(steps, network.name, target) if progress else None
+        report = _progress_reporter(steps, network.name, target, progress) if progress else None
         net.run(steps * dt_s * b2.second, namespace={}, report=report, report_period=1 * b2.second)
         if directory is not None:
             try:
@@ -226,9 +227,14 @@ def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any 
     return result
 
 
-def _progress_reporter(steps: int, name: str, target: str):
+def _progress_reporter(steps: int, name: str, target: str, progress: Union[bool, Progress] = True):
     if target == "cpp_standalone":
         return "stderr"  # standalone code cannot call back into Python
+    if callable(progress):
+        def report_to(elapsed, completed, start, duration):
+            progress("simulating", int(round(float(completed) * steps)), steps)
+
+        return report_to
     from tqdm import tqdm  # imported lazily: only interactive runs need it
 
     bar = tqdm(total=steps, desc=f"simulating {name} (brian2)", unit="step", leave=False, mininterval=0.5)

@@ -10,14 +10,16 @@ LIF / IF (``i`` is called ``isyn``: ``i`` is the neuron index in Brian2; recepto
 the default ``"syn"`` has its own current ``isyn_r`` with time constant ``tau_r``, and ``itot`` is
 their sum)::
 
+    before_groups  isyn_b += (dt/tau_b) bias   (a bias entering receptor b, ``LIF.bias_receptor``)
     groups      v += dt (bias + ext + isyn [+ isyn_r ...] - (v - v_rest)/tau_m)  (forward Euler,
                 isyn += -dt isyn / tau_s ; isyn_r += -dt isyn_r / tau_r      frozen when refractory),
                                                                              same old values
-    thresholds  s = v >= v_th  (refractory neurons cannot spike)
+    thresholds  s = v >= v_th  or  v > v_th  (``LIF.threshold``; refractory neurons cannot spike)
     synapses    isyn_r += W / tau_r  for spikes emitted d - 1 steps ago (Brian2 delay (d-1) dt)
     resets      v -= v_th  or  v = v_reset
 
-so a spike at step n reaches ``v`` at step ``n + d``. A refractory period of ``R`` steps is
+so a spike at step n reaches ``v`` at step ``n + d``. A bias acts from step ``LIF.bias_start`` on
+(``bias * int(t_in_timesteps >= bias_start)``). A refractory period of ``R`` steps is
 Brian2's ``refractory = (R + 1) dt``: Brian2 counts the spike step itself.
 
 LCANeuron (``a`` is a state variable, ``in`` the graded input of the previous step)::
@@ -158,7 +160,10 @@ def _equations(plan: GroupPlan) -> str:
         leak = " - (v - v_rest)/tau_m" if "tau_m" in plan.params else ""
         extra_r = list(plan.pop.model.receptors)  # type: ignore[attr-defined]
         currents = "".join(f" + isyn_{r}" for r in extra_r)
-        core = [f"dv/dt = bias + ext{drive} + isyn{currents}{leak} : 1 (unless refractory)",
+        m: LIF = plan.pop.model  # type: ignore[assignment]
+        gate = f" * int(t_in_timesteps >= {int(m.bias_start)})" if m.bias_start else ""
+        bias = "" if m.bias_receptor is not None else f"bias{gate} + "
+        core = [f"dv/dt = {bias}ext{drive} + isyn{currents}{leak} : 1 (unless refractory)",
                 "disyn/dt = -isyn/tau_s : Hz"] + [f"disyn_{r}/dt = -isyn_{r}/tau_{r} : Hz" for r in extra_r]
         if extra_r:
             core.append(f"itot = isyn{currents} : Hz")
@@ -181,7 +186,7 @@ def _make_group(b2, plan: GroupPlan, clock) -> Any:
     else:
         m: LIF = pop.model  # type: ignore[assignment]
         reset = "v = v - v_th" if m.reset == "subtract" else "v = v_reset"
-        kw.update(threshold="v >= v_th", reset=f"{reset}; {counts}",
+        kw.update(threshold=f"v {m.threshold} v_th", reset=f"{reset}; {counts}",
                   refractory=(int(m.refractory_steps) + 1) * clock.dt)
     group = b2.NeuronGroup(plan.size, **kw)
     for name, (values, unit) in plan.params.items():
@@ -194,6 +199,12 @@ def _make_group(b2, plan: GroupPlan, clock) -> Any:
         if plan.history >= 2:
             shift = [f"ah{k} = ah{k - 1}" for k in range(plan.history, 1, -1)] + ["ah1 = a"]
             group.run_regularly("\n".join(shift), when="start", name=f"{plan.gname}_history")
+    if not plan.graded and pop.model.bias_receptor is not None:  # type: ignore[attr-defined]
+        m3: LIF = pop.model  # type: ignore[assignment]
+        var = receptor_var(m3, m3.bias_receptor)
+        tau = "tau_s" if var == "isyn" else f"tau_{m3.bias_receptor}"
+        gate = f" * int(t_in_timesteps >= {int(m3.bias_start)})" if m3.bias_start else ""
+        group.run_regularly(f"{var} += (dt / {tau}) * bias{gate}", when="before_groups", name=f"{plan.gname}_bias")
     for k, (code, when) in enumerate(plan.regular):
         group.run_regularly(code, when=when, name=f"{plan.gname}_input{k}")
     return group

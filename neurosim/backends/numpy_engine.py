@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from neurosim.backends.numpy_populations import make_state
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, ConstantInput, Network, PoissonInput, receptor_index
 from neurosim.plasticity import check_no_event_rules
+from neurosim.progress import CallbackBar, Progress
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -257,11 +258,16 @@ class Simulator:
             value = np.asarray(self._input_values.get(inp.name, inp.value), dtype=self.dtype)
             st.drive = st.drive + (scale_dt[inp.target] * g) * value
 
-    def run(self, steps: int, *, progress: bool = False) -> None:
-        """Advance ``steps`` steps."""
+    def run(self, steps: int, *, progress: Union[bool, Progress] = False) -> None:
+        """Advance ``steps`` steps (``progress``: a bar on stderr, or a :data:`~neurosim.progress.Progress`
+        callback hearing ``("simulating", steps done, steps)``)."""
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
             raise NetworkError(describe("run", self.network.name, "steps must be a non-negative integer", got=steps))
         t0 = time.perf_counter()
+        lif_states = [st for st in self.pops.values() if not st.graded]
+        onsets = {st.bias_start for st in lif_states if st.bias_start > 0}
+        for st in lif_states:
+            st.bias_on(self.step_count)
         self._drives()
         gains = [1.0 if cc.gain is None else cc.gain.value(self.signals) for cc in self.conns]
         array_gains = [1.0 if a.gain is None else a.gain.value(self.signals) for a in self.array_inputs]
@@ -272,13 +278,15 @@ class Simulator:
             incoming[cc.post].append((cc, gains[k]))
         state_probes = [p for p in self.probes if p.var not in ("count",)]
         count_probes = [p for p in self.probes if p.var == "count"]
-        bar = _progress(steps, self.network.name) if progress else None
+        bar = _progress(steps, self.network.name, progress) if progress else None
         chunk = max(1, steps // 100)
         errstate = np.errstate(over="ignore", invalid="ignore")  # non-finite state raises below
         errstate.__enter__()
         try:
             for k in range(steps):
                 n = self.step_count
+                if n in onsets and any([st.bias_on(n) for st in lif_states]):  # a bias switches on: new drives
+                    self._drives()
                 ext = self._array_ext(n, array_gains)
                 for name in self.order:
                     st = self.pops[name]
@@ -372,14 +380,17 @@ class Simulator:
                          dt_s=self.dt_s, probes=probes, activity=activity, final_state=self.state, wall_s=self.wall_s)
 
 
-def _progress(total: int, name: str):
+def _progress(total: int, name: str, progress: Union[bool, Progress] = True):
+    """A tqdm bar on stderr, or the steps reported to ``progress("simulating", done, total)``."""
+    if callable(progress):
+        return CallbackBar(progress, "simulating", total)
     from tqdm import tqdm  # imported lazily: only long interactive runs need it
 
     return tqdm(total=total, desc=f"simulating {name}", unit="step", leave=False, mininterval=0.5)
 
 
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: bool = False,
+        initial_state: Optional[dict] = None, signals: Optional[dict] = None, progress: Union[bool, Progress] = False,
         options: Optional[dict] = None) -> SimResult:
     """Backend entry point used by :func:`neurosim.simulate`."""
     opts = dict(options or {})

@@ -19,11 +19,14 @@ __all__ = ["LIFState", "LCAState", "make_state"]
 class LIFState:
     r"""Batched LIF/IF state. One step (forward Euler, see :class:`neurosim.neurons.LIF`)::
 
+        [dt i_b += dt (dt/tau_b) bias]                       receptor bias (``bias_receptor = b``)
         v <- a_m v + c_m + dt (bias + ext) + sum_r dt i_r   (a_m = 1 - dt/tau_m, c_m = dt v_rest / tau_m)
         i_r <- (1 - dt/tau_r) i_r                           for every receptor r
-        s  = v >= v_th ;  v[s] <- v[s] - v_th  or  v_reset
+        s  = v >= v_th  (v > v_th) ;  v[s] <- v[s] - v_th  or  v_reset
     followed by synaptic delivery ``i_r += W s / tau_r`` (done by the engine). The state keeps
-    ``dt * i_r`` per receptor, shaped ``(receptors, batch, n)``.
+    ``dt * i_r`` per receptor, shaped ``(receptors, batch, n)``. The bias acts from step
+    ``bias_start`` on: the engine calls :meth:`bias_on` with the step number (``drive`` holds
+    ``dt bias`` only while it acts and only for a direct bias).
     """
 
     graded = False
@@ -49,7 +52,11 @@ class LIFState:
         self.v_decay = (1.0 - dt * inv_tau_m).astype(dtype)
         self.dt = dtype.type(dt)
         self.leak_drive = (dt * v_rest * inv_tau_m).astype(dtype)  # dt * v_rest / tau_m
-        self.base_drive = (dt * m.param("bias", n)).astype(dtype)  # dt * bias
+        self.bias_dt = (dt * m.param("bias", n)).astype(dtype)  # dt * bias
+        self.bias_start = int(m.bias_start)
+        self.bias_receptor = None if m.bias_receptor is None else self.receptors.index(m.bias_receptor)
+        self.active = self.bias_start == 0
+        self.strict = m.threshold == ">"
         self.v_th = m.param("v_th", n).astype(dtype)
         self.uniform_th = bool(np.all(self.v_th == self.v_th[0]))
         self.subtract = m.reset == "subtract"
@@ -59,7 +66,27 @@ class LIFState:
         #: synaptic deliveries are scaled by dt / tau_r (a spike of weight w adds w / tau_r to i_r)
         self.input_scales = (dt / tau).astype(dtype)
         self.input_scale = self.input_scales[0]
+        self._set_bias()
         self.drive = self.base_drive  # dt * (bias + constant inputs), set by the engine
+
+    def _set_bias(self) -> None:
+        """``base_drive`` (dt * direct bias while it acts) and ``ibias`` (dt * (dt/tau_b) * bias
+        added to receptor ``b`` each step while it acts, or None)."""
+        on = self.bias_dt if self.active else np.zeros_like(self.bias_dt)
+        if self.bias_receptor is None:
+            self.base_drive, self.ibias = on, None
+        else:
+            self.base_drive = np.zeros_like(self.bias_dt)
+            self.ibias = (on * self.input_scales[self.bias_receptor]).astype(self.dtype) if self.active else None
+
+    def bias_on(self, step: int) -> bool:
+        """Whether the bias acts at ``step``; ``True`` when that changed (the engine then rebuilds ``drive``)."""
+        active = step >= self.bias_start
+        if active == self.active:
+            return False
+        self.active = active
+        self._set_bias()
+        return True
 
     @property
     def drive(self) -> np.ndarray:
@@ -93,7 +120,8 @@ class LIFState:
             self.v_th = arr
             self.uniform_th = bool(np.all(arr == arr[0]))
         elif name == "bias":
-            self.base_drive = (self.dt * arr).astype(self.dtype)
+            self.bias_dt = (self.dt * arr).astype(self.dtype)
+            self._set_bias()
         else:
             raise NetworkError(describe("population", self.name, "parameter cannot be changed during a run",
                                         got=repr(name), expected="'v_th' or 'bias'"))
@@ -117,6 +145,8 @@ class LIFState:
         if self.refractory and self._ref_ring:
             frozen = np.concatenate(self._ref_ring)
             held = v.reshape(-1)[frozen]
+        if self.ibias is not None:
+            idt[self.bias_receptor] += self.ibias
         if self.leaky:
             v *= self.v_decay
         v += self._drive_total
@@ -131,7 +161,8 @@ class LIFState:
                 idt[r] *= self.i_decay[r, 0]
             else:
                 idt[r] *= self.i_decay[r]
-        s = v >= (self.v_th[0] if self.uniform_th else self.v_th)
+        th = self.v_th[0] if self.uniform_th else self.v_th
+        s = (v > th) if self.strict else (v >= th)
         if frozen is not None:
             s.reshape(-1)[frozen] = False
         return s

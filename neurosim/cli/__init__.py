@@ -6,19 +6,27 @@ The CLI is the application layer: it composes the simulator (:mod:`neurosim`) an
 Subcommands are listed in the explicit registry :data:`COMMANDS` (name -> module); each module
 defines ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 Errors the user can fix (bad arguments, bad files, a network that does not fit) print one line
-to stderr and exit with code 2, without a traceback.
+to stderr and exit with code 2, without a traceback. Output piped into a reader that stops early
+(``neurosim chips list | head -1``) ends the command quietly with exit code 141 (128 + SIGPIPE, what
+a shell reports for a process killed by a broken pipe), as Python's documentation recommends:
+stdout is pointed at ``/dev/null`` so that the interpreter's final flush cannot fail again.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import logging
+import os
+import shlex
 import sys
 from typing import Optional, Sequence
 
 from neurosim.errors import NeurosimError
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "BROKEN_PIPE_EXIT"]
+
+#: exit code after a broken pipe on stdout (128 + SIGPIPE, as a shell reports a process it killed)
+BROKEN_PIPE_EXIT = 141
 
 #: subcommand -> module defining ``register(subparsers)``
 COMMANDS: dict[str, str] = {
@@ -51,8 +59,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a reader gone meanwhile is handled below
+        return rc
+    except BrokenPipeError:
+        _quiet_stdout()
+        return BROKEN_PIPE_EXIT
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: the reader of the pipe is gone, and the interpreter's flush at
+    exit would otherwise raise a second BrokenPipeError (printed as 'Exception ignored ...')."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured in tests)
+        pass
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    args.command_line = "neurosim " + " ".join(shlex.quote(str(w)) for w in words)  # for run records
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

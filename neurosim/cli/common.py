@@ -7,11 +7,12 @@ import sys
 from typing import Any, Optional
 
 
+from neurosim.cli.errors import UsageError
 from neurosim.errors import MAX_SEED, InputError
 from neurosim.guard import LONG_RUN_S, ResourceLimits, format_duration, parse_duration, parse_memory
 
 __all__ = ["StageProgress", "seed_arg", "seconds_arg", "rate_arg", "MAX_SEED", "memory_arg", "duration_arg",
-           "add_limit_options", "limits_of", "announce"]
+           "add_limit_options", "limits_of", "announce", "announce_compile", "note", "refuse_unless"]
 
 
 
@@ -81,11 +82,39 @@ def limits_of(args: argparse.Namespace) -> ResourceLimits:
                           max_duration_s=getattr(args, "max_duration", None))
 
 
-def announce(what: str, seconds: float) -> None:
-    """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`)."""
+#: what the estimate of a simulation assumes (the default note of :func:`announce`)
+SIMULATION_BOUND = "every synapse every step; event-driven runs are usually much faster"
+
+
+def announce(what: str, seconds: float, *, bound: str = SIMULATION_BOUND) -> None:
+    """Print the estimated duration of a long piece of work (at least :data:`neurosim.guard.LONG_RUN_S`);
+    ``bound`` says why the estimate is an upper bound."""
     if seconds >= LONG_RUN_S:
-        print(f"{what}: at most about {format_duration(seconds)} (an upper bound: every synapse every step; "
-              "event-driven runs are usually much faster; progress on stderr)", flush=True)
+        print(f"{what}: at most about {format_duration(seconds)} (an upper bound: {bound}; progress on stderr)",
+              flush=True)
+
+
+def announce_compile(backend: str) -> None:
+    """Say so when the compiled engine's first run on this machine will compile its kernels."""
+    if backend == "compiled":
+        from neurosim.backends.compiled import kernels_cached  # noqa: PLC0415
+
+        if kernels_cached() is False:
+            print("first run of the compiled engine here: compiling its kernels (about a minute, once; "
+                  "later runs load them from numba's disk cache)", flush=True)
+
+
+def note(args: argparse.Namespace, text: Optional[str]) -> None:
+    """Print ``text`` (if any) as one ``neurosim COMMAND: note: ...`` line on stderr."""
+    if text:
+        print(f"neurosim {getattr(args, 'command', None) or 'neurosim'}: note: {text}", file=sys.stderr, flush=True)
+
+
+def refuse_unless(args: argparse.Namespace, dest: str, ok: bool, why: str) -> None:
+    """Refuse the option ``dest`` if the user gave it (its value is not the ``None`` sentinel) and it
+    has no effect (``ok`` false): a :class:`UsageError` ``option --dest: why`` (exit code 2)."""
+    if getattr(args, dest, None) is not None and not ok:
+        raise UsageError(f"option --{dest.replace('_', '-')}: {why}")
 
 
 def _interactive() -> bool:
@@ -96,8 +125,15 @@ def _interactive() -> bool:
         return False
 
 
+#: what the stages of the learning verbs count (``warp``, ``denoise``: :mod:`neurosim.progress`)
+_UNITS = {"predictor": "epoch", "targets": "phase", "dictionary": "phase", "denoising": "method",
+          "warm start": "patch", "cold start": "patch"}
+
+
 def _unit(stage: str) -> str:
     """What a stage counts: annealing moves, over-full parts of a repair, or attempts / steps."""
+    if stage in _UNITS:
+        return _UNITS[stage]
     if stage.startswith("place"):
         return "move"
     if stage.endswith("repair"):

@@ -2,11 +2,14 @@
 
     neurosim denoise [--mode patch|conv|both] [--sigma S] [--steps K] [--n-train N] [--stride T]
                      [--predictor lista|mlp|linear] [--seed S] [--quick] [--out FIG.png] [--force]
+                     [--no-progress]
 
 Learns on the flower image, denoises a crop of the china image (``neurosim.studies.denoise``;
 ``conv`` mode: ``neurosim.studies.denoise_conv``) with every method at the same step budget,
 and prints a PSNR table. ``--out`` writes a PNG (clean, noisy, denoised per method), atomically.
-``--quick`` uses a 64 x 64 crop and fewer training patches (a smoke run).
+``--quick`` uses a 64 x 64 crop and fewer training patches (a smoke run). A progress bar per
+phase (dictionary, targets, predictor epochs, denoising methods) with the estimated time left is
+drawn on stderr when it is a terminal, unless ``--no-progress``.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import io
 import math
 from pathlib import Path
 
-from neurosim.cli.common import seed_arg
+from neurosim.cli.common import StageProgress, seed_arg
 from neurosim.cli.errors import UsageError
 from neurosim.io.outpaths import check_outputs
 from neurosim.io.atomic import atomic_write_bytes
@@ -46,11 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=100, help="equal step budget of every method (default 100)")
     p.add_argument("--n-train", type=int, default=20000, help="predictor training samples (default 20000)")
     p.add_argument("--stride", type=int, help="patch grid step of the patch pipeline (default 1)")
-    p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista", help="WARP predictor")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training")
+    p.add_argument("--predictor", choices=("lista", "mlp", "linear"), default="lista",
+                   help="WARP predictor (default lista)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise and of training (default 0)")
     p.add_argument("--quick", action="store_true", help="64x64 crop, 3000 training samples (smoke run)")
     p.add_argument("--out", metavar="FIG.png", help="write a figure of the results")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.set_defaults(func=run)
 
 
@@ -83,17 +88,20 @@ def run(args: argparse.Namespace) -> int:
           f"noisy PSNR {psnr(clean, noisy):.2f} dB; {args.steps} steps per method", flush=True)
     if args.mode in ("patch", "both"):
         print("patch pipeline: learning the dictionary and the WARP predictor ...", flush=True)
-        den = prepare_patch_denoiser(train, sigma=args.sigma, size=PATCH, n_train=n_train,
-                                     predictor=args.predictor,
-                                     n_atoms=64 if args.quick else 128, dl_iter=1 if args.quick else 5,
-                                     n_dict=2000 if args.quick else 10000, seed=args.seed)
-        rows["patch"] = compare_patch_methods(clean, noisy, den, steps=args.steps, stride=args.stride)
+        with StageProgress(enabled=not args.no_progress, prefix="denoise patch") as progress:
+            den = prepare_patch_denoiser(train, sigma=args.sigma, size=PATCH, n_train=n_train,
+                                         predictor=args.predictor,
+                                         n_atoms=64 if args.quick else 128, dl_iter=1 if args.quick else 5,
+                                         n_dict=2000 if args.quick else 10000, seed=args.seed, progress=progress)
+            rows["patch"] = compare_patch_methods(clean, noisy, den, steps=args.steps, stride=args.stride,
+                                                  progress=progress)
     if args.mode in ("conv", "both"):
         print("convolutional pipeline: learning the filters and the WARP predictor ...", flush=True)
-        cden = prepare_conv_denoiser(train, sigma=args.sigma, n_train=n_train, predictor=args.predictor,
-                                     n_filters=12 if args.quick else 24, n_dict=2000 if args.quick else 10000,
-                                     seed=args.seed)
-        rows["conv"] = compare_conv_methods(clean, noisy, cden, steps=args.steps)
+        with StageProgress(enabled=not args.no_progress, prefix="denoise conv") as progress:
+            cden = prepare_conv_denoiser(train, sigma=args.sigma, n_train=n_train, predictor=args.predictor,
+                                         n_filters=12 if args.quick else 24, n_dict=2000 if args.quick else 10000,
+                                         seed=args.seed, progress=progress)
+            rows["conv"] = compare_conv_methods(clean, noisy, cden, steps=args.steps, progress=progress)
     print(f"{'pipeline':9s} {'method':7s} {'PSNR dB':>8s} {'l0':>8s}")
     for label, results in rows.items():
         for r in results:

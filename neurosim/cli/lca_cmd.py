@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dt", type=float, metavar="DT", help="time step in units of tau for lca/slca (default 0.1)")
     p.add_argument("--backend", choices=sorted(BACKENDS), default=None,
                    help=f"simulator for lca/slca (default {DEFAULT_BACKEND})")
-    p.add_argument("--seed", type=seed_arg, default=0, metavar="S", help="seed of the run (and of the built-in patch sample)")
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="S",
+                   help="seed of the run (and of the built-in patch sample; default 0)")
     p.add_argument("--out", required=True, metavar="CODES.npy", help="where to write the codes (batch, N)")
     p.add_argument("--activity", metavar="ACTIVITY.npz", help="also write the activity profile (lca/slca)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")

@@ -49,6 +49,7 @@ from neurosim.guard import MACS_PER_S, check_duration, check_memory, format_byte
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.io.atomic import atomic_save_npz, check_writable
+from neurosim.io.runrecord import RECORD, replaceable
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +96,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kappa", type=float, default=0.7, help="feedback strength of phase 2 (default 0.7)")
     p.add_argument("--eta-h-ratio", type=float, default=8.0, metavar="R",
                    help="eta_H / eta_D (default 8; the paper uses 15 online: higher keeps H closer to FB, lower learns faster)")
-    p.add_argument("--init", choices=("random", "data", "asymmetric"), default="random", help="initial weights")
+    p.add_argument("--init", choices=("random", "data", "asymmetric"), default="random",
+                   help="initial weights (default random)")
     p.add_argument("--train", type=int, metavar="N", help="training set size (default per data)")
     p.add_argument("--test", type=int, metavar="N", help="held-out set size (default per data)")
     p.add_argument("--eval-every", type=int, metavar="N", help="history every N samples (default: 20 points)")
-    p.add_argument("--seed", type=seed_arg, default=0, help="seed of data, initial weights and sample order")
+    p.add_argument("--seed", type=seed_arg, default=0,
+                   help="seed of data, initial weights and sample order (default 0)")
     p.add_argument("--out", required=True, metavar="DICT.npz", help="where to write the learned dictionary")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--checkpoint", metavar="CK.npz", help="checkpoint file (written atomically)")
@@ -154,6 +157,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     _positive("--lambda2", args.lambda2, allow_zero=True)
     if not 0 < args.kappa < 1:
         raise UsageError(describe("option", "--kappa", "must lie in (0, 1)", got=args.kappa))
+    if args.checkpoint_every is not None and not args.checkpoint:
+        raise UsageError(describe("option", "--checkpoint-every", "needs --checkpoint (without it no checkpoint "
+                                  "is written)", expected="--checkpoint CK.npz"))
     if args.resume and not args.checkpoint:
         raise UsageError(describe("option", "--resume", "needs --checkpoint", expected="--checkpoint CK.npz"))
     s = {"data": args.data, "method": args.method, "atoms": args.atoms or d["atoms"], "batch": args.batch,
@@ -206,11 +212,16 @@ def _check_outputs(args: argparse.Namespace, out: Path, ck: Optional[Path],
     if args.plots:
         dirs.append(("--plots", Path(args.plots)))
         files += [(f"--plots ({n})", Path(args.plots) / n) for n in PLOT_FILES]
+    keep = ["--checkpoint"]
     if plan is not None:
         dirs.append(("--map-out", plan.out))
-        files += [(f"--map-out ({n})", plan.out / n) for n in learn_map.OUTPUTS]
+        names = list(learn_map.OUTPUTS) + [RECORD]
+        files += [(f"--map-out ({n})", plan.out / n) for n in names]
         files.append(("--activity-out", plan.activity_out))
-    check_outputs(files + [("--checkpoint", ck)], dirs=dirs, force=args.force, keep=("--checkpoint",))
+        if plan.out.is_dir():  # the files of an interrupted mapping are replaced without --force
+            free, _ = replaceable(plan.out, option="--map-out")
+            keep += [f"--map-out ({n})" for n in names if n in free]
+    check_outputs(files + [("--checkpoint", ck)], dirs=dirs, force=args.force, keep=keep)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,9 @@ The library does the work (:mod:`neurosim.app.learning`: the fit check before tr
 mapping of the trained network with the training run's activity); this module parses the options
 (checked before any work), writes the mapping files (:func:`neurosim.app.outputs.write_mapping`
 and ``network.npz``, for ``neurosim map``) into ``--map-out`` (default ``<out stem>_map`` beside
-``--out``), saves the profile with ``--activity-out``, and prints.
+``--out``; bracketed by the run record ``.neurosim-run.json``, :mod:`neurosim.io.runrecord`), saves
+the profile with ``--activity-out``, and prints. ``--time-budget`` is refused unless the placer is
+``anneal`` (the only one that refines).
 """
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ from typing import Any, Optional
 
 from mapper import PLACERS, STRATEGIES, ChipSpec, MappingOptions, load_chip
 from neurosim.app.learning import check_learning_fits, cost_of_learning
-from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, write_mapping
-from neurosim.cli.common import StageProgress, seconds_arg
+from neurosim.app.outputs import MAP_OUTPUTS, check_out_dir, interrupted_note, write_mapping
+from neurosim.cli.common import StageProgress, note, refuse_unless, seconds_arg
 from neurosim.cli.errors import UsageError
 from neurosim.errors import describe
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
 from neurosim.io.atomic import check_writable
 from neurosim.io.network import save_network
+from neurosim.io.runrecord import RunRecord
 
 __all__ = ["add_options", "ChipPlan", "plan_mapping", "check_before_training", "map_learning", "OUTPUTS"]
 
@@ -63,6 +66,7 @@ class ChipPlan:
     activity_out: Optional[Path]
     options: MappingOptions
     progress: bool = True
+    command: Optional[str] = None
 
 
 def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) -> Optional[ChipPlan]:
@@ -88,6 +92,8 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
     options = MappingOptions(**{k: v for k, v in (("partitioner", args.partitioner), ("placer", args.placer),
                                                   ("time_budget_s", args.time_budget), ("seed", int(s["seed"])))
                                 if v is not None})
+    refuse_unless(args, "time_budget", options.placer == "anneal",
+                  f"only with placer anneal (got placer {options.placer}, which does not refine)")
     if args.partitioner == "hypergraph":  # its optional module, checked before training rather than after
         from importlib.util import find_spec
 
@@ -97,9 +103,10 @@ def plan_mapping(args: argparse.Namespace, s: dict[str, Any], dict_out: Path) ->
                                                                          "or --partitioner metis"))
     out = Path(args.map_out) if args.map_out else dict_out.with_name(dict_out.stem + "_map")
     check_out_dir(out, OUTPUTS, force=args.force, option="--map-out")
+    note(args, interrupted_note(out))
     act = check_writable(args.activity_out, overwrite=args.force) if args.activity_out else None
     return ChipPlan(chip=load_chip(args.chip), out=out, activity_out=act, options=options,
-                    progress=not getattr(args, "no_progress", False))
+                    progress=not getattr(args, "no_progress", False), command=getattr(args, "command_line", None))
 
 
 def check_before_training(plan: ChipPlan, learner: LocalDictionaryLearning, state: TrainState, *,
@@ -115,14 +122,16 @@ def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_samp
     with StageProgress(enabled=plan.progress) as progress:
         cost = cost_of_learning(learner, plan.chip, plan.options, first_sample=first_sample, settings=settings,
                                 progress=progress)
+    record = RunRecord(plan.out, OUTPUTS, command=plan.command).start()
     text, drawn = write_mapping(cost.result, plan.out, partitioner=plan.options.partitioner,
                                 placer=plan.options.placer, seed=plan.options.seed, report=cost.report,
                                 extra_text=cost.text())
     save_network(cost.network, plan.out / "network.npz")
     if plan.activity_out is not None:
         cost.activity.save(plan.activity_out)
-    print(text, end="")
     written = [n for n in OUTPUTS if n in drawn or n not in MAP_OUTPUTS]
+    record.complete(written)  # the last write
+    print(text, end="")
     print(f"wrote {', '.join(written)} to {plan.out}/" + (f"; activity to {plan.activity_out}" if plan.activity_out
                                                           else ""))
     return cost.report

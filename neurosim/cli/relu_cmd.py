@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lam", type=float, help=f"threshold / LASSO weight >= 0 (default {EXAMPLE_LAM:g})")
     p.add_argument("--signed", action="store_true", help="signed LASSO and soft threshold instead of ReLU")
     p.add_argument("--method", choices=("ista", "lca"), default="ista", help="iterated coding (default ista)")
-    p.add_argument("--iterations", default="1,5,20,100,500", help="iteration counts to report (comma separated)")
+    p.add_argument("--iterations", default="1,5,20,100,500",
+                   help="iteration counts to report, comma separated (default 1,5,20,100,500)")
     p.add_argument("--seed", type=seed_arg, help="seed of the built-in patch sample (default 0)")
     p.add_argument("--out", metavar="SUMMARY.json", help="write the gaps as JSON")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")

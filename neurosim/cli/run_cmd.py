@@ -16,6 +16,10 @@ objective of the decoded codes, FISTA's optimum and, unless ``--no-quantize``, t
 after quantising the weights to the chip's precision and re-simulating), ``placement.json``,
 ``summary.txt``, ``core_utilisation.png``, ``link_traffic.png``, ``activity.png`` (raster),
 ``codes.npy``, ``activity.npz`` and ``network.npz``. Existing files are kept unless ``--force``.
+The run record ``DIR/.neurosim-run.json`` says ``"writing"`` from before the first file until it
+is rewritten as ``"complete"`` (with every file's size and SHA-256) after the last one; a rerun
+into the directory of an interrupted run says so and replaces its files without ``--force``.
+``--time-budget`` is refused unless the placer is ``anneal`` (the only one that refines).
 
 Before anything is built, the run's memory and duration are estimated from the experiment's sizes
 and refused beyond ``--max-memory`` (default: the machine's memory) or ``--max-duration``
@@ -28,9 +32,10 @@ import argparse
 
 from mapper import PLACERS, STRATEGIES, MappingOptions
 from neurosim.app.experiment import check_experiment_resources, load_experiment
-from neurosim.app.outputs import RUN_OUTPUTS, check_out_dir, write_run
+from neurosim.app.outputs import RUN_OUTPUTS, check_out_dir, interrupted_note, write_run
 from neurosim.app.pipeline import run_experiment
-from neurosim.cli.common import StageProgress, add_limit_options, announce, limits_of, seconds_arg, seed_arg
+from neurosim.cli.common import (StageProgress, add_limit_options, announce, announce_compile, limits_of, note,
+                                 refuse_unless, seconds_arg, seed_arg)
 
 __all__ = ["register", "cmd_run", "OUTPUTS"]
 
@@ -66,11 +71,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     out = check_out_dir(args.out, OUTPUTS, force=args.force, option="--out")
+    note(args, interrupted_note(out))
     exp = load_experiment(args.experiment)
     # no output may replace a file the experiment reads, --force or not
     check_out_dir(out, OUTPUTS, force=args.force, option="--out", inputs=exp.input_files())
     options = exp.mapping_options(partitioner=args.partitioner, placer=args.placer, seed=args.seed,
                                   time_budget_s=args.time_budget, splitters=False if args.no_splitters else None)
+    refuse_unless(args, "time_budget", options.placer == "anneal",
+                  f"placer '{options.placer}' does not refine, so it has no time budget (expected --placer anneal)")
     limits = limits_of(args)
     est = check_experiment_resources(exp, limits)  # before anything is built
     sim = exp.simulation
@@ -78,10 +86,11 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"chip {args.chip}")
     announce(f"{2 if not args.no_quantize else 1} simulation(s) of {est.inputs} inputs x {est.neurons} neurons",
              est.seconds / (1 if not args.no_quantize else 2))
+    announce_compile(sim["backend"])
     with StageProgress(enabled=not args.no_progress) as progress:
         result = run_experiment(exp, args.chip, options, quantize=not args.no_quantize, progress=progress,
                                 simulation_progress=not args.no_progress, limits=limits)
-    written = write_run(result, out)
+    written = write_run(result, out, command=getattr(args, "command_line", None))
     print(result.summary_text(), end="")
     print(f"wrote {len(written)} files to {out}/: {', '.join(written)}")
     return 0

@@ -3,7 +3,7 @@
 ::
 
     neurosim sweep SWEEP.yaml --out DIR [--workers N | --scheduler ADDRESS] [--resume] [--force]
-                   [--no-progress]
+                   [--max-memory SIZE] [--max-duration T] [--no-progress]
 
 A thin shell over :func:`neurosim.app.sweep.run_sweep` (parse -> options -> one library call,
 which writes its files as points finish -> print). The sweep file format is in
@@ -13,7 +13,9 @@ per point), ``pareto.csv``, ``summary.txt``, ``sweep.json``, ``pareto.png``, one
 
 By default a Dask local cluster with one worker process per core is started and stopped by the
 command; ``--workers 1`` runs everything in this process; ``--scheduler tcp://HOST:PORT`` uses an
-existing cluster. SIGTERM stops the sweep like Ctrl-C (the cluster is shut down; finished
+existing cluster. Every experiment setting is checked against ``--max-memory`` /
+``--max-duration`` before anything is built (a setting beyond them is an ``invalid`` point with
+the estimate as its reason). SIGTERM stops the sweep like Ctrl-C (the cluster is shut down; finished
 points are kept).
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Optional
 
 from neurosim.app.sweep import run_sweep
 from neurosim.app.sweepspec import load_sweep
+from neurosim.cli.common import add_limit_options, limits_of
 
 __all__ = ["register", "cmd_sweep"]
 
@@ -59,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the sweep stored in DIR: skip every point already finished")
     p.add_argument("--force", action="store_true", help="start over in a DIR that holds an earlier sweep")
+    add_limit_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=cmd_sweep)
 
@@ -103,7 +107,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     bar = _PointProgress(enabled=not args.no_progress)
     try:
         result = run_sweep(spec, args.out, workers=args.workers, scheduler=args.scheduler, resume=args.resume,
-                           force=args.force, progress=bar)
+                           force=args.force, progress=bar, limits=limits_of(args))
     finally:
         bar.close()
         signal.signal(signal.SIGTERM, previous)

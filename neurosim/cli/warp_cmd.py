@@ -2,7 +2,8 @@
 
     neurosim warp train [--dictionary D.npy] [--atoms N] [--lam LAM] [--predictor lista|mlp|linear|zero]
                         [--target code|state] [--n-train N] [--epochs E] [--seed S] --out MODEL.npz [--force]
-    neurosim warp eval MODEL.npz [--n-test N] [--steps K] [--seed S] [--json OUT.json] [--force]
+                        [--no-progress]
+    neurosim warp eval MODEL.npz [--n-test N] [--steps K] [--seed S] [--json OUT.json] [--force] [--no-progress]
 
 ``train`` samples patches of scikit-learn's bundled images (``neurosim.data.samples.image_patches``),
 computes converged hard-threshold LCA states and fits the predictor; the model (dictionary,
@@ -11,6 +12,9 @@ a dictionary of ``--atoms`` atoms is learned first (scikit-learn ``MiniBatchDict
 ``eval`` runs cold (``u = 0``) and warm (predicted ``u``) hard-threshold LCA on held-out
 patches (seed ``S + 1``) for ``K`` steps and prints the final energy, l0 and the steps each start
 needs to reach the cold start's final energy.
+
+Both show a progress bar per phase on stderr when it is a terminal (dictionary, targets, predictor
+epochs; cold and warm runs, patches done) with the estimated time left, unless ``--no-progress``.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.cli.common import seed_arg
+from neurosim.cli.common import StageProgress, seed_arg
 from neurosim.io.arrays import read_npy
 from neurosim.cli.errors import UsageError
 from neurosim.io.outpaths import check_outputs
@@ -52,9 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--target", choices=("code", "state"), default="code", help="regress codes or states (default code)")
     t.add_argument("--n-train", type=int, default=20000, help="training patches (default 20000)")
     t.add_argument("--epochs", type=int, default=None, help="training epochs of mlp/lista (defaults: mlp 30, lista 40)")
-    t.add_argument("--seed", type=seed_arg, default=0, help="seed of the patch sample and training")
+    t.add_argument("--seed", type=seed_arg, default=0, help="seed of the patch sample and training (default 0)")
     t.add_argument("--out", required=True, metavar="MODEL.npz", help="where to write the model")
     t.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("eval", help="steps-to-energy of warm vs cold starts on held-out patches")
     e.add_argument("model", metavar="MODEL.npz", help="a model written by 'neurosim warp train'")
@@ -65,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "seed itself is refused)")
     e.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     e.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+    e.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     e.set_defaults(func=cmd_eval)
 
 
@@ -108,21 +114,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     _positive("lam", args.lam, float)
     check_outputs([("--out", args.out)], force=args.force, inputs=[("--dictionary", args.dictionary)])
     out = Path(args.out)
-    if args.dictionary:
-        D = _load_dictionary(args.dictionary)
-        size = int(round(math.sqrt(D.shape[0])))
-    else:
-        size = args.size
-        print(f"learning a {args.atoms}-atom dictionary for {size}x{size} patches ...", flush=True)
-        D = learn_dictionary(image_patches(size, 10000, seed=args.seed + 7), args.atoms, seed=args.seed)
-    opts = {"seed": args.seed} if args.predictor in ("mlp", "lista") else {}
-    if args.epochs is not None:
-        opts["epochs"] = args.epochs
-    model = WarpLCA(D, args.lam, predictor=args.predictor, predictor_options=opts, target=args.target)
-    model.train_seed_ = args.seed  # eval draws its held-out patches with another seed
-    X = image_patches(size, args.n_train, seed=args.seed)
-    print(f"training predictor '{args.predictor}' on {args.n_train} patches ...", flush=True)
-    model.fit(X)
+    with StageProgress(enabled=not args.no_progress, prefix="warp train") as progress:
+        if args.dictionary:
+            D = _load_dictionary(args.dictionary)
+            size = int(round(math.sqrt(D.shape[0])))
+        else:
+            size = args.size
+            print(f"learning a {args.atoms}-atom dictionary for {size}x{size} patches ...", flush=True)
+            D = learn_dictionary(image_patches(size, 10000, seed=args.seed + 7), args.atoms, seed=args.seed,
+                                 progress=progress)
+        opts = {"seed": args.seed} if args.predictor in ("mlp", "lista") else {}
+        if args.epochs is not None:
+            opts["epochs"] = args.epochs
+        model = WarpLCA(D, args.lam, predictor=args.predictor, predictor_options=opts, target=args.target)
+        model.train_seed_ = args.seed  # eval draws its held-out patches with another seed
+        X = image_patches(size, args.n_train, seed=args.seed)
+        print(f"training predictor '{args.predictor}' on {args.n_train} patches ...", flush=True)
+        model.fit(X, progress=progress)
     model.save(out, overwrite=args.force)
     te = "n/a" if model.train_energy_ is None else f"{model.train_energy_:.4g}"
     print(f"wrote {out}: dictionary {D.shape[0]}x{D.shape[1]}, lam {args.lam:g}, predictor {args.predictor} "
@@ -146,8 +154,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"option --seed: the model was trained on the patches of seed {trained} (its dictionary "
                          f"on seed {trained + 7}): they are not held out (got {seed}, expected another seed)")
     X = image_patches(size, args.n_test, seed=seed)
-    cold, a_cold = model.trace(X, warm=False, steps=args.steps)
-    warm, a_warm = model.trace(X, steps=args.steps)
+    with StageProgress(enabled=not args.no_progress, prefix="warp eval") as progress:
+        cold, a_cold = model.trace(X, warm=False, steps=args.steps, progress=progress)
+        warm, a_warm = model.trace(X, steps=args.steps, progress=progress)
     target = float(cold[-1])
     k_cold, k_warm = steps_to_energy(cold, target), steps_to_energy(warm, target)
     step_macs = model.dictionary.shape[1] ** 2

@@ -34,9 +34,11 @@ relative Frobenius error ``||D_hat - D*||_F / ||D*||_F`` and the max-column sine
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -45,7 +47,7 @@ from neurosim.errors import InputError, SimulationError, describe
 from neurosim.solvers.optim import SGD, Adam, lam_decay_factor
 from neurosim.solvers.pudle_grad import ESTIMATORS, encode, unrolled_gradient
 
-__all__ = ['relative_error', 'max_sine_distance', 'RecoveryCurve', 'PUDLE']
+__all__ = ['relative_error', 'max_sine_distance', 'RecoveryCurve', 'PUDLEState', 'PUDLE']
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,76 @@ class RecoveryCurve:
         self.loss.append(float(info.get("loss_ls", np.nan)))
 
 
+@dataclass(eq=False)
+class PUDLEState:
+    """Everything :meth:`PUDLE.fit` needs to continue a run exactly where it stopped.
+
+    A state is "between two steps": the dictionary, the optimiser (Adam's moments and step
+    counter, or the plain step), the random generator, the current epoch's sample order and the
+    position in it, the blow-up reference ``g0``, the early-stopping counters and the loss
+    curve. :meth:`to_arrays` / :meth:`from_arrays` convert it to and from named arrays (the
+    ``pudle --checkpoint`` file); a run resumed from them takes the same steps, bit for bit, as an
+    uninterrupted one.
+    """
+
+    components: np.ndarray            # (p, m), rows are unit-norm atoms
+    optimizer: Union[Adam, SGD]
+    rng: np.random.Generator
+    order: np.ndarray                 # this epoch's sample order (int64, a permutation of 0 .. n-1)
+    steps: int = 0
+    epoch: int = 0
+    position: int = 0                 # samples of this epoch done
+    g0: float = float("nan")          # ||g|| at the first step (nan before it)
+    lam_factor: float = 1.0
+    best_loss: float = float("inf")   # best epoch-mean loss_ls so far (early stopping)
+    no_change: int = 0                # epochs since it improved by more than tol
+    epoch_loss: float = 0.0           # sum of batch loss_ls x batch size in this epoch
+    converged: bool = False
+    loss_curve: list = field(default_factory=list)
+
+    #: real-valued scalar entries of :meth:`to_arrays`
+    FLOATS = ("g0", "lam_factor", "best_loss", "epoch_loss")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Named arrays: ``components``, ``adam_m``, ``adam_v`` (zeros before the first Adam step or
+        for the plain step), the whole numbers ``steps``, ``epoch``, ``position``, ``no_change``,
+        ``converged``, ``adam_k``, the reals of :attr:`FLOATS`, ``order``,
+        ``rng_state`` (JSON text) and ``loss_curve``."""
+        opt = self.optimizer
+        m = getattr(opt, "m", None)
+        v = getattr(opt, "v", None)
+        out = {"components": self.components, "adam_m": np.zeros_like(self.components) if m is None else m.T,
+               "adam_v": np.zeros_like(self.components) if v is None else v.T,
+               "adam_k": np.int64(getattr(opt, "k", 0)), "order": np.asarray(self.order, dtype=np.int64),
+               "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
+               "loss_curve": np.asarray(self.loss_curve, dtype=np.float64)}
+        for k in ("steps", "epoch", "position", "no_change"):
+            out[k] = np.int64(getattr(self, k))
+        out["converged"] = np.int64(bool(self.converged))
+        for k in self.FLOATS:
+            out[k] = np.float64(getattr(self, k))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], optimizer: Union[Adam, SGD]) -> "PUDLEState":
+        """The state of :meth:`to_arrays` (checked by the caller), continuing with ``optimizer``
+        (a new one of the run's kind and rate; Adam's moments and counter are restored into it)."""
+        rng = np.random.default_rng()
+        rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
+        k = int(arrays["adam_k"])
+        if isinstance(optimizer, Adam) and k > 0:
+            optimizer.k = k
+            optimizer.m = np.array(arrays["adam_m"], dtype=np.float64).T.copy()
+            optimizer.v = np.array(arrays["adam_v"], dtype=np.float64).T.copy()
+        return cls(components=np.ascontiguousarray(arrays["components"], dtype=np.float64), optimizer=optimizer,
+                   rng=rng, order=np.asarray(arrays["order"], dtype=np.int64), steps=int(arrays["steps"]),
+                   epoch=int(arrays["epoch"]), position=int(arrays["position"]), g0=float(arrays["g0"]),
+                   lam_factor=float(arrays["lam_factor"]), best_loss=float(arrays["best_loss"]),
+                   no_change=int(arrays["no_change"]), epoch_loss=float(arrays["epoch_loss"]),
+                   converged=bool(int(arrays["converged"])),
+                   loss_curve=[float(x) for x in np.asarray(arrays["loss_curve"], dtype=np.float64)])
+
+
 Callback = Callable[[int, "PUDLE", dict], Optional[bool]]
 
 
@@ -116,6 +188,10 @@ class PUDLE:
         Passes over the data; mini-batch size (``None`` = full batch); reshuffle each epoch.
     lam_decay, decay_every, decay_drop
         Multiply the threshold by :func:`lam_decay_factor` of the mini-batch counter.
+    tol, n_iter_no_change
+        Early stopping on convergence: training ends once the epoch-mean ``loss_ls`` has not
+        fallen below ``(1 - tol)`` times its best value for ``n_iter_no_change`` epochs in a row
+        (``tol=None``, the default, trains all ``epochs``; ``converged_`` says whether it stopped).
     on_unstable, blowup
         Stability guard: ``"raise"``/``"warn"``/``"off"`` when ``alpha ||D||^2 >= 2``, when
         a code or gradient is non-finite, or when ``||g||_F`` exceeds ``blowup`` times its value at
@@ -125,7 +201,7 @@ class PUDLE:
     callback
         ``callback(step, self, info)`` after every step (and once with step 0 before training);
         ``info`` has ``epoch``, ``loss_ls``, ``loss_lasso``, ``grad_norm``, ``lam_factor``.
-        Returning ``True`` stops training.
+        Returning ``True`` stops training (:attr:`state_` can then resume it).
     log_every
         Log progress (``logging.INFO``) every this many steps.
     random_state
@@ -137,6 +213,8 @@ class PUDLE:
     n_steps_ : int
     loss_curve_ : list of float  (batch ``loss_ls`` per step)
     lam_factor_ : float          (threshold factor at the end of training; used by ``transform``)
+    converged_ : bool            (early stopping ended training)
+    state_ : PUDLEState          (where training stands: resumable with ``fit(X, state=...)``)
     fit_time_s_ : float
     """
 
@@ -144,7 +222,8 @@ class PUDLE:
                  threshold: str = "soft", hard_threshold: Optional[float] = 0.1, estimator: str = "g_ae-ls",
                  optimizer: str = "adam", lr: float = 1e-3, adam_eps: float = 1e-8, epochs: int = 600,
                  batch_size: Optional[int] = None, shuffle: bool = True, lam_decay: bool = False,
-                 decay_every: int = 100, decay_drop: float = 0.005, on_unstable: str = "raise",
+                 decay_every: int = 100, decay_drop: float = 0.005, tol: Optional[float] = None,
+                 n_iter_no_change: int = 3, on_unstable: str = "raise",
                  blowup: float = 1e3, memory_limit_bytes: float = 1.0e9, callback: Optional[Callback] = None,
                  log_every: int = 50, random_state: Optional[int] = 0):
         self.n_components = n_components
@@ -154,6 +233,7 @@ class PUDLE:
         self.optimizer, self.lr, self.adam_eps = optimizer, lr, adam_eps
         self.epochs, self.batch_size, self.shuffle = epochs, batch_size, shuffle
         self.lam_decay, self.decay_every, self.decay_drop = lam_decay, decay_every, decay_drop
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.on_unstable, self.blowup = on_unstable, blowup
         self.memory_limit_bytes = memory_limit_bytes
         self.callback = callback
@@ -174,6 +254,11 @@ class PUDLE:
                 raise InputError(describe("PUDLE", name, "must be a positive integer", got=v, expected=">= 1"))
         if self.batch_size is not None and not self.batch_size >= 1:
             raise InputError(describe("PUDLE", "batch_size", "must be >= 1 or None", got=self.batch_size))
+        if self.tol is not None and not (np.isfinite(self.tol) and 0 <= self.tol < 1):
+            raise InputError(describe("PUDLE", "tol", "must be in [0, 1) or None", got=self.tol, expected="[0, 1)"))
+        if not (isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1):
+            raise InputError(describe("PUDLE", "n_iter_no_change", "must be a positive integer",
+                                      got=self.n_iter_no_change, expected=">= 1"))
         if not self.blowup > 1:
             raise InputError(describe("PUDLE", "blowup", "must exceed 1", got=self.blowup, expected="> 1"))
 
@@ -190,9 +275,21 @@ class PUDLE:
         """The learned dictionary ``D`` (``n_features x n_components``), a view of ``components_``."""
         return self.components_.T
 
-    def fit(self, X: Any, y: Any = None, *, D_init: Optional[np.ndarray] = None) -> "PUDLE":
-        """Learn the dictionary from ``X`` (``n_samples x n_features``), starting from ``D_init``
-        (``n_features x n_components``; default: random unit-norm columns from ``random_state``)."""
+    def make_optimizer(self) -> Union[Adam, SGD]:
+        """A new optimiser of the run: Adam (``lr``, ``adam_eps``) or the plain step."""
+        return Adam(self.lr, eps=self.adam_eps) if self.optimizer == "adam" else SGD(self.lr)
+
+    def batch_of(self, n: int) -> int:
+        """Mini-batch size on ``n`` samples (``batch_size``, at most ``n``; ``None``: ``n``)."""
+        return n if self.batch_size is None else min(int(self.batch_size), n)
+
+    def _order(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """One epoch's sample order (a fresh permutation when shuffling mini-batches)."""
+        return rng.permutation(n) if (self.shuffle and self.batch_of(n) < n) else np.arange(n)
+
+    def initial_state(self, X: Any, *, D_init: Optional[np.ndarray] = None) -> PUDLEState:
+        """The state before the first step: ``D_init`` (``n_features x n_components``; default:
+        random unit-norm columns from ``random_state``), normalised, and the first epoch's order."""
         self._check_params()
         X = self._check_X(X)
         n, m = X.shape
@@ -205,58 +302,101 @@ class PUDLE:
                 raise InputError(describe("PUDLE", "D_init", "shape must be (n_features, n_components)",
                                           got=D.shape, expected=(m, self.n_components)))
             D = normalize_columns(D)
-        self.components_ = np.ascontiguousarray(D.T)
-        bs = n if self.batch_size is None else min(int(self.batch_size), n)
-        opt = Adam(self.lr, eps=self.adam_eps) if self.optimizer == "adam" else SGD(self.lr)
-        self.loss_curve_: list[float] = []
-        self.n_steps_ = 0
-        self.lam_factor_ = 1.0
-        g0: Optional[float] = None
+        return PUDLEState(components=np.ascontiguousarray(D.T), optimizer=self.make_optimizer(), rng=rng,
+                          order=self._order(rng, n))
+
+    def fit(self, X: Any, y: Any = None, *, D_init: Optional[np.ndarray] = None,
+            state: Optional[PUDLEState] = None) -> "PUDLE":
+        """Learn the dictionary from ``X`` (``n_samples x n_features``), starting from ``D_init``
+        (see :meth:`initial_state`) or continuing ``state`` (a :attr:`state_` of an interrupted run
+        with the same parameters and data, e.g. read from a checkpoint)."""
+        self._check_params()
+        X = self._check_X(X)
+        n = X.shape[0]
+        st = self.initial_state(X, D_init=D_init) if state is None else state
+        if st.order.shape != (n,) or st.components.shape[1] != X.shape[1]:
+            raise InputError(describe("PUDLE", "state", "does not match the data", got=st.components.shape,
+                                      expected=f"(n_components, {X.shape[1]}) and an order of {n} samples"))
+        self.state_ = st
+        self.components_ = st.components
+        bs = self.batch_of(n)
         workspace: dict = {}
         t_start = time.perf_counter()
-        if self.callback is not None:
+        if self.callback is not None and st.steps == 0:
             self.callback(0, self, {"epoch": 0, "loss_ls": np.nan, "loss_lasso": np.nan, "grad_norm": np.nan,
                                     "lam_factor": 1.0})
-        stop = False
-        for epoch in range(int(self.epochs)):
-            order = rng.permutation(n) if (self.shuffle and bs < n) else np.arange(n)
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                Xb = X if bs == n else X[idx]
-                factor = lam_decay_factor(self.n_steps_, every=self.decay_every, drop=self.decay_drop) \
-                    if self.lam_decay else 1.0
-                D = self.components_.T
-                res = unrolled_gradient(D, Xb, estimator=self.estimator, lam=self.lam, alpha=self.alpha, T=self.T,
-                                        threshold=self.threshold, hard_threshold=self.hard_threshold,
-                                        lam_scale=factor, memory_limit_bytes=self.memory_limit_bytes,
-                                        on_unstable=self.on_unstable, workspace=workspace)
-                gnorm = float(np.linalg.norm(res.grad))
-                if g0 is None:
-                    g0 = max(gnorm, np.finfo(float).tiny)
-                elif gnorm > self.blowup * g0 and self.on_unstable != "off":
-                    msg = describe("PUDLE", self.estimator, "gradient blow-up", got=f"||g|| = {gnorm:.3g}",
-                                   expected=f"<= {self.blowup:g} x initial {g0:.3g}")
-                    if self.on_unstable == "raise":
-                        raise SimulationError(msg)
-                    logger.warning(msg)
-                D = D.copy()
-                opt.step(D, res.grad)
-                self.components_ = np.ascontiguousarray(normalize_columns(D).T)
-                self.n_steps_ += 1
-                self.lam_factor_ = factor
-                self.loss_curve_.append(res.loss_ls)
-                info = {"epoch": epoch, "loss_ls": res.loss_ls, "loss_lasso": res.loss_lasso, "grad_norm": gnorm,
-                        "lam_factor": factor}
-                if self.log_every and self.n_steps_ % self.log_every == 0:
-                    logger.info("PUDLE step %d (epoch %d): loss_ls %.5g, ||g|| %.3g, lam factor %.3f",
-                                self.n_steps_, epoch, res.loss_ls, gnorm, factor)
-                if self.callback is not None and self.callback(self.n_steps_, self, info):
-                    stop = True
-                    break
-            if stop:
+        while st.epoch < int(self.epochs) and not st.converged:
+            idx = st.order[st.position:st.position + bs]
+            Xb = X if bs == n else X[idx]
+            factor = lam_decay_factor(st.steps, every=self.decay_every, drop=self.decay_drop) \
+                if self.lam_decay else 1.0
+            D = st.components.T
+            res = unrolled_gradient(D, Xb, estimator=self.estimator, lam=self.lam, alpha=self.alpha, T=self.T,
+                                    threshold=self.threshold, hard_threshold=self.hard_threshold,
+                                    lam_scale=factor, memory_limit_bytes=self.memory_limit_bytes,
+                                    on_unstable=self.on_unstable, workspace=workspace)
+            gnorm = float(np.linalg.norm(res.grad))
+            if np.isnan(st.g0):
+                st.g0 = max(gnorm, np.finfo(float).tiny)
+            elif gnorm > self.blowup * st.g0 and self.on_unstable != "off":
+                msg = describe("PUDLE", self.estimator, "gradient blow-up", got=f"||g|| = {gnorm:.3g}",
+                               expected=f"<= {self.blowup:g} x initial {st.g0:.3g}")
+                if self.on_unstable == "raise":
+                    raise SimulationError(msg)
+                logger.warning(msg)
+            D = D.copy()
+            st.optimizer.step(D, res.grad)
+            st.components = self.components_ = np.ascontiguousarray(normalize_columns(D).T)
+            st.steps += 1
+            st.lam_factor = factor
+            st.loss_curve.append(res.loss_ls)
+            st.epoch_loss += res.loss_ls * len(idx)
+            st.position += len(idx)
+            epoch = st.epoch
+            if st.position >= n:
+                self._end_epoch(st, n)
+            info = {"epoch": epoch, "loss_ls": res.loss_ls, "loss_lasso": res.loss_lasso, "grad_norm": gnorm,
+                    "lam_factor": factor}
+            if self.log_every and st.steps % self.log_every == 0:
+                logger.info("PUDLE step %d (epoch %d): loss_ls %.5g, ||g|| %.3g, lam factor %.3f",
+                            st.steps, epoch, res.loss_ls, gnorm, factor)
+            if self.callback is not None and self.callback(st.steps, self, info):
                 break
+        self.n_steps_ = st.steps
+        self.loss_curve_ = st.loss_curve
+        self.lam_factor_ = st.lam_factor
+        self.converged_ = st.converged
         self.fit_time_s_ = time.perf_counter() - t_start
         return self
+
+    def _end_epoch(self, st: PUDLEState, n: int) -> None:
+        """Early-stopping bookkeeping of a finished epoch; the next epoch's order."""
+        mean = st.epoch_loss / n
+        if self.tol is not None:
+            if mean < st.best_loss * (1.0 - self.tol):
+                st.best_loss, st.no_change = mean, 0
+            else:
+                st.no_change += 1
+                if st.no_change >= self.n_iter_no_change:
+                    st.converged = True
+                    logger.info("PUDLE converged after %d epochs: epoch-mean loss_ls %.6g, best %.6g",
+                                st.epoch + 1, mean, st.best_loss)
+        st.epoch += 1
+        st.position, st.epoch_loss = 0, 0.0
+        if st.epoch < int(self.epochs) and not st.converged:
+            st.order = self._order(st.rng, n)
+
+    def steps_per_epoch(self, n_samples: int) -> int:
+        """Mini-batches per epoch of ``n_samples`` samples."""
+        return -(-int(n_samples) // self.batch_of(int(n_samples)))
+
+    def step_macs(self, n_samples: int, n_features: int) -> float:
+        """Multiply-adds of one step on a full mini-batch (estimates only): ``T`` encoder layers
+        of ``p^2 b`` each, twice more in the backward pass of ``g_ae-*``, plus ``3 m p b`` for
+        ``b = alpha D^T x``, the residual and the gradient."""
+        b, p = self.batch_of(int(n_samples)), int(self.n_components)
+        layers = 3 if self.estimator in ("g_ae-ls", "g_ae-lasso") else 1
+        return float(layers * int(self.T) * p * p * b + 3 * int(n_features) * p * b)
 
     def transform(self, X: Any) -> np.ndarray:
         """Codes ``z_T`` of ``X`` (``n_samples x n_features``) as ``(n_samples, n_components)``,

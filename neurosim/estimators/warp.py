@@ -20,6 +20,7 @@ from neurosim.errors import InputError, NetworkError, describe
 from neurosim.estimators.warp_predictors import Predictor, make_predictor, predictor_from_arrays
 from neurosim.io.atomic import atomic_save_npz, check_writable, read_error
 from neurosim.io.jsontext import parse_json
+from neurosim.progress import Progress, report
 from neurosim.solvers.lca import analog_lca
 from neurosim.solvers.warp import converged_states, energy_trace, warp_energy
 from neurosim.validation.checks import check_dictionary, check_inputs, check_lam
@@ -121,21 +122,27 @@ class WarpLCA:
         self.train_seed_: Optional[int] = None  # seed of the training patches, when the caller records it
 
     # -- training ---------------------------------------------------------------------------------
-    def fit(self, X) -> "WarpLCA":
-        """Compute converged targets for the rows of ``X`` and fit the predictor on them."""
+    def fit(self, X, *, progress: Optional[Progress] = None) -> "WarpLCA":
+        """Compute converged targets for the rows of ``X`` and fit the predictor on them.
+
+        ``progress(phase, done, total)`` (optional) hears ``"targets"`` (0 of 1, then 1 of 1) and
+        the predictor's ``"predictor"`` epochs.
+        """
         X, _ = check_inputs(X, self.dictionary.shape[0])
         if self.predictor_.kind == "zero":
             return self
+        report(progress, "targets", 0, 1)
         U, A = converged_states(self.dictionary, X, self.lam, threshold=self.threshold, init=self.target_init,
                                 steps=self.target_steps, dt_over_tau=self.dt_over_tau, soft_ratio=self.soft_ratio)
-        return self.fit_targets(X, U, A)
+        report(progress, "targets", 1, 1)
+        return self.fit_targets(X, U, A, progress=progress)
 
-    def fit_targets(self, X, U_star, A_star) -> "WarpLCA":
-        """Fit the predictor on precomputed converged states and codes."""
+    def fit_targets(self, X, U_star, A_star, *, progress: Optional[Progress] = None) -> "WarpLCA":
+        """Fit the predictor on precomputed converged states and codes (``progress`` as in :meth:`fit`)."""
         X, _ = check_inputs(X, self.dictionary.shape[0])
         self.train_energy_ = float(warp_energy(self.dictionary, X, A_star, self.lam, self.threshold).mean())
         Y = A_star if self.target == "code" else U_star
-        self.predictor_.fit(X, Y, dictionary=self.dictionary)
+        self.predictor_.fit(X, Y, dictionary=self.dictionary, progress=progress)
         return self
 
     # -- inference -----------------------------------------------------------------------------------
@@ -156,12 +163,14 @@ class WarpLCA:
         """Energy of codes ``A`` for inputs ``X`` (:func:`warp_energy`)."""
         return warp_energy(self.dictionary, X, A, self.lam, self.threshold)
 
-    def trace(self, X, *, steps: Optional[int] = None, warm: bool = True, chunk: int = 50) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`energy_trace` from the warm or cold start."""
+    def trace(self, X, *, steps: Optional[int] = None, warm: bool = True, chunk: int = 50,
+              progress: Optional[Progress] = None) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`energy_trace` from the warm or cold start (``progress`` hears phase ``"warm start"``
+        or ``"cold start"``, rows done of all rows)."""
         X, _ = check_inputs(X, self.dictionary.shape[0])
         return energy_trace(self.dictionary, X, self.lam, u0=self.initial_state(X) if warm else None,
                             threshold=self.threshold, steps=steps or self.steps, dt_over_tau=self.dt_over_tau,
-                            chunk=chunk)
+                            chunk=chunk, progress=progress, phase="warm start" if warm else "cold start")
 
     def build_network(self, X, *, mode: str = "state", name: str = "warp", warm: bool = True):
         """:func:`build_warp_lca` for the rows of ``X``; returns ``(network, initial_state)``."""

@@ -36,6 +36,7 @@ import numpy as np
 
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.io.jsontext import parse_json
+from neurosim.progress import Progress, report
 from neurosim.solvers.optim import Adam
 
 __all__ = ['Predictor', 'ZeroPredictor', 'LinearPredictor', 'MLPPredictor', 'LISTAPredictor', 'PREDICTORS', 'make_predictor', 'predictor_from_arrays']
@@ -78,10 +79,17 @@ class Predictor:
         self.n_out_: Optional[int] = None
 
     # -- interface ------------------------------------------------------------------------------
-    def fit(self, X, Y, *, dictionary: Optional[np.ndarray] = None) -> "Predictor":
+    def fit(self, X, Y, *, dictionary: Optional[np.ndarray] = None,
+            progress: Optional[Progress] = None) -> "Predictor":
+        """Fit on inputs ``X`` (batch, M) and targets ``Y`` (batch, N); trained predictors report
+        ``progress("predictor", epochs done, epochs)`` after every epoch."""
         X, Y = _pairs(X, Y)
         self.n_in_, self.n_out_ = X.shape[1], Y.shape[1]
-        self._fit(X, Y, dictionary)
+        self._progress = progress
+        try:
+            self._fit(X, Y, dictionary)
+        finally:
+            self._progress = None
         mse = float(np.mean((self._predict(X) - Y) ** 2))
         log.info("%s predictor: training MSE %.4g (target variance %.4g)", self.kind, mse, float(Y.var()))
         return self
@@ -185,8 +193,10 @@ class LinearPredictor(Predictor):
 
 def _train(params: list[np.ndarray], grad: Callable[[np.ndarray, np.ndarray], tuple[float, list[np.ndarray]]],
            X: np.ndarray, Y: np.ndarray, *, epochs: int, batch_size: int, lr: float, lr_final: float, seed: int,
-           project: Optional[Callable[[], None]] = None, name: str = "") -> None:
-    """Mini-batch Adam on ``grad(Xb, Yb) -> (loss, grads)``; ``lr`` decays geometrically to ``lr * lr_final``."""
+           project: Optional[Callable[[], None]] = None, name: str = "",
+           progress: Optional[Progress] = None) -> None:
+    """Mini-batch Adam on ``grad(Xb, Yb) -> (loss, grads)``; ``lr`` decays geometrically to ``lr * lr_final``;
+    ``progress("predictor", epochs done, epochs)`` after every epoch."""
     rng = np.random.default_rng(seed)
     opts = [Adam(lr) for _ in params]
     n = X.shape[0]
@@ -205,6 +215,7 @@ def _train(params: list[np.ndarray], grad: Callable[[np.ndarray, np.ndarray], tu
             if project is not None:
                 project()
         log.debug("%s epoch %d: loss %.5g", name, ep, total / n)
+        report(progress, "predictor", ep + 1, epochs)
 
 
 def _check_training(name: str, epochs, batch_size, lr, lr_final) -> None:
@@ -249,7 +260,8 @@ class MLPPredictor(Predictor):
         m, n, h = X.shape[1], Y.shape[1], self.hidden
         self.p = [rng.standard_normal((m, h)) * np.sqrt(2.0 / m), np.zeros(h), np.zeros((h, n)), Y.mean(axis=0)]
         _train(self.p, self.loss_grad, X, Y, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-               lr_final=self.lr_final, seed=self.seed, name="mlp")
+               lr_final=self.lr_final, seed=self.seed, name="mlp",
+               progress=getattr(self, "_progress", None))
 
     def loss_grad(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """Mean loss ``1/(2B) ||P(X) - Y||^2`` and its gradients for the current parameters."""
@@ -328,7 +340,8 @@ class LISTAPredictor(Predictor):
             np.maximum(self.p[2], 0.0, out=self.p[2])
 
         _train(self.p, self.loss_grad, X, Y, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-               lr_final=self.lr_final, seed=self.seed, project=project, name="lista")
+               lr_final=self.lr_final, seed=self.seed, project=project, name="lista",
+               progress=getattr(self, "_progress", None))
 
     def loss_grad(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """Mean loss ``1/(2B) ||P(X) - Y||^2`` and its gradients for the current parameters."""

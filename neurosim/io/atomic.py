@@ -3,12 +3,20 @@
 Every file neurosim writes goes through :func:`atomic_write`: the content is written to a
 temporary file in the destination directory, flushed to disk and renamed over the target in one
 step, so a crash never leaves a half-written file and readers never see one.
+
+A process killed mid-write (``SIGKILL``, a power cut) cannot remove its temporary. Temporaries are
+named ``.<name>.nsim-<host>-<pid>-<random>.tmp`` (:data:`TEMP_PATTERN`), and the first write of a
+process into a directory removes the ones whose writer is gone (same host, that pid no longer
+alive; :func:`clean_stale_temporaries`). Nothing else is ever deleted: not a file of another name,
+not a temporary of a live process or of another host (a shared file system).
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -17,7 +25,12 @@ import numpy as np
 
 from neurosim.errors import InputError
 
-__all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save_npy', 'atomic_save_npz', 'atomic_write_json', 'check_writable', 'read_error']
+__all__ = ['atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save_npy', 'atomic_save_npz', 'atomic_write_json', 'check_writable', 'read_error',
+           'TEMP_PATTERN', 'clean_stale_temporaries', 'pid_alive']
+
+#: the name of a temporary of :func:`atomic_write`: ``.<target>.nsim-<host>-<pid>-<random>.tmp``
+TEMP_PATTERN = re.compile(r"^\..+\.nsim-(?P<host>[A-Za-z0-9_]+)-(?P<pid>[0-9]+)-[A-Za-z0-9_]+\.tmp$")
+_cleaned: set[str] = set()  # directories this process already cleaned
 
 
 
@@ -64,7 +77,11 @@ def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) ->
     """Write a file atomically: ``writer(fh)`` fills a temporary file that replaces ``path``."""
     p = _check_target(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    key = os.path.realpath(p.parent)
+    if key not in _cleaned:
+        clean_stale_temporaries(p.parent)
+        _cleaned.add(key)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.nsim-{_host()}-{os.getpid()}-", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             writer(fh)
@@ -79,6 +96,56 @@ def atomic_write(path: PathLike, writer: Callable[[io.BufferedWriter], None]) ->
             pass
         raise
     return p
+
+
+def _host() -> str:
+    """This machine's name reduced to ``[A-Za-z0-9_]`` (it is part of a temporary's name)."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40] or "host"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (another user's counts)."""
+    if pid <= 0:
+        return True  # not a pid we wrote: never treat as gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def clean_stale_temporaries(directory: PathLike) -> list[Path]:
+    """Remove the temporaries of :func:`atomic_write` in ``directory`` whose writer is gone.
+
+    A file is removed only if its name matches :data:`TEMP_PATTERN` with this machine's host name
+    and a pid that is not alive (a writer killed before it could rename or remove it). Files of
+    other names, of live processes and of other hosts are kept. Errors (a file removed meanwhile,
+    no permission) are ignored.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed: list[Path] = []
+    host = _host()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = TEMP_PATTERN.match(entry.name)
+        if m is None or m["host"] != host or int(m["pid"]) == os.getpid() or pid_alive(int(m["pid"])):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
 
 
 def _umask() -> int:

@@ -9,7 +9,7 @@ Layout: an entry ``meta`` holding a JSON document, and numeric arrays beside it:
             "connections": [{"name", "pre", "post", "delay_steps", "gain": null | {...},
                              "kind": "csr" | "dense" | "conv", "arrays": {part: key},
                             "receptor": null | name of the target LIF's receptor,
-                             "conv": {"in_shape", "stride", "padding"} (conv only),
+                             "conv": {"in_shape", "stride", "padding", "zero_taps"} (conv only),
                              "learning_rule": null | {"class": "neurosim.x:Rule", "params": {...}}}],
             "inputs": [{"type": "constant" | "array" | "poisson", "name", "target", "gain",
                         "arrays": {...}, "weight", "receptor" (poisson)}],
@@ -120,7 +120,8 @@ def save_network(network: Network, path: Union[str, Path]) -> Path:
         if c.is_conv:
             cw = c.weights
             d.update(kind="conv", arrays={"kernel": w.value(f"conn/{i}/kernel", cw.kernel)},
-                     conv={"in_shape": list(cw.in_shape), "stride": int(cw.stride), "padding": int(cw.padding)})
+                     conv={"in_shape": list(cw.in_shape), "stride": int(cw.stride), "padding": int(cw.padding),
+                           "zero_taps": bool(cw.zero_taps)})
         elif c.is_sparse:
             m = c.weights.tocsr()
             d.update(kind="csr", shape=list(m.shape), arrays={k: w.value(f"conn/{i}/{k}", getattr(m, k))
@@ -338,7 +339,8 @@ def load_network(path: Union[str, Path]) -> Network:
                                             shape=tuple(r.need(c, "shape", where, list)))
                 elif kind == "conv":
                     cv = r.need(c, "conv", where, dict)
-                    weights = ConvWeights(arrays["kernel"], tuple(cv["in_shape"]), int(cv["stride"]), int(cv["padding"]))
+                    weights = ConvWeights(arrays["kernel"], tuple(cv["in_shape"]), int(cv["stride"]), int(cv["padding"]),
+                                          zero_taps=bool(cv.get("zero_taps", False)))
                 else:
                     raise r.err(where + "kind", f"unknown connection kind {kind!r}")
                 net.add(Connection(r.need(c, "pre", where, str), r.need(c, "post", where, str), weights,

@@ -6,7 +6,8 @@ to the next is a product of matrices ``W = M_k ... M_2 M_1`` (per input shape, c
 biases ``b = sum_j M_k ... M_{j+1} b_j`` carried to the target layer, and its delay the sum of
 the ``Delay`` nodes' delays rounded to steps. :func:`walk` follows every path from a source,
 :func:`conv_weights` keeps a single ``Conv2d`` compact (:class:`~neurosim.conv.ConvWeights`).
-Used by :func:`neurosim.nir.read.read_nir`.
+:func:`first_input_steps` gives each layer the first step its input can arrive (where its
+bias switches on). Used by :func:`neurosim.nir.read.read_nir`.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from neurosim.errors import InputError, describe
 from neurosim.nir.ops import (affine_op, conv1d_op, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op,
                               whole)
 
-__all__ = ["Node", "LinearChains", "channel_bias", "walk", "conv_weights", "DELAY_RTOL"]
+__all__ = ["Node", "LinearChains", "channel_bias", "walk", "conv_weights", "first_input_steps", "DELAY_RTOL"]
 
 #: a Delay that is not a whole number of steps within this relative tolerance is noted as rounded
 DELAY_RTOL = 1e-6
@@ -174,3 +175,18 @@ def conv_weights(nodes: dict[str, Node], ops: tuple, in_shape: tuple, factor: np
     if whole(name, "groups", o.groups) != 1 or dil != (1, 1) or stride[0] != stride[1] or len(set(pad)) != 1:
         return None
     return ConvWeights(w * float(factor[0]), in_shape, stride=stride[0], padding=pad[0])
+
+
+def first_input_steps(inputs: list[str], contrib: list[tuple], nodes: dict[str, Node]) -> dict[str, int]:
+    """The first step at which each neuron node can receive input: 0 for the relays (an input spike
+    at step ``t`` makes its relay spike at step ``t``), plus each connection's ``1 + Delay steps``
+    along the quickest path; a node no input reaches is absent (its bias acts from step 0)."""
+    steps = {n: 0 for n in inputs}
+    changed = True
+    while changed:  # Bellman-Ford on positive delays: at most one pass per layer
+        changed = False
+        for src, sink, *_, delay in contrib:
+            if src in steps and nodes[sink].kind == "neuron" and steps[src] + 1 + delay < steps.get(sink, 1 << 62):
+                steps[sink] = steps[src] + 1 + delay
+                changed = True
+    return {n: k for n, k in steps.items() if n not in inputs}

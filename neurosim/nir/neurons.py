@@ -1,11 +1,12 @@
 """NIR's neuron nodes as neurosim :class:`~neurosim.neurons.LIF` populations (used by :mod:`neurosim.nir.read`).
 
-Spikes are unit pulses one step ``dt`` long, the ODEs are integrated by forward Euler at ``dt``,
-and the input of a node is ``I = W s + b`` (the composed linear chain). Each node becomes a
+Spikes are unit pulses one step ``dt`` long (``spikes="pulse"``; with ``"dirac"``, impulses of
+area 1: every factor ``f`` below divided by ``dt``), the ODEs are integrated by forward Euler at
+``dt``, and the input of a node is ``I = W s + b`` (the composed linear chain). Each node becomes a
 ``LIF`` model and a per-neuron *weight factor*: neurosim's connection weights are the NIR
 weights times that factor. With neurosim's LIF step (:class:`~neurosim.neurons.LIF`)::
 
-    v <- v + dt (bias + i - (v - v_rest) / tau_m);   spike when v >= v_th;   v <- v_reset
+    v <- v + dt (bias + i - (v - v_rest) / tau_m);   spike when v > v_th (or >=);   v <- v_reset
     i <- (1 - dt/tau_s) i + (1/tau_s) sum W' s          (a spike of weight w' moves v by w')
 
 the nodes are, with ``f`` the factor:
@@ -15,12 +16,17 @@ NIR node   neurosim LIF                                                 f       
 =========  ==========================================================  ================================  ======================
 IF         ``tau_s = dt, tau_m = inf, v_th, v_reset``                  ``dt R``                          ``R b``
 LIF        ``tau_s = dt, tau_m = tau, v_rest = v_leak, v_th, v_reset``  ``dt R / tau``                    ``R b / tau``
-CubaLIF    ``tau_s = tau_syn, tau_m = tau_mem, v_rest = v_leak, ...``  ``dt R w_in / tau_mem``           ``R w_in b / tau_mem``
+CubaLIF    ``tau_s = tau_syn, tau_m = tau_mem, v_rest = v_leak, ...``  ``dt R w_in / tau_mem``           ``R w_in b / tau_mem`` (*)
 LI         LIF with ``v_th = NEVER_FIRES``                              ``dt R / tau``                    ``R b / tau``
 CubaLI     CubaLIF with ``v_th = NEVER_FIRES``                          ``dt R w_in / tau_mem``           ``R w_in b / tau_mem``
 I          IF with ``v_th = NEVER_FIRES``                               ``dt R``                          ``R b``
 Threshold  ``tau_s = dt, tau_m = dt, v_th = threshold``, reset zero     ``1``                             ``b / dt``
 =========  ==========================================================  ================================  ======================
+
+(*) entering the synaptic current (``bias_receptor = "syn"``): ``i <- i + (dt/tau_syn) bias``
+each step, so the bias reaches ``v`` through the synaptic filter, as a spike of weight ``b`` would.
+Every node's bias switches on at ``bias_start``, the first step its input can arrive; its spike
+condition is NIR's ``v > v_th`` unless ``">="`` is asked for or recorded in its metadata.
 
 ``I`` (integrator, ``dv/dt = R I``) is the non-spiking ``IF``: ``v_{n+1} = v_n + dt R (W s_n + b)``.
 
@@ -28,8 +34,8 @@ Threshold  ``tau_s = dt, tau_m = dt, v_th = threshold``, reset zero     ``1``   
 step: with ``tau_s = tau_m = dt`` and ``v_rest = 0`` the LIF step gives
 ``v_{n+1} = v_n + dt (bias + i_n - v_n / dt) = dt bias + dt i_n`` and ``i_n = W' s_{n-1} / dt``
 (the previous current decays by ``1 - dt/tau_s = 0``), so ``v_{n+1} = W' s_n + dt bias = W s_n + b
-= x_n`` with ``W' = W`` and ``bias = b / dt``; the neuron spikes when ``x_n >= threshold`` (NIR:
-``>``; ties differ, noted) one step after its input spikes, like every neurosim connection. The
+= x_n`` with ``W' = W`` and ``bias = b / dt``; the neuron spikes when ``x_n > threshold`` (NIR's
+Heaviside; ``>=`` if asked for) one step after its input spikes, like every neurosim connection. The
 threshold must be positive (neurosim's ``v_th > 0``; with ``threshold <= 0`` a silent input would
 spike).
 """
@@ -40,9 +46,10 @@ from typing import Any, Optional
 import numpy as np
 
 from neurosim.errors import InputError, describe
-from neurosim.neurons import LIF
+from neurosim.neurons import LIF, SPIKE_CONDITIONS
 
-__all__ = ['NEURONS', 'READOUTS', 'NEVER_FIRES', 'param_shape', 'neuron_model']
+__all__ = ['NEURONS', 'READOUTS', 'NEVER_FIRES', 'param_shape', 'neuron_model', 'recorded_options', 'THRESHOLD_KEY',
+           'BIAS_START_KEY', 'BIAS_RECEPTOR_KEY']
 
 
 
@@ -98,15 +105,102 @@ def _compact(arr: np.ndarray):
     return float(arr[0]) if np.all(arr == arr[0]) else arr
 
 
+#: keys of a neuron node's metadata written by :func:`neurosim.nir.write_nir` (read back by read_nir)
+THRESHOLD_KEY = "neurosim.threshold"
+BIAS_START_KEY = "neurosim.bias_start"
+BIAS_RECEPTOR_KEY = "neurosim.bias_receptor"
+
+
+def recorded_options(node: str, obj: Any, forced: Optional[str]) -> tuple[str, Optional[int], bool]:
+    """``(spike condition, bias onset or None, direct bias)`` of ``node``: the condition ``forced``,
+    else the one neurosim recorded in the node's metadata, else NIR's ``">"``; the bias onset and
+    ``bias_receptor == "v"`` (a bias on ``v``, not through the synaptic current) as recorded."""
+    meta = getattr(obj, "metadata", None)
+    meta = meta if isinstance(meta, dict) else {}
+
+    def get(key: str):
+        value = meta.get(key)
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        return value.decode() if isinstance(value, bytes) else value
+
+    cond = forced if forced is not None else get(THRESHOLD_KEY)
+    if cond is not None and cond not in SPIKE_CONDITIONS:
+        raise InputError(describe("NIR node", node, f"metadata {THRESHOLD_KEY} is not a spike condition", got=repr(cond),
+                                  expected=" or ".join(map(repr, SPIKE_CONDITIONS))))
+    onset = get(BIAS_START_KEY)
+    try:
+        onset = None if onset is None else int(onset)
+    except (TypeError, ValueError):
+        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is not a step number", got=repr(onset),
+                                  expected="an integer >= 0")) from None
+    if onset is not None and onset < 0:
+        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is negative", got=onset, expected=">= 0"))
+    return cond or ">", onset, get(BIAS_RECEPTOR_KEY) == "v"
+
+
+#: most distinct parameter values per layer for which exact float ratios are searched (else plain float64)
+MAX_EXACT = 4096
+
+
+def _low_precision(obj: Any, names: tuple[str, ...]) -> bool:
+    """Whether any of ``names`` is stored in less than float64 (an exporter's float32 tensors)."""
+    return any(np.asarray(getattr(obj, k)).dtype.kind == "f" and np.asarray(getattr(obj, k)).dtype.itemsize < 8
+               for k in names if getattr(obj, k, None) is not None)
+
+
+def _exact(x0: np.ndarray, fn, target: np.ndarray, tries: int = 4) -> np.ndarray:
+    """``x`` within ``tries`` floats of ``x0`` with ``fn(x) == target`` exactly (elementwise; ``x0``
+    where none is), so that the backends' float64 arithmetic on ``x`` gives the exporter's value."""
+    x0, target = np.broadcast_arrays(np.asarray(x0, dtype=float), np.asarray(target, dtype=float))
+    pairs, inv = np.unique(np.stack([x0.ravel(), target.ravel()]), axis=1, return_inverse=True)
+    if pairs.shape[1] > MAX_EXACT:
+        return x0.copy()
+    out = pairs[0].copy()
+    for k in range(pairs.shape[1]):
+        x, t = pairs[0, k], pairs[1, k]
+        up = down = x
+        cands = [x]
+        for _ in range(tries):
+            up, down = np.nextafter(up, np.inf), np.nextafter(down, -np.inf)
+            cands += [up, down]
+        with np.errstate(all="ignore"):
+            out[k] = next((c for c in cands if fn(c) == t), x)
+    return out[np.asarray(inv).ravel()].reshape(x0.shape)
+
+
+def _decay_tau(tau: np.ndarray, dt: float, low: bool, *, membrane: bool) -> np.ndarray:
+    """``tau`` nudged so that the backends' decay (``1 - dt (1/tau)`` of ``v``, ``1 - dt/tau`` of a
+    current) is the float32 value of ``1 - dt/tau`` when the parameters are float32 (the exporter's
+    ``beta``, ``alpha``); ``tau`` unchanged otherwise."""
+    if not low:
+        return tau
+    target = np.float32(1.0 - dt / tau).astype(float)
+    fn = (lambda t: 1.0 - dt * (1.0 / t)) if membrane else (lambda t: 1.0 - dt / t)
+    with np.errstate(divide="ignore"):
+        start = np.where(target < 1.0, dt / (1.0 - target), tau)  # the solution, give or take a rounding
+    return _exact(start, fn, target)
+
+
 def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: np.ndarray,
-                 dt: float) -> tuple[LIF, np.ndarray, list[str]]:
+                 dt: float, *, threshold: str = ">", spikes: str = "pulse",
+                 bias_start: int = 0, direct_bias: bool = False) -> tuple[LIF, np.ndarray, list[str]]:
     """The neurosim model of NIR neuron node ``name``, its per-neuron weight factor and approximation notes.
 
     ``bias`` is the summed bias ``b`` of the linear chains into the node (per neuron); ``dt`` in
-    seconds. The rules are the table of the module docstring.
+    seconds; ``threshold`` the spike condition (``">"``: NIR's, or ``">="``); ``spikes`` the spike
+    convention (``"pulse"``: a spike is a one-step pulse of area ``dt``, factors as in the table;
+    ``"dirac"``: an impulse of area 1, factors divided by ``dt``); ``bias_start`` the step at which
+    the node's first input can arrive (its bias switches on then); ``direct_bias`` puts a
+    ``CubaLIF``'s bias on ``v`` at its steady state (a neurosim network written by write_nir) instead
+    of through the synaptic current. The rules are the table of the
+    module docstring. Parameters stored in float32 give factors rounded to float32 and time
+    constants nudged so the decays are the float32 ``1 - dt/tau``: ratios exact in the exporter
+    (``r = tau/dt``: factor 1) stay exact, and so do ties with the threshold.
     """
     p = _params(name, type_, obj, shape)
     notes = []
+    low = _low_precision(obj, _PARAMS[type_])
     for key in ("tau", "tau_mem", "tau_syn"):
         if key in p and np.any(dt > p[key]):
             raise InputError(describe("NIR node", name, f"dt_s larger than {key}: the Euler step is unstable",
@@ -119,8 +213,10 @@ def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: 
             raise InputError(describe("NIR node", name, "threshold must be positive for neurosim's LIF",
                                       got=float(theta.min()), expected="> 0"))
         notes.append("memoryless threshold as a LIF with tau_s = tau_m_s = dt_s (state wiped every step); "
-                     "spikes one step after its input, on x >= threshold (NIR: >)")
-        model = LIF(tau_s=dt, tau_m_s=dt, v_th=_compact(theta), reset="zero", bias=_compact(bias / dt))
+                     f"spikes one step after its input, on x {threshold} threshold")
+        bias_v = _exact(bias / dt, lambda x: dt * x, bias)
+        model = LIF(tau_s=dt, tau_m_s=dt, v_th=_compact(theta), reset="zero", bias=_compact(bias_v),
+                    threshold=threshold, bias_start=bias_start)
         return model, np.ones(theta.size), notes
     if type_ in ("IF", "LIF", "CubaLIF"):
         if not np.all(p["v_threshold"] > 0):
@@ -130,25 +226,37 @@ def neuron_model(name: str, type_: str, obj: Any, shape: tuple[int, ...], bias: 
     else:
         v_th = NEVER_FIRES
         notes.append(f"non-spiking readout: LIF with unreachable threshold {NEVER_FIRES:g}, no output events")
+    common = dict(v_th=v_th, v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero", threshold=threshold,
+                  bias_start=bias_start)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # overflow is checked below
         if type_ in ("IF", "I"):
-            factor, bias_v = dt * p["r"], p["r"] * bias
-            model = LIF(tau_s=dt, v_th=v_th, v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
-                        bias=_compact(bias_v))
+            factor = dt * p["r"]
         elif type_ in ("LIF", "LI"):
-            factor, bias_v = dt * p["r"] / p["tau"], p["r"] * bias / p["tau"]
-            model = LIF(tau_s=dt, tau_m_s=_compact(p["tau"]), v_th=v_th, v_rest=_compact(p["v_leak"]),
-                        v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero", bias=_compact(bias_v))
+            factor = dt * p["r"] / p["tau"]
         else:  # CubaLIF, CubaLI
             factor = dt * p["r"] * p["w_in"] / p["tau_mem"]
-            bias_v = p["r"] * p["w_in"] * bias / p["tau_mem"]
-            if np.any(bias):
-                notes.append("bias enters at its steady state R w_in b / tau_mem (synaptic transient skipped)")
-            model = LIF(tau_s=_compact(p["tau_syn"]), tau_m_s=_compact(p["tau_mem"]), v_th=v_th,
-                        v_rest=_compact(p["v_leak"]), v_reset=_compact(p.get("v_reset", np.zeros(1))), reset="zero",
-                        bias=_compact(bias_v))
+        if low:
+            factor = factor.astype(np.float32).astype(float)
+        step = factor * bias  # what the bias adds to v per step (a pulse of weight b)
+        if type_ in ("IF", "I"):
+            bias_v = _exact(step / dt, lambda x: dt * x, step)
+            model = LIF(tau_s=dt, bias=_compact(bias_v), **common)
+        elif type_ in ("LIF", "LI"):
+            bias_v = _exact(step / dt, lambda x: dt * x, step)
+            tau = _decay_tau(p["tau"], dt, low, membrane=True)
+            model = LIF(tau_s=dt, tau_m_s=_compact(tau), v_rest=_compact(p["v_leak"]), bias=_compact(bias_v), **common)
+        else:  # CubaLIF, CubaLI: the bias is an input current filtered like the spikes' (snnTorch's syn <- alpha syn + W x + b)
+            tau_syn = _decay_tau(p["tau_syn"], dt, low, membrane=False)
+            bias_v = step / dt
+            if np.any(bias) and not direct_bias and np.all(tau_syn == tau_syn[0]):  # a spike of weight b and the bias add the same
+                ts = float(tau_syn[0])
+                bias_v = _exact(bias_v, lambda x: (dt * x) * (dt / ts), (dt / ts) * step)
+            model = LIF(tau_s=_compact(tau_syn), tau_m_s=_compact(_decay_tau(p["tau_mem"], dt, low, membrane=True)),
+                        v_rest=_compact(p["v_leak"]), bias=_compact(bias_v),
+                        bias_receptor=None if direct_bias else "syn", **common)
+    if spikes == "dirac":
+        factor = factor / dt
     if not (np.all(np.isfinite(factor)) and np.all(np.isfinite(bias_v))):
         raise InputError(describe("NIR node", name, "parameters give non-finite weights or bias",
                                   got="r, w_in, tau or bias overflow at dt_s", expected="finite weight factors"))
     return model, factor, notes
-

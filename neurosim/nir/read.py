@@ -35,41 +35,56 @@ them. :func:`read_nir` turns it into neurosim populations and connections:
 
 Discretisation
 --------------
-NIR's neuron equations are continuous-time ODEs; exporters that train in discrete time (snnTorch,
-Norse, Sinabs) write spikes as values ``s_n in {0, 1}`` held for one step ``dt`` (a pulse of
-height 1 and area ``dt``). :func:`read_nir` reads the graph that way, with the user's ``dt_s`` and
-forward Euler. For ``LIF`` (``tau dv/dt = (v_leak - v) + R I``, ``I = W s + b``)::
+NIR's neuron equations are continuous-time ODEs; exporters that train in discrete time write a
+spike either as a value ``s_n in {0, 1}`` held for one step ``dt`` (a *pulse* of height 1 and area
+``dt``: snnTorch) or as an impulse of area 1 (a *Dirac*: ``v += W s`` per spike, Norse's ``IAF``,
+Sinabs). :func:`read_nir` reads the graph with the user's ``dt_s``, forward Euler, and the spike
+convention ``spikes`` (``"pulse"``, the default, or ``"dirac"``). For ``LIF`` (``tau dv/dt =
+(v_leak - v) + R I``, ``I = W s + b``) with pulses::
 
     v_{n+1} = v_n + (dt / tau) (v_leak - v_n + R (W s_n + b))        spike when v > v_threshold, v <- v_reset
 
 which is exactly neurosim's LIF (:class:`~neurosim.neurons.LIF`, ``v += dt (bias + i - (v -
-v_rest)/tau_m)``) with ``tau_m_s = tau``, ``v_rest = v_leak``, ``v_th = v_threshold``,
+v_rest)/tau)``) with ``tau_m_s = tau``, ``v_rest = v_leak``, ``v_th = v_threshold``,
 ``reset = "zero"``, ``v_reset = v_reset``, ``bias = R b / tau`` and a synaptic current lasting
 one step (``tau_s = dt``: a spike of weight ``w'`` adds ``w'/dt`` to ``i`` and moves ``v`` by
-``w'``), so the connection weights are the NIR weights times ``dt R / tau`` of the target neuron.
-``IF`` (``dv/dt = R I``) is the same with ``tau_m_s = inf``, weights times ``dt R`` and
-``bias = R b``; ``I`` (integrator ``dv/dt = R I``) is that ``IF`` with an unreachable threshold.
-``Threshold`` (``s = H(x - threshold)``, memoryless) is a LIF whose state is wiped every step
-(``tau_s = tau_m_s = dt``, reset to 0): ``v_{n+1} = W s_n + b``, a spike when ``v_{n+1} >=
-threshold``, one step after its input like every connection (weights unscaled, ``bias = b /
-dt``). ``CubaLIF`` (``tau_syn dI/dt = -I + w_in S``, ``tau_mem dv/dt = (v_leak - v) +
-R I``) maps onto neurosim's one synaptic current with ``tau_s = tau_syn``, ``tau_m_s = tau_mem``
-and weights times ``dt R w_in / tau_mem``: a pulse of weight ``w`` adds ``dt w_in w / tau_syn``
-to ``I``, i.e. ``w' / tau_syn`` to neurosim's ``i = R I / tau_mem``; ``I`` decays by
-``1 - dt/tau_syn`` per step on both sides (neurosim integrates ``v`` with the current before
-decaying it, the order Norse uses). ``LI``, ``CubaLI`` and ``I`` (non-spiking readouts) are the
-same neurons with an unreachable threshold (``v_th = 1e30``): the membrane is the readout, and
-they emit no events. Differences from the ODE, reported per node in ``info["approximations"]``:
-neurosim fires on ``v >= v_th`` (NIR: ``v > v_threshold``; ``Threshold``: ``x >= threshold``
-instead of ``>``); a CubaLIF/CubaLI bias enters at its steady state ``R w_in b / tau_mem`` (the
-synaptic transient is skipped); input spikes reach the first layer one step later (relay); state
-starts at zero (not at ``v_leak``); delays are rounded to whole steps.
+``w'``), so the connection weights are the NIR weights times ``dt R / tau`` of the target neuron
+(with Diracs, ``R / tau``: a spike moves ``v`` by ``R W / tau``). ``IF`` (``dv/dt = R I``) is the
+same with ``tau_m_s = inf``, weights times ``dt R`` (Dirac: ``R``) and ``bias = R b``; ``I``
+(integrator ``dv/dt = R I``) is that ``IF`` with an unreachable threshold. ``Threshold`` (``s =
+H(x - threshold)``, memoryless) is a LIF whose state is wiped every step (``tau_s = tau_m_s =
+dt``, reset to 0): ``v_{n+1} = W s_n + b``, a spike when ``v_{n+1} > threshold``, one step after
+its input like every connection (weights unscaled, ``bias = b / dt``). ``CubaLIF`` (``tau_syn
+dI/dt = -I + w_in S``, ``tau_mem dv/dt = (v_leak - v) + R I``) maps onto neurosim's one synaptic
+current with ``tau_s = tau_syn``, ``tau_m_s = tau_mem`` and weights times ``dt R w_in /
+tau_mem``: a pulse of weight ``w`` adds ``dt w_in w / tau_syn`` to ``I``, i.e. ``w' / tau_syn`` to
+neurosim's ``i = R I / tau_mem``; ``I`` decays by ``1 - dt/tau_syn`` per step on both sides
+(neurosim integrates ``v`` with the current before decaying it, the order Norse uses). Its bias
+enters the synaptic current like a spike of weight ``b`` every step (``LIF.bias_receptor =
+"syn"``: snnTorch's ``syn <- alpha syn + (W x + b)``). ``LI``, ``CubaLI`` and ``I`` (non-spiking
+readouts) are the same neurons with an unreachable threshold (``v_th = 1e30``): the membrane is the
+readout, and they emit no events.
 
-``dt_s`` must be the step the exporter assumed. snnTorch, for instance, writes ``Leaky(beta)`` as
-``LIF(tau = dt/(1 - beta), r = tau/dt)`` and ``Synaptic(alpha, beta)`` as ``CubaLIF(tau_syn =
-dt/(1 - alpha), tau_mem = dt/(1 - beta), r = tau_mem/dt, w_in = tau_syn/dt)`` with ``dt = 1e-4``;
-read with ``dt_s=1e-4`` the weights come out unscaled and the recurrences ``syn <- alpha syn +
-x``, ``mem <- beta mem + syn`` are reproduced exactly (``tests/test_nir_io.py``).
+Timing, thresholds, exactness. Input spikes pass through relays (an input spike at step ``t``
+makes its relay spike at step ``t``, :func:`add_spike_input`), so a layer ``d`` connections
+deep sees the exporter's step ``t`` at step ``t + d``; its bias switches on at that first step
+(``LIF.bias_start``, ``info["bias_start"]``), as the layer's bias and first input arrive together
+in the exporter. The spike condition is NIR's ``v > v_threshold`` (``LIF.threshold = ">"``) unless
+``threshold=">="`` (Sinabs) is given or neurosim recorded its own in the node's metadata
+(``info["threshold"]``). Parameters stored in float32 (exporters' tensors) give weight factors
+rounded to float32 and time constants nudged so the decays are the float32 ``1 - dt/tau``: ratios
+that are exact in the exporter (``r = tau/dt``: factor 1; ``beta``) stay exact, and so do ties.
+Remaining differences from the ODE, reported per node in ``info["approximations"]``: state starts
+at zero (not at ``v_leak``), delays are rounded to whole steps, the mapper costs the relays.
+
+``dt_s`` must be the step the exporter assumed, with its spike convention. snnTorch, for
+instance, writes ``Leaky(beta)`` as ``LIF(tau = dt/(1 - beta), r = tau/dt)`` and ``Synaptic(alpha,
+beta)`` as ``CubaLIF(tau_syn = dt/(1 - alpha), tau_mem = dt/(1 - beta), r = tau_mem/dt, w_in =
+tau_syn/dt)`` with ``dt = 1e-4``; read with ``dt_s=1e-4`` (pulses) the weights come out unscaled
+and the recurrences ``syn <- alpha syn + x + b``, ``mem <- beta mem + syn`` are reproduced exactly
+(``tests/neurosim/nir/test_read_exact.py``). An exporter of Dirac spikes (``IF(r=1)`` with ``v +=
+W s``) read as pulses at its ``dt`` gets weights times ``dt``, and its network is silent: read it
+with ``spikes="dirac"``.
 """
 from __future__ import annotations
 
@@ -86,11 +101,11 @@ import scipy.sparse as sp
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.guard import ResourceLimits, check_memory
 from neurosim.ir import Connection, Network, PoissonInput, Population
-from neurosim.neurons import LIF
-from neurosim.nir.compose import LinearChains, Node, conv_weights, walk
-from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape
+from neurosim.neurons import LIF, SPIKE_CONDITIONS
+from neurosim.nir.compose import LinearChains, Node, conv_weights, first_input_steps, walk
+from neurosim.nir.neurons import NEURONS, READOUTS, neuron_model, param_shape, recorded_options
 
-__all__ = ['read_nir', 'add_poisson_input', 'SUPPORTED_NODES']
+__all__ = ['read_nir', 'add_poisson_input', 'add_spike_input', 'SUPPORTED_NODES']
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +117,23 @@ LINEAR = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool
 SUPPORTED_NODES = ("Input", "Output", "NIRGraph") + LINEAR + NEURONS
 
 
-
-
 #: density above which a composed connection is stored dense
 DENSE_ABOVE = 0.25
 
 
-#: how the graph is read (recorded in ``info["convention"]``; details in the module docstring)
-CONVENTION = ("spikes are unit pulses one step long; forward Euler at dt_s; Affine/Conv outputs are input currents; "
-              "connections scaled by dt R / tau (LIF, LI), dt R (IF, I), dt R w_in / tau_mem (CubaLIF, CubaLI), 1 (Threshold); "
-              "spike when v >= v_threshold (NIR: >), reset to v_reset; state starts at 0; "
-              "delay 1 step per connection plus round(delay/dt_s) per Delay node")
+#: spike conventions of :func:`read_nir` (option ``spikes``)
+SPIKE_CONVENTIONS = ("pulse", "dirac")
 
+_COMMON = ("forward Euler at dt_s; Affine/Conv outputs are input currents; biases switch on at the step the layer's "
+           "first input can arrive (CubaLIF: through the synaptic current); spike when v > v_threshold (or >=, "
+           "per population: info['threshold']), reset to v_reset; state starts at 0; "
+           "delay 1 step per connection plus round(delay/dt_s) per Delay node")
+#: how the graph is read, per spike convention (recorded in ``info["convention"]``; details in the module docstring)
+CONVENTION = {
+    "pulse": "spikes are unit pulses one step long (area dt_s); connections scaled by dt R / tau (LIF, LI), dt R (IF, I), "
+             "dt R w_in / tau_mem (CubaLIF, CubaLI), 1 (Threshold); " + _COMMON,
+    "dirac": "spikes are impulses of area 1; connections scaled by R / tau (LIF, LI), R (IF, I), R w_in / tau_mem "
+             "(CubaLIF, CubaLI), 1 (Threshold); " + _COMMON}
 
 _BAD_CHARS = re.compile(r"[^A-Za-z0-9_.\-]")
 
@@ -129,8 +149,6 @@ def _import_nir():
     except ImportError as exc:
         raise InputError("NIR support needs the 'nir' package (not installed): pip install 'neurosim[nir]'") from exc
     return nir
-
-
 
 
 # -- flattening nested graphs ------------------------------------------------------------------
@@ -183,8 +201,6 @@ def _flatten(graph, prefix: str, nodes: dict[str, Node], edges: list[tuple[str, 
     entries = [n for n in nodes if n.startswith(prefix) and n[len(prefix):] in local and nodes[n].type == "Input"]
     exits = [n for n in nodes if n.startswith(prefix) and n[len(prefix):] in local and nodes[n].type == "Output"]
     return entries, exits
-
-
 
 
 def _pop_name(node: str, taken: set[str]) -> str:
@@ -254,6 +270,7 @@ def _refuse_mapped(source: str, nodes: dict[str, Node]) -> None:
 
 def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
              input_shape: Optional[Union[tuple[int, ...], dict[str, tuple[int, ...]]]] = None,
+             spikes: str = "pulse", threshold: Optional[str] = None,
              name: Optional[str] = None, limits: Optional[ResourceLimits] = None) -> tuple[Network, dict]:
     """Convert a NIR graph into a neurosim :class:`~neurosim.ir.Network` (rules in the module docstring).
 
@@ -266,7 +283,18 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         constants in the graph are read in seconds.
     input_shape : tuple or dict, optional
         Shape of the (only) ``Input`` node, or ``{input node name: shape}``, overriding the shape
-        stored in the graph (e.g. one without a batch axis).
+        stored in the graph. Without it, a leading axis of size 1 (a batch axis, e.g. snnTorch's
+        and Norse's ``(1, C, H, W)``) is dropped, with a note, when the graph cannot be read with
+        it and can without it.
+    spikes : {"pulse", "dirac"}
+        Spike convention: ``"pulse"`` (default; snnTorch) reads a spike as a pulse one step long of
+        area ``dt_s``; ``"dirac"`` (Norse ``IAF``, Sinabs) as an impulse of area 1 (``v += R W s /
+        tau`` for LIF, ``R W s`` for IF): the weight factors of the module docstring divided by
+        ``dt_s``. Either reproduces its exporter at the exporter's own ``dt``.
+    threshold : {None, ">", ">="}
+        Spike condition. ``None`` (default): per node, the ``"neurosim.threshold"`` recorded in the
+        node's metadata by :func:`~neurosim.nir.write_nir`, else NIR's definition ``">"``
+        (snnTorch, Norse). A string forces every node (``">="``: Sinabs).
     name : str, optional
         Network name (default: the file stem, or ``"nir"``).
     limits : ResourceLimits, optional
@@ -279,7 +307,9 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         Populations (input relays first, then neuron layers in graph order) and connections;
         no inputs or probes (see :func:`add_poisson_input`).
     info : dict
-        ``dt_s``, ``source``, ``convention`` (one line), ``populations`` ({population: {node, type, shape, size}}),
+        ``dt_s``, ``source``, ``convention`` (one line), ``spikes`` (the convention used),
+        ``threshold`` ({population: ">" or ">="}), ``bias_start`` ({population: first step of its
+        bias, the step its first input can arrive}), ``populations`` ({population: {node, type, shape, size}}),
         ``inputs`` (relay populations), ``outputs`` ({Output node: [populations]}),
         ``connections`` ({connection: {from, to, folded (linear nodes on its paths), form, synapses,
         delay_steps}}) and ``approximations``
@@ -298,9 +328,47 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
     """
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating)) or not np.isfinite(dt_s) or dt_s <= 0:
         raise InputError(describe("option", "dt_s", "must be a positive number of seconds", got=dt_s, expected="> 0"))
-    dt = float(dt_s)
+    if spikes not in SPIKE_CONVENTIONS:
+        raise InputError(describe("option", "spikes", "unknown spike convention", got=repr(spikes),
+                                  expected=" or ".join(map(repr, SPIKE_CONVENTIONS))))
+    if threshold is not None and threshold not in SPIKE_CONDITIONS:
+        raise InputError(describe("option", "threshold", "unknown spike condition", got=repr(threshold),
+                                  expected="None, " + " or ".join(map(repr, SPIKE_CONDITIONS))))
     graph_notes: list[str] = []
     graph, source = _load(path_or_graph, graph_notes)
+    opts = dict(dt=float(dt_s), input_shape=input_shape, name=name, limits=limits, spikes=spikes, threshold=threshold)
+    try:
+        return _read(graph, source, list(graph_notes), drop=(), **opts)
+    except InputError as first:
+        drop = _batched_inputs(graph, input_shape)
+        if not drop:
+            raise
+        try:
+            net, info = _read(graph, source, list(graph_notes), drop=drop, **opts)
+        except InputError:
+            raise first from None
+    for n in drop:
+        info["approximations"].setdefault(n, []).append(
+            "leading batch axis of size 1 dropped from the Input shape (the graph's layers fit the shape without it)")
+    return net, info
+
+
+def _batched_inputs(graph: Any, input_shape: Any) -> tuple[str, ...]:
+    """Top-level Input nodes whose stored shape has a leading axis of size 1 and no shape given."""
+    if input_shape is not None and not isinstance(input_shape, dict):
+        return ()
+    out = []
+    for n, obj in graph.nodes.items():
+        shape = obj.input_type.get("input") if type(obj).__name__ == "Input" and isinstance(obj.input_type, dict) else None
+        shape = None if shape is None else np.atleast_1d(np.asarray(shape)).ravel()
+        if shape is not None and shape.size >= 2 and shape[0] == 1 and str(n) not in (input_shape or {}):
+            out.append(str(n))
+    return tuple(out)
+
+
+def _read(graph: Any, source: str, graph_notes: list[str], *, dt: float, input_shape, name, limits, spikes: str,
+          threshold: Optional[str], drop: tuple[str, ...]) -> tuple[Network, dict]:
+    """:func:`read_nir` on a loaded graph; the Input nodes in ``drop`` lose their leading axis."""
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str]] = []
     _flatten(graph, "", nodes, edges, top=True)
@@ -323,6 +391,8 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
         given = input_shape.get(n) if isinstance(input_shape, dict) else input_shape
         if given is None:
             given = nodes[n].obj.input_type.get("input") if isinstance(nodes[n].obj.input_type, dict) else None
+            if given is not None and n in drop:
+                given = np.atleast_1d(np.asarray(given)).ravel()[1:]
         if given is None:
             raise InputError(describe("NIR node", n, "Input has no shape", expected="a shape in the graph or input_shape=..."))
         # checked as given: a NaN or fractional dimension is refused, not converted
@@ -375,9 +445,10 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
             if nodes[sink].kind == "neuron":
                 bias[sink] += np.asarray(m.toarray()).ravel()
 
+    start = first_input_steps(inputs, contrib, nodes)
     net = Network(name=_pop_name(name or (Path(source).stem if source != "<NIRGraph>" else "nir"), set()))
-    info: dict = {"dt_s": dt, "source": source, "convention": CONVENTION, "populations": {}, "inputs": [], "outputs": {},
-                  "connections": {},
+    info: dict = {"dt_s": dt, "source": source, "convention": CONVENTION[spikes], "spikes": spikes, "threshold": {},
+                  "bias_start": {}, "populations": {}, "inputs": [], "outputs": {}, "connections": {},
                   "approximations": {"<graph>": graph_notes} if graph_notes else {}}
     taken: set[str] = set()
     pop_of: dict[str, str] = {}
@@ -390,7 +461,11 @@ def read_nir(path_or_graph: Union[str, Path, Any], *, dt_s: float,
                                      "the mapper costs the relays as on-chip neurons"]
     for n in [n for n in done if nodes[n].kind == "neuron"]:
         pop_of[n] = _pop_name(n, taken)
-        model, factors[n], notes = neuron_model(n, nodes[n].type, nodes[n].obj, shapes[n], bias[n], dt)
+        cond, onset, direct = recorded_options(n, nodes[n].obj, threshold)
+        onset = start.get(n, 0) if onset is None else onset
+        model, factors[n], notes = neuron_model(n, nodes[n].type, nodes[n].obj, shapes[n], bias[n], dt, threshold=cond,
+                                                spikes=spikes, bias_start=onset, direct_bias=direct)
+        info["threshold"][pop_of[n]], info["bias_start"][pop_of[n]] = cond, onset
         try:
             net.add(Population(pop_of[n], int(np.prod(shapes[n])), model))
         except NetworkError as exc:
@@ -492,3 +567,31 @@ def add_poisson_input(network: Network, info: dict, *, rate_per_step: float, dt_
         out.add(PoissonInput(pop, np.full(n, rate_per_step / dt_s), weight=1.0, name=f"poisson->{pop}"))
     return out
 
+
+
+def add_spike_input(network: Network, info: dict, spikes: Union[np.ndarray, dict[str, np.ndarray]], *,
+                    dt_s: float) -> Network:
+    """A copy of ``network`` whose input relays spike at the given steps.
+
+    ``spikes`` is a raster ``(steps, n)`` (or ``(steps, batch, n)``) of 0/1 for the graph's only
+    Input, or ``{relay population: raster}``. A relay spikes at step ``t`` exactly when
+    ``spikes[t]`` is 1 (an :class:`~neurosim.ir.ArrayInput` of ``spikes / dt_s`` moves its ``v`` by
+    1 against its threshold of 0.5), so a layer at depth ``d`` (``d`` connections of delay 1 from
+    the relays) sees the exporter's time step ``t`` at neurosim's step ``t + d``: its bias starts
+    at step ``d`` (``LIF.bias_start``).
+    """
+    from neurosim.ir import ArrayInput  # noqa: PLC0415 - beside PoissonInput, only here
+
+    given = spikes if isinstance(spikes, dict) else ({info["inputs"][0]: spikes} if len(info["inputs"]) == 1 else None)
+    if given is None or set(given) - set(info["inputs"]):
+        raise InputError(describe("option", "spikes", "names no input relay population (or the graph has several inputs)",
+                                  got=sorted(given) if given else type(spikes).__name__, expected=info["inputs"]))
+    out = Network(network.name, list(network.populations), list(network.connections), list(network.inputs),
+                  list(network.probes), dict(network.signals))
+    for pop, raster in given.items():
+        arr = np.asarray(raster, dtype=float)
+        if arr.ndim not in (2, 3) or not np.all((arr == 0) | (arr == 1)):
+            raise InputError(describe("input", pop, "spikes must be a 0/1 raster (steps, n) or (steps, batch, n)",
+                                      got=f"shape {arr.shape}", expected="values 0 or 1"))
+        out.add(ArrayInput(pop, arr / float(dt_s), name=f"spikes->{pop}"))
+    return out

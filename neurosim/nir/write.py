@@ -37,7 +37,11 @@ entry point (no population without incoming connections that feeds another: NIR 
 ``Input`` nodes). Dropped, and noted in the graph's metadata (``metadata["neurosim"]["notes"]``):
 learning rules (the current weights are written), external inputs and probes (NIR inputs are the
 ``Input`` nodes). The metadata is non-essential, as NIR requires: the graph is executable
-without it.
+without it. Each neuron node's metadata records the population's spike condition
+(``"neurosim.threshold"``: ``">="`` or ``">"``), bias onset (``"neurosim.bias_start"``, steps) and
+where its bias enters (``"neurosim.bias_receptor"``: ``"v"`` or a receptor), which read_nir
+honours, so a network round-trips exactly (without them read_nir uses NIR's ``>``, the layer's
+input latency, and for ``CubaLIF`` the synaptic current).
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ from neurosim.io.atomic import atomic_write_bytes
 from neurosim.ir import Network, Population
 from neurosim.neurons import LIF
 from neurosim.nir.neurons import NEVER_FIRES
+from neurosim.nir.neurons import BIAS_RECEPTOR_KEY, BIAS_START_KEY, THRESHOLD_KEY
 from neurosim.nir.read import CONVENTION, _import_nir
 
 __all__ = ['to_nir', 'write_nir', 'check_exportable']
@@ -238,6 +243,9 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None,
     taken = {p.name for p in network.populations}
     for pop in network.populations:
         nodes[pop.name] = _neuron_node(nir, pop, kinds[pop.name], shape[pop.name], dt, notes)
+        if kinds[pop.name] != "Input":  # read back by read_nir: the network's own spike condition and bias onset
+            nodes[pop.name].metadata = {THRESHOLD_KEY: pop.model.threshold, BIAS_START_KEY: int(pop.model.bias_start),
+                                        BIAS_RECEPTOR_KEY: pop.model.bias_receptor or "v"}
     carrier: dict[str, str] = {}  # the connection whose weight node carries the post's bias: a dense one if any
     for c in sorted(network.connections, key=lambda c: c.name not in dense):
         carrier.setdefault(c.post, c.name)
@@ -278,7 +286,7 @@ def to_nir(network: Network, *, dt_s: float, placement: Optional[dict] = None,
                      "(NIR inputs are the Input nodes)")
     for n in notes:
         log.info("NIR export of %s: %s", network.name, n)
-    meta: dict[str, Any] = {"neurosim": {"network": network.name, "dt_s": dt, "convention": CONVENTION,
+    meta: dict[str, Any] = {"neurosim": {"network": network.name, "dt_s": dt, "convention": CONVENTION["pulse"],
                                          "notes": np.array(notes, dtype="S") if notes else "none"}}
     if placement is not None:
         if not isinstance(placement, dict):

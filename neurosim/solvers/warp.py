@@ -44,6 +44,7 @@ import numpy as np
 
 from neurosim.builders.lca import threshold_function
 from neurosim.errors import NetworkError, describe
+from neurosim.progress import Progress, report
 from neurosim.solvers.lasso import fista, lasso_objective
 from neurosim.solvers.lca import analog_lca, lca_gram
 from neurosim.validation.checks import check_dictionary, check_inputs, check_lam
@@ -106,17 +107,20 @@ def converged_states(D, X, lam, *, threshold: str = "hard", init: str = "soft", 
 
 
 def energy_trace(D, X, lam, *, u0=None, threshold: str = "hard", steps: int = 1000, dt_over_tau: float = 0.1,
-                 chunk: int = 50) -> tuple[np.ndarray, np.ndarray]:
+                 chunk: int = 50, progress: Optional[Progress] = None,
+                 phase: str = "energy trace") -> tuple[np.ndarray, np.ndarray]:
     """Mean energy over the rows of ``X`` after every step ``k = 0..steps``, and the final codes.
 
     ``trace[k]`` is the mean :func:`warp_energy` of the codes ``T(u_k)``; ``trace[0]`` is that of
-    the initial state. Rows are run ``chunk`` at a time to bound memory.
+    the initial state. Rows are run ``chunk`` at a time to bound memory; after every chunk
+    ``progress(phase, rows done, rows)`` is called (when given).
     """
     D = check_dictionary(D)
     X, _ = check_inputs(X, D.shape[0])
     U0 = None if u0 is None else np.broadcast_to(np.asarray(u0, dtype=np.float64), (X.shape[0], D.shape[1]))
     total = np.zeros(steps + 1)
     codes = []
+    report(progress, phase, 0, X.shape[0])
     for i in range(0, X.shape[0], chunk):
         sl = slice(i, i + chunk)
         A, hist = analog_lca(D, X[sl], lam, threshold=threshold, steps=steps, dt_over_tau=dt_over_tau,
@@ -125,6 +129,7 @@ def energy_trace(D, X, lam, *, u0=None, threshold: str = "hard", steps: int = 10
         for k in range(hist.shape[0]):
             total[k] += warp_energy(D, Xc, hist[k], lam, threshold).sum()
         codes.append(np.atleast_2d(A))
+        report(progress, phase, min(i + chunk, X.shape[0]), X.shape[0])
     return total / X.shape[0], np.concatenate(codes)
 
 

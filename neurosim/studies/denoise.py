@@ -39,6 +39,7 @@ import numpy as np
 from neurosim.errors import InputError, NetworkError, describe
 from neurosim.estimators.warp import WarpLCA
 from neurosim.solvers.lasso import fista
+from neurosim.progress import Progress, report
 from neurosim.solvers.lca import analog_lca
 
 __all__ = ['sample_image', 'add_noise', 'psnr', 'extract_patches', 'merge_patches', 'learn_dictionary', 'PatchDenoiser', 'prepare_patch_denoiser', 'denoise_patches', 'MethodResult', 'compare_patch_methods', 'denoise_figure', 'METHODS', 'TEST_BOX', 'TRAIN_BOX']
@@ -125,13 +126,17 @@ def merge_patches(patches: np.ndarray, shape: tuple[int, int], size: int, stride
     return out / cnt
 
 
-def learn_dictionary(patches: np.ndarray, n_atoms: int, *, seed: int = 0, max_iter: int = 5) -> np.ndarray:
-    """Unit-norm dictionary ``(M, n_atoms)`` learned with scikit-learn's ``MiniBatchDictionaryLearning``."""
+def learn_dictionary(patches: np.ndarray, n_atoms: int, *, seed: int = 0, max_iter: int = 5,
+                     progress: Optional[Progress] = None) -> np.ndarray:
+    """Unit-norm dictionary ``(M, n_atoms)`` learned with scikit-learn's ``MiniBatchDictionaryLearning``
+    (``progress("dictionary", 0 then 1, 1)`` around the fit, when given)."""
     from sklearn.decomposition import MiniBatchDictionaryLearning
 
+    report(progress, "dictionary", 0, 1)
     dl = MiniBatchDictionaryLearning(n_components=int(n_atoms), alpha=1.0, batch_size=256, max_iter=int(max_iter),
                                      random_state=seed)
     D = dl.fit(np.asarray(patches, dtype=np.float64)).components_.T
+    report(progress, "dictionary", 1, 1)
     return D / np.linalg.norm(D, axis=0)
 
 
@@ -167,10 +172,12 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
                            n_train: int = 20000, kappa_hard: float = 2.5, kappa_soft: float = 1.0,
                            predictor: str = "lista", predictor_options: Optional[dict] = None,
                            dictionary: Optional[np.ndarray] = None, dl_iter: int = 5, n_dict: int = 10000,
-                           warp_options: Optional[dict] = None, seed: int = 0) -> PatchDenoiser:
+                           warp_options: Optional[dict] = None, seed: int = 0,
+                           progress: Optional[Progress] = None) -> PatchDenoiser:
     """Learn the dictionary (unless given; on ``n_dict`` clean patches, ``dl_iter`` passes) and
     train the WARP predictor on ``n_train`` noisy patches of ``train_image`` (``warp_options``:
-    further :class:`~neurosim.estimators.warp.WarpLCA` settings, e.g. ``target_steps``)."""
+    further :class:`~neurosim.estimators.warp.WarpLCA` settings, e.g. ``target_steps``).
+    ``progress(phase, done, total)`` hears ``"dictionary"``, ``"targets"`` and ``"predictor"``."""
     if not (np.isfinite(sigma) and sigma > 0):
         raise InputError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
     P = extract_patches(train_image, size, 1)
@@ -179,7 +186,7 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
     rng = np.random.default_rng(seed)
     if dictionary is None:
         sel = rng.choice(P.shape[0], min(P.shape[0], n_dict), replace=False)
-        dictionary = learn_dictionary(P[sel] / scale, n_atoms, seed=seed, max_iter=dl_iter)
+        dictionary = learn_dictionary(P[sel] / scale, n_atoms, seed=seed, max_iter=dl_iter, progress=progress)
     lam_h = kappa_hard * sigma / scale
     lam_s = kappa_soft * sigma / scale
     noisy = add_noise(train_image, sigma, seed=seed + 1)
@@ -187,7 +194,7 @@ def prepare_patch_denoiser(train_image: np.ndarray, *, sigma: float, size: int =
     Pn = Pn[rng.choice(Pn.shape[0], min(Pn.shape[0], n_train), replace=False)]
     Pn = (Pn - Pn.mean(axis=1, keepdims=True)) / scale
     warp = WarpLCA(dictionary, lam_h, predictor=predictor, predictor_options=predictor_options,
-                   **(warp_options or {})).fit(Pn)
+                   **(warp_options or {})).fit(Pn, progress=progress)
     return PatchDenoiser(dictionary=dictionary, scale=scale, size=size, sigma=float(sigma), lam_hard=lam_h,
                          lam_soft=lam_s, warp=warp)
 
@@ -239,13 +246,17 @@ class MethodResult:
 
 
 def compare_patch_methods(clean: np.ndarray, noisy: np.ndarray, den: PatchDenoiser, *, steps: int = 100,
-                          methods: Sequence[str] = METHODS, stride: int = 1) -> list[MethodResult]:
-    """Run every method at the same step budget; PSNR against ``clean``."""
+                          methods: Sequence[str] = METHODS, stride: int = 1,
+                          progress: Optional[Progress] = None) -> list[MethodResult]:
+    """Run every method at the same step budget; PSNR against ``clean`` (``progress("denoising",
+    methods done, methods)`` before the first and after every method, when given)."""
     out = []
+    report(progress, "denoising", 0, len(methods))
     for m in methods:
         img, A = denoise_patches(noisy, den, method=m, steps=steps, stride=stride, return_codes=True)
         out.append(MethodResult(m, img, psnr(clean, img), float((A != 0).sum(axis=1).mean()), steps))
         log.info("patch denoising %s: PSNR %.2f dB", m, out[-1].psnr)
+        report(progress, "denoising", len(out), len(methods))
     return out
 
 

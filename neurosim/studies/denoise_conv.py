@@ -32,6 +32,7 @@ from scipy.ndimage import gaussian_filter
 
 from neurosim.errors import InputError
 from neurosim.estimators.warp_predictors import Predictor, make_predictor
+from neurosim.progress import Progress, report
 from neurosim.solvers.conv_lca import conv_lca
 from neurosim.solvers.lasso_conv import ConvDictionary, conv_fista
 from neurosim.studies.denoise import METHODS, MethodResult, _quiet, add_noise, extract_patches, learn_dictionary, psnr
@@ -83,8 +84,9 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
                           lowpass: float = 2.0, kappa_hard: float = 2.5, kappa_soft: float = 1.0, margin: int = 2,
                           n_train: int = 20000, predictor: str = "lista", predictor_options: Optional[dict] = None,
                           target_steps: int = 300, soft_ratio: float = 0.3, filters: Optional[np.ndarray] = None,
-                          n_dict: int = 10000, seed: int = 0) -> ConvDenoiser:
-    """Learn filters (unless given) and train the convolutional WARP predictor on ``train_image``."""
+                          n_dict: int = 10000, seed: int = 0, progress: Optional[Progress] = None) -> ConvDenoiser:
+    """Learn filters (unless given) and train the convolutional WARP predictor on ``train_image``
+    (``progress(phase, done, total)`` hears ``"dictionary"``, ``"targets"`` and ``"predictor"``)."""
     if not (np.isfinite(sigma) and sigma > 0):
         raise InputError(f"denoise: sigma must be positive (got {sigma!r}, expected > 0)")
     _, detail = _detail(train_image, lowpass)
@@ -93,17 +95,20 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
     if filters is None:
         P = extract_patches(detail / scale, size, 2)
         P = P[rng.choice(P.shape[0], min(P.shape[0], n_dict), replace=False)]
-        filters = learn_dictionary(P - P.mean(axis=1, keepdims=True), n_filters, seed=seed).T.reshape(-1, 1, size, size)
+        filters = learn_dictionary(P - P.mean(axis=1, keepdims=True), n_filters, seed=seed,
+                                   progress=progress).T.reshape(-1, 1, size, size)
     filters = np.asarray(filters, dtype=np.float64)
     k = filters.shape[-1]
     lam_h, lam_s = kappa_hard * sigma / scale, kappa_soft * sigma / scale
     _, noisy_detail = _detail(add_noise(train_image, sigma, seed=seed + 1), lowpass)
     noisy_detail = noisy_detail / scale
     cd = ConvDictionary(filters, noisy_detail.shape)
+    report(progress, "targets", 0, 1)
     with _quiet("neurosim.solvers.lasso_conv"):
         A_soft = conv_fista(cd, noisy_detail, soft_ratio * lam_h, max_iter=300, tol=1e-4)
     u0 = cd.analyze(noisy_detail)[0] - (cd.gram_apply(A_soft)[0] - A_soft)
     A = conv_lca(cd, noisy_detail, lam_h, threshold="hard", steps=target_steps, u0=u0, dt_over_tau=1.0 / cd.lipschitz())
+    report(progress, "targets", 1, 1)
     Xw = position_windows(noisy_detail, k, margin)
     Y = A.reshape(A.shape[0], -1).T
     sel = rng.choice(Xw.shape[0], min(Xw.shape[0], n_train), replace=False)
@@ -112,7 +117,8 @@ def prepare_conv_denoiser(train_image: np.ndarray, *, sigma: float, n_filters: i
     opts = dict(predictor_options or {})
     if predictor == "lista":
         opts.setdefault("lam_init", soft_ratio * lam_h)
-    pred = make_predictor(predictor, **opts).fit(Xw[sel], Y[sel], dictionary=local.reshape(-1, filters.shape[0]))
+    pred = make_predictor(predictor, **opts).fit(Xw[sel], Y[sel], dictionary=local.reshape(-1, filters.shape[0]),
+                                                   progress=progress)
     return ConvDenoiser(filters=filters, scale=scale, sigma=float(sigma), lowpass=float(lowpass), lam_hard=lam_h,
                         lam_soft=lam_s, margin=int(margin), predictor=pred)
 
@@ -144,12 +150,15 @@ def denoise_conv(noisy: np.ndarray, den: ConvDenoiser, *, method: str = "warp", 
 
 
 def compare_conv_methods(clean: np.ndarray, noisy: np.ndarray, den: ConvDenoiser, *, steps: int = 100,
-                         methods: Sequence[str] = METHODS) -> list[MethodResult]:
-    """Every method at the same budget; ``l0`` is the mean number of non-zero codes per pixel."""
+                         methods: Sequence[str] = METHODS, progress: Optional[Progress] = None) -> list[MethodResult]:
+    """Every method at the same budget; ``l0`` is the mean number of non-zero codes per pixel
+    (``progress("denoising", methods done, methods)`` as in :func:`~neurosim.studies.denoise.compare_patch_methods`)."""
     out = []
+    report(progress, "denoising", 0, len(methods))
     for m in methods:
         img, A = denoise_conv(noisy, den, method=m, steps=steps, return_codes=True)
         out.append(MethodResult(m, img, psnr(clean, img), float(np.count_nonzero(A) / clean.size), steps))
         log.info("convolutional denoising %s: PSNR %.2f dB", m, out[-1].psnr)
+        report(progress, "denoising", len(out), len(methods))
     return out
 

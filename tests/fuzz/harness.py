@@ -10,7 +10,9 @@ the child does.
 
 ``python -m tests.fuzz.harness KIND [N] [SEED] [START]`` runs one campaign (mutants ``START ..
 START + N - 1``; ``1 SEED i`` replays mutant ``i`` alone) and prints its counts and failure
-signatures.
+signatures. ``python -m tests.fuzz.harness all [N] [SEED] --record`` runs every kind (the slow
+test's campaign with ``N = 1000`` and its seed) and appends the per-kind table to the reliability
+section of ``benchmarks/RESULTS.md`` (:func:`record`).
 """
 from __future__ import annotations
 
@@ -188,12 +190,59 @@ def run_campaign(kind_name: str, n: int, *, seed: int = 0, workdir: Optional[Pat
     return Counts(**out)
 
 
+#: heading of the reliability section of ``benchmarks/RESULTS.md``
+RESULTS_HEADING = "## Reliability: fuzz campaigns over every reader (tests/fuzz)"
+
+
+def table(runs: list[Counts]) -> list[str]:
+    """Markdown rows of the per-kind counts (one row per campaign, then the totals)."""
+    rows = ["| input kind | mutants | accepted | refused | crashed | hung | seconds |", "|---|---|---|---|---|---|---|"]
+    for c in runs:
+        rows.append(f"| {c.kind} | {c.mutants} | {c.accepted} | {c.refused} | {c.crashed} | {c.hung} | {c.seconds:.0f} |")
+    tot = [sum(getattr(c, f) for c in runs) for f in ("mutants", "accepted", "refused", "crashed", "hung", "seconds")]
+    rows.append("| **all** | {} | {} | {} | {} | {} | {:.0f} |".format(*tot))
+    return rows
+
+
+def record(runs: list[Counts], n: int, seed: int) -> None:
+    """Append a dated entry with the per-kind table of ``runs`` to ``benchmarks/RESULTS.md``."""
+    import datetime  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import platform  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "benchmarks"))
+    from results_log import append_run  # noqa: PLC0415
+
+    failures = [f"  - {c.kind} mutant #{i}: {sig}" for c in runs for sig, i in c.failures.items()]
+    lines = [f"\n### {datetime.date.today().isoformat()} — {len(runs)} kinds x {n:,} mutants, seed {seed}",
+             f"- machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
+             f"load average {os.getloadavg()[0]:.1f} at the end (shared machine)",
+             f"- command: `python -m tests.fuzz.harness all {n} {seed} --record`", ""] + table(runs) + [""]
+    lines += ["- failure signatures:"] + failures if failures else ["- no crash and no hang in any kind"]
+    append_run(RESULTS_HEADING, "Written by `python -m tests.fuzz.harness all N SEED --record`.", lines)
+
+
+def _main(argv: list[str]) -> int:  # pragma: no cover
+    from tests.fuzz.kinds import KINDS
+
+    rec = "--record" in argv
+    args = [a for a in argv if a != "--record"]
+    name = args[0]
+    count = int(args[1]) if len(args) > 1 else 50
+    s = int(args[2]) if len(args) > 2 else 0
+    first = int(args[3]) if len(args) > 3 else 0
+    runs = []
+    for kind in (sorted(KINDS) if name == "all" else [name]):
+        c = run_campaign(kind, count, seed=s, start=first, limit_s=6 * 3600)
+        runs.append(c)
+        print(c.line(), flush=True)
+        for sig, idx in c.failures.items():
+            print(f"  #{idx}: {sig}", flush=True)
+    if rec:
+        record(runs, count, s)
+    return 1 if any(c.crashed or c.hung for c in runs) else 0
+
+
 if __name__ == "__main__":  # pragma: no cover
-    name = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    s = int(sys.argv[3]) if len(sys.argv) > 3 else 0
-    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    c = run_campaign(name, count, seed=s, start=first)
-    print(c.line())
-    for sig, idx in c.failures.items():
-        print(f"  #{idx}: {sig}")
+    sys.exit(_main(sys.argv[1:]))

@@ -551,6 +551,8 @@ def _yaml_kind(name: str, make, read, *, timeout_s: float = 20.0) -> Kind:
                 file_name=lambda b: f"{b.get('current', 'input')}.yaml", timeout_s=timeout_s)
 
 
+from tests.fuzz.kinds_sanafe import read_sanafe, sanafe_base  # noqa: E402 - uses the helpers above
+
 #: every input kind, by name
 KINDS: dict[str, Kind] = {k.name: k for k in (
     _yaml_kind("chip", _chip_base, _read_chip),
@@ -569,4 +571,5 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          warm=_warm_nir),
     Kind("cli", _cli_base, _cli_mutant, _read_cli, file_name=lambda b: "argv.json", timeout_s=120.0,
          warm=_warm_simulation),
+    _yaml_kind("sanafe-net", sanafe_base, read_sanafe, timeout_s=60.0),
 )}

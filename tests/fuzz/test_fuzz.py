@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.harness import Counts, run_campaign
+from tests.fuzz.harness import Counts, run_campaign, table
 from tests.fuzz.kinds import KINDS
 
 #: mutants per kind in the default run (cheap readers get more; the whole file stays under ~40 s)
 DEFAULT_MUTANTS = {"chip": 60, "chip+map": 30, "experiment": 80, "experiment+run": 12, "placement": 150,
                    "network": 80, "activity": 80, "checkpoint": 40, "warp-model": 100, "npy": 150, "nir": 40,
-                   "cli": 12}
+                   "cli": 12, "sanafe-net": 30}
 SLOW_MUTANTS = 1000
 SEED = 16
 
@@ -48,6 +48,14 @@ def test_a_failure_names_its_signature_and_how_to_reproduce_it():
         "npy: 5 mutants, 0 accepted, 5 refused, 0 crashed, 0 hung (0 s)",
         "no mutant was accepted: the campaign tests nothing behind the reader",
         "reproduce: python -m tests.fuzz.harness npy 5 0"]
+
+
+def test_the_recorded_table_has_a_row_per_kind_and_the_totals():
+    rows = table([Counts(kind="chip", seed=17, mutants=10, accepted=3, refused=7, seconds=2.4),
+                  Counts(kind="npy", seed=17, mutants=5, accepted=1, refused=3, crashed=1, seconds=1.2)])
+    assert rows[2] == "| chip | 10 | 3 | 7 | 0 | 0 | 2 |"
+    assert rows[3] == "| npy | 5 | 1 | 3 | 1 | 0 | 1 |"
+    assert rows[4] == "| **all** | 15 | 4 | 10 | 1 | 0 | 4 |"
 
 
 def test_every_kind_has_a_default_budget():

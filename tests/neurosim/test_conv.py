@@ -66,3 +66,21 @@ def test_conv_errors():
     net.add(ns.Connection("p", "p", ns.ConvWeights(np.ones((1, 1, 3, 3)), (1, 5, 5))))
     with pytest.raises(ns.NetworkError, match="weights shape does not match"):
         net.validate()
+
+
+def test_zero_taps_are_synapses_only_when_asked(tmp_path):
+    """SANA-FE's conv2d edges keep a synapse for every tap inside the input, zero or not:
+    ``zero_taps`` counts them (nnz, the expansion's stored entries) without changing any weight,
+    and a saved network keeps the flag."""
+    from neurosim.io.network import load_network, save_network
+
+    k = np.array([[[[1.0, 0.0], [0.0, 2.0]]]])  # (1, 1, 2, 2), two zero taps
+    plain, kept = ns.ConvWeights(k, (1, 3, 3)), ns.ConvWeights(k, (1, 3, 3), zero_taps=True)
+    assert plain.nnz == plain.to_csr().nnz == 8 and kept.nnz == kept.to_csr().nnz == 16
+    np.testing.assert_array_equal(kept.to_csr().toarray(), plain.to_csr().toarray())
+    net = ns.Network(name="z")
+    net.add(ns.Population("a", 9, ns.LIF()))
+    net.add(ns.Population("b", 4, ns.LIF()))
+    net.add(ns.Connection("a", "b", kept))
+    save_network(net, tmp_path / "z.npz")
+    assert load_network(tmp_path / "z.npz").connections[0].weights.zero_taps is True

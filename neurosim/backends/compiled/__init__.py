@@ -27,20 +27,37 @@ settle_tol : float
 """
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Optional
 
 import numpy as np
 
 from neurosim.backends.compiled.simulator import OPTIONS, CompiledSimulator
 from neurosim.errors import NetworkError, describe
 from neurosim.ir import Network
+from neurosim.progress import Progress
 from neurosim.result import SimResult
 
-__all__ = ["OPTIONS", "CompiledSimulator", "run"]
+__all__ = ["OPTIONS", "CompiledSimulator", "run", "kernels_cached"]
+
+
+def kernels_cached() -> Optional[bool]:
+    """Whether numba's disk cache holds compiled time loops of this engine (``None``: unknown).
+
+    ``False`` on a machine (or ``NUMBA_CACHE_DIR``) where the engine never ran: its first run
+    then compiles the kernels it needs (about a minute), which later processes load instead.
+    """
+    try:
+        from neurosim.backends.compiled import loop  # noqa: PLC0415
+
+        return any(os.path.exists(d._cache._cache_file._index_path)  # numba's cache index (private API)
+                   for d in (loop.run_rows_serial, loop.run_rows_parallel))
+    except Exception:  # noqa: BLE001 - another numba version: say nothing rather than guess
+        return None
 
 
 def run(network: Network, *, steps: int, dt_s: float, seed: int = 0, dtype: Any = np.float64,
-        initial_state: dict | None = None, signals: dict | None = None, progress: bool = False,
+        initial_state: dict | None = None, signals: dict | None = None, progress: bool | Progress = False,
         options: dict | None = None) -> SimResult:
     """Backend entry point used by :func:`neurosim.simulate` (arguments as there)."""
     opts = dict(options or {})

@@ -7,9 +7,12 @@ Each kernel implements the discrete-time equations documented on its neuron mode
 LIF (state ``v``; receptor slots hold ``dt * i_r``; ``drive = dt (bias + constant inputs) +
 dt v_rest / tau_m`` precomputed per run)::
 
+    [dt i_b += dt (dt/tau_b) bias   from step bias_start, for a bias entering receptor b]
     x = v * v_decay + drive [+ dt * ext] + dt i_0 + dt i_1 + ...     (frozen if refractory: x = v)
     dt i_r <- dt i_r * (1 - dt/tau_r)
-    spike if x >= v_th and not refractory; then x <- x - v_th or v_reset, refractory count = R
+    spike if x >= v_cmp and not refractory; then x <- x - v_th or v_reset, refractory count = R
+
+(``v_cmp`` is ``v_th``, or the next float above it for the strict spike test ``v > v_th``.)
 
 LCANeuron (state ``u`` in ``v``, output ``a``; its slot holds the graded input ``in``)::
 
@@ -177,7 +180,7 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
     i0 = st.isyn[b, r0:r0 + size]
     i1 = st.isyn[b, r0 + size:r0 + 2 * size] if R >= 2 else i0
     vd_a = prm.v_decay[off:off + size]
-    th_a = prm.v_th[off:off + size]
+    th_a = prm.v_cmp[off:off + size]
     d0_a = prm.i_decay[r0:r0 + size]
     d1_a = prm.i_decay[r0 + size:r0 + 2 * size] if R >= 2 else d0_a
     if track:  # window statistics: the soma current this step integrates, before the update
@@ -196,6 +199,12 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
                 st.frozen[b, n_frozen] = j
                 mark[off + j] = 1
                 n_frozen += 1
+    rb = pops.bias_rec[p]
+    if rb >= 0 and n >= pops.bias_start[p]:  # a bias entering receptor rb: added before v integrates it
+        ib = st.isyn[b, r0 + rb * size:r0 + (rb + 1) * size]
+        ibias = prm.i_bias[off:off + size]
+        for j in range(size):
+            ib[j] += ibias[j]
     blk_hits = st.blk[b]
     duni = st.drive_uni[p] != 0  # one drive for every neuron and row (no bias map): not read per neuron
     if uni and not has_ext:
@@ -225,9 +234,8 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
         if blk_hits[blk] == 0:
             continue
         for j in range(blk * BLOCK, min(blk * BLOCK + BLOCK, size)):
-            th = th_a[j]
-            if v[j] >= th and mark[off + j] == 0:
-                v[j] = v[j] - th if subtract else prm.v_reset[off + j]
+            if v[j] >= th_a[j] and mark[off + j] == 0:
+                v[j] = v[j] - prm.v_th[off + j] if subtract else prm.v_reset[off + j]
                 idx[off + k] = j
                 k += 1
                 st.counts[b, off + j] += 1

@@ -19,7 +19,8 @@ from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import Network
 from neurosim.neurons import LIF, LCANeuron
 
-__all__ = ["KIND_LCA", "KIND_LIF", "MAX_REFRACTORY", "THRESHOLD_CODES", "Layout", "Params", "Pops", "build_layout"]
+__all__ = ["KIND_LCA", "KIND_LIF", "MAX_REFRACTORY", "THRESHOLD_CODES", "Layout", "Params", "Pops", "build_layout",
+           "compare_threshold"]
 
 KIND_LIF, KIND_LCA = 0, 1
 #: LCANeuron.threshold -> kernel code
@@ -29,10 +30,16 @@ MAX_REFRACTORY = 32767
 
 #: per-population integers (int64 arrays of length P; ``off`` has P + 1 entries); ``clamp``: reset to
 #: ``v_reset < v_th``, so a refractory neuron is held at ``v_reset`` (no saved value needed);
-#: ``uniform``: one value of each parameter but the threshold (``th_uniform``) for all neurons
-Pops = namedtuple("Pops", "kind off size roff nrec refractory reset threshold unit_gain uniform clamp th_uniform")
-#: per-neuron (length N) and per-slot (length S) parameters, run dtype
-Params = namedtuple("Params", "v_decay v_th v_reset lca_k lam inv_gain i_decay input_scale")
+#: ``uniform``: one value of each parameter but the threshold (``th_uniform``) for all neurons;
+#: ``bias_start``: first step of the bias (``LIF.bias_start``); ``bias_rec``: receptor the bias
+#: enters (``LIF.bias_receptor``), -1 for a bias on ``v``
+Pops = namedtuple("Pops", "kind off size roff nrec refractory reset threshold unit_gain uniform clamp th_uniform "
+                          "bias_start bias_rec")
+#: per-neuron (length N) and per-slot (length S) parameters, run dtype; ``v_cmp`` is the threshold the
+#: spike test ``v >= v_cmp`` uses: ``v_th``, or for ``LIF.threshold == ">"`` the next float above it
+#: (``v > v_th`` exactly, in the run's dtype), while a reset by subtraction removes ``v_th``;
+#: ``i_bias`` is ``dt (dt/tau_b) bias`` of a receptor bias (added to the receptor slot each step)
+Params = namedtuple("Params", "v_decay v_th v_reset lca_k lam inv_gain i_decay input_scale v_cmp i_bias")
 
 
 @dataclass
@@ -48,7 +55,8 @@ class Layout:
     n_neurons, n_slots : int
         Sizes of the neuron and receptor-slot spaces.
     base_drive : ndarray (N,)
-        ``dt * bias`` (spiking) or ``bias`` (graded), float64.
+        ``dt * bias`` (spiking, direct bias; 0 for a receptor bias) or ``bias`` (graded), float64;
+        a spiking population's is added to its drive from step ``pops.bias_start`` on.
     leak_drive : ndarray (N,)
         ``dt * v_rest / tau_m`` of leaky LIF neurons (else 0), float64.
     receptors : dict
@@ -88,6 +96,12 @@ def _uniform(*arrays: np.ndarray) -> bool:
     return all(bool(np.all(a == a[0])) for a in arrays)
 
 
+def compare_threshold(v_th: np.ndarray, strict: np.ndarray) -> np.ndarray:
+    """The thresholds of the spike test ``v >= v_cmp``: ``v_th``, or where ``strict`` the next value
+    of ``v_th``'s dtype above it (``v >= nextafter(v_th, inf)`` is ``v > v_th`` exactly)."""
+    return np.where(strict, np.nextafter(v_th, np.asarray(np.inf, dtype=v_th.dtype)), v_th).astype(v_th.dtype)
+
+
 def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
     """Lay ``network``'s populations out for the kernels (dispatch by neuron model type).
 
@@ -112,7 +126,10 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
     uniform = np.zeros(P, np.int64)
     clamp = np.zeros(P, np.int64)
     th_uniform = np.zeros(P, np.int64)
-    f64 = {k: np.zeros(N) for k in ("v_decay", "v_th", "v_reset", "lca_k", "lam", "inv_gain", "base", "leak")}
+    bias_start = np.zeros(P, np.int64)
+    bias_rec = np.full(P, -1, np.int64)
+    strict = np.zeros(N, dtype=bool)
+    f64 = {k: np.zeros(N) for k in ("v_decay", "v_th", "v_reset", "lca_k", "lam", "inv_gain", "base", "leak", "ibias")}
     f64["v_decay"][:] = 1.0
     f64["inv_gain"][:] = 1.0
     leaky = np.zeros(N, dtype=bool)
@@ -135,8 +152,14 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
             leaky[sl] = m.leaky
             f64["v_th"][sl] = m.param("v_th", n)
             f64["v_reset"][sl] = m.param("v_reset", n)
-            f64["base"][sl] = dt * m.param("bias", n)
             names = m.receptor_names
+            bias_start[p] = int(m.bias_start)
+            strict[sl] = m.threshold == ">"
+            if m.bias_receptor is None:
+                f64["base"][sl] = dt * m.param("bias", n)
+            else:
+                bias_rec[p] = names.index(m.bias_receptor)
+                f64["ibias"][sl] = (dt * m.param("bias", n)) * (dt / m.receptor_tau(m.bias_receptor, n))
             for r in names:
                 tau = m.receptor_tau(r, n)
                 decays.append(1.0 - dt / tau)
@@ -171,8 +194,11 @@ def build_layout(network: Network, *, dt: float, dtype: np.dtype) -> Layout:
     n_slots = int((nrec * size).sum())
     i_decay = np.concatenate(decays) if decays else np.zeros(0)
     input_scale = np.concatenate(scales) if scales else np.zeros(0)
+    v_th = f64["v_th"].astype(dtype)
     params = Params(*(f64[key].astype(dtype) for key in ("v_decay", "v_th", "v_reset", "lca_k", "lam", "inv_gain")),
-                    i_decay.astype(dtype), input_scale.astype(dtype))
-    pops = Pops(kind, off, size, roff, nrec, refractory, reset, threshold, unit_gain, uniform, clamp, th_uniform)
+                    i_decay.astype(dtype), input_scale.astype(dtype), compare_threshold(v_th, strict),
+                    f64["ibias"].astype(dtype))
+    pops = Pops(kind, off, size, roff, nrec, refractory, reset, threshold, unit_gain, uniform, clamp, th_uniform,
+                bias_start, bias_rec)
     return Layout([p.name for p in network.populations], pops, params, N, n_slots, f64["base"], f64["leak"], leaky,
                   receptors, float(dt), np.dtype(dtype))

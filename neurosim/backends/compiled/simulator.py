@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from typing import Any
+from typing import Any, Union
 
 import numba
 import numpy as np
@@ -21,13 +21,14 @@ from neurosim.activity import ActivityProfile
 from neurosim.backends.compiled import learning as lrn_mod
 from neurosim.backends.compiled.delivery import deliver
 from neurosim.backends.compiled.kernels import BLOCK
-from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, build_layout
+from neurosim.backends.compiled.layout import KIND_LCA, KIND_LIF, build_layout, compare_threshold
 from neurosim.backends.compiled.loop import Ring, State, run_rows_parallel, run_rows_serial
 from neurosim.backends.compiled.synapses import build_synapses
 from neurosim.backends.compiled.tables import build_inputs, probe_code, probe_tables
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import ArrayInput, ConstantInput, Network
 from neurosim.neurons import threshold_function
+from neurosim.progress import CallbackBar, Progress
 from neurosim.result import SimResult
 
 log = logging.getLogger(__name__)
@@ -283,11 +284,17 @@ class CompiledSimulator:
         sl = slice(off, off + n)
         if name == "v_th":
             prm.v_th[sl] = arr
+            strict = self.network.population(population).model.threshold == ">"
+            prm.v_cmp[sl] = compare_threshold(arr, np.full(n, strict))
         elif name == "lam":
             prm.lam[sl] = arr
         elif name == "gain":
             prm.inv_gain[sl] = (1.0 / arr).astype(self.dtype)
             L.pops.unit_gain[p] = int(np.all(prm.inv_gain[sl] == 1.0))
+        elif lif and L.pops.bias_rec[p] >= 0:
+            model = self.network.population(population).model
+            dt = self.dtype.type(self.dt_s)
+            prm.i_bias[sl] = (dt * arr) * (dt / model.receptor_tau(model.bias_receptor, n)).astype(self.dtype)
         else:
             L.base_drive[sl] = (self.dtype.type(self.dt_s) * arr) if lif else arr
         self.learning.refresh_uniform(p)
@@ -349,10 +356,15 @@ class CompiledSimulator:
     # -- the loop --------------------------------------------------------------------------------------
     def _drives(self) -> None:
         """``drive = dt (bias + constant inputs) [+ dt v_rest / tau_m]`` per row, as the numpy engine
-        computes it (same operations, same rounding)."""
+        computes it (same operations, same rounding); the bias of a spiking population only from
+        its ``bias_start`` on (the current step :attr:`step_count`)."""
         L, dtype = self.layout, self.dtype
         dt = dtype.type(self.dt_s)
-        drives = {name: L.base_drive[L.span(name)[0]:L.span(name)[1]].astype(dtype) for name in L.names}
+        drives = {}
+        for p, name in enumerate(L.names):
+            base = L.base_drive[L.span(name)[0]:L.span(name)[1]].astype(dtype)
+            off = L.pops.kind[p] == KIND_LIF and self.step_count < L.pops.bias_start[p]
+            drives[name] = np.zeros_like(base) if off else base
         for inp in self.const_inputs:
             g = 1.0 if inp.gain is None else inp.gain.value(self.signals)
             p = L.index(inp.target)
@@ -368,8 +380,9 @@ class CompiledSimulator:
             block = self.state_arrays.drive[:, lo:hi]
             self.state_arrays.drive_uni[p] = int(bool(np.all(block == block[0, 0])))
 
-    def run(self, steps: int, *, progress: bool = False, phase: str | None = None) -> None:
-        """Advance ``steps`` steps.
+    def run(self, steps: int, *, progress: Union[bool, Progress] = False, phase: str | None = None) -> None:
+        """Advance ``steps`` steps (``progress``: a bar on stderr, or a :data:`~neurosim.progress.Progress`
+        callback hearing ``("simulating", steps done, steps)``).
 
         ``phase`` names a statistics window: the window restarts, and at the end of the run its
         statistics are stored under that name (:attr:`phase_stats`) and every in-loop rule
@@ -381,12 +394,17 @@ class CompiledSimulator:
         if phase is not None:
             self.reset_window()
         self._drives()
-        bar = _progress(steps, self.network.name) if progress and steps else None
+        bar = _progress(steps, self.network.name, progress) if progress and steps else None
         chunk = max(1, steps // 100) if bar is not None else max(steps, 1)
+        onsets = sorted({int(k) for k in self.layout.pops.bias_start if k > 0})
         try:
             done = 0
             while done < steps:
                 k = min(chunk, steps - done)
+                now = self.step_count
+                k = min([k] + [on - now for on in onsets if on > now])  # a bias switches on: new drives
+                if now in onsets:
+                    self._drives()
                 self._run_chunk(k)
                 done += k
                 if bar is not None:
@@ -471,7 +489,10 @@ class CompiledSimulator:
                          row_steps=self.row_steps.copy())
 
 
-def _progress(total: int, name: str):
+def _progress(total: int, name: str, progress: Union[bool, Progress] = True):
+    """A tqdm bar on stderr, or the steps reported to ``progress("simulating", done, total)``."""
+    if callable(progress):
+        return CallbackBar(progress, "simulating", total)
     from tqdm import tqdm  # imported lazily: only long interactive runs need it
 
     return tqdm(total=total, desc=f"simulating {name}", unit="step", leave=False, mininterval=0.5)

@@ -257,3 +257,21 @@ def test_sanafe_tile_numbering_is_column_major(tmp_path):
     text = sanafe_dict_text(net, res)
     # core 1 = tile (1, 0) -> SANA-FE tile 1 * 2 + 0 = 2; core 2 = tile (0, 1) -> tile 1
     assert "B.0..3: {core: 2.0}" in text and "C.0..3: {core: 1.0}" in text and "D.0: {core: 3.0}" in text
+
+
+def test_bias_onsets_are_listed_as_not_expressed_and_strict_thresholds_exported_as_they_are():
+    from mapper.export.sanafe import network_gaps
+    from neurosim.neurons import LIF
+
+    net = Network(name="nirlike")
+    net.add(Population("a", 2, LIF(tau_s=1e-3, v_th=0.5, reset="zero")))
+    net.add(Population("b", 2, LIF(tau_s=1e-3, v_th=1.0, reset="zero", threshold=">", bias=3.0, bias_start=1)))
+    net.add(Connection("a", "b", np.ones((2, 2))))
+    gaps = [g for g in network_gaps(net) if "'b'" in g]
+    assert len(gaps) == 1 and "bias_start" in gaps[0] and "bias_receptor" not in gaps[0] and "threshold" not in gaps[0]
+    assert not [g for g in network_gaps(net) if "'a'" in g]
+    from mapper.export.sanafe import _group_attrs
+
+    # SANA-FE fires on v > threshold: a strict population keeps its v_th, a '>=' one the float below
+    assert _group_attrs(net.population("b"), 1e-3)[0]["threshold"] == 1.0
+    assert _group_attrs(net.population("a"), 1e-3)[0]["threshold"] == np.nextafter(0.5, 0)

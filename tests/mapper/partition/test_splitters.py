@@ -253,7 +253,7 @@ def test_cli_map_on_truenorth_with_and_without_splitters(tmp_path, capsys):
     save_network(fan_net(n_targets=600), tmp_path / "net.npz")  # sequential: 256 + 256 + 89 neurons
     out = tmp_path / "out"
     args = ["map", "--network", str(tmp_path / "net.npz"), "--chip", "truenorth", "--partitioner", "sequential",
-            "--placer", "identity", "--time-budget", "0"]
+            "--placer", "identity"]
     assert main(args + ["--out", str(out), "--sanafe"]) == 0
     rep = json.loads((out / "report.json").read_text())
     # the third core has room: A0 feeds it directly (its 89 targets there) plus 2 relays for cores 0 and 1

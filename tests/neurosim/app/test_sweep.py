@@ -17,6 +17,7 @@ from neurosim.app.sweepplan import METRICS, metrics_of
 from neurosim.app.sweepspec import sweep_from_dict
 from neurosim.app.sweeptable import pareto_front
 from neurosim.errors import InputError
+from neurosim.io.runrecord import RECORD, read_record, verify_record
 
 EXPERIMENT = {"network": {"dictionary": {"kind": "default", "patch": 8, "atoms": 32},
                           "inputs": {"kind": "patches", "n": 3, "seed": 0}, "lam": 0.1},
@@ -153,12 +154,26 @@ def test_a_setting_that_fits_no_chip_is_never_simulated(tmp_path, count_simulati
     assert "no point finished ok" in res.summary
 
 
+def test_a_setting_beyond_the_resource_limits_is_refused_before_anything_is_built(tmp_path, count_simulations):
+    from neurosim.guard import ResourceLimits
+
+    res = run_sweep(spec({"noc.tile_grid": [[1, 1]], "noc.cores_per_tile": [1],
+                          "experiment.network.inputs.n": [3, 1_000_000]}), tmp_path / "out", workers=1,
+                    plots=False, limits=ResourceLimits(max_memory_bytes=2**30))
+    by = {r["experiment.network.inputs.n"]: r for r in res.rows}
+    big = by[1_000_000]
+    assert big["status"] == "invalid" and "network.inputs.n" in big["reason"] and "GiB" in big["reason"]
+    assert by[3]["status"] in ("ok", "does-not-fit") and by[3]["reason"] != big["reason"]
+    assert all(name == "slca" for name in count_simulations)  # the big setting was never simulated
+
+
 def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_path, count_simulations):
     s = spec({"core.weight_bits": [5, 9], "experiment.simulation.steps": [300, 400]})
     out = tmp_path / "out"
     first = run_sweep(s, out, workers=1, plots=False)
     table = (out / "results.csv").read_text()
     assert len(count_simulations) == 6
+    assert verify_record(out) == [] and sorted(f["name"] for f in read_record(out)["files"]) == sorted(first.files)
     with pytest.raises(InputError, match="point store of an earlier sweep"):
         run_sweep(s, out, workers=1, plots=False)
     count_simulations.clear()
@@ -168,7 +183,10 @@ def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_
     # a lost and a corrupt point are run again, nothing else
     (out / "points" / f"{first.rows[0]['key']}.json").unlink()
     (out / "points" / f"{first.rows[3]['key']}.json").write_text("{not json")
+    record = json.loads((out / RECORD).read_text())
+    (out / RECORD).write_text(json.dumps({**record, "status": "writing", "pid": -1}))  # as if killed
     partial = run_sweep(s, out, workers=1, resume=True, plots=False)
+    assert verify_record(out) == []  # the resumed sweep completes the directory
     assert partial.work["computed"] == 2 and partial.work["reused"] == 2
     assert without(read_csv(out / "results.csv"), "mapper_wall_s") == without(
         list(csv.DictReader(table.splitlines())), "mapper_wall_s")

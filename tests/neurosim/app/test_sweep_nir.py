@@ -75,3 +75,12 @@ def test_nir_keys_are_checked(tmp_path, graph):
     with pytest.raises(SweepError, match="experiment.nir'.*no such file"):
         sweep_from_dict({"experiment": {"nir": "missing.nir", "dt_s": 1e-3}, "chip": "loihi1",
                          "axes": {"core.weight_bits": [9]}}, base_dir=tmp_path)
+
+
+def test_nir_sweep_takes_the_spike_convention_and_condition(tmp_path, graph):
+    s = spec(tmp_path, {"experiment.spikes": ["pulse", "dirac"]}, threshold=">=")
+    assert [p["experiment.spikes"] for p in s.points()] == ["pulse", "dirac"]
+    with pytest.raises(SweepError, match="spikes"):
+        spec(tmp_path, {"mapping.seed": [0]}, spikes="impulse")
+    with pytest.raises(SweepError, match="threshold"):
+        spec(tmp_path, {"mapping.seed": [0]}, threshold="=>")

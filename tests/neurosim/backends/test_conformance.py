@@ -234,6 +234,41 @@ def test_lif_network_matches_reference(backend, reset):
     assert res.activity.syn_events["exc->inh"] == int(ref["exc"][0] @ net.connection("exc->inh").fan_out())
 
 
+def test_strict_threshold_bias_onset_and_receptor_bias_match_reference(backend):
+    """LIF.threshold ">" (ties do not fire; reset subtracts v_th itself), bias_start and bias_receptor,
+    against the equations of neurosim.neurons.LIF computed here (dyadic values: exact on every backend)."""
+    bias_a = np.array([0.25, 0.5, 0.0])
+    net = Network("opts")
+    net.add(Population("a", 3, LIF(tau_s=1.0, v_th=1.0, reset="subtract", threshold=">", bias=bias_a, bias_start=2)))
+    net.add(Population("b", 2, LIF(tau_s=4.0, tau_m_s=8.0, v_th=0.5, reset="zero", bias=0.5, bias_start=3,
+                                   bias_receptor="syn")))
+    net.add(Connection("a", "b", np.full((2, 3), 0.5)))
+    for p in ("a", "b"):
+        net.add(Probe(p, "v", name=f"{p}.v"))
+        net.add(Probe(p, "spikes", name=f"{p}.spikes"))
+    steps = 16
+    res = _run(backend, net, steps, 1.0)
+    va, vb, ib = np.zeros(3), np.zeros(2), np.zeros(2)
+    ref = {k: [] for k in ("a.v", "a.spikes", "b.v", "b.spikes")}
+    for n in range(steps):
+        va = va + (bias_a if n >= 2 else 0.0)
+        sa = va > 1.0
+        va = np.where(sa, va - 1.0, va)
+        if n >= 3:
+            ib = ib + 0.25 * 0.5  # (dt / tau_s) bias into the synaptic current
+        vb = vb * (1 - 1 / 8) + ib
+        ib = ib * (1 - 1 / 4)
+        sb = vb >= 0.5
+        vb = np.where(sb, 0.0, vb)
+        ib = ib + 0.25 * 0.5 * sa.sum()  # spikes of a: weight 0.5, scaled by dt / tau_s
+        for k, x in (("a.v", va), ("a.spikes", sa), ("b.v", vb), ("b.spikes", sb)):
+            ref[k].append(x.copy())
+    assert np.array(ref["a.spikes"]).sum() >= 4 and np.array(ref["b.spikes"]).sum() >= 1
+    assert np.any(np.array(ref["a.v"]) == 1.0)  # ties with the threshold that must not fire
+    for k in ref:
+        np.testing.assert_array_equal(res[k][:, 0], np.array(ref[k]), err_msg=k)
+
+
 def test_probe_windows_record_only_their_steps(backend):
     """A probe records the steps ``start <= t < stop`` on its ``every`` grid (counts: every step of
     the window); checked against the full raster and state of the same run."""

@@ -303,3 +303,16 @@ def test_analog_initial_state_equals_euler_from_u0(engine):
         a = np.where(np.abs(u) > 0.3, u, 0.0)
         u = u + 0.1 * (D.T @ x - u - G @ a)
     np.testing.assert_allclose(r.final_state["u"]["u"][0], u, rtol=1e-12, atol=1e-12)
+
+
+def test_progress_callback_hears_every_step_and_changes_nothing(engine):
+    # the same network and settings as test_reset_to_zero_loses_overshoot (no new kernel specialisation)
+    calls = []
+    net = ns.Network("one")
+    net.add(ns.Population("p", 1, ns.IF(bias=0.75, reset="zero")))
+    net.add(ns.Probe("p", "count", name="n"))
+    r = ns.simulate(net, steps=100, dt_s=1.0, backend=engine, progress=lambda *a: calls.append(a))
+    assert int(r["n"][0, 0]) == 50
+    done = [c[1] for c in calls]
+    assert {c[0] for c in calls} == {"simulating"} and {c[2] for c in calls} == {100}
+    assert done == sorted(done) and done[-1] == 100

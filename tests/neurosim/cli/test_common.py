@@ -144,3 +144,21 @@ def test_what_each_stage_counts(terminal, stage, unit):
     with StageProgress() as progress:
         progress(stage, 0, 3)
         assert progress._bar.unit == unit
+
+
+def test_the_first_compile_is_announced_only_when_the_cache_is_cold(tmp_path, monkeypatch, capsys):
+    import os
+    import subprocess
+    import sys
+
+    code = "from neurosim.backends.compiled import kernels_cached; print(kernels_cached())"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert cold.stdout.strip() == "False"  # an empty cache: the next run compiles
+    import neurosim.backends.compiled as compiled
+
+    for cached, said in ((False, True), (True, False), (None, False)):
+        monkeypatch.setattr(compiled, "kernels_cached", lambda c=cached: c)
+        common.announce_compile("compiled")
+        common.announce_compile("numpy")
+        assert ("compiling its kernels" in capsys.readouterr().out) is said

@@ -21,13 +21,17 @@ def no_work(monkeypatch):
     monkeypatch.setattr(denoise_cmd, "sample_image", boom)
 
 
-def test_denoise_cli(tmp_path, capsys):
+def test_denoise_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("neurosim.cli.common._interactive", lambda: True)  # bars are drawn on terminals only
     fig = tmp_path / "fig.png"
     argv = ["denoise", "--quick", "--mode", "patch", "--steps", "5", "--stride", "4", "--n-train", "300",
             "--out", str(fig)]
     assert main(argv) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "patch     warp" in out and fig.read_bytes()[:8] == PNG
+    for phase in ("dictionary", "targets", "predictor", "denoising"):  # a bar per phase, with the time left
+        assert f"denoise patch: {phase}" in err
+    assert "/3 [00:00<" in err and "method/s]" in err
     assert main(argv) == 2 and "file exists" in capsys.readouterr().err
     assert main(["denoise", "--sigma", "2"]) == 2
 

@@ -66,3 +66,31 @@ def test_a_real_usage_error_from_a_command(capsys):
     assert main(["denoise", "--sigma", "2"]) == 2
     assert capsys.readouterr().err == (
         "neurosim denoise: error: argument --sigma: out of range (got 2.0, expected 0 < sigma < 1)\n")
+
+
+# -- output cut short by the reader (issue 16) ---------------------------------------------------
+def test_a_closed_pipe_ends_quietly_without_a_traceback():
+    """``neurosim chips list | head -0``: the reader is gone before the first line; the command
+    ends with 141 (128 + SIGPIPE) and nothing on stderr (no BrokenPipeError traceback, no
+    'Exception ignored' from the interpreter's final flush)."""
+    import os
+    import subprocess
+
+    from tests.helpers import ROOT
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([sys.executable, "-m", "neurosim", "chips", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the real pipe's reader stops before reading anything
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == cli.BROKEN_PIPE_EXIT
+    assert err == ""
+
+
+def test_a_broken_pipe_inside_a_command_is_exit_141(boom_command, capsys, monkeypatch):
+    quieted = []
+    monkeypatch.setattr(cli, "_quiet_stdout", lambda: quieted.append(True))  # keep pytest's own stdout
+    boom_command.append(BrokenPipeError(32, "Broken pipe"))
+    assert main(["boom"]) == 141 and quieted == [True]
+    assert capsys.readouterr().err == ""

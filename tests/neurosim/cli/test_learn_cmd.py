@@ -135,3 +135,8 @@ def test_resume_with_another_test_set_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(base + ["--test", "24", "--resume"]) == 2
     assert "was written with other settings" in capsys.readouterr().err
+
+
+def test_checkpoint_every_without_a_checkpoint_is_refused(tmp_path, capsys):
+    assert learn(tmp_path, "--checkpoint-every", "10") == 2
+    assert "option '--checkpoint-every': needs --checkpoint" in capsys.readouterr().err

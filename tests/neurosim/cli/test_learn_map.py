@@ -111,10 +111,10 @@ def test_partitioner_and_placer_options_reach_the_mapping(tmp_path, capsys):
     one ``neurosim map`` makes of the saved network and profile with the same options."""
     act_path = tmp_path / "act.npz"
     opts = ["--partitioner", "sequential", "--placer", "identity"]
-    assert learn(tmp_path, "--chip", "loihi1", "--time-budget", "0", "--activity-out", str(act_path),
+    assert learn(tmp_path, "--chip", "loihi1", "--activity-out", str(act_path),
                  "--map-out", str(tmp_path / "m"), *opts) == 0
     assert main(["map", "--network", str(tmp_path / "m" / "network.npz"), "--activity", str(act_path),
-                 "--chip", "loihi1", "--time-budget", "0", "--out", str(tmp_path / "again"), *opts]) == 0
+                 "--chip", "loihi1", "--out", str(tmp_path / "again"), *opts]) == 0
     first = json.loads((tmp_path / "m" / "placement.json").read_text())
     again = json.loads((tmp_path / "again" / "placement.json").read_text())
     assert (first["strategies"]["partitioner"], first["strategies"]["placer"]) == ("sequential", "identity")
@@ -177,3 +177,9 @@ def test_learn_report_per_input_divides_by_samples(tmp_path, capsys):
     per_input = float(re.search(r"per input ([0-9.e+-]+) J", out).group(1))
     per_sample = float(re.search(r"\(([0-9.e+-]+) J per sample\)", out).group(1))
     assert per_input == pytest.approx(per_sample, rel=1e-3) == pytest.approx(e["per_input"], rel=1e-3)
+
+
+def test_a_time_budget_the_placer_ignores_is_refused(tmp_path, capsys):
+    assert learn(tmp_path, "--chip", "loihi1", "--placer", "hilbert", "--time-budget", "0") == 2
+    assert "option --time-budget: only with placer anneal (got placer hilbert" in capsys.readouterr().err
+    assert not (tmp_path / "d.npz").exists()

@@ -203,7 +203,7 @@ def test_assumed_rate_with_simulate_is_refused(wrong_files, capsys):
 
 def test_assumed_rate_alone_is_used(wrong_files, capsys):
     files = wrong_files
-    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5", "--time-budget", "0",
+    assert run_map(files, "--network", str(files / "net.npz"), "--assumed-rate", "0.5",
                    "--partitioner", "sequential", "--placer", "identity") == 0
     rep = json.loads((files / "o" / "report.json").read_text())
     assert rep["activity"]["assumed"] is True
@@ -257,3 +257,72 @@ def test_map_nir_simulate_announces_a_long_simulation(small_nir, tmp_path, capsy
     assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", str(10**6), "--chip", "loihi1",
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 130
     assert "simulating 10 neurons for 1000000 steps: at most about" in capsys.readouterr().out
+
+
+def test_map_a_sanafe_network_file_costs_its_placement_as_given(files, capsys):
+    """``--sanafe-net``: the exporter's file read back is costed on its own placement (the same
+    cores, the same event counts as the mapping that wrote it); ``--remap`` maps it anew; strategy
+    options that would do nothing are refused."""
+    from mapper import map_network, write_sanafe
+    from neurosim.io.network import load_network
+
+    net, act = load_network(files / "net.npz"), ActivityProfile.load(files / "act.npz")
+    res = map_network(net, "tiny", act, partitioner="sequential", placer="hilbert", time_budget_s=0)
+    sfile = str(write_sanafe(net, res, files / "net.yaml"))
+    base = ["map", "--chip", "tiny", "--no-progress", "--activity", str(files / "act.npz"), "--sanafe-net", sfile]
+    assert main(base + ["--out", str(files / "given")]) == 0
+    out = capsys.readouterr().out
+    assert "SANA-FE network" in out and "placement: as given by the file's mappings (4 cores)" in out
+    rep = json.loads((files / "given" / "report.json").read_text())
+    assert rep["sanafe"]["given"] is True and rep["sanafe"]["source"] == sfile
+    assert sorted(c["core"] for c in rep["cores"]) == sorted(int(c) for c in res.placement.core)
+    assert rep["totals"]["packets"] == pytest.approx(res.estimate.counts["packet"])
+    assert rep["energy_j"]["dynamic"] == pytest.approx(res.estimate.dynamic_j, rel=1e-12)
+    err = one_line_error(capsys, base + ["--out", str(files / "x"), "--placer", "identity"])
+    assert "option --placer: no effect" in err and "--remap" in err
+    err = one_line_error(capsys, ["map", "--chip", "tiny", "--network", str(files / "net.npz"), "--out",
+                                  str(files / "y"), "--remap"])
+    assert "option --remap: only with --sanafe-net" in err
+    (files / "bad.yaml").write_text("network: {name: x, groups: []}\n")
+    err = one_line_error(capsys, ["map", "--chip", "tiny", "--sanafe-net", str(files / "bad.yaml"),
+                                  "--out", str(files / "z")])
+    assert "bad.yaml:network.groups" in err and "non-empty list of groups" in err
+    # --remap (what the CLI calls, without a second run's figures)
+    from mapper import MappingOptions
+    from neurosim.app.mapping import load_sanafe_file, map_input
+
+    again = map_input(load_sanafe_file(sfile, remap=True), "tiny", MappingOptions(placer="identity", time_budget_s=0))
+    assert again.report["sanafe"]["placement"] == "mapped anew (--remap)" and again.report["sanafe"]["given"] is False
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--steiner-budget", "5"), "option --steiner-budget: only with --partitioner steiner (got --partitioner metis"),
+    (("--partitioner", "hypergraph", "--steiner-budget", "0"), "only with --partitioner steiner"),
+    (("--partitioner", "sequential", "--repair-budget", "5"),
+     "option --repair-budget: not with --partitioner sequential"),
+    (("--placer", "hilbert", "--time-budget", "0"), "option --time-budget: only with --placer anneal (got --placer "
+                                                    "hilbert"),
+])
+def test_options_without_effect_are_refused_before_any_work(wrong_files, capsys, args, message):
+    """Issue 16: an option the chosen strategy ignores is a usage error naming it, not silently
+    dropped; the same option where it matters, and any option left at its default, are fine."""
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), *args) == 2
+    assert message in one_line(capsys)
+    assert not (files / "o").exists()
+
+
+def test_budgets_where_they_matter_are_accepted(wrong_files, capsys):
+    files = wrong_files
+    assert run_map(files, "--network", str(files / "net.npz"), "--partitioner", "metis", "--repair-budget", "5",
+                   "--placer", "identity") == 0  # --time-budget with anneal: test_map_shows_stage_progress...
+    placement = json.loads((files / "o" / "placement.json").read_text())
+    assert placement["strategies"]["partitioner"] == "metis"
+
+
+def test_map_nir_simulate_shows_progress_on_stderr(small_nir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("neurosim.cli.common._interactive", lambda: True)  # bars are drawn on terminals only
+    assert main(["map", "--nir", str(small_nir), "--dt", "1e-3", "--simulate", "30", "--chip", "loihi1",
+                 "--placer", "hilbert", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err  # the simulation's bar, with the time left: "[elapsed<remaining, rate]"
+    assert "map: simulating" in err and "/30 [" in err and "<" in err and "step/s]" in err

@@ -97,3 +97,13 @@ def test_a_long_run_says_its_estimate_first(tmp_path, capsys, monkeypatch):
     assert main(["run", str(p), "--chip", "loihi1", "--out", str(tmp_path / "o")]) == 130
     out = capsys.readouterr().out
     assert "2 simulation(s) of 64 inputs x 512 neurons: at most about" in out and "min" in out
+
+
+def test_a_time_budget_the_placer_ignores_is_refused(exp_file, tmp_path, capsys):
+    """Issue 16: --time-budget only budgets the anneal placer's refinement."""
+    out = tmp_path / "o"
+    assert main(["run", str(exp_file), "--chip", "loihi1", "--out", str(out), "--placer", "identity",
+                 "--time-budget", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "option --time-budget: placer 'identity' does not refine" in err
+    assert not out.exists()

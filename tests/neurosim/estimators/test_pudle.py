@@ -11,7 +11,7 @@ import threadpoolctl
 
 from neurosim.data.planted import init_dictionary, make_planted, normalize_columns
 from neurosim.errors import InputError, SimulationError
-from neurosim.estimators.pudle import PUDLE, RecoveryCurve, max_sine_distance, relative_error
+from neurosim.estimators.pudle import PUDLE, PUDLEState, RecoveryCurve, max_sine_distance, relative_error
 from neurosim.solvers.lasso import fista
 from neurosim.solvers.optim import Adam, lam_decay_factor
 from neurosim.solvers.pudle_grad import encode, unrolled_gradient
@@ -181,3 +181,34 @@ def test_ae_ls_beats_the_plain_step_g_dec_floor():
     dec = _recovery("g_dec", prob, **kw)
     ae = _recovery("g_ae-ls", prob, **kw)
     assert ae[-1] < 0.6 * dec.min()  # benchmark, n=1000: 0.020 vs 0.057
+
+
+def test_fit_resumed_from_its_state_takes_the_same_steps_bit_for_bit():
+    prob = make_planted(n=150, seed=6)
+    kw = dict(T=4, epochs=3, batch_size=40, random_state=2)  # 4 steps per epoch, the last one short
+    whole = PUDLE(100, **kw).fit(prob.X, D_init=prob.D_init)
+    part = PUDLE(100, callback=lambda step, est, info: step == 6, **kw).fit(prob.X, D_init=prob.D_init)
+    assert part.n_steps_ == 6 and part.state_.epoch == 1 and part.state_.position == 80
+    arrays = part.state_.to_arrays()  # through the checkpoint's arrays
+    resumed = PUDLE(100, **kw)
+    state = PUDLEState.from_arrays(arrays, resumed.make_optimizer())
+    resumed.fit(prob.X, state=state)
+    np.testing.assert_array_equal(resumed.components_, whole.components_)
+    assert resumed.loss_curve_ == whole.loss_curve_ and resumed.n_steps_ == whole.n_steps_ == 12
+
+
+def test_early_stopping_ends_training_once_the_epoch_loss_stalls():
+    prob = make_planted(n=100, seed=7)
+    kw = dict(T=4, epochs=10, batch_size=50, lr=0.05, random_state=0)
+    stalled = PUDLE(100, tol=0.2, n_iter_no_change=2, **kw).fit(prob.X, D_init=prob.D_init)
+    full = PUDLE(100, **kw).fit(prob.X, D_init=prob.D_init)
+    assert stalled.converged_ and not full.converged_ and full.n_steps_ == 20
+    st = stalled.state_
+    assert stalled.n_steps_ == 2 * st.epoch == 12 and st.no_change == 2
+    # the same steps as the run without early stopping, up to where it stopped
+    assert stalled.loss_curve_ == full.loss_curve_[:stalled.n_steps_]
+    # every epoch-mean loss of the last n_iter_no_change epochs missed the best by more than tol
+    means = np.asarray(full.loss_curve_[:stalled.n_steps_]).reshape(-1, 2).mean(axis=1)
+    assert np.all(means[-2:] >= (1 - 0.2) * means[:-2].min())
+    with pytest.raises(InputError, match="tol"):
+        PUDLE(100, tol=1.5).fit(prob.X)

@@ -211,3 +211,54 @@ def test_read_error_is_the_first_line_cut_to_width():
 def test_read_error_of_an_empty_message_is_the_exception_type():
     assert read_error(EOFError()) == "EOFError"
     assert read_error(ValueError("   ")) == "ValueError"
+
+
+# -- stale temporaries ---------------------------------------------------------------------------
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporary_names_carry_host_and_pid(tmp_path):
+    from neurosim.io.atomic import TEMP_PATTERN, _host
+
+    seen = []
+    atomic_write(tmp_path / "f.bin", lambda fh: seen.extend(p.name for p in tmp_path.iterdir()))
+    assert len(seen) == 1
+    m = TEMP_PATTERN.match(seen[0])
+    assert m is not None and seen[0].startswith(".f.bin.nsim-")
+    assert m["host"] == _host() and int(m["pid"]) == os.getpid()
+
+
+def test_stale_temporaries_of_dead_writers_are_removed_and_nothing_else(tmp_path):
+    from neurosim.io.atomic import _host, clean_stale_temporaries
+
+    host, dead, live = _host(), _dead_pid(), os.getppid()
+    stale = [f".report.json.nsim-{host}-{dead}-abc123_x.tmp", f".codes.npy.nsim-{host}-{dead}-zz.tmp"]
+    kept = [f".report.json.nsim-{host}-{live}-abc.tmp",      # its writer is alive
+            f".report.json.nsim-otherhost-{dead}-abc.tmp",   # another machine's (shared file system)
+            f"report.json.nsim-{host}-{dead}-abc.tmp",       # not hidden: not ours
+            f".report.json.nsim-{host}-{dead}-abc.tmp.bak",  # another suffix
+            ".report.json.abcdefgh.tmp", "notes.tmp", "report.json"]
+    for name in stale + kept:
+        (tmp_path / name).write_text("x")
+    (tmp_path / f".d.nsim-{host}-{dead}-dir.tmp").mkdir()  # a directory of that name is not ours either
+    removed = clean_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == sorted(stale)
+    assert _names(tmp_path) == sorted(kept + [f".d.nsim-{host}-{dead}-dir.tmp"])
+
+
+def test_the_first_write_into_a_directory_cleans_it(tmp_path):
+    from neurosim.io.atomic import _host
+
+    d = tmp_path / "fresh"  # a directory this process has not written into yet
+    d.mkdir()
+    (d / f".a.npy.nsim-{_host()}-{_dead_pid()}-q1.tmp").write_text("half")
+    (d / "user.txt").write_text("mine")
+    atomic_write_text(d / "b.txt", "new")
+    assert _names(d) == ["b.txt", "user.txt"]

@@ -19,7 +19,8 @@ def full_network():
     net.add(Population("x", 8, LIF(v_th=rng.random(8) + 0.5, tau_m_s=0.02, reset="zero", refractory_steps=2)))
     net.add(Population("a", 6, LCANeuron(lam=0.1, threshold="nonneg", gain=np.linspace(1, 2, 6))))
     net.add(Population("img", 2 * 4 * 4, LIF()))
-    net.add(Population("fm", 3 * 3 * 3, LIF()))
+    net.add(Population("fm", 3 * 3 * 3, LIF(tau_s=0.004, tau_m_s=0.01, bias=2.0, threshold=">", bias_start=3,
+                                            bias_receptor="syn")))
     net.add(Connection("x", "a", rng.random((6, 8)), delay_steps=2, gain=Gain("gamma", scale=-1.0, offset=1.0),
                        learning_rule=FeedforwardRule(kappa=0.6, eta_d=0.02)))
     net.add(Connection("a", "a", sp.random(6, 6, density=0.4, random_state=1, format="csr")))
@@ -41,6 +42,8 @@ def test_round_trip_every_part(tmp_path):
         assert (p.name, p.size, type(p.model)) == (q.name, q.size, type(q.model))
         for k, v in p.model.as_dict().items():
             np.testing.assert_array_equal(np.asarray(v), np.asarray(q.model.as_dict()[k]))
+    fm = back.population("fm").model
+    assert (fm.threshold, fm.bias_start, fm.bias_receptor) == (">", 3, "syn")
     for c, d in zip(net.connections, back.connections):
         assert (c.name, c.pre, c.post, c.delay_steps, c.gain) == (d.name, d.pre, d.post, d.delay_steps, d.gain)
         assert (c.csr() != d.csr()).nnz == 0 and c.is_conv == d.is_conv and c.is_sparse == d.is_sparse

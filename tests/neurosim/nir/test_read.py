@@ -59,11 +59,12 @@ def test_round_trip_weights_and_parameters(tmp_path):
     assert info["connections"]["input->lif1"]["folded"] == ["fc1"] and "input" in info["approximations"]
 
 
-def euler_lif(s, *, w, b, tau, r, v_leak, steps):
-    """NIR LIF by forward Euler with spikes as unit pulses: v += dt/tau (v_leak - v + R (w s + b))."""
+def euler_lif(s, *, w, b, tau, r, v_leak, steps, b_from=1):
+    """NIR LIF by forward Euler with spikes as unit pulses: v += dt/tau (v_leak - v + R (w s + b)); the
+    bias from step ``b_from`` on (the layer's first input can arrive at step 1, after the relays)."""
     v, out = 0.0, []
     for n in range(steps):
-        v = v + DT / tau * (v_leak - v + r * (w * s[n] + b))
+        v = v + DT / tau * (v_leak - v + r * (w * s[n] + (b if n >= b_from else 0.0)))
         out.append(v)
     return np.array(out)
 
@@ -86,9 +87,9 @@ def test_single_lif_membrane_matches_the_euler_ode(rate):
     # a rate of 1 makes the relay spike on every step from step 1 on; its spikes reach the LIF one step later
     s = np.zeros(steps) if rate == 0 else (np.arange(steps) >= 2).astype(float)
     np.testing.assert_allclose(v, euler_lif(s, w=w, b=b, tau=tau, r=r, v_leak=v_leak, steps=steps), rtol=1e-12)
-    if rate == 0:  # and the analytic solution of the recurrence
-        v_inf, k = v_leak + r * b, np.arange(1, steps + 1)
-        np.testing.assert_allclose(v, v_inf * (1 - (1 - DT / tau) ** k), rtol=1e-12)
+    if rate == 0:  # and the analytic solution of the recurrence (the leak from step 0, the bias from step 1)
+        a, k = 1 - DT / tau, np.arange(1, steps + 1)
+        np.testing.assert_allclose(v, v_leak * (1 - a ** k) + r * b * (1 - a ** (k - 1)), rtol=1e-12)
 
 
 def test_cubalif_matches_the_euler_ode_in_norse_order():

@@ -139,13 +139,13 @@ def test_threshold_is_a_memoryless_heaviside_one_step_later():
     m = net.population("threshold").model
     assert (m.tau_s, m.tau_m_s, m.reset) == (DT, DT, "zero")
     np.testing.assert_allclose(net.connection("input->threshold").weights, w)
-    assert ">=" in " ".join(info["approximations"]["threshold"])
+    assert "x > threshold" in " ".join(info["approximations"]["threshold"]) and info["threshold"]["threshold"] == ">"
     spikes = (rng.random((40, 4)) < 0.5).astype(float)
     res = drive(net, "input", spikes, [("input", "spikes"), ("threshold", "spikes")])
     s_in, s_out = res["input.spikes"][:, 0].astype(float), res["threshold.spikes"][:, 0]
     np.testing.assert_array_equal(s_in, spikes)
-    x = s_in @ w.T + b  # x_n = W s_n + b; H(x_n - theta) appears on step n + 1
-    expected = np.vstack([(b >= theta)[None, :], x[:-1] >= theta])
+    x = s_in @ w.T + b  # x_n = W s_n + b; H(x_n - theta) (NIR: x > theta) appears on step n + 1; the bias with the input
+    expected = np.vstack([np.zeros((1, 6), bool), x[:-1] > theta])
     np.testing.assert_array_equal(s_out, expected)
     with pytest.raises(InputError, match="threshold must be positive"):
         read_nir(nir.NIRGraph.from_list(nir.Input(np.array([1])), nir.Linear(np.ones((1, 1))), nir.Threshold(np.zeros(1))),
@@ -164,7 +164,7 @@ def test_integrator_matches_euler_and_never_fires():
     ref, acc = [], np.zeros(2)
     for n in range(25):  # dv/dt = R (W s + b), Euler; relay spikes reach the integrator one step later
         s = spikes[n - 1] if n >= 1 else np.zeros(3)
-        acc = acc + DT * r * (w @ s + b)
+        acc = acc + DT * r * (w @ s + (b if n >= 1 else 0.0))  # the bias switches on with the input
         ref.append(acc.copy())
     np.testing.assert_allclose(v, np.array(ref), rtol=1e-10, atol=1e-14)
     assert res["i.count"].sum() == 0

@@ -29,7 +29,7 @@ def recurrent_net(rng):
     net = Network("rec")
     net.add(Population("input", 3, relay(3)))
     net.add(Population("lif1", 5, LIF(tau_s=DT, tau_m_s=0.02, v_th=np.linspace(0.5, 1.0, 5), bias=rng.normal(size=5) * 20,
-                                      v_rest=0.1, v_reset=-0.1, reset="zero")))
+                                      v_rest=0.1, v_reset=-0.1, reset="zero", threshold=">", bias_start=3)))
     net.add(Population("cuba", 4, LIF(tau_s=0.005, tau_m_s=0.01, v_th=0.3, bias=5.0, reset="zero")))
     net.add(Population("ifs", 3, LIF(tau_s=DT, v_th=0.4, reset="zero")))
     net.add(Population("ro", 2, LIF(tau_s=DT, tau_m_s=0.05, v_th=NEVER_FIRES, reset="zero")))
@@ -48,6 +48,8 @@ def assert_same_network(a, b):
     for p in a.populations:
         ma, mb = p.model, b.population(p.name).model
         assert (ma.reset, ma.refractory_steps) == (mb.reset, mb.refractory_steps)
+        # the spike condition, bias onset and bias entry come back from the nodes' metadata
+        assert (ma.threshold, ma.bias_start, ma.bias_receptor) == (mb.threshold, mb.bias_start, mb.bias_receptor), p.name
         for f in PARAMS:
             np.testing.assert_allclose(ma.param(f, p.size), mb.param(f, p.size), rtol=1e-12, atol=1e-12, err_msg=f"{p.name}.{f}")
     assert {c.name: c.delay_steps for c in a.connections} == {c.name: c.delay_steps for c in b.connections}

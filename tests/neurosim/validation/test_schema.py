@@ -107,9 +107,23 @@ def test_markdown_lists_every_key_with_unit_and_default():
     ("".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v: 1\n", r"nested too deeply \(line 65\)"),
     ("a: &a [*a]\n", r"an alias refers to a node that contains it \(line 1\)"),
 ])
-def test_nesting_and_alias_bombs_are_refused_before_they_cost(text, match):
+@pytest.mark.parametrize("fast", [False, True])
+def test_nesting_and_alias_bombs_are_refused_before_they_cost(text, match, fast):
     with pytest.raises(SpecError, match=r"^spec 'x.yaml:\(yaml\)': " + match):
-        load_yaml("x.yaml", error=SpecError, text=text)
+        load_yaml("x.yaml", error=SpecError, text=text, fast=fast)
+
+
+def test_fast_loading_gives_the_same_data_lines_and_errors():
+    text = "a: &x {b: 1, c: [1.5, two, null, true]}\nd: *x\ne:\n  - f: 2\n"
+    slow, fast = load_yaml("x.yaml", error=SpecError, text=text), load_yaml("x.yaml", error=SpecError, text=text,
+                                                                           fast=True)
+    assert slow[0] == fast[0] and slow[1].lines == fast[1].lines
+    for t in ("a: [1, 2\n", "a: 1\na: 2\n"):
+        with pytest.raises(SpecError) as e1:
+            load_yaml("x.yaml", error=SpecError, text=t)
+        with pytest.raises(SpecError) as e2:
+            load_yaml("x.yaml", error=SpecError, text=t, fast=True)
+        assert e1.value.key == e2.value.key and "line" in str(e2.value)
 
 
 def test_shared_anchors_within_bounds_load():
