@@ -16,7 +16,7 @@ far more cores), which the run reports with the CapacityError's figures.
 At ``--side 1024`` (the target's size) a run records the time and memory targets in the summary
 table at the top of ``benchmarks/RESULTS.md`` (``results_log.record_targets``).
 
-Run: ``python benchmarks/bench_mapping_scale.py [--side 1024] [--budget 30] [--no-append]``.
+Run: ``python benchmarks/bench_mapping_scale.py [--side 1024] [--budget 300] [--no-append]``.
 """
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def scale_targets(wall_s: float, rss_mib: float) -> list[Target]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--side", type=int, default=1024, help="sheet side (1024 -> 1 M neurons)")
-    ap.add_argument("--budget", type=float, default=30.0, help="wall-clock cap of the placement, seconds (0: none)")
+    ap.add_argument("--budget", type=float, default=300.0,
+                    help="wall-clock cap of the placement, seconds (default 300, map_network's; 0: none)")
     ap.add_argument("--chips", default="4x2", help="board chip grid, e.g. 4x2")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
