@@ -75,7 +75,7 @@ from mapper.graph import build_graph  # noqa: E402
 from mapper.mesh import tile_coords  # noqa: E402
 from mapper.nets import build_nets  # noqa: E402
 from mapper.partition import partition, traffic_graph  # noqa: E402
-from mapper.place import exchange_twins, find_twins, place, placement_cost  # noqa: E402
+from mapper.place import exchange_twins, find_twins, place, placement_cost, twin_work  # noqa: E402
 from mapper.resources import payload_bits  # noqa: E402
 
 
@@ -169,10 +169,11 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
             popts.update({k: v for k, v in (("lam", lam), ("links_slack", links_slack)) if v is not None})
         opts = MappingOptions(placer=placer, seed=seed, time_budget_s=budget, place_options=popts)
         nets = build_nets(g, p.part, p.rows)
-        twins = find_twins(g, nets, opts)  # as map_network: with twins, three refinements share the budget
-        opts = opts.replace(time_budget_s=budget / 3.0) if twins is not None and budget else opts
-        pl = place(nets, chip, opts, cores=p.cores)
-        ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=twins)
+        twins = find_twins(g, nets, opts)  # as map_network: with twins, three refinements share the work
+        opts = twin_work(opts) if twins is not None else opts  # and one wall-clock cap
+        deadline = time.perf_counter() + budget if budget else None
+        pl = place(nets, chip, opts, cores=p.cores, deadline=deadline)
+        ex = exchange_twins(g, chip, p, pl, opts, nets=nets, label=twins, deadline=deadline)
         p, nets, pl, info = ex.partition, ex.nets, ex.placement, ex.info
         t_place = time.perf_counter() - t
         c = placement_cost(nets, chip, pl.core, multicast=multicast)
@@ -187,8 +188,8 @@ def evaluate(name: str, net, act, chip, budget: float, seed: int, lam=None, link
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--budget", type=float, default=0.0,
-                    help="annealing time budget per network, seconds (0: the default fixed number of moves, "
-                         "reproducible whatever the machine load)")
+                    help="wall-clock cap of the placement per network and method, seconds (0: none; the "
+                         "annealer's moves are fixed by the sizes, reproducible whatever the machine load)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lam", type=float, default=None,
                     help="busiest-link weight of the annealer (default: tiles in use); 0 minimises links only")
@@ -244,7 +245,7 @@ def main() -> int:
     print(table)
     if not args.no_append:
         append_results(HEADING, "bench_mapping_quality.py",
-                       f"chip {chip.name}, annealing budget {args.budget:g} s (0 = fixed moves), seed {args.seed}, "
+                       f"chip {chip.name}, placement cap {args.budget:g} s (0 = none; fixed work), seed {args.seed}, "
                        f"lam {'default (tiles in use)' if args.lam is None else args.lam}, "
                        f"links slack {'none' if args.links_slack is None else args.links_slack}, "
                        f"steiner budget {args.steiner_budget:g} s, "

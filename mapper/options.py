@@ -26,12 +26,15 @@ __all__ = ["MappingOptions", "PLACE_DEFAULTS", "PLACE_OPTIONS", "SPLITTER_MODES"
 
 #: the options of the ``"anneal"`` placer and of twin exchange (``MappingOptions.place_options``)
 #: and their defaults; ``None`` is derived where it is used: ``lam`` the tiles in use by the start
-#: placement, ``pair_moves`` / ``exact_moves`` / ``polish_moves`` from the number of parts
-#: (:func:`mapper.place.anneal.refine`), ``links_slack`` no cap, ``multicast`` the chip's
-#: ``noc.multicast``, ``start`` the better of the ``"hilbert"`` and ``"block"`` placements
+#: placement, ``pair_moves`` / ``exact_moves`` / ``polish_moves`` from the number of parts and the
+#: work budget ``work`` (:func:`mapper.place.anneal.move_budget`), ``links_slack`` no cap,
+#: ``multicast`` the chip's ``noc.multicast``, ``start`` the better of the ``"hilbert"`` and
+#: ``"block"`` placements. ``work`` is the work of one placement in work units (about a
+#: microsecond each on the reference machine, :data:`mapper.place.anneal.MOVE_COST`): it fixes the
+#: number of moves from the sizes alone, so a seed gives the same placement on any machine
 PLACE_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "lam": None, "chip_weight": 1.0, "pair_moves": None, "exact_moves": None, "polish_moves": None,
-    "links_slack": None, "multicast": None, "start": None, "twins": True})
+    "links_slack": None, "multicast": None, "start": None, "twins": True, "work": 2.5e7})
 PLACE_OPTIONS = tuple(PLACE_DEFAULTS)
 #: values of ``MappingOptions.splitters``
 SPLITTER_MODES = ("auto", "new-cores", False)
@@ -65,8 +68,12 @@ class MappingOptions:
     seed : int
         Seed of every random choice of the mapping, ``0 .. 2**31 - 1``.
     time_budget_s : float
-        Wall-clock budget of the placement refinement, seconds; ``0`` runs the refinement's fixed
-        number of moves (reproducible on any machine).
+        Wall-clock cap of the placement stage (refinement and twin exchange), seconds; ``0``: no
+        cap. The refinement's moves are fixed by the sizes and the place option ``work`` (the same
+        placement for a seed on any machine, under any load); the cap is a safety net, several
+        times the expected time. When it binds, the phases it cut are listed in
+        ``report["mapper"]["budget_bound"]``, the report notes it and a warning is logged: that
+        result depends on the machine's speed and load.
     assumed_rate : float
         Events per neuron per step assumed when no activity is given (``0 .. 1``); the report
         says the activity was assumed.
@@ -78,17 +85,21 @@ class MappingOptions:
         ``core.max_out_axons_per_neuron``: on cores with room (``"auto"``), always on new cores
         (``"new-cores"``), or none (``False``: such a neuron raises ``CapacityError``).
     repair_budget_s : float or None
-        Seconds each repair of a graph partitioner's attempt may take before the partition hands
-        over to sequential fill (``None``: no limit).
+        Wall-clock cap of each repair of a graph partitioner's attempt, seconds (``None``: no
+        cap); past it the partition hands over to sequential fill. The repair's own work is
+        bounded by counts (rounds, tries per part), so the cap is a safety net; when it binds,
+        ``"partition: repair"`` is listed in ``report["mapper"]["budget_bound"]`` (the result is
+        then not reproducible).
     steiner_budget_s : float
-        Seconds the ``"steiner"`` partitioner's tile mapping may take before ``"hypergraph"``
-        takes over.
+        Wall-clock cap of the ``"steiner"`` partitioner's tile mapping, seconds; past it
+        ``"hypergraph"`` takes over and ``"partition: steiner"`` is listed in
+        ``report["mapper"]["budget_bound"]``.
     """
 
     partitioner: str = "metis"
     placer: str = "anneal"
     seed: int = 0
-    time_budget_s: float = 20.0
+    time_budget_s: float = 300.0
     assumed_rate: float = 0.01
     place_options: Mapping[str, Any] = field(default_factory=dict)
     splitters: Union[str, bool] = "auto"
@@ -133,6 +144,11 @@ class MappingOptions:
         if tuning and self.placer != "anneal":
             raise MappingError(describe("place option", ", ".join(tuning), f"placer '{self.placer}' does not refine, "
                                         "so it takes no tuning options", expected="placer='anneal'"))
+        work = self.place_options.get("work", PLACE_DEFAULTS["work"])
+        if isinstance(work, bool) or not isinstance(work, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(work) or work <= 0:
+            raise MappingError(describe("place option", "work", "must be a finite number of work units > 0",
+                                        got=repr(work), expected="> 0 (default 2.5e7: about 25 s of refinement at most)"))
         object.__setattr__(self, "place_options", MappingProxyType(dict(self.place_options)))
 
     def replace(self, **changes: Any) -> "MappingOptions":

@@ -33,7 +33,7 @@ from .graph import NetGraph, build_graph
 from .nets import build_nets
 from .options import MappingOptions, Progress
 from .partition import Partition, Splitters, add_splitters, partition, partition_chip
-from .place import Placement, exchange_twins, find_twins, place
+from .place import Placement, exchange_twins, find_twins, place, twin_work
 from .report import Report, build_report
 from .resources import check_board_fits, check_neurons_fit
 from .route import Routing, route
@@ -181,12 +181,19 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     t = time.perf_counter()
     nets = build_nets(graph, part.part, part.rows)
     label = find_twins(graph, nets, opts)
-    # with twins, the placement and the exchange's two refinements share the time budget
-    popts = opts.replace(time_budget_s=opts.time_budget_s / 3.0) if label is not None and opts.time_budget_s else opts
-    pl = place(nets, chip, popts, cores=part.cores, progress=progress)
-    ex = exchange_twins(graph, chip, part, pl, popts, nets=nets, label=label, progress=progress)
+    # with twins, the placement and the exchange's two refinements share the work budget (a third
+    # each) and one wall-clock cap, from here
+    popts = twin_work(opts) if label is not None else opts
+    deadline = t + opts.time_budget_s if opts.time_budget_s else None
+    pl = place(nets, chip, popts, cores=part.cores, deadline=deadline, progress=progress)
+    ex = exchange_twins(graph, chip, part, pl, popts, nets=nets, label=label, deadline=deadline, progress=progress)
+    bound = list(part.budget_bound) + list(pl.budget_bound) + list(ex.budget_bound)
     part, pl, nets = ex.partition, ex.placement, ex.nets
     wall["place"] = time.perf_counter() - t
+    if bound:
+        log.warning("mapping %s: the wall-clock caps cut %s short; this result depends on the machine's speed and "
+                    "load and is not reproducible (time_budget_s=%g, repair_budget_s=%s, steiner_budget_s=%g)",
+                    network.name, ", ".join(bound), opts.time_budget_s, opts.repair_budget_s, opts.steiner_budget_s)
 
     t = time.perf_counter()
     stage("route", 0)
@@ -200,7 +207,9 @@ def map_network(network: Network, chip: Union[ChipSpec, str], activity: Optional
     wall["total"] = time.perf_counter() - t_all
     report = Report(build_report(network, chip, graph=graph, partition=part, placement=pl, routing=rt, estimate=est,
                                  wall=wall, seed=opts.seed, partitioner=opts.partitioner, placer=opts.placer,
-                                 splitters=spl, splitters_enabled=use_spl, twins=ex.info))
+                                 splitters=spl, splitters_enabled=use_spl, twins=ex.info, budget_bound=bound,
+                                 caps={"time_budget_s": opts.time_budget_s, "repair_budget_s": opts.repair_budget_s,
+                                       "steiner_budget_s": opts.steiner_budget_s}))
     log.info("mapped %s onto %s: %d cores, %.3g J, %.3g s/step in %.2f s", network.name, chip.name, part.n_parts,
              est.total_j, est.step_s, wall["total"])
     return MappingResult(chip=chip, graph=graph, partition=part, placement=pl, routing=rt, estimate=est,

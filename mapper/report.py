@@ -55,7 +55,9 @@ class Report:
         ``latency_s`` (``per_step`` and its terms, ``time_to_solution``, ``wall``), ``edp_js``
         (per input, see below), ``edp_basis`` (the sentence saying so; ``neurosim learn --chip``
         adds ``activity.inputs``, the samples profiled, when they differ from the batch),
-        ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed), ``notes``, ``splitters``
+        ``neurobench``, ``mapper`` (wall time per stage, peak RSS, seed, ``budget_bound``: the
+        search phases a wall-clock cap cut short, empty when the mapping is reproducible, and
+        ``caps_s``: the caps), ``notes``, ``splitters``
         (relay neurons, their cores and the latency steps they add; :mod:`mapper.partition.splitters`).
         ``placement.twins`` (``{"twins", "swaps"}``, :mod:`mapper.place.twins`) is there for
         mappings, not for a given placement (:func:`mapper.evaluate.evaluate_placement`).
@@ -116,7 +118,7 @@ class Report:
 def build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, partition: Partition, placement: Placement,
                  routing: Routing, estimate: Estimate, wall: dict, seed: int, partitioner: str, placer: str,
                  splitters: Optional[Splitters] = None, splitters_enabled: bool = False, twins: Optional[dict] = None,
-                 given: bool = False) -> dict:
+                 given: bool = False, budget_bound: Optional[list] = None, caps: Optional[dict] = None) -> dict:
     """The JSON-ready report dictionary (the keys: :meth:`Report.to_dict`): the one place every field is set.
 
     Parameters
@@ -139,6 +141,13 @@ def build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, partition
     given : bool
         The placement was given, not searched (:func:`mapper.evaluate.evaluate_placement`): a
         network that already holds relays is reported as it is.
+    budget_bound : list of str, optional
+        The search phases a wall-clock cap cut short (``report["mapper"]["budget_bound"]``, e.g.
+        ``["place: exact"]``; empty: every search ran its fixed amount of work, so the same seed
+        gives the same mapping on any machine). A non-empty list adds a note.
+    caps : dict, optional
+        The wall-clock caps (``time_budget_s``, ``repair_budget_s``, ``steiner_budget_s``; seconds,
+        ``report["mapper"]["caps_s"]``).
     """
     runs = float(graph.steps * graph.batch)
     part, pl, rt, est = partition, placement, routing, estimate
@@ -200,6 +209,12 @@ def build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, partition
             notes.append(f"{splitters.graded_sources} split neuron(s) are graded: their relays are costed as events")
     if part.fallback:
         notes.append(f"partition: {part.fallback}")
+    bound = list(budget_bound or [])
+    if bound:
+        notes.append("NOT REPRODUCIBLE: a wall-clock cap cut " + ", ".join(bound) + " short, so this mapping "
+                     "depends on the machine's speed and load (the same seed may give another result); raise the "
+                     "cap or remove it (time_budget_s / repair_budget_s / steiner_budget_s, 0 or None: no cap; "
+                     "`--time-budget 0`) for a reproducible mapping")
     return {
         "format": REPORT_FORMAT, "version": REPORT_VERSION,
         "network": {"name": network.name, "neurons": graph.n, "synapses": graph.n_synapses,
@@ -239,7 +254,8 @@ def build_report(network: Network, chip: ChipSpec, *, graph: NetGraph, partition
         "edp_basis": EDP_BASIS,
         "neurobench": est.neurobench,
         "mapper": {"wall_s": {k: float(v) for k, v in wall.items()}, "seed": seed,
-                   "peak_rss_mib": _peak_rss_mib()},
+                   "peak_rss_mib": _peak_rss_mib(), "budget_bound": bound,
+                   **({"caps_s": dict(caps)} if caps is not None else {})},
         "notes": notes,
         "splitters": spl_entry,
     }

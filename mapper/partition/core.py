@@ -76,6 +76,10 @@ class Partition:
     cores : ndarray of int64, shape (n_parts,), optional
         The board core the strategy chose for every part (``"steiner"``; -1 for parts the repair
         added), taken by the annealing placer as a start; ``None`` for other strategies.
+    budget_bound : tuple of str
+        The wall-clock caps that bound this partition: ``"partition: repair"`` (a repair stopped
+        at ``repair_budget_s``), ``"partition: steiner"`` (the tile mapping stopped at
+        ``steiner_budget_s``); empty when none did (the reproducible case).
     """
 
     part: np.ndarray
@@ -91,6 +95,7 @@ class Partition:
     attempts: int
     fallback: str = ""
     cores: Optional[np.ndarray] = None
+    budget_bound: tuple = ()
 
     def members(self) -> list[np.ndarray]:
         """Neurons of every part (sorted)."""
@@ -301,6 +306,7 @@ def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enfor
     measured, hopeless = [], ""  # (parts the attempt produced, mean use / limit of every resource)
     steiner_deadline = t0 + steiner_budget_s  # one budget for all of this call's attempts
     other_full = False  # an attempt over-full on average in a resource other than output axons
+    repair_capped = False  # a repair stopped at its wall-clock cap (the result depends on the machine)
     for i in range(n_attempts):
         if progress is not None:
             progress(f"partition: {strategy}", i, n_attempts)
@@ -318,7 +324,9 @@ def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enfor
             log.warning("partition: %s", why)
             res = partition(graph, chip, options.replace(partitioner=alt), slack=slack, attempts=attempts, n_parts=k,
                             sym=sym, enforce_dest_limit=enforce_dest_limit, progress=progress)
-            return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why)
+            capped = ("partition: steiner",) if exc.timed_out else ()
+            return dataclasses.replace(res, fallback=f"{why}; {res.fallback}" if res.fallback else why,
+                                       budget_bound=capped + res.budget_bound)
         label_cores = None
         if isinstance(raw, tuple):  # a strategy that also chose the core of every label ("steiner")
             raw, label_cores = raw
@@ -356,6 +364,7 @@ def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enfor
         else:
             feasible = st.run(allow_new=last, budget_s=None if strategy == "sequential" else repair_budget_s,
                               progress=progress)
+            repair_capped = repair_capped or st.timed_out
             log.info("partition %s k=%d -> %d parts, feasible=%s after %d moves (%d new cores)%s",
                      strategy, k, st.k, feasible, st.moves, st.new_cores,
                      f"; repair stopped at its {repair_budget_s:g} s budget" if st.timed_out else "")
@@ -405,7 +414,8 @@ def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enfor
             # say that both were tried: the requested strategy first, then sequential fill
             raise CapacityError(best.obj, best.resource, best.used, best.limit,
                                 hint=f"{why[:-len('; sequential fill used')]}; then {best.hint}") from exc
-        return dataclasses.replace(seq, fallback=why)
+        return dataclasses.replace(seq, fallback=why,
+                                   budget_bound=(("partition: repair",) if repair_capped else ()) + seq.budget_bound)
     if enforce_dest_limit:
         check_dest_cores(graph, chip, rows)
     viol = usage.violations()
@@ -415,4 +425,5 @@ def partition(graph: NetGraph, chip: ChipSpec, options: MappingOptions, *, enfor
     log.info("partition %s: %d parts in %.2f s", strategy, n_parts, time.perf_counter() - t0)
     return Partition(part=part, n_parts=n_parts, strategy=strategy, usage=usage, rows=rows, k_min=k_min,
                      binding=binding, k_initial=int(k), repair_moves=moves,
-                     new_cores=new_cores, attempts=i + 1, cores=cores)
+                     new_cores=new_cores, attempts=i + 1, cores=cores,
+                     budget_bound=("partition: repair",) if repair_capped else ())

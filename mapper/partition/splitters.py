@@ -288,7 +288,7 @@ def _fixed_partition(graph: NetGraph, chip: ChipSpec, part: np.ndarray, n_parts:
     return Partition(part=part, n_parts=int(n_parts), strategy=before.strategy, usage=usage, rows=rows,
                      k_min=before.k_min, binding=before.binding, k_initial=before.k_initial,
                      repair_moves=before.repair_moves, new_cores=before.new_cores, attempts=before.attempts,
-                     fallback=before.fallback)
+                     fallback=before.fallback, budget_bound=before.budget_bound)
 
 
 def add_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, chip: ChipSpec, part: Partition,
@@ -336,9 +336,11 @@ def add_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, 
     if part.attempts == 1 and not part.new_cores and part.k_initial > part.k_min:
         alts.append(("slack-0 re-partition", options, {"slack": 0.0}))
     alts.append(("sequential fill", options.replace(partitioner="sequential"), {}))
+    bound = list(part.budget_bound)  # a cap that bound any candidate may change which one is kept
     for label, alt_options, kw in alts:
         try:
             alt_part = partition(graph, partition_chip(chip), alt_options, enforce_dest_limit=False, **kw)
+            bound += [b for b in alt_part.budget_bound if b not in bound]
             alt = insert_splitters(network, activity, graph, chip, alt_part, reuse_cores=reuse_cores)
         except CapacityError as exc:
             log.info("splitters: the %s does not fit (%s)", label, exc)
@@ -347,4 +349,6 @@ def add_splitters(network: Network, activity: ActivityProfile, graph: NetGraph, 
             log.info("splitters: %s uses %d cores and %d relays (instead of %d and %d)", label,
                      alt.partition.n_parts, alt.relays, best.partition.n_parts, best.relays)
             best = alt
+    if tuple(bound) != best.partition.budget_bound:
+        best = dataclasses.replace(best, partition=dataclasses.replace(best.partition, budget_bound=tuple(bound)))
     return best

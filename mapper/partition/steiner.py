@@ -82,7 +82,12 @@ def tile_block(chip: ChipSpec, n_tiles: int) -> tuple[np.ndarray, list[tuple[int
 
 
 class SteinerUnavailable(Exception):
-    """:func:`steiner` has no mapping to offer; the message says why (the caller falls back)."""
+    """:func:`steiner` has no mapping to offer; the message says why (the caller falls back).
+    ``timed_out`` is true when its wall-clock cap (``budget_s``) was the reason."""
+
+    def __init__(self, message: str, *, timed_out: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 def _run_child(args: dict, budget_s: float) -> np.ndarray:
@@ -98,7 +103,8 @@ def _run_child(args: dict, budget_s: float) -> np.ndarray:
             done = subprocess.run([sys.executable, "-m", "mapper.partition.steiner_child", str(src), str(dst)],
                                   capture_output=True, text=True, timeout=max(0.0, float(budget_s)))
         except subprocess.TimeoutExpired:  # subprocess.run has killed the child
-            raise SteinerUnavailable(f"the tile mapping took longer than its {budget_s:g} s budget") from None
+            raise SteinerUnavailable(f"the tile mapping took longer than its {budget_s:g} s budget",
+                                     timed_out=True) from None
         if done.returncode != 0 or not dst.is_file():
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
             raise SteinerUnavailable(f"the tile mapping process failed (exit code {done.returncode}: {last})")
@@ -122,7 +128,7 @@ def steiner(graph: NetGraph, chip: ChipSpec, *, k: int, seed: int, binding: str 
     if importlib.util.find_spec("mtkahypar") is None:
         raise SteinerUnavailable("Mt-KaHyPar is not installed (pip install 'neurosim[hypergraph]')")
     if budget_s <= 0:
-        raise SteinerUnavailable("no time left in its budget")
+        raise SteinerUnavailable("no time left in its budget", timed_out=True)
     cpt = chip.noc.cores_per_tile
     k = max(1, min(int(k), chip.n_cores))
     n_tiles = -(-k // cpt)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .core import Placement, place
 from .cost import placement_cost
 from .placers import PLACERS, Placer
-from .twins import TwinExchange, exchange_twins, find_twins
+from .twins import TwinExchange, exchange_twins, find_twins, twin_work
 
 __all__ = ["Placement", "place", "PLACERS", "Placer", "placement_cost", "TwinExchange", "exchange_twins",
-           "find_twins"]
+           "find_twins", "twin_work"]

@@ -1,4 +1,4 @@
-"""Simulated-annealing refinement of a placement (the ``"anneal"`` placer, and twin exchange's refinements).
+r"""Simulated-annealing refinement of a placement (the ``"anneal"`` placer, and twin exchange's refinements).
 
 Three phases, each a seeded annealing run over moves "put part ``p`` on core ``c``" (swapping with
 the part already there, if any):
@@ -20,8 +20,27 @@ Moves are proposed near the part's current tile (a window of the size of the use
 the traffic-weighted centroid of its partners (the force-directed idea of Jin et al.). The
 temperature falls geometrically from the mean positive change of 100 sampled moves to 1e-3 of
 it. Each phase keeps the best placement it saw; the result is never worse than the start under the
-exact objective. The number of moves is fixed by the sizes (reproducible for a seed); it is
-reduced up front if a sample of moves says the time budget would be exceeded (logged).
+exact objective.
+
+Move budget (:func:`move_budget`). The number of moves of each phase is fixed by the sizes alone,
+so a seed gives the same placement on any machine and under any load: a work budget ``W`` (work
+units, about a microsecond each on the reference machine; the place option ``work``) is shared
+25 % / 50 % / 25 % by the phases, and a phase runs
+
+.. math:: m = \min\bigl(m_{max},\ \max(100, \lfloor f W / c \rfloor)\bigr)
+
+moves, with ``m_max`` ``min(2000 k, 400000)`` (pairwise) or ``min(100 k, 40000)`` (exact; polish
+half of it) for ``k`` parts, ``f`` the phase's share and ``c`` the modelled cost of one move
+(:data:`MOVE_COST`): ``c = a + b d`` for the pairwise phase (``d`` the mean number of traffic
+partners of a part) and ``c = a + b n + e s`` for the exact phases (``n`` the mean number of nets
+touching a part, ``s`` the mean number of their pins), fitted on the reference machine (within
+about 30 % on the benchmark networks of ``benchmarks/mapping_nets.py``; separate constants for
+unicast paths, which cost more per pin).
+
+Wall-clock cap. ``deadline`` (a :func:`time.perf_counter` time, from ``MappingOptions.time_budget_s``)
+only stops a phase that is still running past it (checked every 256 moves), and skips the phases
+after it; ``stats["budget_bound"]`` then names the phases it cut (a result that depends on the
+machine).
 """
 from __future__ import annotations
 
@@ -35,22 +54,54 @@ import numpy as np
 from ..chipspec import ChipSpec
 from ..mesh import grid_shape, tile_coords
 from ..nets import Nets, quotient
-from ..options import Progress
+from ..options import PLACE_DEFAULTS, Progress
 from .cost import LinkCost, PairCost, default_lam
 
-__all__ = ["refine"]
+__all__ = ["refine", "move_budget", "MOVE_COST"]
 
 log = logging.getLogger(__name__)
 
+#: modelled work units (about microseconds on the reference machine) of one move:
+#: ``"pair": (a, b)`` for ``a + b d`` and ``"exact"`` / ``"exact_unicast"``: ``(a, b, e)`` for
+#: ``a + b n + e s`` (module doc; unicast paths cost more per pin than multicast trees)
+MOVE_COST = {"pair": (45.0, 0.4), "exact": (125.0, 0.63, 0.032), "exact_unicast": (120.0, 0.124, 0.119)}
+#: shares of the work budget of the pairwise, exact and polish phases
+PHASE_SHARE = (0.25, 0.5, 0.25)
 
-def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Generator, budget_s: float,
-            t_scale: float = 1.0, progress: Optional[Progress] = None, label: str = "") -> tuple[np.ndarray, int, int]:
-    """Seeded annealing loop over ``cost``; returns the best placement seen, moves tried and accepted.
+
+def move_budget(nets: Nets, traffic, cost: LinkCost, *, work: float) -> tuple[int, int, int]:
+    """Moves of the pairwise, exact and polish phases for a work budget of ``work`` units (module doc).
+
+    A pure function of the sizes (``traffic`` the part-to-part matrix, :func:`mapper.nets.quotient`;
+    ``cost`` the exact objective's incidence of nets on parts): the same on any machine.
+    """
+    k = max(nets.n_parts, 1)
+    a, b = MOVE_COST["pair"]
+    c_pair = a + b * traffic.nnz / k
+    a, b, e = MOVE_COST["exact" if cost.multicast else "exact_unicast"]
+    inc = cost.inc
+    pins = float((nets.sizes[inc] + 1).sum()) if inc.size else 0.0
+    c_exact = a + b * inc.size / k + e * pins / k
+    w = float(work)
+
+    def fit(cap: int, share: float, c: float) -> int:
+        return int(min(cap, max(100, math.floor(share * w / c))))
+
+    pair = fit(min(2000 * k, 400_000), PHASE_SHARE[0], c_pair)
+    exact = fit(min(100 * k, 40_000), PHASE_SHARE[1], c_exact)
+    polish = fit(min(100 * k, 40_000) // 2, PHASE_SHARE[2], c_exact)
+    return pair, exact, polish
+
+
+def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Generator, deadline: Optional[float],
+            t_scale: float = 1.0, progress: Optional[Progress] = None,
+            label: str = "") -> tuple[np.ndarray, int, int, bool]:
+    """Seeded annealing loop over ``cost``; returns the best placement seen, moves tried and
+    accepted, and whether ``deadline`` (a :func:`time.perf_counter` time) cut it short.
 
     ``progress(label, done, total)`` (if given) is called every 1024 moves and once at the end.
     """
     samples = []
-    t_s = time.perf_counter()
     n_sample = min(100, moves)
     for _ in range(n_sample):
         p, cq = propose()
@@ -60,23 +111,19 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
         dv, _ = cost.delta(p, q, int(cost.core[p]), cq)
         if 0 < dv < math.inf:
             samples.append(dv)
-    per_move = (time.perf_counter() - t_s) / max(1, n_sample)
-    if budget_s and moves * per_move > budget_s:
-        fit = max(100, int(budget_s / max(per_move, 1e-9)))
-        log.info("anneal: %d moves would take %.1f s; running %d within the %.1f s budget",
-                 moves, moves * per_move, fit, budget_s)
-        moves = min(moves, fit)
     t0 = (float(np.mean(samples)) if samples else 1.0) * t_scale
     alpha = 1e-3 ** (1.0 / max(moves, 1))
     temp = t0
     cur = 0.0
     best, best_core = 0.0, cost.core.copy()
     tried = accepted = 0
-    start = time.perf_counter()
+    cut = False
     for i in range(moves):
         if (i & 255) == 0:
-            if budget_s and time.perf_counter() - start > 2.0 * budget_s:
-                log.warning("anneal: time budget %.1f s exceeded after %d of %d moves", budget_s, i, moves)
+            if deadline is not None and time.perf_counter() > deadline:
+                log.warning("%s: wall-clock cap reached after %d of %d moves; the result depends on the "
+                            "machine's speed and load", label or "anneal", i, moves)
+                cut = True
                 break
             if progress is not None and (i & 1023) == 0:
                 progress(label, i, moves)
@@ -97,12 +144,13 @@ def _anneal(cost, propose, owner: np.ndarray, *, moves: int, rng: np.random.Gene
                 best, best_core = cur, cost.core.copy()
     if progress is not None:
         progress(label, moves, moves)
-    return best_core, tried, accepted
+    return best_core, tried, accepted, cut
 
 
-def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_budget_s: float, lam: Optional[float],
-           chip_weight: float, multicast: bool, pair_moves: Optional[int] = None, exact_moves: Optional[int] = None,
-           polish_moves: Optional[int] = None, links_slack: Optional[float] = None, stats: Optional[dict] = None,
+def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, lam: Optional[float], chip_weight: float,
+           multicast: bool, time_budget_s: float = 0.0, deadline: Optional[float] = None, work: Optional[float] = None,
+           pair_moves: Optional[int] = None, exact_moves: Optional[int] = None, polish_moves: Optional[int] = None,
+           links_slack: Optional[float] = None, stats: Optional[dict] = None,
            progress: Optional[Progress] = None) -> np.ndarray:
     """Refine placement ``start`` (core of every part) in the three phases of the module doc.
 
@@ -113,13 +161,17 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_bud
     start : ndarray of int, shape (n_parts,)
         Board core of every part to start from.
     seed : int
-        Seed of the moves (the result is reproducible for a seed when ``time_budget_s`` does not
-        cut a phase short).
+        Seed of the moves: the same placement on any machine, unless the wall-clock cap cuts a
+        phase short (``stats["budget_bound"]``).
     multicast : bool
         Routing model of the objective (multicast trees, else unicast XY paths).
     pair_moves, exact_moves, polish_moves : int, optional
-        Moves of each phase; defaults ``min(2000 k, 400000)``, ``min(100 k, 40000)`` and half the
-        exact moves, for ``k`` parts. The polish phase runs only when ``lam > 0``.
+        Moves of each phase; defaults :func:`move_budget` of ``work`` (at most ``min(2000 k,
+        400000)``, ``min(100 k, 40000)`` and half of that, for ``k`` parts). The polish phase runs
+        only when ``lam > 0``.
+    work : float, optional
+        Work budget of the default move counts, work units (module doc; default the place option
+        ``work`` of :data:`mapper.options.PLACE_DEFAULTS`).
     links_slack : float, optional
         Cap the weighted link traversals of the exact phase at ``(1 + links_slack)`` times their
         value at its start (default: no cap); 0 puts links first and the busiest link second.
@@ -128,11 +180,15 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_bud
     chip_weight : float
         Extra cost of a link that crosses a chip boundary (in link traversals).
     time_budget_s : float
-        Seconds, shared by the phases (25 % pairwise, 50 % exact, 25 % polish); 0: every phase
-        runs its number of moves.
+        Wall-clock cap from the call, seconds (0: none); a safety net that stops a running phase
+        and skips the next ones (module doc).
+    deadline : float, optional
+        The cap as a :func:`time.perf_counter` time (shared with other stages); the earlier of the
+        two applies.
     stats : dict, optional
-        Filled with ``initial`` and ``final`` (:meth:`LinkCost.summary`), ``lam``, ``tried`` and
-        ``accepted``.
+        Filled with ``initial`` and ``final`` (:meth:`LinkCost.summary`), ``lam``, ``tried``,
+        ``accepted``, ``moves`` (the planned moves of each phase) and ``budget_bound`` (the
+        phases the cap cut short or skipped, e.g. ``["place: exact", "place: polish"]``).
     progress : callable, optional
         ``progress(phase, moves_done, moves_total)``, called as each phase runs (phases
         ``"place: pairwise"``, ``"place: exact"``, ``"place: polish"``).
@@ -144,7 +200,7 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_bud
         lam = default_lam(chip, core)
     exact = LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight)
     if stats is not None:
-        stats.update(initial=exact.summary(), lam=lam, tried=0, accepted=0)
+        stats.update(initial=exact.summary(), lam=lam, tried=0, accepted=0, moves=[0, 0, 0], budget_bound=[])
     if k <= 1 or not (nets.rate > 0).any():
         return core
     rng = np.random.default_rng(seed)
@@ -179,16 +235,35 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_bud
         o[core_] = np.arange(k)
         return o
 
-    budget = float(time_budget_s or 0.0)
-    pair_moves = int(min(2000 * k, 400_000)) if pair_moves is None else int(pair_moves)
-    exact_moves = int(min(100 * k, 40_000)) if exact_moves is None else int(exact_moves)
+    if time_budget_s:
+        own = time.perf_counter() + float(time_budget_s)
+        deadline = own if deadline is None else min(deadline, own)
+    auto = move_budget(nets, traffic, exact, work=PLACE_DEFAULTS["work"] if work is None else work)
+    if polish_moves is None:  # half the exact phase's moves when those are given
+        polish_moves = auto[2] if exact_moves is None else int(exact_moves) // 2
+    pair_moves = auto[0] if pair_moves is None else int(pair_moves)
+    exact_moves = auto[1] if exact_moves is None else int(exact_moves)
+    polish_moves = int(polish_moves)
     tried = accepted = 0
+    bound: list[str] = []
+
+    def run(cost, moves: int, t_scale: float, label: str) -> np.ndarray:
+        nonlocal tried, accepted
+        if deadline is not None and time.perf_counter() > deadline:  # skipped: the cap has passed
+            log.warning("%s: skipped, the wall-clock cap has passed; the result depends on the machine's speed "
+                        "and load", label)
+            bound.append(label)
+            return cost.core.copy()
+        cand, t, a, cut = _anneal(cost, make_proposer(cost), owners(cost.core), moves=moves, rng=rng,
+                                  deadline=deadline, t_scale=t_scale, progress=progress, label=label)
+        tried, accepted = tried + t, accepted + a
+        if cut:
+            bound.append(label)
+        return cand
+
     # phase 1: pairwise surrogate
     if pair_moves > 0:
-        pc = PairCost(traffic, chip, core, chip_weight=chip_weight)
-        cand, t1, a1 = _anneal(pc, make_proposer(pc), owners(pc.core), moves=pair_moves, rng=rng,
-                               budget_s=0.25 * budget, progress=progress, label="place: pairwise")
-        tried, accepted = tried + t1, accepted + a1
+        cand = run(PairCost(traffic, chip, core, chip_weight=chip_weight), pair_moves, 1.0, "place: pairwise")
         trial = LinkCost(nets, chip, cand, multicast=multicast, lam=lam, chip_weight=chip_weight)
         if trial.value() < exact.value():
             exact = trial
@@ -196,21 +271,15 @@ def refine(nets: Nets, chip: ChipSpec, start: np.ndarray, *, seed: int, time_bud
     if exact_moves > 0:
         if links_slack is not None:
             exact.total_cap = exact.total * (1.0 + links_slack)
-        cand, t2, a2 = _anneal(exact, make_proposer(exact), owners(exact.core), moves=exact_moves, rng=rng,
-                               budget_s=0.5 * budget, t_scale=0.1, progress=progress, label="place: exact")
-        tried, accepted = tried + t2, accepted + a2
-        core = cand
+        core = run(exact, exact_moves, 0.1, "place: exact")
     else:
         core = exact.core.copy()
     # phase 3: links only, the busiest link capped at the level phase 2 reached
-    polish_moves = exact_moves // 2 if polish_moves is None else int(polish_moves)
     if polish_moves > 0 and lam > 0:
         pol = LinkCost(nets, chip, core, multicast=multicast, lam=0.0, chip_weight=chip_weight)
         pol.cap = pol.peak()
-        core, t3, a3 = _anneal(pol, make_proposer(pol), owners(pol.core), moves=polish_moves, rng=rng,
-                               budget_s=0.25 * budget, t_scale=0.1, progress=progress, label="place: polish")
-        tried, accepted = tried + t3, accepted + a3
+        core = run(pol, polish_moves, 0.1, "place: polish")
     if stats is not None:
-        stats.update(tried=tried, accepted=accepted,
+        stats.update(tried=tried, accepted=accepted, moves=[pair_moves, exact_moves, polish_moves], budget_bound=bound,
                      final=LinkCost(nets, chip, core, multicast=multicast, lam=lam, chip_weight=chip_weight).summary())
     return core

@@ -48,6 +48,9 @@ class Placement:
         Annealing moves (0 for the placers that do not search).
     wall_s : float
         Seconds the placer took.
+    budget_bound : tuple of str
+        The refinement phases the wall-clock cap cut short or skipped (e.g. ``("place: exact",)``;
+        empty when the fixed move budget ran to its end, the reproducible case).
     """
 
     core: np.ndarray
@@ -57,10 +60,11 @@ class Placement:
     moves_tried: int
     moves_accepted: int
     wall_s: float
+    budget_bound: tuple = ()
 
 
 def place(nets: Nets, chip: ChipSpec, options: MappingOptions, *, cores: Optional[np.ndarray] = None,
-          progress: Optional[Progress] = None) -> Placement:
+          deadline: Optional[float] = None, progress: Optional[Progress] = None) -> Placement:
     """Place the parts of ``nets`` on the cores of ``chip`` with the placer ``options.placer``.
 
     Parameters
@@ -69,13 +73,16 @@ def place(nets: Nets, chip: ChipSpec, options: MappingOptions, *, cores: Optiona
         The partition's multicast nets (:func:`mapper.nets.build_nets`).
     chip : ChipSpec
     options : MappingOptions
-        ``placer``, ``seed``, ``time_budget_s`` (seconds of the ``"anneal"`` refinement; 0: its
-        fixed number of moves) and the place options (:meth:`MappingOptions.place_settings`:
-        ``lam``, ``chip_weight``, the move counts, ``links_slack``, ``start``, ``multicast`` --
-        ``None``: the chip's routing model).
+        ``placer``, ``seed``, ``time_budget_s`` (wall-clock cap of the ``"anneal"`` refinement,
+        seconds from the call; 0: none) and the place options
+        (:meth:`MappingOptions.place_settings`: ``lam``, ``chip_weight``, the move counts,
+        ``work``, ``links_slack``, ``start``, ``multicast`` -- ``None``: the chip's routing model).
     cores : ndarray of int, optional
         The board core a partitioner chose for every part (-1: none), an extra start of
         ``"anneal"`` (:func:`~mapper.place.placers.complete_start`) unless ``start`` is given.
+    deadline : float, optional
+        The wall-clock cap as a :func:`time.perf_counter` time, shared with later stages (the
+        pipeline's cap of the place stage); the earlier of it and ``time_budget_s`` applies.
     progress : callable, optional
         ``progress(stage, done, total)`` of the ``"anneal"`` phases.
 
@@ -103,8 +110,8 @@ def place(nets: Nets, chip: ChipSpec, options: MappingOptions, *, cores: Optiona
     stats: dict = {}
     core = PLACERS[strategy](nets, chip, seed=options.seed, time_budget_s=options.time_budget_s, lam=s["lam"],
                              chip_weight=chip_weight, multicast=multicast, start=start, pair_moves=s["pair_moves"],
-                             exact_moves=s["exact_moves"], polish_moves=s["polish_moves"],
-                             links_slack=s["links_slack"], stats=stats, progress=progress)
+                             exact_moves=s["exact_moves"], polish_moves=s["polish_moves"], work=s["work"],
+                             links_slack=s["links_slack"], deadline=deadline, stats=stats, progress=progress)
     core = np.asarray(core, dtype=np.int64)
     if core.shape != (nets.n_parts,) or np.unique(core).size != core.size or core.min(initial=0) < 0 \
             or core.max(initial=0) >= chip.n_cores:
@@ -114,4 +121,5 @@ def place(nets: Nets, chip: ChipSpec, options: MappingOptions, *, cores: Optiona
     final = stats.get("final") or placement_cost(nets, chip, core, multicast=multicast, lam=lam)
     init = stats.get("initial", final)
     return Placement(core=core, strategy=strategy, cost=final, initial_cost=init,
-                     moves_tried=int(stats.get("tried", 0)), moves_accepted=int(stats.get("accepted", 0)), wall_s=wall)
+                     moves_tried=int(stats.get("tried", 0)), moves_accepted=int(stats.get("accepted", 0)), wall_s=wall,
+                     budget_bound=tuple(stats.get("budget_bound", ())))

@@ -3,8 +3,9 @@
 ``placer(nets, chip, *, seed, time_budget_s, **tuning) -> core`` returns the board core of every
 part (distinct cores), chosen by name from :data:`PLACERS`; :func:`mapper.place.place` runs one.
 ``tuning`` are the place options (``lam``, ``chip_weight``, ``multicast``, ``start``, the move
-counts, ``links_slack``; :data:`mapper.options.PLACE_DEFAULTS`), ``stats`` and ``progress``; the
-placers that do not search ignore them, and ``seed`` and ``time_budget_s``.
+counts, ``work``, ``links_slack``; :data:`mapper.options.PLACE_DEFAULTS`), ``deadline`` (the
+wall-clock cap as a :func:`time.perf_counter` time, or ``None``), ``stats`` and ``progress``; the
+placers that do not search ignore them, and ``seed`` and ``time_budget_s`` (the cap in seconds).
 
 ``"identity"``  part ``i`` on core ``i`` (what sequential tool chains do);
 ``"hilbert"``   parts in spectral order (Fiedler vector of the quotient traffic graph,
@@ -15,7 +16,8 @@ placers that do not search ignore them, and ``seed`` and ``time_budget_s``.
 ``"anneal"``    the better start (``"hilbert"`` or ``"block"``, :func:`best_start`, or the given
                 ``start``) refined by simulated annealing (:func:`mapper.place.anneal.refine`)
                 under the objective of :mod:`mapper.place.cost`. Seeded and reproducible: the
-                number of moves is fixed; ``time_budget_s`` only cuts a run short (logged).
+                number of moves is fixed by the sizes and the work budget ``work``; the
+                wall-clock cap only cuts a run short (logged, ``stats["budget_bound"]``).
 
 The spectral order sorts parts by the Fiedler vector ``f`` of the Laplacian ``D - T`` of the
 part-to-part traffic ``T`` (:func:`mapper.nets.quotient`): ``f`` minimises
@@ -202,14 +204,16 @@ def block(nets: Nets, chip: ChipSpec, *, seed: int, time_budget_s: float, **_) -
 def anneal(nets: Nets, chip: ChipSpec, *, seed: int, time_budget_s: float, lam: Optional[float], chip_weight: float,
            multicast: bool, start: Optional[np.ndarray] = None, pair_moves: Optional[int] = None,
            exact_moves: Optional[int] = None, polish_moves: Optional[int] = None, links_slack: Optional[float] = None,
-           stats: Optional[dict] = None, progress: Optional[Progress] = None, **_) -> np.ndarray:
+           work: Optional[float] = None, deadline: Optional[float] = None, stats: Optional[dict] = None,
+           progress: Optional[Progress] = None, **_) -> np.ndarray:
     """The ``"anneal"`` placer: :func:`mapper.place.anneal.refine` from ``start``, or from
     :func:`best_start` when none is given."""
     if start is None:
         start = best_start(nets, chip, multicast=multicast, lam=lam, chip_weight=chip_weight)
-    return refine(nets, chip, np.asarray(start, dtype=np.int64), seed=seed, time_budget_s=time_budget_s, lam=lam,
-                  chip_weight=chip_weight, multicast=multicast, pair_moves=pair_moves, exact_moves=exact_moves,
-                  polish_moves=polish_moves, links_slack=links_slack, stats=stats, progress=progress)
+    return refine(nets, chip, np.asarray(start, dtype=np.int64), seed=seed, time_budget_s=time_budget_s,
+                  deadline=deadline, work=work, lam=lam, chip_weight=chip_weight, multicast=multicast,
+                  pair_moves=pair_moves, exact_moves=exact_moves, polish_moves=polish_moves, links_slack=links_slack,
+                  stats=stats, progress=progress)
 
 
 PLACERS: dict[str, Placer] = {"identity": identity, "hilbert": hilbert, "block": block, "anneal": anneal}

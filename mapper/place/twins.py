@@ -5,7 +5,7 @@ neurons should sit on a core: in an all-to-all layer (spiking LCA's lateral inhi
 layer) every partition sends every spike to every core, and the only thing left to optimise is
 where the busy neurons sit. This stage runs after :func:`mapper.place.place`: it finds such
 neurons (:func:`find_twins`, before placement, so that the placement and the exchange can share
-the time budget) and exchanges them between parts under the placer's exact objective
+the work budget and the wall-clock cap) and exchanges them between parts under the placer's exact objective
 (:func:`exchange_twins`), returning the new partition, nets and placement as one
 :class:`TwinExchange` value.
 
@@ -59,7 +59,8 @@ from .core import Placement
 from .cost import LinkCost, default_lam, objective_multicast, placement_cost
 from .placers import block_start, complete_start, hilbert_start
 
-__all__ = ["twin_classes", "refine_twins", "TwinResult", "find_twins", "exchange_twins", "TwinExchange"]
+__all__ = ["twin_classes", "refine_twins", "TwinResult", "find_twins", "exchange_twins", "TwinExchange",
+           "twin_work"]
 
 log = logging.getLogger(__name__)
 
@@ -310,12 +311,15 @@ class TwinExchange:
         The multicast nets of ``partition``.
     info : dict
         ``{"twins": neurons with a twin, "swaps": exchanges kept}`` (``report["placement"]["twins"]``).
+    budget_bound : tuple of str
+        The refinement phases the wall-clock cap cut short or skipped (empty: reproducible).
     """
 
     partition: Partition
     placement: Placement
     nets: Nets
     info: dict
+    budget_bound: tuple = ()
 
 
 def find_twins(graph: NetGraph, nets: Nets, options: MappingOptions) -> Optional[np.ndarray]:
@@ -323,7 +327,8 @@ def find_twins(graph: NetGraph, nets: Nets, options: MappingOptions) -> Optional
 
     It applies with the ``"anneal"`` placer, the place option ``twins`` on (the default), at least
     two parts and at least one neuron with a twin. Called before placement: when it applies, the
-    placement and the two refinements of :func:`exchange_twins` share ``options.time_budget_s``.
+    placement and the two refinements of :func:`exchange_twins` share the place option ``work``
+    (a third each, :func:`twin_work`) and the wall-clock cap ``options.time_budget_s``.
     """
     if options.placer != "anneal" or not options.place_settings()["twins"] or nets.n_parts < 2:
         return None
@@ -331,9 +336,17 @@ def find_twins(graph: NetGraph, nets: Nets, options: MappingOptions) -> Optional
     return label if (label >= 0).any() else None
 
 
+def twin_work(options: MappingOptions) -> MappingOptions:
+    """``options`` with a third of the place option ``work``: what the placement and each of the two
+    refinements of :func:`exchange_twins` get when twins apply (:func:`find_twins`), so that the
+    three together do the work of one placement."""
+    s = options.place_settings()
+    return options.replace(place_options={**options.place_options, "work": float(s["work"]) / 3.0})
+
+
 def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placement: Placement,
                    options: MappingOptions, *, nets: Nets, label: Optional[np.ndarray],
-                   progress: Optional[Progress] = None) -> TwinExchange:
+                   deadline: Optional[float] = None, progress: Optional[Progress] = None) -> TwinExchange:
     """The twin-exchange stage (module doc): a new partition and placement when exchanging twins
     lowers the placement objective, else the given ones.
 
@@ -343,13 +356,16 @@ def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placem
     partition, placement : Partition, Placement
         The partition and its placement by :func:`mapper.place.place`.
     options : MappingOptions
-        ``seed``, ``time_budget_s`` (seconds of each of the two refinements; 0: their fixed number
-        of moves) and the place options (``lam``, ``chip_weight``, ``multicast``, the move counts,
-        ``links_slack``, ``start``).
+        ``seed``, ``time_budget_s`` (wall-clock cap of each of the two refinements, seconds; 0:
+        none) and the place options (``lam``, ``chip_weight``, ``multicast``, the move counts,
+        ``work`` -- of each refinement, :func:`twin_work` --, ``links_slack``, ``start``).
     nets : Nets
         The multicast nets of ``partition``.
     label : ndarray or None
         :func:`find_twins` of ``graph`` (``None``: nothing to exchange; the inputs are returned).
+    deadline : float, optional
+        The wall-clock cap as a :func:`time.perf_counter` time (shared with the placement); past
+        it the refinements stop and the result lists the phases cut (``budget_bound``).
     progress : callable, optional
         ``progress("place: twin exchange", done, starts)`` over the start placements, then the
         refinements' phases.
@@ -380,11 +396,15 @@ def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placem
     res, core = best
     cur_part, swaps = res.part, res.swaps
     k = partition.n_parts
+    bound: list[str] = []
     for i in range(2):
         cur_nets = build_nets(graph, cur_part, core_rows(graph, cur_part, k))
-        core = refine(cur_nets, chip, core, seed=seed, time_budget_s=options.time_budget_s, lam=lam, chip_weight=cw,
-                      multicast=multicast, pair_moves=s["pair_moves"], exact_moves=s["exact_moves"],
-                      polish_moves=s["polish_moves"], links_slack=s["links_slack"], progress=progress)
+        stats: dict = {}
+        core = refine(cur_nets, chip, core, seed=seed, time_budget_s=options.time_budget_s, deadline=deadline, lam=lam,
+                      chip_weight=cw, multicast=multicast, pair_moves=s["pair_moves"], exact_moves=s["exact_moves"],
+                      polish_moves=s["polish_moves"], work=s["work"], links_slack=s["links_slack"], stats=stats,
+                      progress=progress)
+        bound += [f"{b} (twin exchange {i + 1})" for b in stats.get("budget_bound", ())]
         if i == 1:
             break
         res = refine_twins(graph, cur_nets, chip, cur_part, core, multicast=multicast, lam=lam, chip_weight=cw,
@@ -396,13 +416,13 @@ def exchange_twins(graph: NetGraph, chip: ChipSpec, partition: Partition, placem
     plain = LinkCost(nets, chip, placement.core, multicast=multicast, lam=lam, chip_weight=cw).value()
     mine = LinkCost(cur_nets, chip, core, multicast=multicast, lam=lam, chip_weight=cw).value()
     if swaps == 0 or mine >= plain:
-        return unchanged
+        return dataclasses.replace(unchanged, budget_bound=tuple(bound))
     rows = core_rows(graph, cur_part, k)
     usage = core_usage(graph, chip, cur_part, n_parts=k, rows=rows)
     if usage.violations():  # pragma: no cover - twins leave every core's resources unchanged
         log.warning("twin exchange changed a core's resources; kept the partition before it")
-        return unchanged
+        return dataclasses.replace(unchanged, budget_bound=tuple(bound))
     cost = placement_cost(cur_nets, chip, core, multicast=multicast, lam=lam, chip_weight=cw)
     pl = dataclasses.replace(placement, core=core, cost=cost)
     return TwinExchange(partition=dataclasses.replace(partition, part=cur_part, rows=rows, usage=usage), placement=pl,
-                        nets=cur_nets, info={**info, "swaps": swaps})
+                        nets=cur_nets, info={**info, "swaps": swaps}, budget_bound=tuple(bound))

@@ -133,11 +133,11 @@ FIELDS: dict[str, Field] = {
         "partitioner": Field("choice", "partitioning strategy", choices=tuple(sorted(STRATEGIES)), required=False),
         "placer": Field("choice", "placement strategy", choices=tuple(sorted(PLACERS)), required=False),
         "seed": _int("mapping seed", minimum=0, maximum=MAX_SEED, required=False),
-        "time_budget_s": Field("float", "placement refinement budget (0: fixed move count)", unit="s",
-                               required=False),
-        "repair_budget_s": Field("float", "seconds a graph partitioner's repair may take before sequential fill "
+        "time_budget_s": Field("float", "wall-clock cap of the placement search (0: none; the search is a fixed "
+                               "amount of work, reproducible unless the cap binds)", unit="s", required=False),
+        "repair_budget_s": Field("float", "wall-clock cap of a graph partitioner's repair before sequential fill "
                                  "takes over", unit="s", required=False),
-        "steiner_budget_s": Field("float", "seconds the steiner partitioner may take before hypergraph takes over",
+        "steiner_budget_s": Field("float", "wall-clock cap of the steiner partitioner before hypergraph takes over",
                                   unit="s", required=False),
         "assumed_rate": Field("float", "events per neuron per step assumed without activity", maximum=1.0,
                               required=False),

@@ -359,6 +359,8 @@ class _Recorder:
         rec = {"key": p.key, "status": outcome["status"], "reason": outcome["reason"],
                "metrics": outcome.get("metrics", {}), "wall_s": outcome.get("wall_s"), "inputs": p.inputs,
                "code": self.code}
+        if outcome.get("budget_bound"):  # a wall-clock cap cut the mapping short: not reproducible
+            rec["budget_bound"] = list(outcome["budget_bound"])
         if rec["status"] != "error":  # an unexpected error is run again on --resume
             self.store.put(rec)
         self.records[p.key] = rec
@@ -390,10 +392,12 @@ def _finish(out: Path, spec: SweepSpec, plans: list[PointPlan], records: dict[st
     cols = columns(spec.columns)
     atomic_write_text(out / "pareto.csv", csv_text([rows[i] for i in front], cols))
     notes = []
-    budgets = {p.options.time_budget_s for p in plans if p.valid}
-    if any(b > 0 for b in budgets):
-        notes.append("mapping.time_budget_s > 0: placement refinement stops on wall time, so results depend on "
-                     "the machine's load (set mapping: {time_budget_s: 0} for reproducible placements)")
+    capped = sorted({p.index for p in plans if records.get(p.key, {}).get("budget_bound")})
+    if capped:
+        notes.append(f"{len(capped)} point(s) ({', '.join(str(i) for i in capped[:10])}"
+                     f"{' ...' if len(capped) > 10 else ''}) hit a wall-clock cap of the mapping (mapping.time_budget_s, "
+                     "repair_budget_s or steiner_budget_s): their placements depend on the machine's speed and load; "
+                     "raise the caps (or set them to 0) for reproducible results")
     text = summary_text(name=spec.name, source=spec.source, description=spec.describe(), rows=rows,
                         axis_keys=spec.columns, front=front, work=work, notes=notes)
     atomic_write_text(out / "summary.txt", text)

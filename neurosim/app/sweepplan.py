@@ -344,7 +344,8 @@ def run_point(simulated: Union[Simulated, MappingInput, Failure], quantized: Uni
                 report = map_input(simulated, chip, options).report
             else:
                 report = map_stage(simulated, chip, options, quantized=quantized).report
-            out = {"status": "ok", "reason": "", "metrics": metrics_of(report)}
+            out = {"status": "ok", "reason": "", "metrics": metrics_of(report),
+                   "budget_bound": list(report["mapper"].get("budget_bound", []))}
         except _Failed as exc:
             out = {"status": exc.failure.status, "reason": exc.failure.reason, "metrics": {}}
         except CapacityError as exc:

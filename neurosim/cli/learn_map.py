@@ -48,8 +48,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--map-out", metavar="DIR", help="mapping outputs (default: <out stem>_map beside --out)")
     g.add_argument("--activity-out", metavar="ACT.npz", help="save the training run's activity profile")
     g.add_argument("--time-budget", type=seconds_arg, metavar="S",
-                   help=f"placement refinement budget, seconds (default {_DEFAULTS.time_budget_s:g}; 0: fixed move "
-                        "count)")
+                   help=f"wall-clock cap of the placement search, seconds (default {_DEFAULTS.time_budget_s:g}; 0: "
+                        "no cap; the search itself is a fixed amount of work)")
     g.add_argument("--partitioner", choices=sorted(STRATEGIES),
                    help=f"how neurons are split into cores (default {_DEFAULTS.partitioner}; 'hypergraph' needs "
                         "neurosim[hypergraph])")

@@ -116,14 +116,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=seed_arg, default=_DEFAULTS.seed, help=f"mapping seed (default {_DEFAULTS.seed})")
     # budgets default to None (the user did not give them) so that one without effect can be refused
     p.add_argument("--time-budget", type=seconds_arg, metavar="S",
-                   help=f"placement refinement budget of --placer anneal, seconds (default "
-                        f"{_DEFAULTS.time_budget_s:g}; 0: a fixed number of moves)")
+                   help=f"wall-clock cap of the placement search of --placer anneal, seconds (default "
+                        f"{_DEFAULTS.time_budget_s:g}; 0: no cap); the search does a fixed amount of work, so a seed "
+                        "gives the same mapping on any machine unless the cap binds (the report then says so)")
     p.add_argument("--repair-budget", type=seconds_arg, metavar="S",
-                   help="seconds each repair of a graph partitioner (not sequential) may take before sequential "
-                        f"fill takes over (default {_DEFAULTS.repair_budget_s:g}; 0 hands over at once)")
+                   help="wall-clock cap of each repair of a graph partitioner (not sequential), seconds; past it "
+                        f"sequential fill takes over and the report says so (default {_DEFAULTS.repair_budget_s:g}; "
+                        "0 hands over at once)")
     p.add_argument("--steiner-budget", type=seconds_arg, metavar="S",
-                   help="seconds the 'steiner' partitioner's tile mapping may take before 'hypergraph' takes over "
-                        f"(default {_DEFAULTS.steiner_budget_s:g}; only with --partitioner steiner)")
+                   help="wall-clock cap of the 'steiner' partitioner's tile mapping, seconds; past it 'hypergraph' "
+                        f"takes over and the report says so (default {_DEFAULTS.steiner_budget_s:g}; only with "
+                        "--partitioner steiner)")
     p.add_argument("--assumed-rate", type=rate_arg, metavar="R",
                    help="events per neuron per step when no --activity or --simulate is given "
                         f"(default {_DEFAULTS.assumed_rate})")

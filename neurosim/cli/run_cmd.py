@@ -57,8 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"override the experiment's mapping.placer (default {_DEFAULTS.placer})")
     p.add_argument("--seed", type=seed_arg, help=f"override the experiment's mapping.seed (default {_DEFAULTS.seed})")
     p.add_argument("--time-budget", type=seconds_arg, metavar="S",
-                   help=f"placement refinement budget, seconds (default {_DEFAULTS.time_budget_s:g}; "
-                        "0: a fixed number of moves)")
+                   help=f"wall-clock cap of the placement search, seconds (default {_DEFAULTS.time_budget_s:g}; 0: "
+                        "no cap); the search does a fixed amount of work, so a seed gives the same mapping on any "
+                        "machine unless the cap binds (the report then says so)")
     p.add_argument("--no-quantize", action="store_true", help="skip the quantised re-simulation")
     p.add_argument("--no-splitters", action="store_true",
                    help="fail instead of adding splitter relays when a neuron targets more cores than the chip allows")

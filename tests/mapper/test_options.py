@@ -19,7 +19,9 @@ def test_a_seed_the_partitioners_cannot_take_is_refused_up_front(seed):
     (dict(placer="identity", place_options={"lam": 50.0}), "placer 'identity' does not refine"),
     (dict(time_budget_s=-5), r"time_budget_s': must be a finite number of seconds >= 0"),
     (dict(time_budget_s=float("nan")), "time_budget_s"),
-    (dict(repair_budget_s=-1.0), "repair_budget_s")])
+    (dict(repair_budget_s=-1.0), "repair_budget_s"),
+    (dict(place_options={"work": 0}), r"place option 'work': must be a finite number of work units > 0"),
+    (dict(place_options={"work": float("inf")}), "'work'")])
 def test_mapping_options_are_checked_up_front(kwargs, match):
     """A typo in place_options used to give the default placement silently; a negative budget an
     unrefined one."""

@@ -98,3 +98,43 @@ def test_links_slack_zero_gives_the_lexicographic_optimum_found_by_enumeration()
     tight = placement_cost(nets, chip, refine(nets, chip, start, links_slack=0.0, **kw), lam=lam)
     assert loose["objective"] == pytest.approx(best) and loose["links"] > least
     assert tight["links"] == pytest.approx(least) and tight["objective"] == pytest.approx(best_at_least)
+
+
+def test_move_budget_is_a_pure_function_of_the_sizes_and_the_work():
+    """The default moves come from the sizes and the work budget alone (no clock): the caps
+    2000 k / 100 k / 50 k for a large budget, the floor of 100 moves for a tiny one, monotone
+    between, and the same for equal inputs."""
+    from mapper.nets import quotient
+    from mapper.place.anneal import MOVE_COST, move_budget
+    from mapper.place.cost import LinkCost
+
+    k = 20
+    nets = random_nets(k, 200, seed=2)
+    chip = mesh(5, 4)
+    cost = LinkCost(nets, chip, np.arange(k), multicast=True, lam=1.0, chip_weight=1.0)
+    T = quotient(nets)
+    assert move_budget(nets, T, cost, work=1e12) == (2000 * k, 100 * k, 50 * k)
+    assert move_budget(nets, T, cost, work=1.0) == (100, 100, 100)
+    mid = move_budget(nets, T, cost, work=2e5)
+    assert mid == move_budget(nets, T, cost, work=2e5)
+    a, b = MOVE_COST["pair"]
+    assert mid[0] == int(0.25 * 2e5 // (a + b * T.nnz / k))  # share / modelled cost of a pairwise move
+    assert all(100 <= m for m in mid) and mid < move_budget(nets, T, cost, work=4e5)
+
+
+def test_a_passed_deadline_skips_every_phase_and_says_so():
+    import time
+
+    from mapper.place.anneal import refine
+
+    nets = random_nets(12, 80, seed=1)
+    chip = mesh(4, 4)
+    start = np.arange(12)
+    stats = {}
+    core = refine(nets, chip, start, seed=0, lam=None, chip_weight=1.0, multicast=True,
+                  deadline=time.perf_counter() - 1.0, stats=stats)
+    assert np.array_equal(core, start) and stats["tried"] == 0
+    assert stats["budget_bound"] == ["place: pairwise", "place: exact", "place: polish"]
+    free = {}
+    refine(nets, chip, start, seed=0, lam=None, chip_weight=1.0, multicast=True, work=1e5, stats=free)
+    assert free["budget_bound"] == [] and free["tried"] > 0
