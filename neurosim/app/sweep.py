@@ -213,6 +213,7 @@ def _run_on_dask(client: Any, plans: list[PointPlan], quantize: bool) -> Iterato
 
     token = uuid.uuid4().hex[:8]
     futures = {}
+    rank = {p.key: i for i, p in enumerate(sorted(plans, key=lambda p: (p.cost, -p.index)))}
     for sim_key, group in _groups(plans).items():
         sim = client.submit(simulate_group, group[0].experiment, _distinct_chips(group),
                             key=f"simulate-{sim_key}-{token}")
@@ -225,7 +226,9 @@ def _run_on_dask(client: Any, plans: list[PointPlan], quantize: bool) -> Iterato
                     quant[p.quant_key] = client.submit(quantize_group, sim, chips,
                                                        key=f"quantize-{p.quant_key}-{token}")
                 q = quant[p.quant_key]
-            futures[client.submit(run_point, sim, q, p.chip, p.options, key=f"point-{p.key}-{token}")] = p
+            # the costliest points first, so that no long point is left alone at the end
+            futures[client.submit(run_point, sim, q, p.chip, p.options, key=f"point-{p.key}-{token}",
+                                  priority=rank[p.key])] = p
     for fut in as_completed(list(futures)):
         p = futures.pop(fut)
         try:

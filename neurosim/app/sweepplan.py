@@ -95,6 +95,9 @@ class PointPlan:
     quant_key: str = ""
     quantize: bool = True
     data: dict[str, str] = field(default_factory=dict)
+    #: relative cost of mapping the point (neurons per core limit: the parts the placement moves;
+    #: 0 when unknown before the network is built), the order in which a cluster starts points
+    cost: float = 0.0
 
     @property
     def valid(self) -> bool:
@@ -186,6 +189,7 @@ def plan_sweep(spec: SweepSpec, limits: Optional[ResourceLimits] = None) -> list
                 _set(raw, key, v)
             for key, v in _overrides(point, "mapping").items():
                 _set(raw, f"mapping.{key}", v)
+        neurons = 0
         try:
             if spec.kind == "nir":
                 setting, raw, options = _nir_point(spec, raw, _overrides(point, "mapping"))
@@ -193,7 +197,7 @@ def plan_sweep(spec: SweepSpec, limits: Optional[ResourceLimits] = None) -> list
                 setting = experiment_from_dict(copy.deepcopy(raw), source=spec.experiment_source,
                                                base_dir=spec.experiment_base_dir)
                 options = setting.mapping_options()
-                check_experiment_resources(setting, limits)
+                neurons = check_experiment_resources(setting, limits).neurons
             if bad_chip:
                 raise _Invalid(bad_chip)
             chip = chip_from_dict(copy.deepcopy(chip_d), source=chip_src)
@@ -217,7 +221,8 @@ def plan_sweep(spec: SweepSpec, limits: Optional[ResourceLimits] = None) -> list
         inputs = {"experiment": described, "data": data, "chip": chip_d, "options": options.to_dict(),
                   "quantize": spec.quantize, "code": code}
         plans.append(PointPlan(key=digest(inputs), inputs=inputs, experiment=setting, chip=chip, options=options,
-                               sim_key=sim_key, quant_key=quant_key, data=data, **base))
+                               sim_key=sim_key, quant_key=quant_key, data=data,
+                               cost=neurons / max(chip.core.max_compartments, 1), **base))
     return plans
 
 

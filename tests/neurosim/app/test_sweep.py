@@ -167,6 +167,14 @@ def test_a_setting_beyond_the_resource_limits_is_refused_before_anything_is_buil
     assert all(name == "slca" for name in count_simulations)  # the big setting was never simulated
 
 
+def test_points_carry_their_mapping_cost_for_the_cluster_to_start_the_costliest_first():
+    from neurosim.app.sweepplan import plan_sweep
+
+    plans = plan_sweep(spec({"core.max_compartments": [16, 64], "core.weight_bits": [4, 8]}))
+    cost = {(p.values["chip.core.max_compartments"], p.values["chip.core.weight_bits"]): p.cost for p in plans}
+    assert cost[(16, 4)] == cost[(16, 8)] == pytest.approx(4 * cost[(64, 4)]) and cost[(64, 4)] > 0
+
+
 def test_resume_skips_finished_points_and_the_output_directory_is_protected(tmp_path, count_simulations):
     s = spec({"core.weight_bits": [5, 9], "experiment.simulation.steps": [300, 400]})
     out = tmp_path / "out"
