@@ -124,11 +124,32 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
 def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th, blk_hits):
     """:func:`_lif_pass` for a population whose parameters but the threshold are one number each and
     which has no array input this step: no other parameter array is read (memory traffic is the
-    limit), the thresholds only if they differ (``thu`` false)."""
+    limit), the thresholds only if they differ (``thu`` false). The full blocks of the common case
+    (two receptors, one drive and one threshold) run a loop of their own: no per-neuron selects or
+    masked loads for the flags (LLVM does not unswitch the unrolled block)."""
     size = v.shape[0]
     full = size // BLOCK
     bad = 0
     zero = dr - dr  # 0 in the run's dtype
+    if two and duni and thu:
+        for blk in range(full):
+            lo = blk * BLOCK
+            hits = 0
+            acc = zero
+            for k in range(BLOCK):
+                j = lo + k
+                x = v[j] * vd + dr
+                x += i0[j]
+                i0[j] *= d0
+                x += i1[j]
+                i1[j] *= d1
+                hits += np.int64(x >= th)
+                acc = _sum_any_order(acc, x)
+                v[j] = x
+            blk_hits[blk] = hits
+            if _flag(acc):
+                bad += _count_bad(v, lo, lo + BLOCK)
+        full = 0  # done: the loop below runs no block
     for blk in range(full):
         lo = blk * BLOCK
         hits = 0
@@ -147,10 +168,11 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th
         blk_hits[blk] = hits
         if _flag(acc):
             bad += _count_bad(v, lo, lo + BLOCK)
-    if full * BLOCK < size:
+    tail = (size // BLOCK) * BLOCK
+    if tail < size:
         hits = 0
         acc = zero
-        for j in range(full * BLOCK, size):
+        for j in range(tail, size):
             x = v[j] * vd + (dr if duni else drive[j])
             x += i0[j]
             i0[j] *= d0
@@ -160,9 +182,9 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th
             hits += np.int64(x >= (th if thu else th_a[j]))
             acc = _sum_any_order(acc, x)
             v[j] = x
-        blk_hits[full] = hits
+        blk_hits[size // BLOCK] = hits
         if _flag(acc):
-            bad += _count_bad(v, full * BLOCK, size)
+            bad += _count_bad(v, tail, size)
     return bad
 
 
