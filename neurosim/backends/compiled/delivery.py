@@ -74,14 +74,17 @@ def _add_scaled(dst, src, x):
         dst[i] += src[i] * x
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
-def _scatter(dst, indices, data, x, unit):
-    if unit:
-        for q in range(indices.shape[0]):
-            dst[indices[q]] += data[q]
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def _scatter(dst, indices, data, lo, hi, x):
+    """``dst[indices[q]] += x data[q]`` for ``q`` in ``lo .. hi-1`` (no product when ``x`` is 1).
+    Indices are taken as unsigned (they are never negative): numba then adds no wrap-around of
+    negative indices to each access (4 instructions a synapse instead of ~15)."""
+    if x == 1.0:
+        for q in range(np.uint64(lo), np.uint64(hi)):
+            dst[np.uint64(indices[q])] += data[q]
     else:
-        for q in range(indices.shape[0]):
-            dst[indices[q]] += data[q] * x
+        for q in range(np.uint64(lo), np.uint64(hi)):
+            dst[np.uint64(indices[q])] += data[q] * x
 
 
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
@@ -106,10 +109,8 @@ def deliver(b, n, D, pops, conns, w, st, ring):
             po = conns.ptr_off[c]
             for e in range(k):
                 j = idx[poff + e]
-                lo = w.indptr[po + j]
-                hi = w.indptr[po + j + 1]
                 x = g * val[poff + e] if graded else g
-                _scatter(dst, w.indices[lo:hi], w.data[lo:hi], x, x == 1.0)
+                _scatter(dst, w.indices, w.data, w.indptr[po + j], w.indptr[po + j + 1], x)
         else:
             do = conns.dense_off[c]
             for e in range(k):

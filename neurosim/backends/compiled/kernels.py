@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.core.extending import intrinsic
 
 __all__ = ["BLOCK", "lca_update", "lif_update"]
 
@@ -39,6 +40,29 @@ BLOCK = 64
 def _flag(x: float) -> int:
     """1 if ``x`` is NaN or infinite, else 0 (branch-free: ``x - x`` is NaN exactly then)."""
     return np.int64((x - x) != 0.0)
+
+
+@intrinsic
+def _sum_any_order(typingctx, acc, x):
+    """``acc + x`` with LLVM's ``reassoc`` flag on this one addition only, so that a sum over a
+    loop may be split into vector lanes (the other operations keep their order). Used only to
+    detect a non-finite value: NaN or inf in any term makes the sum NaN or inf in every order."""
+    sig = acc(acc, x)
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1], flags=("reassoc",))
+
+    return sig, codegen
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _count_bad(v, lo, hi):
+    """The number of non-finite values in ``v[lo:hi]`` (a block whose sum was not finite: it may
+    also have overflowed from finite values)."""
+    bad = 0
+    for j in range(lo, hi):
+        bad += _flag(v[j])
+    return bad
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -54,9 +78,11 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
     size = v.shape[0]
     full = size // BLOCK
     bad = 0
+    zero = dr_s - dr_s  # 0 in the run's dtype
     for blk in range(full):
         lo = blk * BLOCK
         hits = 0
+        acc = zero
         for k in range(BLOCK):
             j = lo + k
             x = v[j] * (vd_s if uni else vd_a[j]) + (dr_s if duni else drive[j])
@@ -68,11 +94,14 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
                 x += i1[j]
                 i1[j] *= d1_s if uni else d1_a[j]
             hits += np.int64(x >= (th_s if thu else th_a[j]))
-            bad += _flag(x)
+            acc = _sum_any_order(acc, x)
             v[j] = x
         blk_hits[blk] = hits
+        if _flag(acc):
+            bad += _count_bad(v, lo, lo + BLOCK)
     if full * BLOCK < size:
         hits = 0
+        acc = zero
         for j in range(full * BLOCK, size):
             x = v[j] * (vd_s if uni else vd_a[j]) + (dr_s if duni else drive[j])
             if has_ext:
@@ -83,9 +112,11 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
                 x += i1[j]
                 i1[j] *= d1_s if uni else d1_a[j]
             hits += np.int64(x >= (th_s if thu else th_a[j]))
-            bad += _flag(x)
+            acc = _sum_any_order(acc, x)
             v[j] = x
         blk_hits[full] = hits
+        if _flag(acc):
+            bad += _count_bad(v, full * BLOCK, size)
     return bad
 
 
@@ -93,13 +124,36 @@ def _lif_pass(v, drive, ext, i0, i1, vd_a, th_a, d0_a, d1_a, uni, vd_s, th_s, d0
 def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th, blk_hits):
     """:func:`_lif_pass` for a population whose parameters but the threshold are one number each and
     which has no array input this step: no other parameter array is read (memory traffic is the
-    limit), the thresholds only if they differ (``thu`` false)."""
+    limit), the thresholds only if they differ (``thu`` false). The full blocks of the common case
+    (two receptors, one drive and one threshold) run a loop of their own: no per-neuron selects or
+    masked loads for the flags (LLVM does not unswitch the unrolled block)."""
     size = v.shape[0]
     full = size // BLOCK
     bad = 0
+    zero = dr - dr  # 0 in the run's dtype
+    if two and duni and thu:
+        for blk in range(full):
+            lo = blk * BLOCK
+            hits = 0
+            acc = zero
+            for k in range(BLOCK):
+                j = lo + k
+                x = v[j] * vd + dr
+                x += i0[j]
+                i0[j] *= d0
+                x += i1[j]
+                i1[j] *= d1
+                hits += np.int64(x >= th)
+                acc = _sum_any_order(acc, x)
+                v[j] = x
+            blk_hits[blk] = hits
+            if _flag(acc):
+                bad += _count_bad(v, lo, lo + BLOCK)
+        full = 0  # done: the loop below runs no block
     for blk in range(full):
         lo = blk * BLOCK
         hits = 0
+        acc = zero
         for k in range(BLOCK):
             j = lo + k
             x = v[j] * vd + (dr if duni else drive[j])
@@ -109,12 +163,16 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th
                 x += i1[j]
                 i1[j] *= d1
             hits += np.int64(x >= (th if thu else th_a[j]))
-            bad += _flag(x)
+            acc = _sum_any_order(acc, x)
             v[j] = x
         blk_hits[blk] = hits
-    if full * BLOCK < size:
+        if _flag(acc):
+            bad += _count_bad(v, lo, lo + BLOCK)
+    tail = (size // BLOCK) * BLOCK
+    if tail < size:
         hits = 0
-        for j in range(full * BLOCK, size):
+        acc = zero
+        for j in range(tail, size):
             x = v[j] * vd + (dr if duni else drive[j])
             x += i0[j]
             i0[j] *= d0
@@ -122,9 +180,11 @@ def _lif_pass_uniform(v, drive, i0, i1, vd, th_a, d0, d1, two, duni, dr, thu, th
                 x += i1[j]
                 i1[j] *= d1
             hits += np.int64(x >= (th if thu else th_a[j]))
-            bad += _flag(x)
+            acc = _sum_any_order(acc, x)
             v[j] = x
-        blk_hits[full] = hits
+        blk_hits[size // BLOCK] = hits
+        if _flag(acc):
+            bad += _count_bad(v, tail, size)
     return bad
 
 
@@ -221,25 +281,35 @@ def lif_update(b, p, n, slot, D, pops, prm, st, ring, dt, has_ext, track):
             bad += _flag(v[j])
     for m in range(n_frozen):
         v[st.frozen[b, m]] = held[m]
+    vr = prm.v_reset[off]  # the reset of every neuron if uni
     if refr > 0 and clamp:  # reset to v_reset < v_th: a frozen neuron sits at v_reset and cannot fire
         for k in range(1, refr + 1):
             s = (n - k) % D
-            fidx = ring.idx[s, b]
             for e in range(ring.cnt[s, b, p]):
-                j = fidx[off + e]
-                v[j] = prm.v_reset[off + j]
+                j = ring.idx[s, b, off + e]
+                v[j] = vr if uni else prm.v_reset[off + j]
+    # the spikes: in each block with crossings, the neurons at or above threshold and not frozen
+    # (marked; none when clamped) -- at most blk_hits of them (frozen neurons may be counted
+    # there too), so the scan of a block stops once it found that many
     idx = ring.idx[slot, b]
+    th = th_a[0]
     k = 0
     for blk in range((size + BLOCK - 1) // BLOCK):
-        if blk_hits[blk] == 0:
+        left = blk_hits[blk]
+        if left == 0:
             continue
         for j in range(blk * BLOCK, min(blk * BLOCK + BLOCK, size)):
-            if v[j] >= th_a[j] and mark[off + j] == 0:
-                v[j] = v[j] - prm.v_th[off + j] if subtract else prm.v_reset[off + j]
+            if not thu:
+                th = th_a[j]
+            if v[j] >= th and (clamp or mark[off + j] == 0):
+                v[j] = v[j] - prm.v_th[off + j] if subtract else (vr if uni else prm.v_reset[off + j])
                 idx[off + k] = j
                 k += 1
                 st.counts[b, off + j] += 1
                 st.wcounts[b, off + j] += 1
+                left -= 1
+                if left == 0:
+                    break
     for m in range(n_frozen):
         mark[off + st.frozen[b, m]] = 0
     ring.cnt[slot, b, p] = k

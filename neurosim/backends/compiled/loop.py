@@ -10,7 +10,10 @@ For each batch row ``b`` (independent inputs: nothing couples two rows inside a 
 
 :func:`run_rows_parallel` runs the rows in parallel (numba ``prange``: each thread owns whole rows
 for the whole call, so no step needs a barrier) and :func:`run_rows_serial` one after the other.
-Both are compiled once per dtype and cached on disk (``cache=True``).
+Both are compiled once per dtype and cached on disk (``cache=True``). numba keys a cached function
+on its own source file only, not on the kernels compiled into it: a change to :mod:`.kernels` or
+:mod:`.delivery` must come with a change to this file (or a cleared cache), else a stale loop is
+loaded.
 """
 from __future__ import annotations
 

@@ -162,6 +162,31 @@ def test_nan_stops_run_naming_population_and_neuron(engine):
         ns.simulate(net, steps=100, dt_s=1.0, backend=engine)
 
 
+def test_compiled_non_finite_check_is_exact_per_block():
+    # the compiled pass checks one sum per block of neurons: finite values whose sum overflows
+    # (block 0) are no error; -inf (never above threshold) in a full block (neuron 100) and in the
+    # tail (neuron 140) is one, at the step it appears, naming the neuron
+    n = 150
+    big = np.zeros(n)
+    big[:64] = 1e308
+
+    def sim(j):
+        push = np.zeros(n)
+        if j is not None:
+            push[j] = -1e308
+        net = ns.Network("blocks")
+        net.add(ns.Population("p", n, ns.IF(v_th=1.7e308)))
+        net.add(ns.ConstantInput("p", push))
+        return CompiledSimulator(net, dt_s=1.0, initial_state={"p": {"v": big}})
+
+    ok = sim(None)
+    ok.run(3)
+    np.testing.assert_array_equal(ok.state["p"]["v"][0], big)
+    for j in (100, 140):
+        with pytest.raises(ns.SimulationError, match=rf"by step 1 .*neuron {j}\b"):
+            sim(j).run(5)
+
+
 def test_gain_signal_switch_keeps_state(engine):
     net = ns.Network("g", signals={"gamma": 0.0})
     net.add(ns.Population("p", 1, ns.IF(v_th=1e9)))
