@@ -118,7 +118,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
     per_epoch = model.steps_per_epoch(n)
     total = int(model.epochs) * per_epoch
     with open_npz(path, kind="checkpoint", expected=EXPECTED) as z:
-        e = _Entries(path, z)
+        e = _Entries(path, z, EXPECTED)
         try:
             _check_settings(e, settings, keys)
             arrays: dict[str, Any] = _weights(e, fresh.to_arrays())
