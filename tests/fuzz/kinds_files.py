@@ -105,8 +105,8 @@ def record_base(work: Path) -> dict:
     return {"texts": texts, "outputs": outputs, "network": (work / "net.npz").read_bytes(), "map": False}
 
 
-#: values the nudged records choose from, per field
 def _record_choices() -> dict[str, tuple]:
+    """Values the nudged records choose from, per field (this process's pid and its parent's, alive)."""
     return {"status": ("writing", "complete", "done", None, 1, ["complete"]),
             "host": (socket.gethostname(), "elsewhere", None, 7, ""),
             "pid": (os.getpid(), os.getppid(), 1, 0, -1, 2**31, 2**70, 10**400, 99999999, None, "12", 1.5, True),

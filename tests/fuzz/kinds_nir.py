@@ -114,11 +114,14 @@ def _put(group, key: str, value: Any) -> None:
 
 def _metadata_mutation(rng: np.random.Generator, f) -> None:
     """Inject, rewrite or delete the neurosim metadata of one or two neuron nodes."""
+    import h5py
+
     neurons = _groups(f, "neuron")
     for _ in range(int(rng.integers(1, 3)) if neurons else 0):
         g = f[_pick(rng, neurons)]
-        meta = g.require_group("metadata") if "metadata" not in g or not hasattr(g["metadata"], "keys") \
-            else g["metadata"]
+        if "metadata" in g and not isinstance(g["metadata"], h5py.Group):
+            continue
+        meta = g.require_group("metadata")
         key = _pick(rng, META_KEYS + ("neurosim.other",))
         if rng.random() < 0.15:
             if key in meta:
