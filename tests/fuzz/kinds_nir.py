@@ -5,9 +5,9 @@ only finite, non-negative figures.
 Three base graphs: a dense one with a recurrent layer whose neuron nodes carry the metadata
 neurosim's writer records (``neurosim.threshold``, ``neurosim.bias_start``,
 ``neurosim.bias_receptor``), the same graph with a leading batch axis of size 1 on its Input
-shape (snnTorch's export), and a convolutional one. A mutant damages datasets (values, shapes,
-types, deletions), injects or rewrites those metadata entries on any neuron node, prepends a 1 to
-an Input's shape, or flips bytes; each mutant is read with random ``spikes`` and ``threshold``
+shape (snnTorch's export), and a convolutional one with average pooling. A mutant damages
+datasets (values, shapes, types, deletions), injects or rewrites those metadata entries on any
+neuron node, prepends a 1 to an Input's shape, or flips bytes; each mutant is read with random ``spikes`` and ``threshold``
 options (an unknown one among them: the option is refused).
 """
 from __future__ import annotations
@@ -68,12 +68,14 @@ def nir_base(work: Path) -> dict:
                                     "conv": nir.Conv2d(input_shape=(6, 6), weight=rng.normal(size=(2, 1, 3, 3)),
                                                        stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(2)),
                                     "lif": _lif((2, 4, 4)),
-                                    "flat": nir.Flatten(input_type={"input": np.array([2, 4, 4])}, start_dim=0,
+                                    "pool": nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                                          padding=np.array([0, 0])),
+                                    "flat": nir.Flatten(input_type={"input": np.array([2, 2, 2])}, start_dim=0,
                                                         end_dim=-1),
-                                    "fc": nir.Linear(rng.normal(size=(3, 32))), "out_lif": _lif(3),
+                                    "fc": nir.Linear(rng.normal(size=(3, 8))), "out_lif": _lif(3),
                                     "output": nir.Output(np.array([3]))},
-                             edges=[("input", "conv"), ("conv", "lif"), ("lif", "flat"), ("flat", "fc"),
-                                    ("fc", "out_lif"), ("out_lif", "output")]),
+                             edges=[("input", "conv"), ("conv", "lif"), ("lif", "pool"), ("pool", "flat"),
+                                    ("flat", "fc"), ("fc", "out_lif"), ("out_lif", "output")], type_check=False),
     }
     raw = {}
     for name, g in graphs.items():
