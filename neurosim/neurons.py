@@ -215,9 +215,10 @@ class LIF(NeuronModel):
         if self.threshold not in SPIKE_CONDITIONS:
             raise NetworkError(describe("population", pop_name, "unknown LIF.threshold (spike condition)",
                                         got=repr(self.threshold), expected=" or ".join(repr(c) for c in SPIKE_CONDITIONS)))
-        if isinstance(self.bias_start, bool) or not isinstance(self.bias_start, (int, np.integer)) or self.bias_start < 0:
+        if isinstance(self.bias_start, bool) or not isinstance(self.bias_start, (int, np.integer)) \
+                or not 0 <= self.bias_start <= 2**62:
             raise NetworkError(describe("population", pop_name, "LIF.bias_start must be a non-negative integer",
-                                        got=self.bias_start, expected="int >= 0 (steps)"))
+                                        got=self.bias_start, expected="int 0 .. 2**62 (steps)"))
         if self.bias_receptor is not None and self.bias_receptor not in self.receptor_names:
             raise NetworkError(describe("population", pop_name, "LIF.bias_receptor names no receptor of the model",
                                         got=repr(self.bias_receptor), expected=f"None or one of {self.receptor_names}"))

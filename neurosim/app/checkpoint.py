@@ -40,8 +40,8 @@ def save_checkpoint(path: Union[str, Path], state: TrainState, settings: Mapping
 class _Entries:
     """The arrays of a checkpoint, each read (and refused) by name."""
 
-    def __init__(self, path: Union[str, Path], z: Any):
-        self.path, self.z = path, z
+    def __init__(self, path: Union[str, Path], z: Any, expected: str = EXPECTED):
+        self.path, self.z, self.expected = path, z, expected
 
     def err(self, key: str, what: str, *, got: Any = None, expected: Any = None) -> InputError:
         return InputError(describe("checkpoint", str(self.path), f"entry '{key}': {what}", got=got,
@@ -49,7 +49,8 @@ class _Entries:
 
     def get(self, key: str) -> np.ndarray:
         if key not in self.z.files:
-            raise InputError(describe("checkpoint", str(self.path), f"entry '{key}' is missing", expected=EXPECTED))
+            raise InputError(describe("checkpoint", str(self.path), f"entry '{key}' is missing",
+                                      expected=self.expected))
         return self.z[key]
 
     def whole(self, key: str, lo: int, hi: int) -> int:

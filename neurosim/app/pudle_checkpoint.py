@@ -63,6 +63,9 @@ def _weights(e: _Entries, fresh: Mapping[str, np.ndarray]) -> dict[str, np.ndarr
         if not np.all(np.isfinite(a)):
             raise e.err(key, "not finite", got=f"{int(a.size - np.isfinite(a).sum())} NaN or inf values",
                         expected="finite values")
+        if key == "adam_v" and np.any(a < 0):  # Adam's second moment: a mean of squares (sqrt of it next)
+            raise e.err(key, "negative second moment", got=f"{int((a < 0).sum())} negative values",
+                        expected="values >= 0")
         out[key] = a.astype(np.float64)
     return out
 
@@ -74,6 +77,9 @@ def _curve(e: _Entries, key: str, length: int) -> np.ndarray:
                     expected="one value per step")
     if a.size != length:
         raise e.err(key, "wrong length for the steps done", got=a.size, expected=length)
+    if not np.all(np.isfinite(a)):
+        raise e.err(key, "not finite", got=f"{int(a.size - np.isfinite(a).sum())} NaN or inf values",
+                    expected="finite values")
     return a.astype(np.float64)
 
 
@@ -118,7 +124,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
     per_epoch = model.steps_per_epoch(n)
     total = int(model.epochs) * per_epoch
     with open_npz(path, kind="checkpoint", expected=EXPECTED) as z:
-        e = _Entries(path, z)
+        e = _Entries(path, z, EXPECTED)
         try:
             _check_settings(e, settings, keys)
             arrays: dict[str, Any] = _weights(e, fresh.to_arrays())
@@ -143,10 +149,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
                             got=f"dtype {order.dtype}, shape {order.shape}", expected=f"each of 0 .. {n - 1} once")
             arrays["order"] = order.astype(np.int64)
             arrays["rng_state"] = np.array(_check_rng(e))
-            loss = _curve(e, "loss_curve", steps)
-            if not np.all(np.isfinite(loss)):
-                raise e.err("loss_curve", "not finite", got="NaN or inf values", expected="finite losses")
-            arrays["loss_curve"] = loss
+            arrays["loss_curve"] = _curve(e, "loss_curve", steps)
             saved = {name: _curve(e, f"curve_{name}", steps + extra) for name, extra in (curves or {}).items()}
             state = PUDLEState.from_arrays(arrays, model.make_optimizer())
             return state, saved

@@ -50,18 +50,36 @@ def file_digest(path: PathLike) -> str:
     return h.hexdigest()
 
 
+def _plain_name(name: Any) -> bool:
+    """Whether ``name`` is a plain file name (no directory part, no NUL, not ``.`` or ``..``)."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+            and "\x00" not in name)
+
+
+def _file_entry(entry: Any) -> bool:
+    """Whether ``entry`` is a complete record's file entry: plain ``name``, whole ``bytes`` >= 0, ``sha256`` text."""
+    return (isinstance(entry, dict) and _plain_name(entry.get("name")) and type(entry.get("bytes")) is int
+            and entry["bytes"] >= 0 and isinstance(entry.get("sha256"), str))
+
+
 def read_record(directory: PathLike) -> Optional[dict[str, Any]]:
-    """The record of ``directory`` (``None`` without one). A record that cannot be read or has no
-    ``status`` counts as ``{"status": "writing", "files": []}``: incomplete, of unknown files."""
+    """The record of ``directory`` (``None`` without one). A record that cannot be read, has no
+    ``status``, or whose ``files`` is not the list its status needs (names while writing; entries
+    of a plain ``name``, ``bytes`` and ``sha256`` when complete) counts as ``{"status":
+    "writing", "files": [], "unreadable": True}``: incomplete, of unknown files."""
     p = Path(directory) / RECORD
     if not p.is_file():
         return None
+    unreadable = {"status": "writing", "files": [], "unreadable": True}
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"status": "writing", "files": [], "unreadable": True}
+    except (OSError, ValueError, RecursionError):
+        return unreadable
     if not isinstance(data, dict) or data.get("status") not in ("writing", "complete"):
-        return {"status": "writing", "files": [], "unreadable": True}
+        return unreadable
+    files = data.get("files", [])
+    if not isinstance(files, list) or (data["status"] == "complete" and not all(_file_entry(e) for e in files)):
+        return unreadable
     return data
 
 
@@ -91,7 +109,7 @@ def replaceable(directory: PathLike, *, option: str = "output") -> tuple[set[str
         raise InputError(describe("option", option, f"another neurosim process (pid {record['pid']}) is writing "
                                   "this directory", got=str(directory),
                                   expected="another directory, or wait until it has finished"))
-    names = {str(n) for n in record.get("files", []) if isinstance(n, str) and "/" not in n and n != ".."}
+    names = {n for n in record.get("files", []) if _plain_name(n)}
     return names | {RECORD}, record
 
 
@@ -105,15 +123,17 @@ def verify_record(directory: PathLike) -> list[str]:
     record = read_record(d)
     if record is None:
         return [f"no {RECORD}"]
+    if record.get("unreadable"):
+        return [f"{RECORD} cannot be read as a run record"]
     if record["status"] != "complete":
         return [f"{RECORD} says the run is incomplete (status {record['status']!r})"]
     problems = []
-    for entry in record.get("files", []):
-        f = d / str(entry.get("name"))
+    for entry in record.get("files", []):  # plain names (read_record): never a file outside ``d``
+        f = d / entry["name"]
         if not f.is_file():
-            problems.append(f"{entry.get('name')}: missing")
-        elif f.stat().st_size != entry.get("bytes") or file_digest(f) != entry.get("sha256"):
-            problems.append(f"{entry.get('name')}: size or SHA-256 differs from the record")
+            problems.append(f"{entry['name']}: missing")
+        elif f.stat().st_size != entry["bytes"] or file_digest(f) != entry["sha256"]:
+            problems.append(f"{entry['name']}: size or SHA-256 differs from the record")
     return problems
 
 
@@ -131,8 +151,8 @@ def check_input_complete(path: Optional[PathLike], option: str) -> None:
     d = Path(path).parent
     record = read_record(d)
     if record is not None and record["status"] != "complete":
-        raise InputError(describe("option", option, f"'{d}' holds an interrupted run ({RECORD} says "
-                                  f"{record['status']!r})", got=str(path),
+        says = "cannot be read" if record.get("unreadable") else f"says {record['status']!r}"
+        raise InputError(describe("option", option, f"'{d}' holds an interrupted run ({RECORD} {says})", got=str(path),
                                   expected="the file of a complete run; rerun the command that writes it"))
 
 

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from neurosim.conv import ConvWeights
 from neurosim.errors import InputError, describe
+from neurosim.guard import ResourceLimits
 from neurosim.nir.ops import (affine_op, conv1d_op, conv2d_op, conv_padding, flatten_shape, pair, pool2d_op, scale_op,
                               whole)
 
@@ -40,9 +41,11 @@ class Node:
 class LinearChains:
     """Matrices of linear nodes per input shape (cached)."""
 
-    def __init__(self, nodes: dict[str, Node], dt: float):
+    def __init__(self, nodes: dict[str, Node], dt: float, limits: Optional[ResourceLimits] = None):
         self.nodes = nodes
         self.dt = dt
+        #: memory limit of the convolution matrices (:func:`~neurosim.nir.ops.conv2d_op`)
+        self.limits = limits
         self.cache: dict[tuple[str, tuple], tuple] = {}
         #: approximation notes per node (rounded delays)
         self.notes: dict[str, list[str]] = {}
@@ -80,11 +83,11 @@ class LinearChains:
         """``(A or None for identity, bias or None, out_shape)`` of node ``name`` on ``shape``."""
         key = (name, shape)
         if key not in self.cache:
-            self.cache[key] = self._build(self.nodes[name], shape)
+            self.cache[key] = self._build(self.nodes[name], shape, self.limits)
         return self.cache[key]
 
     @staticmethod
-    def _build(node: Node, shape: tuple[int, ...]):
+    def _build(node: Node, shape: tuple[int, ...], limits: Optional[ResourceLimits] = None):
         o, t = node.obj, node.type
         if node.kind == "identity":
             return None, None, shape
@@ -102,14 +105,15 @@ class LinearChains:
                 if int(np.prod(shape)) % length == 0:
                     shape = (int(np.prod(shape)) // length, length)
             a, out = conv1d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
-                               groups=o.groups)
+                               groups=o.groups, limits=limits)
             return a, channel_bias(node, o, out), out
         if t == "Conv2d":
             a, out = conv2d_op(node.name, o.weight, shape, stride=o.stride, padding=o.padding, dilation=o.dilation,
-                               groups=o.groups)
+                               groups=o.groups, limits=limits)
             return a, channel_bias(node, o, out), out
         kind = "sum" if t == "SumPool2d" else "avg"
-        a, out = pool2d_op(node.name, kind, shape, kernel_size=o.kernel_size, stride=o.stride, padding=o.padding)
+        a, out = pool2d_op(node.name, kind, shape, kernel_size=o.kernel_size, stride=o.stride, padding=o.padding,
+                           limits=limits)
         return a, None, out
 
 

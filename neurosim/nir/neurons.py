@@ -109,6 +109,8 @@ def _compact(arr: np.ndarray):
 THRESHOLD_KEY = "neurosim.threshold"
 BIAS_START_KEY = "neurosim.bias_start"
 BIAS_RECEPTOR_KEY = "neurosim.bias_receptor"
+#: largest bias onset (steps) read back: it must fit the engines' 64-bit step counters
+MAX_BIAS_START = 2**62
 
 
 def recorded_options(node: str, obj: Any, forced: Optional[str]) -> tuple[str, Optional[int], bool]:
@@ -125,18 +127,22 @@ def recorded_options(node: str, obj: Any, forced: Optional[str]) -> tuple[str, O
         return value.decode() if isinstance(value, bytes) else value
 
     cond = forced if forced is not None else get(THRESHOLD_KEY)
-    if cond is not None and cond not in SPIKE_CONDITIONS:
+    if cond is not None and (not isinstance(cond, str) or cond not in SPIKE_CONDITIONS):
         raise InputError(describe("NIR node", node, f"metadata {THRESHOLD_KEY} is not a spike condition", got=repr(cond),
                                   expected=" or ".join(map(repr, SPIKE_CONDITIONS))))
-    onset = get(BIAS_START_KEY)
-    try:
-        onset = None if onset is None else int(onset)
-    except (TypeError, ValueError):
-        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is not a step number", got=repr(onset),
+    raw = get(BIAS_START_KEY)
+    try:  # a whole number (an integral float too), never a bool, text or array
+        onset = None if raw is None else int(raw)
+        if raw is not None and (isinstance(raw, (bool, np.bool_, str, np.ndarray)) or onset != raw):
+            raise ValueError(raw)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is not a step number", got=repr(raw),
                                   expected="an integer >= 0")) from None
-    if onset is not None and onset < 0:
-        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is negative", got=onset, expected=">= 0"))
-    return cond or ">", onset, get(BIAS_RECEPTOR_KEY) == "v"
+    if onset is not None and not 0 <= onset <= MAX_BIAS_START:
+        raise InputError(describe("NIR node", node, f"metadata {BIAS_START_KEY} is out of range", got=onset,
+                                  expected=f"0 .. {MAX_BIAS_START}"))
+    receptor = get(BIAS_RECEPTOR_KEY)
+    return cond or ">", onset, isinstance(receptor, str) and receptor == "v"
 
 
 #: most distinct parameter values per layer for which exact float ratios are searched (else plain float64)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.errors import InputError, describe
+from neurosim.guard import ResourceLimits, check_memory
 
 __all__ = ['pair', 'affine_op', 'scale_op', 'conv1d_op', 'conv2d_op', 'pool2d_op', 'flatten_shape', 'conv_padding', 'as_shape']
 
@@ -139,9 +140,17 @@ def _conv_arrays(node: str, kind: str, weight, in_shape: Shape, w_dims: str, x_d
     return w
 
 
+#: bytes per kernel tap and output position while a convolution's matrix is built (index, mask and value arrays)
+BYTES_PER_TAP = 80
+
+
 def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding, dilation=1,
-              groups: int = 1) -> tuple[sp.csr_matrix, Shape]:
-    """The cross-correlation of the module docstring as a matrix; returns ``(A, (C_out, H_out, W_out))``."""
+              groups: int = 1, limits: Optional[ResourceLimits] = None) -> tuple[sp.csr_matrix, Shape]:
+    """The cross-correlation of the module docstring as a matrix; returns ``(A, (C_out, H_out, W_out))``.
+
+    The matrix's memory (:data:`BYTES_PER_TAP` per non-zero tap and output position, 8 bytes per
+    output row) is checked against ``limits`` (default: the machine's memory) before it is built:
+    a huge padding or input is a :class:`~neurosim.errors.ResourceError`, not a ``MemoryError``."""
     w = _conv_arrays(node, "Conv2d", weight, in_shape, "(C_out, C_in/groups, kh, kw)", "(C, H, W)")
     c_in, h, wd = (int(v) for v in in_shape)
     c_out, c_in_g, kh, kw = w.shape
@@ -159,6 +168,9 @@ def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
     if ho < 1 or wo < 1:
         raise InputError(describe("NIR node", node, "kernel larger than the padded input", got=(kh, kw),
                                   expected=f"input {in_shape} with padding {(pt, pb, pl, pr)}"))
+    taps = ho * wo * int(np.count_nonzero(w))
+    check_memory(f"NIR node '{node}'", float(BYTES_PER_TAP * taps + 8 * (c_out * ho * wo + 1)), limits,
+                 detail=f"a convolution of output {(c_out, ho, wo)} with {taps} taps")
     o, cl, ky, kx = np.nonzero(w)
     vals = w[o, cl, ky, kx]
     c = (o // (c_out // g)) * c_in_g + cl
@@ -175,7 +187,7 @@ def conv2d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
 
 
 def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding, dilation=1,
-              groups: int = 1) -> tuple[sp.csr_matrix, Shape]:
+              groups: int = 1, limits: Optional[ResourceLimits] = None) -> tuple[sp.csr_matrix, Shape]:
     """1-D cross-correlation on ``(C, L)`` as a matrix, via :func:`conv2d_op` with height 1;
     returns ``(A, (C_out, L_out))``."""
     w = _conv_arrays(node, "Conv1d", weight, in_shape, "(C_out, C_in/groups, k)", "(C, L)")
@@ -193,20 +205,25 @@ def conv1d_op(node: str, weight: np.ndarray, in_shape: Shape, *, stride, padding
         pad = str(pad.item() if pad.ndim == 0 else pad)
     pad = pad if isinstance(pad, str) else (0, one("padding", pad))
     a, (c_out, _, l_out) = conv2d_op(node, w[:, :, None, :], (in_shape[0], 1, in_shape[1]), stride=(1, one("stride", stride)),
-                                     padding=pad, dilation=(1, one("dilation", dilation)), groups=groups)
+                                     padding=pad, dilation=(1, one("dilation", dilation)), groups=groups,
+                                     limits=limits)
     return a, (c_out, l_out)
 
 
-def pool2d_op(node: str, kind: str, in_shape: Shape, *, kernel_size, stride, padding) -> tuple[sp.csr_matrix, Shape]:
+def pool2d_op(node: str, kind: str, in_shape: Shape, *, kernel_size, stride, padding,
+              limits: Optional[ResourceLimits] = None) -> tuple[sp.csr_matrix, Shape]:
     """``SumPool2d`` (``kind="sum"``) or ``AvgPool2d`` (``"avg"``, divides by ``kh kw``) as a matrix."""
     if len(in_shape) != 3:
         raise InputError(describe("NIR node", node, "pooling input must be (C, H, W)", got=tuple(in_shape),
                                   expected="a 3-D shape"))
     kh, kw = pair(node, "kernel_size", kernel_size)
+    if min(kh, kw) < 1:
+        raise InputError(describe("NIR node", node, "kernel_size must be >= 1", got=(kh, kw), expected=">= 1"))
     c = int(in_shape[0])
+    check_memory(f"NIR node '{node}'", 8.0 * c * kh * kw, limits, detail=f"a pooling kernel of {kh} x {kw}")
     value = 1.0 if kind == "sum" else 1.0 / (kh * kw)
     kernel = np.full((c, 1, kh, kw), value)
-    return conv2d_op(node, kernel, in_shape, stride=stride, padding=padding, groups=c)
+    return conv2d_op(node, kernel, in_shape, stride=stride, padding=padding, groups=c, limits=limits)
 
 
 def flatten_shape(node: str, in_shape: Shape, start_dim: int, end_dim: int) -> Shape:

@@ -406,7 +406,7 @@ def _read(graph: Any, source: str, graph_notes: list[str], *, dt: float, input_s
     for n in neurons:
         if declared[n] is not None:
             shapes[n] = declared[n]
-    lin = LinearChains(nodes, dt)
+    lin = LinearChains(nodes, dt, limits)
     contrib: list[tuple] = []  # (source, sink, M, shape, ops, path, delay steps)
     biased: dict[str, tuple] = {}
     done: dict[str, None] = {}

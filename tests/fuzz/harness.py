@@ -204,8 +204,9 @@ def table(runs: list[Counts]) -> list[str]:
     return rows
 
 
-def record(runs: list[Counts], n: int, seed: int) -> None:
-    """Append a dated entry with the per-kind table of ``runs`` to ``benchmarks/RESULTS.md``."""
+def record(runs: list[Counts], n: int, seed: int, name: str = "all") -> None:
+    """Append a dated entry with the per-kind table of ``runs`` (the campaign ``name``: a kind or
+    ``all``) to ``benchmarks/RESULTS.md``."""
     import datetime  # noqa: PLC0415
     import os  # noqa: PLC0415
     import platform  # noqa: PLC0415
@@ -219,7 +220,7 @@ def record(runs: list[Counts], n: int, seed: int) -> None:
              + (f"{len(runs)} kinds" if len(runs) > 1 else f"kind {runs[0].kind}") + f" x {n:,} mutants, seed {seed}",
              f"- machine: nproc {os.cpu_count()}, {platform.machine()}, Python {platform.python_version()}, "
              f"load average {os.getloadavg()[0]:.1f} at the end (shared machine)",
-             f"- command: `python -m tests.fuzz.harness all {n} {seed} --record`", ""] + table(runs) + [""]
+             f"- command: `python -m tests.fuzz.harness {name} {n} {seed} --record`", ""] + table(runs) + [""]
     lines += ["- failure signatures:"] + failures if failures else ["- no crash and no hang in any kind"]
     append_run(RESULTS_HEADING, "Written by `python -m tests.fuzz.harness all N SEED --record`.", lines)
 
@@ -241,7 +242,7 @@ def _main(argv: list[str]) -> int:  # pragma: no cover
         for sig, idx in c.failures.items():
             print(f"  #{idx}: {sig}", flush=True)
     if rec:
-        record(runs, count, s)
+        record(runs, count, s, name)
     return 1 if any(c.crashed or c.hung for c in runs) else 0
 
 

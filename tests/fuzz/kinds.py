@@ -3,7 +3,9 @@ what reading one means (the reader, then what the pipeline does next with what i
 
 A kind's ``read(path, base)`` returns normally (the mutant was accepted), raises a
 :class:`~neurosim.errors.NeurosimError` (refused), or anything else (a crash). Readers that produce a
-report check that every figure in it is finite and non-negative (:func:`check_report`).
+report check that every figure in it is finite and non-negative (:func:`check_report`). Some kinds
+live in their own modules: NIR graphs (:mod:`tests.fuzz.kinds_nir`), SANA-FE networks
+(:mod:`tests.fuzz.kinds_sanafe`), PUDLE checkpoints and run records (:mod:`tests.fuzz.kinds_files`).
 """
 from __future__ import annotations
 
@@ -231,6 +233,7 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
 
 def _npz_mutant(rng: np.random.Generator, base: dict) -> bytes:
     name = _pick(rng, sorted(base["files"]))
+    base["current"] = name
     if rng.random() < 0.75:
         data = mutate_arrays(rng, base["files"][name])
         if rng.random() < 0.25:  # a second change
@@ -361,111 +364,6 @@ def _read_npy(path: Path, base: dict) -> Any:
     return read_npy(path, "dictionary", limits=_run_limits())
 
 
-# -- NIR ---------------------------------------------------------------------------------------------
-def _nir_base(work: Path) -> dict:
-    import nir
-
-    rng = np.random.default_rng(0)
-
-    def lif(n):
-        return nir.LIF(tau=np.full(n, 0.02), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n),
-                       v_reset=np.zeros(n))
-
-    graphs = {
-        "dense": nir.NIRGraph(nodes={"input": nir.Input(np.array([3])), "fc1": nir.Affine(rng.normal(size=(5, 3)),
-                                                                                          np.zeros(5)),
-                                     "lif1": lif(5), "rec": nir.Linear(rng.normal(size=(5, 5))),
-                                     "fc2": nir.Affine(rng.normal(size=(2, 5)), np.ones(2)), "lif2": lif(2),
-                                     "output": nir.Output(np.array([2]))},
-                              edges=[("input", "fc1"), ("fc1", "lif1"), ("lif1", "rec"), ("rec", "lif1"),
-                                     ("lif1", "fc2"), ("fc2", "lif2"), ("lif2", "output")]),
-        "conv": nir.NIRGraph(nodes={"input": nir.Input(np.array([1, 6, 6])),
-                                    "conv": nir.Conv2d(input_shape=(6, 6), weight=rng.normal(size=(2, 1, 3, 3)),
-                                                       stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(2)),
-                                    "lif": nir.LIF(tau=np.full((2, 4, 4), 0.02), r=np.ones((2, 4, 4)),
-                                                   v_leak=np.zeros((2, 4, 4)), v_threshold=np.ones((2, 4, 4)),
-                                                   v_reset=np.zeros((2, 4, 4))),
-                                    "flat": nir.Flatten(input_type={"input": np.array([2, 4, 4])}, start_dim=0,
-                                                        end_dim=-1),
-                                    "fc": nir.Linear(rng.normal(size=(3, 32))), "out_lif": lif(3),
-                                    "output": nir.Output(np.array([3]))},
-                             edges=[("input", "conv"), ("conv", "lif"), ("lif", "flat"), ("flat", "fc"),
-                                    ("fc", "out_lif"), ("out_lif", "output")]),
-    }
-    raw = {}
-    for name, g in graphs.items():
-        nir.write(work / f"{name}.nir", g)
-        raw[name] = (work / f"{name}.nir").read_bytes()
-    return {"raw": raw, "work": work}
-
-
-def _warm_nir(work: Path, base: dict) -> None:
-    for name in base["raw"]:
-        _read_nir(work / f"{name}.nir", base)
-
-
-def _nir_mutant(rng: np.random.Generator, base: dict) -> bytes:
-    import h5py
-
-    name = _pick(rng, sorted(base["raw"]))
-    data = base["raw"][name]
-    if rng.random() < 0.2:
-        return mutate_bytes(rng, data)
-    tmp = base["work"] / "mutating.nir"
-    tmp.write_bytes(data)
-    with h5py.File(tmp, "r+") as f:
-        datasets: list[str] = []
-        f.visititems(lambda k, v: datasets.append(k) if isinstance(v, h5py.Dataset) else None)
-        for _ in range(int(rng.integers(1, 3))):
-            key = _pick(rng, datasets)
-            if key not in f:
-                continue
-            old = f[key][()]
-            del f[key]
-            if rng.random() < 0.15:
-                continue  # deleted
-            new = _nir_value(rng, key, np.asarray(old))
-            try:
-                f.create_dataset(key, data=new)
-            except (TypeError, ValueError):
-                f.create_dataset(key, data=np.asarray(old))
-    return tmp.read_bytes()
-
-
-def _nir_value(rng: np.random.Generator, key: str, old: np.ndarray) -> Any:
-    shapes = (np.array([-1, 3]), np.array([100000, 100000]), np.array([2**31, 2**31]), np.array([0]),
-              np.array([3, 0, 2]), np.array([2**62]), np.array([1, 10**6, 10**6]), np.array([], dtype=np.int64),
-              np.array([2.5, 3]), np.array([7]))
-    op = int(rng.integers(6))
-    if ("shape" in key or "type" in key or "dim" in key) and op < 4:
-        return _pick(rng, shapes)
-    if op == 0 and old.dtype.kind == "f" and old.size:
-        new = old.copy()
-        new.flat[int(rng.integers(new.size))] = _pick(rng, (np.nan, np.inf, -np.inf, -1.0, 0.0, 1e300))
-        return new
-    if op == 1 and old.size > 1:
-        return old.reshape(-1)[: int(rng.integers(old.size))]
-    if op == 2:
-        return _pick(rng, shapes)
-    if op == 3 and old.dtype.kind in "iuf":
-        return (old * _pick(rng, (-1, 0, 10**6, 1e-12))).astype(old.dtype)
-    if op == 4 and old.dtype.kind in "SUO":
-        return np.bytes_(_pick(rng, (b"LIF", b"Bogus", b"", b"Conv2d", b"NIRGraph", b"Input", b"\xff")))
-    return np.array(_pick(rng, (0.0, -3.0, 1e308, np.nan)))
-
-
-def _read_nir(path: Path, base: dict) -> Any:
-    from mapper import MappingOptions
-    from neurosim.app.mapping import load_nir_graph, map_input
-
-    inp = load_nir_graph(path, dt_s=1e-3, simulate_steps=20, seed=0, input_rate=0.1, progress=False,
-                         limits=_run_limits())
-    res = map_input(inp, "loihi1", MappingOptions(time_budget_s=1.0, place_options={"pair_moves": 200,
-                                                                                     "exact_moves": 50}))
-    check_report(res.report)
-    return res
-
-
 # -- the command line --------------------------------------------------------------------------------
 def _cli_outcome(code: int, stderr: str) -> Any:
     from neurosim.errors import NeurosimError
@@ -551,6 +449,9 @@ def _yaml_kind(name: str, make, read, *, timeout_s: float = 20.0) -> Kind:
                 file_name=lambda b: f"{b.get('current', 'input')}.yaml", timeout_s=timeout_s)
 
 
+from tests.fuzz.kinds_files import (pudle_base, pudle_mutant, read_pudle, read_record_kind,  # noqa: E402
+                                    record_base, record_mutant)
+from tests.fuzz.kinds_nir import nir_base, nir_mutant, read_nir_kind, warm_nir  # noqa: E402
 from tests.fuzz.kinds_sanafe import read_sanafe, sanafe_base  # noqa: E402 - uses the helpers above
 
 #: every input kind, by name
@@ -567,9 +468,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("checkpoint", _checkpoint_base, _npz_mutant, _read_checkpoint, file_name=lambda b: "ck.npz", timeout_s=60.0),
     Kind("warp-model", _warp_base, _npz_mutant, _read_warp, file_name=lambda b: "model.npz"),
     Kind("npy", _npy_base, _npy_mutant, _read_npy, file_name=lambda b: "array.npy"),
-    Kind("nir", _nir_base, _nir_mutant, _read_nir, file_name=lambda b: "graph.nir", timeout_s=60.0,
-         warm=_warm_nir),
+    Kind("nir", nir_base, nir_mutant, read_nir_kind, file_name=lambda b: "graph.nir", timeout_s=60.0,
+         warm=warm_nir),
     Kind("cli", _cli_base, _cli_mutant, _read_cli, file_name=lambda b: "argv.json", timeout_s=120.0,
          warm=_warm_simulation),
     _yaml_kind("sanafe-net", sanafe_base, read_sanafe, timeout_s=60.0),
+    Kind("pudle-checkpoint", pudle_base, pudle_mutant, read_pudle, file_name=lambda b: "ck.npz", timeout_s=60.0),
+    Kind("run-record", record_base, record_mutant, read_record_kind, file_name=lambda b: ".neurosim-run.json",
+         timeout_s=60.0),
 )}

@@ -16,7 +16,7 @@ from tests.fuzz.kinds import KINDS
 #: mutants per kind in the default run (cheap readers get more; the whole file stays under ~40 s)
 DEFAULT_MUTANTS = {"chip": 60, "chip+map": 30, "experiment": 80, "experiment+run": 12, "placement": 150,
                    "network": 80, "activity": 80, "checkpoint": 40, "warp-model": 100, "npy": 150, "nir": 40,
-                   "cli": 12, "sanafe-net": 30}
+                   "cli": 12, "sanafe-net": 30, "pudle-checkpoint": 60, "run-record": 20}
 SLOW_MUTANTS = 1000
 SEED = 16
 

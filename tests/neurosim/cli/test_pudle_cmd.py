@@ -126,6 +126,10 @@ def checkpoint6(tmp_path_factory):
     ({"steps": np.int64(5)}, "entry 'steps': does not match the epoch and the position in it"),
     ({"loss_curve": np.zeros(3)}, "entry 'loss_curve': wrong length for the steps done (got 3, expected 6)"),
     ({"settings": np.array(json.dumps({"lam": 0.3}))}, "was written with other settings"),
+    # found by the fuzzer (pudle-checkpoint kind): an OverflowError and a NaN update before these checks
+    ({"curve_steps": np.array([0.0, 1, 2, 3, 4, 5, np.inf])}, "entry 'curve_steps': not finite"),
+    ({"adam_v": np.full((100, 50), -1.0)}, "entry 'adam_v': negative second moment"),
+    ({"lam_factor": None}, "entry 'lam_factor' is missing (expected a checkpoint written by 'neurosim pudle"),
 ])
 def test_pudle_refuses_a_damaged_or_mismatched_checkpoint(checkpoint6, tmp_path, capsys, change, needle):
     bad = tmp_path / "bad.npz"

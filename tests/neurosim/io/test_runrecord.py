@@ -51,6 +51,19 @@ def test_no_record_and_an_unreadable_record(tmp_path):
     assert replaceable(tmp_path) == ({RECORD}, read_record(tmp_path))
 
 
+@pytest.mark.parametrize("files", [None, "report.json", 7, [{"name": "a"}], [{"name": "../x", "bytes": 1, "sha256": ""}],
+                                   [{"name": "/etc/hostname", "bytes": 1, "sha256": ""}], ["a.txt"],
+                                   [{"name": "a", "bytes": True, "sha256": ""}]])
+def test_a_complete_record_with_a_damaged_file_list_counts_as_unreadable(tmp_path, files):
+    # each was an AttributeError / TypeError in verify_record or replaceable, or read a file outside the directory
+    (tmp_path / RECORD).write_text(json.dumps({"status": "complete", "files": files}))
+    assert read_record(tmp_path) == {"status": "writing", "files": [], "unreadable": True}
+    assert verify_record(tmp_path) == [f"{RECORD} cannot be read as a run record"]
+    assert replaceable(tmp_path)[0] == {RECORD}
+    with pytest.raises(InputError, match=r"holds an interrupted run \(\.neurosim-run\.json cannot be read\)"):
+        check_input_complete(tmp_path / "net.npz", "--network")
+
+
 def test_only_an_interrupted_runs_own_files_are_replaceable(tmp_path):
     rec = RunRecord(tmp_path, ["report.json", "summary.txt"]).start()
     data = read_record(tmp_path)

@@ -239,3 +239,19 @@ def test_a_recorded_spike_condition_is_honoured_unless_forced_and_checked():
         read_nir(g, dt_s=DT)
     with pytest.raises(InputError, match="raster"):
         add_spike_input(*read_nir(g, dt_s=DT, threshold=">"), np.full((3, 4), 2.0), dt_s=DT)
+
+
+@pytest.mark.parametrize("meta, what", [
+    ({"neurosim.bias_start": np.inf}, "bias_start is not a step number"),  # was an OverflowError
+    ({"neurosim.bias_start": 1e300}, "bias_start is out of range"),  # was an OverflowError in the engine
+    ({"neurosim.bias_start": 2.5}, "bias_start is not a step number"),  # was read as 2
+    ({"neurosim.bias_start": np.array([3, 4])}, "bias_start is not a step number"),
+    ({"neurosim.threshold": np.array([">", ">="])}, "threshold is not a spike condition")])
+def test_damaged_recorded_metadata_is_refused_naming_node_and_key(meta, what):
+    g, _ = mlp(np.random.default_rng(1), bias=False)
+    g.nodes["lif1"].metadata = meta
+    with pytest.raises(InputError, match=f"NIR node 'lif1': metadata neurosim.{what}"):
+        read_nir(g, dt_s=DT)
+    g.nodes["lif1"].metadata = {"neurosim.bias_start": 3.0, "neurosim.bias_receptor": np.array(["v", "v"])}
+    net, info = read_nir(g, dt_s=DT)  # an integral float is a step; an array is no receptor name (not a crash)
+    assert info["bias_start"]["lif1"] == 3 == net.population("lif1").model.bias_start

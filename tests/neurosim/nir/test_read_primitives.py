@@ -9,7 +9,7 @@ from neurosim import simulate  # noqa: E402
 from neurosim.errors import InputError  # noqa: E402
 from neurosim.ir import ArrayInput, Probe  # noqa: E402
 from neurosim.nir.neurons import NEVER_FIRES  # noqa: E402
-from neurosim.nir.ops import conv1d_op, conv2d_op  # noqa: E402
+from neurosim.nir.ops import conv1d_op, conv2d_op, pool2d_op  # noqa: E402
 from neurosim.nir.read import read_nir  # noqa: E402
 
 DT = 1e-3
@@ -201,3 +201,21 @@ def test_delay_or_linear_before_an_output_is_noted():
 def test_conv_shapes_are_checked_with_the_node_named(op, w, shape, msg):
     with pytest.raises(InputError, match=r"NIR node 'c': " + msg):
         op("c", w, shape, stride=1, padding=0)
+
+
+@pytest.mark.parametrize("call, msg", [  # found by the fuzzer: a MemoryError, ZeroDivisionError or ValueError before
+    (lambda lim: conv2d_op("c", np.ones((2, 1, 3, 3)), (1, 6, 6), stride=1, padding=100000, limits=lim),
+     r"resources 'NIR node 'c'': needs .* of memory \(a convolution of output \(2, 200004, 200004\)"),
+    (lambda lim: pool2d_op("c", "avg", (2, 6, 6), kernel_size=100000, stride=1, padding=0, limits=lim),
+     r"resources 'NIR node 'c'': needs .* \(a pooling kernel of 100000 x 100000\)"),
+    (lambda lim: pool2d_op("c", "avg", (2, 6, 6), kernel_size=0, stride=1, padding=0, limits=lim),
+     r"NIR node 'c': kernel_size must be >= 1"),
+    (lambda lim: pool2d_op("c", "sum", (2, 6, 6), kernel_size=(-1, 2), stride=1, padding=0, limits=lim),
+     r"NIR node 'c': kernel_size must be >= 1")])
+def test_huge_or_empty_convolutions_are_refused_before_memory_is_allocated(call, msg):
+    from neurosim.guard import ResourceLimits
+
+    with pytest.raises(InputError, match=msg):
+        call(ResourceLimits(max_memory_bytes=2**30))
+    a, shape = pool2d_op("c", "avg", (2, 6, 6), kernel_size=2, stride=2, padding=0)  # the default limit: the machine
+    assert shape == (2, 3, 3) and a.shape == (18, 72) and np.allclose(a.sum(axis=1), 1.0)
