@@ -354,7 +354,9 @@ class Simulator:
     def _check_finite(self) -> None:
         for name in self.order:
             for var, arr in self.pops[name].arrays().items():
-                if not np.isfinite(arr.sum()):
+                with np.errstate(over="ignore", invalid="ignore"):
+                    total = arr.sum()  # cheap test; finite values may overflow it, so confirm per element
+                if not np.isfinite(total) and not np.all(np.isfinite(arr)):
                     bad = np.argwhere(~np.isfinite(arr))[0]
                     raise SimulationError(describe(
                         "population", name, f"state '{var}' became non-finite by step {self.step_count}",

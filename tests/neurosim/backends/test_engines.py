@@ -187,6 +187,27 @@ def test_compiled_non_finite_check_is_exact_per_block():
             sim(j).run(5)
 
 
+def test_numpy_non_finite_check_tells_an_overflowing_sum_from_a_non_finite_state():
+    # the reference engine tests the sum of each state array first: finite values whose sum
+    # overflows are no error, a -inf is one, naming its neuron
+    n = 150
+    big = np.zeros(n)
+    big[:64] = 1e308
+
+    def run(j):
+        push = np.zeros(n)
+        if j is not None:
+            push[j] = -1e308
+        net = ns.Network("sums")
+        net.add(ns.Population("p", n, ns.IF(v_th=1.7e308)))
+        net.add(ns.ConstantInput("p", push))
+        return ns.simulate(net, steps=3, dt_s=1.0, backend="numpy", initial_state={"p": {"v": big}})
+
+    run(None)
+    with pytest.raises(ns.SimulationError, match=r"neuron 140\b"):
+        run(140)
+
+
 def test_gain_signal_switch_keeps_state(engine):
     net = ns.Network("g", signals={"gamma": 0.0})
     net.add(ns.Population("p", 1, ns.IF(v_th=1e9)))
