@@ -187,6 +187,34 @@ def side(which: str, n: int, steps: int, placement: str = "") -> dict:
     return out
 
 
+def energy_rows(sanafe: dict, ours: dict) -> list[str]:
+    """A markdown table of SANA-FE's and neurosim's energy per category, and their ratio."""
+    rows = ["| energy (J) | SANA-FE | neurosim | ratio |", "|---|---|---|---|"]
+    for k in ("synapse", "soma", "network", "total"):
+        a, b = sanafe[k], ours[k]
+        rows.append(f"| {k} | {a:.6g} | {b:.6g} | {b / a if a else float('nan'):.4f} |")
+    return rows
+
+
+def fastest_sides(command, repeat: int) -> dict | None:
+    """Run ``command(which)`` for ``which`` in ("ours", "sanafe"), each in its own process
+    ``repeat`` times (at least once); the fastest run of each side (its last stdout line, JSON
+    with ``wall_s``), or ``None`` after printing a failed run's stderr."""
+    runs: dict = {}
+    for which in ("ours", "sanafe"):
+        for _ in range(max(1, repeat)):  # keep the fastest run (the machine is shared)
+            out = subprocess.run(command(which), capture_output=True, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            if out.returncode:
+                print(out.stderr, file=sys.stderr)
+                return None
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if which not in runs or r["wall_s"] < runs[which]["wall_s"]:
+                runs[which] = r
+        print(which, runs[which], flush=True)
+    return runs
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident memory. Linux keeps ``ru_maxrss`` across fork + exec (a child
     reports its parent's peak if that was larger), so read ``VmHWM`` of the current address space."""
@@ -218,26 +246,14 @@ def main() -> int:
     placed = map_network(lca_network(args.n_speed), chip_for_sanafe(), None, partitioner="sequential", placer="identity")
     tmp = Path(tempfile.mkdtemp()) / "placement.npz"
     np.savez(tmp, part=placed.partition.part, core=placed.placement.core)
-    runs = {}
-    for which in ("ours", "sanafe"):
-        cmd = [sys.executable, __file__, "--side", which, "--n-speed", str(args.n_speed), "--steps", str(args.steps),
-               "--placement", str(tmp)]
-        for _ in range(max(1, args.repeat)):  # keep the fastest run (the machine is shared)
-            out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-            if out.returncode:
-                print(out.stderr, file=sys.stderr)
-                return 1
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            if which not in runs or r["wall_s"] < runs[which]["wall_s"]:
-                runs[which] = r
-        print(which, runs[which], flush=True)
+    runs = fastest_sides(lambda which: [sys.executable, __file__, "--side", which, "--n-speed", str(args.n_speed),
+                                        "--steps", str(args.steps), "--placement", str(tmp)], args.repeat)
+    if runs is None:
+        return 1
     chk = energy_check(args.n_check, args.check_steps)
     lines = [f"A. energy cross-check: spiking LCA N={chk['n']}, {chk['steps']} steps, neurosim placement on "
              f"{chk['cores']} cores / {chk['tiles']} tiles, {chk['spikes']} spikes (SANA-FE's own run)", "",
-             "| energy (J) | SANA-FE | neurosim | ratio |", "|---|---|---|---|"]
-    for k in ("synapse", "soma", "network", "total"):
-        a, b = chk["sanafe"][k], chk["ours"][k]
-        lines.append(f"| {k} | {a:.6g} | {b:.6g} | {b / a if a else float('nan'):.4f} |")
+             *energy_rows(chk["sanafe"], chk["ours"])]
     lines.append(f"| synaptic events | {chk['syn_events_sanafe']} | {chk['syn_events_ours']:.0f} | |")
     lines.append(f"| packets | {chk['packets_sanafe']} | {chk['packets_ours']:.0f} | |")
     lines.append(f"| latency per step (s) | {chk['latency_step_sanafe']:.4g} | {chk['latency_step_ours']:.4g} | "

@@ -41,7 +41,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -53,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_sanafe import chip_for_sanafe, peak_rss_mib  # noqa: E402
+from bench_sanafe import chip_for_sanafe, energy_rows, fastest_sides, peak_rss_mib  # noqa: E402
 from mapping_nets import append_results  # noqa: E402
 from results_log import Target, record_targets  # noqa: E402
 
@@ -301,18 +300,10 @@ def main() -> int:
         return 0
     path = Path(tempfile.mkdtemp()) / "dvs_gesture.yaml"
     path.write_text(hyperedge_text(trace=False))
-    runs = {}
-    for which in ("ours", "sanafe"):
-        cmd = [sys.executable, __file__, "--side", which, "--path", str(path), "--steps", str(args.steps)]
-        for _ in range(max(1, args.repeat)):
-            out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-            if out.returncode:
-                print(out.stderr, file=sys.stderr)
-                return 1
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            if which not in runs or r["wall_s"] < runs[which]["wall_s"]:
-                runs[which] = r
-        print(which, runs[which], flush=True)
+    runs = fastest_sides(lambda which: [sys.executable, __file__, "--side", which, "--path", str(path),
+                                        "--steps", str(args.steps)], args.repeat)
+    if runs is None:
+        return 1
     traced = path.with_name("dvs_gesture_traced.yaml")
     traced.write_text(hyperedge_text(trace=True))
     chk = energy_check(traced, args.steps)
@@ -328,10 +319,7 @@ def main() -> int:
              + f"; spikes {same['neurons_fired'][0]} / {same['neurons_fired'][1]}", "",
              "2. energy of SANA-FE's placement from SANA-FE's spikes, read into neurosim "
              "(`read_sanafe_network` + `evaluate_placement`)", "",
-             "| energy (J) | SANA-FE | neurosim | ratio |", "|---|---|---|---|"]
-    for k in ("synapse", "soma", "network", "total"):
-        a, b = chk["sanafe"][k], chk["ours"][k]
-        lines.append(f"| {k} | {a:.6g} | {b:.6g} | {b / a if a else float('nan'):.4f} |")
+             *energy_rows(chk["sanafe"], chk["ours"])]
     lines.append(f"| synaptic events | {chk['syn_events'][0]} | {chk['syn_events'][1]:.0f} | |")
     lines.append(f"| packets | {chk['packets'][0]} | {chk['packets'][1]:.0f} | |")
     lines += ["", "spikes per layer, SANA-FE vs neurosim's own simulation of the read network: "

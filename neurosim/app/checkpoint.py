@@ -26,7 +26,7 @@ from neurosim.io.atomic import atomic_save_npz
 from neurosim.io.jsontext import parse_json
 from neurosim.io.network import open_npz
 
-__all__ = ["save_checkpoint", "load_checkpoint", "EXPECTED"]
+__all__ = ["save_checkpoint", "load_checkpoint", "require_checkpoint_file", "EXPECTED"]
 
 EXPECTED = "a checkpoint written by 'neurosim learn --checkpoint'"
 _COUNTERS = ("samples_seen", "epoch", "position")
@@ -71,6 +71,18 @@ class _Entries:
     def json(self, key: str) -> Any:
         return parse_json(self.text(key), f"checkpoint '{self.path}', entry '{key}'")
 
+    def finite(self, key: str, shape: tuple, what: str) -> np.ndarray:
+        """Entry ``key``: real numbers of ``shape``, all finite (``what`` names them in messages)."""
+        a = self.get(key)
+        if a.dtype.kind not in "iuf":
+            raise self.err(key, "must be real numbers", got=f"dtype {a.dtype}", expected=f"floating-point {what}")
+        if a.shape != tuple(shape):
+            raise self.err(key, f"wrong shape for the run's {what}", got=a.shape, expected=tuple(shape))
+        if not np.all(np.isfinite(a)):
+            raise self.err(key, "not finite", got=f"{int(a.size - np.isfinite(a).sum())} NaN or inf values",
+                           expected=f"finite {what}")
+        return a
+
 
 def _check_settings(e: _Entries, settings: Mapping[str, Any], keys: Sequence[str]) -> None:
     saved = e.json("settings")
@@ -106,14 +118,7 @@ def _check_arrays(e: _Entries, fresh: dict[str, np.ndarray], n_train: int) -> di
                             expected="the run's history")
             out[key] = a.astype(np.float64)
             continue
-        if a.dtype.kind not in "iuf":
-            raise e.err(key, "must be real numbers", got=f"dtype {a.dtype}", expected="floating-point weights")
-        if a.shape != want.shape:
-            raise e.err(key, "wrong shape for the run's weights", got=a.shape, expected=want.shape)
-        if not np.all(np.isfinite(a)):
-            raise e.err(key, "not finite", got=f"{int(a.size - np.isfinite(a).sum())} NaN or inf values",
-                        expected="finite weights")
-        out[key] = a.astype(want.dtype)
+        out[key] = e.finite(key, want.shape, "weights").astype(want.dtype)
     lengths = {len(v) for k, v in out.items() if k.startswith("history_")}
     if len(lengths) > 1:
         raise e.err("history_*", "entries of different lengths", got=sorted(lengths), expected="one length")
@@ -126,6 +131,14 @@ def _check_arrays(e: _Entries, fresh: dict[str, np.ndarray], n_train: int) -> di
                     got=f"{order.size} entries", expected=f"each of 0 .. {n_train - 1} once")
     out["order"] = order.astype(np.int64)
     return out
+
+
+
+def require_checkpoint_file(path: Union[str, Path]) -> None:
+    """Raise :class:`InputError` unless ``path`` is an existing file (a checkpoint to resume from)."""
+    if not Path(path).is_file():
+        raise InputError(describe("checkpoint", str(path), "not found" if not Path(path).exists() else "not a file",
+                                  expected="a checkpoint from an earlier run"))
 
 
 def load_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any], keys: Sequence[str], fresh: TrainState,
@@ -154,9 +167,7 @@ def load_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any], keys
         Missing or unreadable file, other settings, or any entry missing, of the wrong type or
         shape, out of range or inconsistent; the message names the file and the entry.
     """
-    if not Path(path).is_file():
-        raise InputError(describe("checkpoint", str(path), "not found" if not Path(path).exists() else "not a file",
-                                  expected="a checkpoint from an earlier run"))
+    require_checkpoint_file(path)
     with open_npz(path, kind="checkpoint", expected=EXPECTED) as z:
         e = _Entries(path, z)
         try:

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from neurosim.app.checkpoint import _check_rng, _check_settings, _Entries
+from neurosim.app.checkpoint import _check_rng, _check_settings, _Entries, require_checkpoint_file
 from neurosim.errors import InputError, NeurosimError, describe
 from neurosim.estimators.pudle import PUDLE, PUDLEState
 from neurosim.io.atomic import atomic_save_npz
@@ -55,14 +55,7 @@ def _real(e: _Entries, key: str, *, lo: float, hi: float, nan: bool = False) -> 
 def _weights(e: _Entries, fresh: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     out = {}
     for key in _WEIGHTS:
-        a, want = e.get(key), fresh[key]
-        if a.dtype.kind not in "iuf":
-            raise e.err(key, "must be real numbers", got=f"dtype {a.dtype}", expected="floating-point values")
-        if a.shape != want.shape:
-            raise e.err(key, "wrong shape for the run", got=a.shape, expected=want.shape)
-        if not np.all(np.isfinite(a)):
-            raise e.err(key, "not finite", got=f"{int(a.size - np.isfinite(a).sum())} NaN or inf values",
-                        expected="finite values")
+        a = e.finite(key, fresh[key].shape, "values")
         if key == "adam_v" and np.any(a < 0):  # Adam's second moment: a mean of squares (sqrt of it next)
             raise e.err(key, "negative second moment", got=f"{int((a < 0).sum())} negative values",
                         expected="values >= 0")
@@ -117,9 +110,7 @@ def load_pudle_checkpoint(path: Union[str, Path], *, settings: Mapping[str, Any]
         Missing or unreadable file, other settings, or any entry missing, of the wrong type or
         shape, out of range or inconsistent; the message names the file and the entry.
     """
-    if not Path(path).is_file():
-        raise InputError(describe("checkpoint", str(path), "not found" if not Path(path).exists() else "not a file",
-                                  expected="a checkpoint from an earlier run"))
+    require_checkpoint_file(path)
     n = fresh.order.size
     per_epoch = model.steps_per_epoch(n)
     total = int(model.epochs) * per_epoch

@@ -12,36 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-HAND = """\
-network:
-  name: hand
-  groups:
-    - name: 0
-      attributes: [threshold: 2.0, reset_mode: soft, log_spikes: true]
-      neurons:
-        - 0..7: {}
-        - 8: [bias: 0.5, leak_decay: 0.75]
-    - name: out
-      attributes: {threshold: 3.0, soma: {reset: -1.0}, refractory_delay: 2}
-      neurons: [0..7]
-    - name: d
-      attributes: {}
-      neurons: [0, 1]
-  edges:
-    - 0 -> out: {type: conv2d, input_width: 3, input_height: 3, input_channels: 1, kernel_width: 2,
-                 kernel_height: 2, kernel_count: 2, stride_width: 1, stride_height: 1,
-                 w: [1, 2, 0, 4, 5, 6, 7, 8]}
-    - out -> d: [type: dense, weight: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0]]
-    - d -> out: {type: sparse, source_target_pairs: [[0, 1], [1, 5]], weight: [0.5, -0.5]}
-    - d.1 -> d.0: {synapse: {weight: 2.5}}
-    - d.0 -> d.1: [w: -1]
-mappings:
-  - 0: {core: 0.10}
-  - 0.8: {core: 0.10}
-  - out.0..3: {core: 1.0}
-  - out.4..7: [core: 2.1]
-  - d: {core: 3.0}
-"""
+from tests.mapper.interchange.test_sanafe_read import HAND  # noqa: E402 - the same hand-written file
 
 
 def sanafe_base(work: Path) -> dict:

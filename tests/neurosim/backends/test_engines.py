@@ -162,50 +162,42 @@ def test_nan_stops_run_naming_population_and_neuron(engine):
         ns.simulate(net, steps=100, dt_s=1.0, backend=engine)
 
 
+def _overflowing_net(j):
+    """150 IF neurons, the first 64 at v = 1e308 (a block whose sum overflows, every value finite);
+    neuron ``j`` (if any) pushed to -inf at step 1."""
+    n = 150
+    push = np.zeros(n)
+    if j is not None:
+        push[j] = -1e308
+    net = ns.Network("blocks")
+    net.add(ns.Population("p", n, ns.IF(v_th=1.7e308)))
+    net.add(ns.ConstantInput("p", push))
+    big = np.zeros(n)
+    big[:64] = 1e308
+    return net, {"p": {"v": big}}
+
+
 def test_compiled_non_finite_check_is_exact_per_block():
     # the compiled pass checks one sum per block of neurons: finite values whose sum overflows
     # (block 0) are no error; -inf (never above threshold) in a full block (neuron 100) and in the
     # tail (neuron 140) is one, at the step it appears, naming the neuron
-    n = 150
-    big = np.zeros(n)
-    big[:64] = 1e308
-
-    def sim(j):
-        push = np.zeros(n)
-        if j is not None:
-            push[j] = -1e308
-        net = ns.Network("blocks")
-        net.add(ns.Population("p", n, ns.IF(v_th=1.7e308)))
-        net.add(ns.ConstantInput("p", push))
-        return CompiledSimulator(net, dt_s=1.0, initial_state={"p": {"v": big}})
-
-    ok = sim(None)
+    net, init = _overflowing_net(None)
+    ok = CompiledSimulator(net, dt_s=1.0, initial_state=init)
     ok.run(3)
-    np.testing.assert_array_equal(ok.state["p"]["v"][0], big)
+    np.testing.assert_array_equal(ok.state["p"]["v"][0], init["p"]["v"])
     for j in (100, 140):
+        net, init = _overflowing_net(j)
         with pytest.raises(ns.SimulationError, match=rf"by step 1 .*neuron {j}\b"):
-            sim(j).run(5)
+            CompiledSimulator(net, dt_s=1.0, initial_state=init).run(5)
 
 
 def test_numpy_non_finite_check_tells_an_overflowing_sum_from_a_non_finite_state():
-    # the reference engine tests the sum of each state array first: finite values whose sum
-    # overflows are no error, a -inf is one, naming its neuron
-    n = 150
-    big = np.zeros(n)
-    big[:64] = 1e308
-
-    def run(j):
-        push = np.zeros(n)
-        if j is not None:
-            push[j] = -1e308
-        net = ns.Network("sums")
-        net.add(ns.Population("p", n, ns.IF(v_th=1.7e308)))
-        net.add(ns.ConstantInput("p", push))
-        return ns.simulate(net, steps=3, dt_s=1.0, backend="numpy", initial_state={"p": {"v": big}})
-
-    run(None)
+    # the reference engine tests the sum of each state array first, then the elements
+    net, init = _overflowing_net(None)
+    ns.simulate(net, steps=3, dt_s=1.0, backend="numpy", initial_state=init)
+    net, init = _overflowing_net(140)
     with pytest.raises(ns.SimulationError, match=r"neuron 140\b"):
-        run(140)
+        ns.simulate(net, steps=3, dt_s=1.0, backend="numpy", initial_state=init)
 
 
 def test_gain_signal_switch_keeps_state(engine):

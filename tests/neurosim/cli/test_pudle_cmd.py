@@ -119,7 +119,7 @@ def checkpoint6(tmp_path_factory):
 
 @pytest.mark.parametrize("change, needle", [
     ({"order": np.zeros(120, dtype=np.int64)}, "entry 'order': not a permutation of the 120 training samples"),
-    ({"adam_m": np.zeros((100, 7))}, "entry 'adam_m': wrong shape for the run (got (100, 7), expected (100, 50))"),
+    ({"adam_m": np.zeros((100, 7))}, "entry 'adam_m': wrong shape for the run's values (got (100, 7), expected (100, 50))"),
     ({"components": np.full((100, 50), np.nan)}, "entry 'components': not finite"),
     ({"rng_state": None}, "entry 'rng_state' is missing"),
     ({"rng_state": np.array('{"bit_generator": "MT19937"}')}, "entry 'rng_state': not the state of a PCG64"),
