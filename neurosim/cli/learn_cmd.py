@@ -13,7 +13,10 @@ images (mean removed, one global scale, split into positive and negative channel
 digits (scaled to [0, 1]), or a planted non-negative dictionary (64 x ATOMS, 3-5-sparse codes).
 Held-out test inputs are drawn independently with another seed. ``DICT.npz`` holds ``D`` (M, N)
 (atoms in columns), for the local methods also ``F``, ``H``, ``s``, the history (test objective,
-consistency, symmetry, mean atom norm, per ``--eval-every`` samples) and the run's settings as JSON.
+consistency, symmetry, mean atom norm, per ``--eval-every`` samples), the run's settings as JSON
+and ``convergence`` (JSON, :func:`neurosim.estimators.convergence.training_convergence`: converged
+when the held-out objective changed by at most 1 % over the last quarter of the training; the
+command prints the verdict in one line and, when not converged, what to do).
 
 Checkpoints are written atomically every ``--checkpoint-every`` samples; ``--resume`` continues
 from ``--checkpoint`` and reaches the same dictionary as an uninterrupted run with the same
@@ -22,9 +25,11 @@ arguments (the checkpoint stores the random generator's state and the epoch orde
 With ``--chip`` (local methods) the learning network is checked against the chip before training
 and, after it, mapped with the training run's activity: ``report.json``, ``placement.json``,
 ``summary.txt``, plots and ``network.npz`` in ``--map-out`` (default ``<out stem>_map``), and a
-short cost summary (energy, learning-update share, latency per step, cores). The activity is
-simulated for ``local-spiking`` and modelled from fixed points for ``local-rate``, and covers the
-samples of this invocation only (:mod:`neurosim.cli.learn_map`).
+short cost summary (energy, learning-update share, latency per step, cores), every figure marked
+*simulated* or *modelled*. The activity is simulated for ``local-spiking``; for ``local-rate`` it is
+modelled from the rate model's fixed points with the spiking network's accounting (each neuron
+firing at its fixed-point rate), so the two methods' figures are comparable. It covers the samples
+of this invocation only (:mod:`neurosim.cli.learn_map`).
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ from neurosim.io.outpaths import check_outputs, check_path
 from neurosim.data.planted import channel_split, planted_nonneg
 from neurosim.errors import describe
 from neurosim.guard import MACS_PER_S, check_duration, check_memory, format_bytes
+from neurosim.estimators.convergence import training_convergence
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.io.atomic import atomic_save_npz, check_writable
@@ -287,11 +293,14 @@ def run(args: argparse.Namespace) -> int:
     D = arrays.pop("D") if "D" in arrays else arrays["B"]
     hist = {k: v for k, v in arrays.items() if k.startswith("history_")}
     extra = {k: arrays[k] for k in ("F", "H", "s") if k in arrays}
-    atomic_save_npz(out, D=D, settings=np.array(settings_json), **extra, **hist)
     h = st.history
+    conv = training_convergence(h)
+    atomic_save_npz(out, D=D, settings=np.array(settings_json), convergence=np.array(json.dumps(conv.to_dict())),
+                    **extra, **hist)
     obj = h["test_objective"][-1] if h["test_objective"] else float("nan")
     print(f"learned {D.shape[1]} atoms of dimension {D.shape[0]} from {st.samples_seen} samples "
           f"({s['method']}, {s['data']}); held-out objective {obj:.5g}; wrote {out}")
+    print(conv.line())
     if "D_true" in meta:
         from neurosim.data.planted import recovery
 
@@ -305,5 +314,5 @@ def run(args: argparse.Namespace) -> int:
                      plot_history(h, d / PLOT_FILES[1], title=f"{s['method']} on {s['data']}", force=args.force)):
             print(f"wrote {path}")
     if plan is not None:
-        learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s)
+        learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s, converged=conv.to_dict())
     return 0

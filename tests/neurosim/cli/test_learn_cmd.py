@@ -135,3 +135,19 @@ def test_resume_with_another_test_set_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert main(base + ["--test", "24", "--resume"]) == 2
     assert "was written with other settings" in capsys.readouterr().err
+
+
+def test_unconverged_run_says_so_in_one_line_and_in_the_npz(tmp_path, capsys):
+    """A handful of samples: the held-out objective still falls steeply over the last quarter."""
+    assert main(["learn", "--data", "planted", "--atoms", "8", "--train", "40", "--test", "10", "--samples", "40",
+                 "--batch", "5", "--eval-every", "5", "--seed", "2", "--no-progress",
+                 "--out", str(tmp_path / "d.npz")]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.lower().startswith(("converged", "not converged"))]
+    assert len(lines) == 1 and lines[0].startswith("NOT CONVERGED: the held-out objective fell ")
+    assert "over samples 30..40" in lines[0] and "tolerance 1%" in lines[0] and "more --epochs" in lines[0]
+    with np.load(tmp_path / "d.npz") as z:
+        c = json.loads(str(z["convergence"]))
+        h = z["history_test_objective"]
+    assert c["converged"] is False and (c["since_sample"], c["last_sample"], c["tol"]) == (30, 40, 0.01)
+    assert c["change"] == pytest.approx((h[-3] - h[-1]) / h[-1]) and c["change"] > 0.01  # samples 30 -> 40
+
