@@ -60,12 +60,12 @@ log = logging.getLogger(__name__)
 
 DATA = ("patches8", "patches16", "digits", "planted")
 METHODS = ("local-rate", "local-spiking", "sgd")
-#: per data source: atoms, penalty, training / test samples
+#: per data source: atoms, penalty, training / test samples, passes over the training set
 DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "patches8": {"atoms": 128, "lam": 0.5, "train": 20000, "test": 1000},
-    "patches16": {"atoms": 256, "lam": 1.0, "train": 20000, "test": 500},
-    "digits": {"atoms": 64, "lam": 0.1, "train": 1500, "test": 297},
-    "planted": {"atoms": 128, "lam": 0.1, "train": 20000, "test": 1000},
+    "patches8": {"atoms": 128, "lam": 0.5, "train": 20000, "test": 1000, "epochs": 1.0},
+    "patches16": {"atoms": 256, "lam": 1.0, "train": 20000, "test": 500, "epochs": 1.0},
+    "digits": {"atoms": 64, "lam": 0.1, "train": 1500, "test": 297, "epochs": 1.0},
+    "planted": {"atoms": 128, "lam": 0.1, "train": 20000, "test": 1000, "epochs": 3.0},
 }
 #: files ``--plots`` writes
 PLOT_FILES = ("atoms.png", "training.png")
@@ -88,19 +88,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    ", ".join(f"{k} {v['atoms']}" for k, v in DATA_DEFAULTS.items()) + ")")
     p.add_argument("--method", choices=METHODS, default="local-rate", help="learner (default local-rate)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--epochs", type=float, metavar="E", help="passes over the training set (default 1)")
+    g.add_argument("--epochs", type=float, metavar="E", help="passes over the training set (default per data: " +
+                   ", ".join(f"{k} {v['epochs']:g}" for k, v in DATA_DEFAULTS.items()) + ")")
     g.add_argument("--samples", type=int, metavar="N", help="training samples in total")
     p.add_argument("--batch", type=int, default=16, metavar="B", help="inputs per update (default 16; 1 = online)")
     p.add_argument("--lam", type=float, metavar="LAM", help="sparsity penalty (default per data)")
     p.add_argument("--eta", type=float, metavar="ETA",
-                   help="learning rate (eta_D of the local rule); default 'auto': from the size of typical codes, "
-                        "see LocalDictionaryLearning.resolve_rates")
+                   help="learning rate (eta_D of the local rule); auto: eta_H = 3/4 of the least-mean-squares "
+                        "optimal step for typical codes and eta_D = eta_H / --eta-h-ratio, see "
+                        "LocalDictionaryLearning.resolve_rates (default auto)")
     p.add_argument("--lambda2", type=float, metavar="L2",
                    help="weight decay of the local rule (default 'auto': lam x mean typical code, keeps atom norms "
                         "near 1)")
     p.add_argument("--kappa", type=float, default=0.7, help="feedback strength of phase 2 (default 0.7)")
-    p.add_argument("--eta-h-ratio", type=float, default=8.0, metavar="R",
-                   help="eta_H / eta_D (default 8; the paper uses 15 online: higher keeps H closer to FB, lower learns faster)")
+    p.add_argument("--eta-h-ratio", type=float, default=15.0, metavar="R",
+                   help="eta_H / eta_D: higher keeps H closer to FB; with --eta auto, eta_H is set by the data and "
+                        "a lower ratio raises eta_D (default 15, the paper's)")
     p.add_argument("--init", choices=("random", "data", "asymmetric"), default="random", help="initial weights")
     p.add_argument("--train", type=int, metavar="N", help="training set size (default per data)")
     p.add_argument("--test", type=int, metavar="N", help="held-out set size (default per data)")
@@ -167,7 +170,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
          "kappa": args.kappa, "eta_h_ratio": args.eta_h_ratio, "train": args.train or d["train"],
          "test": args.test or d["test"], "seed": args.seed, "init": args.init}
     s["eta"] = args.eta or "auto"
-    s["total"] = args.samples or int(round((args.epochs or 1.0) * s["train"]))
+    s["total"] = args.samples or int(round((args.epochs or d["epochs"]) * s["train"]))
     if s["total"] < 1:
         raise UsageError(describe("option", "--epochs", "gives no training sample", got=args.epochs,
                                   expected=f">= 1 / {s['train']} (the training set), or --samples N"))
