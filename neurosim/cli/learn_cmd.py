@@ -13,7 +13,10 @@ images (mean removed, one global scale, split into positive and negative channel
 digits (scaled to [0, 1]), or a planted non-negative dictionary (64 x ATOMS, 3-5-sparse codes).
 Held-out test inputs are drawn independently with another seed. ``DICT.npz`` holds ``D`` (M, N)
 (atoms in columns), for the local methods also ``F``, ``H``, ``s``, the history (test objective,
-consistency, symmetry, mean atom norm, per ``--eval-every`` samples) and the run's settings as JSON.
+consistency, symmetry, mean atom norm, per ``--eval-every`` samples), the run's settings as JSON
+and ``convergence`` (JSON, :func:`neurosim.estimators.convergence.training_convergence`: converged
+when the held-out objective changed by at most 1 % over the last quarter of the training; the
+command prints the verdict in one line and, when not converged, what to do).
 
 Checkpoints are written atomically every ``--checkpoint-every`` samples; ``--resume`` continues
 from ``--checkpoint`` and reaches the same dictionary as an uninterrupted run with the same
@@ -22,9 +25,11 @@ arguments (the checkpoint stores the random generator's state and the epoch orde
 With ``--chip`` (local methods) the learning network is checked against the chip before training
 and, after it, mapped with the training run's activity: ``report.json``, ``placement.json``,
 ``summary.txt``, plots and ``network.npz`` in ``--map-out`` (default ``<out stem>_map``), and a
-short cost summary (energy, learning-update share, latency per step, cores). The activity is
-simulated for ``local-spiking`` and modelled from fixed points for ``local-rate``, and covers the
-samples of this invocation only (:mod:`neurosim.cli.learn_map`).
+short cost summary (energy, learning-update share, latency per step, cores), every figure marked
+*simulated* or *modelled*. The activity is simulated for ``local-spiking``; for ``local-rate`` it is
+modelled from the rate model's fixed points with the spiking network's accounting (each neuron
+firing at its fixed-point rate), so the two methods' figures are comparable. It covers the samples
+of this invocation only (:mod:`neurosim.cli.learn_map`).
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ from neurosim.io.outpaths import check_outputs, check_path
 from neurosim.data.planted import channel_split, planted_nonneg
 from neurosim.errors import describe
 from neurosim.guard import MACS_PER_S, check_duration, check_memory, format_bytes
+from neurosim.estimators.convergence import training_convergence
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.io.atomic import atomic_save_npz, check_writable
@@ -55,12 +61,12 @@ log = logging.getLogger(__name__)
 
 DATA = ("patches8", "patches16", "digits", "planted")
 METHODS = ("local-rate", "local-spiking", "sgd")
-#: per data source: atoms, penalty, training / test samples
+#: per data source: atoms, penalty, training / test samples, passes over the training set
 DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "patches8": {"atoms": 128, "lam": 0.5, "train": 20000, "test": 1000},
-    "patches16": {"atoms": 256, "lam": 1.0, "train": 20000, "test": 500},
-    "digits": {"atoms": 64, "lam": 0.1, "train": 1500, "test": 297},
-    "planted": {"atoms": 128, "lam": 0.1, "train": 20000, "test": 1000},
+    "patches8": {"atoms": 128, "lam": 0.5, "train": 20000, "test": 1000, "epochs": 1.0},
+    "patches16": {"atoms": 256, "lam": 1.0, "train": 20000, "test": 500, "epochs": 1.0},
+    "digits": {"atoms": 64, "lam": 0.1, "train": 1500, "test": 297, "epochs": 1.0},
+    "planted": {"atoms": 128, "lam": 0.1, "train": 20000, "test": 1000, "epochs": 3.0},
 }
 #: files ``--plots`` writes
 PLOT_FILES = ("atoms.png", "training.png")
@@ -83,19 +89,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    ", ".join(f"{k} {v['atoms']}" for k, v in DATA_DEFAULTS.items()) + ")")
     p.add_argument("--method", choices=METHODS, default="local-rate", help="learner (default local-rate)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--epochs", type=float, metavar="E", help="passes over the training set (default 1)")
+    g.add_argument("--epochs", type=float, metavar="E", help="passes over the training set (default per data: " +
+                   ", ".join(f"{k} {v['epochs']:g}" for k, v in DATA_DEFAULTS.items()) + ")")
     g.add_argument("--samples", type=int, metavar="N", help="training samples in total")
     p.add_argument("--batch", type=int, default=16, metavar="B", help="inputs per update (default 16; 1 = online)")
     p.add_argument("--lam", type=float, metavar="LAM", help="sparsity penalty (default per data)")
     p.add_argument("--eta", type=float, metavar="ETA",
-                   help="learning rate (eta_D of the local rule); default 'auto': from the size of typical codes, "
-                        "see LocalDictionaryLearning.resolve_rates")
+                   help="learning rate (eta_D of the local rule); auto: eta_H = 3/4 of the least-mean-squares "
+                        "optimal step for typical codes and eta_D = eta_H / --eta-h-ratio, see "
+                        "LocalDictionaryLearning.resolve_rates (default auto)")
     p.add_argument("--lambda2", type=float, metavar="L2",
                    help="weight decay of the local rule (default 'auto': lam x mean typical code, keeps atom norms "
                         "near 1)")
     p.add_argument("--kappa", type=float, default=0.7, help="feedback strength of phase 2 (default 0.7)")
-    p.add_argument("--eta-h-ratio", type=float, default=8.0, metavar="R",
-                   help="eta_H / eta_D (default 8; the paper uses 15 online: higher keeps H closer to FB, lower learns faster)")
+    p.add_argument("--eta-h-ratio", type=float, default=15.0, metavar="R",
+                   help="eta_H / eta_D: higher keeps H closer to FB; with --eta auto, eta_H is set by the data and "
+                        "a lower ratio raises eta_D (default 15, the paper's)")
     p.add_argument("--init", choices=("random", "data", "asymmetric"), default="random",
                    help="initial weights (default random)")
     p.add_argument("--train", type=int, metavar="N", help="training set size (default per data)")
@@ -167,7 +176,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
          "kappa": args.kappa, "eta_h_ratio": args.eta_h_ratio, "train": args.train or d["train"],
          "test": args.test or d["test"], "seed": args.seed, "init": args.init}
     s["eta"] = args.eta or "auto"
-    s["total"] = args.samples or int(round((args.epochs or 1.0) * s["train"]))
+    s["total"] = args.samples or int(round((args.epochs or d["epochs"]) * s["train"]))
     if s["total"] < 1:
         raise UsageError(describe("option", "--epochs", "gives no training sample", got=args.epochs,
                                   expected=f">= 1 / {s['train']} (the training set), or --samples N"))
@@ -298,11 +307,14 @@ def run(args: argparse.Namespace) -> int:
     D = arrays.pop("D") if "D" in arrays else arrays["B"]
     hist = {k: v for k, v in arrays.items() if k.startswith("history_")}
     extra = {k: arrays[k] for k in ("F", "H", "s") if k in arrays}
-    atomic_save_npz(out, D=D, settings=np.array(settings_json), **extra, **hist)
     h = st.history
+    conv = training_convergence(h)
+    atomic_save_npz(out, D=D, settings=np.array(settings_json), convergence=np.array(json.dumps(conv.to_dict())),
+                    **extra, **hist)
     obj = h["test_objective"][-1] if h["test_objective"] else float("nan")
     print(f"learned {D.shape[1]} atoms of dimension {D.shape[0]} from {st.samples_seen} samples "
           f"({s['method']}, {s['data']}); held-out objective {obj:.5g}; wrote {out}")
+    print(conv.line())
     if "D_true" in meta:
         from neurosim.data.planted import recovery
 
@@ -316,5 +328,5 @@ def run(args: argparse.Namespace) -> int:
                      plot_history(h, d / PLOT_FILES[1], title=f"{s['method']} on {s['data']}", force=args.force)):
             print(f"wrote {path}")
     if plan is not None:
-        learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s)
+        learn_map.map_learning(plan, learner, first_sample=first_sample, settings=s, converged=conv.to_dict())
     return 0

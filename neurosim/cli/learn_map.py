@@ -117,11 +117,12 @@ def check_before_training(plan: ChipPlan, learner: LocalDictionaryLearning, stat
 
 
 def map_learning(plan: ChipPlan, learner: LocalDictionaryLearning, *, first_sample: int,
-                 settings: dict[str, Any]) -> dict:
-    """Map the trained network with this run's activity; write the outputs; return the report."""
+                 settings: dict[str, Any], converged: Optional[dict] = None) -> dict:
+    """Map the trained network with this run's activity; write the outputs; return the report
+    (with the training's convergence verdict ``converged`` in ``learning``, if given)."""
     with StageProgress(enabled=plan.progress) as progress:
         cost = cost_of_learning(learner, plan.chip, plan.options, first_sample=first_sample, settings=settings,
-                                progress=progress)
+                                progress=progress, converged=converged)
     record = RunRecord(plan.out, OUTPUTS, command=plan.command).start()
     text, drawn = write_mapping(cost.result, plan.out, partitioner=plan.options.partitioner,
                                 placer=plan.options.placer, seed=plan.options.seed, report=cost.report,

@@ -29,7 +29,9 @@ def test_rate_learning_is_costed_as_a_modelled_activity(learner):
     assert 0 < ln["learn_update_share"] < 1 and ln["learn_update_j"] == rep["energy_j"]["by_event"]["learn_update"]
     assert any("MODELLED" in n for n in rep["notes"])
     assert rep["activity"]["inputs"] == 30  # per-input figures count the samples, not the batch width
-    assert "cost of learning on chip 'loihi1' (fixed-point model activity" in cost.text()
+    assert ln["figures"] == "modelled" and rep["activity"]["source"] == "fixed-point:spikes"
+    assert "cost of learning on chip 'loihi1' (MODELLED figures, from the rate model's fixed points" in cost.text()
+    assert "converged" not in ln  # only when the caller passes a verdict
 
 
 def test_fit_check_before_training(learner):

@@ -31,6 +31,7 @@ def test_spiking_learning_cost_on_loihi1(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "fits chip 'loihi1'" in out.splitlines()[0]  # checked before training
     assert "cost of learning on chip 'loihi1'" in out and "learning updates" in out and "core(s)" in out
+    assert_labelled(out, "simulated")
     d_map = tmp_path / "d_map"  # default: <out stem>_map beside --out
     for name in OUTPUTS:
         assert (d_map / name).is_file(), name
@@ -80,14 +81,34 @@ def test_saved_network_and_activity_remap_to_the_same_learning_cost(tmp_path, ca
     assert again["activity"] == first["activity"]
 
 
+def assert_labelled(out: str, kind: str) -> None:
+    """The cost headline and every figure in it say whether they are simulated or modelled."""
+    lines = out[out.index("cost of learning on chip"):].splitlines()[:3]
+    assert f"({kind.upper()} figures, " in lines[0]
+    energy, latency = lines[1], lines[2]
+    assert re.search(rf"energy \S+ J {kind} \(\S+ J per sample, {kind}\)", energy), energy
+    assert re.search(rf"learning updates \S+ J = .* \({kind}\)$", energy), energy
+    assert re.search(rf"latency \S+ s per step {kind};", latency), latency
+    other = "modelled" if kind == "simulated" else "simulated"
+    assert other not in "\n".join(lines[1:]).lower()
+
+
 def test_local_rate_activity_is_labelled_as_a_fixed_point_model(tmp_path, capsys):
+    """local-rate is costed as the spiking network firing at its fixed-point rates, and says so."""
     assert learn(tmp_path, "--method", "local-rate", "--chip", "loihi1", "--time-budget", "0") == 0
     report = json.loads((tmp_path / "d_map" / "report.json").read_text())
-    assert report["activity"]["source"] == "fixed-point:rates" and not report["activity"]["assumed"]
-    assert report["learning"]["activity"] == "fixed-point model"
+    assert report["activity"]["source"] == "fixed-point:spikes" and not report["activity"]["assumed"]
+    assert report["learning"]["activity"] == "fixed-point model" and report["learning"]["figures"] == "modelled"
     assert any("MODELLED, not simulated" in n for n in report["notes"])
     assert report["totals"]["learn_updates"] == pytest.approx(PLASTIC * 3, rel=1e-12)
-    assert "MODELLED" in capsys.readouterr().out
+    # the spiking network's accounting: binary spikes, 640 steps per phase, 2 phases x 3 updates
+    assert report["activity"]["steps"] == 2 * 640 * 3
+    assert not any("GRADED ON A BINARY CHIP" in n for n in report["notes"])
+    verdict = report["learning"]["converged"]  # the training's verdict, as learn printed it
+    assert verdict["converged"] in (True, False) and verdict["tol"] == 0.05
+    out = capsys.readouterr().out
+    assert "MODELLED" in out
+    assert_labelled(out, "modelled")
 
 
 def test_resumed_run_profiles_only_its_own_samples(tmp_path, capsys):
@@ -175,7 +196,7 @@ def test_learn_report_per_input_divides_by_samples(tmp_path, capsys):
     assert report["edp_js"] == pytest.approx(e["per_input"] * report["latency_s"]["time_to_solution"], rel=1e-12)
     # both printed figures agree: the summary's "per input" and the learning cost's "per sample"
     per_input = float(re.search(r"per input ([0-9.e+-]+) J", out).group(1))
-    per_sample = float(re.search(r"\(([0-9.e+-]+) J per sample\)", out).group(1))
+    per_sample = float(re.search(r"\(([0-9.e+-]+) J per sample, simulated\)", out).group(1))
     assert per_input == pytest.approx(per_sample, rel=1e-3) == pytest.approx(e["per_input"], rel=1e-3)
 
 

@@ -198,3 +198,24 @@ def test_the_learning_profile_counts_the_samples_it_streamed(samples, model, sol
     m = LocalDictionaryLearning(8, model=model, solver=solver, batch_size=8, n_samples=samples, seed=0).fit(X)
     act = m.activity_ if m.activity_ is not None else m.fixed_point_activity_
     assert act.inputs == samples
+
+
+def test_fixed_point_spikes_model_the_simulated_spiking_network():
+    """The rate learner's spiking-accounting profile (``fixed_point_spikes_``: each neuron fires at
+    its fixed-point rate for each 20-unit phase) against the spiking network simulated on the
+    numpy engine with (almost) the same weights: same network, steps, batch and learning epochs,
+    spike totals within the transient's share."""
+    pl = planted_nonneg(16, 8, 8, seed=1, density=0.4)
+    kw = dict(batch_size=4, n_samples=8, lam=0.1, eta_d=1e-4, lambda2=0.0, seed=0)
+    fixed = LocalDictionaryLearning(8, model="rate", **kw).fit(pl.X)
+    spk = LocalDictionaryLearning(8, model="spiking", backend="numpy", **kw).fit(pl.X)
+    fa, sa = fixed.fixed_point_spikes_, spk.activity_
+    assert fa.source == "fixed-point:spikes" and fa.inputs == sa.inputs == 8
+    assert (fa.steps, fa.batch, fa.dt_s) == (sa.steps, sa.batch, sa.dt_s) == (2 * 640 * 2, 4, 1 / 32)
+    assert fa.learn_epochs == sa.learn_epochs == {"F": 2, "B": 2, "H": 2}
+    net = fixed.network(batch=4, model="spiking")
+    fa.check_matches(net)
+    assert [type(p.model) for p in net.populations] == [type(p.model) for p in spk.network(batch=4).populations]
+    # neurons ramp up from rest in phase 0 (and spikes quantise): the model counts 10-12 % more here
+    for pop in ("input", "coding"):
+        assert sa.counts[pop].sum() < fa.counts[pop].sum() < 1.2 * sa.counts[pop].sum(), pop
