@@ -192,6 +192,17 @@ def train_loop(state: TrainState, X: np.ndarray, *, total: int, batch_size: int,
     return state
 
 
+def _run_shape(updates: dict[int, int], steps_per_phase: int) -> tuple[int, int, int]:
+    """``(updates, batch, steps)`` of a training run's activity: ``2 S`` steps per update; one
+    common mini-batch size ``B`` gives ``batch = B``, several give input-steps with ``batch = 1``
+    (:meth:`~neurosim.activity.ActivityProfile.combine`)."""
+    n_updates = int(sum(updates.values()))
+    if len(updates) == 1:
+        (batch,) = updates
+        return n_updates, int(batch), 2 * steps_per_phase * n_updates
+    return n_updates, 1, 2 * steps_per_phase * sum(b * n for b, n in updates.items())
+
+
 class LocalDictionaryLearning:
     """Dictionary learning by Lin & Tang's network with local plasticity (sklearn-style).
 
@@ -485,12 +496,7 @@ class LocalDictionaryLearning:
         """
         dt, _ = self._defaults()
         S = self.steps_per_phase()
-        n_updates = int(sum(updates.values()))
-        if len(updates) == 1:
-            (batch,) = updates
-            steps = 2 * S * n_updates
-        else:
-            batch, steps = 1, 2 * S * sum(b * n for b, n in updates.items())
+        n_updates, batch, steps = _run_shape(updates, S)
         counts = {pop: S * np.asarray(v, dtype=np.int64) for pop, v in active.items()}
         return ActivityProfile.from_counts(self.network(params, batch=batch), counts, steps=steps, batch=batch,
                                            dt_s=dt, source="fixed-point:rates",
@@ -515,13 +521,7 @@ class LocalDictionaryLearning:
         ``rate_sums[pop]`` holds the inner sums per neuron; ``updates`` as in
         :meth:`_fixed_point_profile`.
         """
-        S = int(round(SPIKING_PHASE_TIME / SPIKING_DT_S))
-        n_updates = int(sum(updates.values()))
-        if len(updates) == 1:
-            (batch,) = updates
-            steps = 2 * S * n_updates
-        else:
-            batch, steps = 1, 2 * S * sum(b * n for b, n in updates.items())
+        n_updates, batch, steps = _run_shape(updates, int(round(SPIKING_PHASE_TIME / SPIKING_DT_S)))
         counts = {pop: np.rint(SPIKING_PHASE_TIME * np.asarray(v)).astype(np.int64) for pop, v in rate_sums.items()}
         return ActivityProfile.from_counts(self.network(params, batch=batch, model="spiking"), counts, steps=steps,
                                            batch=batch, dt_s=SPIKING_DT_S, source="fixed-point:spikes",
