@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional
 
 import mapper
 import neurosim
+from neurosim.io.runrecord import file_digest as sha256_of_file
 from neurosim.io.atomic import atomic_write_json
 
 __all__ = ["PointStore", "code_version", "digest", "file_digest", "STORE_FORMAT", "STORE_VERSION"]
@@ -54,11 +55,7 @@ def digest(obj: Any) -> str:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes (first 24 hex digits)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:KEY_DIGITS]
+    return sha256_of_file(path)[:KEY_DIGITS]
 
 
 @functools.lru_cache(maxsize=1)

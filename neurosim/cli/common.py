@@ -107,7 +107,8 @@ def announce_compile(backend: str) -> None:
 def note(args: argparse.Namespace, text: Optional[str]) -> None:
     """Print ``text`` (if any) as one ``neurosim COMMAND: note: ...`` line on stderr."""
     if text:
-        print(f"neurosim {getattr(args, 'command', None) or 'neurosim'}: note: {text}", file=sys.stderr, flush=True)
+        command = getattr(args, "command", None)
+        print(f"neurosim{' ' + command if command else ''}: note: {text}", file=sys.stderr, flush=True)
 
 
 def refuse_unless(args: argparse.Namespace, dest: str, ok: bool, why: str) -> None:

@@ -233,8 +233,8 @@ def run(args: argparse.Namespace) -> int:
         state, saved = load_pudle_checkpoint(ck, settings=s, keys=RESUME_KEYS, model=model, fresh=state,
                                              curves={"steps": 1, "rel_error": 1, "max_sine": 1} if curve else {})
         if curve is not None:
-            curve.steps, curve.rel_error, curve.max_sine = (list(saved[k]) for k in ("steps", "rel_error", "max_sine"))
-            curve.steps = [int(k) for k in curve.steps]
+            curve.steps = [int(k) for k in saved["steps"]]
+            curve.rel_error, curve.max_sine = list(saved["rel_error"]), list(saved["max_sine"])
             curve.loss = [np.nan] + list(state.loss_curve)
     print(f"{desc}; {args.estimator}, T={args.T}, lam={args.lam:g}, alpha={args.alpha:g}, threshold {args.threshold}"
           f"{' with lambda decay' if args.lam_decay else ''}; {optimizer} lr {s['lr']:g}, batch {s['batch_size']}, "
