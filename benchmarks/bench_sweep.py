@@ -156,7 +156,7 @@ def main() -> None:
              f"- scaling 1 -> 2 workers: {scaling:.2f}x (target >= 1.5x on 2 cores)"
              + ("" if args.no_loop else f"; sweep (2 workers) vs loop: {vs_loop:.2f}x faster (target >= 2x)"),
              f"- mapper wall time summed over the 64 points: {busy[1]:.0f} s with 1 worker, {busy[2]:.0f} s with 2 "
-             f"(the same work: a larger sum means the workers got less than a core each, i.e. a loaded machine)",
+             f"(the same work: a larger sum with 2 is what the worker processes cost each point, or a loaded machine)",
              f"- every point equal (mapper wall time aside): 1 vs 2 workers {same_12}"
              + ("" if args.no_loop else f"; sweep vs `neurosim run` {same_loop}")
              + (f" (differs: {mismatched[:5]})" if mismatched else ""), ""]
