@@ -34,6 +34,7 @@ from neurosim.app.pipeline import Simulated, map_stage, prepare_network, quantiz
 from neurosim.app.quality import QuantizedQuality
 from neurosim.app.sweepspec import NIR_FIELDS, SweepError, SweepSpec, _relative
 from neurosim.app.sweepstore import code_version, digest, file_digest
+from neurosim.blas import one_thread
 from neurosim.errors import CapacityError, NeurosimError, SpecError
 from neurosim.guard import ResourceLimits
 from neurosim.validation.schema import Ctx, validate_section
@@ -247,10 +248,8 @@ class _Invalid(Exception):
 
 # -- tasks (run in-process or on Dask workers) ----------------------------------------------------
 def _one_thread():
-    """BLAS limited to one thread: the sweep's parallelism is one worker per core."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1)
+    """BLAS and OpenMP limited to one thread: the sweep's parallelism is one worker per core."""
+    return one_thread(None)
 
 
 def _unexpected(exc: BaseException) -> Failure:

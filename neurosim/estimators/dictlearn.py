@@ -31,6 +31,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from neurosim.activity import ActivityProfile
+from neurosim.blas import one_thread
 from neurosim.builders.dictnet import (
     CODING,
     INPUT,
@@ -167,8 +168,17 @@ def train_loop(state: TrainState, X: np.ndarray, *, total: int, batch_size: int,
     ``state.rng_state`` (saved right after each draw, so a resumed run draws the same orders);
     ``step(state, X_batch)`` updates ``state.params``; ``record(state)`` appends to the history
     every ``eval_every`` samples (and at the start and the end); ``callback(state)`` runs after
-    every update and may return ``True`` to stop (the state stays resumable).
+    every update and may return ``True`` to stop (the state stays resumable). BLAS runs on one
+    thread meanwhile (:mod:`neurosim.blas`: mini-batch products are too small to share).
     """
+    with one_thread():
+        return _train_loop(state, X, total=total, batch_size=batch_size, step=step, record=record,
+                           eval_every=eval_every, callback=callback)
+
+
+def _train_loop(state: TrainState, X: np.ndarray, *, total: int, batch_size: int,
+                step: Callable[[TrainState, np.ndarray], None], record: Optional[Callable[[TrainState], None]],
+                eval_every: Optional[int], callback: Optional[Callable[[TrainState], bool]]) -> TrainState:
     rng = np.random.default_rng()
     rng.bit_generator.state = json.loads(state.rng_state)
     if record is not None and eval_every and not state.history["samples"]:

@@ -124,6 +124,28 @@ def test_resume_from_state_gives_identical_result():
     np.testing.assert_array_equal(resumed.params_.H, full.params_.H)
 
 
+@pytest.mark.parametrize("learner", [LocalDictionaryLearning, SGDDictionaryLearning])
+def test_training_runs_blas_on_one_thread_and_restores_it(learner):
+    """Mini-batch products are too small to share: BLAS threads only cost time when another
+    process holds a core (3x on the patches benchmark), so training limits BLAS to one thread
+    while it runs and gives the caller's setting back."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return sorted({p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"})
+
+    seen = []
+    pl = planted_nonneg(12, 16, 40, seed=9, density=0.4)
+    est = learner(16, lam=0.1, batch_size=8, n_samples=16, seed=0)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # the suite runs on one (conftest)
+        before = blas_threads()
+        est.fit(pl.X, callback=lambda s: seen.append(blas_threads()) and False)
+        after = blas_threads()
+    assert before == [2]
+    assert seen and all(t == [1] for t in seen), seen
+    assert after == before
+
+
 def test_sgd_baseline_keeps_unit_nonneg_atoms_and_improves():
     pl = planted_nonneg(16, 24, 600, seed=9, density=0.3)
     te = planted_nonneg(16, 24, 100, seed=10, D=pl.D)
