@@ -2,8 +2,9 @@
 ``--resume`` reads).
 
 A checkpoint is one ``.npz`` (written atomically): the run's settings as JSON (``settings``) and
-the arrays of :meth:`~neurosim.estimators.dictlearn.TrainState.to_arrays` (the weights, the sample
-counter, the epoch order, the random generator's state, the history).
+the arrays of :meth:`~neurosim.estimators.training.TrainState.to_arrays` (the weights, the sample
+counter, the epoch order, the random generator's state, the history, and the scale an automatic
+learning rate was halved to; checkpoints written before that entry existed read as 1).
 
 :func:`load_checkpoint` trusts nothing in the file. Every entry is checked against a fresh state
 of the same learner (same entries, dtypes and shapes), the counters against the run (``0 <=
@@ -109,7 +110,7 @@ def _check_arrays(e: _Entries, fresh: dict[str, np.ndarray], n_train: int) -> di
     """The weight and history arrays, checked against a fresh state's."""
     out: dict[str, np.ndarray] = {}
     for key, want in fresh.items():
-        if key in _COUNTERS or key in ("order", "rng_state"):
+        if key in _COUNTERS or key in ("order", "rng_state", "rate_scale"):
             continue
         a = e.get(key)
         if key.startswith("history_"):
@@ -130,6 +131,11 @@ def _check_arrays(e: _Entries, fresh: dict[str, np.ndarray], n_train: int) -> di
         raise e.err("order", f"not a permutation of the {n_train} training samples",
                     got=f"{order.size} entries", expected=f"each of 0 .. {n_train - 1} once")
     out["order"] = order.astype(np.int64)
+    if "rate_scale" in e.z.files:  # absent in checkpoints from before the automatic rate's back-off
+        scale = float(e.finite("rate_scale", (), "learning-rate scale"))
+        if not 0 < scale <= 1:
+            raise e.err("rate_scale", "out of range", got=scale, expected="0 < rate_scale <= 1 (a halved automatic rate)")
+        out["rate_scale"] = np.float64(scale)
     return out
 
 

@@ -23,15 +23,15 @@ epoch's order, the random generator's state and the history, and round-trips thr
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import logging
 import json
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import numpy as np
 
 from neurosim.activity import ActivityProfile
-from neurosim.blas import one_thread
 from neurosim.builders.dictnet import (
     CODING,
     INPUT,
@@ -49,9 +49,12 @@ from neurosim.data.planted import test_objective
 from neurosim.errors import NetworkError, SimulationError, describe
 from neurosim.ir import Network
 from neurosim.learning import apply_rule, connection_stats, parse_quantity
+from neurosim.estimators.training import HISTORY_KEYS, TrainState, copy_state, restore_state, train_loop
 from neurosim.solvers.dictnet_rate import rate_fixed_point, rate_phase_stats
 
 __all__ = ['TrainState', 'train_loop', 'code_step_scale', 'proxy_codes', 'lin_tang_update', 'LocalDictionaryLearning', 'HISTORY_KEYS']
+
+log = logging.getLogger(__name__)
 
 
 
@@ -66,13 +69,14 @@ AUTO_ETA_H = 0.75
 SPIKING_DT_S, SPIKING_PHASE_TIME = 1.0 / 32, 20.0
 
 
-HISTORY_KEYS = ("samples", "test_objective", "consistency", "symmetry", "mean_norm")
-
-
 #: Training stops with an error once the mean atom norm exceeds this many times its initial value
 #: (the learning rule's normalisation keeps a stable run near its start; lower the rates otherwise).
 DIVERGED_NORM = 1e3
 
+
+#: an automatic learning rate that diverges is halved and the epoch rerun, at most this many times
+#: (down to 1/16 of the rate ``"auto"`` picked); beyond, the divergence is raised
+MAX_BACKOFFS = 4
 
 #: connection -> (pre, post, gain per phase)
 _CONNS = {"F": (INPUT, CODING, None), "B": (CODING, INPUT, "gamma"), "H": (CODING, CODING, None)}
@@ -121,85 +125,6 @@ def lin_tang_update(params: DictNetParams, stats: dict, rules: dict, *, kappa: f
     H[np.diag_indices(N)] = theta
     s = theta.copy() if rescale else params.s.copy()
     return DictNetParams(out["F"]["weight"], out["B"]["weight"], H, s)
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue a training run exactly where it stopped.
-
-    ``params`` is a :class:`DictNetParams` (local rule) or a dictionary array ``D`` (SGD baseline).
-    """
-
-    params: Union[DictNetParams, np.ndarray]
-    samples_seen: int = 0
-    epoch: int = 0
-    position: int = 0
-    order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    rng_state: str = ""
-    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        p = self.params
-        arrays = {"F": p.F, "B": p.B, "H": p.H, "s": p.s} if isinstance(p, DictNetParams) else {"D": np.asarray(p)}
-        arrays.update({"samples_seen": np.int64(self.samples_seen), "epoch": np.int64(self.epoch),
-                       "position": np.int64(self.position), "order": self.order, "rng_state": np.array(self.rng_state)})
-        for k in HISTORY_KEYS:
-            arrays[f"history_{k}"] = np.asarray(self.history[k], dtype=np.float64)
-        return arrays
-
-    @classmethod
-    def from_arrays(cls, z) -> "TrainState":
-        try:
-            params = np.array(z["D"]) if "D" in z and "F" not in z else DictNetParams(z["F"], z["B"], z["H"], z["s"])
-            hist = {k: [float(v) for v in z[f"history_{k}"]] for k in HISTORY_KEYS}
-            return cls(params, int(z["samples_seen"]), int(z["epoch"]), int(z["position"]),
-                       np.asarray(z["order"], dtype=np.int64), str(z["rng_state"]), hist)
-        except KeyError as exc:
-            raise NetworkError(describe("checkpoint", "state", "is missing a field", got=str(exc),
-                                        expected="a checkpoint written by neurosim's dictionary learners")) from exc
-
-
-def train_loop(state: TrainState, X: np.ndarray, *, total: int, batch_size: int,
-               step: Callable[[TrainState, np.ndarray], None], record: Optional[Callable[[TrainState], None]] = None,
-               eval_every: Optional[int] = None, callback: Optional[Callable[[TrainState], bool]] = None) -> TrainState:
-    """The resumable sample loop shared by the local learner and the SGD baseline.
-
-    Epochs are random permutations of the training rows drawn from the generator stored in
-    ``state.rng_state`` (saved right after each draw, so a resumed run draws the same orders);
-    ``step(state, X_batch)`` updates ``state.params``; ``record(state)`` appends to the history
-    every ``eval_every`` samples (and at the start and the end); ``callback(state)`` runs after
-    every update and may return ``True`` to stop (the state stays resumable). BLAS runs on one
-    thread meanwhile (:mod:`neurosim.blas`: mini-batch products are too small to share).
-    """
-    with one_thread():
-        return _train_loop(state, X, total=total, batch_size=batch_size, step=step, record=record,
-                           eval_every=eval_every, callback=callback)
-
-
-def _train_loop(state: TrainState, X: np.ndarray, *, total: int, batch_size: int,
-                step: Callable[[TrainState, np.ndarray], None], record: Optional[Callable[[TrainState], None]],
-                eval_every: Optional[int], callback: Optional[Callable[[TrainState], bool]]) -> TrainState:
-    rng = np.random.default_rng()
-    rng.bit_generator.state = json.loads(state.rng_state)
-    if record is not None and eval_every and not state.history["samples"]:
-        record(state)
-    while state.samples_seen < total:
-        if state.position >= len(state.order):
-            state.order = rng.permutation(len(X))
-            state.position = 0
-            state.epoch += 1
-            state.rng_state = json.dumps(rng.bit_generator.state)
-        take = min(batch_size, len(state.order) - state.position, total - state.samples_seen)
-        step(state, X[state.order[state.position:state.position + take]])
-        before = state.samples_seen
-        state.position += take
-        state.samples_seen += take
-        if record is not None and eval_every and (state.samples_seen // eval_every > before // eval_every
-                                                  or state.samples_seen == total):
-            record(state)
-        if callback is not None and callback(state):
-            break
-    return state
 
 
 def _run_shape(updates: dict[int, int], steps_per_phase: int) -> tuple[int, int, int]:
@@ -395,14 +320,26 @@ class LocalDictionaryLearning:
 
         ``state`` continues an interrupted run; ``callback(state)`` is called after every update
         and may return ``True`` to stop early (the state is then resumable).
+
+        With ``eta_d="auto"`` on the rate model's fixed points, a run that diverges (no bounded
+        fixed point, non-finite weights or atom norms beyond ``DIVERGED_NORM``) goes back to the
+        start of its epoch with both rates halved (``state.rate_scale``, kept in checkpoints) and
+        a warning, at most ``MAX_BACKOFFS`` times: the automatic rate is an estimate made before
+        the codes grow (e.g. image patches at mini-batches of 256 diverge in epoch 8 at the
+        estimate and learn at half of it). A rate given explicitly is never changed: its
+        divergence is raised.
         """
         self._check()
         X = _check_X(X)
-        self.eta_d_, self.lambda2_ = self.resolve_rates(X)
+        eta, self.lambda2_ = self.resolve_rates(X)
         state = state if state is not None else self.initial_state(X)
-        rules = self._rules()
-        self._runners: dict[int, DictNetRunner] = {}
         fixed = self.model == "rate" and self.solver == "fixed_point"
+        backoff = fixed and self.eta_d == "auto"  # an automatic rate that diverges is halved (below)
+        if not backoff:
+            state.rate_scale = 1.0
+        self.eta_d_ = eta * state.rate_scale
+        rules_now = [self._rules()]  # replaced when the rate is backed off
+        self._runners: dict[int, DictNetRunner] = {}
         M, N = state.params.shape
         active = {INPUT: np.zeros(M, dtype=np.int64), CODING: np.zeros(N, dtype=np.int64)}
         rate_sums = {INPUT: np.zeros(M), CODING: np.zeros(N)}  # fixed-point rates summed over phases and inputs
@@ -422,7 +359,7 @@ class LocalDictionaryLearning:
             if runner is not None and runner.in_loop:  # the engine applied the rules at the end of phase kappa
                 st.params = runner.learned_params()
             else:
-                st.params = lin_tang_update(st.params, stats, rules, kappa=self.kappa)
+                st.params = lin_tang_update(st.params, stats, rules_now[0], kappa=self.kappa)
                 if runner is not None:  # the update just applied F's, B's and H's rules once each
                     runner.record_update(tuple(_CONNS))
             if not (np.all(np.isfinite(st.params.H)) and np.all(np.isfinite(st.params.B))):
@@ -439,8 +376,35 @@ class LocalDictionaryLearning:
 
         record = (lambda st: self._record(st, X_test)) if X_test is not None else None
         first = state.samples_seen
-        train_loop(state, X, total=self.total_samples(len(X)), batch_size=self.batch_size, step=step, record=record,
-                   eval_every=self.eval_every, callback=callback)
+        counts = (active, rate_sums, updates)
+        saved = [copy_state(state), copy.deepcopy(counts)]  # the start of the current epoch
+
+        def at_update(st: TrainState) -> bool:
+            if backoff and st.epoch != saved[0].epoch:
+                saved[:] = [copy_state(st), copy.deepcopy(counts)]
+            return bool(callback(st)) if callback is not None else False
+
+        while True:
+            try:
+                train_loop(state, X, total=self.total_samples(len(X)), batch_size=self.batch_size, step=step,
+                           record=record, eval_every=self.eval_every, callback=at_update)
+                break
+            except SimulationError as exc:
+                if not backoff:
+                    raise
+                if state.rate_scale <= 0.5 ** MAX_BACKOFFS:
+                    raise SimulationError(f"{exc} (the automatic learning rate was halved {MAX_BACKOFFS} times, to "
+                                          f"eta_D = {self.eta_d_:.3g}: pass a lower eta_d)") from None
+                at, scale = state.samples_seen, state.rate_scale * 0.5
+                restore_state(state, saved[0])  # (its own rate_scale is the one that diverged)
+                for mine, kept in zip(counts, saved[1]):
+                    _put_back(mine, kept)
+                state.rate_scale = scale
+                self.eta_d_ = eta * state.rate_scale
+                rules_now[0] = self._rules()
+                log.warning("dictionary learning diverged after %d samples (%s); the automatic rate is halved to "
+                            "eta_D = %.3g and training goes on from sample %d", at, str(exc).splitlines()[0][:120],
+                            self.eta_d_, state.samples_seen)
         seen = state.samples_seen - first  # the samples this call streamed: figures per input count them
         self.activity_ = (dataclasses.replace(ActivityProfile.combine([r.sim.result().activity
                                                                        for r in self._runners.values()]),
@@ -550,6 +514,17 @@ class LocalDictionaryLearning:
         """Codes of ``X``: the rate model's phase-0 fixed point with the learned weights."""
         X = _check_X(X)
         return rate_fixed_point(self.params_, X, lam=self.lam, gamma=0.0, tol=self.tol)["a"]
+
+
+def _put_back(mine: dict, kept: dict) -> None:
+    """Restore a dict of counters in place (``fit``'s closures hold it): arrays are copied into."""
+    for k in [k for k in mine if k not in kept]:
+        del mine[k]
+    for k, v in kept.items():
+        if isinstance(v, np.ndarray) and k in mine:
+            mine[k][...] = v
+        else:
+            mine[k] = copy.deepcopy(v)
 
 
 def _check_X(X) -> np.ndarray:

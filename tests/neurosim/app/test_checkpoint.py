@@ -41,6 +41,14 @@ def test_round_trip(trained):
     assert st.rng_state == learner.state_.rng_state
 
 
+def test_the_rate_scale_round_trips_and_older_checkpoints_read_as_one(trained, tmp_path):
+    """A backed-off automatic rate (``rate_scale``) resumes as it was; a checkpoint written before
+    the entry existed reads as never backed off."""
+    learner, X, path = trained
+    assert _load(learner, X, _damaged(path, tmp_path, rate_scale=np.array(0.25))).rate_scale == 0.25
+    assert _load(learner, X, _damaged(path, tmp_path, rate_scale=None)).rate_scale == 1.0
+
+
 def _damaged(path, tmp_path, **changes):
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
@@ -67,6 +75,9 @@ def _damaged(path, tmp_path, **changes):
     ({"settings": np.array("[1]")}, r"entry 'settings': must be a JSON object"),
     ({"settings": None}, r"entry 'settings' is missing"),
     ({"history_samples": np.zeros((2, 2))}, r"entry 'history_samples': must be a 1-D array of numbers"),
+    ({"rate_scale": np.array(2.0)}, r"entry 'rate_scale': out of range \(got 2.0, expected 0 < rate_scale <= 1"),
+    ({"rate_scale": np.array(np.nan)}, r"entry 'rate_scale': not finite"),
+    ({"rate_scale": np.array([0.5, 0.5])}, r"entry 'rate_scale': wrong shape"),
 ], ids=lambda v: str(v)[:28])
 def test_damaged_state_is_refused(trained, tmp_path, changes, match):
     """A damaged checkpoint raised EOFError, BadZipFile, JSONDecodeError, "state must be for a PCG64 RNG",

@@ -5,7 +5,7 @@ import pytest
 from neurosim.builders.dictnet import DictNetParams, consistency, init_params
 from neurosim.builders.dictrules import lin_tang_rules
 from neurosim.data.planted import planted_nonneg, recovery
-from neurosim.errors import NetworkError
+from neurosim.errors import NetworkError, SimulationError
 from neurosim.estimators.dictlearn import LocalDictionaryLearning, TrainState, lin_tang_update
 from neurosim.estimators.sgd_dict import SGDDictionaryLearning
 from neurosim.solvers.dictnet_rate import rate_phase_stats
@@ -144,6 +144,44 @@ def test_training_runs_blas_on_one_thread_and_restores_it(learner):
     assert before == [2]
     assert seen and all(t == [1] for t in seen), seen
     assert after == before
+
+
+def _backoff_run(monkeypatch, auto_eta_h, **fit):
+    """A small planted run whose automatic rate is ``auto_eta_h / 0.75`` times the real one."""
+    import neurosim.estimators.dictlearn as dl
+
+    monkeypatch.setattr(dl, "AUTO_ETA_H", auto_eta_h)
+    pl = planted_nonneg(12, 16, 200, seed=8, density=0.4)
+    est = LocalDictionaryLearning(16, lam=0.1, batch_size=8, n_epochs=4.0, seed=3)
+    return est, pl.X, est.fit(pl.X, **fit)
+
+
+def test_an_automatic_rate_that_diverges_is_halved_and_the_epoch_rerun(monkeypatch, caplog):
+    """8x the automatic rate diverges: the run goes back to the start of the epoch at half the
+    rate (twice here), says so, and finishes; a run resumed after the back-offs equals it."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="neurosim.estimators.dictlearn"):
+        est, X, _ = _backoff_run(monkeypatch, 6.0)
+    eta_auto = est.resolve_rates(X)[0]
+    assert est.state_.rate_scale == 0.25 and est.eta_d_ == pytest.approx(eta_auto * 0.25)
+    assert est.state_.samples_seen == 800
+    assert caplog.text.count("the automatic rate is halved") == 2
+    assert np.all(np.isfinite(est.params_.B)) and est.fixed_point_activity_ is not None
+
+    part, _, _ = _backoff_run(monkeypatch, 6.0, callback=lambda s: s.rate_scale == 0.25 and s.samples_seen >= 600)
+    assert part.state_.samples_seen < 800
+    resumed, _, _ = _backoff_run(monkeypatch, 6.0, state=TrainState.from_arrays(part.state_.to_arrays()))
+    np.testing.assert_array_equal(resumed.params_.B, est.params_.B)
+    np.testing.assert_array_equal(resumed.params_.H, est.params_.H)
+
+
+def test_a_divergence_beyond_the_back_offs_or_at_a_given_rate_is_raised(monkeypatch):
+    with pytest.raises(SimulationError, match="halved 4 times"):
+        _backoff_run(monkeypatch, 48.0)
+    pl = planted_nonneg(12, 16, 200, seed=8, density=0.4)
+    with pytest.raises(SimulationError, match="diverge"):  # the user's own rate is not changed behind their back
+        LocalDictionaryLearning(16, lam=0.1, batch_size=8, n_epochs=4.0, seed=3, eta_d=0.16).fit(pl.X)
 
 
 def test_sgd_baseline_keeps_unit_nonneg_atoms_and_improves():
