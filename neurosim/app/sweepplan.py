@@ -246,12 +246,7 @@ class _Invalid(Exception):
     """A variant that failed validation before its chip could be built (the message is the reason)."""
 
 
-# -- tasks (run in-process or on Dask workers) ----------------------------------------------------
-def _one_thread():
-    """BLAS and OpenMP limited to one thread: the sweep's parallelism is one worker per core."""
-    return one_thread(None)
-
-
+# -- tasks (run in-process or on Dask workers; BLAS and OpenMP on one thread: one worker per core) --
 def _unexpected(exc: BaseException) -> Failure:
     log.error("sweep task failed unexpectedly:\n%s", "".join(traceback.format_exception(exc)))
     return Failure("error", f"{type(exc).__name__}: {exc}".splitlines()[0])
@@ -277,7 +272,7 @@ def simulate_group(experiment: Union[Experiment, NirSetting],
     points need) -- for a NIR graph the :class:`~neurosim.app.mapping.MappingInput` (with the
     measured activity when ``simulate`` is set) -- or a :class:`Failure` (its points report it).
     """
-    with _one_thread():
+    with one_thread(None):
         try:
             if isinstance(experiment, NirSetting):
                 e = experiment
@@ -298,7 +293,7 @@ def quantize_group(simulated: Union[Simulated, Failure], chips: list[ChipSpec]) 
     simulation), if the network fits at least one of them."""
     if isinstance(simulated, Failure):
         return simulated
-    with _one_thread():
+    with one_thread(None):
         try:
             failure = _first_fit(simulated.built.network, chips)
             if failure is not None:
@@ -336,7 +331,7 @@ def run_point(simulated: Union[Simulated, MappingInput, Failure], quantized: Uni
               chip: ChipSpec, options: MappingOptions) -> dict[str, Any]:
     """Map one point with the shared stages; ``{"status", "reason", "metrics", "wall_s"}``."""
     t0 = time.perf_counter()
-    with _one_thread():
+    with one_thread(None):
         try:
             network = simulated.built.network if isinstance(simulated, Simulated) else simulated.network
             if network is not None:

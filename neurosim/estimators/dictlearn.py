@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import logging
 import json
+import logging
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -47,9 +47,9 @@ from neurosim.builders.dictnet import (
 from neurosim.builders.dictrules import lin_tang_rules
 from neurosim.data.planted import test_objective
 from neurosim.errors import NetworkError, SimulationError, describe
+from neurosim.estimators.training import HISTORY_KEYS, TrainState, copy_state, restore_state, train_loop
 from neurosim.ir import Network
 from neurosim.learning import apply_rule, connection_stats, parse_quantity
-from neurosim.estimators.training import HISTORY_KEYS, TrainState, copy_state, restore_state, train_loop
 from neurosim.solvers.dictnet_rate import rate_fixed_point, rate_phase_stats
 
 __all__ = ['TrainState', 'train_loop', 'code_step_scale', 'proxy_codes', 'lin_tang_update', 'LocalDictionaryLearning', 'HISTORY_KEYS']
@@ -338,7 +338,7 @@ class LocalDictionaryLearning:
         if not backoff:
             state.rate_scale = 1.0
         self.eta_d_ = eta * state.rate_scale
-        rules_now = [self._rules()]  # replaced when the rate is backed off
+        rules = self._rules()  # rebound when the rate is backed off (step reads it at each call)
         self._runners: dict[int, DictNetRunner] = {}
         M, N = state.params.shape
         active = {INPUT: np.zeros(M, dtype=np.int64), CODING: np.zeros(N, dtype=np.int64)}
@@ -359,7 +359,7 @@ class LocalDictionaryLearning:
             if runner is not None and runner.in_loop:  # the engine applied the rules at the end of phase kappa
                 st.params = runner.learned_params()
             else:
-                st.params = lin_tang_update(st.params, stats, rules_now[0], kappa=self.kappa)
+                st.params = lin_tang_update(st.params, stats, rules, kappa=self.kappa)
                 if runner is not None:  # the update just applied F's, B's and H's rules once each
                     runner.record_update(tuple(_CONNS))
             if not (np.all(np.isfinite(st.params.H)) and np.all(np.isfinite(st.params.B))):
@@ -376,12 +376,12 @@ class LocalDictionaryLearning:
 
         record = (lambda st: self._record(st, X_test)) if X_test is not None else None
         first = state.samples_seen
-        counts = (active, rate_sums, updates)
-        saved = [copy_state(state), copy.deepcopy(counts)]  # the start of the current epoch
+        saved = (copy_state(state), copy.deepcopy((active, rate_sums, updates)))  # the current epoch's start
 
         def at_update(st: TrainState) -> bool:
+            nonlocal saved
             if backoff and st.epoch != saved[0].epoch:
-                saved[:] = [copy_state(st), copy.deepcopy(counts)]
+                saved = (copy_state(st), copy.deepcopy((active, rate_sums, updates)))
             return bool(callback(st)) if callback is not None else False
 
         while True:
@@ -397,11 +397,10 @@ class LocalDictionaryLearning:
                                           f"eta_D = {self.eta_d_:.3g}: pass a lower eta_d)") from None
                 at, scale = state.samples_seen, state.rate_scale * 0.5
                 restore_state(state, saved[0])  # (its own rate_scale is the one that diverged)
-                for mine, kept in zip(counts, saved[1]):
-                    _put_back(mine, kept)
+                active, rate_sums, updates = copy.deepcopy(saved[1])  # step and at_update read these names
                 state.rate_scale = scale
                 self.eta_d_ = eta * state.rate_scale
-                rules_now[0] = self._rules()
+                rules = self._rules()
                 log.warning("dictionary learning diverged after %d samples (%s); the automatic rate is halved to "
                             "eta_D = %.3g and training goes on from sample %d", at, str(exc).splitlines()[0][:120],
                             self.eta_d_, state.samples_seen)
@@ -514,17 +513,6 @@ class LocalDictionaryLearning:
         """Codes of ``X``: the rate model's phase-0 fixed point with the learned weights."""
         X = _check_X(X)
         return rate_fixed_point(self.params_, X, lam=self.lam, gamma=0.0, tol=self.tol)["a"]
-
-
-def _put_back(mine: dict, kept: dict) -> None:
-    """Restore a dict of counters in place (``fit``'s closures hold it): arrays are copied into."""
-    for k in [k for k in mine if k not in kept]:
-        del mine[k]
-    for k, v in kept.items():
-        if isinstance(v, np.ndarray) and k in mine:
-            mine[k][...] = v
-        else:
-            mine[k] = copy.deepcopy(v)
 
 
 def _check_X(X) -> np.ndarray:
